@@ -1,0 +1,85 @@
+import type { CallRecord, ClientType, DeviceRef, EndReason, Media } from './call.ts';
+import type { IceCandidate } from './commands.ts';
+
+/** Fields every call event carries, so that every dialect can address its own shape. */
+interface CallEventBase {
+  callId: string;
+  caller: string;
+  callee: string;
+  media: Media;
+}
+
+/** To each callee device: a call is ringing (netcall beCalling). */
+export interface IncomingEvent extends CallEventBase {
+  type: 'call:incoming';
+  callerName: string;
+  callerDevice: DeviceRef;
+}
+/** To the caller's device: how many callee devices are ringing. */
+export interface RingingEvent extends CallEventBase {
+  type: 'call:ringing';
+  devices: number;
+}
+/** To the caller's device: the callee answered (netcall callAccepted). */
+export interface AcceptedEvent extends CallEventBase {
+  type: 'call:accepted';
+  by: DeviceRef;
+}
+/**
+ * To the callee's other devices: one device answered (netcall callerAckSync,
+ * video_call handled_answer). Stops their ringing.
+ */
+export interface AnsweredElsewhereEvent extends CallEventBase {
+  type: 'call:answered_elsewhere';
+  accepted: boolean;
+  by: DeviceRef;
+  fromClientType: ClientType;
+  timetag: number;
+}
+/** To every device involved: the call is over. */
+export interface EndedEvent extends CallEventBase {
+  type: 'call:ended';
+  reason: EndReason;
+  /** The user whose action ended it, if any. */
+  by: string | null;
+}
+/** Relayed SDP, from one party's device to the other's. */
+export interface SdpEvent extends CallEventBase {
+  type: 'call:offer' | 'call:answer';
+  from: string;
+  sdp: string;
+}
+/** Relayed ICE candidate. */
+export interface IceEvent extends CallEventBase {
+  type: 'call:ice';
+  from: string;
+  candidate: IceCandidate | null;
+}
+/** video_call handled_answer that a client sent, relayed to that user's other devices. */
+export interface HandledEvent extends CallEventBase {
+  type: 'call:handled';
+  from: string;
+}
+/** To every device of both parties once the record is stored (netcall 话单). */
+export interface RecordEvent {
+  type: 'call:record';
+  record: CallRecord;
+}
+
+/** Events of the 1:1 call engine. */
+export type CallEvent =
+  | IncomingEvent
+  | RingingEvent
+  | AcceptedEvent
+  | AnsweredElsewhereEvent
+  | EndedEvent
+  | SdpEvent
+  | IceEvent
+  | HandledEvent
+  | RecordEvent;
+
+/** Every canonical event a dialect must be able to encode. */
+export type ServerEvent = CallEvent;
+
+/** The canonical event type names. */
+export type EventType = ServerEvent['type'];

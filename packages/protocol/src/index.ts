@@ -1,0 +1,4 @@
+export * from './call.ts';
+export * from './commands.ts';
+export * from './errors.ts';
+export * from './events.ts';

@@ -1,0 +1,1 @@
+export { createAuthenticator, resolveSecret, type Authenticator, type Identity } from './jwt.ts';

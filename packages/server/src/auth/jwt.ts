@@ -1,0 +1,84 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { SignJWT, createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { AppError } from '@parley/protocol';
+import type { Config } from '../config/index.ts';
+
+/** Who a verified token says the caller is. */
+export interface Identity {
+  userId: string;
+  name: string;
+  /** Extra grants from the token's `grants` claim (e.g. `voice`), for dialects that check them. */
+  grants: readonly string[];
+}
+
+/** Verifies bearer tokens; mints them when configured with a shared secret. */
+export interface Authenticator {
+  verify(token: string): Promise<Identity>;
+  /** Mints an HS256 token; throws when the server only verifies (JWKS). */
+  mint(userId: string, opts?: { name?: string; ttlSec?: number; grants?: string[] }): Promise<string>;
+}
+
+type AuthOptions = Pick<Config, 'auth' | 'dataDir'>;
+
+/**
+ * The HS256 secret: the configured one, or one generated on first start and kept in
+ * `<dataDir>/jwt-secret` (mode 0600) so that tokens survive restarts.
+ */
+export function resolveSecret({ auth, dataDir }: AuthOptions): Uint8Array | undefined {
+  if (auth.jwtSecret) return new TextEncoder().encode(auth.jwtSecret);
+  if (auth.jwksUrl) return undefined;
+  const file = join(dataDir, 'jwt-secret');
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' });
+  }
+  return new TextEncoder().encode(readFileSync(file, 'utf8').trim());
+}
+
+/** Builds the authenticator from configuration (HS256 secret, or a JWKS for RS/ES keys). */
+export function createAuthenticator(opts: AuthOptions): Authenticator {
+  const { auth } = opts;
+  const secret = resolveSecret(opts);
+  const jwks: JWTVerifyGetKey | undefined = auth.jwksUrl
+    ? createRemoteJWKSet(new URL(auth.jwksUrl))
+    : undefined;
+  const verifyOpts = {
+    ...(auth.issuer ? { issuer: auth.issuer } : {}),
+    ...(auth.audience ? { audience: auth.audience } : {}),
+    algorithms: jwks ? ['RS256', 'ES256', 'RS384', 'ES384', 'PS256', 'EdDSA'] : ['HS256'],
+  };
+  return {
+    async verify(token) {
+      try {
+        const { payload } = jwks
+          ? await jwtVerify(token, jwks, verifyOpts)
+          : await jwtVerify(token, secret!, verifyOpts);
+        if (typeof payload.sub !== 'string' || payload.sub === '' || payload.sub.length > 128) {
+          throw AppError.unauthorized('token has no valid sub claim');
+        }
+        if (payload.exp === undefined) throw AppError.unauthorized('token has no exp claim');
+        const name = typeof payload.name === 'string' ? payload.name : payload.sub;
+        const grants = Array.isArray(payload.grants)
+          ? payload.grants.filter((g): g is string => typeof g === 'string')
+          : [];
+        return { userId: payload.sub, name, grants };
+      } catch (err) {
+        if (err instanceof AppError) throw err;
+        throw AppError.unauthorized(`invalid token: ${(err as Error).message}`);
+      }
+    },
+    async mint(userId, { name, ttlSec, grants } = {}) {
+      if (!secret) throw new Error('token minting needs PARLEY_JWT_SECRET (server uses JWKS)');
+      const jwt = new SignJWT({ name: name ?? userId, ...(grants ? { grants } : {}) })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(userId)
+        .setIssuedAt()
+        .setExpirationTime(`${ttlSec ?? auth.tokenTtlSec}s`);
+      if (auth.issuer) jwt.setIssuer(auth.issuer);
+      if (auth.audience) jwt.setAudience(auth.audience);
+      return jwt.sign(secret);
+    },
+  };
+}

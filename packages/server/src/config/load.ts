@@ -1,0 +1,98 @@
+import { readFileSync } from 'node:fs';
+import { Value } from '@sinclair/typebox/value';
+import { ConfigSchema, type Config } from './schema.ts';
+
+/** Environment variable → config path. The only place that reads process.env. */
+const ENV_MAP: ReadonlyArray<readonly [string, string]> = [
+  ['HOST', 'server.host'],
+  ['PORT', 'server.port'],
+  ['PARLEY_SHUTDOWN_TIMEOUT_MS', 'server.shutdownTimeoutMs'],
+  ['PARLEY_JWT_SECRET', 'auth.jwtSecret'],
+  ['PARLEY_JWKS_URL', 'auth.jwksUrl'],
+  ['PARLEY_JWT_ISSUER', 'auth.issuer'],
+  ['PARLEY_JWT_AUDIENCE', 'auth.audience'],
+  ['PARLEY_TOKEN_TTL_SEC', 'auth.tokenTtlSec'],
+  ['PARLEY_DATA_DIR', 'dataDir'],
+  ['DATABASE_URL', 'databaseUrl'],
+  ['REDIS_URL', 'redisUrl'],
+  ['LOG_LEVEL', 'log.level'],
+  ['PARLEY_INVITE_TTL_MS', 'calls.inviteTtlMs'],
+  ['PARLEY_DISCONNECT_GRACE_MS', 'calls.disconnectGraceMs'],
+  ['PARLEY_BUSY_POLICY', 'calls.busyPolicy'],
+  ['PARLEY_ICE_BUFFER_MS', 'calls.iceBufferMs'],
+  ['PARLEY_MAX_FRAME_BYTES', 'limits.maxFrameBytes'],
+  ['PARLEY_RATE_PER_SEC', 'limits.ratePerSec'],
+  ['PARLEY_RATE_BURST', 'limits.rateBurst'],
+  ['PARLEY_FLOOD_STRIKES', 'limits.floodStrikes'],
+  ['PARLEY_HEARTBEAT_INTERVAL_MS', 'heartbeat.intervalMs'],
+  ['PARLEY_HEARTBEAT_TIMEOUT_MS', 'heartbeat.timeoutMs'],
+];
+
+type Tree = Record<string, unknown>;
+
+function setPath(tree: Tree, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = tree;
+  for (const key of keys.slice(0, -1)) {
+    const next = node[key];
+    node = (typeof next === 'object' && next !== null ? next : (node[key] = {})) as Tree;
+  }
+  node[keys[keys.length - 1]!] = value;
+}
+
+function deepMerge(base: Tree, over: Tree): Tree {
+  const out: Tree = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] =
+      typeof v === 'object' && v !== null && !Array.isArray(v) && typeof b === 'object' && b
+        ? deepMerge(b as Tree, v as Tree)
+        : v;
+  }
+  return out;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (typeof o === 'object' && o !== null) {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+/** Error thrown when configuration is invalid; lists every problem at once. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * Builds the configuration from, in increasing precedence: defaults, the JSON file named by
+ * PARLEY_CONFIG, the environment, and `overrides` (tests and the CLI). Parsed once, frozen.
+ */
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Tree = {},
+): Readonly<Config> {
+  let tree: Tree = {};
+  const file = env.PARLEY_CONFIG;
+  if (file) {
+    try {
+      tree = JSON.parse(readFileSync(file, 'utf8')) as Tree;
+    } catch (err) {
+      throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+    }
+  }
+  const fromEnv: Tree = {};
+  for (const [name, path] of ENV_MAP) {
+    const raw = env[name];
+    if (raw !== undefined && raw !== '') setPath(fromEnv, path, raw);
+  }
+  tree = deepMerge(deepMerge(tree, fromEnv), overrides);
+  const value = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, tree));
+  const errors = [...Value.Errors(ConfigSchema, value)];
+  if (errors.length > 0) {
+    const lines = errors.map((e) => `  ${e.path || '/'}: ${e.message} (got ${JSON.stringify(e.value)})`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return deepFreeze(value as Config);
+}

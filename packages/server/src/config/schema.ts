@@ -1,0 +1,80 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+const Ms = (def: number, description: string) =>
+  Type.Integer({ minimum: 1, default: def, description });
+
+/** The whole configuration, with its defaults. Every field is documented in the README. */
+export const ConfigSchema = Type.Object({
+  server: Type.Object(
+    {
+      host: Type.String({ default: '127.0.0.1' }),
+      port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+      /** Grace for in-flight work on SIGTERM before the process exits anyway. */
+      shutdownTimeoutMs: Ms(10_000, 'shutdown grace'),
+    },
+    { default: {} },
+  ),
+  auth: Type.Object(
+    {
+      /** HS256 shared secret. When neither this nor jwksUrl is set, one is generated in dataDir. */
+      jwtSecret: Type.Optional(Type.String({ minLength: 16 })),
+      /** JWKS URL for RS256/ES256 tokens issued by an identity provider. */
+      jwksUrl: Type.Optional(Type.String()),
+      issuer: Type.Optional(Type.String()),
+      audience: Type.Optional(Type.String()),
+      /** Lifetime of tokens minted by `parley token` and the dev sign-in, in seconds. */
+      tokenTtlSec: Type.Integer({ minimum: 1, default: 86_400 }),
+    },
+    { default: {} },
+  ),
+  dataDir: Type.String({ default: './data' }),
+  databaseUrl: Type.Optional(Type.String()),
+  redisUrl: Type.Optional(Type.String()),
+  log: Type.Object(
+    {
+      level: Type.Union(
+        ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+        { default: 'info' },
+      ),
+    },
+    { default: {} },
+  ),
+  calls: Type.Object(
+    {
+      /** How long an invite rings before it ends as no_answer. */
+      inviteTtlMs: Ms(60_000, 'invite lifetime'),
+      /** How long a party's dropped device may take to come back before its call ends. */
+      disconnectGraceMs: Ms(5_000, 'disconnect grace'),
+      /** `reject`: a callee already in a call makes the caller get busy. `ring`: call waiting. */
+      busyPolicy: Type.Union([Type.Literal('reject'), Type.Literal('ring')], { default: 'reject' }),
+      /** How long ICE that arrives before the call's first offer is held. */
+      iceBufferMs: Ms(5_000, 'early ICE buffer'),
+    },
+    { default: {} },
+  ),
+  limits: Type.Object(
+    {
+      /** Frames above this get a frame_too_large error; the connection stays up. */
+      maxFrameBytes: Type.Integer({ minimum: 1024, default: 65_536 }),
+      /** Token bucket per user: sustained messages per second. */
+      ratePerSec: Type.Number({ exclusiveMinimum: 0, default: 10 }),
+      /** Token bucket per user: burst size (a join or an ICE trickle fits in it). */
+      rateBurst: Type.Integer({ minimum: 1, default: 40 }),
+      /** Rate-limited messages within one window that close the connection (4029). */
+      floodStrikes: Type.Integer({ minimum: 1, default: 50 }),
+      floodWindowMs: Ms(10_000, 'flood window'),
+    },
+    { default: {} },
+  ),
+  heartbeat: Type.Object(
+    {
+      intervalMs: Ms(25_000, 'ping interval'),
+      /** A connection that has not answered a ping for this long is dropped. */
+      timeoutMs: Ms(60_000, 'pong timeout'),
+    },
+    { default: {} },
+  ),
+});
+
+/** Parsed, defaulted and frozen configuration. */
+export type Config = Static<typeof ConfigSchema>;

@@ -1,0 +1,56 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Every metric Parley exports, on its own registry so that several apps can share a process. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly connections = new Gauge({
+    name: 'parley_connections',
+    help: 'Open client connections by dialect',
+    labelNames: ['dialect'] as const,
+    registers: [this.registry],
+  });
+  readonly callsStarted = new Counter({
+    name: 'parley_calls_started_total',
+    help: 'Calls invited',
+    registers: [this.registry],
+  });
+  readonly callsEnded = new Counter({
+    name: 'parley_calls_ended_total',
+    help: 'Calls ended, by end reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly ringSeconds = new Histogram({
+    name: 'parley_call_ring_seconds',
+    help: 'Time from invite to the first answer (accept or reject) or the end of ringing',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  readonly setupSeconds = new Histogram({
+    name: 'parley_call_setup_seconds',
+    help: 'Time from invite to the first SDP answer relayed (media negotiation complete)',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly relayed = new Counter({
+    name: 'parley_messages_relayed_total',
+    help: 'Signaling messages relayed device to device, by kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly errors = new Counter({
+    name: 'parley_errors_total',
+    help: 'Errors sent to clients, by code',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+  readonly rateLimited = new Counter({
+    name: 'parley_rate_limited_total',
+    help: 'Messages refused by the per-user rate limit',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}

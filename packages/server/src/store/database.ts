@@ -1,0 +1,52 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import type { Config } from '../config/index.ts';
+import type { Database } from './schema.ts';
+import { StaticMigrationProvider, type TimeType } from './migrations.ts';
+
+/** An open database and what kind it is. */
+export interface Db {
+  kysely: Kysely<Database>;
+  kind: 'sqlite' | 'postgres';
+  /** Where it lives, for logs (no credentials). */
+  where: string;
+}
+
+/**
+ * Opens the store: PostgreSQL when `databaseUrl` is set, else a SQLite file in the data dir
+ * (WAL mode, so readers never block the writer).
+ */
+export function openDatabase({ databaseUrl, dataDir }: Pick<Config, 'databaseUrl' | 'dataDir'>): Db {
+  if (databaseUrl) {
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+    const url = new URL(databaseUrl);
+    return {
+      kysely: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
+      kind: 'postgres',
+      where: `${url.host}${url.pathname}`,
+    };
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const file = join(dataDir, 'parley.sqlite');
+  const sqlite = new SQLite(file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('busy_timeout = 5000');
+  return {
+    kysely: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }),
+    kind: 'sqlite',
+    where: file,
+  };
+}
+
+/** Brings the schema up to date; returns the names of the migrations it applied. */
+export async function migrate(db: Db): Promise<string[]> {
+  const time: TimeType = db.kind === 'postgres' ? 'timestamptz' : 'text';
+  const migrator = new Migrator({ db: db.kysely, provider: new StaticMigrationProvider(time) });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,37 @@
+import type { Generated } from 'kysely';
+
+/**
+ * `call_records`: the columns of specs/chat-protobuf.md (id … updated_at) plus what Parley
+ * adds: the call id, end reason, media, answering device and ring time.
+ * Times are ISO-8601 strings in SQLite and timestamptz in PostgreSQL; the repository returns
+ * ISO strings for both.
+ */
+export interface CallRecordsTable {
+  id: Generated<number>;
+  call_id: string;
+  caller_id: string;
+  callee_id: string;
+  /** 1 = audio, 2 = video (spec). */
+  call_type: number;
+  /** 0 = invite, 1 = accept, 2 = reject, 3 = hangup (spec); see docs/protocol.md. */
+  status: number;
+  start_time: string | null;
+  end_time: string | null;
+  /** Seconds between answer and end. */
+  duration: number;
+  created_at: string;
+  updated_at: string;
+  media: string;
+  end_reason: string | null;
+  caller_device: string;
+  answered_device: string | null;
+  answered_client_type: string | null;
+  ring_ms: number | null;
+  /** The node that owns the call while it is live (cluster janitor). */
+  owner_node: string;
+}
+
+/** The database as Kysely sees it. */
+export interface Database {
+  call_records: CallRecordsTable;
+}
