@@ -17,7 +17,10 @@ export interface Identity {
 export interface Authenticator {
   verify(token: string): Promise<Identity>;
   /** Mints an HS256 token; throws when the server only verifies (JWKS). */
-  mint(userId: string, opts?: { name?: string; ttlSec?: number; grants?: string[] }): Promise<string>;
+  mint(
+    userId: string,
+    opts?: { name?: string; ttlSec?: number; grants?: string[] },
+  ): Promise<string>;
 }
 
 type AuthOptions = Pick<Config, 'auth' | 'dataDir'>;

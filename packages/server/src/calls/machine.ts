@@ -101,7 +101,11 @@ function incoming(s: CallState, to: DeviceRef): SendEffect {
 /** Feeds one input to a live call. Refused inputs leave the state as it was. */
 export function transition(s: CallState, input: CallInput, now: number): Transition {
   if (s.phase === 'ended') {
-    return input.type === 'device_lost' || input.type === 'ring_timeout' || input.type === 'abort'
+    // Engine inputs (not commands) are no-ops once ended; only commands are refused.
+    return input.type === 'device_online' ||
+      input.type === 'device_lost' ||
+      input.type === 'ring_timeout' ||
+      input.type === 'abort'
       ? { state: s, effects: [] }
       : refuse(s, AppError.invalidState('call has ended', { callId: s.callId }));
   }

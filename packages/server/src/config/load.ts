@@ -91,7 +91,9 @@ export function loadConfig(
   const value = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, tree));
   const errors = [...Value.Errors(ConfigSchema, value)];
   if (errors.length > 0) {
-    const lines = errors.map((e) => `  ${e.path || '/'}: ${e.message} (got ${JSON.stringify(e.value)})`);
+    const lines = errors.map(
+      (e) => `  ${e.path || '/'}: ${e.message} (got ${JSON.stringify(e.value)})`,
+    );
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   return deepFreeze(value as Config);

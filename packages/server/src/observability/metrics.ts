@@ -38,6 +38,10 @@ export class Metrics {
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
+  /** Pre-bound children: the relay path does no label lookup per message. */
+  readonly relayedOffer = this.relayed.labels('offer');
+  readonly relayedAnswer = this.relayed.labels('answer');
+  readonly relayedIce = this.relayed.labels('ice');
   readonly errors = new Counter({
     name: 'parley_errors_total',
     help: 'Errors sent to clients, by code',

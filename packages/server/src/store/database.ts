@@ -19,7 +19,10 @@ export interface Db {
  * Opens the store: PostgreSQL when `databaseUrl` is set, else a SQLite file in the data dir
  * (WAL mode, so readers never block the writer).
  */
-export function openDatabase({ databaseUrl, dataDir }: Pick<Config, 'databaseUrl' | 'dataDir'>): Db {
+export function openDatabase({
+  databaseUrl,
+  dataDir,
+}: Pick<Config, 'databaseUrl' | 'dataDir'>): Db {
   if (databaseUrl) {
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
     const url = new URL(databaseUrl);

@@ -32,8 +32,16 @@ function migrations(time: TimeType): Record<string, Migration> {
           .addColumn('ring_ms', 'integer')
           .addColumn('owner_node', 'varchar(64)', (c) => c.notNull())
           .execute();
-        await db.schema.createIndex('idx_caller_id').on('call_records').column('caller_id').execute();
-        await db.schema.createIndex('idx_callee_id').on('call_records').column('callee_id').execute();
+        await db.schema
+          .createIndex('idx_caller_id')
+          .on('call_records')
+          .column('caller_id')
+          .execute();
+        await db.schema
+          .createIndex('idx_callee_id')
+          .on('call_records')
+          .column('callee_id')
+          .execute();
         await db.schema
           .createIndex('idx_created_at')
           .on('call_records')

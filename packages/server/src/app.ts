@@ -1,0 +1,150 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { Hono } from 'hono';
+import { getRequestListener } from '@hono/node-server';
+import { AppError } from '@parley/protocol';
+import { createAuthenticator, type Authenticator } from './auth/index.ts';
+import { CallEngine } from './calls/index.ts';
+import { MemoryBus } from './cluster/index.ts';
+import type { Config } from './config/index.ts';
+import {
+  Dispatcher,
+  Gateway,
+  Hub,
+  nativeDialect,
+  videoCallDialect,
+  type Dialect,
+} from './gateway/index.ts';
+import { callRoutes, fail } from './http/index.ts';
+import { createLogger, Metrics, type Logger } from './observability/index.ts';
+import { MemoryDirectory } from './presence/index.ts';
+import { CallRecordStore, migrate, openDatabase, type Db } from './store/index.ts';
+
+/** A running (or ready to run) Parley node. */
+export interface App {
+  readonly nodeId: string;
+  readonly config: Readonly<Config>;
+  readonly auth: Authenticator;
+  readonly engine: CallEngine;
+  readonly records: CallRecordStore;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly db: Db;
+  readonly server: Server;
+  /** Listens on the configured host and port; resolves with the bound address. */
+  listen(): Promise<AddressInfo>;
+  /**
+   * Graceful stop: refuse new connections, end live calls with `shutdown` and write their
+   * records, close sockets and the database. Idempotent.
+   */
+  close(): Promise<void>;
+}
+
+/** Options the composition root takes besides configuration (tests inject a logger). */
+export interface AppOptions {
+  log?: Logger;
+}
+
+/** The composition root: builds every part from configuration and wires them together. */
+export async function createApp(config: Readonly<Config>, opts: AppOptions = {}): Promise<App> {
+  const nodeId = randomBytes(4).toString('hex');
+  const log = (opts.log ?? createLogger(config.log.level)).child({ node: nodeId });
+  const metrics = new Metrics();
+  const auth = createAuthenticator(config);
+  const db = openDatabase(config);
+  await migrate(db);
+  const records = new CallRecordStore(db.kysely);
+  const directory = new MemoryDirectory();
+  const bus = new MemoryBus();
+  const hub = new Hub(nodeId, directory, bus);
+  const engine = new CallEngine({
+    nodeId,
+    calls: config.calls,
+    records,
+    directory,
+    delivery: hub,
+    metrics,
+    log,
+  });
+
+  const dispatcher = new Dispatcher()
+    .on('call:invite', (s, c) => engine.invite(s, c))
+    .on('call:accept', (s, c) => engine.accept(s, c.call))
+    .on('call:reject', (s, c) => engine.reject(s, c.call))
+    .on('call:hangup', (s, c) => engine.hangup(s, c))
+    .on('call:offer', (s, c) => engine.relay(s, c))
+    .on('call:answer', (s, c) => engine.relay(s, c))
+    .on('call:ice', (s, c) => engine.relay(s, c))
+    .on('call:handled', (s, c) => engine.handled(s, c));
+
+  const endpoints = new Map<string, Dialect>([
+    ['/ws', nativeDialect],
+    ['/ws/video-call', videoCallDialect],
+  ]);
+  const gateway = new Gateway({
+    nodeId,
+    config,
+    endpoints,
+    auth,
+    hub,
+    directory,
+    engine,
+    dispatcher,
+    metrics,
+    log,
+  });
+
+  const http = new Hono();
+  http.get('/healthz', (c) =>
+    c.json({ status: 'ok', node: nodeId, connections: hub.size, calls: engine.size }),
+  );
+  http.get('/metrics', async (c) =>
+    c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
+  );
+  http.route('/api/calls', callRoutes(auth, records));
+  http.notFound((c) => fail(c, AppError.notFound('route')));
+  http.onError((err, c) => {
+    if (err instanceof AppError) return fail(c, err);
+    log.error({ event: 'http_error', err }, 'request failed');
+    return fail(c, AppError.internal());
+  });
+
+  const server = createServer(getRequestListener(http.fetch));
+  gateway.attach(server);
+
+  let closing: Promise<void> | null = null;
+  return {
+    nodeId,
+    config,
+    auth,
+    engine,
+    records,
+    metrics,
+    log,
+    db,
+    server,
+    listen() {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.server.port, config.server.host, () => {
+          server.off('error', reject);
+          resolve(server.address() as AddressInfo);
+        });
+      });
+    },
+    close() {
+      closing ??= (async () => {
+        log.info({ event: 'shutdown', calls: engine.size }, 'shutting down');
+        server.close();
+        await engine.shutdown();
+        gateway.close();
+        await records.drain();
+        server.closeAllConnections();
+        await bus.close();
+        await db.kysely.destroy();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,441 @@
+import { randomUUID } from 'node:crypto';
+import {
+  AppError,
+  type CallSelector,
+  type DeviceRef,
+  type HandledCommand,
+  type HangupCommand,
+  type IceCandidate,
+  type InviteCommand,
+  type RelayCommand,
+} from '@parley/protocol';
+import type { Config } from '../config/index.ts';
+import type { Logger, Metrics } from '../observability/index.ts';
+import type { PresenceDirectory } from '../presence/index.ts';
+import type { CallRecordStore, CallStart } from '../store/index.ts';
+import { EarlyIceBuffer, signalTarget } from '../relay/index.ts';
+import { findGlare, startCall, transition } from './machine.ts';
+import type { Clock, Delivery, Sender } from './ports.ts';
+import type { CallInput, CallState, Effect, SendEffect, Transition } from './state.ts';
+
+/** What the engine needs; nothing here knows a dialect or a socket. */
+export interface CallEngineOptions {
+  nodeId: string;
+  calls: Config['calls'];
+  records: CallRecordStore;
+  directory: PresenceDirectory;
+  delivery: Delivery;
+  metrics: Metrics;
+  log: Logger;
+  clock?: Clock;
+}
+
+interface EarlyIce {
+  to: DeviceRef;
+  from: string;
+  candidate: IceCandidate | null;
+}
+
+/** One live call and the engine's bookkeeping around its state. */
+interface LiveCall {
+  state: CallState;
+  start: CallStart;
+  ringTimer: NodeJS.Timeout | null;
+  offerRelayed: boolean;
+  answerRelayed: boolean;
+  earlyIce: EarlyIceBuffer<EarlyIce> | null;
+}
+
+/**
+ * Runs 1:1 calls on this node: feeds commands to the pure machine and carries out its effects.
+ * Every input of a call is applied synchronously against its current state, so the first
+ * answer wins without a lock. In cluster mode each call lives on its owner node.
+ */
+export class CallEngine {
+  private readonly calls = new Map<string, LiveCall>();
+  private readonly byUser = new Map<string, Set<LiveCall>>();
+  private readonly lostTimers = new Map<string, NodeJS.Timeout>();
+  private readonly finishing = new Set<Promise<void>>();
+  private readonly clock: Clock;
+  private readonly log: Logger;
+
+  constructor(private readonly o: CallEngineOptions) {
+    this.clock = o.clock ?? Date.now;
+    this.log = o.log.child({ mod: 'calls' });
+  }
+
+  /** Number of live calls on this node. */
+  get size(): number {
+    return this.calls.size;
+  }
+
+  /** Starts a call from `sender`; returns its id. Glare answers the existing reverse call. */
+  async invite(sender: Sender, cmd: InviteCommand): Promise<{ callId: string; glare?: true }> {
+    if (cmd.callee === sender.userId) throw AppError.selfCall();
+    const glare = findGlare(this.states(sender.userId), sender.userId, cmd.callee);
+    if (glare) {
+      this.log.info(
+        {
+          event: 'call_glare',
+          callId: glare.callId,
+          caller: glare.caller.userId,
+          callee: glare.callee,
+        },
+        'glare resolved to the ringing call',
+      );
+      this.input(this.calls.get(glare.callId)!, { type: 'accept', device: sender });
+      return { callId: glare.callId, glare: true };
+    }
+    const devices = await this.o.directory.devices(cmd.callee);
+    const calleeBusy =
+      this.o.calls.busyPolicy === 'reject' && (this.byUser.get(cmd.callee)?.size ?? 0) > 0;
+    const callId = `${this.o.nodeId}.${randomUUID()}`;
+    const now = this.clock();
+    const t = startCall(
+      {
+        callId,
+        media: cmd.media,
+        caller: {
+          userId: sender.userId,
+          deviceId: sender.deviceId,
+          clientType: sender.clientType,
+          name: sender.name,
+        },
+        callee: cmd.callee,
+        keepCalling: cmd.keepCalling,
+        calleeDevices: devices.map(({ userId, deviceId, clientType }) => ({
+          userId,
+          deviceId,
+          clientType,
+        })),
+        calleeBusy,
+      },
+      now,
+    );
+    const call: LiveCall = {
+      state: t.state,
+      start: {
+        callId,
+        caller: sender.userId,
+        callerDevice: sender.deviceId,
+        callee: cmd.callee,
+        media: cmd.media,
+        createdAt: now,
+        ownerNode: this.o.nodeId,
+      },
+      ringTimer: null,
+      offerRelayed: false,
+      answerRelayed: false,
+      earlyIce: null,
+    };
+    this.o.metrics.callsStarted.inc();
+    this.log.info(
+      {
+        event: 'call_invite',
+        callId,
+        caller: sender.userId,
+        callee: cmd.callee,
+        media: cmd.media,
+        devices: devices.length,
+      },
+      'call invited',
+    );
+    this.track(call);
+    this.apply(call, t);
+    return { callId };
+  }
+
+  accept(sender: Sender, call: CallSelector): void {
+    this.input(this.resolve(sender, call), { type: 'accept', device: sender });
+  }
+
+  reject(sender: Sender, call: CallSelector): void {
+    this.input(this.resolve(sender, call), { type: 'reject', device: sender });
+  }
+
+  hangup(sender: Sender, cmd: HangupCommand): void {
+    const input: CallInput = cmd.reason
+      ? { type: 'hangup', device: sender, reason: cmd.reason }
+      : { type: 'hangup', device: sender };
+    this.input(this.resolve(sender, cmd.call), input);
+  }
+
+  /**
+   * Relays offer/answer/ICE to the other party's device. This is the hot path: one lookup,
+   * one check, one event object.
+   */
+  relay(sender: Sender, cmd: RelayCommand): void {
+    const call = this.resolve(sender, cmd.call);
+    const s = call.state;
+    const to = signalTarget(s, sender);
+    const now = this.clock();
+    if (cmd.type === 'call:ice') {
+      if (!call.offerRelayed) {
+        call.earlyIce ??= new EarlyIceBuffer(this.o.calls.iceBufferMs);
+        const dropped = call.earlyIce.hold(
+          { to, from: sender.userId, candidate: cmd.candidate },
+          now,
+        );
+        if (dropped > 0)
+          this.log.warn({ event: 'ice_dropped', callId: s.callId, dropped }, 'early ICE expired');
+        return;
+      }
+      this.o.delivery.toDevice(to, {
+        type: 'call:ice',
+        callId: s.callId,
+        caller: s.caller.userId,
+        callee: s.callee,
+        media: s.media,
+        from: sender.userId,
+        candidate: cmd.candidate,
+      });
+      this.o.metrics.relayedIce.inc();
+      return;
+    }
+    this.o.delivery.toDevice(to, {
+      type: cmd.type,
+      callId: s.callId,
+      caller: s.caller.userId,
+      callee: s.callee,
+      media: s.media,
+      from: sender.userId,
+      sdp: cmd.sdp,
+    });
+    if (cmd.type === 'call:offer') {
+      this.o.metrics.relayedOffer.inc();
+      if (!call.offerRelayed) {
+        call.offerRelayed = true;
+        this.flushEarlyIce(call, now);
+      }
+    } else {
+      this.o.metrics.relayedAnswer.inc();
+      if (!call.answerRelayed) {
+        call.answerRelayed = true;
+        this.o.metrics.setupSeconds.observe((now - s.createdAt) / 1000);
+      }
+    }
+  }
+
+  /** video_call handled_answer from a client: relayed to the sender's other devices. */
+  async handled(sender: Sender, cmd: HandledCommand): Promise<void> {
+    const call = this.resolve(sender, cmd.call);
+    const s = call.state;
+    const devices = await this.o.directory.devices(sender.userId);
+    for (const d of devices) {
+      if (d.deviceId === sender.deviceId) continue;
+      this.o.delivery.toDevice(d, {
+        type: 'call:handled',
+        callId: s.callId,
+        caller: s.caller.userId,
+        callee: s.callee,
+        media: s.media,
+        from: sender.userId,
+      });
+    }
+  }
+
+  /** A device connected (or resumed): a pending loss is cancelled; keepCalling calls ring it. */
+  deviceOnline(device: DeviceRef): void {
+    const timer = this.lostTimers.get(device.deviceId);
+    if (timer) {
+      clearTimeout(timer);
+      this.lostTimers.delete(device.deviceId);
+    }
+    for (const call of this.byUser.get(device.userId) ?? []) {
+      this.input(call, { type: 'device_online', device });
+    }
+  }
+
+  /** A device's connection dropped: its calls react after the grace period unless it resumes. */
+  deviceOffline(device: DeviceRef): void {
+    const calls = this.byUser.get(device.userId);
+    if (!calls || calls.size === 0) return;
+    const timer = setTimeout(() => {
+      this.lostTimers.delete(device.deviceId);
+      for (const call of [...(this.byUser.get(device.userId) ?? [])]) {
+        this.input(call, { type: 'device_lost', device });
+      }
+    }, this.o.calls.disconnectGraceMs);
+    timer.unref();
+    this.lostTimers.set(device.deviceId, timer);
+  }
+
+  /** Ends every live call with `shutdown` and waits until their records are written. */
+  async shutdown(): Promise<void> {
+    for (const call of [...this.calls.values()])
+      this.input(call, { type: 'abort', reason: 'shutdown' });
+    for (const t of this.lostTimers.values()) clearTimeout(t);
+    this.lostTimers.clear();
+    await Promise.allSettled([...this.finishing]);
+  }
+
+  /** Live call states of one user (for the busy check, glare and the REST API). */
+  states(userId: string): CallState[] {
+    return [...(this.byUser.get(userId) ?? [])].map((c) => c.state);
+  }
+
+  private resolve(sender: Sender, sel: CallSelector): LiveCall {
+    if ('callId' in sel) {
+      const call = this.calls.get(sel.callId);
+      if (!call) throw AppError.notFound('call');
+      return call;
+    }
+    if (sender.userId !== sel.caller && sender.userId !== sel.callee) {
+      throw AppError.forbidden('sender is neither the caller nor the callee');
+    }
+    let found: LiveCall | undefined;
+    for (const call of this.byUser.get(sel.caller) ?? []) {
+      if (call.state.caller.userId === sel.caller && call.state.callee === sel.callee) {
+        // Prefer the answered call; among ringing ones the newest.
+        if (!found || call.state.phase === 'accepted' || found.state.phase !== 'accepted')
+          found = call;
+      }
+    }
+    if (!found) throw AppError.notFound('call');
+    return found;
+  }
+
+  private input(call: LiveCall, input: CallInput): void {
+    const t = transition(call.state, input, this.clock());
+    if (t.error) throw t.error;
+    this.apply(call, t);
+  }
+
+  private apply(call: LiveCall, t: Transition): void {
+    const before = call.state.phase;
+    call.state = t.state;
+    for (const e of t.effects) this.effect(call, e);
+    if (before === 'ringing' && t.state.phase !== 'ringing') {
+      this.o.metrics.ringSeconds.observe(
+        ((t.state.ringEndedAt ?? this.clock()) - t.state.createdAt) / 1000,
+      );
+    }
+    if (before !== 'accepted' && t.state.phase === 'accepted') {
+      const s = t.state;
+      this.log.info(
+        {
+          event: 'call_accepted',
+          callId: s.callId,
+          caller: s.caller.userId,
+          callee: s.callee,
+          device: s.answeredBy?.deviceId,
+        },
+        'call accepted',
+      );
+    }
+  }
+
+  private effect(call: LiveCall, e: Effect): void {
+    const s = call.state;
+    switch (e.kind) {
+      case 'send':
+        this.o.delivery.toDevice(e.to, e.event);
+        return;
+      case 'persist_created':
+        this.o.records.created(call.start).catch((err: unknown) => this.writeFailed(s, err));
+        return;
+      case 'persist_accepted':
+        this.o.records
+          .accepted(s.callId, s.acceptedAt!, s.answeredBy!.deviceId, s.answeredBy!.clientType)
+          .catch((err: unknown) => this.writeFailed(s, err));
+        return;
+      case 'ring_timer':
+        if (call.ringTimer) clearTimeout(call.ringTimer);
+        call.ringTimer = e.on
+          ? setTimeout(() => {
+              call.ringTimer = null;
+              this.input(call, { type: 'ring_timeout' });
+            }, this.o.calls.inviteTtlMs)
+          : null;
+        return;
+      case 'finish': {
+        const done = this.finish(call, e.announce).finally(() => this.finishing.delete(done));
+        this.finishing.add(done);
+        return;
+      }
+    }
+  }
+
+  /** Writes the record, then tells everyone: the end first, then the record to both users. */
+  private async finish(call: LiveCall, announce: readonly SendEffect[]): Promise<void> {
+    this.untrack(call);
+    const s = call.state;
+    this.o.metrics.callsEnded.labels(s.endReason ?? 'failed').inc();
+    this.log.info(
+      {
+        event: 'call_ended',
+        callId: s.callId,
+        caller: s.caller.userId,
+        callee: s.callee,
+        reason: s.endReason,
+        by: s.endedBy,
+      },
+      'call ended',
+    );
+    let record;
+    try {
+      record = await this.o.records.ended(call.start, {
+        callId: s.callId,
+        reason: s.endReason ?? 'failed',
+        acceptedAt: s.acceptedAt,
+        endedAt: s.endedAt ?? this.clock(),
+        ringMs: (s.ringEndedAt ?? s.createdAt) - s.createdAt,
+        answeredDevice: s.answeredBy?.deviceId ?? null,
+        answeredClientType: s.answeredBy?.clientType ?? null,
+      });
+    } catch (err) {
+      this.writeFailed(s, err);
+    }
+    for (const a of announce) this.o.delivery.toDevice(a.to, a.event);
+    if (record) {
+      const event = { type: 'call:record', record } as const;
+      await Promise.all([
+        this.o.delivery.toUser(s.caller.userId, event),
+        this.o.delivery.toUser(s.callee, event),
+      ]);
+    }
+  }
+
+  private flushEarlyIce(call: LiveCall, now: number): void {
+    const s = call.state;
+    for (const ice of call.earlyIce?.release(now) ?? []) {
+      this.o.delivery.toDevice(ice.to, {
+        type: 'call:ice',
+        callId: s.callId,
+        caller: s.caller.userId,
+        callee: s.callee,
+        media: s.media,
+        from: ice.from,
+        candidate: ice.candidate,
+      });
+      this.o.metrics.relayedIce.inc();
+    }
+    call.earlyIce = null;
+  }
+
+  private track(call: LiveCall): void {
+    this.calls.set(call.state.callId, call);
+    for (const u of [call.state.caller.userId, call.state.callee]) {
+      let set = this.byUser.get(u);
+      if (!set) this.byUser.set(u, (set = new Set()));
+      set.add(call);
+    }
+  }
+
+  private untrack(call: LiveCall): void {
+    if (call.ringTimer) clearTimeout(call.ringTimer);
+    call.ringTimer = null;
+    this.calls.delete(call.state.callId);
+    for (const u of [call.state.caller.userId, call.state.callee]) {
+      const set = this.byUser.get(u);
+      if (set?.delete(call) && set.size === 0) this.byUser.delete(u);
+    }
+  }
+
+  private writeFailed(s: CallState, err: unknown): void {
+    this.log.error(
+      { event: 'record_write_failed', callId: s.callId, err },
+      'call record write failed',
+    );
+  }
+}

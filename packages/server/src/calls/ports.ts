@@ -1,0 +1,18 @@
+import type { DeviceRef, ServerEvent } from '@parley/protocol';
+
+/** How core hands events to devices; the gateway's Hub implements it (locally or over the bus). */
+export interface Delivery {
+  /** One device, wherever it is connected. */
+  toDevice(to: DeviceRef, event: ServerEvent): void;
+  /** Every device of a user, on every node. */
+  toUser(userId: string, event: ServerEvent): Promise<void>;
+}
+
+/** The authenticated sender of a command: a device and who its user is. */
+export interface Sender extends DeviceRef {
+  name: string;
+  grants: readonly string[];
+}
+
+/** Time, injected so that tests and the machine never read the wall clock themselves. */
+export type Clock = () => number;

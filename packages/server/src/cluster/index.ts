@@ -1,0 +1,1 @@
+export { MemoryBus, type Bus, type BusMessage } from './bus.ts';

@@ -1,0 +1,143 @@
+import { WebSocket } from 'ws';
+import { AppError, type ServerEvent } from '@parley/protocol';
+import type { Sender } from '../calls/index.ts';
+import type { Config } from '../config/index.ts';
+import type { Logger, Metrics } from '../observability/index.ts';
+import type { Decoded, Dialect, WireFrame } from './dialect.ts';
+import type { Dispatcher } from './dispatcher.ts';
+import type { RateLimiter } from './rate-limit.ts';
+
+/** WebSocket close codes Parley uses (documented in docs/protocol.md). */
+export const CloseCode = {
+  /** Server shutting down. */
+  GoingAway: 1001,
+  /** Frame larger than the hard cap: the socket cannot safely continue. */
+  TooBig: 1009,
+  /** Sustained flood: too many rate-limited messages within the flood window. */
+  Flood: 4029,
+  /** No pong within the heartbeat timeout. */
+  HeartbeatTimeout: 4008,
+} as const;
+
+/** What a connection needs from the node. */
+export interface ConnectionOptions {
+  ws: WebSocket;
+  sender: Sender;
+  dialect: Dialect;
+  limits: Config['limits'];
+  rate: RateLimiter;
+  dispatcher: Dispatcher;
+  metrics: Metrics;
+  log: Logger;
+}
+
+/**
+ * One device's socket: frame size and rate checks, decode through its dialect, dispatch, and
+ * encoding of everything sent back. A bad frame gets an error in the dialect; the socket stays.
+ */
+export class Connection {
+  readonly sender: Sender;
+  readonly dialect: Dialect;
+  /** Last time the peer showed it is alive (message or pong), epoch ms. */
+  lastSeen = Date.now();
+  private strikes = 0;
+  private strikeWindowStart = 0;
+  private readonly log: Logger;
+
+  constructor(private readonly o: ConnectionOptions) {
+    this.sender = o.sender;
+    this.dialect = o.dialect;
+    this.log = o.log;
+    o.ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary));
+    o.ws.on('pong', () => (this.lastSeen = Date.now()));
+    o.ws.on('error', (err) => this.log.debug({ event: 'ws_error', err }, 'socket error'));
+  }
+
+  /** Encodes and sends an event, if this dialect shows it. */
+  sendEvent(event: ServerEvent): void {
+    const frame = this.dialect.encodeEvent(event, this.sender);
+    if (frame !== null) this.send(frame);
+  }
+
+  send(frame: WireFrame): void {
+    if (this.o.ws.readyState === WebSocket.OPEN) this.o.ws.send(frame);
+  }
+
+  close(code: number, reason: string): void {
+    this.o.ws.close(code, reason);
+  }
+
+  terminate(): void {
+    this.o.ws.terminate();
+  }
+
+  /** Pings the peer, or drops it when it has been silent past `timeoutMs`. */
+  heartbeat(now: number, timeoutMs: number): void {
+    if (now - this.lastSeen > timeoutMs) {
+      this.log.info({ event: 'heartbeat_timeout', deviceId: this.sender.deviceId }, 'no pong');
+      this.terminate();
+    } else if (this.o.ws.readyState === WebSocket.OPEN) {
+      this.o.ws.ping();
+    }
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    this.lastSeen = Date.now();
+    const { limits } = this.o;
+    if (data.length > limits.maxFrameBytes) {
+      this.fail(AppError.frameTooLarge(data.length, limits.maxFrameBytes));
+      return;
+    }
+    if (!this.o.rate.take(this.sender.userId)) {
+      this.o.metrics.rateLimited.inc();
+      if (this.strike()) return;
+      this.fail(AppError.rateLimited());
+      return;
+    }
+    const decoded = this.dialect.decode(data, isBinary, this.sender);
+    if (!decoded.ok) {
+      this.fail(decoded.error, decoded.requestId, decoded.context);
+      return;
+    }
+    try {
+      const result = this.o.dispatcher.run(this.sender, decoded.command);
+      if (result instanceof Promise) {
+        result.then(
+          (r: unknown) => this.reply(decoded, r),
+          (err: unknown) => this.fail(err, decoded.requestId, decoded.command.type),
+        );
+      } else {
+        this.reply(decoded, result);
+      }
+    } catch (err) {
+      this.fail(err, decoded.requestId, decoded.command.type);
+    }
+  }
+
+  private reply(decoded: Extract<Decoded, { ok: true }>, result: unknown): void {
+    const frame = this.dialect.encodeResult(decoded, result);
+    if (frame !== null) this.send(frame);
+  }
+
+  /** Counts a rate-limited message; closes the socket on a sustained flood. */
+  private strike(): boolean {
+    const now = Date.now();
+    if (now - this.strikeWindowStart > this.o.limits.floodWindowMs) {
+      this.strikeWindowStart = now;
+      this.strikes = 0;
+    }
+    if (++this.strikes < this.o.limits.floodStrikes) return false;
+    this.log.warn({ event: 'flood_closed', userId: this.sender.userId }, 'closing flooding socket');
+    this.close(CloseCode.Flood, 'rate limit exceeded');
+    return true;
+  }
+
+  private fail(err: unknown, requestId?: string, context?: string): void {
+    const error = err instanceof AppError ? err : AppError.internal();
+    if (!(err instanceof AppError)) {
+      this.log.error({ event: 'handler_failed', err, context }, 'unexpected error');
+    }
+    this.o.metrics.errors.labels(error.code).inc();
+    this.send(this.dialect.encodeError(error.toBody(), requestId, context));
+  }
+}

@@ -1,0 +1,30 @@
+import type { AppError, Command, ErrorBody, ServerEvent } from '@parley/protocol';
+import type { Sender } from '../calls/index.ts';
+
+/** The dialects Parley speaks, one per endpoint. */
+export type DialectName = 'native' | 'video_call';
+
+/** A frame as the ws library sends it. */
+export type WireFrame = string | Buffer;
+
+/** A decoded frame: a command to run, or an error to send back. */
+export type Decoded =
+  | { ok: true; command: Command; requestId?: string }
+  | { ok: false; error: AppError; requestId?: string; context?: string };
+
+/**
+ * One wire protocol. The only code that sees wire shapes: it turns frames into canonical
+ * Commands and canonical Events into frames, for one connection (the recipient is passed in
+ * because some dialects address frames to it).
+ */
+export interface Dialect {
+  readonly name: DialectName;
+  /** Decodes one frame. Never throws: bad input becomes `{ ok: false }`. */
+  decode(data: Buffer, isBinary: boolean, sender: Sender): Decoded;
+  /** Encodes an event for `recipient`, or null when this dialect does not show it. */
+  encodeEvent(event: ServerEvent, recipient: Sender): WireFrame | null;
+  /** Encodes a command's successful result, or null when the dialect has no acks. */
+  encodeResult(decoded: Extract<Decoded, { ok: true }>, result: unknown): WireFrame | null;
+  /** Encodes an error in the dialect's own shape. */
+  encodeError(error: ErrorBody, requestId?: string, context?: string): WireFrame;
+}

@@ -1,0 +1,22 @@
+import { Type } from '@sinclair/typebox';
+
+/** Schemas shared by the JSON dialects. */
+
+/** A user id, call id or other identifier. */
+export const Id = Type.String({ minLength: 1, maxLength: 128 });
+
+/** RTCIceCandidateInit, or null for end-of-candidates. */
+export const Candidate = Type.Union([
+  Type.Null(),
+  Type.Object({
+    candidate: Type.String({ maxLength: 4096 }),
+    sdpMid: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
+    sdpMLineIndex: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 0, maximum: 1024 }), Type.Null()]),
+    ),
+    usernameFragment: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Null()])),
+  }),
+]);
+
+/** An SDP body. */
+export const SdpText = Type.String({ minLength: 1 });

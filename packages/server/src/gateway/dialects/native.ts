@@ -1,0 +1,98 @@
+import { Type } from '@sinclair/typebox';
+import { AppError, type Command, type ErrorBody, type ServerEvent } from '@parley/protocol';
+import type { Decoded, Dialect, WireFrame } from '../dialect.ts';
+import { decoder, parseJson, validator } from '../json.ts';
+import { Candidate, Id, SdpText } from './fields.ts';
+
+/**
+ * Native v1 on `/ws`: `{type, data, requestId?}`. Events are `{type, data}`; a command that
+ * carried a requestId is answered `{type:"ok", requestId, data}`; errors are
+ * `{type:"error", requestId?, error:{code, message, details?}}`. See docs/protocol.md.
+ */
+
+const CallId = Type.Object({ callId: Id });
+const Sdp = Type.Object({ callId: Id, sdp: SdpText });
+
+const envelope = validator(
+  Type.Object({
+    type: Type.String({ minLength: 1, maxLength: 64 }),
+    data: Type.Optional(Type.Unknown()),
+    requestId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  }),
+);
+
+const decoders: Record<string, (data: unknown) => Command> = {
+  'call:invite': decoder(
+    Type.Object({
+      callee: Id,
+      media: Type.Union([Type.Literal('audio'), Type.Literal('video')]),
+      keepCalling: Type.Optional(Type.Boolean()),
+    }),
+    (x) => ({
+      type: 'call:invite',
+      callee: x.callee,
+      media: x.media,
+      keepCalling: x.keepCalling ?? false,
+    }),
+  ),
+  'call:accept': decoder(CallId, (x) => ({ type: 'call:accept', call: { callId: x.callId } })),
+  'call:reject': decoder(CallId, (x) => ({ type: 'call:reject', call: { callId: x.callId } })),
+  'call:hangup': decoder(
+    Type.Object({ callId: Id, reason: Type.Optional(Type.Literal('no_answer')) }),
+    (x) =>
+      x.reason
+        ? { type: 'call:hangup', call: { callId: x.callId }, reason: x.reason }
+        : { type: 'call:hangup', call: { callId: x.callId } },
+  ),
+  'call:offer': decoder(Sdp, (x) => ({
+    type: 'call:offer',
+    call: { callId: x.callId },
+    sdp: x.sdp,
+  })),
+  'call:answer': decoder(Sdp, (x) => ({
+    type: 'call:answer',
+    call: { callId: x.callId },
+    sdp: x.sdp,
+  })),
+  'call:ice': decoder(Type.Object({ callId: Id, candidate: Candidate }), (x) => ({
+    type: 'call:ice',
+    call: { callId: x.callId },
+    candidate: x.candidate,
+  })),
+};
+
+/** The native dialect (stateless; one instance serves every connection). */
+export const nativeDialect: Dialect = {
+  name: 'native',
+
+  decode(data, isBinary): Decoded {
+    let requestId: string | undefined;
+    try {
+      const env = envelope(parseJson(data, isBinary));
+      requestId = env.requestId;
+      const decode = decoders[env.type];
+      if (!decode) throw AppError.unknownType(env.type);
+      const command = decode(env.data ?? {});
+      return requestId === undefined ? { ok: true, command } : { ok: true, command, requestId };
+    } catch (err) {
+      const error = err instanceof AppError ? err : AppError.badRequest('malformed frame');
+      return requestId === undefined ? { ok: false, error } : { ok: false, error, requestId };
+    }
+  },
+
+  encodeEvent(event: ServerEvent): WireFrame {
+    // The event object already is the payload; serialising it whole avoids a copy per message.
+    return `{"type":"${event.type}","data":${JSON.stringify(event)}}`;
+  },
+
+  encodeResult(decoded, result): WireFrame | null {
+    if (decoded.requestId === undefined) return null;
+    return JSON.stringify({ type: 'ok', requestId: decoded.requestId, data: result ?? {} });
+  },
+
+  encodeError(error: ErrorBody, requestId?: string): WireFrame {
+    return JSON.stringify(
+      requestId === undefined ? { type: 'error', error } : { type: 'error', requestId, error },
+    );
+  },
+};

@@ -1,0 +1,24 @@
+import { Hono } from 'hono';
+import { AppError } from '@parley/protocol';
+import type { Authenticator } from '../auth/index.ts';
+import type { CallRecordStore } from '../store/index.ts';
+import { bearer, fail, ok, type AuthVars } from './rest.ts';
+
+/** `GET /api/calls` (own history, newest first, paged) and `GET /api/calls/:callId`. */
+export function callRoutes(auth: Authenticator, records: CallRecordStore): Hono<AuthVars> {
+  const app = new Hono<AuthVars>();
+  app.use('*', bearer(auth));
+  app.get('/', async (c) => {
+    const limit = Number(c.req.query('limit') ?? 20);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+      return fail(c, AppError.badRequest('limit must be an integer from 1 to 100'));
+    }
+    const page = await records.list(c.get('identity').userId, limit, c.req.query('cursor'));
+    return ok(c, page);
+  });
+  app.get('/:callId', async (c) => {
+    const record = await records.get(c.req.param('callId'), c.get('identity').userId);
+    return record ? ok(c, record) : fail(c, AppError.notFound('call'));
+  });
+  return app;
+}

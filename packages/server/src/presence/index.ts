@@ -1,0 +1,1 @@
+export { MemoryDirectory, type PresenceDirectory, type PresenceEntry } from './directory.ts';

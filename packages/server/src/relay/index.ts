@@ -1,0 +1,2 @@
+export { signalTarget } from './route.ts';
+export { EarlyIceBuffer } from './ice-buffer.ts';

@@ -1,0 +1,21 @@
+import { AppError, type DeviceRef } from '@parley/protocol';
+import type { CallState } from '../calls/state.ts';
+
+/**
+ * Who may send offer/answer/ICE to whom: after accept, only the caller's device and the device
+ * that answered, each to the other. Everyone else, including the parties' other devices, is
+ * refused. Returns the target device.
+ */
+export function signalTarget(s: CallState, sender: DeviceRef): DeviceRef {
+  if (s.phase === 'accepted' && s.answeredBy) {
+    if (s.caller.deviceId === sender.deviceId) return s.answeredBy;
+    if (s.answeredBy.deviceId === sender.deviceId) return s.caller;
+    throw AppError.notInCall(s.callId);
+  }
+  const party = s.caller.deviceId === sender.deviceId || s.callee === sender.userId;
+  if (!party) throw AppError.notInCall(s.callId);
+  throw AppError.invalidState(
+    s.phase === 'ringing' ? 'call has not been answered yet' : 'call has ended',
+    { callId: s.callId },
+  );
+}

@@ -1,0 +1,10 @@
+export { openDatabase, migrate, type Db } from './database.ts';
+export {
+  CallRecordStore,
+  specStatus,
+  outcome,
+  type CallStart,
+  type CallEnd,
+  type RecordPage,
+} from './call-records.ts';
+export type { Database } from './schema.ts';

@@ -1,0 +1,157 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WebSocket, type RawData } from 'ws';
+import { pino } from 'pino';
+import { createApp, type App } from '../src/app.ts';
+import { loadConfig } from '../src/config/index.ts';
+
+/** Endpoint of each dialect. */
+export const ENDPOINT = { native: '/ws', video_call: '/ws/video-call' } as const;
+export type DialectKey = keyof typeof ENDPOINT;
+
+type Tree = Record<string, unknown>;
+
+/** A Parley node on a random port with its own data dir, for one test file. */
+export interface TestServer {
+  app: App;
+  /** `ws://127.0.0.1:<port>` */
+  wsBase: string;
+  /** `http://127.0.0.1:<port>` */
+  httpBase: string;
+  token(userId: string, opts?: { name?: string; ttlSec?: number; grants?: string[] }): Promise<string>;
+  connect(userId: string, dialect?: DialectKey, clientType?: string): Promise<TestClient>;
+  close(): Promise<void>;
+}
+
+/** Starts a node; `overrides` go over the defaults (e.g. `{ calls: { inviteTtlMs: 300 } }`). */
+export async function startServer(overrides: Tree = {}): Promise<TestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'parley-test-'));
+  const config = loadConfig(
+    { PARLEY_JWT_SECRET: 'test-secret-test-secret-0123456789' },
+    { server: { port: 0 }, dataDir, calls: { disconnectGraceMs: 200 }, ...overrides },
+  );
+  const app = await createApp(config, { log: pino({ level: process.env.TEST_LOG ?? 'silent' }) });
+  const addr = await app.listen();
+  const clients: TestClient[] = [];
+  const server: TestServer = {
+    app,
+    wsBase: `ws://127.0.0.1:${addr.port}`,
+    httpBase: `http://127.0.0.1:${addr.port}`,
+    token: (userId, opts) => app.auth.mint(userId, opts),
+    async connect(userId, dialect = 'native', clientType = 'web') {
+      const token = await app.auth.mint(userId, { name: userId.toUpperCase() });
+      const c = await TestClient.open(
+        `${server.wsBase}${ENDPOINT[dialect]}?token=${token}&clientType=${clientType}`,
+      );
+      clients.push(c);
+      return c;
+    },
+    async close() {
+      for (const c of clients) c.close();
+      await app.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return server;
+}
+
+/** A parsed frame as the server sent it. */
+export type Frame = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/**
+ * A WebSocket client that queues every frame it receives, so tests can wait for the next frame
+ * matching a predicate and assert that nothing else arrived.
+ */
+export class TestClient {
+  readonly frames: Frame[] = [];
+  private waiters: Array<{ match: (f: Frame) => boolean; resolve: (f: Frame) => void }> = [];
+  closed: { code: number; reason: string } | null = null;
+  private closeWaiters: Array<(c: { code: number; reason: string }) => void> = [];
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      const f = (isBinary ? { binary: data } : JSON.parse(String(data))) as Frame;
+      const i = this.waiters.findIndex((w) => w.match(f));
+      if (i >= 0) this.waiters.splice(i, 1)[0]!.resolve(f);
+      else this.frames.push(f);
+    });
+    ws.on('close', (code, reason) => {
+      this.closed = { code, reason: String(reason) };
+      for (const w of this.closeWaiters) w(this.closed);
+    });
+  }
+
+  static open(url: string): Promise<TestClient> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url);
+      const c = new TestClient(ws);
+      ws.once('open', () => resolve(c));
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+    });
+  }
+
+  send(frame: unknown): void {
+    this.ws.send(typeof frame === 'string' || Buffer.isBuffer(frame) ? frame : JSON.stringify(frame));
+  }
+
+  /** The next frame matching `match` (already received or still to come). */
+  next(match: (f: Frame) => boolean = () => true, timeoutMs = 3000): Promise<Frame> {
+    const i = this.frames.findIndex(match);
+    if (i >= 0) return Promise.resolve(this.frames.splice(i, 1)[0]!);
+    return new Promise((resolve, reject) => {
+      const w = {
+        match,
+        resolve: (f: Frame) => {
+          clearTimeout(timer);
+          resolve(f);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((x) => x !== w);
+        reject(new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames)}`));
+      }, timeoutMs);
+      this.waiters.push(w);
+    });
+  }
+
+  /** The next native frame of `type`. */
+  nextType(type: string, timeoutMs?: number): Promise<Frame> {
+    return this.next((f) => f.type === type, timeoutMs);
+  }
+
+  /** The next video_call frame whose data.type is `type`. */
+  nextVc(type: string, timeoutMs?: number): Promise<Frame> {
+    return this.next((f) => f.type === 'video_call' && f.data?.type === type, timeoutMs);
+  }
+
+  /** Sends a native command with a requestId and waits for its ok or error. */
+  async request(type: string, data: unknown): Promise<Frame> {
+    const requestId = Math.random().toString(36).slice(2);
+    this.send({ type, data, requestId });
+    return this.next((f) => f.requestId === requestId);
+  }
+
+  /** Resolves when the socket closes. */
+  waitClose(timeoutMs = 3000): Promise<{ code: number; reason: string }> {
+    if (this.closed) return Promise.resolve(this.closed);
+    return new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('socket did not close')), timeoutMs);
+      this.closeWaiters.push((c) => {
+        clearTimeout(t);
+        resolve(c);
+      });
+    });
+  }
+
+  /** Waits `ms` and returns whatever arrived unclaimed meanwhile. */
+  async quiet(ms = 150): Promise<Frame[]> {
+    await new Promise((r) => setTimeout(r, ms));
+    return this.frames.splice(0);
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
