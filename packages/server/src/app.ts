@@ -110,7 +110,8 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     return fail(c, AppError.internal());
   });
 
-  const server = createServer(getRequestListener(http.fetch));
+  const listener = getRequestListener(http.fetch);
+  const server = createServer((req, res) => void listener(req, res));
   gateway.attach(server);
 
   let closing: Promise<void> | null = null;

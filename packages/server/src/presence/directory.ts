@@ -27,7 +27,7 @@ export class MemoryDirectory implements PresenceDirectory {
 
   add(entry: PresenceEntry): Promise<void> {
     let devices = this.byUser.get(entry.userId);
-    if (!devices) this.byUser.set(entry.userId, (devices = new Map()));
+    if (!devices) this.byUser.set(entry.userId, (devices = new Map<string, PresenceEntry>()));
     devices.set(entry.deviceId, entry);
     return Promise.resolve();
   }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ErrorCode, AppError } from '@parley/protocol';
+import { ErrorCode, type AppError } from '@parley/protocol';
 import { EarlyIceBuffer } from './ice-buffer.ts';
 import { signalTarget } from './route.ts';
 import type { CallState } from '../calls/state.ts';

@@ -33,7 +33,7 @@ export interface RecordPage {
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const asIso = (v: unknown): string | null =>
-  v === null || v === undefined ? null : v instanceof Date ? v.toISOString() : String(v);
+  v instanceof Date ? v.toISOString() : typeof v === 'string' ? v : null;
 
 /** Spec status: 0 = invite, 1 = accept, 2 = reject, 3 = hangup. */
 export function specStatus(reason: EndReason | null, accepted: boolean): number {

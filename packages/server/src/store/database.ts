@@ -50,6 +50,7 @@ export async function migrate(db: Db): Promise<string[]> {
   const time: TimeType = db.kind === 'postgres' ? 'timestamptz' : 'text';
   const migrator = new Migrator({ db: db.kysely, provider: new StaticMigrationProvider(time) });
   const { error, results } = await migrator.migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error(String(error));
+  if (error)
+    throw error instanceof Error ? error : new Error(`migration failed: ${JSON.stringify(error)}`);
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

@@ -1,0 +1,246 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { CallRecordStore, migrate, openDatabase, type CallStart, type Db } from './index.ts';
+
+/**
+ * The repository contract, run against every store Parley supports. PostgreSQL is the real
+ * server on this machine (PARLEY_TEST_DATABASE_URL, default postgres://127.0.0.1:5432/test).
+ */
+const PG_URL = process.env.PARLEY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+const stores: Array<{
+  name: string;
+  open: () => Promise<{ db: Db; cleanup: () => Promise<void> }>;
+}> = [
+  {
+    name: 'sqlite',
+    open: () => {
+      const dir = mkdtempSync(join(tmpdir(), 'parley-store-'));
+      const db = openDatabase({ dataDir: dir });
+      return Promise.resolve({
+        db,
+        cleanup: async () => {
+          await db.kysely.destroy();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      });
+    },
+  },
+  {
+    name: 'postgres',
+    open: async () => {
+      // A schema of its own, so parallel runs and other suites never see these rows.
+      const schema = `parley_test_${process.pid}_${Date.now()}`;
+      const admin = openDatabase({ databaseUrl: PG_URL, dataDir: '' });
+      try {
+        await sql.raw(`create schema ${schema}`).execute(admin.kysely);
+      } catch (err) {
+        throw new Error(
+          `PostgreSQL is needed at ${PG_URL} (start it: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start): ${(err as Error).message}`,
+        );
+      } finally {
+        await admin.kysely.destroy();
+      }
+      const url = new URL(PG_URL);
+      url.searchParams.set('options', `-c search_path=${schema}`);
+      const db = openDatabase({ databaseUrl: url.toString(), dataDir: '' });
+      return {
+        db,
+        cleanup: async () => {
+          await sql.raw(`drop schema ${schema} cascade`).execute(db.kysely);
+          await db.kysely.destroy();
+        },
+      };
+    },
+  },
+];
+
+const start = (n: number, caller = 'alice', callee = 'bob'): CallStart => ({
+  callId: `n1.call-${n}`,
+  caller,
+  callerDevice: `${caller}-d1`,
+  callee,
+  media: n % 2 ? 'audio' : 'video',
+  createdAt: Date.UTC(2026, 0, 1, 12, 0, n),
+  ownerNode: 'n1',
+});
+
+for (const s of stores) {
+  describe(`call records on ${s.name}`, () => {
+    let db: Db;
+    let cleanup: () => Promise<void>;
+    let store: CallRecordStore;
+
+    before(async () => {
+      ({ db, cleanup } = await s.open());
+      await migrate(db);
+      assert.deepEqual(await migrate(db), [], 'migrating twice applies nothing');
+      store = new CallRecordStore(db.kysely);
+    });
+    after(() => cleanup());
+
+    test('a row exists from the invite and follows each transition', async () => {
+      const c = start(1);
+      await store.created(c);
+      let row = await db.kysely
+        .selectFrom('call_records')
+        .selectAll()
+        .where('call_id', '=', c.callId)
+        .executeTakeFirstOrThrow();
+      assert.equal(row.status, 0);
+      assert.equal(row.call_type, 1);
+      assert.equal(row.end_time, null);
+      await store.accepted(c.callId, c.createdAt + 2000, 'bob-d2', 'ios');
+      row = await db.kysely
+        .selectFrom('call_records')
+        .selectAll()
+        .where('call_id', '=', c.callId)
+        .executeTakeFirstOrThrow();
+      assert.equal(row.status, 1);
+      assert.equal(row.answered_device, 'bob-d2');
+      const rec = await store.ended(c, {
+        callId: c.callId,
+        reason: 'hangup',
+        acceptedAt: c.createdAt + 2000,
+        endedAt: c.createdAt + 62_400,
+        ringMs: 2000,
+        answeredDevice: 'bob-d2',
+        answeredClientType: 'ios',
+      });
+      assert.equal(rec.status, 'completed');
+      assert.equal(rec.duration, 60);
+      row = await db.kysely
+        .selectFrom('call_records')
+        .selectAll()
+        .where('call_id', '=', c.callId)
+        .executeTakeFirstOrThrow();
+      assert.equal(row.status, 3);
+      assert.equal(row.end_reason, 'hangup');
+      assert.equal(Number(row.duration), 60);
+      assert.equal(Number(row.ring_ms), 2000);
+      assert.deepEqual(
+        await store.get(c.callId, 'bob'),
+        rec,
+        'read back equals what was announced',
+      );
+    });
+
+    test('outcomes map to the spec status column', async () => {
+      const cases = [
+        ['rejected', 2, 'rejected'],
+        ['busy', 2, 'busy'],
+        ['no_answer', 0, 'missed'],
+        ['cancelled', 0, 'cancelled'],
+        ['offline', 0, 'missed'],
+      ] as const;
+      let n = 100;
+      for (const [reason, status, outcome] of cases) {
+        const c = start(n++);
+        await store.created(c);
+        const rec = await store.ended(c, {
+          callId: c.callId,
+          reason,
+          acceptedAt: null,
+          endedAt: c.createdAt + 500,
+          ringMs: 500,
+          answeredDevice: null,
+          answeredClientType: null,
+        });
+        assert.equal(rec.status, outcome, reason);
+        const row = await db.kysely
+          .selectFrom('call_records')
+          .select('status')
+          .where('call_id', '=', c.callId)
+          .executeTakeFirstOrThrow();
+        assert.equal(row.status, status, reason);
+      }
+    });
+
+    test('history is per user, newest first, paged; strangers see nothing', async () => {
+      for (let n = 200; n < 205; n++) {
+        const c = start(n, 'carol', 'dave');
+        await store.created(c);
+        await store.ended(c, {
+          callId: c.callId,
+          reason: 'no_answer',
+          acceptedAt: null,
+          endedAt: c.createdAt + 1,
+          ringMs: 1,
+          answeredDevice: null,
+          answeredClientType: null,
+        });
+      }
+      const live = start(299, 'carol', 'dave');
+      await store.created(live);
+      const p1 = await store.list('dave', 3);
+      assert.deepEqual(
+        p1.records.map((r) => r.callId),
+        ['n1.call-204', 'n1.call-203', 'n1.call-202'],
+      );
+      assert.ok(p1.next);
+      const p2 = await store.list('dave', 3, p1.next);
+      assert.deepEqual(
+        p2.records.map((r) => r.callId),
+        ['n1.call-201', 'n1.call-200'],
+      );
+      assert.equal(p2.next, null);
+      assert.equal((await store.list('mallory', 10)).records.length, 0);
+      assert.equal(await store.get('n1.call-200', 'mallory'), undefined);
+      assert.equal(
+        await store.get(live.callId, 'carol'),
+        undefined,
+        'a live call is not history yet',
+      );
+    });
+
+    test('writes issued together land in one batch, in order', async () => {
+      const c = start(300);
+      const writes = [
+        store.created(c),
+        store.accepted(c.callId, c.createdAt + 10, 'bob-d1', 'web'),
+        store.ended(c, {
+          callId: c.callId,
+          reason: 'hangup',
+          acceptedAt: c.createdAt + 10,
+          endedAt: c.createdAt + 3010,
+          ringMs: 10,
+          answeredDevice: 'bob-d1',
+          answeredClientType: 'web',
+        }),
+      ];
+      await Promise.all(writes);
+      const row = await db.kysely
+        .selectFrom('call_records')
+        .selectAll()
+        .where('call_id', '=', c.callId)
+        .executeTakeFirstOrThrow();
+      assert.equal(row.status, 3);
+      assert.equal(Number(row.duration), 3);
+    });
+
+    test('a failing write rejects alone and the rest still commit', async () => {
+      const a = start(400);
+      const dup = start(400);
+      const b = start(401);
+      const results = await Promise.allSettled([
+        store.created(a),
+        store.created(dup),
+        store.created(b),
+      ]);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['fulfilled', 'rejected', 'fulfilled'],
+      );
+      const n = await db.kysely
+        .selectFrom('call_records')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('call_id', 'in', [a.callId, b.callId])
+        .executeTakeFirstOrThrow();
+      assert.equal(Number(n.n), 2);
+    });
+  });
+}
