@@ -4,7 +4,11 @@ import type { Media } from './call.ts';
  * How a command names its call. Native clients use the `callId`; dialects that have no call id
  * (video_call, chat-protobuf) name the two parties and the engine finds their live call.
  */
-export type CallSelector = { callId: string } | { caller: string; callee: string };
+export type CallSelector =
+  | { callId: string }
+  | { caller: string; callee: string }
+  /** The sender's live call with `peer`, whichever of the two called (chat-protobuf). */
+  | { peer: string };
 
 /** An ICE candidate as RTCIceCandidateInit; `null` marks end-of-candidates. */
 export interface IceCandidate {
@@ -72,8 +76,66 @@ export type CallCommand =
 /** Commands that are relayed device to device after accept. */
 export type RelayCommand = SdpCommand | IceCommand;
 
+/** Join a room (rooms are shared by every dialect). */
+export interface RoomJoinCommand {
+  type: 'room:join';
+  roomId: string;
+}
+/** Leave a room. */
+export interface RoomLeaveCommand {
+  type: 'room:leave';
+  roomId: string;
+}
+/** List a room's members (the sender must be one). */
+export interface RoomMembersCommand {
+  type: 'room:members';
+  roomId: string;
+}
+
+/** The three signals of the ROOM module. */
+export type RoomSignalKind = 'offer' | 'answer' | 'ice';
+
+/**
+ * Peer-to-peer signaling between two members of a room (ROOM WEBRTC_*). The payload is
+ * opaque; `requestId` travels with it to the receiver.
+ */
+export interface RoomSignalCommand {
+  type: 'room:signal';
+  kind: RoomSignalKind;
+  to: string;
+  payload: unknown;
+  requestId?: string;
+}
+
+/** A chat message (chat-protobuf content types 1–5). `from` is always the sender. */
+export interface ChatPayload {
+  to: string;
+  /** 1 = single chat (to a user), 2 = group chat (to a room). */
+  messageType: 1 | 2;
+  /** 1 text, 2 file, 3 image, 4 voice, 5 video. */
+  contentType: number;
+  content: string;
+  kind: string;
+  avatar: string;
+  fromUsername: string;
+  url: string;
+  fileSuffix: string;
+  file: Uint8Array;
+  duration: number;
+}
+
+/** Send a chat message to a user's devices or a room's members. */
+export interface ChatSendCommand {
+  type: 'chat:send';
+  message: ChatPayload;
+}
+
+/** Room and chat commands. */
+export type RoomCommand =
+  RoomJoinCommand | RoomLeaveCommand | RoomMembersCommand | RoomSignalCommand;
+
 /** Every canonical command a dialect can produce. */
-export type Command = CallCommand;
+export type Command = CallCommand | RoomCommand | ChatSendCommand;
 
 /** The canonical command type names. */
 export type CommandType = Command['type'];

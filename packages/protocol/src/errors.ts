@@ -21,6 +21,12 @@ export const ErrorCode = {
   NotInCall: 'not_in_call',
   /** The call exists but is not in a state that allows this command. */
   InvalidState: 'invalid_state',
+  /** The two users share no room (ROOM: 1000 用户不在同一房间内). */
+  NotInRoom: 'not_in_room',
+  /** The target user has no connected device (ROOM: 1000 目标用户不在线). */
+  TargetOffline: 'target_offline',
+  /** An answer or ICE with no offer before it between the pair (ROOM: 1000 没有对应的连接请求). */
+  NoConnection: 'no_connection',
   /** A user tried to call themselves. */
   SelfCall: 'self_call',
   /** The server is shutting down and accepts no new work. */
@@ -42,6 +48,9 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   not_found: 404,
   not_in_call: 403,
   invalid_state: 409,
+  not_in_room: 403,
+  target_offline: 404,
+  no_connection: 409,
   self_call: 400,
   unavailable: 503,
   internal: 500,
@@ -105,6 +114,15 @@ export class AppError extends Error {
   }
   static invalidState(message: string, details?: Record<string, unknown>): AppError {
     return new AppError(ErrorCode.InvalidState, message, details);
+  }
+  static notInRoom(): AppError {
+    return new AppError(ErrorCode.NotInRoom, 'users are not in the same room');
+  }
+  static targetOffline(userId: string): AppError {
+    return new AppError(ErrorCode.TargetOffline, 'target user is offline', { userId });
+  }
+  static noConnection(): AppError {
+    return new AppError(ErrorCode.NoConnection, 'no matching offer for this answer or candidate');
   }
   static selfCall(): AppError {
     return new AppError(ErrorCode.SelfCall, 'cannot call yourself');

@@ -1,5 +1,5 @@
 import type { CallRecord, ClientType, DeviceRef, EndReason, Media } from './call.ts';
-import type { IceCandidate } from './commands.ts';
+import type { ChatPayload, IceCandidate, RoomSignalKind } from './commands.ts';
 
 /** Fields every call event carries, so that every dialect can address its own shape. */
 interface CallEventBase {
@@ -66,6 +66,31 @@ export interface RecordEvent {
   record: CallRecord;
 }
 
+/** To every member device of a room: someone joined or left. */
+export interface RoomMemberEvent {
+  type: 'room:member_joined' | 'room:member_left';
+  roomId: string;
+  userId: string;
+  name: string;
+}
+/** A ROOM signal relayed to its target, with the sender's requestId intact. */
+export interface RoomSignalEvent {
+  type: 'room:signal';
+  kind: RoomSignalKind;
+  from: string;
+  to: string;
+  payload: unknown;
+  requestId?: string;
+}
+/** A chat message delivered to a device; the server stamped `timestamp`. */
+export interface ChatMessageEvent {
+  type: 'chat:message';
+  from: string;
+  message: ChatPayload;
+  /** Epoch ms. */
+  timestamp: number;
+}
+
 /** Events of the 1:1 call engine. */
 export type CallEvent =
   | IncomingEvent
@@ -79,7 +104,12 @@ export type CallEvent =
   | RecordEvent;
 
 /** Every canonical event a dialect must be able to encode. */
-export type ServerEvent = CallEvent;
+export type ServerEvent = CallEvent | RoomMemberEvent | RoomSignalEvent | ChatMessageEvent;
 
 /** The canonical event type names. */
 export type EventType = ServerEvent['type'];
+
+/** True for events of the 1:1 call engine (`call:*`). */
+export function isCallEvent(e: ServerEvent): e is CallEvent {
+  return e.type.startsWith('call:');
+}

@@ -19,6 +19,7 @@ import {
 import { callRoutes, fail } from './http/index.ts';
 import { createLogger, Metrics, type Logger } from './observability/index.ts';
 import { MemoryDirectory } from './presence/index.ts';
+import { RoomManager } from './rooms/index.ts';
 import { CallRecordStore, migrate, openDatabase, type Db } from './store/index.ts';
 
 /** A running (or ready to run) Parley node. */
@@ -68,6 +69,8 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     log,
   });
 
+  const rooms = new RoomManager({ rooms: config.rooms, delivery: hub, directory, log });
+
   const dispatcher = new Dispatcher()
     .on('call:invite', (s, c) => engine.invite(s, c))
     .on('call:accept', (s, c) => engine.accept(s, c.call))
@@ -76,7 +79,12 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     .on('call:offer', (s, c) => engine.relay(s, c))
     .on('call:answer', (s, c) => engine.relay(s, c))
     .on('call:ice', (s, c) => engine.relay(s, c))
-    .on('call:handled', (s, c) => engine.handled(s, c));
+    .on('call:handled', (s, c) => engine.handled(s, c))
+    .on('room:join', (s, c) => rooms.join(s, c.roomId))
+    .on('room:leave', (s, c) => rooms.leave(s, c.roomId))
+    .on('room:members', (s, c) => rooms.members(s, c.roomId))
+    .on('room:signal', (s, c) => rooms.signal(s, c))
+    .on('chat:send', (s, c) => rooms.chat(s, c.message));
 
   const endpoints = new Map<string, Dialect>([
     ['/ws', nativeDialect],
@@ -89,7 +97,11 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     auth,
     hub,
     directory,
-    engine,
+    onDeviceOnline: (d) => engine.deviceOnline(d),
+    onDeviceOffline: (d) => {
+      engine.deviceOffline(d);
+      rooms.deviceGone(d);
+    },
     dispatcher,
     metrics,
     log,
@@ -140,6 +152,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
         server.close();
         await engine.shutdown();
         gateway.close();
+        rooms.close();
         await records.drain();
         server.closeAllConnections();
         await bus.close();

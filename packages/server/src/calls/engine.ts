@@ -280,15 +280,26 @@ export class CallEngine {
       if (!call) throw AppError.notFound('call');
       return call;
     }
-    if (sender.userId !== sel.caller && sender.userId !== sel.callee) {
-      throw AppError.forbidden('sender is neither the caller nor the callee');
+    let match: (s: CallState) => boolean;
+    if ('peer' in sel) {
+      const me = sender.userId;
+      match = (s) =>
+        (s.caller.userId === me && s.callee === sel.peer) ||
+        (s.caller.userId === sel.peer && s.callee === me);
+    } else {
+      if (sender.userId !== sel.caller && sender.userId !== sel.callee) {
+        throw AppError.forbidden('sender is neither the caller nor the callee');
+      }
+      match = (s) => s.caller.userId === sel.caller && s.callee === sel.callee;
     }
     let found: LiveCall | undefined;
-    for (const call of this.byUser.get(sel.caller) ?? []) {
-      if (call.state.caller.userId === sel.caller && call.state.callee === sel.callee) {
-        // Prefer the answered call; among ringing ones the newest.
-        if (!found || call.state.phase === 'accepted' || found.state.phase !== 'accepted')
-          found = call;
+    for (const call of this.byUser.get(sender.userId) ?? []) {
+      // Prefer the answered call; among ringing ones the newest.
+      if (
+        match(call.state) &&
+        (!found || call.state.phase === 'accepted' || found.state.phase !== 'accepted')
+      ) {
+        found = call;
       }
     }
     if (!found) throw AppError.notFound('call');

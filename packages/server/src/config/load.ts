@@ -20,6 +20,8 @@ const ENV_MAP: ReadonlyArray<readonly [string, string]> = [
   ['PARLEY_DISCONNECT_GRACE_MS', 'calls.disconnectGraceMs'],
   ['PARLEY_BUSY_POLICY', 'calls.busyPolicy'],
   ['PARLEY_ICE_BUFFER_MS', 'calls.iceBufferMs'],
+  ['PARLEY_ROOM_PAIR_TIMEOUT_MS', 'rooms.pairTimeoutMs'],
+  ['PARLEY_VOICE_GRANT', 'rooms.voiceGrant'],
   ['PARLEY_MAX_FRAME_BYTES', 'limits.maxFrameBytes'],
   ['PARLEY_RATE_PER_SEC', 'limits.ratePerSec'],
   ['PARLEY_RATE_BURST', 'limits.rateBurst'],

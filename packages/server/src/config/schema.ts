@@ -52,6 +52,18 @@ export const ConfigSchema = Type.Object({
     },
     { default: {} },
   ),
+  rooms: Type.Object(
+    {
+      /** A ROOM signaling pair with no traffic for this long is forgotten. */
+      pairTimeoutMs: Ms(120_000, 'signaling pair idle timeout'),
+      /**
+       * The token grant needed to start a voice connection (WEBRTC_OFFER). Empty: everyone who
+       * shares a room with the target may.
+       */
+      voiceGrant: Type.String({ default: 'voice' }),
+    },
+    { default: {} },
+  ),
   limits: Type.Object(
     {
       /** Frames above this get a frame_too_large error; the connection stays up. */

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { AppError } from '@parley/protocol';
 import type { Authenticator } from '../auth/index.ts';
-import type { CallEngine, Sender } from '../calls/index.ts';
+import type { Sender } from '../calls/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';
@@ -23,7 +23,9 @@ export interface GatewayOptions {
   auth: Authenticator;
   hub: Hub;
   directory: PresenceDirectory;
-  engine: CallEngine;
+  /** Core's reaction to a device arriving (after it is in the directory) and leaving. */
+  onDeviceOnline: (device: Sender) => void;
+  onDeviceOffline: (device: Sender) => void;
   dispatcher: Dispatcher;
   metrics: Metrics;
   log: Logger;
@@ -149,7 +151,7 @@ export class Gateway {
     this.o.metrics.connections.labels(conn.dialect.name).inc();
     void this.o.directory
       .add({ ...sender, nodeId: this.o.nodeId, since: Date.now() })
-      .then(() => this.o.engine.deviceOnline(sender))
+      .then(() => this.o.onDeviceOnline(sender))
       .catch((err: unknown) =>
         this.log.error({ event: 'presence_failed', err }, 'presence add failed'),
       );
@@ -160,7 +162,7 @@ export class Gateway {
     this.o.hub.remove(conn);
     this.rate.detach(sender.userId);
     this.o.metrics.connections.labels(conn.dialect.name).dec();
-    this.o.engine.deviceOffline(sender);
+    this.o.onDeviceOffline(sender);
     void this.o.directory
       .remove(sender.userId, sender.deviceId)
       .catch((err: unknown) =>

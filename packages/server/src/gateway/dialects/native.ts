@@ -21,6 +21,20 @@ const envelope = validator(
   }),
 );
 
+const Room = Type.Object({ roomId: Id });
+const ChatSend = Type.Object({
+  to: Id,
+  messageType: Type.Union([Type.Literal(1), Type.Literal(2)]),
+  contentType: Type.Integer({ minimum: 1, maximum: 5 }),
+  content: Type.String({ maxLength: 32_768 }),
+  kind: Type.Optional(Type.String({ maxLength: 64 })),
+  avatar: Type.Optional(Type.String({ maxLength: 1024 })),
+  fromUsername: Type.Optional(Type.String({ maxLength: 128 })),
+  url: Type.Optional(Type.String({ maxLength: 2048 })),
+  fileSuffix: Type.Optional(Type.String({ maxLength: 16 })),
+  duration: Type.Optional(Type.Integer({ minimum: 0 })),
+});
+
 const decoders: Record<string, (data: unknown) => Command> = {
   'call:invite': decoder(
     Type.Object({
@@ -54,6 +68,33 @@ const decoders: Record<string, (data: unknown) => Command> = {
     call: { callId: x.callId },
     sdp: x.sdp,
   })),
+  'room:join': decoder(Room, (x) => ({ type: 'room:join', roomId: x.roomId })),
+  'room:leave': decoder(Room, (x) => ({ type: 'room:leave', roomId: x.roomId })),
+  'room:members': decoder(Room, (x) => ({ type: 'room:members', roomId: x.roomId })),
+  'room:signal': decoder(
+    Type.Object({
+      to: Id,
+      kind: Type.Union([Type.Literal('offer'), Type.Literal('answer'), Type.Literal('ice')]),
+      payload: Type.Unknown(),
+    }),
+    (x) => ({ type: 'room:signal', kind: x.kind, to: x.to, payload: x.payload }),
+  ),
+  'chat:send': decoder(ChatSend, (x) => ({
+    type: 'chat:send',
+    message: {
+      to: x.to,
+      messageType: x.messageType,
+      contentType: x.contentType,
+      content: x.content,
+      kind: x.kind ?? '',
+      avatar: x.avatar ?? '',
+      fromUsername: x.fromUsername ?? '',
+      url: x.url ?? '',
+      fileSuffix: x.fileSuffix ?? '',
+      file: new Uint8Array(),
+      duration: x.duration ?? 0,
+    },
+  })),
   'call:ice': decoder(Type.Object({ callId: Id, candidate: Candidate }), (x) => ({
     type: 'call:ice',
     call: { callId: x.callId },
@@ -73,6 +114,8 @@ export const nativeDialect: Dialect = {
       const decode = decoders[env.type];
       if (!decode) throw AppError.unknownType(env.type);
       const command = decode(env.data ?? {});
+      // A ROOM receiver expects the sender's requestId on the forwarded signal.
+      if (command.type === 'room:signal' && requestId !== undefined) command.requestId = requestId;
       return requestId === undefined ? { ok: true, command } : { ok: true, command, requestId };
     } catch (err) {
       const error = err instanceof AppError ? err : AppError.badRequest('malformed frame');

@@ -6,6 +6,7 @@ import {
   type EndReason,
   type ErrorBody,
   type ServerEvent,
+  isCallEvent,
 } from '@parley/protocol';
 import type { Sender } from '../../calls/index.ts';
 import type { Decoded, Dialect, WireFrame } from '../dialect.ts';
@@ -157,6 +158,8 @@ export const videoCallDialect: Dialect = {
   },
 
   encodeEvent(e: ServerEvent): WireFrame | null {
+    // Rooms and chat have no video_call shape.
+    if (!isCallEvent(e)) return null;
     if (e.type === 'call:record') {
       const r = e.record;
       return frame({

@@ -1,0 +1,245 @@
+import { performance } from 'node:perf_hooks';
+import { cpuMicros } from './children.ts';
+import { ANSWER_SDP, OFFER_SDP, candidate } from './payloads.ts';
+import { BenchSocket, openAll, resetTallies, sumTallies, type Tally } from './sockets.ts';
+import { latency, type Latency } from './stats.ts';
+
+/** Trickled ICE candidates per side, in the complete calls and in the relay phase. */
+export const ICE_PER_SIDE = 4;
+
+/**
+ * Messages each party of a complete call sends: the caller invite, offer, 4 ICE, hangup (7),
+ * the callee accept, answer, 4 ICE (6). Every one of them counts against the user's bucket.
+ */
+export const CALLER_MESSAGES = 3 + ICE_PER_SIDE;
+
+export interface CallsOptions {
+  /** `ws://host:port` of the Parley server. */
+  wsBase: string;
+  mint: (userId: string) => Promise<string>;
+  /** Prefix that makes this run's user ids unique. */
+  tag: string;
+  /** Concurrent calls per round. */
+  calls: number;
+  rounds: number;
+  /** Calls one user may make without exceeding its rate-limit burst (see index.ts). */
+  callsPerUser: number;
+  /** Server process to read CPU time from, when it is our child. */
+  pid?: number;
+  roundTimeoutMs?: number;
+}
+
+export interface CallsResult {
+  calls: number;
+  users: number;
+  elapsedMs: number;
+  frames: Tally;
+  setup: Latency;
+  /** Server CPU time during the rounds, µs. */
+  cpuUs?: number;
+}
+
+// Every frame after the invite names the call; the rest of each frame is fixed.
+const SDP_OFFER = JSON.stringify(OFFER_SDP.replace('TTTTTTTTTTTT', '000000000000'));
+const SDP_ANSWER = JSON.stringify(ANSWER_SDP.replace('TTTTTTTTTTTT', '000000000000'));
+const iceJson = (from: number) =>
+  Array.from({ length: ICE_PER_SIDE }, (_, i) =>
+    JSON.stringify(candidate(from + i)).replace('TTTTTTTTTTTT', '000000000000'),
+  );
+const ICE_CALLER = iceJson(0);
+const ICE_CALLEE = iceJson(ICE_PER_SIDE);
+const frame = (type: string, callId: string, rest = '') =>
+  `{"type":"${type}","data":{"callId":"${callId}"${rest}}}`;
+
+interface Frame {
+  type: string;
+  requestId?: string;
+  data?: { callId?: string; code?: string };
+  error?: { code: string; message: string };
+}
+
+/**
+ * One caller/callee pair of sockets that runs complete calls one after another:
+ * invite → incoming → accept → accepted → offer + ICE → answer + ICE → hangup → ended → record.
+ */
+class CallPair {
+  private callId = '';
+  private t0 = 0;
+  private answered = false;
+  private callerIce = 0;
+  private calleeIce = 0;
+  private hungUp = false;
+  private callerRecord = false;
+  private calleeRecord = false;
+  private seq = 0;
+  private done: (setupMs: number) => void = () => {};
+  private fail: (err: Error) => void = () => {};
+  private setupMs = 0;
+
+  constructor(
+    readonly caller: BenchSocket,
+    readonly callee: BenchSocket,
+    private readonly calleeId: string,
+  ) {
+    caller.onFrame = (t) => this.onCaller(JSON.parse(t) as Frame);
+    callee.onFrame = (t) => this.onCallee(JSON.parse(t) as Frame);
+  }
+
+  start(done: (setupMs: number) => void, fail: (err: Error) => void): void {
+    this.done = done;
+    this.fail = fail;
+    this.callId = '';
+    this.answered = this.hungUp = this.callerRecord = this.calleeRecord = false;
+    this.callerIce = this.calleeIce = 0;
+    this.t0 = performance.now();
+    this.caller.send(
+      `{"type":"call:invite","requestId":"${++this.seq}","data":{"callee":"${this.calleeId}","media":"video"}}`,
+    );
+  }
+
+  private onCaller(f: Frame): void {
+    switch (f.type) {
+      case 'ok':
+      case 'call:ringing':
+        this.callId ||= f.data?.callId ?? '';
+        return;
+      case 'call:accepted':
+        this.callId ||= f.data?.callId ?? '';
+        this.caller.sendAll([
+          frame('call:offer', this.callId, `,"sdp":${SDP_OFFER}`),
+          ...ICE_CALLER.map((c) => frame('call:ice', this.callId, `,"candidate":${c}`)),
+        ]);
+        return;
+      case 'call:answer':
+        this.setupMs = performance.now() - this.t0;
+        this.answered = true;
+        return this.maybeHangup();
+      case 'call:ice':
+        this.callerIce++;
+        return this.maybeHangup();
+      case 'call:record':
+        this.callerRecord = true;
+        return this.maybeDone();
+      default:
+        return this.unexpected('caller', f);
+    }
+  }
+
+  private onCallee(f: Frame): void {
+    switch (f.type) {
+      case 'call:incoming':
+        this.callId ||= f.data?.callId ?? '';
+        this.callee.send(frame('call:accept', this.callId));
+        return;
+      case 'call:offer':
+        this.callee.sendAll([
+          frame('call:answer', this.callId, `,"sdp":${SDP_ANSWER}`),
+          ...ICE_CALLEE.map((c) => frame('call:ice', this.callId, `,"candidate":${c}`)),
+        ]);
+        return;
+      case 'call:ice':
+        this.calleeIce++;
+        return this.maybeHangup();
+      case 'call:ended':
+        return;
+      case 'call:record':
+        this.calleeRecord = true;
+        return this.maybeDone();
+      default:
+        return this.unexpected('callee', f);
+    }
+  }
+
+  private maybeHangup(): void {
+    if (
+      this.answered &&
+      !this.hungUp &&
+      this.callerIce === ICE_PER_SIDE &&
+      this.calleeIce === ICE_PER_SIDE
+    ) {
+      this.hungUp = true;
+      this.caller.send(frame('call:hangup', this.callId));
+    }
+  }
+
+  private maybeDone(): void {
+    if (this.callerRecord && this.calleeRecord) this.done(this.setupMs);
+  }
+
+  private unexpected(who: string, f: Frame): void {
+    const what = f.type === 'error' ? `${f.error?.code}: ${f.error?.message}` : f.type;
+    this.fail(new Error(`${who} got unexpected ${what}`));
+  }
+}
+
+function round(pairs: readonly CallPair[], setups: Float64Array, at: number, timeoutMs: number) {
+  return new Promise<void>((resolve, reject) => {
+    let left = pairs.length;
+    const timer = setTimeout(
+      () =>
+        reject(new Error(`${left} of ${pairs.length} calls did not complete in ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const fail = (err: Error) => {
+      clearTimeout(timer);
+      reject(err);
+    };
+    for (const p of pairs) {
+      p.start((setupMs) => {
+        setups[at++] = setupMs;
+        if (--left === 0) {
+          clearTimeout(timer);
+          resolve();
+        }
+      }, fail);
+    }
+  });
+}
+
+/**
+ * Phase 1: `calls` complete calls at once, round after round. Users are grouped so that each
+ * user takes part in at most `callsPerUser` calls (within its rate-limit burst); round r uses
+ * group r mod groups.
+ */
+export async function runCalls(o: CallsOptions): Promise<CallsResult> {
+  const groups = Math.ceil(o.rounds / o.callsPerUser);
+  const n = groups * o.calls;
+  const ids = Array.from(
+    { length: n },
+    (_, i) => [`${o.tag}-c${i}-a`, `${o.tag}-c${i}-b`] as const,
+  );
+  const urls: string[] = [];
+  for (const [a, b] of ids) {
+    urls.push(`${o.wsBase}/ws?token=${await o.mint(a)}&clientType=bench`);
+    urls.push(`${o.wsBase}/ws?token=${await o.mint(b)}&clientType=bench`);
+  }
+  const sockets = await openAll(urls);
+  try {
+    const pairs = ids.map(([, b], i) => new CallPair(sockets[2 * i]!, sockets[2 * i + 1]!, b));
+    const setups = new Float64Array(o.calls * o.rounds);
+    resetTallies(sockets);
+    const cpu0 = cpuMicros(o.pid);
+    const t0 = performance.now();
+    for (let r = 0; r < o.rounds; r++) {
+      const g = r % groups;
+      await round(
+        pairs.slice(g * o.calls, (g + 1) * o.calls),
+        setups,
+        r * o.calls,
+        o.roundTimeoutMs ?? 60_000,
+      );
+    }
+    const elapsedMs = performance.now() - t0;
+    const cpu1 = cpuMicros(o.pid);
+    return {
+      calls: o.calls * o.rounds,
+      users: 2 * n,
+      elapsedMs,
+      frames: sumTallies(sockets),
+      setup: latency(setups),
+      ...(cpu0 !== undefined && cpu1 !== undefined ? { cpuUs: cpu1 - cpu0 } : {}),
+    };
+  } finally {
+    for (const s of sockets) s.close();
+  }
+}

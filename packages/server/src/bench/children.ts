@@ -1,0 +1,179 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The servers under test, each in its own child process so that its CPU time can be read from
+ * /proc while the load generator (this process) runs on the other core.
+ */
+
+/** Linux USER_HZ: /proc/<pid>/stat counts CPU time in ticks of 1/100 s on every mainstream kernel. */
+const CLK_TCK = 100;
+
+/** A free TCP port on `host` (bound and released; the child binds it right after). */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** User + system CPU time of a whole process (all threads) in µs; undefined without /proc. */
+export function cpuMicros(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may contain spaces; fields after it are space-separated.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK; // utime, stime (fields 14, 15)
+  } catch {
+    return undefined;
+  }
+}
+
+/** A running server child. */
+export interface ServerChild {
+  readonly name: string;
+  readonly pid: number;
+  /** The last output lines, for diagnostics when it fails. */
+  tail(): string;
+  /** Log lines at warn level or above that the child wrote. */
+  warnings(): number;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when it has exited. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+function watch(name: string, proc: ChildProcess): ServerChild & { exited: Promise<number | null> } {
+  let tail = '';
+  let warnings = 0;
+  const keep = (chunk: Buffer) => {
+    const text = chunk.toString();
+    // pino levels: 40 warn, 50 error, 60 fatal.
+    for (const m of text.matchAll(/"level":(\d+)/g)) if (Number(m[1]) >= 40) warnings++;
+    tail = (tail + text).slice(-8192);
+  };
+  proc.stdout?.on('data', keep);
+  proc.stderr?.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) resolve(proc.exitCode);
+    else proc.once('exit', (code) => resolve(code));
+  });
+  return {
+    name,
+    pid: proc.pid!,
+    exited,
+    tail: () => tail,
+    warnings: () => warnings,
+    async stop(graceMs = 15_000) {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Resolves when `ready` does, rejects if the child exits first or `timeoutMs` passes. */
+async function readyOrFail(
+  child: ServerChild & { exited: Promise<number | null> },
+  ready: Promise<void>,
+  timeoutMs: number,
+): Promise<ServerChild> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      ready,
+      child.exited.then((code) => {
+        throw new Error(`${child.name} exited with code ${code}:\n${child.tail()}`);
+      }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`${child.name} not ready in ${timeoutMs} ms:\n${child.tail()}`)),
+          timeoutMs,
+        );
+      }),
+    ]);
+    return child;
+  } catch (err) {
+    await child.stop(2000);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Environment variables that would point the child away from a fresh local SQLite store. */
+const STRIP = ['DATABASE_URL', 'REDIS_URL', 'PARLEY_CONFIG', 'PORT', 'HOST', 'PARLEY_DATA_DIR'];
+
+/** The environment `parley start` runs with in the bench (also used to read its limits). */
+export function parleyEnv(o: { port: number; dataDir: string; secret: string }): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of STRIP) delete env[k];
+  return {
+    ...env,
+    HOST: '127.0.0.1',
+    PORT: String(o.port),
+    PARLEY_DATA_DIR: o.dataDir,
+    PARLEY_JWT_SECRET: o.secret,
+    LOG_LEVEL: 'warn',
+  };
+}
+
+/**
+ * Starts `node bin/parley.mjs start` exactly as an operator would, with default limits (rate
+ * limiting on). `cpuProfDir` adds --cpu-prof (the profile is written on graceful exit).
+ */
+export function startParley(env: NodeJS.ProcessEnv, cpuProfDir?: string): Promise<ServerChild> {
+  const bin = fileURLToPath(new URL('../../bin/parley.mjs', import.meta.url));
+  const args = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
+  const proc = spawn(process.execPath, [...args, bin, 'start'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const child = watch('parley', proc);
+  const ready = new Promise<void>((resolve) => {
+    let seen = '';
+    const onData = (chunk: Buffer) => {
+      seen = (seen + chunk.toString()).slice(-4096);
+      if (seen.includes('Parley is listening')) {
+        proc.stdout?.off('data', onData);
+        resolve();
+      }
+    };
+    proc.stdout?.on('data', onData);
+  });
+  return readyOrFail(child, ready, 30_000);
+}
+
+/** Whether the `peer` package (a dev dependency) can be loaded. */
+export function peerAvailable(): boolean {
+  try {
+    import.meta.resolve('peer');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts the PeerJS server (`PeerServer` from 'peer', default options) in a child process. */
+export function startPeerJs(port: number, clients: number): Promise<ServerChild> {
+  const entry = fileURLToPath(new URL('./peerjs-child.ts', import.meta.url));
+  const proc = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), entry], {
+    env: {
+      ...process.env,
+      PEERJS_PORT: String(port),
+      // PeerJS refuses clients past concurrent_limit (default 5000); the bench may need more.
+      PEERJS_LIMIT: String(Math.max(5000, clients + 100)),
+    },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  const child = watch('peerjs', proc);
+  const ready = new Promise<void>((resolve) => proc.once('message', () => resolve()));
+  return readyOrFail(child, ready, 30_000);
+}

@@ -1,0 +1,320 @@
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { ICE_PER_SIDE } from './calls.ts';
+import { cpuMicros } from './children.ts';
+import { ANSWER_SDP, OFFER_SDP, STAMP, Template, ageMs, candidate } from './payloads.ts';
+import { BenchSocket, openAll, resetTallies, sumTallies, type Tally } from './sockets.ts';
+import { latency, type Latency } from './stats.ts';
+
+/** Relayed messages per exchange: offer, answer and the ICE trickle of both sides. */
+export const MESSAGES_PER_EXCHANGE = 2 + 2 * ICE_PER_SIDE;
+
+/** Two connected peers and the frames each sends, in one server's wire protocol. */
+export interface RelayPair {
+  a: BenchSocket;
+  b: BenchSocket;
+  offer: Template;
+  answer: Template;
+  iceA: Template[];
+  iceB: Template[];
+}
+
+/** How a relayed frame of each kind begins on the receiving side. */
+interface Kinds {
+  offer: string;
+  answer: string;
+  ice: string;
+}
+
+/** A server to relay through: how to open pairs and how to end them. */
+export interface RelayTarget {
+  readonly name: string;
+  readonly pid?: number;
+  readonly kinds: Kinds;
+  open(n: number, tag: string): Promise<RelayPair[]>;
+  close(pairs: readonly RelayPair[]): Promise<void>;
+}
+
+export interface RelayResult {
+  pairs: number;
+  exchanges: number;
+  /** Relayed messages (each is one frame in and one frame out of the server). */
+  messages: number;
+  elapsedMs: number;
+  /** Messages/s between the 10th and the 90th percentile of arrivals (ramp-up/down excluded). */
+  steadyRate: number;
+  /** Messages/s over the whole run. */
+  overallRate: number;
+  latency: Latency;
+  frames: Tally;
+  /** Server CPU time during the run, µs. */
+  cpuUs?: number;
+}
+
+/**
+ * Drives every pair through `exchanges` renegotiations at once, as fast as the server relays:
+ * A sends an offer; B answers and trickles 4 candidates; A trickles 4 on the answer; the next
+ * exchange starts once both sides have all 4. Each received frame's stamp gives its latency.
+ */
+function drive(
+  pairs: readonly RelayPair[],
+  kinds: Kinds,
+  exchanges: number,
+  timeoutMs: number,
+): Promise<{ lat: Float64Array; at: Float64Array; t0: number; t1: number }> {
+  const total = pairs.length * exchanges * MESSAGES_PER_EXCHANGE;
+  const lat = new Float64Array(total);
+  const at = new Float64Array(total);
+  let n = 0;
+  return new Promise((resolve, reject) => {
+    let left = pairs.length;
+    const timer = setTimeout(
+      () =>
+        reject(new Error(`relay: ${total - n} of ${total} messages missing after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const t0 = performance.now();
+    const unexpected = (frame: string) => {
+      clearTimeout(timer);
+      reject(new Error(`relay: unexpected frame ${frame.slice(0, 300)}`));
+    };
+    for (const p of pairs) {
+      let e = 0;
+      let aIce = 0;
+      let bIce = 0;
+      const step = () => {
+        if (aIce < ICE_PER_SIDE || bIce < ICE_PER_SIDE) return;
+        aIce = bIce = 0;
+        if (++e < exchanges) p.a.send(p.offer.make());
+        else if (--left === 0) {
+          clearTimeout(timer);
+          resolve({ lat, at, t0, t1: performance.now() });
+        }
+      };
+      p.a.onFrame = (frame) => {
+        const now = performance.now();
+        if (frame.startsWith(kinds.ice)) {
+          lat[n] = ageMs(frame, now);
+          at[n++] = now;
+          aIce++;
+          step();
+        } else if (frame.startsWith(kinds.answer)) {
+          lat[n] = ageMs(frame, now);
+          at[n++] = now;
+          p.a.sendAll(p.iceA.map((t) => t.make()));
+        } else unexpected(frame);
+      };
+      p.b.onFrame = (frame) => {
+        const now = performance.now();
+        if (frame.startsWith(kinds.ice)) {
+          lat[n] = ageMs(frame, now);
+          at[n++] = now;
+          bIce++;
+          step();
+        } else if (frame.startsWith(kinds.offer)) {
+          lat[n] = ageMs(frame, now);
+          at[n++] = now;
+          p.b.sendAll([p.answer.make(), ...p.iceB.map((t) => t.make())]);
+        } else unexpected(frame);
+      };
+    }
+    for (const p of pairs) p.a.send(p.offer.make());
+  });
+}
+
+/** Opens `pairs` pairs on `target`, relays, closes them, and measures. */
+export async function runRelay(
+  target: RelayTarget,
+  o: { pairs: number; exchanges: number; tag: string; timeoutMs?: number },
+): Promise<RelayResult> {
+  const pairs = await target.open(o.pairs, o.tag);
+  try {
+    const sockets = pairs.flatMap((p) => [p.a, p.b]);
+    resetTallies(sockets);
+    const cpu0 = cpuMicros(target.pid);
+    const r = await drive(pairs, target.kinds, o.exchanges, o.timeoutMs ?? 120_000);
+    const cpu1 = cpuMicros(target.pid);
+    const messages = r.at.length;
+    const i10 = Math.floor(messages * 0.1);
+    const i90 = Math.floor(messages * 0.9);
+    return {
+      pairs: pairs.length,
+      exchanges: o.exchanges,
+      messages,
+      elapsedMs: r.t1 - r.t0,
+      steadyRate: ((i90 - i10) / (r.at[i90]! - r.at[i10]!)) * 1000,
+      overallRate: (messages / (r.t1 - r.t0)) * 1000,
+      latency: latency(r.lat),
+      frames: sumTallies(sockets),
+      ...(cpu0 !== undefined && cpu1 !== undefined ? { cpuUs: cpu1 - cpu0 } : {}),
+    };
+  } finally {
+    await target.close(pairs);
+  }
+}
+
+const ice = (from: number) => Array.from({ length: ICE_PER_SIDE }, (_, i) => candidate(from + i));
+
+/** Waits until every `pending` resolves or `timeoutMs` passes. */
+function within<T>(pending: Array<Promise<T>>, timeoutMs: number, what: string): Promise<T[]> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    Promise.all(pending),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`${what} did not finish in ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+interface NativeFrame {
+  type: string;
+  data?: { callId?: string };
+  error?: { code: string; message: string };
+}
+
+/**
+ * Parley, native dialect: each pair is a caller and a callee in an accepted call (invite and
+ * accept happen before the measurement; the hangup after it).
+ */
+export function parleyTarget(
+  wsBase: string,
+  mint: (userId: string) => Promise<string>,
+  pid?: number,
+): RelayTarget {
+  return {
+    name: 'Parley',
+    ...(pid !== undefined ? { pid } : {}),
+    kinds: {
+      offer: '{"type":"call:offer"',
+      answer: '{"type":"call:answer"',
+      ice: '{"type":"call:ice"',
+    },
+    async open(n, tag) {
+      const urls: string[] = [];
+      for (let i = 0; i < n; i++) {
+        for (const side of ['a', 'b'])
+          urls.push(`${wsBase}/ws?token=${await mint(`${tag}-${i}-${side}`)}&clientType=bench`);
+      }
+      const sockets = await openAll(urls);
+      const calls = Array.from({ length: n }, (_, i) => {
+        const a = sockets[2 * i]!;
+        const b = sockets[2 * i + 1]!;
+        return new Promise<RelayPair>((resolve, reject) => {
+          const fail = (who: string, f: NativeFrame) =>
+            reject(new Error(`${who} got ${f.type} ${f.error?.code ?? ''} while setting up`));
+          b.onFrame = (t) => {
+            const f = JSON.parse(t) as NativeFrame;
+            if (f.type === 'call:incoming')
+              b.send(`{"type":"call:accept","data":{"callId":"${f.data?.callId}"}}`);
+            else fail('callee', f);
+          };
+          a.onFrame = (t) => {
+            const f = JSON.parse(t) as NativeFrame;
+            if (f.type === 'call:ringing' || f.type === 'ok') return;
+            if (f.type !== 'call:accepted') return fail('caller', f);
+            const callId = f.data!.callId!;
+            resolve({
+              a,
+              b,
+              offer: new Template({ type: 'call:offer', data: { callId, sdp: OFFER_SDP } }),
+              answer: new Template({ type: 'call:answer', data: { callId, sdp: ANSWER_SDP } }),
+              iceA: ice(0).map(
+                (c) => new Template({ type: 'call:ice', data: { callId, candidate: c } }),
+              ),
+              iceB: ice(ICE_PER_SIDE).map(
+                (c) => new Template({ type: 'call:ice', data: { callId, candidate: c } }),
+              ),
+            });
+          };
+          a.send(
+            `{"type":"call:invite","requestId":"1","data":{"callee":"${tag}-${i}-b","media":"video"}}`,
+          );
+        });
+      });
+      try {
+        return await within(calls, 30_000, 'relay call setup');
+      } catch (err) {
+        for (const s of sockets) s.close();
+        throw err;
+      }
+    },
+    async close(pairs) {
+      // Hang up and wait for the records, so that no call is left for the server's shutdown.
+      const ended = pairs.map(
+        (p) =>
+          new Promise<void>((resolve) => {
+            p.a.onFrame = (t) => {
+              if (t.startsWith('{"type":"call:record"')) resolve();
+            };
+            p.b.onFrame = () => {};
+            const m = /"callId":"([^"]+)"/.exec(p.offer.make());
+            p.a.send(`{"type":"call:hangup","data":{"callId":"${m?.[1]}"}}`);
+          }),
+      );
+      await within(ended, 30_000, 'relay hangups').catch(() => {});
+      for (const p of pairs) {
+        p.a.close();
+        p.b.close();
+      }
+    },
+  };
+}
+
+/**
+ * PeerJS: each pair is two peers; frames are what the PeerJS client sends
+ * (`{type, dst, payload: {sdp | candidate, type: "media", connectionId}}`) and the server
+ * relays as `{type, src, dst, payload}`.
+ */
+export function peerJsTarget(wsBase: string, pid?: number): RelayTarget {
+  return {
+    name: 'PeerJS',
+    ...(pid !== undefined ? { pid } : {}),
+    kinds: { offer: '{"type":"OFFER"', answer: '{"type":"ANSWER"', ice: '{"type":"CANDIDATE"' },
+    async open(n, tag) {
+      const url = (id: string) =>
+        `${wsBase}/peerjs?key=peerjs&id=${id}&token=${randomBytes(6).toString('hex')}`;
+      const urls: string[] = [];
+      for (let i = 0; i < n; i++) urls.push(url(`${tag}-${i}-a`), url(`${tag}-${i}-b`));
+      const sockets = await openAll(urls, '{"type":"OPEN"');
+      return Array.from({ length: n }, (_, i) => {
+        const A = `${tag}-${i}-a`;
+        const B = `${tag}-${i}-b`;
+        const connectionId = `mc_${randomBytes(8).toString('hex')}`;
+        const cand = (dst: string) => (c: ReturnType<typeof candidate>) =>
+          new Template({
+            type: 'CANDIDATE',
+            dst,
+            payload: { candidate: c, type: 'media', connectionId },
+          });
+        return {
+          a: sockets[2 * i]!,
+          b: sockets[2 * i + 1]!,
+          offer: new Template({
+            type: 'OFFER',
+            dst: B,
+            payload: { sdp: { type: 'offer', sdp: OFFER_SDP }, type: 'media', connectionId },
+          }),
+          answer: new Template({
+            type: 'ANSWER',
+            dst: A,
+            payload: { sdp: { type: 'answer', sdp: ANSWER_SDP }, type: 'media', connectionId },
+          }),
+          iceA: ice(0).map(cand(B)),
+          iceB: ice(ICE_PER_SIDE).map(cand(A)),
+        };
+      });
+    },
+    close(pairs) {
+      for (const p of pairs) {
+        p.a.close();
+        p.b.close();
+      }
+      return Promise.resolve();
+    },
+  };
+}
+
+export { STAMP };

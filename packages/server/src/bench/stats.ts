@@ -1,0 +1,43 @@
+/** Latency summary in milliseconds. */
+export interface Latency {
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** Nearest-rank percentiles of the first `n` values (the array is sorted in place). */
+export function latency(values: Float64Array, n = values.length): Latency {
+  const v = values.subarray(0, n).sort();
+  const at = (p: number) => (n === 0 ? NaN : v[Math.min(n - 1, Math.ceil((p / 100) * n) - 1)]!);
+  return { p50: at(50), p99: at(99), max: n === 0 ? NaN : v[n - 1]! };
+}
+
+const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+const dec = new Intl.NumberFormat('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+
+/** 12,345 */
+export const fmtInt = (x: number | undefined): string =>
+  x === undefined || !Number.isFinite(x) ? 'n/a' : int.format(x);
+/** 12.3 */
+export const fmtDec = (x: number | undefined): string =>
+  x === undefined || !Number.isFinite(x) ? 'n/a' : dec.format(x);
+/** 12.3 ms, or 0.42 ms below 1 ms. */
+export const fmtMs = (x: number | undefined): string =>
+  x === undefined || !Number.isFinite(x)
+    ? 'n/a'
+    : x < 1
+      ? `${x.toFixed(2)} ms`
+      : `${dec.format(x)} ms`;
+
+/** Renders rows as left-aligned first column and right-aligned others. */
+export function table(rows: ReadonlyArray<readonly string[]>, indent = '  '): string {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return rows
+    .map(
+      (r) =>
+        indent +
+        r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('   '),
+    )
+    .join('\n');
+}

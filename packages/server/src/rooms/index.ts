@@ -1,0 +1,1 @@
+export { RoomManager, type RoomManagerOptions, type RoomView } from './rooms.ts';
