@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,6 +6,7 @@ import { WebSocket, type RawData } from 'ws';
 import { pino } from 'pino';
 import { createApp, type App } from '../src/app.ts';
 import { loadConfig } from '../src/config/index.ts';
+import type { EndReason, Media } from '@parley/protocol';
 
 /** Endpoint of each dialect. */
 export const ENDPOINT = { native: '/ws', video_call: '/ws/video-call' } as const;
@@ -19,7 +21,10 @@ export interface TestServer {
   wsBase: string;
   /** `http://127.0.0.1:<port>` */
   httpBase: string;
-  token(userId: string, opts?: { name?: string; ttlSec?: number; grants?: string[] }): Promise<string>;
+  token(
+    userId: string,
+    opts?: { name?: string; ttlSec?: number; grants?: string[] },
+  ): Promise<string>;
   connect(userId: string, dialect?: DialectKey, clientType?: string): Promise<TestClient>;
   close(): Promise<void>;
 }
@@ -68,13 +73,16 @@ export class TestClient {
   private waiters: Array<{ match: (f: Frame) => boolean; resolve: (f: Frame) => void }> = [];
   closed: { code: number; reason: string } | null = null;
   private closeWaiters: Array<(c: { code: number; reason: string }) => void> = [];
+  private subscribers: Array<{ match: (f: Frame) => boolean; handler: (f: Frame) => void }> = [];
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data: RawData, isBinary: boolean) => {
-      const f = (isBinary ? { binary: data } : JSON.parse(String(data))) as Frame;
+      const f = (
+        isBinary ? { binary: data } : JSON.parse((data as Buffer).toString('utf8'))
+      ) as Frame;
       const i = this.waiters.findIndex((w) => w.match(f));
       if (i >= 0) this.waiters.splice(i, 1)[0]!.resolve(f);
-      else this.frames.push(f);
+      else if (!this.deliver(f)) this.frames.push(f);
     });
     ws.on('close', (code, reason) => {
       this.closed = { code, reason: String(reason) };
@@ -93,7 +101,9 @@ export class TestClient {
   }
 
   send(frame: unknown): void {
-    this.ws.send(typeof frame === 'string' || Buffer.isBuffer(frame) ? frame : JSON.stringify(frame));
+    this.ws.send(
+      typeof frame === 'string' || Buffer.isBuffer(frame) ? frame : JSON.stringify(frame),
+    );
   }
 
   /** The next frame matching `match` (already received or still to come). */
@@ -110,7 +120,9 @@ export class TestClient {
       };
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((x) => x !== w);
-        reject(new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames)}`));
+        reject(
+          new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames)}`),
+        );
       }, timeoutMs);
       this.waiters.push(w);
     });
@@ -131,6 +143,29 @@ export class TestClient {
     const requestId = Math.random().toString(36).slice(2);
     this.send({ type, data, requestId });
     return this.next((f) => f.requestId === requestId);
+  }
+
+  /**
+   * Hands every frame matching `match` to `handler` (the queued ones at once, later ones as they
+   * arrive, in order) instead of queueing it; `next()` waiters still take precedence. Returns the
+   * unsubscribe function.
+   */
+  subscribe(match: (f: Frame) => boolean, handler: (f: Frame) => void): () => void {
+    const sub = { match, handler };
+    this.subscribers.push(sub);
+    for (const f of this.frames.filter(match)) {
+      this.frames.splice(this.frames.indexOf(f), 1);
+      handler(f);
+    }
+    return () => {
+      this.subscribers = this.subscribers.filter((x) => x !== sub);
+    };
+  }
+
+  private deliver(f: Frame): boolean {
+    const sub = this.subscribers.find((s) => s.match(f));
+    sub?.handler(f);
+    return sub !== undefined;
   }
 
   /** Resolves when the socket closes. */
@@ -154,4 +189,58 @@ export class TestClient {
   close(): void {
     this.ws.close();
   }
+}
+
+/** The `call_records` row of one call, read straight from the database (undefined if none). */
+export function recordRow(srv: TestServer, callId: string) {
+  return srv.app.db.kysely
+    .selectFrom('call_records')
+    .selectAll()
+    .where('call_id', '=', callId)
+    .executeTakeFirst();
+}
+
+/** What a finished call's `call_records` row must hold. */
+export interface ExpectedRow {
+  caller: string;
+  callee: string;
+  media: Media;
+  reason: EndReason;
+  /** The device that answered (deviceId when the test knows it), or null if never answered. */
+  answered: { clientType: string; deviceId?: string } | null;
+}
+
+/**
+ * Asserts the stored row of a finished call: end reason, spec status (0 invite, 2 reject/busy,
+ * 3 hangup after answer, as `specStatus`), call_type, answering device, ring_ms and times.
+ */
+export async function expectRecordRow(srv: TestServer, callId: string, want: ExpectedRow) {
+  const row = await recordRow(srv, callId);
+  assert.ok(row, `no call_records row for ${callId}`);
+  const answered = want.answered !== null;
+  const status = answered ? 3 : want.reason === 'rejected' || want.reason === 'busy' ? 2 : 0;
+  assert.equal(row.caller_id, want.caller, 'caller_id');
+  assert.equal(row.callee_id, want.callee, 'callee_id');
+  assert.equal(row.end_reason, want.reason, 'end_reason');
+  assert.equal(row.status, status, 'status');
+  assert.equal(row.call_type, want.media === 'audio' ? 1 : 2, 'call_type');
+  assert.equal(row.media, want.media, 'media');
+  assert.equal(row.answered_client_type, want.answered?.clientType ?? null, 'answered_client_type');
+  if (want.answered?.deviceId) assert.equal(row.answered_device, want.answered.deviceId);
+  else if (!answered) assert.equal(row.answered_device, null, 'answered_device');
+  else assert.ok(row.answered_device, 'answered_device');
+  assert.equal(typeof row.ring_ms, 'number', 'ring_ms is set');
+  assert.ok(row.ring_ms! >= 0, 'ring_ms >= 0');
+  assert.ok(row.end_time, 'end_time is set');
+  const created = Date.parse(row.created_at);
+  const ended = Date.parse(row.end_time);
+  assert.ok(ended >= created, 'end_time >= created_at');
+  if (answered) {
+    assert.ok(row.start_time, 'start_time is set for an answered call');
+    assert.ok(Date.parse(row.start_time) >= created && Date.parse(row.start_time) <= ended);
+  } else {
+    assert.equal(row.start_time, null, 'start_time');
+    assert.equal(row.duration, 0, 'duration');
+  }
+  return row;
 }
