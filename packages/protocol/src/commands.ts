@@ -1,4 +1,5 @@
 import type { Media } from './call.ts';
+import type { RtcCommand } from './meeting.ts';
 
 /**
  * How a command names its call. Native clients use the `callId`; dialects that have no call id
@@ -135,7 +136,7 @@ export type RoomCommand =
   RoomJoinCommand | RoomLeaveCommand | RoomMembersCommand | RoomSignalCommand;
 
 /** Every canonical command a dialect can produce. */
-export type Command = CallCommand | RoomCommand | ChatSendCommand;
+export type Command = CallCommand | RoomCommand | ChatSendCommand | RtcCommand;
 
 /** The canonical command type names. */
 export type CommandType = Command['type'];

@@ -29,6 +29,8 @@ export const ErrorCode = {
   NoConnection: 'no_connection',
   /** A user tried to call themselves. */
   SelfCall: 'self_call',
+  /** The meeting has ended: no joining, no media (REST 41001/410, meeting signaling 40901). */
+  MeetingEnded: 'meeting_ended',
   /** The server is shutting down and accepts no new work. */
   Unavailable: 'unavailable',
   /** Anything unexpected; details are logged, never sent. */
@@ -52,6 +54,7 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   target_offline: 404,
   no_connection: 409,
   self_call: 400,
+  meeting_ended: 410,
   unavailable: 503,
   internal: 500,
 };
@@ -126,6 +129,9 @@ export class AppError extends Error {
   }
   static selfCall(): AppError {
     return new AppError(ErrorCode.SelfCall, 'cannot call yourself');
+  }
+  static meetingEnded(meetingId: string): AppError {
+    return new AppError(ErrorCode.MeetingEnded, 'meeting has ended', { meetingId });
   }
   static unavailable(): AppError {
     return new AppError(ErrorCode.Unavailable, 'server is shutting down');

@@ -1,5 +1,6 @@
 import type { CallRecord, ClientType, DeviceRef, EndReason, Media } from './call.ts';
 import type { ChatPayload, IceCandidate, RoomSignalKind } from './commands.ts';
+import type { RtcEvent } from './meeting.ts';
 
 /** Fields every call event carries, so that every dialect can address its own shape. */
 interface CallEventBase {
@@ -104,7 +105,12 @@ export type CallEvent =
   | RecordEvent;
 
 /** Every canonical event a dialect must be able to encode. */
-export type ServerEvent = CallEvent | RoomMemberEvent | RoomSignalEvent | ChatMessageEvent;
+export type ServerEvent =
+  | CallEvent
+  | RoomMemberEvent
+  | RoomSignalEvent
+  | ChatMessageEvent
+  | RtcEvent;
 
 /** The canonical event type names. */
 export type EventType = ServerEvent['type'];

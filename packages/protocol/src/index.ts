@@ -2,3 +2,4 @@ export * from './call.ts';
 export * from './commands.ts';
 export * from './errors.ts';
 export * from './events.ts';
+export * from './meeting.ts';

@@ -13,14 +13,20 @@ import {
   Gateway,
   Hub,
   nativeDialect,
+  roomDialect,
   videoCallDialect,
+  chatProtobufDialect,
+  meetingDialect,
+  SocketIoGateway,
   type Dialect,
 } from './gateway/index.ts';
-import { callRoutes, fail } from './http/index.ts';
+import { callRoutes, fail, meetingRoutes } from './http/index.ts';
+import { MeetingService, RtcService } from './meetings/index.ts';
 import { createLogger, Metrics, type Logger } from './observability/index.ts';
 import { MemoryDirectory } from './presence/index.ts';
 import { RoomManager } from './rooms/index.ts';
-import { CallRecordStore, migrate, openDatabase, type Db } from './store/index.ts';
+import { SfuPool } from './sfu/index.ts';
+import { CallRecordStore, MeetingStore, migrate, openDatabase, type Db } from './store/index.ts';
 
 /** A running (or ready to run) Parley node. */
 export interface App {
@@ -32,6 +38,10 @@ export interface App {
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly db: Db;
+  /** The mediasoup workers (started on the first meeting, or with `sfu.start()`). */
+  readonly sfu: SfuPool;
+  readonly meetings: MeetingService;
+  readonly rtc: RtcService;
   readonly server: Server;
   /** Listens on the configured host and port; resolves with the bound address. */
   listen(): Promise<AddressInfo>;
@@ -69,6 +79,18 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     log,
   });
 
+  const sfu = new SfuPool({ sfu: config.sfu, log, metrics });
+  const meetingStore = new MeetingStore(db.kysely);
+  const rtc = new RtcService({
+    store: meetingStore,
+    sfu,
+    delivery: hub,
+    emptyRoomGraceMs: config.sfu.emptyRoomGraceMs,
+    metrics,
+    log,
+  });
+  const meetings = new MeetingService({ store: meetingStore, rtc, ice: config.ice, log });
+
   const rooms = new RoomManager({ rooms: config.rooms, delivery: hub, directory, log });
 
   const dispatcher = new Dispatcher()
@@ -85,10 +107,14 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     .on('room:members', (s, c) => rooms.members(s, c.roomId))
     .on('room:signal', (s, c) => rooms.signal(s, c))
     .on('chat:send', (s, c) => rooms.chat(s, c.message));
+  rtc.register(dispatcher);
 
   const endpoints = new Map<string, Dialect>([
     ['/ws', nativeDialect],
     ['/ws/video-call', videoCallDialect],
+    ['/ws/chat', chatProtobufDialect],
+    ['/ws/room', roomDialect],
+    ['/ws/meeting', meetingDialect],
   ]);
   const gateway = new Gateway({
     nodeId,
@@ -101,6 +127,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     onDeviceOffline: (d) => {
       engine.deviceOffline(d);
       rooms.deviceGone(d);
+      rtc.deviceGone(d);
     },
     dispatcher,
     metrics,
@@ -109,12 +136,20 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
 
   const http = new Hono();
   http.get('/healthz', (c) =>
-    c.json({ status: 'ok', node: nodeId, connections: hub.size, calls: engine.size }),
+    c.json({
+      status: 'ok',
+      node: nodeId,
+      connections: hub.size,
+      calls: engine.size,
+      meetings: rtc.size,
+      sfuWorkers: sfu.workers(),
+    }),
   );
   http.get('/metrics', async (c) =>
     c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
   );
   http.route('/api/calls', callRoutes(auth, records));
+  http.route('/api/meetings', meetingRoutes(auth, meetings));
   http.notFound((c) => fail(c, AppError.notFound('route')));
   http.onError((err, c) => {
     if (err instanceof AppError) return fail(c, err);
@@ -125,6 +160,17 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   const listener = getRequestListener(http.fetch);
   const server = createServer((req, res) => void listener(req, res));
   gateway.attach(server);
+  const socketIo = new SocketIoGateway({
+    config,
+    auth,
+    hub,
+    rate: gateway.rate,
+    dispatcher,
+    onDeviceOffline: (d) => rtc.deviceGone(d),
+    metrics,
+    log,
+  });
+  socketIo.attach(server);
 
   let closing: Promise<void> | null = null;
   return {
@@ -136,6 +182,9 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     metrics,
     log,
     db,
+    sfu,
+    meetings,
+    rtc,
     server,
     listen() {
       return new Promise((resolve, reject) => {
@@ -151,8 +200,11 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
         log.info({ event: 'shutdown', calls: engine.size }, 'shutting down');
         server.close();
         await engine.shutdown();
+        rtc.close();
         gateway.close();
+        await socketIo.close();
         rooms.close();
+        sfu.close();
         await records.drain();
         server.closeAllConnections();
         await bus.close();

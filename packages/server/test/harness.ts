@@ -9,7 +9,12 @@ import { loadConfig } from '../src/config/index.ts';
 import type { EndReason, Media } from '@parley/protocol';
 
 /** Endpoint of each dialect. */
-export const ENDPOINT = { native: '/ws', video_call: '/ws/video-call' } as const;
+export const ENDPOINT = {
+  native: '/ws',
+  video_call: '/ws/video-call',
+  chat: '/ws/chat',
+  room: '/ws/room',
+} as const;
 export type DialectKey = keyof typeof ENDPOINT;
 
 type Tree = Record<string, unknown>;
@@ -25,7 +30,13 @@ export interface TestServer {
     userId: string,
     opts?: { name?: string; ttlSec?: number; grants?: string[] },
   ): Promise<string>;
-  connect(userId: string, dialect?: DialectKey, clientType?: string): Promise<TestClient>;
+  /** `opts.grants` go into the token (e.g. `['voice']` for ROOM offers); `name` defaults to USERID. */
+  connect(
+    userId: string,
+    dialect?: DialectKey,
+    clientType?: string,
+    opts?: { grants?: string[]; name?: string },
+  ): Promise<TestClient>;
   close(): Promise<void>;
 }
 
@@ -44,8 +55,8 @@ export async function startServer(overrides: Tree = {}): Promise<TestServer> {
     wsBase: `ws://127.0.0.1:${addr.port}`,
     httpBase: `http://127.0.0.1:${addr.port}`,
     token: (userId, opts) => app.auth.mint(userId, opts),
-    async connect(userId, dialect = 'native', clientType = 'web') {
-      const token = await app.auth.mint(userId, { name: userId.toUpperCase() });
+    async connect(userId, dialect = 'native', clientType = 'web', opts = {}) {
+      const token = await app.auth.mint(userId, { name: userId.toUpperCase(), ...opts });
       const c = await TestClient.open(
         `${server.wsBase}${ENDPOINT[dialect]}?token=${token}&clientType=${clientType}`,
       );

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { cpuMicros } from './children.ts';
 import { ANSWER_SDP, OFFER_SDP, candidate } from './payloads.ts';
-import { BenchSocket, openAll, resetTallies, sumTallies, type Tally } from './sockets.ts';
+import { openAll, resetTallies, sumTallies, type BenchSocket, type Tally } from './sockets.ts';
 import { latency, type Latency } from './stats.ts';
 
 /** Trickled ICE candidates per side, in the complete calls and in the relay phase. */
@@ -32,11 +32,15 @@ export interface CallsOptions {
 export interface CallsResult {
   calls: number;
   users: number;
+  /** Minting tokens and connecting every user, ms. */
+  setupMs: number;
   elapsedMs: number;
   frames: Tally;
   setup: Latency;
   /** Server CPU time during the rounds, µs. */
   cpuUs?: number;
+  /** This process's (the load generator's) CPU time during the rounds, µs. */
+  clientCpuUs: number;
 }
 
 // Every frame after the invite names the call; the rest of each frame is fixed.
@@ -202,6 +206,7 @@ function round(pairs: readonly CallPair[], setups: Float64Array, at: number, tim
  * group r mod groups.
  */
 export async function runCalls(o: CallsOptions): Promise<CallsResult> {
+  const s0 = performance.now();
   const groups = Math.ceil(o.rounds / o.callsPerUser);
   const n = groups * o.calls;
   const ids = Array.from(
@@ -219,7 +224,9 @@ export async function runCalls(o: CallsOptions): Promise<CallsResult> {
     const setups = new Float64Array(o.calls * o.rounds);
     resetTallies(sockets);
     const cpu0 = cpuMicros(o.pid);
+    const own0 = process.cpuUsage();
     const t0 = performance.now();
+    const setupMs = t0 - s0;
     for (let r = 0; r < o.rounds; r++) {
       const g = r % groups;
       await round(
@@ -230,14 +237,17 @@ export async function runCalls(o: CallsOptions): Promise<CallsResult> {
       );
     }
     const elapsedMs = performance.now() - t0;
+    const own = process.cpuUsage(own0);
     const cpu1 = cpuMicros(o.pid);
     return {
       calls: o.calls * o.rounds,
       users: 2 * n,
+      setupMs,
       elapsedMs,
       frames: sumTallies(sockets),
       setup: latency(setups),
       ...(cpu0 !== undefined && cpu1 !== undefined ? { cpuUs: cpu1 - cpu0 } : {}),
+      clientCpuUs: own.user + own.system,
     };
   } finally {
     for (const s of sockets) s.close();

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { ICE_PER_SIDE } from './calls.ts';
 import { cpuMicros } from './children.ts';
 import { ANSWER_SDP, OFFER_SDP, STAMP, Template, ageMs, candidate } from './payloads.ts';
-import { BenchSocket, openAll, resetTallies, sumTallies, type Tally } from './sockets.ts';
+import { openAll, resetTallies, sumTallies, type BenchSocket, type Tally } from './sockets.ts';
 import { latency, type Latency } from './stats.ts';
 
 /** Relayed messages per exchange: offer, answer and the ICE trickle of both sides. */
@@ -41,6 +41,8 @@ export interface RelayResult {
   /** Relayed messages (each is one frame in and one frame out of the server). */
   messages: number;
   elapsedMs: number;
+  /** performance.now() when the last message arrived. */
+  endedAt: number;
   /** Messages/s between the 10th and the 90th percentile of arrivals (ramp-up/down excluded). */
   steadyRate: number;
   /** Messages/s over the whole run. */
@@ -49,6 +51,8 @@ export interface RelayResult {
   frames: Tally;
   /** Server CPU time during the run, µs. */
   cpuUs?: number;
+  /** This process's (the load generator's) CPU time during the run, µs. */
+  clientCpuUs: number;
 }
 
 /**
@@ -122,35 +126,36 @@ function drive(
   });
 }
 
-/** Opens `pairs` pairs on `target`, relays, closes them, and measures. */
+/** One trial: drives already open `pairs` through `exchanges` exchanges and measures. */
 export async function runRelay(
   target: RelayTarget,
-  o: { pairs: number; exchanges: number; tag: string; timeoutMs?: number },
+  pairs: readonly RelayPair[],
+  exchanges: number,
+  timeoutMs = 120_000,
 ): Promise<RelayResult> {
-  const pairs = await target.open(o.pairs, o.tag);
-  try {
-    const sockets = pairs.flatMap((p) => [p.a, p.b]);
-    resetTallies(sockets);
-    const cpu0 = cpuMicros(target.pid);
-    const r = await drive(pairs, target.kinds, o.exchanges, o.timeoutMs ?? 120_000);
-    const cpu1 = cpuMicros(target.pid);
-    const messages = r.at.length;
-    const i10 = Math.floor(messages * 0.1);
-    const i90 = Math.floor(messages * 0.9);
-    return {
-      pairs: pairs.length,
-      exchanges: o.exchanges,
-      messages,
-      elapsedMs: r.t1 - r.t0,
-      steadyRate: ((i90 - i10) / (r.at[i90]! - r.at[i10]!)) * 1000,
-      overallRate: (messages / (r.t1 - r.t0)) * 1000,
-      latency: latency(r.lat),
-      frames: sumTallies(sockets),
-      ...(cpu0 !== undefined && cpu1 !== undefined ? { cpuUs: cpu1 - cpu0 } : {}),
-    };
-  } finally {
-    await target.close(pairs);
-  }
+  const sockets = pairs.flatMap((p) => [p.a, p.b]);
+  resetTallies(sockets);
+  const cpu0 = cpuMicros(target.pid);
+  const own0 = process.cpuUsage();
+  const r = await drive(pairs, target.kinds, exchanges, timeoutMs);
+  const own = process.cpuUsage(own0);
+  const cpu1 = cpuMicros(target.pid);
+  const messages = r.at.length;
+  const i10 = Math.floor(messages * 0.1);
+  const i90 = Math.floor(messages * 0.9);
+  return {
+    pairs: pairs.length,
+    exchanges,
+    messages,
+    elapsedMs: r.t1 - r.t0,
+    endedAt: r.t1,
+    steadyRate: ((i90 - i10) / (r.at[i90]! - r.at[i10]!)) * 1000,
+    overallRate: (messages / (r.t1 - r.t0)) * 1000,
+    latency: latency(r.lat),
+    frames: sumTallies(sockets),
+    ...(cpu0 !== undefined && cpu1 !== undefined ? { cpuUs: cpu1 - cpu0 } : {}),
+    clientCpuUs: own.user + own.system,
+  };
 }
 
 const ice = (from: number) => Array.from({ length: ICE_PER_SIDE }, (_, i) => candidate(from + i));

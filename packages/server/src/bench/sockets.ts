@@ -110,7 +110,7 @@ export async function openAll(
   await Promise.all(Array.from({ length: Math.min(concurrency, urls.length) }, worker));
   if (failed !== undefined) {
     for (const s of out) s?.close();
-    throw failed instanceof Error ? failed : new Error(String(failed));
+    throw failed instanceof Error ? failed : new Error('connect failed');
   }
   return out;
 }

@@ -36,6 +36,13 @@ interface EarlyIce {
   candidate: IceCandidate | null;
 }
 
+/** The sender as a device: events name devices by these fields only, never name or grants. */
+const deviceOf = ({ userId, deviceId, clientType }: Sender): DeviceRef => ({
+  userId,
+  deviceId,
+  clientType,
+});
+
 /** One live call and the engine's bookkeeping around its state. */
 interface LiveCall {
   state: CallState;
@@ -83,7 +90,7 @@ export class CallEngine {
         },
         'glare resolved to the ringing call',
       );
-      this.input(this.calls.get(glare.callId)!, { type: 'accept', device: sender });
+      this.input(this.calls.get(glare.callId)!, { type: 'accept', device: deviceOf(sender) });
       return { callId: glare.callId, glare: true };
     }
     const devices = await this.o.directory.devices(cmd.callee);
@@ -146,17 +153,18 @@ export class CallEngine {
   }
 
   accept(sender: Sender, call: CallSelector): void {
-    this.input(this.resolve(sender, call), { type: 'accept', device: sender });
+    this.input(this.resolve(sender, call), { type: 'accept', device: deviceOf(sender) });
   }
 
   reject(sender: Sender, call: CallSelector): void {
-    this.input(this.resolve(sender, call), { type: 'reject', device: sender });
+    this.input(this.resolve(sender, call), { type: 'reject', device: deviceOf(sender) });
   }
 
   hangup(sender: Sender, cmd: HangupCommand): void {
+    const device = deviceOf(sender);
     const input: CallInput = cmd.reason
-      ? { type: 'hangup', device: sender, reason: cmd.reason }
-      : { type: 'hangup', device: sender };
+      ? { type: 'hangup', device, reason: cmd.reason }
+      : { type: 'hangup', device };
     this.input(this.resolve(sender, cmd.call), input);
   }
 
@@ -220,6 +228,9 @@ export class CallEngine {
   async handled(sender: Sender, cmd: HandledCommand): Promise<void> {
     const call = this.resolve(sender, cmd.call);
     const s = call.state;
+    if (sender.userId !== s.caller.userId && sender.userId !== s.callee) {
+      throw AppError.notInCall(s.callId);
+    }
     const devices = await this.o.directory.devices(sender.userId);
     for (const d of devices) {
       if (d.deviceId === sender.deviceId) continue;

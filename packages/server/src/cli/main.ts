@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { createApp } from '../app.ts';
 import { createAuthenticator } from '../auth/index.ts';
 import { loadConfig, ConfigError } from '../config/index.ts';
@@ -64,6 +64,63 @@ program
     );
     await db.kysely.destroy();
   });
+
+const count = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+};
+
+program
+  .command('bench')
+  .description(
+    'benchmark complete calls and signaling relay against the PeerJS server (starts both as child processes)',
+  )
+  .addOption(
+    new Option('--calls <n>', 'concurrent complete calls per round').argParser(count).default(500),
+  )
+  .addOption(new Option('--rounds <n>', 'rounds of complete calls').argParser(count).default(6))
+  .addOption(
+    new Option('--pairs <n>', 'connected pairs in the relay phase (each server)')
+      .argParser(count)
+      .default(1000),
+  )
+  .addOption(
+    new Option('--trials <n>', 'relay trials per server, alternating').argParser(count).default(3),
+  )
+  .option(
+    '--url <url>',
+    'benchmark a running Parley server (needs PARLEY_JWT_SECRET; CPU not measured)',
+  )
+  .option('--no-peerjs', 'skip the PeerJS comparison')
+  .option('--json', 'also print one JSON line with every figure')
+  .option('--cpu-prof <dir>', 'write a V8 CPU profile of the Parley server child into <dir>')
+  .action(
+    async (opts: {
+      calls: number;
+      rounds: number;
+      pairs: number;
+      trials: number;
+      url?: string;
+      peerjs: boolean;
+      json?: boolean;
+      cpuProf?: string;
+    }) => {
+      const { runBench } = await import('../bench/index.ts');
+      await runBench({
+        calls: opts.calls,
+        rounds: opts.rounds,
+        pairs: opts.pairs,
+        trials: opts.trials,
+        peerjs: opts.peerjs,
+        json: opts.json ?? false,
+        ...(opts.url ? { url: opts.url } : {}),
+        ...(opts.cpuProf ? { cpuProf: opts.cpuProf } : {}),
+      });
+      // Everything is closed by now; this only guards against a stray handle keeping us alive.
+      setTimeout(() => process.exit(0), 1000).unref();
+    },
+  );
 
 program.parseAsync().catch((err: unknown) => {
   process.stderr.write(

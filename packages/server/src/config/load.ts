@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { ConfigSchema, type Config } from './schema.ts';
 
@@ -28,7 +30,47 @@ const ENV_MAP: ReadonlyArray<readonly [string, string]> = [
   ['PARLEY_FLOOD_STRIKES', 'limits.floodStrikes'],
   ['PARLEY_HEARTBEAT_INTERVAL_MS', 'heartbeat.intervalMs'],
   ['PARLEY_HEARTBEAT_TIMEOUT_MS', 'heartbeat.timeoutMs'],
+  ['PARLEY_SFU_WORKERS', 'sfu.workers'],
+  ['PARLEY_SFU_LISTEN_IP', 'sfu.listenIp'],
+  ['PARLEY_SFU_ANNOUNCED_IP', 'sfu.announcedIp'],
+  ['PARLEY_RTC_MIN_PORT', 'sfu.rtcMinPort'],
+  ['PARLEY_RTC_MAX_PORT', 'sfu.rtcMaxPort'],
+  ['PARLEY_WEBRTC_SERVER_PORT', 'sfu.webRtcServerPort'],
+  ['MEDIASOUP_WORKER_BIN', 'sfu.workerBin'],
+  ['PARLEY_SFU_EMPTY_ROOM_GRACE_MS', 'sfu.emptyRoomGraceMs'],
+  ['PARLEY_SFU_LOG_LEVEL', 'sfu.logLevel'],
+  ['PARLEY_STUN_URLS', 'ice.stunUrls'],
+  ['PARLEY_TURN_URLS', 'ice.turnUrls'],
+  ['PARLEY_TURN_SECRET', 'ice.turnSecret'],
+  ['PARLEY_TURN_TTL_SEC', 'ice.turnTtlSec'],
 ];
+
+/** Variables that hold comma-separated lists. */
+const LIST_VARS = new Set(['PARLEY_STUN_URLS', 'PARLEY_TURN_URLS']);
+
+/** The mediasoup version, which names the worker cache (keep in sync with the npm package). */
+const MEDIASOUP_VERSION = '3.12.16';
+
+/**
+ * The worker binary that scripts/mediasoup-worker.sh builds and caches, if it is there. It is
+ * the default of `sfu.workerBin` after MEDIASOUP_WORKER_BIN; without either, mediasoup looks
+ * for its own build inside node_modules.
+ */
+function cachedWorkerBin(env: NodeJS.ProcessEnv): string | undefined {
+  const root = resolve(env.PARLEY_CACHE_DIR ?? join(homedir(), '.cache', 'parley'));
+  const bin = join(root, `mediasoup-worker-${MEDIASOUP_VERSION}`, 'mediasoup-worker');
+  return existsSync(bin) ? bin : undefined;
+}
+
+/** Rules that span fields, which the schema cannot express. */
+function crossFieldErrors(c: Config): string[] {
+  const errors: string[] = [];
+  if (c.sfu.rtcMinPort > c.sfu.rtcMaxPort) errors.push('  /sfu/rtcMinPort: above rtcMaxPort');
+  if (c.ice.turnUrls.length > 0 && !c.ice.turnSecret) {
+    errors.push('  /ice/turnSecret: required when turnUrls are set');
+  }
+  return errors;
+}
 
 type Tree = Record<string, unknown>;
 
@@ -87,9 +129,15 @@ export function loadConfig(
   const fromEnv: Tree = {};
   for (const [name, path] of ENV_MAP) {
     const raw = env[name];
-    if (raw !== undefined && raw !== '') setPath(fromEnv, path, raw);
+    if (raw === undefined || raw === '') continue;
+    const list = () => raw.split(',').flatMap((s) => (s.trim() ? [s.trim()] : []));
+    setPath(fromEnv, path, LIST_VARS.has(name) ? list() : raw);
   }
   tree = deepMerge(deepMerge(tree, fromEnv), overrides);
+  const workerBin = cachedWorkerBin(env);
+  if (workerBin && !(tree.sfu as Tree | undefined)?.workerBin) {
+    tree = deepMerge(tree, { sfu: { workerBin } });
+  }
   const value = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, tree));
   const errors = [...Value.Errors(ConfigSchema, value)];
   if (errors.length > 0) {
@@ -97,6 +145,10 @@ export function loadConfig(
       (e) => `  ${e.path || '/'}: ${e.message} (got ${JSON.stringify(e.value)})`,
     );
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const crossErrors = crossFieldErrors(value as Config);
+  if (crossErrors.length > 0) {
+    throw new ConfigError(`invalid configuration:\n${crossErrors.join('\n')}`);
   }
   return deepFreeze(value as Config);
 }

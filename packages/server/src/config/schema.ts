@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Type, type Static } from '@sinclair/typebox';
 
 const Ms = (def: number, description: string) =>
@@ -83,6 +84,49 @@ export const ConfigSchema = Type.Object({
       intervalMs: Ms(25_000, 'ping interval'),
       /** A connection that has not answered a ping for this long is dropped. */
       timeoutMs: Ms(60_000, 'pong timeout'),
+    },
+    { default: {} },
+  ),
+  /** The mediasoup SFU that carries meetings. */
+  sfu: Type.Object(
+    {
+      /** mediasoup worker processes (one per core by default). */
+      workers: Type.Integer({ minimum: 1, maximum: 256, default: availableParallelism() }),
+      /** Address the media sockets bind to; 0.0.0.0 (with announcedIp) in production. */
+      listenIp: Type.String({ minLength: 1, default: '127.0.0.1' }),
+      /** Address put in ICE candidates when it differs from listenIp (public IP behind NAT). */
+      announcedIp: Type.Optional(Type.String({ minLength: 1 })),
+      /** Port range of per-transport sockets (when no WebRtcServer is used). */
+      rtcMinPort: Type.Integer({ minimum: 1024, maximum: 65535, default: 40000 }),
+      rtcMaxPort: Type.Integer({ minimum: 1024, maximum: 65535, default: 49999 }),
+      /**
+       * UDP and TCP port of worker 0's WebRtcServer (worker i uses this + i), so that every
+       * transport shares one port per worker. 0: each transport gets its own port.
+       */
+      webRtcServerPort: Type.Integer({ minimum: 0, maximum: 65535, default: 0 }),
+      /** The mediasoup-worker binary; see config/load.ts for how the default is found. */
+      workerBin: Type.Optional(Type.String({ minLength: 1 })),
+      /** How long an empty meeting keeps its router before closing it. */
+      emptyRoomGraceMs: Ms(30_000, 'empty room grace'),
+      /** mediasoup worker log level. */
+      logLevel: Type.Union(
+        [Type.Literal('debug'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('none')],
+        { default: 'warn' },
+      ),
+    },
+    { default: {} },
+  ),
+  /** ICE servers handed to meeting clients (GET /api/meetings/:id/media-config). */
+  ice: Type.Object(
+    {
+      /** `stun:` URLs. None by default: loopback and LAN deployments need none. */
+      stunUrls: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+      /** `turn:`/`turns:` URLs of a TURN server (coturn with `use-auth-secret`). */
+      turnUrls: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+      /** coturn's `static-auth-secret`: signs the ephemeral TURN credentials. */
+      turnSecret: Type.Optional(Type.String({ minLength: 8 })),
+      /** Lifetime of an ephemeral TURN credential. */
+      turnTtlSec: Type.Integer({ minimum: 60, default: 86_400 }),
     },
     { default: {} },
   ),

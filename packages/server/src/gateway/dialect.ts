@@ -2,14 +2,15 @@ import type { AppError, Command, ErrorBody, ServerEvent } from '@parley/protocol
 import type { Sender } from '../calls/index.ts';
 
 /** The dialects Parley speaks, one per endpoint. */
-export type DialectName = 'native' | 'video_call';
+export type DialectName = 'native' | 'video_call' | 'room' | 'chat_protobuf' | 'meeting';
 
 /** A frame as the ws library sends it. */
 export type WireFrame = string | Buffer;
 
 /** A decoded frame: a command to run, or an error to send back. */
 export type Decoded =
-  | { ok: true; command: Command; requestId?: string }
+  /** `context` names the request in the dialect's terms (e.g. the ROOM cmd) for its errors. */
+  | { ok: true; command: Command; requestId?: string; context?: string }
   | { ok: false; error: AppError; requestId?: string; context?: string };
 
 /**
@@ -23,8 +24,12 @@ export interface Dialect {
   decode(data: Buffer, isBinary: boolean, sender: Sender): Decoded;
   /** Encodes an event for `recipient`, or null when this dialect does not show it. */
   encodeEvent(event: ServerEvent, recipient: Sender): WireFrame | null;
-  /** Encodes a command's successful result, or null when the dialect has no acks. */
-  encodeResult(decoded: Extract<Decoded, { ok: true }>, result: unknown): WireFrame | null;
+  /** Encodes a command's result for `recipient` (its sender), or null when there is no ack. */
+  encodeResult(
+    decoded: Extract<Decoded, { ok: true }>,
+    result: unknown,
+    recipient?: Sender,
+  ): WireFrame | null;
   /** Encodes an error in the dialect's own shape. */
   encodeError(error: ErrorBody, requestId?: string, context?: string): WireFrame;
 }

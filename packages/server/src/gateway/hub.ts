@@ -1,16 +1,25 @@
 import type { DeviceRef, ServerEvent } from '@parley/protocol';
-import type { Delivery } from '../calls/index.ts';
+import type { Delivery, Sender } from '../calls/index.ts';
 import type { Bus } from '../cluster/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';
-import type { Connection } from './connection.ts';
+
+/** A device's connection as the hub sees it, whatever carries it (WebSocket, socket.io). */
+export interface DeviceConnection {
+  readonly sender: Sender;
+  /** Encodes and sends an event, if the connection's dialect shows it. */
+  sendEvent(event: ServerEvent): void;
+  close(code: number, reason: string): void;
+  /** Pings the peer, or drops it when it has been silent past `timeoutMs`. */
+  heartbeat(now: number, timeoutMs: number): void;
+}
 
 /**
  * The connections of this node by device, and delivery to any device: locally when it is
  * connected here, else over the bus to the node the directory names.
  */
 export class Hub implements Delivery {
-  private readonly byDevice = new Map<string, Connection>();
-  private readonly byUser = new Map<string, Set<Connection>>();
+  private readonly byDevice = new Map<string, DeviceConnection>();
+  private readonly byUser = new Map<string, Set<DeviceConnection>>();
 
   constructor(
     private readonly nodeId: string,
@@ -26,14 +35,14 @@ export class Hub implements Delivery {
     return this.byDevice.size;
   }
 
-  add(conn: Connection): void {
+  add(conn: DeviceConnection): void {
     this.byDevice.set(conn.sender.deviceId, conn);
     let set = this.byUser.get(conn.sender.userId);
     if (!set) this.byUser.set(conn.sender.userId, (set = new Set()));
     set.add(conn);
   }
 
-  remove(conn: Connection): void {
+  remove(conn: DeviceConnection): void {
     if (this.byDevice.get(conn.sender.deviceId) === conn)
       this.byDevice.delete(conn.sender.deviceId);
     const set = this.byUser.get(conn.sender.userId);
@@ -41,7 +50,7 @@ export class Hub implements Delivery {
   }
 
   /** Every connection on this node (shutdown). */
-  all(): IterableIterator<Connection> {
+  all(): IterableIterator<DeviceConnection> {
     return this.byDevice.values();
   }
 

@@ -1,7 +1,11 @@
 export { Gateway, type GatewayOptions } from './upgrade.ts';
-export { Hub } from './hub.ts';
+export { Hub, type DeviceConnection } from './hub.ts';
 export { Dispatcher, type Handler } from './dispatcher.ts';
 export { CloseCode, Connection } from './connection.ts';
 export type { Dialect, DialectName, Decoded, WireFrame } from './dialect.ts';
 export { nativeDialect } from './dialects/native.ts';
 export { videoCallDialect } from './dialects/video-call.ts';
+export { chatProtobufDialect } from './dialects/chat-protobuf.ts';
+export { roomDialect } from './dialects/room.ts';
+export { meetingDialect } from './dialects/meeting.ts';
+export { SocketIoGateway, type SocketIoGatewayOptions } from './socket-io.ts';

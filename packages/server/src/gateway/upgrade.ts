@@ -53,7 +53,8 @@ function refuse(socket: Duplex, status: number, text: string): void {
  */
 export class Gateway {
   private readonly wss: WebSocketServer;
-  private readonly rate: RateLimiter;
+  /** The per-user message rate, shared with the socket.io endpoint. */
+  readonly rate: RateLimiter;
   private readonly sweeper: NodeJS.Timeout;
   private readonly log: Logger;
   private accepting = true;
@@ -130,6 +131,7 @@ export class Gateway {
       });
       const conn = new Connection({
         ws,
+        socket,
         sender,
         dialect,
         limits: this.o.config.limits,

@@ -16,6 +16,7 @@ const REST_CODE: Readonly<Record<ErrorCode, number>> = {
   no_connection: 40902,
   not_in_room: 40303,
   target_offline: 40402,
+  meeting_ended: 41001,
   frame_too_large: 41301,
   rate_limited: 42901,
   internal: 50001,

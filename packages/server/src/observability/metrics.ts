@@ -53,6 +53,26 @@ export class Metrics {
     help: 'Messages refused by the per-user rate limit',
     registers: [this.registry],
   });
+  readonly sfuWorkers = new Gauge({
+    name: 'parley_sfu_workers',
+    help: 'Live mediasoup worker processes',
+    registers: [this.registry],
+  });
+  readonly sfuWorkerDeaths = new Counter({
+    name: 'parley_sfu_worker_deaths_total',
+    help: 'mediasoup workers that died (and were replaced)',
+    registers: [this.registry],
+  });
+  readonly meetingRooms = new Gauge({
+    name: 'parley_meeting_rooms',
+    help: 'Meetings with a live SFU router on this node',
+    registers: [this.registry],
+  });
+  readonly meetingPeers = new Gauge({
+    name: 'parley_meeting_peers',
+    help: 'Peers (devices) in meeting media rooms on this node',
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

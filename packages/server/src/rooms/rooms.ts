@@ -114,6 +114,7 @@ export class RoomManager {
    */
   async signal(sender: Sender, cmd: RoomSignalCommand): Promise<void> {
     const from = sender.userId;
+    if (cmd.to === from) throw AppError.badRequest('cannot signal yourself');
     const targets = this.sharedDevices(from, cmd.to);
     if (targets.length === 0) {
       const online = (await this.o.directory.devices(cmd.to)).length > 0;

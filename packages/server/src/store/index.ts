@@ -7,4 +7,5 @@ export {
   type CallEnd,
   type RecordPage,
 } from './call-records.ts';
+export { MeetingStore, type Meeting, type Participant } from './meetings.ts';
 export type { Database } from './schema.ts';

@@ -1,4 +1,10 @@
-import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import {
+  sql,
+  type ColumnDefinitionBuilder,
+  type Kysely,
+  type Migration,
+  type MigrationProvider,
+} from 'kysely';
 
 /** Column type for a point in time: timestamptz in PostgreSQL, ISO text in SQLite. */
 export type TimeType = 'timestamptz' | 'text';
@@ -51,6 +57,47 @@ function migrations(time: TimeType): Record<string, Migration> {
           .createIndex('idx_live_calls')
           .on('call_records')
           .columns(['owner_node', 'end_time'])
+          .execute();
+      },
+    },
+    '0002_meetings': {
+      async up(db: Kysely<unknown>) {
+        const idType = time === 'timestamptz' ? 'bigserial' : 'integer';
+        const id = (c: ColumnDefinitionBuilder) =>
+          time === 'text' ? c.primaryKey().autoIncrement() : c.primaryKey();
+        await db.schema
+          .createTable('meetings')
+          .addColumn('id', sql.raw(idType), id)
+          .addColumn('meeting_id', 'varchar(36)', (c) => c.notNull().unique())
+          .addColumn('title', 'varchar(200)')
+          .addColumn('host_id', 'varchar(128)', (c) => c.notNull())
+          .addColumn('status', 'varchar(16)', (c) => c.notNull())
+          .addColumn('created_at', sql.raw(time), (c) => c.notNull())
+          .addColumn('ended_at', sql.raw(time))
+          .addColumn('ended_by', 'varchar(128)')
+          .execute();
+        await db.schema
+          .createTable('meeting_participants')
+          .addColumn('id', sql.raw(idType), id)
+          .addColumn('meeting_id', 'varchar(36)', (c) => c.notNull())
+          .addColumn('user_id', 'varchar(128)', (c) => c.notNull())
+          .addColumn('nickname', 'varchar(64)', (c) => c.notNull())
+          .addColumn('role', 'varchar(16)', (c) => c.notNull())
+          .addColumn('joined_at', sql.raw(time), (c) => c.notNull())
+          .addColumn('left_at', sql.raw(time))
+          .execute();
+        // One open stay per user and meeting: concurrent joins cannot both insert.
+        await db.schema
+          .createIndex('idx_participant_open')
+          .unique()
+          .on('meeting_participants')
+          .columns(['meeting_id', 'user_id'])
+          .where(sql.ref('left_at'), 'is', null)
+          .execute();
+        await db.schema
+          .createIndex('idx_participant_meeting')
+          .on('meeting_participants')
+          .columns(['meeting_id', 'joined_at'])
           .execute();
       },
     },

@@ -31,7 +31,40 @@ export interface CallRecordsTable {
   owner_node: string;
 }
 
+/** `meetings`: one row per meeting (REQ-002). Times as in call_records. */
+export interface MeetingsTable {
+  id: Generated<number>;
+  /** UUID. */
+  meeting_id: string;
+  title: string | null;
+  /** The creator; the only user who may end the meeting. */
+  host_id: string;
+  /** `active` or `ended`. */
+  status: string;
+  created_at: string;
+  ended_at: string | null;
+  ended_by: string | null;
+}
+
+/**
+ * `meeting_participants`: one row per stay of a user in a meeting, from its REST join to its
+ * leave (REST leave, meeting end, or the signaling connection dropping). At most one open row
+ * (left_at null) per meeting and user.
+ */
+export interface MeetingParticipantsTable {
+  id: Generated<number>;
+  meeting_id: string;
+  user_id: string;
+  nickname: string;
+  /** `host` or `participant`. */
+  role: string;
+  joined_at: string;
+  left_at: string | null;
+}
+
 /** The database as Kysely sees it. */
 export interface Database {
   call_records: CallRecordsTable;
+  meetings: MeetingsTable;
+  meeting_participants: MeetingParticipantsTable;
 }

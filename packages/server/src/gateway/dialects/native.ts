@@ -3,6 +3,7 @@ import { AppError, type Command, type ErrorBody, type ServerEvent } from '@parle
 import type { Decoded, Dialect, WireFrame } from '../dialect.ts';
 import { decoder, parseJson, validator } from '../json.ts';
 import { Candidate, Id, SdpText } from './fields.ts';
+import { rtcDecoders } from './meeting.ts';
 
 /**
  * Native v1 on `/ws`: `{type, data, requestId?}`. Events are `{type, data}`; a command that
@@ -100,7 +101,17 @@ const decoders: Record<string, (data: unknown) => Command> = {
     call: { callId: x.callId },
     candidate: x.candidate,
   })),
+  ...rtcDecoders,
 };
+
+/** The frame's requestId when it is a usable one (a string of 1 to 128 characters). */
+function requestIdOf(raw: unknown): string | undefined {
+  const id =
+    typeof raw === 'object' && raw !== null
+      ? (raw as Record<string, unknown>).requestId
+      : undefined;
+  return typeof id === 'string' && id.length >= 1 && id.length <= 128 ? id : undefined;
+}
 
 /** The native dialect (stateless; one instance serves every connection). */
 export const nativeDialect: Dialect = {
@@ -109,8 +120,10 @@ export const nativeDialect: Dialect = {
   decode(data, isBinary): Decoded {
     let requestId: string | undefined;
     try {
-      const env = envelope(parseJson(data, isBinary));
-      requestId = env.requestId;
+      const raw = parseJson(data, isBinary);
+      // Taken before validation, so that a malformed request is still answered by its id.
+      requestId = requestIdOf(raw);
+      const env = envelope(raw);
       const decode = decoders[env.type];
       if (!decode) throw AppError.unknownType(env.type);
       const command = decode(env.data ?? {});
@@ -124,6 +137,15 @@ export const nativeDialect: Dialect = {
   },
 
   encodeEvent(event: ServerEvent): WireFrame {
+    // A chat message's `file` bytes as base64 (proto3's JSON form), not a Buffer's JSON.
+    if (event.type === 'chat:message') {
+      const f = event.message.file;
+      const file = Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString('base64');
+      return JSON.stringify({
+        type: event.type,
+        data: { ...event, message: { ...event.message, file } },
+      });
+    }
     // The event object already is the payload; serialising it whole avoids a copy per message.
     return `{"type":"${event.type}","data":${JSON.stringify(event)}}`;
   },

@@ -150,7 +150,7 @@ export const videoCallDialect: Dialect = {
       context = env.data.type;
       const decode = decoders[context];
       if (!decode) throw AppError.unknownType(context);
-      return { ok: true, command: decode(env.data, sender) };
+      return { ok: true, command: decode(env.data, sender), context };
     } catch (err) {
       const error = err instanceof AppError ? err : AppError.badRequest('malformed frame');
       return context === undefined ? { ok: false, error } : { ok: false, error, context };
@@ -206,8 +206,19 @@ export const videoCallDialect: Dialect = {
     }
   },
 
-  encodeResult(): null {
-    return null;
+  encodeResult(decoded, result, recipient): WireFrame | null {
+    // Glare: this call_request answered the reverse call that was ringing the sender. Tell it
+    // as its peer is told, with call_accept of that call (in which the sender is the callee).
+    const r = result as { callId?: string; glare?: true } | undefined;
+    if (decoded.command.type !== 'call:invite' || !r?.glare || !recipient) return null;
+    return frame({
+      type: 'call_accept',
+      caller_userid: decoded.command.callee,
+      callee_userid: recipient.userId,
+      call_id: r.callId,
+      from_client_type: recipient.clientType,
+      glare: true,
+    });
   },
 
   encodeError(error: ErrorBody, _requestId?: string, context?: string): WireFrame {

@@ -1,0 +1,220 @@
+import { randomUUID } from 'node:crypto';
+import type { Server as HttpServer } from 'node:http';
+import { Server, type Socket } from 'socket.io';
+import { AppError, isRtcEvent, type ServerEvent } from '@parley/protocol';
+import type { Authenticator, Identity } from '../auth/index.ts';
+import type { Sender } from '../calls/index.ts';
+import type { Config } from '../config/index.ts';
+import type { Logger, Metrics } from '../observability/index.ts';
+import {
+  decodeRtc,
+  requestIdOf,
+  rtcError,
+  rtcEvent,
+  rtcResponse,
+  type RtcErrorResponse,
+  type RtcResponse,
+} from './dialects/meeting.ts';
+import type { Dispatcher } from './dispatcher.ts';
+import type { DeviceConnection, Hub } from './hub.ts';
+import type { RateLimiter } from './rate-limit.ts';
+
+/** What the socket.io endpoint needs from the node. */
+export interface SocketIoGatewayOptions {
+  config: Pick<Config, 'limits' | 'heartbeat'>;
+  auth: Authenticator;
+  hub: Hub;
+  /** The WebSocket gateway's limiter: one budget per user across both transports. */
+  rate: RateLimiter;
+  dispatcher: Dispatcher;
+  /** A socket closed. */
+  onDeviceOffline: (device: Sender) => void;
+  metrics: Metrics;
+  log: Logger;
+}
+
+/** As on the WebSocket endpoints. */
+const CLIENT_TYPE = /^[A-Za-z0-9_-]{1,32}$/;
+
+type Ack = (response: RtcResponse | RtcErrorResponse) => void;
+
+const str = (v: unknown): string | undefined =>
+  typeof v === 'string' && v !== '' ? v : undefined;
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A connect error the client sees as `connect_error` with `err.data.code`. */
+function refusal(message: string, code: number): Error {
+  return Object.assign(new Error(message), { data: { code } });
+}
+
+/**
+ * The meeting dialect over socket.io at `/socket.io/`: the event name is the request type, the
+ * argument its `data` (or a whole `{type, data, requestId}` envelope), and the ack receives the
+ * response. The token comes in the handshake (`auth.token`, else `?token=`, else an
+ * Authorization header). Each socket is one device.
+ */
+export class SocketIoGateway {
+  private io: Server | null = null;
+  private readonly log: Logger;
+
+  constructor(private readonly o: SocketIoGatewayOptions) {
+    this.log = o.log.child({ mod: 'socket.io' });
+  }
+
+  /** Serves `/socket.io/` on `server`, beside the WebSocket endpoints. */
+  attach(server: HttpServer): void {
+    const { limits, heartbeat } = this.o.config;
+    const io = new Server(server, {
+      path: '/socket.io/',
+      serveClient: false,
+      maxHttpBufferSize: Math.max(16 * limits.maxFrameBytes, 1 << 20),
+      pingInterval: heartbeat.intervalMs,
+      pingTimeout: heartbeat.timeoutMs,
+      // Upgrades on other paths belong to the WebSocket gateway.
+      destroyUpgrade: false,
+    });
+    io.use((socket, next) => {
+      const { auth, query, headers } = socket.handshake;
+      const header = headers.authorization;
+      const token =
+        str((auth as Record<string, unknown>).token) ??
+        str(query.token) ??
+        (header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined);
+      const clientType =
+        str((auth as Record<string, unknown>).clientType) ?? str(query.clientType) ?? 'web';
+      if (!CLIENT_TYPE.test(clientType)) return next(refusal('bad clientType', 40001));
+      if (!token) return next(refusal('unauthorized', 40101));
+      this.o.auth.verify(token).then(
+        (identity) => {
+          (socket.data as { identity: Identity; clientType: string }) = { identity, clientType };
+          next();
+        },
+        (err: unknown) => {
+          this.log.info({ event: 'handshake_refused', reason: (err as Error).message }, 'bad token');
+          next(refusal('unauthorized', 40101));
+        },
+      );
+    });
+    io.on('connection', (socket) => this.connected(socket));
+    this.io = io;
+  }
+
+  /** Disconnects every socket and stops serving. */
+  async close(): Promise<void> {
+    // Also closes the HTTP server, which the app has already closed: that is harmless.
+    await this.io?.close();
+  }
+
+  private connected(socket: Socket): void {
+    const { identity, clientType } = socket.data as { identity: Identity; clientType: string };
+    const sender: Sender = {
+      userId: identity.userId,
+      deviceId: randomUUID(),
+      clientType,
+      name: identity.name,
+      grants: identity.grants,
+    };
+    const conn = new SocketIoConnection(sender, socket, this.o, this.log);
+    this.o.hub.add(conn);
+    this.o.rate.attach(sender.userId);
+    this.o.metrics.connections.labels('socket.io').inc();
+    socket.on('disconnect', (reason) => {
+      this.o.hub.remove(conn);
+      this.o.rate.detach(sender.userId);
+      this.o.metrics.connections.labels('socket.io').dec();
+      this.o.onDeviceOffline(sender);
+      this.log.info(
+        { event: 'disconnected', userId: sender.userId, deviceId: sender.deviceId, reason },
+        'socket.io device disconnected',
+      );
+    });
+    this.log.info(
+      { event: 'connected', userId: sender.userId, deviceId: sender.deviceId, clientType },
+      'socket.io device connected',
+    );
+  }
+}
+
+/** One socket.io device: rate limit, decode, dispatch, ack; shows rtc:* events only. */
+class SocketIoConnection implements DeviceConnection {
+  private strikes = 0;
+  private strikeWindowStart = 0;
+
+  constructor(
+    readonly sender: Sender,
+    private readonly socket: Socket,
+    private readonly o: SocketIoGatewayOptions,
+    private readonly log: Logger,
+  ) {
+    socket.onAny((event: string, ...args: unknown[]) => this.onRequest(event, args));
+  }
+
+  sendEvent(event: ServerEvent): void {
+    if (!isRtcEvent(event)) return;
+    const { type, data } = rtcEvent(event);
+    this.socket.emit(type, data);
+  }
+
+  close(): void {
+    this.socket.disconnect(true);
+  }
+
+  /** engine.io pings and times out on its own (heartbeat settings). */
+  heartbeat(): void {}
+
+  private onRequest(event: string, args: unknown[]): void {
+    if (!this.socket.connected) return; // packets that arrived with the one that flooded
+    const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as Ack) : undefined;
+    const payload = args[0];
+    // `{type, data, requestId}` is an envelope; anything else is the data itself.
+    const envelope =
+      isObject(payload) && isObject(payload.data) && (payload.type ?? event) === event;
+    const data = envelope ? payload.data : payload;
+    const requestId = requestIdOf(payload);
+    if (!this.o.rate.take(this.sender.userId)) {
+      this.o.metrics.rateLimited.inc();
+      if (!this.strike()) this.fail(ack, AppError.rateLimited(), requestId, event);
+      return;
+    }
+    const decoded = decodeRtc(event, data, requestId);
+    if (!decoded.ok) {
+      this.fail(ack, decoded.error, decoded.requestId, event);
+      return;
+    }
+    const answer = (r: RtcResponse | RtcErrorResponse) =>
+      ack ? ack(r) : this.socket.emit(r.type, r);
+    try {
+      Promise.resolve(this.o.dispatcher.run(this.sender, decoded.command)).then(
+        (result) => answer(rtcResponse(decoded, result)),
+        (err: unknown) => this.fail(ack, err, requestId, event),
+      );
+    } catch (err) {
+      this.fail(ack, err, requestId, event);
+    }
+  }
+
+  /** Counts a rate-limited message; disconnects on a sustained flood (as the WS 4029). */
+  private strike(): boolean {
+    const now = Date.now();
+    if (now - this.strikeWindowStart > this.o.config.limits.floodWindowMs) {
+      this.strikeWindowStart = now;
+      this.strikes = 0;
+    }
+    if (++this.strikes < this.o.config.limits.floodStrikes) return false;
+    this.log.warn({ event: 'flood_closed', userId: this.sender.userId }, 'closing flooding socket');
+    this.socket.disconnect(true);
+    return true;
+  }
+
+  private fail(ack: Ack | undefined, err: unknown, requestId?: string, request?: string): void {
+    const error = err instanceof AppError ? err : AppError.internal();
+    if (!(err instanceof AppError)) {
+      this.log.error({ event: 'handler_failed', err, request }, 'unexpected error');
+    }
+    this.o.metrics.errors.labels(error.code).inc();
+    const response = rtcError(error.toBody(), requestId, request);
+    if (ack) ack(response);
+    else this.socket.emit(response.type, response);
+  }
+}

@@ -1,0 +1,3 @@
+export { MeetingService, type MeetingServiceOptions, type MeetingView } from './service.ts';
+export { RtcService, type RtcServiceOptions, type RtcHandlerRegistry } from './rtc.ts';
+export { iceServers, type IceServer } from './ice.ts';

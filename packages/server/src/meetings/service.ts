@@ -1,0 +1,123 @@
+import { randomUUID } from 'node:crypto';
+import { AppError } from '@parley/protocol';
+import type { Identity } from '../auth/index.ts';
+import type { Clock } from '../calls/index.ts';
+import type { Config } from '../config/index.ts';
+import type { Logger } from '../observability/index.ts';
+import type { Meeting, MeetingStore, Participant } from '../store/index.ts';
+import { iceServers, type IceServer } from './ice.ts';
+import { notFound } from './errors.ts';
+import type { RtcService } from './rtc.ts';
+
+/** What the meeting service needs. */
+export interface MeetingServiceOptions {
+  store: MeetingStore;
+  rtc: RtcService;
+  ice: Config['ice'];
+  log: Logger;
+  clock?: Clock;
+}
+
+/** A meeting with the people in it now. */
+export interface MeetingView extends Meeting {
+  participants: Participant[];
+}
+
+/**
+ * Meetings (REQ-002): create, look up, join, leave, end, and the ICE servers of a participant.
+ * Leaving and ending reach into the media rooms through the rtc service.
+ */
+export class MeetingService {
+  private readonly clock: Clock;
+  private readonly log: Logger;
+
+  constructor(private readonly o: MeetingServiceOptions) {
+    this.clock = o.clock ?? Date.now;
+    this.log = o.log.child({ mod: 'meetings' });
+  }
+
+  /** A new meeting hosted by `who`. */
+  async create(who: Identity, title: string | null): Promise<Meeting> {
+    const meeting = await this.o.store.create({
+      meetingId: randomUUID(),
+      title,
+      hostId: who.userId,
+      at: this.clock(),
+    });
+    this.log.info(
+      { event: 'meeting_created', meetingId: meeting.meetingId, host: who.userId },
+      'meeting created',
+    );
+    return meeting;
+  }
+
+  /** The meeting and who is in it (any signed-in user who knows its id). */
+  async get(meetingId: string): Promise<MeetingView> {
+    const meeting = await this.meeting(meetingId);
+    return { ...meeting, participants: await this.o.store.participants(meetingId) };
+  }
+
+  /** Enters the meeting (idempotent); the host joins as `host`. */
+  async join(who: Identity, meetingId: string, nickname: string | undefined): Promise<Participant> {
+    const meeting = await this.active(meetingId);
+    const participant = await this.o.store.join({
+      meetingId,
+      userId: who.userId,
+      nickname: nickname ?? who.name,
+      role: meeting.hostId === who.userId ? 'host' : 'participant',
+      at: this.clock(),
+    });
+    this.log.info({ event: 'meeting_joined', meetingId, userId: who.userId }, 'joined meeting');
+    return participant;
+  }
+
+  /** Leaves the meeting; the user's peers leave its media room. */
+  async leave(who: Identity, meetingId: string): Promise<{ meetingId: string; leftAt: string }> {
+    await this.active(meetingId);
+    const at = this.clock();
+    if (!(await this.o.store.leave(meetingId, who.userId, at))) {
+      throw AppError.forbidden('not a participant of this meeting');
+    }
+    await this.o.rtc.userLeft(meetingId, who.userId);
+    this.log.info({ event: 'meeting_left', meetingId, userId: who.userId }, 'left meeting');
+    return { meetingId, leftAt: new Date(at).toISOString() };
+  }
+
+  /** Ends the meeting (host only): everyone leaves, peers hear rtc:meetingEnded, media closes. */
+  async end(
+    who: Identity,
+    meetingId: string,
+  ): Promise<{ meetingId: string; endedBy: string; endedAt: string }> {
+    const meeting = await this.active(meetingId);
+    if (meeting.hostId !== who.userId) throw AppError.forbidden('only the host may end a meeting');
+    const at = this.clock();
+    if (!(await this.o.store.end(meetingId, who.userId, at))) {
+      throw AppError.meetingEnded(meetingId);
+    }
+    const endedAt = new Date(at).toISOString();
+    await this.o.rtc.ended(meetingId, who.userId, endedAt);
+    this.log.info({ event: 'meeting_ended', meetingId, by: who.userId }, 'meeting ended');
+    return { meetingId, endedBy: who.userId, endedAt };
+  }
+
+  /** The ICE servers (with ephemeral TURN credentials) for a participant of an active meeting. */
+  async mediaConfig(who: Identity, meetingId: string): Promise<{ iceServers: IceServer[] }> {
+    await this.active(meetingId);
+    if (!(await this.o.store.participation(meetingId, who.userId))) {
+      throw AppError.forbidden('not a participant of this meeting');
+    }
+    return { iceServers: iceServers(this.o.ice, who.userId, this.clock()) };
+  }
+
+  private async meeting(meetingId: string): Promise<Meeting> {
+    const meeting = await this.o.store.get(meetingId);
+    if (!meeting) throw notFound('meeting', meetingId);
+    return meeting;
+  }
+
+  private async active(meetingId: string): Promise<Meeting> {
+    const meeting = await this.meeting(meetingId);
+    if (meeting.status === 'ended') throw AppError.meetingEnded(meetingId);
+    return meeting;
+  }
+}

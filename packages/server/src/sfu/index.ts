@@ -1,0 +1,9 @@
+export {
+  SfuPool,
+  type SfuPoolOptions,
+  type SfuRouter,
+  type TransportRequest,
+  type WorkerInfo,
+} from './pool.ts';
+export { clientOp } from './errors.ts';
+export type * from './types.ts';

@@ -1,0 +1,174 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, MeetingParticipantsTable, MeetingsTable } from './schema.ts';
+
+/** A meeting as the REST API shows it. */
+export interface Meeting {
+  meetingId: string;
+  title: string | null;
+  hostId: string;
+  status: 'active' | 'ended';
+  /** ISO times. */
+  createdAt: string;
+  endedAt: string | null;
+  endedBy: string | null;
+}
+
+/** One stay of a user in a meeting. */
+export interface Participant {
+  meetingId: string;
+  userId: string;
+  nickname: string;
+  role: 'host' | 'participant';
+  /** ISO times; `leftAt` is null while the user is in the meeting. */
+  joinedAt: string;
+  leftAt: string | null;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+/** PostgreSQL gives Dates, SQLite the ISO text it was given. */
+const asIso = (v: unknown): string | null =>
+  v instanceof Date ? v.toISOString() : typeof v === 'string' ? v : null;
+
+function toMeeting(row: Selectable<MeetingsTable>): Meeting {
+  return {
+    meetingId: row.meeting_id,
+    title: row.title,
+    hostId: row.host_id,
+    status: row.status === 'ended' ? 'ended' : 'active',
+    createdAt: asIso(row.created_at)!,
+    endedAt: asIso(row.ended_at),
+    endedBy: row.ended_by,
+  };
+}
+
+function toParticipant(row: Selectable<MeetingParticipantsTable>): Participant {
+  return {
+    meetingId: row.meeting_id,
+    userId: row.user_id,
+    nickname: row.nickname,
+    role: row.role === 'host' ? 'host' : 'participant',
+    joinedAt: asIso(row.joined_at)!,
+    leftAt: asIso(row.left_at),
+  };
+}
+
+/** The `meetings` and `meeting_participants` tables (REQ-002), next to the call records. */
+export class MeetingStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  /** Inserts a new active meeting. */
+  async create(m: {
+    meetingId: string;
+    title: string | null;
+    hostId: string;
+    at: number;
+  }): Promise<Meeting> {
+    const row = {
+      meeting_id: m.meetingId,
+      title: m.title,
+      host_id: m.hostId,
+      status: 'active',
+      created_at: iso(m.at),
+      ended_at: null,
+      ended_by: null,
+    };
+    await this.db.insertInto('meetings').values(row).execute();
+    return toMeeting({ id: 0, ...row });
+  }
+
+  /** The meeting, or undefined. */
+  async get(meetingId: string): Promise<Meeting | undefined> {
+    const row = await this.db
+      .selectFrom('meetings')
+      .selectAll()
+      .where('meeting_id', '=', meetingId)
+      .executeTakeFirst();
+    return row && toMeeting(row);
+  }
+
+  /** Everyone in the meeting now (open stays), in joining order. */
+  async participants(meetingId: string): Promise<Participant[]> {
+    const rows = await this.db
+      .selectFrom('meeting_participants')
+      .selectAll()
+      .where('meeting_id', '=', meetingId)
+      .where('left_at', 'is', null)
+      .orderBy('joined_at')
+      .orderBy('id')
+      .execute();
+    return rows.map(toParticipant);
+  }
+
+  /** The user's open stay in the meeting, or undefined when the user is not in it. */
+  async participation(meetingId: string, userId: string): Promise<Participant | undefined> {
+    const row = await this.db
+      .selectFrom('meeting_participants')
+      .selectAll()
+      .where('meeting_id', '=', meetingId)
+      .where('user_id', '=', userId)
+      .where('left_at', 'is', null)
+      .executeTakeFirst();
+    return row && toParticipant(row);
+  }
+
+  /** Opens a stay; a user already in the meeting keeps the stay it has (idempotent join). */
+  async join(p: {
+    meetingId: string;
+    userId: string;
+    nickname: string;
+    role: Participant['role'];
+    at: number;
+  }): Promise<Participant> {
+    const open = await this.participation(p.meetingId, p.userId);
+    if (open) return open;
+    const row = {
+      meeting_id: p.meetingId,
+      user_id: p.userId,
+      nickname: p.nickname,
+      role: p.role,
+      joined_at: iso(p.at),
+      left_at: null,
+    };
+    try {
+      await this.db.insertInto('meeting_participants').values(row).execute();
+    } catch (err) {
+      // A concurrent join of the same user won the unique open-stay index.
+      const winner = await this.participation(p.meetingId, p.userId);
+      if (winner) return winner;
+      throw err;
+    }
+    return toParticipant({ id: 0, ...row });
+  }
+
+  /** Closes the user's open stay; false when there was none. */
+  async leave(meetingId: string, userId: string, at: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('meeting_participants')
+      .set({ left_at: iso(at) })
+      .where('meeting_id', '=', meetingId)
+      .where('user_id', '=', userId)
+      .where('left_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /** Ends an active meeting and closes every open stay; false when it had already ended. */
+  async end(meetingId: string, endedBy: string, at: number): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const r = await trx
+        .updateTable('meetings')
+        .set({ status: 'ended', ended_at: iso(at), ended_by: endedBy })
+        .where('meeting_id', '=', meetingId)
+        .where('status', '=', 'active')
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0) return false;
+      await trx
+        .updateTable('meeting_participants')
+        .set({ left_at: iso(at) })
+        .where('meeting_id', '=', meetingId)
+        .where('left_at', 'is', null)
+        .execute();
+      return true;
+    });
+  }
+}

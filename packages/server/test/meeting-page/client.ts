@@ -1,0 +1,337 @@
+/**
+ * A meeting client for the browser tests, written against specs/meeting-sfu.md with
+ * mediasoup-client, exactly as an app would: getRouterRtpCapabilities → device.load → rtc:join
+ * → transports → produce audio and simulcast video (+ a data channel) → consume every remote
+ * producer and resume it. Bundled by esbuild; the test drives it through `window.meeting`.
+ */
+import { Device, types } from 'mediasoup-client';
+import { io, type Socket } from 'socket.io-client';
+
+/** How the test starts a client. */
+interface Options {
+  /** `ws://host:port` (raw WebSocket) or `http://host:port` (socket.io). */
+  server: string;
+  transport: 'ws' | 'socket.io';
+  token: string;
+  meetingId: string;
+}
+
+type Data = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** The signaling calls the client makes; both transports look alike from here. */
+interface Signaling {
+  request(type: string, data: Data): Promise<Data>;
+  on(type: string, handler: (data: Data) => void): void;
+  close(): void;
+}
+
+/** A request's error, with the spec's numeric code. */
+class SignalingError extends Error {
+  constructor(
+    message: string,
+    readonly code: number,
+  ) {
+    super(`${message} (${code})`);
+  }
+}
+
+/** `/ws/meeting`: `{type, data, requestId}` requests; responses matched by requestId. */
+async function wsSignaling(o: Options): Promise<Signaling> {
+  const ws = new WebSocket(`${o.server}/ws/meeting?token=${o.token}&clientType=web`);
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = reject;
+  });
+  const pending = new Map<string, { resolve: (d: Data) => void; reject: (e: Error) => void }>();
+  const handlers = new Map<string, Array<(d: Data) => void>>();
+  let next = 0;
+  ws.onmessage = (msg: MessageEvent<string>) => {
+    const f = JSON.parse(msg.data) as Data;
+    const waiting = f.requestId === undefined ? undefined : pending.get(f.requestId as string);
+    if (waiting) {
+      pending.delete(f.requestId as string);
+      if (f.type === 'rtc:error')
+        waiting.reject(new SignalingError(f.error as string, f.code as number));
+      else waiting.resolve(f.data as Data);
+      return;
+    }
+    for (const h of handlers.get(f.type as string) ?? []) h(f.data as Data);
+  };
+  return {
+    request(type, data) {
+      const requestId = `r${++next}`;
+      ws.send(JSON.stringify({ type, data, requestId }));
+      return new Promise((resolve, reject) => pending.set(requestId, { resolve, reject }));
+    },
+    on(type, handler) {
+      handlers.set(type, [...(handlers.get(type) ?? []), handler]);
+    },
+    close: () => ws.close(),
+  };
+}
+
+/** socket.io: event = type, ack = response, token in the handshake auth. */
+async function socketIoSignaling(o: Options): Promise<Signaling> {
+  const socket: Socket = io(o.server, {
+    path: '/socket.io/',
+    transports: ['websocket'],
+    auth: { token: o.token },
+    reconnection: false,
+  });
+  await new Promise((resolve, reject) => {
+    socket.once('connect', () => resolve(undefined));
+    socket.once('connect_error', reject);
+  });
+  return {
+    async request(type, data) {
+      const r = (await socket.timeout(20_000).emitWithAck(type, data)) as Data;
+      if (r.type === 'rtc:error') throw new SignalingError(r.error as string, r.code as number);
+      return r.data as Data;
+    },
+    on: (type, handler) => socket.on(type, handler),
+    close: () => socket.disconnect(),
+  };
+}
+
+/** One remote track this page receives. */
+interface Remote {
+  consumer: types.Consumer;
+  peerId: string;
+  element: HTMLVideoElement | HTMLAudioElement;
+}
+
+/** The page's side of a meeting. */
+class PageMeeting {
+  /** Every broadcast event received, in order. */
+  readonly events: Array<{ type: string; data: Data }> = [];
+  /** Data channel messages received. */
+  readonly messages: string[] = [];
+  peerId = '';
+  joinedAt = 0;
+  firstFrameAt = 0;
+  private sig!: Signaling;
+  private readonly device = new Device();
+  private send!: types.Transport;
+  private recv!: types.Transport;
+  private readonly remotes = new Map<string, Remote>();
+  private dataProducer: types.DataProducer | null = null;
+  private videoProducer: types.Producer | null = null;
+  private ready!: Promise<void>;
+
+  constructor(private readonly o: Options) {}
+
+  /** Connects and joins; consumes everything already published and whatever comes later. */
+  async join(): Promise<{ peerId: string; peers: number }> {
+    const { o } = this;
+    this.joinedAt = performance.now();
+    this.sig = await (o.transport === 'ws' ? wsSignaling(o) : socketIoSignaling(o));
+    let markReady!: () => void;
+    this.ready = new Promise((r) => (markReady = r));
+    for (const type of [
+      'rtc:peerJoined',
+      'rtc:peerLeft',
+      'rtc:producerClosed',
+      'rtc:producerPaused',
+      'rtc:producerResumed',
+      'rtc:meetingEnded',
+      'rtc:activeSpeaker',
+      'rtc:newProducer',
+      'rtc:newDataProducer',
+      'rtc:mediaReset',
+    ]) {
+      this.sig.on(type, (data) => this.events.push({ type, data }));
+    }
+    this.sig.on(
+      'rtc:newProducer',
+      (d) => void this.ready.then(() => this.consume(d.producerId, d.peerId)),
+    );
+    this.sig.on(
+      'rtc:newDataProducer',
+      (d) => void this.ready.then(() => this.consumeData(d.dataProducerId)),
+    );
+    this.sig.on('rtc:producerClosed', (d) => this.dropProducer(d.producerId as string));
+
+    const { meetingId } = o;
+    const { rtpCapabilities } = await this.sig.request('rtc:getRouterRtpCapabilities', {
+      meetingId,
+    });
+    await this.device.load({ routerRtpCapabilities: rtpCapabilities as types.RtpCapabilities });
+    const joined = await this.sig.request('rtc:join', { meetingId });
+    this.peerId = joined.peerId as string;
+    this.send = await this.transport('send');
+    this.recv = await this.transport('recv');
+    markReady();
+    for (const peer of joined.peers as Data[]) {
+      for (const p of peer.producers as Data[]) await this.consume(p.id, peer.peerId);
+      for (const d of peer.dataProducers as Data[]) await this.consumeData(d.id);
+    }
+    return { peerId: this.peerId, peers: (joined.peers as unknown[]).length };
+  }
+
+  /** Publishes the fake microphone, the fake camera in three simulcast encodings, and "chat". */
+  async publish(): Promise<{ audio: string; video: string }> {
+    const stream = await navigator.mediaDevices.getUserMedia({
+      audio: true,
+      video: { width: { ideal: 320 }, height: { ideal: 240 }, frameRate: { ideal: 15 } },
+    });
+    const audio = await this.send.produce({
+      track: stream.getAudioTracks()[0]!,
+      codecOptions: { opusStereo: true, opusDtx: true, opusFec: true },
+      appData: { source: 'mic' },
+    });
+    this.videoProducer = await this.send.produce({
+      track: stream.getVideoTracks()[0]!,
+      encodings: [
+        { rid: 'r0', maxBitrate: 100_000, scalabilityMode: 'S1T3', scaleResolutionDownBy: 4 },
+        { rid: 'r1', maxBitrate: 300_000, scalabilityMode: 'S1T3', scaleResolutionDownBy: 2 },
+        { rid: 'r2', maxBitrate: 1_500_000, scalabilityMode: 'S1T3', scaleResolutionDownBy: 1 },
+      ],
+      appData: { source: 'camera' },
+    });
+    this.dataProducer = await this.send.produceData({ label: 'chat', appData: { kind: 'chat' } });
+    return { audio: audio.id, video: this.videoProducer.id };
+  }
+
+  /** Per remote video: its peer, frames decoded so far and the rendered width. */
+  async video(): Promise<Array<{ peerId: string; framesDecoded: number; width: number }>> {
+    const out = [];
+    for (const r of this.remotes.values()) {
+      if (r.consumer.kind !== 'video' || r.consumer.closed) continue;
+      let framesDecoded = 0;
+      (await r.consumer.getStats()).forEach((s: Data) => {
+        if (s.type === 'inbound-rtp') framesDecoded = (s.framesDecoded as number) ?? 0;
+      });
+      out.push({
+        peerId: r.peerId,
+        framesDecoded,
+        width: (r.element as HTMLVideoElement).videoWidth,
+      });
+    }
+    return out;
+  }
+
+  /** The SFU's view of this page's video producer (one entry per simulcast stream received). */
+  async videoProducerStats(): Promise<Array<{ rid: string; bitrate: number }>> {
+    const { stats } = await this.sig.request('rtc:getProducerStats', {
+      meetingId: this.o.meetingId,
+      producerId: this.videoProducer!.id,
+    });
+    return (stats as Data[]).map((s) => ({ rid: s.rid as string, bitrate: s.bitrate as number }));
+  }
+
+  /** Sends a message on the data channel. */
+  say(text: string): void {
+    this.dataProducer!.send(text);
+  }
+
+  /** Leaves the media room. */
+  async leave(): Promise<void> {
+    await this.sig.request('rtc:leave', { meetingId: this.o.meetingId });
+    this.send.close();
+    this.recv.close();
+  }
+
+  private async transport(direction: 'send' | 'recv'): Promise<types.Transport> {
+    const { meetingId } = this.o;
+    const t = await this.sig.request('rtc:createTransport', {
+      meetingId,
+      direction,
+      sctpCapabilities: this.device.sctpCapabilities,
+    });
+    const options = {
+      id: t.transportId as string,
+      iceParameters: t.iceParameters as types.IceParameters,
+      iceCandidates: t.iceCandidates as types.IceCandidate[],
+      dtlsParameters: t.dtlsParameters as types.DtlsParameters,
+      sctpParameters: t.sctpParameters as types.SctpParameters,
+    };
+    const transport =
+      direction === 'send'
+        ? this.device.createSendTransport(options)
+        : this.device.createRecvTransport(options);
+    transport.on('connect', ({ dtlsParameters }, callback, errback) => {
+      this.sig
+        .request('rtc:connectTransport', { meetingId, transportId: transport.id, dtlsParameters })
+        .then(() => callback(), errback);
+    });
+    transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
+      this.sig
+        .request('rtc:produce', {
+          meetingId,
+          transportId: transport.id,
+          kind,
+          rtpParameters,
+          appData,
+        })
+        .then(({ producerId }) => callback({ id: producerId as string }), errback);
+    });
+    transport.on(
+      'producedata',
+      ({ sctpStreamParameters, label, protocol, appData }, callback, errback) => {
+        this.sig
+          .request('rtc:produceData', {
+            meetingId,
+            transportId: transport.id,
+            sctpStreamParameters,
+            label,
+            protocol,
+            appData,
+          })
+          .then(({ dataProducerId }) => callback({ id: dataProducerId as string }), errback);
+      },
+    );
+    return transport;
+  }
+
+  private async consume(producerId: string, peerId: string): Promise<void> {
+    const { meetingId } = this.o;
+    const params = await this.sig.request('rtc:consume', {
+      meetingId,
+      producerId,
+      rtpCapabilities: this.device.rtpCapabilities,
+    });
+    // The response is what recvTransport.consume() takes (id, producerId, kind, rtpParameters).
+    const consumer = await this.recv.consume(params as types.ConsumerOptions);
+    await this.sig.request('rtc:resumeConsumer', { meetingId, consumerId: consumer.id });
+    const element = document.createElement(consumer.kind === 'video' ? 'video' : 'audio');
+    element.autoplay = true;
+    element.muted = true;
+    if (element instanceof HTMLVideoElement) {
+      element.playsInline = true;
+      element.requestVideoFrameCallback(() => {
+        this.firstFrameAt ||= performance.now();
+      });
+    }
+    element.srcObject = new MediaStream([consumer.track]);
+    document.body.append(element);
+    this.remotes.set(consumer.id, { consumer, peerId, element });
+  }
+
+  private async consumeData(dataProducerId: string): Promise<void> {
+    const params = await this.sig.request('rtc:consumeData', {
+      meetingId: this.o.meetingId,
+      dataProducerId,
+    });
+    const dc = await this.recv.consumeData(params as types.DataConsumerOptions);
+    dc.on('message', (m: unknown) => this.messages.push(String(m)));
+  }
+
+  private dropProducer(producerId: string): void {
+    for (const [id, r] of this.remotes) {
+      if (r.consumer.producerId !== producerId) continue;
+      r.consumer.close();
+      r.element.remove();
+      this.remotes.delete(id);
+    }
+  }
+}
+
+declare global {
+  interface Window {
+    /** Set by the test: `window.meeting = startMeeting(options)`. */
+    startMeeting: (o: Options) => PageMeeting;
+    meeting: PageMeeting;
+  }
+}
+
+window.startMeeting = (o) => (window.meeting = new PageMeeting(o));
