@@ -63,7 +63,7 @@ export class RoomManager {
   /** Adds the sender's device to a room; other members hear `room:member_joined`. */
   join(sender: Sender, roomId: string): RoomView {
     let room = this.rooms.get(roomId);
-    if (!room) this.rooms.set(roomId, (room = new Map()));
+    if (!room) this.rooms.set(roomId, (room = new Map<string, Member>()));
     let member = room.get(sender.userId);
     const isNew = !member;
     if (!member) room.set(sender.userId, (member = { name: sender.name, devices: new Map() }));
