@@ -38,8 +38,7 @@ const CLIENT_TYPE = /^[A-Za-z0-9_-]{1,32}$/;
 
 type Ack = (response: RtcResponse | RtcErrorResponse) => void;
 
-const str = (v: unknown): string | undefined =>
-  typeof v === 'string' && v !== '' ? v : undefined;
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -91,7 +90,10 @@ export class SocketIoGateway {
           next();
         },
         (err: unknown) => {
-          this.log.info({ event: 'handshake_refused', reason: (err as Error).message }, 'bad token');
+          this.log.info(
+            { event: 'handshake_refused', reason: (err as Error).message },
+            'bad token',
+          );
           next(refusal('unauthorized', 40101));
         },
       );

@@ -264,6 +264,8 @@ test('decode: refusals carry the canonical code', () => {
       'bad_request',
     ],
     ['unknown signal', signal('call-teleport'), true, 'unknown_type'],
+    ['signal named like an Object method', signal('constructor'), true, 'unknown_type'],
+    ['signal named toString', signal('toString'), true, 'unknown_type'],
     ['offer without sdp', signal('offer', { offer: { type: 'offer' } }), true, 'bad_request'],
     [
       'answer typed offer',

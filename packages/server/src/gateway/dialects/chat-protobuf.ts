@@ -398,7 +398,8 @@ export const chatProtobufDialect: Dialect = {
       context = signal ? signal.type : 'chat';
       checkIdentity(m, signal, sender);
       if (!signal) return { ok: true, command: chatSend(m, sender), context };
-      const decode = signals[signal.type];
+      // Own keys only: `constructor` or `toString` are unknown types, not Object methods.
+      const decode = Object.hasOwn(signals, signal.type) ? signals[signal.type] : undefined;
       if (!decode) throw AppError.unknownType(signal.type);
       return { ok: true, command: decode(signal, m), context };
     } catch (err) {

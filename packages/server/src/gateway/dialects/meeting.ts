@@ -402,7 +402,9 @@ const envelope = validator(
 /** The `requestId` of a request object when it is a usable one (1 to 128 characters). */
 export function requestIdOf(raw: unknown): string | undefined {
   const id =
-    typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>).requestId : undefined;
+    typeof raw === 'object' && raw !== null
+      ? (raw as Record<string, unknown>).requestId
+      : undefined;
   return typeof id === 'string' && id.length >= 1 && id.length <= 128 ? id : undefined;
 }
 

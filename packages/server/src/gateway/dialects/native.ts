@@ -124,7 +124,7 @@ export const nativeDialect: Dialect = {
       // Taken before validation, so that a malformed request is still answered by its id.
       requestId = requestIdOf(raw);
       const env = envelope(raw);
-      const decode = decoders[env.type];
+      const decode = Object.hasOwn(decoders, env.type) ? decoders[env.type] : undefined;
       if (!decode) throw AppError.unknownType(env.type);
       const command = decode(env.data ?? {});
       // A ROOM receiver expects the sender's requestId on the forwarded signal.

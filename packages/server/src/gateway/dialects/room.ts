@@ -211,7 +211,7 @@ export const roomDialect: Dialect = {
       }
       seen = peek(value);
       const env = envelope(value);
-      const spec = CMDS[env.cmd];
+      const spec = Object.hasOwn(CMDS, env.cmd) ? CMDS[env.cmd] : undefined;
       if (!spec) {
         throw new AppError(ErrorCode.UnknownType, `请求格式错误：未知的cmd "${env.cmd}"`, {
           type: env.cmd,
@@ -253,7 +253,7 @@ export const roomDialect: Dialect = {
 
   encodeResult(decoded, result): WireFrame | null {
     const cmd = decoded.context;
-    const spec = cmd === undefined ? undefined : CMDS[cmd];
+    const spec = cmd !== undefined && Object.hasOwn(CMDS, cmd) ? CMDS[cmd] : undefined;
     if (!spec?.result || cmd === undefined || decoded.requestId === undefined) return null;
     return frame(decoded.requestId, cmd, spec.result(result));
   },

@@ -148,7 +148,7 @@ export const videoCallDialect: Dialect = {
     try {
       const env = envelope(parseJson(data, isBinary));
       context = env.data.type;
-      const decode = decoders[context];
+      const decode = Object.hasOwn(decoders, context) ? decoders[context] : undefined;
       if (!decode) throw AppError.unknownType(context);
       return { ok: true, command: decode(env.data, sender), context };
     } catch (err) {
