@@ -136,6 +136,12 @@ export class AppError extends Error {
   static unavailable(): AppError {
     return new AppError(ErrorCode.Unavailable, 'server is shutting down');
   }
+  /** Cluster mode: the node that owns the call, meeting or rooms did not answer in time. */
+  static nodeUnreachable(nodeId: string): AppError {
+    return new AppError(ErrorCode.Unavailable, 'the node that owns this did not answer', {
+      nodeId,
+    });
+  }
   static internal(): AppError {
     return new AppError(ErrorCode.Internal, 'internal server error');
   }

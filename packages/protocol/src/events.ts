@@ -106,11 +106,7 @@ export type CallEvent =
 
 /** Every canonical event a dialect must be able to encode. */
 export type ServerEvent =
-  | CallEvent
-  | RoomMemberEvent
-  | RoomSignalEvent
-  | ChatMessageEvent
-  | RtcEvent;
+  CallEvent | RoomMemberEvent | RoomSignalEvent | ChatMessageEvent | RtcEvent;
 
 /** The canonical event type names. */
 export type EventType = ServerEvent['type'];

@@ -3,3 +3,4 @@ export * from './commands.ts';
 export * from './errors.ts';
 export * from './events.ts';
 export * from './meeting.ts';
+export * from './session.ts';

@@ -6,7 +6,8 @@ import { getRequestListener } from '@hono/node-server';
 import { AppError } from '@parley/protocol';
 import { createAuthenticator, type Authenticator } from './auth/index.ts';
 import { CallEngine } from './calls/index.ts';
-import { MemoryBus } from './cluster/index.ts';
+import { ClusterNode, MemoryBus } from './cluster/index.ts';
+import type { Sender } from './calls/index.ts';
 import type { Config } from './config/index.ts';
 import {
   Dispatcher,
@@ -20,7 +21,16 @@ import {
   SocketIoGateway,
   type Dialect,
 } from './gateway/index.ts';
-import { callRoutes, fail, meetingRoutes } from './http/index.ts';
+import {
+  callRoutes,
+  devLoginEnabled,
+  devRoutes,
+  fail,
+  mediaRoutes,
+  meetingRoutes,
+  presenceRoutes,
+  webRoutes,
+} from './http/index.ts';
 import { MeetingService, RtcService } from './meetings/index.ts';
 import { createLogger, Metrics, type Logger } from './observability/index.ts';
 import { MemoryDirectory } from './presence/index.ts';
@@ -43,6 +53,8 @@ export interface App {
   readonly meetings: MeetingService;
   readonly rtc: RtcService;
   readonly server: Server;
+  /** This node's membership of the Redis cluster (null on a single node). */
+  readonly cluster: ClusterNode | null;
   /** Listens on the configured host and port; resolves with the bound address. */
   listen(): Promise<AddressInfo>;
   /**
@@ -59,15 +71,19 @@ export interface AppOptions {
 
 /** The composition root: builds every part from configuration and wires them together. */
 export async function createApp(config: Readonly<Config>, opts: AppOptions = {}): Promise<App> {
-  const nodeId = randomBytes(4).toString('hex');
+  const nodeId = config.cluster.nodeId ?? randomBytes(4).toString('hex');
   const log = (opts.log ?? createLogger(config.log.level)).child({ node: nodeId });
   const metrics = new Metrics();
   const auth = createAuthenticator(config);
   const db = openDatabase(config);
   await migrate(db);
   const records = new CallRecordStore(db.kysely);
-  const directory = new MemoryDirectory();
-  const bus = new MemoryBus();
+  // Cluster mode with REDIS_URL: presence, bus and rate budget in Redis; else all in process.
+  const cluster = config.redisUrl
+    ? await ClusterNode.join({ nodeId, redisUrl: config.redisUrl, config, log })
+    : null;
+  const directory = cluster?.directory ?? new MemoryDirectory();
+  const bus = cluster?.bus ?? new MemoryBus();
   const hub = new Hub(nodeId, directory, bus);
   const engine = new CallEngine({
     nodeId,
@@ -77,6 +93,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     delivery: hub,
     metrics,
     log,
+    ...(cluster ? { watcher: cluster.announcer(hub) } : {}),
   });
 
   const sfu = new SfuPool({ sfu: config.sfu, log, metrics });
@@ -93,7 +110,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
 
   const rooms = new RoomManager({ rooms: config.rooms, delivery: hub, directory, log });
 
-  const dispatcher = new Dispatcher()
+  const local = new Dispatcher()
     .on('call:invite', (s, c) => engine.invite(s, c))
     .on('call:accept', (s, c) => engine.accept(s, c.call))
     .on('call:reject', (s, c) => engine.reject(s, c.call))
@@ -107,7 +124,22 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     .on('room:members', (s, c) => rooms.members(s, c.roomId))
     .on('room:signal', (s, c) => rooms.signal(s, c))
     .on('chat:send', (s, c) => rooms.chat(s, c.message));
-  rtc.register(dispatcher);
+  rtc.register(local);
+  const here = {
+    online: (d: Sender) => engine.deviceOnline(d),
+    offline: (d: Sender, graceElapsed: boolean) => {
+      engine.deviceOffline(d, graceElapsed ? 0 : undefined);
+      rooms.deviceGone(d);
+      rtc.deviceGone(d);
+    },
+  };
+  // In a cluster, commands run where their call, meetings or rooms live; devices' comings and
+  // goings reach the nodes that care.
+  const served = cluster?.serve({ hub, engine, records, local, here, metrics }) ?? {
+    dispatcher: local,
+    onDeviceOnline: here.online,
+    onDeviceOffline: here.offline,
+  };
 
   const endpoints = new Map<string, Dialect>([
     ['/ws', nativeDialect],
@@ -123,13 +155,10 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     auth,
     hub,
     directory,
-    onDeviceOnline: (d) => engine.deviceOnline(d),
-    onDeviceOffline: (d) => {
-      engine.deviceOffline(d);
-      rooms.deviceGone(d);
-      rtc.deviceGone(d);
-    },
-    dispatcher,
+    onDeviceOnline: served.onDeviceOnline,
+    onDeviceOffline: served.onDeviceOffline,
+    dispatcher: served.dispatcher,
+    ...(cluster ? { rate: cluster.rate } : {}),
     metrics,
     log,
   });
@@ -143,6 +172,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
       calls: engine.size,
       meetings: rtc.size,
       sfuWorkers: sfu.workers(),
+      ...(cluster ? { cluster: cluster.health() } : {}),
     }),
   );
   http.get('/metrics', async (c) =>
@@ -150,6 +180,13 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   );
   http.route('/api/calls', callRoutes(auth, records));
   http.route('/api/meetings', meetingRoutes(auth, meetings));
+  http.route('/api/presence', presenceRoutes(auth, directory));
+  http.route('/api/media-config', mediaRoutes(auth, config.ice));
+  if (devLoginEnabled(config)) {
+    http.route('/api/dev', devRoutes(auth));
+    log.warn({ event: 'dev_login' }, 'dev sign-in is on: anyone who reaches /api/dev/token signs in');
+  }
+  http.route('/', webRoutes(config.web));
   http.notFound((c) => fail(c, AppError.notFound('route')));
   http.onError((err, c) => {
     if (err instanceof AppError) return fail(c, err);
@@ -165,7 +202,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     auth,
     hub,
     rate: gateway.rate,
-    dispatcher,
+    dispatcher: served.dispatcher,
     onDeviceOffline: (d) => rtc.deviceGone(d),
     metrics,
     log,
@@ -186,6 +223,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     meetings,
     rtc,
     server,
+    cluster,
     listen() {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -207,7 +245,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
         sfu.close();
         await records.drain();
         server.closeAllConnections();
-        await bus.close();
+        await (cluster ?? bus).close();
         await db.kysely.destroy();
       })();
       return closing;

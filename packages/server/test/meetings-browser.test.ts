@@ -5,6 +5,7 @@ import {
   launchChromium,
   servePage,
   DEFAULT_CHROMIUM,
+  type MeetingPageWindow,
   type PageServer,
 } from '../src/bench/browser.ts';
 import type { TestServer } from './harness.ts';
@@ -21,28 +22,8 @@ const WAIT = { timeout: 60_000, polling: 250 };
 
 type Video = Array<{ peerId: string; framesDecoded: number; width: number }>;
 
-/** What the page exposes (see test/meeting-page/client.ts). */
-interface PageMeeting {
-  events: Array<{ type: string; data: Record<string, unknown> }>;
-  messages: string[];
-  join(): Promise<{ peerId: string; peers: number }>;
-  publish(): Promise<unknown>;
-  video(): Promise<Video>;
-  videoProducerStats(): Promise<Array<{ rid: string; bitrate: number }>>;
-  say(text: string): void;
-  leave(): Promise<void>;
-}
-
 /** The page's window, as the callbacks below see it when they run in the browser. */
-declare const window: {
-  startMeeting(o: {
-    server: string;
-    transport: string;
-    token: string;
-    meetingId: string;
-  }): PageMeeting;
-  meeting: PageMeeting;
-};
+declare const window: MeetingPageWindow;
 
 describe('meetings in Chromium', () => {
   let srv: TestServer;
@@ -129,6 +110,14 @@ describe('meetings in Chromium', () => {
               WAIT,
             );
           }
+
+          // The fake microphones beep: the SFU names a dominant speaker.
+          const speaker = await pages.ana!.waitForFunction(
+            () => window.meeting.events.find((e) => e.type === 'rtc:activeSpeaker')?.data.peerId,
+            undefined,
+            WAIT,
+          );
+          assert.ok(Object.values(peerIds).includes((await speaker.jsonValue()) as string));
 
           // Data channels through the SFU.
           await pages.host!.evaluate(() => window.meeting.say('hello everyone'));

@@ -44,6 +44,42 @@ export async function launchChromium(executablePath = DEFAULT_CHROMIUM): Promise
   return chromium.launch({ executablePath, headless: true, args: ARGS });
 }
 
+/** How a page joins a meeting. */
+export interface MeetingPageOptions {
+  /** `ws://host:port` (raw WebSocket) or `http://host:port` (socket.io). */
+  server: string;
+  transport: 'ws' | 'socket.io';
+  token: string;
+  meetingId: string;
+}
+
+/** The meeting client in a page (test/meeting-page/client.ts), as `window.meeting`. */
+export interface MeetingPage {
+  /** Every broadcast event received, in order. */
+  events: Array<{ type: string; data: Record<string, unknown> }>;
+  /** Data channel messages received. */
+  messages: string[];
+  /** performance.now() when join() started, and when the first remote video frame showed. */
+  joinedAt: number;
+  firstFrameAt: number;
+  join(): Promise<{ peerId: string; peers: number }>;
+  publish(size?: {
+    width: number;
+    height: number;
+    frameRate: number;
+  }): Promise<{ audio: string; video: string }>;
+  video(): Promise<Array<{ peerId: string; framesDecoded: number; width: number }>>;
+  videoProducerStats(): Promise<Array<{ rid: string; bitrate: number }>>;
+  say(text: string): void;
+  leave(): Promise<void>;
+}
+
+/** The page's `window`, for code that `page.evaluate()` runs in the browser. */
+export interface MeetingPageWindow {
+  startMeeting(o: MeetingPageOptions): MeetingPage;
+  meeting: MeetingPage;
+}
+
 /** The meeting client page, served on 127.0.0.1. */
 export interface PageServer {
   /** `http://127.0.0.1:<port>/` */

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { cpuMicros } from './children.ts';
+import { cpuMicros, machineMicros } from './children.ts';
 import { ANSWER_SDP, OFFER_SDP, candidate } from './payloads.ts';
 import { openAll, resetTallies, sumTallies, type BenchSocket, type Tally } from './sockets.ts';
 import { latency, type Latency } from './stats.ts';
@@ -19,14 +19,15 @@ export interface CallsOptions {
   mint: (userId: string) => Promise<string>;
   /** Prefix that makes this run's user ids unique. */
   tag: string;
-  /** Concurrent calls per round. */
+  /** Concurrent calls (slots). */
   calls: number;
+  /** Calls each slot makes one after another. */
   rounds: number;
   /** Calls one user may make without exceeding its rate-limit burst (see index.ts). */
   callsPerUser: number;
   /** Server process to read CPU time from, when it is our child. */
   pid?: number;
-  roundTimeoutMs?: number;
+  timeoutMs?: number;
 }
 
 export interface CallsResult {
@@ -39,6 +40,8 @@ export interface CallsResult {
   setup: Latency;
   /** Server CPU time during the rounds, µs. */
   cpuUs?: number;
+  /** CPU time of all cores during the run (whole machine), µs. */
+  machineCpuUs?: number;
   /** This process's (the load generator's) CPU time during the rounds, µs. */
   clientCpuUs: number;
 }
@@ -176,34 +179,49 @@ class CallPair {
   }
 }
 
-function round(pairs: readonly CallPair[], setups: Float64Array, at: number, timeoutMs: number) {
+/**
+ * Runs `calls` slots at once; slot i makes `rounds` calls one after another, call k with pair
+ * (k mod groups) of the slot, so no pair is in two calls at once and none makes more than
+ * ⌈rounds / groups⌉ calls. No slot waits for another: the server sees `calls` concurrent calls
+ * throughout, without a lull at round boundaries.
+ */
+function slots(
+  pairs: readonly CallPair[],
+  calls: number,
+  rounds: number,
+  groups: number,
+  setups: Float64Array,
+  timeoutMs: number,
+) {
   return new Promise<void>((resolve, reject) => {
-    let left = pairs.length;
+    let done = 0;
+    const total = calls * rounds;
     const timer = setTimeout(
       () =>
-        reject(new Error(`${left} of ${pairs.length} calls did not complete in ${timeoutMs} ms`)),
+        reject(new Error(`${total - done} of ${total} calls did not complete in ${timeoutMs} ms`)),
       timeoutMs,
     );
     const fail = (err: Error) => {
       clearTimeout(timer);
       reject(err);
     };
-    for (const p of pairs) {
-      p.start((setupMs) => {
-        setups[at++] = setupMs;
-        if (--left === 0) {
+    const run = (slot: number, k: number) => {
+      pairs[(k % groups) * calls + slot]!.start((setupMs) => {
+        setups[done++] = setupMs;
+        if (k + 1 < rounds) run(slot, k + 1);
+        else if (done === total) {
           clearTimeout(timer);
           resolve();
         }
       }, fail);
-    }
+    };
+    for (let slot = 0; slot < calls; slot++) run(slot, 0);
   });
 }
 
 /**
- * Phase 1: `calls` complete calls at once, round after round. Users are grouped so that each
- * user takes part in at most `callsPerUser` calls (within its rate-limit burst); round r uses
- * group r mod groups.
+ * Phase 1: `calls` concurrent complete calls, `rounds` per slot. Users are grouped so that each
+ * takes part in at most `callsPerUser` calls (within its rate-limit burst).
  */
 export async function runCalls(o: CallsOptions): Promise<CallsResult> {
   const s0 = performance.now();
@@ -225,19 +243,13 @@ export async function runCalls(o: CallsOptions): Promise<CallsResult> {
     resetTallies(sockets);
     const cpu0 = cpuMicros(o.pid);
     const own0 = process.cpuUsage();
+    const all0 = machineMicros();
     const t0 = performance.now();
     const setupMs = t0 - s0;
-    for (let r = 0; r < o.rounds; r++) {
-      const g = r % groups;
-      await round(
-        pairs.slice(g * o.calls, (g + 1) * o.calls),
-        setups,
-        r * o.calls,
-        o.roundTimeoutMs ?? 60_000,
-      );
-    }
+    await slots(pairs, o.calls, o.rounds, groups, setups, o.timeoutMs ?? 120_000);
     const elapsedMs = performance.now() - t0;
     const own = process.cpuUsage(own0);
+    const all1 = machineMicros();
     const cpu1 = cpuMicros(o.pid);
     return {
       calls: o.calls * o.rounds,
@@ -248,6 +260,7 @@ export async function runCalls(o: CallsOptions): Promise<CallsResult> {
       setup: latency(setups),
       ...(cpu0 !== undefined && cpu1 !== undefined ? { cpuUs: cpu1 - cpu0 } : {}),
       clientCpuUs: own.user + own.system,
+      ...(all0 !== undefined && all1 !== undefined ? { machineCpuUs: all1 - all0 } : {}),
     };
   } finally {
     for (const s of sockets) s.close();

@@ -36,6 +36,22 @@ export function cpuMicros(pid: number | undefined): number | undefined {
   }
 }
 
+/**
+ * CPU time all cores spent busy (user, nice, system, irq, softirq, steal) in µs, from
+ * /proc/stat; with the two processes' own times it shows how much went to everything else:
+ * other processes on the machine and kernel network work (softirq threads) that no process is
+ * charged for.
+ */
+export function machineMicros(): number | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').slice(0, 256).split('\n')[0]!;
+    const [, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
+    return ((user! + nice! + system! + irq! + softirq! + steal!) * 1e6) / CLK_TCK;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A running server child. */
 export interface ServerChild {
   readonly name: string;
@@ -162,9 +178,14 @@ export function peerAvailable(): boolean {
 }
 
 /** Starts the PeerJS server (`PeerServer` from 'peer', default options) in a child process. */
-export function startPeerJs(port: number, clients: number): Promise<ServerChild> {
+export function startPeerJs(
+  port: number,
+  clients: number,
+  cpuProfDir?: string,
+): Promise<ServerChild> {
   const entry = fileURLToPath(new URL('./peerjs-child.ts', import.meta.url));
-  const proc = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), entry], {
+  const prof = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
+  const proc = spawn(process.execPath, [...prof, '--import', import.meta.resolve('tsx'), entry], {
     env: {
       ...process.env,
       PEERJS_PORT: String(port),

@@ -37,25 +37,27 @@ import { fmtDec, fmtInt, fmtMs, table } from './stats.ts';
  *
  * Rate limiting (default 10 msg/s sustained, burst 40, per user) shapes the workload. At a
  * sustained 10/s, relaying 1.2× what PeerJS manages on one core (tens of thousands of msg/s)
- * would need well over 5,000 users sending at once. Instead every user's whole share of the
- * run fits inside its burst, so the limiter can never refuse a message however fast the server
- * goes, and the server, not the limiter, is the bottleneck:
+ * would need several thousand users all sending at once, and a measurement that long. Instead
+ * each user's share of a measurement fits inside its burst, so the limiter can never refuse a
+ * message however fast the server goes, and the server, not the limiter, is the bottleneck:
  *  - complete calls: a caller sends 7 messages per call (invite, offer, 4 ICE, hangup), so a
- *    user takes part in at most ⌊40 / 7⌋ = 5 calls; rounds rotate over enough user groups;
- *  - relay: a caller sends invite + 7 × (offer + 4 ICE) + hangup = 37 ≤ 40, its callee 36;
- *    1,000 pairs (2,000 users) all exchange at once, which keeps 1,000–5,000 messages in
- *    flight and saturates either server, and each trial connects fresh users. PeerJS gets
- *    the same pairs, exchanges, message counts and payloads. Refill during a run only adds
- *    headroom. (Sustained, 2,000 users could send 20,000 msg/s; the burst is what lets a
- *    short trial go faster, and the client-side count proves no user exceeds it.)
- * The counts are derived from the configured limits, so a different PARLEY_RATE_BURST still
- * yields a run that stays within it.
+ *    user takes part in at most ⌊40 / 7⌋ = 5 calls; the concurrent slots rotate over enough
+ *    user groups for that;
+ *  - relay: 1,000 pairs (2,000 users) in accepted calls all exchange at once (1,000–5,000
+ *    messages in flight, enough to saturate either server); in a trial each user sends
+ *    5 × (offer or answer + 4 ICE) = 25 messages, plus the invite or accept before the first
+ *    and the hangup after the last: 25 + 2 ≤ 40. Before each Parley trial the bench waits
+ *    until what the users sent last has refilled (2.5 s at 10/s after a trial; the PeerJS
+ *    trial in between covers most of it), so every trial starts with a bucket at least as
+ *    full as the first did.
+ * PeerJS gets the same pairs, exchanges, message counts and payloads. The counts derive from
+ * the configured limits, so a different PARLEY_RATE_BURST still yields a run within them.
  */
 
 export interface BenchOptions {
-  /** Concurrent complete calls per round (default 500). */
+  /** Concurrent complete calls (default 500). */
   calls?: number;
-  /** Rounds of complete calls (default 6). */
+  /** Calls each concurrent slot makes one after another (default 5). */
   rounds?: number;
   /** Connected pairs in the relay phase, for Parley and for PeerJS (default 1000). */
   pairs?: number;
@@ -67,22 +69,29 @@ export interface BenchOptions {
   peerjs?: boolean;
   /** Also print one JSON line with every figure. */
   json?: boolean;
-  /** Write a V8 CPU profile of the Parley child into this directory. */
+  /** Write V8 CPU profiles of the server children into this directory (PeerJS's in peerjs/). */
   cpuProf?: string;
   /** Where lines go (default stdout). */
   print?: (line: string) => void;
 }
 
-interface RelayFigures {
+/** Where the CPU went during a measurement, in % of one core. */
+interface CpuShare {
+  /** The server under test (absent when it is not our child). */
+  serverPct?: number;
+  /** This process, the load generator. */
+  clientPct: number;
+  /** Everything else: other processes and kernel network work charged to no process. */
+  otherPct?: number;
+}
+
+interface RelayFigures extends CpuShare {
   msgsPerSec: number;
   overallMsgsPerSec: number;
   latencyP50Ms: number;
   latencyP99Ms: number;
   latencyMaxMs: number;
   cpuUsPerMessage?: number;
-  cpuCorePct?: number;
-  /** The load generator's CPU use, so that one can tell which side was saturated. */
-  clientCorePct: number;
   elapsedMs: number;
   avgFrameBytesIn: number;
   avgFrameBytesOut: number;
@@ -92,13 +101,17 @@ interface RelayFigures {
 export interface BenchResult {
   server: string;
   cpuMeasured: boolean;
+  cores: number;
   limits: { ratePerSec: number; rateBurst: number };
-  calls: {
+  /** Parley's own counters over the whole run (a running server's: since it started). */
+  serverCounts?: ServerCounts;
+  calls: CpuShare & {
     concurrent: number;
-    rounds: number;
+    perSlot: number;
     total: number;
     users: number;
     callsPerSec: number;
+    /** Frames sent plus received by the clients, per second. */
     messagesPerSec: number;
     messagesPerCall: number;
     setupP50Ms: number;
@@ -106,13 +119,12 @@ export interface BenchResult {
     setupMaxMs: number;
     cpuUsPerMessage?: number;
     cpuUsPerCall?: number;
-    cpuCorePct?: number;
-    clientCorePct: number;
     elapsedMs: number;
   };
   relay: {
     pairs: number;
     exchanges: number;
+    /** Messages per user per trial (the invite/accept and hangup come on top, once). */
     messagesPerUser: number;
     messages: number;
     trials: number;
@@ -129,7 +141,19 @@ export interface BenchResult {
 
 const sleep = (ms: number) => (ms > 0 ? delay(ms) : Promise.resolve());
 
-const per = (cpuUs: number | undefined, n: number) => (cpuUs === undefined ? undefined : cpuUs / n);
+function share(
+  r: { cpuUs?: number; clientCpuUs: number; machineCpuUs?: number },
+  ms: number,
+): CpuShare {
+  const pct = (us: number) => us / 10 / ms;
+  return {
+    ...(r.cpuUs !== undefined ? { serverPct: pct(r.cpuUs) } : {}),
+    clientPct: pct(r.clientCpuUs),
+    ...(r.machineCpuUs !== undefined && r.cpuUs !== undefined
+      ? { otherPct: Math.max(0, pct(r.machineCpuUs - r.cpuUs - r.clientCpuUs)) }
+      : {}),
+  };
+}
 
 function relayFigures(r: RelayResult): RelayFigures {
   return {
@@ -138,21 +162,19 @@ function relayFigures(r: RelayResult): RelayFigures {
     latencyP50Ms: r.latency.p50,
     latencyP99Ms: r.latency.p99,
     latencyMaxMs: r.latency.max,
-    ...(r.cpuUs !== undefined
-      ? { cpuUsPerMessage: r.cpuUs / r.messages, cpuCorePct: r.cpuUs / 10 / r.elapsedMs }
-      : {}),
-    clientCorePct: r.clientCpuUs / 10 / r.elapsedMs,
+    ...(r.cpuUs !== undefined ? { cpuUsPerMessage: r.cpuUs / r.messages } : {}),
+    ...share(r, r.elapsedMs),
     elapsedMs: r.elapsedMs,
     avgFrameBytesIn: r.frames.bytesSent / r.frames.sent,
     avgFrameBytesOut: r.frames.bytesReceived / r.frames.received,
   };
 }
 
-function callFigures(c: CallsResult, concurrent: number, rounds: number): BenchResult['calls'] {
+function callFigures(c: CallsResult, concurrent: number, perSlot: number): BenchResult['calls'] {
   const frames = c.frames.sent + c.frames.received;
   return {
     concurrent,
-    rounds,
+    perSlot,
     total: c.calls,
     users: c.users,
     callsPerSec: (c.calls / c.elapsedMs) * 1000,
@@ -162,13 +184,9 @@ function callFigures(c: CallsResult, concurrent: number, rounds: number): BenchR
     setupP99Ms: c.setup.p99,
     setupMaxMs: c.setup.max,
     ...(c.cpuUs !== undefined
-      ? {
-          cpuUsPerMessage: c.cpuUs / frames,
-          cpuUsPerCall: per(c.cpuUs, c.calls)!,
-          cpuCorePct: c.cpuUs / 10 / c.elapsedMs,
-        }
+      ? { cpuUsPerMessage: c.cpuUs / frames, cpuUsPerCall: c.cpuUs / c.calls }
       : {}),
-    clientCorePct: c.clientCpuUs / 10 / c.elapsedMs,
+    ...share(c, c.elapsedMs),
     elapsedMs: c.elapsedMs,
   };
 }
@@ -185,125 +203,164 @@ const positive = (name: string, v: number) => {
   return v;
 };
 
+const secs = (ms: number) => `${fmtDec(ms / 1000)} s`;
+
+/** What the server itself counted, from its /metrics (proof that nothing was refused). */
+interface ServerCounts {
+  rateLimited: number;
+  errors: number;
+  relayed: number;
+  callsEnded: number;
+}
+
+async function serverCounts(httpBase: string): Promise<ServerCounts | undefined> {
+  try {
+    const res = await fetch(`${httpBase}/metrics`, { signal: AbortSignal.timeout(5000) });
+    if (!res.ok) return undefined;
+    const text = await res.text();
+    const sum = (name: string) => {
+      let n = 0;
+      for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm')))
+        n += Number(m[1]);
+      return n;
+    };
+    return {
+      rateLimited: sum('parley_rate_limited_total'),
+      errors: sum('parley_errors_total'),
+      relayed: sum('parley_messages_relayed_total'),
+      callsEnded: sum('parley_calls_ended_total'),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Runs the benchmark, prints the report, and returns every figure. */
 export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
   const print = opts.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const concurrent = positive('calls', opts.calls ?? 500);
-  const rounds = positive('rounds', opts.rounds ?? 6);
+  const perSlot = positive('rounds', opts.rounds ?? 5);
   const pairs = positive('pairs', opts.pairs ?? 1000);
   const trials = positive('trials', opts.trials ?? 3);
   const withPeer = opts.peerjs !== false;
+  if (withPeer && !peerAvailable())
+    throw new Error('the PeerJS comparison needs the `peer` package (or pass --no-peerjs)');
   const tag = `b${randomBytes(3).toString('hex')}`;
 
   const children: ServerChild[] = [];
+  let peerStarting: Promise<ServerChild | undefined> = Promise.resolve(undefined);
   let dataDir: string | undefined;
   const cleanup = async () => {
-    await Promise.all(children.map((c) => c.stop()));
-    children.length = 0;
+    await peerStarting.catch(() => undefined); // so that a child still starting is stopped too
+    await Promise.all(children.splice(0).map((c) => c.stop()));
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     dataDir = undefined;
   };
-  const onSignal = () => {
-    void cleanup().finally(() => process.exit(130));
-  };
+  const onSignal = () => void cleanup().finally(() => process.exit(130));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
   try {
+    // ---- servers
     let config: Readonly<Config>;
     let wsBase: string;
     let parley: ServerChild | undefined;
     const peerPort = withPeer ? await freePort() : 0;
-    if (withPeer && !peerAvailable())
-      throw new Error('the PeerJS comparison needs the `peer` package (or pass --no-peerjs)');
-    const peerStarting = withPeer ? startPeerJs(peerPort, 2 * pairs) : undefined;
+    if (withPeer) {
+      peerStarting = startPeerJs(
+        peerPort,
+        2 * pairs,
+        opts.cpuProf && join(opts.cpuProf, 'peerjs'),
+      ).then((c) => (children.push(c), c));
+      peerStarting.catch(() => {}); // reported where it is awaited
+    }
     if (opts.url) {
       config = loadConfig();
       if (!config.auth.jwtSecret && !existsSync(join(config.dataDir, 'jwt-secret')))
         throw new Error(
-          '--url needs the server’s token secret: set PARLEY_JWT_SECRET (or PARLEY_CONFIG / PARLEY_DATA_DIR as the server has them)',
+          '--url needs the server’s token secret: set PARLEY_JWT_SECRET ' +
+            '(or PARLEY_CONFIG / PARLEY_DATA_DIR as the server has them)',
         );
       wsBase = toWsBase(opts.url);
     } else {
       dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
-      const env = parleyEnv({
-        port: await freePort(),
-        dataDir,
-        secret: randomBytes(24).toString('base64url'),
-      });
+      const port = await freePort();
+      const env = parleyEnv({ port, dataDir, secret: randomBytes(24).toString('base64url') });
       config = loadConfig(env);
       parley = await startParley(env, opts.cpuProf);
       children.push(parley);
-      wsBase = `ws://127.0.0.1:${config.server.port}`;
+      wsBase = `ws://127.0.0.1:${port}`;
     }
     const peer = await peerStarting;
-    if (peer) children.push(peer);
 
     const auth = createAuthenticator(config);
     const mint = (userId: string) => auth.mint(userId, { ttlSec: 3600 });
     const { ratePerSec, rateBurst } = config.limits;
     const callsPerUser = Math.floor(rateBurst / CALLER_MESSAGES);
-    const exchanges = Math.floor((rateBurst - 2) / (1 + ICE_PER_SIDE));
+    // Exchanges per relay trial: 5, or fewer if the burst is smaller (see the top comment).
+    const exchanges = Math.min(5, Math.floor((rateBurst - 2) / (1 + ICE_PER_SIDE)));
     if (callsPerUser < 1 || exchanges < 1)
       throw new Error(`a rate-limit burst of ${rateBurst} is too small for one call per user`);
 
     print(
-      `Parley bench: ${cpus().length} CPUs, Node ${process.version}; server ${
-        parley ? `child pid ${parley.pid} (SQLite in a temp dir)` : opts.url
+      `Parley bench: ${cpus().length} CPUs, Node ${process.version}; Parley ${
+        parley ? `child pid ${parley.pid} (SQLite in a temp dir)` : `at ${opts.url}`
       }; rate limit ${ratePerSec}/s burst ${rateBurst} per user (on)`,
     );
     if (!parley) print('  server CPU is not measured: the server is not a child of this process');
 
-    const secs = (ms: number) => `${fmtDec(ms / 1000)} s`;
-    print(`\ncomplete calls: ${concurrent} concurrent × ${rounds} rounds …`);
+    // ---- phase 1: complete calls
+    print(`\ncomplete calls: ${concurrent} concurrent, ${perSlot} after another each …`);
     const calls = await runCalls({
       wsBase,
       mint,
       tag: `${tag}c`,
       calls: concurrent,
-      rounds,
+      rounds: perSlot,
       callsPerUser,
       ...(parley ? { pid: parley.pid } : {}),
     });
     print(
-      `  ${fmtInt(calls.calls / (calls.elapsedMs / 1000))} calls/s ` +
-        `(connect ${fmtInt(calls.users)} users ${secs(calls.setupMs)}, run ${secs(calls.elapsedMs)})`,
+      `  ${fmtInt((calls.calls / calls.elapsedMs) * 1000)} calls/s ` +
+        `(${fmtInt(calls.users)} users connected in ${secs(calls.setupMs)}, ran ${secs(calls.elapsedMs)})`,
     );
 
-    // Trials alternate between the servers so that a burst of other load on the machine hits
-    // both alike, and each server's median trial is reported. The pairs stay connected (in
-    // their accepted calls) from trial to trial; a Parley trial costs each user
-    // `perTrial` tokens, so the next one starts only once that many have refilled (at
-    // ratePerSec), which keeps every bucket at or above where it started. The PeerJS trial in
-    // between mostly covers that wait.
-    const perTrial = exchanges * (1 + ICE_PER_SIDE);
-    const refillMs = Math.ceil((perTrial / ratePerSec) * 1000) + 100;
+    // ---- phase 2: relay, trials alternating between the servers so that a burst of other
+    // load on the machine hits both alike; each server's median trial is reported. The pairs
+    // stay connected, in their accepted calls, from trial to trial (see the top comment).
+    const perUser = (n: number) => n * (1 + ICE_PER_SIDE); // messages a user sends in n exchanges
     const targets: RelayTarget[] = [parleyTarget(wsBase, mint, parley?.pid)];
     if (peer) targets.push(peerJsTarget(`ws://127.0.0.1:${peerPort}`, peer.pid));
     const limited = targets[0]!;
+    // When Parley's users may next send `perUser(exchanges)` messages without dipping below the
+    // bucket level they started with: once what they last used has refilled.
+    let refilledAt = 0;
+    const relayOn = async (t: RelayTarget, ps: RelayPair[], n: number) => {
+      if (t === limited) await sleep(refilledAt - performance.now());
+      const r = await runRelay(t, ps, n);
+      if (t === limited) refilledAt = r.endedAt + (perUser(n) / ratePerSec) * 1000 + 100;
+      return r;
+    };
     print(`relay: ${pairs} pairs × ${exchanges} exchanges, ${trials} trials per server …`);
     const open = new Map<RelayTarget, RelayPair[]>();
     const runs = new Map<RelayTarget, RelayResult[]>(targets.map((t) => [t, []]));
     try {
-      for (const [i, t] of targets.entries()) {
-        const warm = await t.open(Math.min(200, pairs), `${tag}w${i}`);
-        await runRelay(t, warm, exchanges).finally(() => t.close(warm)); // JIT warm-up
+      for (const t of targets) {
         const s0 = performance.now();
-        open.set(t, await t.open(pairs, `${tag}r${i}`));
+        const ps = await t.open(pairs, `${tag}r${open.size}`);
+        open.set(t, ps);
+        await relayOn(t, ps, 1); // JIT warm-up: one exchange
         print(
-          `  ${t.name.padEnd(6)} ${fmtInt(2 * pairs)} users connected in ${secs(performance.now() - s0)}`,
+          `  ${t.name.padEnd(6)} ${fmtInt(2 * pairs)} users connected and warmed up in ${secs(performance.now() - s0)}`,
         );
       }
-      let limitedEnd = -Infinity;
       for (let k = 0; k < trials; k++) {
         for (const t of targets) {
-          if (t === limited) await sleep(limitedEnd + refillMs - performance.now());
-          const r = await runRelay(t, open.get(t)!, exchanges);
-          if (t === limited) limitedEnd = r.endedAt;
+          const r = await relayOn(t, open.get(t)!, exchanges);
           runs.get(t)!.push(r);
           print(
-            `  ${t.name.padEnd(6)} trial ${k + 1}: ${fmtInt(r.steadyRate)} msgs/s ` +
-              `(p99 ${fmtMs(r.latency.p99)}, ${secs(r.elapsedMs)})`,
+            `  ${t.name.padEnd(6)} trial ${k + 1}: ${fmtInt(r.steadyRate)} msgs/s, ` +
+              `p99 ${fmtMs(r.latency.p99)} (${secs(r.elapsedMs)})`,
           );
         }
       }
@@ -315,18 +372,22 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
     const parleyRelay = median(runs.get(limited)!);
     const peerRelay = targets[1] ? median(runs.get(targets[1])!) : undefined;
 
+    // ---- report
+    const counts = await serverCounts(wsBase.replace(/^ws/, 'http'));
     const pf = relayFigures(parleyRelay);
     const jf = peerRelay ? relayFigures(peerRelay) : undefined;
     const ratio = jf ? pf.msgsPerSec / jf.msgsPerSec : undefined;
     const result: BenchResult = {
       server: parley ? 'child' : opts.url!,
-      cpuMeasured: pf.cpuUsPerMessage !== undefined,
+      cpuMeasured: parley !== undefined,
+      cores: cpus().length,
       limits: { ratePerSec, rateBurst },
-      calls: callFigures(calls, concurrent, rounds),
+      ...(counts ? { serverCounts: counts } : {}),
+      calls: callFigures(calls, concurrent, perSlot),
       relay: {
         pairs,
         exchanges,
-        messagesPerUser: 2 + exchanges * (1 + ICE_PER_SIDE),
+        messagesPerUser: exchanges * (1 + ICE_PER_SIDE),
         messages: parleyRelay.messages,
         trials,
         parleyTrials: runs.get(limited)!.map((r) => r.steadyRate),
@@ -335,7 +396,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
         ...(jf ? { peerjs: jf, ratio } : {}),
       },
       targets: {
-        callsPerSec: calls.calls / calls.elapsedMs >= 1,
+        callsPerSec: (calls.calls / calls.elapsedMs) * 1000 >= 1000,
         ...(jf ? { relayRatio: ratio! >= 1.2, relayP99: pf.latencyP99Ms <= jf.latencyP99Ms } : {}),
       },
     };
@@ -351,11 +412,14 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
   }
 }
 
+const pct = (v: number | undefined) => (v === undefined ? 'n/a' : `${fmtInt(v)} %`);
+const us = (v: number | undefined) => (v === undefined ? 'n/a' : `${fmtDec(v)} µs`);
+const mark = (ok: boolean | undefined) => (ok === undefined ? '' : ok ? '  ✓' : '  ✗');
+
 function report(r: BenchResult, print: (line: string) => void): void {
   const c = r.calls;
-  const mark = (ok: boolean | undefined) => (ok === undefined ? '' : ok ? '  ✓' : '  ✗');
   print(
-    `\nComplete calls — ${fmtInt(c.total)} calls (${c.concurrent} concurrent × ${c.rounds} rounds), ` +
+    `\nComplete calls: ${fmtInt(c.total)} calls (${c.concurrent} concurrent × ${c.perSlot}), ` +
       `${fmtDec(c.messagesPerCall)} frames per call, records persisted`,
   );
   print(
@@ -363,69 +427,64 @@ function report(r: BenchResult, print: (line: string) => void): void {
       ['calls/s', fmtInt(c.callsPerSec) + mark(r.targets.callsPerSec)],
       ['messages/s (frames in + out)', fmtInt(c.messagesPerSec)],
       ['setup p50 / p99 (invite → answer)', `${fmtMs(c.setupP50Ms)} / ${fmtMs(c.setupP99Ms)}`],
+      ['server CPU per message', us(c.cpuUsPerMessage)],
+      ['server CPU per call', us(c.cpuUsPerCall)],
       [
-        'server CPU per message',
-        c.cpuUsPerMessage === undefined ? 'n/a' : `${fmtDec(c.cpuUsPerMessage)} µs`,
+        'CPU: server / load gen / other',
+        `${pct(c.serverPct)} / ${pct(c.clientPct)} / ${pct(c.otherPct)}`,
       ],
-      [
-        'server CPU per call',
-        c.cpuUsPerCall === undefined ? 'n/a' : `${fmtInt(c.cpuUsPerCall)} µs`,
-      ],
-      [
-        'server CPU busy',
-        c.cpuCorePct === undefined ? 'n/a' : `${fmtInt(c.cpuCorePct)} % of a core`,
-      ],
-      ['load generator CPU busy', `${fmtInt(c.clientCorePct)} % of a core`],
     ]),
   );
   const x = r.relay;
   print(
-    `\nRelay — ${fmtInt(x.pairs)} pairs × ${x.exchanges} exchanges × ${MESSAGES_PER_EXCHANGE} ` +
-      `(offer, answer, ${ICE_PER_SIDE} ICE each way) = ${fmtInt(x.messages)} messages per server; ` +
-      `≤ ${x.messagesPerUser} messages per user (burst ${r.limits.rateBurst})`,
+    `\nRelay: ${fmtInt(x.pairs)} pairs × ${x.exchanges} exchanges × ${MESSAGES_PER_EXCHANGE} ` +
+      `(offer, answer, ${ICE_PER_SIDE} ICE each way) = ${fmtInt(x.messages)} messages per trial; ` +
+      `${x.messagesPerUser} per user per trial (burst ${r.limits.rateBurst}); ` +
+      `median of ${x.trials} alternating trials`,
   );
   const p = x.parley;
   const j = x.peerjs;
-  const col = (f: (v: RelayFigures) => string) => [f(p), ...(j ? [f(j)] : [])];
-  const us = (v: number | undefined) => (v === undefined ? 'n/a' : `${fmtDec(v)} µs`);
+  const row = (name: string, f: (v: RelayFigures) => string, last = '') =>
+    j ? [name, f(p), f(j), last] : [name, f(p)];
   print(
     table([
-      ['', 'Parley', ...(j ? ['PeerJS', 'Parley/PeerJS'] : [])],
-      [
+      j ? ['', 'Parley', 'PeerJS', 'Parley/PeerJS'] : ['', 'Parley'],
+      row(
         'relayed msgs/s (steady)',
-        ...col((v) => fmtInt(v.msgsPerSec)),
-        ...(j ? [`${x.ratio!.toFixed(2)}×${mark(r.targets.relayRatio)}`] : []),
-      ],
-      [
-        'relayed msgs/s (whole run)',
-        ...col((v) => fmtInt(v.overallMsgsPerSec)),
-        ...(j ? [''] : []),
-      ],
-      ['latency p50', ...col((v) => fmtMs(v.latencyP50Ms)), ...(j ? [''] : [])],
-      [
-        'latency p99',
-        ...col((v) => fmtMs(v.latencyP99Ms)),
-        ...(j ? [mark(r.targets.relayP99).trim() || ''] : []),
-      ],
-      ['server CPU per relayed msg', ...col((v) => us(v.cpuUsPerMessage)), ...(j ? [''] : [])],
-      [
-        'server CPU busy',
-        ...col((v) => (v.cpuCorePct === undefined ? 'n/a' : `${fmtInt(v.cpuCorePct)} %`)),
-        ...(j ? [''] : []),
-      ],
-      [
-        'load generator CPU busy',
-        ...col((v) => `${fmtInt(v.clientCorePct)} %`),
-        ...(j ? [''] : []),
-      ],
-      ['run time', ...col((v) => `${fmtDec(v.elapsedMs / 1000)} s`), ...(j ? [''] : [])],
-      [
+        (v) => fmtInt(v.msgsPerSec),
+        j ? `${x.ratio!.toFixed(2)}×${mark(r.targets.relayRatio)}` : '',
+      ),
+      row('relayed msgs/s (whole trial)', (v) => fmtInt(v.overallMsgsPerSec)),
+      row('latency p50', (v) => fmtMs(v.latencyP50Ms)),
+      row('latency p99', (v) => fmtMs(v.latencyP99Ms), mark(r.targets.relayP99).trim()),
+      row('server CPU per relayed msg', (v) => us(v.cpuUsPerMessage)),
+      row(
+        'CPU: server / load gen / other',
+        (v) =>
+          [v.serverPct, v.clientPct, v.otherPct]
+            .map((n) => (n === undefined ? 'n/a' : fmtInt(n)))
+            .join(' / ') + ' %',
+      ),
+      row(
         'avg frame bytes in / out',
-        ...col((v) => `${fmtInt(v.avgFrameBytesIn)} / ${fmtInt(v.avgFrameBytesOut)}`),
-        ...(j ? [''] : []),
-      ],
+        (v) => `${fmtInt(v.avgFrameBytesIn)} / ${fmtInt(v.avgFrameBytesOut)}`,
+      ),
     ]),
   );
+  print(
+    `  trials, msgs/s: Parley ${x.parleyTrials.map(fmtInt).join(', ')}` +
+      (x.peerjsTrials ? `; PeerJS ${x.peerjsTrials.map(fmtInt).join(', ')}` : ''),
+  );
+  print(
+    "  CPU is % of one core of the machine's " +
+      `${r.cores}; "other" is other processes plus kernel network work charged to no process`,
+  );
+  const n = r.serverCounts;
+  if (n)
+    print(
+      `  Parley counted: ${fmtInt(n.rateLimited)} messages rate-limited, ${fmtInt(n.errors)} errors sent, ` +
+        `${fmtInt(n.relayed)} relayed, ${fmtInt(n.callsEnded)} calls ended${r.server === 'child' ? '' : ' (since it started)'}`,
+    );
   print(
     '\nTargets: ≥ 1,000 calls/s' +
       mark(r.targets.callsPerSec) +

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { ICE_PER_SIDE } from './calls.ts';
-import { cpuMicros } from './children.ts';
-import { ANSWER_SDP, OFFER_SDP, STAMP, Template, ageMs, candidate } from './payloads.ts';
+import { cpuMicros, machineMicros } from './children.ts';
+import { ANSWER_SDP, OFFER_SDP, Template, ageMs, candidate } from './payloads.ts';
 import { openAll, resetTallies, sumTallies, type BenchSocket, type Tally } from './sockets.ts';
 import { latency, type Latency } from './stats.ts';
 
@@ -11,6 +11,8 @@ export const MESSAGES_PER_EXCHANGE = 2 + 2 * ICE_PER_SIDE;
 
 /** Two connected peers and the frames each sends, in one server's wire protocol. */
 export interface RelayPair {
+  /** Parley's call id (PeerJS has no calls). */
+  callId?: string;
   a: BenchSocket;
   b: BenchSocket;
   offer: Template;
@@ -51,6 +53,8 @@ export interface RelayResult {
   frames: Tally;
   /** Server CPU time during the run, µs. */
   cpuUs?: number;
+  /** CPU time of all cores during the run (whole machine), µs. */
+  machineCpuUs?: number;
   /** This process's (the load generator's) CPU time during the run, µs. */
   clientCpuUs: number;
 }
@@ -137,8 +141,10 @@ export async function runRelay(
   resetTallies(sockets);
   const cpu0 = cpuMicros(target.pid);
   const own0 = process.cpuUsage();
+  const all0 = machineMicros();
   const r = await drive(pairs, target.kinds, exchanges, timeoutMs);
   const own = process.cpuUsage(own0);
+  const all1 = machineMicros();
   const cpu1 = cpuMicros(target.pid);
   const messages = r.at.length;
   const i10 = Math.floor(messages * 0.1);
@@ -155,6 +161,7 @@ export async function runRelay(
     frames: sumTallies(sockets),
     ...(cpu0 !== undefined && cpu1 !== undefined ? { cpuUs: cpu1 - cpu0 } : {}),
     clientCpuUs: own.user + own.system,
+    ...(all0 !== undefined && all1 !== undefined ? { machineCpuUs: all1 - all0 } : {}),
   };
 }
 
@@ -222,6 +229,7 @@ export function parleyTarget(
             if (f.type !== 'call:accepted') return fail('caller', f);
             const callId = f.data!.callId!;
             resolve({
+              callId,
               a,
               b,
               offer: new Template({ type: 'call:offer', data: { callId, sdp: OFFER_SDP } }),
@@ -255,8 +263,7 @@ export function parleyTarget(
               if (t.startsWith('{"type":"call:record"')) resolve();
             };
             p.b.onFrame = () => {};
-            const m = /"callId":"([^"]+)"/.exec(p.offer.make());
-            p.a.send(`{"type":"call:hangup","data":{"callId":"${m?.[1]}"}}`);
+            p.a.send(`{"type":"call:hangup","data":{"callId":"${p.callId}"}}`);
           }),
       );
       await within(ended, 30_000, 'relay hangups').catch(() => {});
@@ -321,5 +328,3 @@ export function peerJsTarget(wsBase: string, pid?: number): RelayTarget {
     },
   };
 }
-
-export { STAMP };

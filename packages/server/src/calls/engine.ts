@@ -14,8 +14,8 @@ import type { Logger, Metrics } from '../observability/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';
 import type { CallRecordStore, CallStart } from '../store/index.ts';
 import { EarlyIceBuffer, signalTarget } from '../relay/index.ts';
-import { findGlare, startCall, transition } from './machine.ts';
-import type { Clock, Delivery, Sender } from './ports.ts';
+import { findGlare, selectCall, startCall, transition } from './machine.ts';
+import type { CallWatcher, Clock, Delivery, Sender } from './ports.ts';
 import type { CallInput, CallState, Effect, SendEffect, Transition } from './state.ts';
 
 /** What the engine needs; nothing here knows a dialect or a socket. */
@@ -28,6 +28,8 @@ export interface CallEngineOptions {
   metrics: Metrics;
   log: Logger;
   clock?: Clock;
+  /** Cluster mode: told when calls start, are answered and end here. */
+  watcher?: CallWatcher;
 }
 
 interface EarlyIce {
@@ -76,8 +78,16 @@ export class CallEngine {
     return this.calls.size;
   }
 
-  /** Starts a call from `sender`; returns its id. Glare answers the existing reverse call. */
-  async invite(sender: Sender, cmd: InviteCommand): Promise<{ callId: string; glare?: true }> {
+  /**
+   * Starts a call from `sender`; returns its id. Glare answers the existing reverse call.
+   * `calleeBusy` is the cluster's answer to whether the callee is in a call; without it this
+   * node's calls decide.
+   */
+  async invite(
+    sender: Sender,
+    cmd: InviteCommand,
+    calleeBusy?: boolean,
+  ): Promise<{ callId: string; glare?: true }> {
     if (cmd.callee === sender.userId) throw AppError.selfCall();
     const glare = findGlare(this.states(sender.userId), sender.userId, cmd.callee);
     if (glare) {
@@ -94,8 +104,9 @@ export class CallEngine {
       return { callId: glare.callId, glare: true };
     }
     const devices = await this.o.directory.devices(cmd.callee);
-    const calleeBusy =
-      this.o.calls.busyPolicy === 'reject' && (this.byUser.get(cmd.callee)?.size ?? 0) > 0;
+    const busy =
+      this.o.calls.busyPolicy === 'reject' &&
+      (calleeBusy ?? (this.byUser.get(cmd.callee)?.size ?? 0) > 0);
     const callId = `${this.o.nodeId}.${randomUUID()}`;
     const now = this.clock();
     const t = startCall(
@@ -115,7 +126,7 @@ export class CallEngine {
           deviceId,
           clientType,
         })),
-        calleeBusy,
+        calleeBusy: busy,
       },
       now,
     );
@@ -257,8 +268,11 @@ export class CallEngine {
     }
   }
 
-  /** A device's connection dropped: its calls react after the grace period unless it resumes. */
-  deviceOffline(device: DeviceRef): void {
+  /**
+   * A device's connection dropped: its calls react after the grace period unless it resumes.
+   * `graceMs` is 0 when the gateway already waited for a resume (resumable sessions).
+   */
+  deviceOffline(device: DeviceRef, graceMs = this.o.calls.disconnectGraceMs): void {
     const calls = this.byUser.get(device.userId);
     if (!calls || calls.size === 0) return;
     const timer = setTimeout(() => {
@@ -266,7 +280,7 @@ export class CallEngine {
       for (const call of [...(this.byUser.get(device.userId) ?? [])]) {
         this.input(call, { type: 'device_lost', device });
       }
-    }, this.o.calls.disconnectGraceMs);
+    }, graceMs);
     timer.unref();
     this.lostTimers.set(device.deviceId, timer);
   }
@@ -285,36 +299,19 @@ export class CallEngine {
     return [...(this.byUser.get(userId) ?? [])].map((c) => c.state);
   }
 
+  /** The state of a call live on this node. */
+  get(callId: string): CallState | undefined {
+    return this.calls.get(callId)?.state;
+  }
+
   private resolve(sender: Sender, sel: CallSelector): LiveCall {
     if ('callId' in sel) {
       const call = this.calls.get(sel.callId);
       if (!call) throw AppError.notFound('call');
       return call;
     }
-    let match: (s: CallState) => boolean;
-    if ('peer' in sel) {
-      const me = sender.userId;
-      match = (s) =>
-        (s.caller.userId === me && s.callee === sel.peer) ||
-        (s.caller.userId === sel.peer && s.callee === me);
-    } else {
-      if (sender.userId !== sel.caller && sender.userId !== sel.callee) {
-        throw AppError.forbidden('sender is neither the caller nor the callee');
-      }
-      match = (s) => s.caller.userId === sel.caller && s.callee === sel.callee;
-    }
-    let found: LiveCall | undefined;
-    for (const call of this.byUser.get(sender.userId) ?? []) {
-      // Prefer the answered call; among ringing ones the newest.
-      if (
-        match(call.state) &&
-        (!found || call.state.phase === 'accepted' || found.state.phase !== 'accepted')
-      ) {
-        found = call;
-      }
-    }
-    if (!found) throw AppError.notFound('call');
-    return found;
+    const { callId } = selectCall(this.states(sender.userId), sender.userId, sel);
+    return this.calls.get(callId)!;
   }
 
   private input(call: LiveCall, input: CallInput): void {
@@ -326,6 +323,7 @@ export class CallEngine {
   private apply(call: LiveCall, t: Transition): void {
     const before = call.state.phase;
     call.state = t.state;
+    if (before !== 'accepted' && t.state.phase === 'accepted') this.o.watcher?.accepted(t.state);
     for (const e of t.effects) this.effect(call, e);
     if (before === 'ringing' && t.state.phase !== 'ringing') {
       this.o.metrics.ringSeconds.observe(
@@ -442,6 +440,7 @@ export class CallEngine {
       if (!set) this.byUser.set(u, (set = new Set()));
       set.add(call);
     }
+    this.o.watcher?.started(call.state);
   }
 
   private untrack(call: LiveCall): void {
@@ -452,6 +451,7 @@ export class CallEngine {
       const set = this.byUser.get(u);
       if (set?.delete(call) && set.size === 0) this.byUser.delete(u);
     }
+    this.o.watcher?.ended(call.state);
   }
 
   private writeFailed(s: CallState, err: unknown): void {

@@ -1,4 +1,13 @@
-export { startCall, transition, findGlare } from './machine.ts';
+export { startCall, transition, findGlare, selectCall } from './machine.ts';
 export { CallEngine, type CallEngineOptions } from './engine.ts';
-export type { Delivery, Sender, Clock } from './ports.ts';
-export type { CallState, CallInput, Effect, Transition, StartInput, CallerRef } from './state.ts';
+export type { Delivery, Sender, Clock, CallWatcher } from './ports.ts';
+export { summaryOf } from './state.ts';
+export type {
+  CallState,
+  CallSummary,
+  CallInput,
+  Effect,
+  Transition,
+  StartInput,
+  CallerRef,
+} from './state.ts';

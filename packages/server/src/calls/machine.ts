@@ -1,8 +1,9 @@
-import { AppError, type DeviceRef, type EndReason } from '@parley/protocol';
+import { AppError, type CallSelector, type DeviceRef, type EndReason } from '@parley/protocol';
 import {
   endedEvent,
   type CallInput,
   type CallState,
+  type CallSummary,
   type Effect,
   type SendEffect,
   type StartInput,
@@ -228,13 +229,49 @@ function deviceLost(s: CallState, device: DeviceRef, now: number): Transition {
  * Parley resolves it to the call that already exists: the second invite counts as that call's
  * accept by the inviting device. Returns the call to accept, if any.
  */
-export function findGlare(
-  live: Iterable<CallState>,
+export function findGlare<T extends CallState | CallSummary>(
+  live: Iterable<T>,
   caller: string,
   callee: string,
-): CallState | undefined {
+): T | undefined {
   for (const c of live) {
-    if (c.phase === 'ringing' && c.caller.userId === callee && c.callee === caller) return c;
+    if (c.phase === 'ringing' && callerOf(c) === callee && c.callee === caller) return c;
   }
   return undefined;
+}
+
+/** The calling user of a live call, from its state or its summary. */
+const callerOf = (c: CallState | CallSummary): string =>
+  typeof c.caller === 'string' ? c.caller : c.caller.userId;
+
+/**
+ * The call a selector without a call id names, among `live` (the sender's live calls):
+ * `{caller, callee}` or `{peer}`. The answered call is preferred; among ringing ones the last.
+ * Throws forbidden when the sender is neither party of `{caller, callee}`, not_found when
+ * nothing matches.
+ */
+export function selectCall<T extends CallState | CallSummary>(
+  live: Iterable<T>,
+  sender: string,
+  sel: Exclude<CallSelector, { callId: string }>,
+): T {
+  let match: (s: T) => boolean;
+  if ('peer' in sel) {
+    match = (s) =>
+      (callerOf(s) === sender && s.callee === sel.peer) ||
+      (callerOf(s) === sel.peer && s.callee === sender);
+  } else {
+    if (sender !== sel.caller && sender !== sel.callee) {
+      throw AppError.forbidden('sender is neither the caller nor the callee');
+    }
+    match = (s) => callerOf(s) === sel.caller && s.callee === sel.callee;
+  }
+  let found: T | undefined;
+  for (const call of live) {
+    if (match(call) && (!found || call.phase === 'accepted' || found.phase !== 'accepted')) {
+      found = call;
+    }
+  }
+  if (!found) throw AppError.notFound('call');
+  return found;
 }

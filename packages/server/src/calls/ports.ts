@@ -1,4 +1,5 @@
 import type { DeviceRef, ServerEvent } from '@parley/protocol';
+import type { CallState } from './state.ts';
 
 /** How core hands events to devices; the gateway's Hub implements it (locally or over the bus). */
 export interface Delivery {
@@ -16,3 +17,13 @@ export interface Sender extends DeviceRef {
 
 /** Time, injected so that tests and the machine never read the wall clock themselves. */
 export type Clock = () => number;
+
+/**
+ * Told of each call's lifecycle on the node that runs it, synchronously and before the
+ * transition's events go out (cluster mode keeps its call index and relay routes with it).
+ */
+export interface CallWatcher {
+  started(s: CallState): void;
+  accepted(s: CallState): void;
+  ended(s: CallState): void;
+}

@@ -34,6 +34,19 @@ export interface CallState {
   readonly endedBy: string | null;
 }
 
+/** What other nodes know of a live call: enough for busy checks, glare and selectors. */
+export interface CallSummary {
+  readonly callId: string;
+  readonly caller: string;
+  readonly callee: string;
+  readonly phase: CallPhase;
+}
+
+/** The summary of a call's state. */
+export function summaryOf(s: CallState): CallSummary {
+  return { callId: s.callId, caller: s.caller.userId, callee: s.callee, phase: s.phase };
+}
+
 /** What a call is asked to start with. */
 export interface StartInput {
   callId: string;

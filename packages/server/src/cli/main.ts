@@ -23,6 +23,12 @@ program
         `Get a token:   npx parley token alice --name Alice\n` +
         `Connect:       ws://${addr.address}:${addr.port}/ws?token=<token>&clientType=web\n\n`,
     );
+    // Meetings need the SFU; 1:1 calls do not, so a worker that cannot start is loud, not fatal.
+    app.sfu
+      .start()
+      .catch((err: unknown) =>
+        app.log.error({ event: 'sfu_unavailable', err }, 'mediasoup workers did not start'),
+      );
     const stop = (signal: string) => {
       app.log.info({ event: 'signal', signal }, 'stopping');
       const force = setTimeout(() => process.exit(1), config.server.shutdownTimeoutMs);
@@ -76,10 +82,12 @@ program
   .description(
     'benchmark complete calls and signaling relay against the PeerJS server (starts both as child processes)',
   )
+  .addOption(new Option('--calls <n>', 'concurrent complete calls').argParser(count).default(500))
   .addOption(
-    new Option('--calls <n>', 'concurrent complete calls per round').argParser(count).default(500),
+    new Option('--rounds <n>', 'calls each concurrent slot makes in turn')
+      .argParser(count)
+      .default(5),
   )
-  .addOption(new Option('--rounds <n>', 'rounds of complete calls').argParser(count).default(6))
   .addOption(
     new Option('--pairs <n>', 'connected pairs in the relay phase (each server)')
       .argParser(count)
@@ -94,7 +102,7 @@ program
   )
   .option('--no-peerjs', 'skip the PeerJS comparison')
   .option('--json', 'also print one JSON line with every figure')
-  .option('--cpu-prof <dir>', 'write a V8 CPU profile of the Parley server child into <dir>')
+  .option('--cpu-prof <dir>', 'write V8 CPU profiles of the server children into <dir>')
   .action(
     async (opts: {
       calls: number;
@@ -118,6 +126,50 @@ program
         ...(opts.cpuProf ? { cpuProf: opts.cpuProf } : {}),
       });
       // Everything is closed by now; this only guards against a stray handle keeping us alive.
+      setTimeout(() => process.exit(0), 1000).unref();
+    },
+  );
+
+program
+  .command('bench-sfu')
+  .description(
+    'benchmark meetings on the SFU: join to first remote frame in Chromium, and how many consumers one worker carries',
+  )
+  .addOption(new Option('--joins <n>', 'joins measured in Chromium').argParser(count).default(20))
+  .addOption(new Option('--step <n>', 'consumers added per step').argParser(count).default(100))
+  .addOption(
+    new Option('--max-consumers <n>', 'stop adding consumers here').argParser(count).default(3000),
+  )
+  .addOption(
+    new Option('--window <seconds>', 'CPU measurement window per step').argParser(count).default(5),
+  )
+  .addOption(
+    new Option('--transport <name>', 'signaling transport')
+      .choices(['ws', 'socket.io'])
+      .default('ws'),
+  )
+  .option('--chromium <path>', 'the Chromium binary (default /usr/bin/chromium)')
+  .option('--json', 'also print one JSON line with every figure')
+  .action(
+    async (opts: {
+      joins: number;
+      step: number;
+      maxConsumers: number;
+      window: number;
+      transport: 'ws' | 'socket.io';
+      chromium?: string;
+      json?: boolean;
+    }) => {
+      const { runSfuBench } = await import('../bench/sfu.ts');
+      await runSfuBench({
+        joins: opts.joins,
+        step: opts.step,
+        maxConsumers: opts.maxConsumers,
+        windowSec: opts.window,
+        transport: opts.transport,
+        json: opts.json ?? false,
+        ...(opts.chromium ? { chromium: opts.chromium } : {}),
+      });
       setTimeout(() => process.exit(0), 1000).unref();
     },
   );

@@ -28,3 +28,29 @@ test('invalid values are reported together', () => {
       err.message.includes('/calls/busyPolicy'),
   );
 });
+
+test('sfu and ice: defaults, lists from the environment, cross-field checks', () => {
+  const c = loadConfig({});
+  assert.equal(c.sfu.listenIp, '127.0.0.1');
+  assert.equal(c.sfu.webRtcServerPort, 0);
+  assert.ok(c.sfu.workers >= 1);
+  assert.deepEqual(c.ice.stunUrls, [], 'no STUN by default (no Google)');
+  const e = loadConfig({
+    MEDIASOUP_WORKER_BIN: '/opt/ms/worker',
+    PARLEY_SFU_WORKERS: '3',
+    PARLEY_STUN_URLS: 'stun:a:3478, stun:b:3478,',
+    PARLEY_TURN_URLS: 'turn:t:3478',
+    PARLEY_TURN_SECRET: 'long-enough-secret',
+  });
+  assert.equal(e.sfu.workerBin, '/opt/ms/worker');
+  assert.equal(e.sfu.workers, 3);
+  assert.deepEqual(e.ice.stunUrls, ['stun:a:3478', 'stun:b:3478']);
+  assert.throws(
+    () => loadConfig({ PARLEY_TURN_URLS: 'turn:t:3478' }),
+    (err: unknown) => err instanceof ConfigError && err.message.includes('/ice/turnSecret'),
+  );
+  assert.throws(
+    () => loadConfig({ PARLEY_RTC_MIN_PORT: '50000', PARLEY_RTC_MAX_PORT: '40000' }),
+    (err: unknown) => err instanceof ConfigError && err.message.includes('/sfu/rtcMinPort'),
+  );
+});

@@ -14,9 +14,18 @@ const ENV_MAP: ReadonlyArray<readonly [string, string]> = [
   ['PARLEY_JWT_ISSUER', 'auth.issuer'],
   ['PARLEY_JWT_AUDIENCE', 'auth.audience'],
   ['PARLEY_TOKEN_TTL_SEC', 'auth.tokenTtlSec'],
+  ['PARLEY_DEV_LOGIN', 'auth.devLogin'],
+  ['PARLEY_WEB_DIR', 'web.dir'],
   ['PARLEY_DATA_DIR', 'dataDir'],
   ['DATABASE_URL', 'databaseUrl'],
   ['REDIS_URL', 'redisUrl'],
+  ['PARLEY_NODE_ID', 'cluster.nodeId'],
+  ['PARLEY_CLUSTER_PREFIX', 'cluster.prefix'],
+  ['PARLEY_CLUSTER_HEARTBEAT_MS', 'cluster.heartbeatMs'],
+  ['PARLEY_CLUSTER_NODE_TTL_MS', 'cluster.nodeTtlMs'],
+  ['PARLEY_CLUSTER_JANITOR_MS', 'cluster.janitorIntervalMs'],
+  ['PARLEY_CLUSTER_REQUEST_TIMEOUT_MS', 'cluster.requestTimeoutMs'],
+  ['PARLEY_CLUSTER_RATE_SYNC_MS', 'cluster.rateSyncMs'],
   ['LOG_LEVEL', 'log.level'],
   ['PARLEY_INVITE_TTL_MS', 'calls.inviteTtlMs'],
   ['PARLEY_DISCONNECT_GRACE_MS', 'calls.disconnectGraceMs'],
@@ -66,6 +75,9 @@ function cachedWorkerBin(env: NodeJS.ProcessEnv): string | undefined {
 function crossFieldErrors(c: Config): string[] {
   const errors: string[] = [];
   if (c.sfu.rtcMinPort > c.sfu.rtcMaxPort) errors.push('  /sfu/rtcMinPort: above rtcMaxPort');
+  if (c.cluster.heartbeatMs * 2 > c.cluster.nodeTtlMs) {
+    errors.push('  /cluster/nodeTtlMs: must be at least twice heartbeatMs');
+  }
   if (c.ice.turnUrls.length > 0 && !c.ice.turnSecret) {
     errors.push('  /ice/turnSecret: required when turnUrls are set');
   }

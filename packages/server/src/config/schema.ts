@@ -25,10 +25,23 @@ export const ConfigSchema = Type.Object({
       audience: Type.Optional(Type.String()),
       /** Lifetime of tokens minted by `parley token` and the dev sign-in, in seconds. */
       tokenTtlSec: Type.Integer({ minimum: 1, default: 86_400 }),
+      /**
+       * `POST /api/dev/token`: anyone who can reach the server signs in as any user. Unset: on
+       * only for a local setup (no jwtSecret, no jwksUrl, listening on loopback).
+       */
+      devLogin: Type.Optional(Type.Boolean()),
     },
     { default: {} },
   ),
   dataDir: Type.String({ default: './data' }),
+  /** The demo web app served at `/`. */
+  web: Type.Object(
+    {
+      /** Directory of the built demo; default: packages/demo/dist of this checkout. */
+      dir: Type.Optional(Type.String({ minLength: 1 })),
+    },
+    { default: {} },
+  ),
   databaseUrl: Type.Optional(Type.String()),
   redisUrl: Type.Optional(Type.String()),
   log: Type.Object(
@@ -84,6 +97,29 @@ export const ConfigSchema = Type.Object({
       intervalMs: Ms(25_000, 'ping interval'),
       /** A connection that has not answered a ping for this long is dropped. */
       timeoutMs: Ms(60_000, 'pong timeout'),
+    },
+    { default: {} },
+  ),
+  /** Cluster mode (when redisUrl is set): liveness, presence and cross-node requests. */
+  cluster: Type.Object(
+    {
+      /** Prefix of every Redis key and channel, so that several clusters can share a Redis. */
+      prefix: Type.String({ pattern: '^[A-Za-z0-9_:.-]{1,64}$', default: 'parley' }),
+      /** This node's id; default: random. Call ids start with it, so keep it short. */
+      nodeId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$' })),
+      /** How often a node refreshes its liveness key (and with it its users' presence). */
+      heartbeatMs: Ms(2_000, 'node heartbeat'),
+      /**
+       * Lifetime of a node's liveness key: a node silent this long is dead, its users leave
+       * presence and a janitor finalises its calls (node_lost).
+       */
+      nodeTtlMs: Ms(10_000, 'node liveness TTL'),
+      /** How often each node looks for dead nodes to clean up after. */
+      janitorIntervalMs: Ms(5_000, 'janitor interval'),
+      /** How long a node waits for another node to answer a forwarded command. */
+      requestTimeoutMs: Ms(5_000, 'cross-node request timeout'),
+      /** How often the per-user rate budgets are reconciled across nodes. */
+      rateSyncMs: Ms(250, 'rate limit sync interval'),
     },
     { default: {} },
   ),

@@ -6,7 +6,7 @@ import type { Config } from '../config/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import type { Decoded, Dialect, WireFrame } from './dialect.ts';
 import type { Dispatcher } from './dispatcher.ts';
-import type { RateLimiter } from './rate-limit.ts';
+import type { RateCounter } from './rate-limit.ts';
 
 /** WebSocket close codes Parley uses (documented in docs/protocol.md). */
 export const CloseCode = {
@@ -18,6 +18,8 @@ export const CloseCode = {
   Flood: 4029,
   /** No pong within the heartbeat timeout. */
   HeartbeatTimeout: 4008,
+  /** A resumable session moved to another socket, or expired. */
+  SessionMoved: 4000,
 } as const;
 
 /** What a connection needs from the node. */
@@ -28,10 +30,12 @@ export interface ConnectionOptions {
   sender: Sender;
   dialect: Dialect;
   limits: Config['limits'];
-  rate: RateLimiter;
+  rate: RateCounter;
   dispatcher: Dispatcher;
   metrics: Metrics;
   log: Logger;
+  /** Takes every frame for the socket instead (a resumable session logs, then writes them). */
+  output?: (frame: WireFrame) => void;
 }
 
 /**
@@ -63,7 +67,18 @@ export class Connection {
     if (frame !== null) this.send(frame);
   }
 
+  /** Whether the socket can still send. */
+  get open(): boolean {
+    return this.o.ws.readyState === WebSocket.OPEN;
+  }
+
   send(frame: WireFrame): void {
+    if (this.o.output) this.o.output(frame);
+    else this.write(frame);
+  }
+
+  /** Writes a frame to the socket if it is open (bypassing `output`). */
+  write(frame: WireFrame): void {
     if (this.o.ws.readyState !== WebSocket.OPEN) return;
     this.cork();
     this.o.ws.send(frame);

@@ -1,4 +1,4 @@
-import type { AppError, Command, ErrorBody, ServerEvent } from '@parley/protocol';
+import type { AppError, Command, ErrorBody, ServerEvent, SessionReady } from '@parley/protocol';
 import type { Sender } from '../calls/index.ts';
 
 /** The dialects Parley speaks, one per endpoint. */
@@ -32,4 +32,9 @@ export interface Dialect {
   ): WireFrame | null;
   /** Encodes an error in the dialect's own shape. */
   encodeError(error: ErrorBody, requestId?: string, context?: string): WireFrame;
+  /**
+   * Encodes `session:ready`. Only dialects that have it offer resumable sessions
+   * (`?resumable=1`, `?resume=<token>`); on the others those parameters are ignored.
+   */
+  encodeSession?(session: SessionReady): WireFrame;
 }

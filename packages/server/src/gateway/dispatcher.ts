@@ -13,6 +13,16 @@ export class Dispatcher {
     return this;
   }
 
+  /** Whether a handler is registered for `type`. */
+  has(type: CommandType): boolean {
+    return this.handlers.has(type);
+  }
+
+  /** The command types with a handler. */
+  types(): CommandType[] {
+    return [...this.handlers.keys()];
+  }
+
   /** Runs the command's handler; returns its result (a value or a promise). */
   run(sender: Sender, command: Command): unknown {
     const handler = this.handlers.get(command.type);

@@ -20,6 +20,10 @@ export interface DeviceConnection {
 export class Hub implements Delivery {
   private readonly byDevice = new Map<string, DeviceConnection>();
   private readonly byUser = new Map<string, Set<DeviceConnection>>();
+  /** deviceId → the node its last forwarded command came from (bounded). */
+  private readonly hints = new Map<string, string>();
+  /** deviceId → the remote delivery still looking the device up, so order is kept per device. */
+  private readonly lookups = new Map<string, Promise<void>>();
 
   constructor(
     private readonly nodeId: string,
@@ -27,7 +31,7 @@ export class Hub implements Delivery {
     private readonly bus: Bus,
   ) {
     bus.subscribe(nodeId, (m) => {
-      if (m.kind === 'deliver') this.byDevice.get(m.to.deviceId)?.sendEvent(m.event);
+      if (m.kind === 'deliver') this.arrived(m.to, m.event, m.redirected === true);
     });
   }
 
@@ -54,13 +58,31 @@ export class Hub implements Delivery {
     return this.byDevice.values();
   }
 
+  /** Whether the device is connected to this node. */
+  has(deviceId: string): boolean {
+    return this.byDevice.has(deviceId);
+  }
+
+  /** The node of a device, if known without asking the directory: this one, or a hint. */
+  locate(deviceId: string): string | undefined {
+    return this.byDevice.has(deviceId) ? this.nodeId : this.hints.get(deviceId);
+  }
+
+  /** Remembers that a command of `deviceId` just came from `nodeId` (cluster mode). */
+  learn(deviceId: string, nodeId: string): void {
+    if (this.hints.get(deviceId) === nodeId) return;
+    this.hints.delete(deviceId);
+    if (this.hints.size >= MAX_HINTS) this.hints.delete(this.hints.keys().next().value!);
+    this.hints.set(deviceId, nodeId);
+  }
+
   toDevice(to: DeviceRef, event: ServerEvent): void {
     const conn = this.byDevice.get(to.deviceId);
     if (conn) {
       conn.sendEvent(event);
       return;
     }
-    void this.remote(to, event);
+    this.remote(to, event);
   }
 
   async toUser(userId: string, event: ServerEvent): Promise<void> {
@@ -70,9 +92,56 @@ export class Hub implements Delivery {
     }
   }
 
-  private async remote(to: DeviceRef, event: ServerEvent): Promise<void> {
-    const entry = (await this.directory.devices(to.userId)).find((d) => d.deviceId === to.deviceId);
-    if (entry && entry.nodeId !== this.nodeId)
-      this.bus.publish(entry.nodeId, { kind: 'deliver', to, event });
+  /**
+   * Sends to a device on another node: at once when a hint names the node, else after a
+   * directory lookup. Deliveries to one device leave in the order they were made.
+   */
+  private remote(to: DeviceRef, event: ServerEvent): void {
+    const id = to.deviceId;
+    const pending = this.lookups.get(id);
+    const hinted = this.hints.get(id);
+    if (hinted && !pending) {
+      this.bus.publish(hinted, { kind: 'deliver', to, event });
+      return;
+    }
+    const next = (pending ?? Promise.resolve())
+      .then(async () => {
+        const node = this.hints.get(id) ?? (await this.nodeOf(to));
+        if (node && node !== this.nodeId) this.bus.publish(node, { kind: 'deliver', to, event });
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.lookups.get(id) === next) this.lookups.delete(id);
+      });
+    this.lookups.set(id, next);
+  }
+
+  /**
+   * An event from another node. A device that is not here (it moved, or a hint was stale) is
+   * looked up once more and the event sent on, at most once.
+   */
+  private arrived(to: DeviceRef, event: ServerEvent, redirected: boolean): void {
+    const conn = this.byDevice.get(to.deviceId);
+    if (conn) {
+      conn.sendEvent(event);
+      return;
+    }
+    if (redirected) return;
+    this.hints.delete(to.deviceId);
+    void this.nodeOf(to).then(
+      (node) => {
+        if (node && node !== this.nodeId)
+          this.bus.publish(node, { kind: 'deliver', to, event, redirected: true });
+      },
+      () => undefined,
+    );
+  }
+
+  private async nodeOf(to: DeviceRef): Promise<string | undefined> {
+    return (await this.directory.devices(to.userId)).find((d) => d.deviceId === to.deviceId)
+      ?.nodeId;
   }
 }
+
+/** Device → node hints kept at most (a few MB at worst). */
+const MAX_HINTS = 50_000;

@@ -1,9 +1,18 @@
+/** The per-user message budget as the gateway uses it: this node's alone, or cluster-wide. */
+export interface RateCounter {
+  /** Registers a connection of `userId` (budgets live while the user has connections). */
+  attach(userId: string): void;
+  detach(userId: string): void;
+  /** Takes one message from the budget; false when the user is over the limit. Never waits. */
+  take(userId: string): boolean;
+}
+
 /**
  * Token bucket per user, shared by all of the user's connections on this node: `ratePerSec`
  * sustained with a burst of `burst`, so an ICE trickle or a meeting join passes while a flood
  * does not.
  */
-export class RateLimiter {
+export class RateLimiter implements RateCounter {
   private readonly buckets = new Map<string, { tokens: number; at: number; refs: number }>();
 
   constructor(

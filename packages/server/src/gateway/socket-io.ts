@@ -17,7 +17,7 @@ import {
 } from './dialects/meeting.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import type { DeviceConnection, Hub } from './hub.ts';
-import type { RateLimiter } from './rate-limit.ts';
+import type { RateCounter } from './rate-limit.ts';
 
 /** What the socket.io endpoint needs from the node. */
 export interface SocketIoGatewayOptions {
@@ -25,7 +25,7 @@ export interface SocketIoGatewayOptions {
   auth: Authenticator;
   hub: Hub;
   /** The WebSocket gateway's limiter: one budget per user across both transports. */
-  rate: RateLimiter;
+  rate: RateCounter;
   dispatcher: Dispatcher;
   /** A socket closed. */
   onDeviceOffline: (device: Sender) => void;

@@ -9,29 +9,41 @@ import type { Config } from '../config/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';
 import { CloseCode, Connection } from './connection.ts';
-import type { Dialect } from './dialect.ts';
+import type { Dialect, WireFrame } from './dialect.ts';
 import type { Dispatcher } from './dispatcher.ts';
-import type { Hub } from './hub.ts';
-import { RateLimiter } from './rate-limit.ts';
+import type { DeviceConnection, Hub } from './hub.ts';
+import { RateLimiter, type RateCounter } from './rate-limit.ts';
+import { SessionRegistry } from './sessions.ts';
 
 /** What the WebSocket gateway needs from the node. */
 export interface GatewayOptions {
   nodeId: string;
-  config: Pick<Config, 'limits' | 'heartbeat'>;
+  config: Pick<Config, 'limits' | 'heartbeat'> & {
+    calls: Pick<Config['calls'], 'disconnectGraceMs'>;
+  };
   /** Endpoint path → dialect. */
   endpoints: ReadonlyMap<string, Dialect>;
   auth: Authenticator;
   hub: Hub;
   directory: PresenceDirectory;
-  /** Core's reaction to a device arriving (after it is in the directory) and leaving. */
+  /**
+   * Core's reaction to a device arriving (after it is in the directory) and leaving.
+   * `graceElapsed`: a resumable device already waited out `calls.disconnectGraceMs` for its
+   * resume, so its calls need not wait again.
+   */
   onDeviceOnline: (device: Sender) => void;
-  onDeviceOffline: (device: Sender) => void;
+  onDeviceOffline: (device: Sender, graceElapsed: boolean) => void;
   dispatcher: Dispatcher;
+  /** The per-user budget; default: this node's own token buckets. */
+  rate?: RateCounter;
   metrics: Metrics;
   log: Logger;
 }
 
 const CLIENT_TYPE = /^[A-Za-z0-9_-]{1,32}$/;
+
+/** Frames a resumable device can miss and still resume (a call's worth of ICE many times). */
+const REPLAY_FRAMES = 512;
 
 /** The bearer token of an upgrade: `?token=` or `Authorization: Bearer`. */
 export function tokenOf(req: IncomingMessage, url: URL): string | undefined {
@@ -54,8 +66,9 @@ function refuse(socket: Duplex, status: number, text: string): void {
 export class Gateway {
   private readonly wss: WebSocketServer;
   /** The per-user message rate, shared with the socket.io endpoint. */
-  readonly rate: RateLimiter;
+  readonly rate: RateCounter;
   private readonly sweeper: NodeJS.Timeout;
+  private readonly sessions: SessionRegistry;
   private readonly log: Logger;
   private accepting = true;
 
@@ -69,7 +82,12 @@ export class Gateway {
       maxPayload: Math.max(16 * limits.maxFrameBytes, 1 << 20),
       perMessageDeflate: false,
     });
-    this.rate = new RateLimiter(limits.ratePerSec, limits.rateBurst);
+    this.rate = o.rate ?? new RateLimiter(limits.ratePerSec, limits.rateBurst);
+    this.sessions = new SessionRegistry({
+      graceMs: o.config.calls.disconnectGraceMs,
+      replayFrames: REPLAY_FRAMES,
+      onExpire: (session) => this.offline(session, true),
+    });
     this.sweeper = setInterval(() => {
       const now = Date.now();
       for (const conn of o.hub.all()) conn.heartbeat(now, heartbeat.timeoutMs);
@@ -116,14 +134,32 @@ export class Gateway {
     }
     const clientType = url.searchParams.get('clientType') ?? 'web';
     if (!CLIENT_TYPE.test(clientType)) return refuse(socket, 400, 'Bad Request');
+    const resumeToken = url.searchParams.get('resume');
+    const resumable =
+      dialect.encodeSession !== undefined &&
+      (resumeToken !== null || url.searchParams.get('resumable') === '1');
+    const receivedText = url.searchParams.get('received');
+    const received = receivedText === null ? undefined : Number(receivedText);
+    if (received !== undefined && !(Number.isSafeInteger(received) && received >= 0)) {
+      return refuse(socket, 400, 'Bad Request');
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const sender: Sender = {
+      // A resume names a live session of the same user that can replay what the client missed;
+      // anything else is a new device (and a session that cannot replay is gone).
+      let resumed = resumeToken ? this.sessions.claim(resumeToken, identity.userId) : undefined;
+      if (resumed && !resumed.canReplay(received)) {
+        this.log.info({ event: 'resume_gap', received }, 'too much missed to resume');
+        resumed.expire();
+        resumed = undefined;
+      }
+      const sender: Sender = resumed?.sender ?? {
         userId: identity.userId,
         name: identity.name,
         grants: identity.grants,
         deviceId: randomUUID(),
         clientType,
       };
+      const session = resumable ? (resumed ?? this.sessions.open(sender, dialect)) : undefined;
       const log = this.log.child({
         userId: sender.userId,
         deviceId: sender.deviceId,
@@ -139,18 +175,27 @@ export class Gateway {
         dispatcher: this.o.dispatcher,
         metrics: this.o.metrics,
         log,
+        ...(session ? { output: (frame: WireFrame) => session.output(frame) } : {}),
       });
-      this.online(conn);
-      ws.on('close', () => this.offline(conn));
-      log.info({ event: 'connected', clientType }, 'device connected');
+      this.o.metrics.connections.labels(dialect.name).inc();
+      if (!resumed) this.online(session ?? conn);
+      session?.attach(conn, resumed !== undefined, received);
+      ws.on('close', () => {
+        this.o.metrics.connections.labels(dialect.name).dec();
+        if (!session) this.offline(conn, false);
+        else if (session.detach(conn)) log.info({ event: 'parked' }, 'device awaits its resume');
+      });
+      log.info(
+        { event: resumed ? 'resumed' : 'connected', clientType: sender.clientType, resumable },
+        resumed ? 'device resumed' : 'device connected',
+      );
     });
   }
 
-  private online(conn: Connection): void {
+  private online(conn: DeviceConnection): void {
     const { sender } = conn;
     this.o.hub.add(conn);
     this.rate.attach(sender.userId);
-    this.o.metrics.connections.labels(conn.dialect.name).inc();
     void this.o.directory
       .add({ ...sender, nodeId: this.o.nodeId, since: Date.now() })
       .then(() => this.o.onDeviceOnline(sender))
@@ -159,12 +204,11 @@ export class Gateway {
       );
   }
 
-  private offline(conn: Connection): void {
+  private offline(conn: DeviceConnection, graceElapsed: boolean): void {
     const { sender } = conn;
     this.o.hub.remove(conn);
     this.rate.detach(sender.userId);
-    this.o.metrics.connections.labels(conn.dialect.name).dec();
-    this.o.onDeviceOffline(sender);
+    this.o.onDeviceOffline(sender, graceElapsed);
     void this.o.directory
       .remove(sender.userId, sender.deviceId)
       .catch((err: unknown) =>

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AppError, type AppData, type DeviceRef, type RtcPeerInfo } from '@parley/protocol';
+import { AppError, type DeviceRef, type RtcPeerInfo } from '@parley/protocol';
 import type {
   Consumer,
   DataConsumer,
@@ -53,14 +53,14 @@ export class Peer {
       producers: [...this.producers.values()].map((p) => ({
         id: p.id,
         kind: p.kind,
-        appData: p.appData as AppData,
+        appData: p.appData,
         paused: p.paused,
       })),
       dataProducers: [...this.dataProducers.values()].map((d) => ({
         id: d.id,
         label: d.label,
         protocol: d.protocol,
-        appData: d.appData as AppData,
+        appData: d.appData,
       })),
     };
   }
@@ -128,7 +128,9 @@ export class Peer {
    * when the worker's notification arrives; until then a request must not reach them.
    */
   forgetConsumersOf(producerId: string): void {
-    for (const [id, c] of this.consumers) if (c.producerId === producerId) this.consumers.delete(id);
+    for (const [id, c] of this.consumers) {
+      if (c.producerId === producerId) this.consumers.delete(id);
+    }
   }
 
   /** Forgets the data consumers of a data producer that just closed (as above). */

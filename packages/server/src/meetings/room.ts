@@ -58,7 +58,11 @@ export class Room extends EventEmitter<RoomEvents> {
     o.speaker.on('dominantspeaker', ({ producer }) => {
       const owner = this.ownerOf(producer.id);
       if (owner) {
-        this.broadcast({ type: 'rtc:activeSpeaker', peerId: owner.peerId, producerId: producer.id });
+        this.broadcast({
+          type: 'rtc:activeSpeaker',
+          peerId: owner.peerId,
+          producerId: producer.id,
+        });
       }
     });
     o.metrics.meetingRooms.inc();
@@ -116,7 +120,12 @@ export class Room extends EventEmitter<RoomEvents> {
     this.byDevice.set(peer.device.deviceId, peer);
     this.o.metrics.meetingPeers.inc();
     this.log.info(
-      { event: 'rtc_peer_joined', peerId: peer.peerId, userId: peer.userId, peers: this.peers.size },
+      {
+        event: 'rtc_peer_joined',
+        peerId: peer.peerId,
+        userId: peer.userId,
+        peers: this.peers.size,
+      },
       'peer joined',
     );
   }
@@ -146,7 +155,7 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** Sends an event to every peer but `except`. */
   broadcast(event: RoomEvent, except?: Peer): void {
-    const full = { ...event, meetingId: this.meetingId } as RtcEvent;
+    const full = { ...event, meetingId: this.meetingId };
     for (const peer of this.peers.values()) {
       if (peer !== except) this.o.delivery.toDevice(peer.device, full);
     }
@@ -154,7 +163,7 @@ export class Room extends EventEmitter<RoomEvents> {
 
   /** Sends an event to one peer. */
   send(peer: Peer, event: RoomEvent): void {
-    this.o.delivery.toDevice(peer.device, { ...event, meetingId: this.meetingId } as RtcEvent);
+    this.o.delivery.toDevice(peer.device, { ...event, meetingId: this.meetingId });
   }
 
   /** Closes the room: every peer's media, then the router; idempotent. */

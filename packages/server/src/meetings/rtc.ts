@@ -1,6 +1,5 @@
 import {
   AppError,
-  type AppData,
   type DeviceRef,
   type RtcCapabilitiesCommand,
   type RtcCommand,
@@ -27,6 +26,7 @@ import {
   type DtlsParameters,
   type NumSctpStreams,
   type RtpCapabilities,
+  type Router,
   type RtpParameters,
   type SctpStreamParameters,
   type SfuPool,
@@ -100,6 +100,11 @@ export class RtcService {
   /** Whether the meeting has a live media room on this node. */
   has(meetingId: string): boolean {
     return this.rooms.has(meetingId);
+  }
+
+  /** The meeting's router, while its media room is open (benchmarks, diagnostics). */
+  router(meetingId: string): Router | undefined {
+    return this.rooms.get(meetingId)?.router;
   }
 
   /** Registers a handler for every rtc:* command. */
@@ -312,7 +317,7 @@ export class RtcService {
         rtpParameters: consumer.rtpParameters,
         type: consumer.type,
         producerPaused: consumer.producerPaused,
-        appData: producer.appData as AppData,
+        appData: producer.appData,
       };
     });
   }
@@ -427,7 +432,7 @@ export class RtcService {
         sctpStreamParameters: dataConsumer.sctpStreamParameters,
         label: dataConsumer.label,
         protocol: dataConsumer.protocol,
-        appData: dataProducer.appData as AppData,
+        appData: dataProducer.appData,
       };
     });
   }

@@ -1,2 +1,2 @@
-export { signalTarget } from './route.ts';
+export { signalTarget, type SignalView } from './route.ts';
 export { EarlyIceBuffer } from './ice-buffer.ts';

@@ -1,12 +1,17 @@
 import { AppError, type DeviceRef } from '@parley/protocol';
 import type { CallState } from '../calls/state.ts';
 
+/** What the relay check reads of a call: the engine's state, or a route on another node. */
+export type SignalView = Pick<CallState, 'callId' | 'phase' | 'answeredBy' | 'callee'> & {
+  readonly caller: DeviceRef;
+};
+
 /**
  * Who may send offer/answer/ICE to whom: after accept, only the caller's device and the device
  * that answered, each to the other. Everyone else, including the parties' other devices, is
  * refused. Returns the target device.
  */
-export function signalTarget(s: CallState, sender: DeviceRef): DeviceRef {
+export function signalTarget(s: SignalView, sender: DeviceRef): DeviceRef {
   if (s.phase === 'accepted' && s.answeredBy) {
     if (s.caller.deviceId === sender.deviceId) return s.answeredBy;
     if (s.answeredBy.deviceId === sender.deviceId) return s.caller;

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
+import type * as MediasoupModule from 'mediasoup';
 import type { types } from 'mediasoup';
 import type { Config } from '../config/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import { MEDIA_CODECS } from './codecs.ts';
 
-type Mediasoup = typeof import('mediasoup');
+type Mediasoup = typeof MediasoupModule;
 
 /** What the pool needs from the node. */
 export interface SfuPoolOptions {
@@ -117,6 +118,17 @@ export class SfuPool {
     );
   }
 
+  /** CPU time each live worker process has used so far (user + system, ms). */
+  async cpuTime(): Promise<Array<{ pid: number; cpuMs: number }>> {
+    const live = this.states.filter((s): s is WorkerState => s !== null && !s.worker.closed);
+    return Promise.all(
+      live.map(async ({ worker }) => {
+        const u = await worker.getResourceUsage();
+        return { pid: worker.pid, cpuMs: u.ru_utime + u.ru_stime };
+      }),
+    );
+  }
+
   /** Closes every worker (and with them every router); idempotent. */
   close(): void {
     if (this.closed) return;
@@ -131,7 +143,11 @@ export class SfuPool {
       let best: WorkerState | null = null;
       for (const s of this.states) {
         if (!s || s.worker.closed) continue;
-        if (!best || s.streams < best.streams || (s.streams === best.streams && s.routers < best.routers)) {
+        if (
+          !best ||
+          s.streams < best.streams ||
+          (s.streams === best.streams && s.routers < best.routers)
+        ) {
           best = s;
         }
       }

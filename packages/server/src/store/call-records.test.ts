@@ -222,6 +222,41 @@ for (const s of stores) {
       assert.equal(Number(row.duration), 3);
     });
 
+    test("abandon ends a dead node's live calls and leaves everything else", async () => {
+      const ringing = { ...start(500), ownerNode: 'dead' };
+      const answered = { ...start(501), ownerNode: 'dead' };
+      const finished = { ...start(502), ownerNode: 'dead' };
+      const elsewhere = { ...start(503), ownerNode: 'alive' };
+      for (const c of [ringing, answered, finished, elsewhere]) await store.created(c);
+      await store.accepted(answered.callId, answered.createdAt + 1000, 'bob-d9', 'ios');
+      await store.ended(finished, {
+        callId: finished.callId,
+        reason: 'hangup',
+        acceptedAt: null,
+        endedAt: finished.createdAt + 10,
+        ringMs: 10,
+        answeredDevice: null,
+        answeredClientType: null,
+      });
+      const at = answered.createdAt + 31_000;
+      const lost = await store.abandon('dead', 'node_lost', at);
+      assert.deepEqual(lost.map((l) => l.record.callId).sort(), [ringing.callId, answered.callId]);
+      const byId = new Map(lost.map((l) => [l.record.callId, l]));
+      const a = byId.get(answered.callId)!;
+      assert.equal(a.record.status, 'completed');
+      assert.equal(a.record.reason, 'node_lost');
+      assert.equal(a.record.duration, 30);
+      assert.deepEqual(a.record.answeredBy, { deviceId: 'bob-d9', clientType: 'ios' });
+      assert.equal(a.start.callerDevice, 'alice-d1');
+      const r = byId.get(ringing.callId)!;
+      assert.equal(r.record.status, 'failed');
+      assert.equal(r.record.answeredBy, null);
+      assert.equal(r.end.ringMs, at - ringing.createdAt);
+      assert.deepEqual(await store.get(answered.callId, 'alice'), a.record);
+      assert.equal(await store.get(elsewhere.callId, 'alice'), undefined, 'other nodes untouched');
+      assert.deepEqual(await store.abandon('dead', 'node_lost', at), [], 'nothing twice');
+    });
+
     test('a failing write rejects alone and the rest still commit', async () => {
       const a = start(400);
       const dup = start(400);

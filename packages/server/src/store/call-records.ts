@@ -25,6 +25,13 @@ export interface CallEnd {
   answeredClientType: string | null;
 }
 
+/** A call the janitor ended for a dead node: the record and what the row held. */
+export interface AbandonedCall {
+  record: CallRecord;
+  start: CallStart;
+  end: CallEnd;
+}
+
 /** A page of history, newest first; `next` is the cursor for the following page. */
 export interface RecordPage {
   records: CallRecord[];
@@ -167,6 +174,45 @@ export class CallRecordStore {
         ? { deviceId: e.answeredDevice, clientType: e.answeredClientType ?? 'unknown' }
         : null,
     };
+  }
+
+  /**
+   * Ends every call still live on `ownerNode` (a node that died) with `reason`, and returns
+   * them: the janitor of another node tells their parties.
+   */
+  async abandon(ownerNode: string, reason: EndReason, at: number): Promise<AbandonedCall[]> {
+    const rows = await this.db
+      .selectFrom('call_records')
+      .selectAll()
+      .where('owner_node', '=', ownerNode)
+      .where('end_time', 'is', null)
+      .execute();
+    const out: AbandonedCall[] = [];
+    for (const row of rows) {
+      const created = Date.parse(asIso(row.created_at)!);
+      const started = asIso(row.start_time);
+      const acceptedAt = started ? Date.parse(started) : null;
+      const start: CallStart = {
+        callId: row.call_id,
+        caller: row.caller_id,
+        callerDevice: row.caller_device,
+        callee: row.callee_id,
+        media: row.media as Media,
+        createdAt: created,
+        ownerNode,
+      };
+      const end: CallEnd = {
+        callId: row.call_id,
+        reason,
+        acceptedAt,
+        endedAt: Math.max(at, created),
+        ringMs: (acceptedAt ?? Math.max(at, created)) - created,
+        answeredDevice: row.answered_device,
+        answeredClientType: row.answered_client_type,
+      };
+      out.push({ record: await this.ended(start, end), start, end });
+    }
+    return out;
   }
 
   /** One user's finished calls, newest first. `cursor` is the `next` of the previous page. */

@@ -6,6 +6,7 @@ export {
   type CallStart,
   type CallEnd,
   type RecordPage,
+  type AbandonedCall,
 } from './call-records.ts';
 export { MeetingStore, type Meeting, type Participant } from './meetings.ts';
 export type { Database } from './schema.ts';

@@ -4,7 +4,7 @@
  * → transports → produce audio and simulcast video (+ a data channel) → consume every remote
  * producer and resume it. Bundled by esbuild; the test drives it through `window.meeting`.
  */
-import { Device, types } from 'mediasoup-client';
+import { Device, type types } from 'mediasoup-client';
 import { io, type Socket } from 'socket.io-client';
 
 /** How the test starts a client. */
@@ -169,10 +169,16 @@ class PageMeeting {
   }
 
   /** Publishes the fake microphone, the fake camera in three simulcast encodings, and "chat". */
-  async publish(): Promise<{ audio: string; video: string }> {
+  async publish(
+    size = { width: 320, height: 240, frameRate: 15 },
+  ): Promise<{ audio: string; video: string }> {
     const stream = await navigator.mediaDevices.getUserMedia({
       audio: true,
-      video: { width: { ideal: 320 }, height: { ideal: 240 }, frameRate: { ideal: 15 } },
+      video: {
+        width: { ideal: size.width },
+        height: { ideal: size.height },
+        frameRate: { ideal: size.frameRate },
+      },
     });
     const audio = await this.send.produce({
       track: stream.getAudioTracks()[0]!,

@@ -1,5 +1,11 @@
 import { Type } from '@sinclair/typebox';
-import { AppError, type Command, type ErrorBody, type ServerEvent } from '@parley/protocol';
+import {
+  AppError,
+  type Command,
+  type ErrorBody,
+  type ServerEvent,
+  type SessionReady,
+} from '@parley/protocol';
 import type { Decoded, Dialect, WireFrame } from '../dialect.ts';
 import { decoder, parseJson, validator } from '../json.ts';
 import { Candidate, Id, SdpText } from './fields.ts';
@@ -159,5 +165,9 @@ export const nativeDialect: Dialect = {
     return JSON.stringify(
       requestId === undefined ? { type: 'error', error } : { type: 'error', requestId, error },
     );
+  },
+
+  encodeSession(session: SessionReady): WireFrame {
+    return JSON.stringify({ type: 'session:ready', data: session });
   },
 };

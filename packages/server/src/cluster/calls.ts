@@ -1,0 +1,286 @@
+import {
+  AppError,
+  ErrorCode,
+  type CallSelector,
+  type Command,
+  type DeviceRef,
+  type IceEvent,
+  type InviteCommand,
+  type RelayCommand,
+  type SdpEvent,
+} from '@parley/protocol';
+import {
+  findGlare,
+  selectCall,
+  summaryOf,
+  type CallEngine,
+  type CallState,
+  type CallSummary,
+  type CallWatcher,
+  type Sender,
+} from '../calls/index.ts';
+import type { Hub } from '../gateway/index.ts';
+import type { Logger, Metrics } from '../observability/index.ts';
+import type { PresenceDirectory } from '../presence/index.ts';
+import { EarlyIceBuffer, signalTarget } from '../relay/index.ts';
+import type { Bus } from './bus.ts';
+import { ownerOf, type RedisCallIndex } from './call-index.ts';
+import type { NodeRegistry } from './registry.ts';
+import type { CallRoute, RouteCache, RouteEntry } from './routes.ts';
+import type { LocalRunner, Rpc } from './rpc.ts';
+
+/** What both sides of clustered calls share. */
+interface Parts {
+  nodeId: string;
+  index: RedisCallIndex;
+  routes: RouteCache;
+  bus: Bus;
+  hub: Hub;
+  directory: PresenceDirectory;
+  log: Logger;
+}
+
+/**
+ * The owner's side: keeps the cluster's call index current and, when a call is answered,
+ * sends its route to the nodes of the two devices that will talk (before anyone hears of the
+ * answer, so their first offer already finds it), and takes it back when the call ends.
+ */
+export class CallAnnouncer implements CallWatcher {
+  /** callId → the nodes holding its route. */
+  private readonly announced = new Map<string, string[]>();
+  private readonly live = new Set<string>();
+
+  constructor(private readonly o: Parts) {}
+
+  started(s: CallState): void {
+    this.live.add(s.callId);
+    this.o.index.put(summaryOf(s));
+  }
+
+  accepted(s: CallState): void {
+    this.o.index.put(summaryOf(s));
+    const { hub } = this.o;
+    const callerNode = hub.locate(s.caller.deviceId);
+    const answerNode = hub.locate(s.answeredBy!.deviceId);
+    if (callerNode && answerNode) {
+      this.announce(s, callerNode, answerNode);
+      return;
+    }
+    // A device that moved since it last talked to this node: ask the directory.
+    void Promise.all([
+      this.nodeOf(s.caller.userId, s.caller.deviceId, callerNode),
+      this.nodeOf(s.callee, s.answeredBy!.deviceId, answerNode),
+    ]).then(
+      ([c, a]) => {
+        if (c && a && this.live.has(s.callId)) this.announce(s, c, a);
+      },
+      () => undefined,
+    );
+  }
+
+  ended(s: CallState): void {
+    this.live.delete(s.callId);
+    void this.o.index.drop([summaryOf(s)]);
+    const nodes = this.announced.get(s.callId);
+    if (!nodes) return;
+    this.announced.delete(s.callId);
+    for (const n of nodes) {
+      if (n === this.o.nodeId) this.o.routes.drop(s.callId);
+      else this.o.bus.publish(n, { kind: 'unroute', callIds: [s.callId] });
+    }
+  }
+
+  private announce(s: CallState, callerNode: string, answerNode: string): void {
+    const route: CallRoute = {
+      callId: s.callId,
+      media: s.media,
+      caller: {
+        userId: s.caller.userId,
+        deviceId: s.caller.deviceId,
+        clientType: s.caller.clientType,
+      },
+      callee: s.callee,
+      answeredBy: s.answeredBy!,
+      callerNode,
+      answerNode,
+      createdAt: s.createdAt,
+    };
+    const nodes = [...new Set([callerNode, answerNode])];
+    this.announced.set(s.callId, nodes);
+    for (const n of nodes) {
+      if (n === this.o.nodeId) this.o.routes.put(route);
+      else this.o.bus.publish(n, { kind: 'route', route });
+    }
+  }
+
+  private async nodeOf(
+    userId: string,
+    deviceId: string,
+    known?: string,
+  ): Promise<string | undefined> {
+    if (known) return known;
+    return (await this.o.directory.devices(userId)).find((d) => d.deviceId === deviceId)?.nodeId;
+  }
+}
+
+/** What the origin side needs besides the shared parts. */
+export interface ClusterCallsOptions extends Parts {
+  engine: CallEngine;
+  registry: NodeRegistry;
+  rpc: Rpc;
+  /** Runs a call command on this node's engine (the owner's own dispatcher). */
+  local: LocalRunner;
+  iceBufferMs: number;
+  metrics: Metrics;
+}
+
+/** Commands that name a call (everything but the invite). */
+type CallCommandWithCall = Extract<Command, { call: CallSelector }>;
+
+/**
+ * The side where a command arrives: finds the call's owner (its id names it; a selector is
+ * looked up in the call index), runs the command there and answers the client. Offer, answer
+ * and ICE of an answered call skip the owner: the route tells this node where the other device
+ * is, and the check and the early-ICE hold of the engine's relay are done here.
+ */
+export class ClusterCalls {
+  constructor(private readonly o: ClusterCallsOptions) {}
+
+  /** Starts a call here (its owner is the caller's node); glare and busy are cluster-wide. */
+  async invite(sender: Sender, cmd: InviteCommand): Promise<{ callId: string; glare?: true }> {
+    if (cmd.callee === sender.userId) throw AppError.selfCall();
+    const [mine, theirs] = await Promise.all([
+      this.liveCalls(sender.userId),
+      this.liveCalls(cmd.callee),
+    ]);
+    const glare = findGlare(mine, sender.userId, cmd.callee);
+    const owner = glare && ownerOf(glare.callId);
+    if (glare && owner !== this.o.nodeId) {
+      try {
+        await this.o.rpc.request(owner!, sender, {
+          type: 'call:accept',
+          call: { callId: glare.callId },
+        });
+        return { callId: glare.callId, glare: true };
+      } catch (err) {
+        // Answered or ended meanwhile: this invite is a call of its own.
+        const code = err instanceof AppError ? err.code : null;
+        if (code !== ErrorCode.InvalidState && code !== ErrorCode.NotFound) throw err;
+      }
+    }
+    return this.o.engine.invite(sender, cmd, theirs.length > 0);
+  }
+
+  /** accept, reject, hangup and handled: run by the call's owner. */
+  run(sender: Sender, cmd: CallCommandWithCall): Promise<unknown> {
+    return this.onOwner(sender, cmd);
+  }
+
+  /** Offer, answer, ICE: straight to the other device's node when this node has the route. */
+  relay(sender: Sender, cmd: RelayCommand): unknown {
+    const entry = this.o.routes.find(sender.userId, cmd.call);
+    if (!entry) return this.onOwner(sender, cmd);
+    const r = entry.route;
+    const to = signalTarget(entry.view, sender);
+    const node = to.deviceId === r.caller.deviceId ? r.callerNode : r.answerNode;
+    const base = { callId: r.callId, caller: r.caller.userId, callee: r.callee, media: r.media };
+    const { metrics } = this.o;
+    const now = Date.now();
+    if (cmd.type === 'call:ice') {
+      const event: IceEvent = {
+        type: 'call:ice',
+        ...base,
+        from: sender.userId,
+        candidate: cmd.candidate,
+      };
+      if (!entry.offerRelayed) {
+        entry.earlyIce ??= new EarlyIceBuffer(this.o.iceBufferMs);
+        entry.earlyIce.hold({ to, from: sender.userId, candidate: cmd.candidate }, now);
+        return undefined;
+      }
+      this.send(node, event, to);
+      metrics.relayedIce.inc();
+      return undefined;
+    }
+    this.send(node, { type: cmd.type, ...base, from: sender.userId, sdp: cmd.sdp }, to);
+    if (cmd.type === 'call:offer') {
+      metrics.relayedOffer.inc();
+      if (!entry.offerRelayed) this.offerSeen(entry, now);
+    } else {
+      metrics.relayedAnswer.inc();
+      if (!entry.answerRelayed) {
+        entry.answerRelayed = true;
+        metrics.setupSeconds.observe((now - r.createdAt) / 1000);
+      }
+    }
+    return undefined;
+  }
+
+  /** A relayed signal from the other party's node, for a device here. */
+  relayed(to: DeviceRef, event: SdpEvent | IceEvent): void {
+    this.o.hub.toDevice(to, event);
+    if (event.type !== 'call:offer') return;
+    const entry = this.o.routes.find(to.userId, { callId: event.callId });
+    if (entry && !entry.offerRelayed) this.offerSeen(entry, Date.now());
+  }
+
+  /** The nodes other than this one that own live calls of `userId`. */
+  async remoteOwners(userId: string): Promise<string[]> {
+    const owners = new Set((await this.liveCalls(userId)).map((c) => ownerOf(c.callId)));
+    owners.delete(this.o.nodeId);
+    return [...owners];
+  }
+
+  /** The first offer went through: held ICE follows it, in order. */
+  private offerSeen(entry: RouteEntry, now: number): void {
+    entry.offerRelayed = true;
+    const held = entry.earlyIce?.release(now) ?? [];
+    entry.earlyIce = null;
+    const r = entry.route;
+    for (const ice of held) {
+      const node = ice.to.deviceId === r.caller.deviceId ? r.callerNode : r.answerNode;
+      this.send(
+        node,
+        {
+          type: 'call:ice',
+          callId: r.callId,
+          caller: r.caller.userId,
+          callee: r.callee,
+          media: r.media,
+          from: ice.from,
+          candidate: ice.candidate,
+        },
+        ice.to,
+      );
+      this.o.metrics.relayedIce.inc();
+    }
+  }
+
+  private send(node: string, event: SdpEvent | IceEvent, to: DeviceRef): void {
+    if (node === this.o.nodeId) this.o.hub.toDevice(to, event);
+    else this.o.bus.publish(node, { kind: 'relay', to, event });
+  }
+
+  /** Runs a command naming a call on the call's owner, with the selector resolved to its id. */
+  private async onOwner(sender: Sender, cmd: CallCommandWithCall): Promise<unknown> {
+    const sel = cmd.call;
+    const callId =
+      'callId' in sel
+        ? sel.callId
+        : selectCall(await this.liveCalls(sender.userId), sender.userId, sel).callId;
+    const owner = ownerOf(callId);
+    const command = { ...cmd, call: { callId } } as Command;
+    if (owner === this.o.nodeId) return this.o.local(sender, command);
+    if (!this.o.registry.isAlive(owner)) throw AppError.notFound('call');
+    return this.o.rpc.request(owner, sender, command);
+  }
+
+  /** A user's live calls on every node; this node's own when Redis cannot be reached. */
+  private async liveCalls(userId: string): Promise<CallSummary[]> {
+    try {
+      return await this.o.index.of(userId);
+    } catch {
+      return this.o.engine.states(userId).map(summaryOf);
+    }
+  }
+}

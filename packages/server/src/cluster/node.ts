@@ -1,0 +1,252 @@
+import type { Redis } from 'ioredis';
+import type { Command, CommandType } from '@parley/protocol';
+import type { CallEngine, Sender } from '../calls/index.ts';
+import type { Config } from '../config/index.ts';
+import { Dispatcher, type Hub, type RateCounter } from '../gateway/index.ts';
+import type { Logger, Metrics } from '../observability/index.ts';
+import type { PresenceDirectory } from '../presence/index.ts';
+import type { CallRecordStore } from '../store/index.ts';
+import type { Bus, BusMessage } from './bus.ts';
+import { RedisCallIndex } from './call-index.ts';
+import { CallAnnouncer, ClusterCalls } from './calls.ts';
+import { RedisDirectory } from './directory.ts';
+import { Janitor } from './janitor.ts';
+import { SharedRateLimiter } from './rate.ts';
+import { RedisBus } from './redis-bus.ts';
+import { connectRedis, keysFor, openRedis, type Keys } from './redis.ts';
+import { NodeRegistry } from './registry.ts';
+import { RouteCache } from './routes.ts';
+import { Rpc } from './rpc.ts';
+
+/** What joining the cluster needs. */
+export interface ClusterOptions {
+  nodeId: string;
+  redisUrl: string;
+  config: Pick<Config, 'cluster' | 'limits' | 'calls'>;
+  log: Logger;
+}
+
+/** How this node reacts to a device arriving or leaving, whichever node it was on. */
+export interface DeviceHooks {
+  online(device: Sender): void;
+  offline(device: Sender, graceElapsed: boolean): void;
+}
+
+/** The node's parts the cluster routes to. */
+export interface ServeOptions {
+  hub: Hub;
+  engine: CallEngine;
+  records: CallRecordStore;
+  /** This node's own dispatcher: runs commands here, for local clients and forwarded ones. */
+  local: Dispatcher;
+  /** What this node does when a device comes or goes (its calls, rooms, meetings). */
+  here: DeviceHooks;
+  metrics: Metrics;
+}
+
+/** What the gateway gets back: the dispatcher that routes, and the device hooks that spread. */
+export interface Served {
+  dispatcher: Dispatcher;
+  onDeviceOnline: (device: Sender) => void;
+  onDeviceOffline: (device: Sender, graceElapsed: boolean) => void;
+}
+
+/** Commands that go to the node holding the rooms (ROOM signaling spans rooms and pairs). */
+const ROOM_COMMANDS = ['room:join', 'room:leave', 'room:members', 'room:signal'] as const;
+
+/**
+ * This node as a member of a Redis cluster: the bus, the node registry and its janitor, the
+ * presence directory, the call index and relay routes, and the rate budget, all over Redis.
+ * Where each command runs:
+ *  - calls on their owner (the node that created them); relay between the two devices' nodes;
+ *  - rooms and group chat on the node holding the rooms lease (one for the cluster: ROOM's
+ *    checks look across rooms, at who shares any room and who offered whom);
+ *  - everything else where it arrives.
+ */
+export class ClusterNode {
+  readonly bus: Bus;
+  readonly directory: PresenceDirectory;
+  readonly rate: RateCounter;
+  readonly registry: NodeRegistry;
+  private readonly index: RedisCallIndex;
+  private readonly routes = new RouteCache();
+  private readonly rpc: Rpc;
+  private readonly keys: Keys;
+  private janitor: Janitor | null = null;
+  private readonly log: Logger;
+
+  private constructor(
+    private readonly o: ClusterOptions,
+    private readonly redis: Redis,
+    private readonly sub: Redis,
+  ) {
+    const { nodeId, config, log } = o;
+    this.log = log.child({ mod: 'cluster' });
+    const keys = (this.keys = keysFor(config.cluster.prefix));
+    this.bus = new RedisBus(redis, sub, keys, log);
+    this.registry = new NodeRegistry({ nodeId, redis, keys, cluster: config.cluster, log });
+    this.directory = new RedisDirectory(redis, keys, this.registry, nodeId, log);
+    this.index = new RedisCallIndex(redis, keys, this.registry, log);
+    this.rate = new SharedRateLimiter(redis, keys, config.limits, config.cluster.rateSyncMs, log);
+    this.rpc = new Rpc(nodeId, this.bus, config.cluster.requestTimeoutMs, log);
+  }
+
+  /** Connects to Redis and registers this node; fails with how to start Redis if it cannot. */
+  static async join(o: ClusterOptions): Promise<ClusterNode> {
+    const redis = connectRedis(o.redisUrl, o.log, 'cmd');
+    const sub = connectRedis(o.redisUrl, o.log, 'sub');
+    await openRedis(redis, o.redisUrl);
+    await openRedis(sub, o.redisUrl).catch((err: unknown) => {
+      redis.disconnect();
+      throw err;
+    });
+    const node = new ClusterNode(o, redis, sub);
+    await node.registry.start();
+    return node;
+  }
+
+  /** The engine's watcher: keeps the call index and routes of the calls this node owns. */
+  announcer(hub: Hub): CallAnnouncer {
+    return new CallAnnouncer(this.parts(hub));
+  }
+
+  /** Starts serving: routes commands, listens on the bus, runs the janitor. */
+  serve(s: ServeOptions): Served {
+    const { nodeId, config } = this.o;
+    const calls = new ClusterCalls({
+      ...this.parts(s.hub),
+      engine: s.engine,
+      registry: this.registry,
+      rpc: this.rpc,
+      local: (sender, command) => s.local.run(sender, command),
+      iceBufferMs: config.calls.iceBufferMs,
+      metrics: s.metrics,
+    });
+    this.bus.subscribe(nodeId, (m) => this.received(m, s, calls));
+    this.janitor = new Janitor({
+      nodeId,
+      redis: this.redis,
+      keys: this.keys,
+      registry: this.registry,
+      index: this.index,
+      records: s.records,
+      bus: this.bus,
+      delivery: s.hub,
+      cluster: config.cluster,
+      log: this.o.log,
+    });
+    this.janitor.start();
+
+    const d = new Dispatcher()
+      .on('call:invite', (sender, c) => calls.invite(sender, c))
+      .on('call:accept', (sender, c) => calls.run(sender, c))
+      .on('call:reject', (sender, c) => calls.run(sender, c))
+      .on('call:hangup', (sender, c) => calls.run(sender, c))
+      .on('call:handled', (sender, c) => calls.run(sender, c))
+      .on('call:offer', (sender, c) => calls.relay(sender, c))
+      .on('call:answer', (sender, c) => calls.relay(sender, c))
+      .on('call:ice', (sender, c) => calls.relay(sender, c))
+      .on('chat:send', (sender, c) =>
+        c.message.messageType === 2 ? this.onRoomsNode(s, sender, c) : s.local.run(sender, c),
+      );
+    for (const type of ROOM_COMMANDS) d.on(type, (sender, c) => this.onRoomsNode(s, sender, c));
+    for (const type of s.local.types()) {
+      if (!d.has(type)) d.on(type as CommandType, (sender, c) => s.local.run(sender, c));
+    }
+
+    const tell = (targets: Iterable<string>, m: BusMessage) => {
+      for (const n of targets) if (n !== nodeId) this.bus.publish(n, m);
+    };
+    return {
+      dispatcher: d,
+      onDeviceOnline: (device) => {
+        s.here.online(device);
+        void calls
+          .remoteOwners(device.userId)
+          .then((owners) => tell(owners, { kind: 'device', online: true, device }));
+      },
+      onDeviceOffline: (device, graceElapsed) => {
+        s.here.offline(device, graceElapsed);
+        const leader = this.registry.roomsLeader();
+        void calls.remoteOwners(device.userId).then((owners) => {
+          const targets = new Set(owners);
+          if (leader) targets.add(leader);
+          tell(targets, { kind: 'device', online: false, device, graceElapsed });
+        });
+      },
+    };
+  }
+
+  /** For /healthz: whether Redis answers, and what this node sees of the cluster. */
+  health(): { redis: 'up' | 'down'; roomsNode: string | null; deadNodes: number } {
+    return {
+      redis: this.registry.connected ? 'up' : 'down',
+      roomsNode: this.registry.roomsLeader(),
+      deadNodes: this.registry.dead().length,
+    };
+  }
+
+  /** One janitor pass now (tests). */
+  sweep(): Promise<void> {
+    return this.janitor?.sweep() ?? Promise.resolve();
+  }
+
+  /** Leaves the cluster: stops the janitor and heartbeat, fails pending requests, disconnects. */
+  async close(): Promise<void> {
+    await this.janitor?.stop();
+    await this.registry.stop();
+    (this.rate as SharedRateLimiter).close();
+    this.rpc.close();
+    await this.bus.close();
+    this.sub.disconnect();
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  private parts(hub: Hub) {
+    return {
+      nodeId: this.o.nodeId,
+      index: this.index,
+      routes: this.routes,
+      bus: this.bus,
+      hub,
+      directory: this.directory,
+      log: this.o.log,
+    };
+  }
+
+  private onRoomsNode(s: ServeOptions, sender: Sender, command: Command): unknown {
+    const leader = this.registry.roomsLeader();
+    if (!leader || leader === this.o.nodeId) return s.local.run(sender, command);
+    return this.rpc.request(leader, sender, command);
+  }
+
+  private received(m: BusMessage, s: ServeOptions, calls: ClusterCalls): void {
+    switch (m.kind) {
+      case 'command':
+        s.hub.learn(m.sender.deviceId, m.replyTo);
+        this.rpc.serve(m, (sender, command) => s.local.run(sender, command));
+        return;
+      case 'reply':
+        this.rpc.settle(m);
+        return;
+      case 'device':
+        if (m.online) s.here.online(m.device);
+        else s.here.offline(m.device, m.graceElapsed === true);
+        return;
+      case 'route':
+        this.routes.put(m.route);
+        return;
+      case 'unroute':
+        for (const id of m.callIds) this.routes.drop(id);
+        return;
+      case 'relay':
+        calls.relayed(m.to, m.event);
+        return;
+      case 'node-lost':
+        for (const device of m.devices) s.here.offline(device, true);
+        return;
+      case 'deliver':
+        return; // the hub's
+    }
+  }
+}

@@ -1,0 +1,81 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from '../observability/index.ts';
+import type { Bus, BusMessage } from './bus.ts';
+import { decode, encode } from './codec.ts';
+import type { Keys } from './redis.ts';
+
+/**
+ * The bus over Redis pub/sub: one channel per node and one for broadcasts, JSON messages.
+ * Publishing while Redis is unreachable drops the message (logged): cross-node work fails
+ * its way (a request times out) while each node keeps serving its own users.
+ */
+export class RedisBus implements Bus {
+  private readonly handlers: Array<(message: BusMessage) => void> = [];
+  private readonly channels = new Set<string>();
+  private readonly log: Logger;
+
+  /** `pub` runs commands; `sub` is given over to subscriptions. */
+  constructor(
+    private readonly pub: Redis,
+    private readonly sub: Redis,
+    private readonly key: Keys,
+    log: Logger,
+  ) {
+    this.log = log.child({ mod: 'bus' });
+    sub.on('message', (channel: string, text: string) => {
+      if (!this.channels.has(channel)) return;
+      let message: BusMessage;
+      try {
+        message = decode(text);
+      } catch (err) {
+        this.log.error({ event: 'bus_bad_message', channel, err }, 'undecodable bus message');
+        return;
+      }
+      for (const h of this.handlers) {
+        try {
+          h(message);
+        } catch (err) {
+          this.log.error({ event: 'bus_handler_failed', kind: message.kind, err }, 'bus handler');
+        }
+      }
+    });
+  }
+
+  publish(nodeId: string, message: BusMessage): void {
+    this.send(this.key.channel(nodeId), message);
+  }
+
+  broadcast(message: BusMessage): void {
+    this.send(this.key.broadcast, message);
+  }
+
+  subscribe(nodeId: string, handler: (message: BusMessage) => void): void {
+    this.handlers.push(handler);
+    for (const channel of [this.key.channel(nodeId), this.key.broadcast]) {
+      if (this.channels.has(channel)) continue;
+      this.channels.add(channel);
+      this.sub
+        .subscribe(channel)
+        .catch((err: unknown) =>
+          this.log.error({ event: 'bus_subscribe_failed', channel, err }, 'subscribe failed'),
+        );
+    }
+  }
+
+  close(): Promise<void> {
+    this.handlers.length = 0;
+    this.channels.clear();
+    return Promise.resolve();
+  }
+
+  private send(channel: string, message: BusMessage): void {
+    this.pub
+      .publish(channel, encode(message))
+      .catch((err: unknown) =>
+        this.log.debug(
+          { event: 'bus_publish_failed', kind: message.kind, err: (err as Error).message },
+          'bus message dropped',
+        ),
+      );
+  }
+}

@@ -1,0 +1,77 @@
+import { Redis } from 'ioredis';
+import type { Logger } from '../observability/index.ts';
+
+/** Key and channel names, all under one prefix (`cluster.prefix`) so that clusters can share a Redis. */
+export function keysFor(prefix: string) {
+  return {
+    /** Every node that has registered (alive or not yet cleaned up after). */
+    nodes: `${prefix}:nodes`,
+    /** A node's liveness, with a TTL its heartbeat refreshes. */
+    alive: (nodeId: string) => `${prefix}:alive:${nodeId}`,
+    /** The lock of the janitor that cleans up after a dead node. */
+    janitor: (nodeId: string) => `${prefix}:janitor:${nodeId}`,
+    /** The node that holds the rooms (a lease, renewed by its heartbeat). */
+    roomsLeader: `${prefix}:rooms-node`,
+    /** A node's bus channel. */
+    channel: (nodeId: string) => `${prefix}:node:${nodeId}`,
+    /** The channel every node listens to. */
+    broadcast: `${prefix}:all`,
+    /** user → deviceId → presence entry. */
+    presence: (userId: string) => `${prefix}:presence:${userId}`,
+    /** Every user with presence entries. */
+    presenceUsers: `${prefix}:presence-users`,
+    /** The `userId\0deviceId` of a node's devices, for cleanup when it dies. */
+    nodeDevices: (nodeId: string) => `${prefix}:node-devices:${nodeId}`,
+    /** user → callId → call summary, for every live call of the user. */
+    calls: (userId: string) => `${prefix}:calls:${userId}`,
+    /** Messages a user sent in one window, cluster-wide, for the shared rate budget. */
+    rate: (userId: string, window: number) => `${prefix}:rate:${userId}:${window}`,
+    /** meeting → the node that holds its media room. */
+    meeting: (meetingId: string) => `${prefix}:meeting:${meetingId}`,
+  };
+}
+
+/** The key names of one cluster. */
+export type Keys = ReturnType<typeof keysFor>;
+
+/** Redis is needed and did not answer: startup fails with this, saying what to do. */
+export class RedisUnavailableError extends Error {
+  override readonly name = 'RedisUnavailableError';
+}
+
+/**
+ * A connection that fails commands at once while disconnected (no offline queue: a node keeps
+ * serving its own users instead of stalling) and reconnects forever with a capped backoff.
+ */
+export function connectRedis(url: string, log: Logger, role: string): Redis {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: (times) => Math.min(50 * times, 1000),
+    connectionName: `parley-${role}`,
+  });
+  let down = false;
+  redis.on('error', (err: Error) => {
+    if (!down) log.warn({ event: 'redis_error', role, err: err.message }, 'redis connection error');
+    down = true;
+  });
+  redis.on('ready', () => {
+    if (down) log.info({ event: 'redis_reconnected', role }, 'redis connection restored');
+    down = false;
+  });
+  return redis;
+}
+
+/** Connects, or fails with a message that says how to get Redis. */
+export async function openRedis(redis: Redis, url: string): Promise<void> {
+  try {
+    await redis.connect();
+  } catch (err) {
+    redis.disconnect();
+    throw new RedisUnavailableError(
+      `Redis is needed at ${url} (REDIS_URL) and did not answer: ${(err as Error).message}. ` +
+        'Start it (e.g. `redis-server --daemonize yes`) or unset REDIS_URL for a single node.',
+    );
+  }
+}

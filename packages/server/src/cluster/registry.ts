@@ -1,0 +1,150 @@
+import type { Redis } from 'ioredis';
+import type { Config } from '../config/index.ts';
+import type { Logger } from '../observability/index.ts';
+import type { Keys } from './redis.ts';
+
+/** What the registry needs. */
+export interface NodeRegistryOptions {
+  nodeId: string;
+  redis: Redis;
+  keys: Keys;
+  cluster: Pick<Config['cluster'], 'heartbeatMs' | 'nodeTtlMs'>;
+  log: Logger;
+}
+
+/**
+ * Takes (or renews) a lease and returns its holder: KEYS[1] the lease, ARGV[1] this node,
+ * ARGV[2] its TTL in ms.
+ */
+const LEASE = `
+local holder = redis.call('GET', KEYS[1])
+if not holder then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return ARGV[1]
+end
+if holder == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return holder`;
+
+/**
+ * The node registry: each node's liveness key, refreshed by a heartbeat with a TTL, and what
+ * this node last saw of the others (live, dead) and of the rooms lease. Reads are from that
+ * cache, so they never wait on Redis.
+ */
+export class NodeRegistry {
+  private live = new Set<string>();
+  private deadNodes: string[] = [];
+  private leader: string | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private up = false;
+  /** Since when the connection has been up without a break (epoch ms; 0 while down). */
+  private upSince = 0;
+  private readonly reconnectHandlers: Array<() => void> = [];
+  private readonly log: Logger;
+
+  constructor(private readonly o: NodeRegistryOptions) {
+    this.log = o.log.child({ mod: 'registry' });
+    o.redis.on('ready', () => {
+      const wasDown = !this.up;
+      this.up = true;
+      this.upSince = Date.now();
+      if (wasDown && this.timer) {
+        void this.beat();
+        for (const h of this.reconnectHandlers) h();
+      }
+    });
+    o.redis.on('close', () => {
+      this.up = false;
+      this.upSince = 0;
+    });
+  }
+
+  /** Registers this node and starts the heartbeat. */
+  async start(): Promise<void> {
+    this.up = this.o.redis.status === 'ready';
+    this.upSince = Date.now();
+    await this.beat();
+    this.timer = setInterval(() => void this.beat(), this.o.cluster.heartbeatMs);
+    this.timer.unref();
+  }
+
+  /** Called after the connection to Redis came back (presence re-registers itself). */
+  onReconnect(handler: () => void): void {
+    this.reconnectHandlers.push(handler);
+  }
+
+  /** Whether Redis is reachable now. */
+  get connected(): boolean {
+    return this.up;
+  }
+
+  /** How long the connection has been up without a break, in ms (0 while down). */
+  get upForMs(): number {
+    return this.up ? Date.now() - this.upSince : 0;
+  }
+
+  /** Whether `nodeId` was alive at the last heartbeat (this node always is). */
+  isAlive(nodeId: string): boolean {
+    return nodeId === this.o.nodeId || this.live.has(nodeId);
+  }
+
+  /** Registered nodes whose liveness expired at the last heartbeat. */
+  dead(): readonly string[] {
+    return this.deadNodes;
+  }
+
+  /** The node that holds the rooms, as of the last heartbeat. */
+  roomsLeader(): string | null {
+    return this.leader;
+  }
+
+  /** Forgets a dead node once the janitor has cleaned up after it. */
+  async forget(nodeId: string): Promise<void> {
+    await this.o.redis.srem(this.o.keys.nodes, nodeId);
+    this.deadNodes = this.deadNodes.filter((n) => n !== nodeId);
+  }
+
+  /** Stops the heartbeat and leaves the registry (graceful shutdown). */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    if (!this.up) return;
+    const { redis, nodeId, keys: key } = this.o;
+    await redis
+      .multi()
+      .del(key.alive(nodeId))
+      .srem(key.nodes, nodeId)
+      .eval(
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+        1,
+        key.roomsLeader,
+        nodeId,
+      )
+      .exec()
+      .catch((err: unknown) =>
+        this.log.warn({ event: 'deregister_failed', err }, 'could not leave the registry'),
+      );
+  }
+
+  /** Refreshes this node's liveness, reads everyone else's and takes or renews the lease. */
+  private async beat(): Promise<void> {
+    const { redis, nodeId, cluster, keys: key } = this.o;
+    try {
+      const results = await redis
+        .multi()
+        .set(key.alive(nodeId), String(Date.now()), 'PX', cluster.nodeTtlMs)
+        .sadd(key.nodes, nodeId)
+        .smembers(key.nodes)
+        .eval(LEASE, 1, key.roomsLeader, nodeId, cluster.nodeTtlMs)
+        .exec();
+      const nodes = (results?.[2]?.[1] ?? []) as string[];
+      this.leader = (results?.[3]?.[1] as string | undefined) ?? null;
+      const others = nodes.filter((n) => n !== nodeId);
+      const alive =
+        others.length > 0 ? await redis.mget(...others.map((n) => key.alive(n))) : ([] as null[]);
+      this.live = new Set(others.filter((_, i) => alive[i] !== null));
+      this.deadNodes = others.filter((_, i) => alive[i] === null);
+    } catch (err) {
+      this.log.debug({ event: 'heartbeat_failed', err: (err as Error).message }, 'heartbeat');
+    }
+  }
+}

@@ -1,0 +1,165 @@
+import { randomBytes } from 'node:crypto';
+import type { ServerEvent } from '@parley/protocol';
+import type { Sender } from '../calls/index.ts';
+import { CloseCode, type Connection } from './connection.ts';
+import type { Dialect, WireFrame } from './dialect.ts';
+import type { DeviceConnection } from './hub.ts';
+
+/** What the session registry needs. */
+export interface SessionOptions {
+  /** How long a dropped device waits for its resume (calls.disconnectGraceMs). */
+  graceMs: number;
+  /**
+   * Frames kept for replay: the last ones sent to the device. A device that misses more than
+   * this (while away, or unacknowledged on resume) cannot resume.
+   */
+  replayFrames: number;
+  /** The device is gone for good: its grace ran out, or it missed too much. */
+  onExpire: (session: Session) => void;
+}
+
+/**
+ * A resumable device: one deviceId that outlives its sockets. The hub holds the session, not a
+ * socket. Every frame for the device (events, replies, errors) is numbered and kept in a short
+ * replay log; a resume says how many it received (`?received=`) and gets the rest, so nothing
+ * written into a socket that was already dead is lost.
+ */
+export class Session implements DeviceConnection {
+  /** The current resume token (rotated by every attach). */
+  token = '';
+  private conn: Connection | null = null;
+  /** The last frames sent to the device; `log[i]` has number `sent - log.length + i + 1`. */
+  private log: WireFrame[] = [];
+  /** Frames sent to the device so far (session:ready frames are not counted). */
+  private sent = 0;
+  /** `sent` when the last socket dropped. */
+  private sentAtDrop = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private expired = false;
+
+  constructor(
+    readonly sender: Sender,
+    readonly dialect: Dialect,
+    private readonly o: SessionOptions,
+    private readonly registry: SessionRegistry,
+  ) {}
+
+  /**
+   * Whether a resume that received `received` frames (undefined: all that were written before
+   * the drop) can continue without a gap.
+   */
+  canReplay(received: number | undefined): boolean {
+    const from = received ?? this.sentAtDrop;
+    return from <= this.sent && from >= this.sent - this.log.length;
+  }
+
+  /**
+   * Makes `conn` the device's socket (a new device, a resume, or a take-over from a socket the
+   * server has not yet seen drop, which is closed). Writes session:ready, then replays every
+   * frame after the `received` first (see canReplay).
+   */
+  attach(conn: Connection, resumed: boolean, received?: number): void {
+    const previous = this.conn;
+    if (previous) this.sentAtDrop = this.sent;
+    this.conn = conn;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    previous?.close(CloseCode.SessionMoved, 'session resumed on another connection');
+    this.registry.rotate(this);
+    const ready = this.dialect.encodeSession?.({
+      userId: this.sender.userId,
+      deviceId: this.sender.deviceId,
+      resumeToken: this.token,
+      resumed,
+      graceMs: this.o.graceMs,
+    });
+    if (ready !== undefined) conn.write(ready);
+    const from = received ?? this.sentAtDrop;
+    for (const frame of this.log.slice(this.log.length - (this.sent - from))) conn.write(frame);
+  }
+
+  /**
+   * `conn`'s socket closed. If it still carried the device, the device waits for a resume for
+   * the grace period. Returns whether it does.
+   */
+  detach(conn: Connection): boolean {
+    if (this.conn !== conn || this.expired) return false;
+    this.conn = null;
+    this.sentAtDrop = this.sent;
+    this.timer = setTimeout(() => this.expire(), this.o.graceMs);
+    this.timer.unref();
+    return true;
+  }
+
+  /** Every frame for the device: numbered, kept for replay, written when a socket carries it. */
+  output(frame: WireFrame): void {
+    if (this.expired) return;
+    this.sent++;
+    this.log.push(frame);
+    if (this.log.length > this.o.replayFrames) {
+      if (!this.conn && this.sent - this.sentAtDrop > this.o.replayFrames) {
+        this.expire();
+        return;
+      }
+      this.log.shift();
+    }
+    this.conn?.write(frame);
+  }
+
+  sendEvent(event: ServerEvent): void {
+    const frame = this.dialect.encodeEvent(event, this.sender);
+    if (frame !== null) this.output(frame);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.conn?.close(code, reason);
+  }
+
+  heartbeat(now: number, timeoutMs: number): void {
+    this.conn?.heartbeat(now, timeoutMs);
+  }
+
+  /** The device is gone: nothing more is kept and the token no longer resumes it. */
+  expire(): void {
+    if (this.expired) return;
+    this.expired = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.log = [];
+    this.registry.forget(this);
+    this.conn?.close(CloseCode.SessionMoved, 'session expired');
+    this.conn = null;
+    this.o.onExpire(this);
+  }
+}
+
+/** The resumable sessions of this node, by resume token. */
+export class SessionRegistry {
+  private readonly byToken = new Map<string, Session>();
+
+  constructor(private readonly o: SessionOptions) {}
+
+  /** A new resumable device. */
+  open(sender: Sender, dialect: Dialect): Session {
+    return new Session(sender, dialect, this.o, this);
+  }
+
+  /** The live session a token names, if it belongs to `userId`. */
+  claim(token: string, userId: string): Session | undefined {
+    const s = this.byToken.get(token);
+    return s && s.sender.userId === userId ? s : undefined;
+  }
+
+  /** Gives the session a fresh token; the old one stops working. */
+  rotate(session: Session): void {
+    this.byToken.delete(session.token);
+    session.token = randomBytes(24).toString('base64url');
+    this.byToken.set(session.token, session);
+  }
+
+  forget(session: Session): void {
+    if (this.byToken.get(session.token) === session) this.byToken.delete(session.token);
+  }
+}

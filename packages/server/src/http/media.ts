@@ -1,0 +1,21 @@
+import { Hono } from 'hono';
+import type { Authenticator } from '../auth/index.ts';
+import type { Clock } from '../calls/index.ts';
+import type { Config } from '../config/index.ts';
+import { iceServers } from '../meetings/index.ts';
+import { bearer, ok, type AuthVars } from './rest.ts';
+
+/**
+ * `GET /api/media-config`: the ICE servers for the signed-in user's 1:1 calls (STUN, and TURN
+ * with an ephemeral credential), as the meeting route gives them for a meeting.
+ */
+export function mediaRoutes(
+  auth: Authenticator,
+  ice: Config['ice'],
+  clock: Clock = Date.now,
+): Hono<AuthVars> {
+  const app = new Hono<AuthVars>();
+  app.use('*', bearer(auth));
+  app.get('/', (c) => ok(c, { iceServers: iceServers(ice, c.get('identity').userId, clock()) }));
+  return app;
+}

@@ -1,0 +1,101 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { pino } from 'pino';
+import { loadConfig } from '../config/index.ts';
+import { Metrics } from '../observability/index.ts';
+import { SfuPool } from './index.ts';
+
+/** The real mediasoup worker (built by scripts/mediasoup-worker.sh); no mocks. */
+function pool(sfu: Record<string, unknown>): SfuPool {
+  const config = loadConfig(process.env, { sfu });
+  const bin = config.sfu.workerBin;
+  if (!bin || !existsSync(bin)) {
+    throw new Error(
+      'the mediasoup worker binary is needed: build it once with `bash scripts/mediasoup-worker.sh` ' +
+        '(a few minutes) and/or set MEDIASOUP_WORKER_BIN to the path it prints',
+    );
+  }
+  return new SfuPool({ sfu: config.sfu, log: pino({ level: 'silent' }), metrics: new Metrics() });
+}
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('routers go to the least loaded worker; a dead worker is replaced', async () => {
+  const p = pool({ workers: 2 });
+  try {
+    await p.start();
+    const a = await p.createRouter();
+    const b = await p.createRouter();
+    assert.notEqual(a.workerPid, b.workerPid, 'the second router avoids the busy worker');
+    // Streams weigh more than routers: load worker A, and the next router goes to B.
+    const t = await a.createWebRtcTransport({ appData: {} });
+    await t.produce({
+      kind: 'audio',
+      rtpParameters: {
+        codecs: [{ mimeType: 'audio/opus', payloadType: 111, clockRate: 48000, channels: 2 }],
+        encodings: [{ ssrc: 1 }],
+      },
+    });
+    const c = await p.createRouter();
+    assert.equal(c.workerPid, b.workerPid);
+    assert.deepEqual(
+      p
+        .workers()
+        .map((w) => [w.pid === a.workerPid ? 'a' : 'b', w.routers, w.streams])
+        .sort(),
+      [
+        ['a', 1, 1],
+        ['b', 2, 0],
+      ],
+    );
+
+    const closed = new Promise((r) => a.router.once('workerclose', () => r(true)));
+    process.kill(a.workerPid, 'SIGKILL');
+    assert.equal(await closed, true, "the dead worker's routers close");
+    await until(() => p.workers().length === 2, 'replacement');
+    assert.ok(!p.workers().some((w) => w.pid === a.workerPid));
+    const d = await p.createRouter();
+    assert.notEqual(d.workerPid, b.workerPid, 'the fresh worker is the least loaded');
+  } finally {
+    p.close();
+  }
+});
+
+test('with a WebRtcServer every transport of a worker shares one port', async () => {
+  const port = 50_000 + (process.pid % 5000);
+  const p = pool({ workers: 1, webRtcServerPort: port });
+  try {
+    const r = await p.createRouter();
+    const t1 = await r.createWebRtcTransport({ appData: {} });
+    const t2 = await r.createWebRtcTransport({ sctp: { OS: 16, MIS: 16 }, appData: {} });
+    for (const t of [t1, t2]) {
+      assert.deepEqual(
+        t.iceCandidates.map((c) => [c.protocol, c.port]),
+        [
+          ['udp', port],
+          ['tcp', port],
+        ],
+      );
+    }
+    assert.ok(t2.sctpParameters, 'SCTP when asked');
+    assert.equal(t1.sctpParameters, undefined);
+  } finally {
+    p.close();
+  }
+});
+
+test('a missing worker binary fails with how to build it', async () => {
+  const broken = new SfuPool({
+    sfu: { ...loadConfig({}).sfu, workerBin: '/nonexistent/mediasoup-worker' },
+    log: pino({ level: 'silent' }),
+    metrics: new Metrics(),
+  });
+  await assert.rejects(broken.createRouter(), /scripts\/mediasoup-worker\.sh/);
+});
