@@ -132,7 +132,7 @@ export class Signaling extends Emitter<SignalingEvents> {
       } catch (err) {
         clearTimeout(timer);
         this.pending.delete(requestId);
-        reject(err as ParleyError);
+        reject(err instanceof Error ? err : ParleyError.notConnected());
       }
     });
   }

@@ -14,7 +14,7 @@ export function signInScreen(app: App): Screen {
     placeholder: 'alice',
     autocomplete: 'username',
     required: true,
-    pattern: '[A-Za-z0-9_.@-]{1,64}',
+    pattern: '[A-Za-z0-9_.@\\-]{1,64}',
   });
   const name = h('input', {
     id: 'name',

@@ -184,7 +184,10 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   http.route('/api/media-config', mediaRoutes(auth, config.ice));
   if (devLoginEnabled(config)) {
     http.route('/api/dev', devRoutes(auth));
-    log.warn({ event: 'dev_login' }, 'dev sign-in is on: anyone who reaches /api/dev/token signs in');
+    log.warn(
+      { event: 'dev_login' },
+      'dev sign-in is on: anyone who reaches /api/dev/token signs in',
+    );
   }
   http.route('/', webRoutes(config.web));
   http.notFound((c) => fail(c, AppError.notFound('route')));

@@ -399,7 +399,8 @@ describe('video_call calls', () => {
     assert.equal(told.data.callee_userid, 'vgl-bob');
     assert.equal(told.data.glare, true);
     assert.equal((await b2.next(of('handled_answer', callId))).data.accepted, true);
-    assert.equal(srv.app.engine.states('vgl-alice').length, 1, 'exactly one live call');
+    const live = srv.apps.flatMap((a) => a.engine.states('vgl-alice'));
+    assert.equal(live.length, 1, 'exactly one live call');
     await quiet(alice, b1, b2); // alice never got a call_request
 
     alice.send(vc('rtc_offer', 'vgl-alice', 'vgl-bob', { sdp: 'v=0 glare', sdp_type: 'offer' }));

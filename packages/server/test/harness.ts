@@ -19,9 +19,15 @@ export type DialectKey = keyof typeof ENDPOINT;
 
 type Tree = Record<string, unknown>;
 
-/** A Parley node on a random port with its own data dir, for one test file. */
+/**
+ * A Parley node on a random port with its own data dir, for one test file; in cluster mode
+ * (`useCluster()`), three nodes behind nginx that look like one.
+ */
 export interface TestServer {
+  /** The node (in cluster mode the first one; the database is shared). */
   app: App;
+  /** Every node: `[app]` on a single node. */
+  apps: App[];
   /** `ws://127.0.0.1:<port>` */
   wsBase: string;
   /** `http://127.0.0.1:<port>` */
@@ -40,8 +46,19 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+let cluster = false;
+
+/**
+ * From now on `startServer()` starts a three-node cluster behind nginx instead (Redis,
+ * PostgreSQL, nginx): the suites under test/cluster/ run the same scenarios that way.
+ */
+export function useCluster(): void {
+  cluster = true;
+}
+
 /** Starts a node; `overrides` go over the defaults (e.g. `{ calls: { inviteTtlMs: 300 } }`). */
 export async function startServer(overrides: Tree = {}): Promise<TestServer> {
+  if (cluster) return (await import('./cluster-harness.ts')).startCluster(overrides);
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-test-'));
   const config = loadConfig(
     { PARLEY_JWT_SECRET: 'test-secret-test-secret-0123456789' },
@@ -52,6 +69,7 @@ export async function startServer(overrides: Tree = {}): Promise<TestServer> {
   const clients: TestClient[] = [];
   const server: TestServer = {
     app,
+    apps: [app],
     wsBase: `ws://127.0.0.1:${addr.port}`,
     httpBase: `http://127.0.0.1:${addr.port}`,
     token: (userId, opts) => app.auth.mint(userId, opts),

@@ -182,7 +182,8 @@ export class BrowserPeerHandler extends Emitter<PeerHandlerEvents> implements Pe
 
   private async apply(signal: PeerSignal): Promise<void> {
     const pc = this.pc;
-    if (!pc || this.closed) return;
+    if (this.closed) return;
+    if (!pc) throw ParleyError.invalidState('a signal came before start()');
     if (signal.kind === 'ice') {
       if (!pc.remoteDescription) {
         this.earlyIce.push(signal.candidate);

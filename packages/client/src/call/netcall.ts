@@ -189,9 +189,11 @@ interface Current {
   media: Promise<void> | null;
   /** Signals made before the call was answered; sent on accept. */
   outbox: PeerSignal[];
-  /** Signals received before startRtc; applied by it. */
+  /** Signals received before the media was up; startRtc applies them. */
   inbox: PeerSignal[];
   rtcStarted: boolean;
+  /** startRtc has the media up: signals go straight to the handler. */
+  live: boolean;
   joined: boolean;
   /** Resolves with the call id once the invite was acknowledged. */
   invited: Promise<string> | null;
@@ -225,7 +227,7 @@ export class NetCall extends Emitter<NetCallEvents> {
     o.signaling.on('resumed', () => {
       // Media does not need the signaling socket; only a connection that suffered restarts.
       const cur = this.current;
-      if (cur?.rtcStarted && cur.mediaState !== 'connected') cur.handler?.restartIce();
+      if (cur?.live && cur.mediaState !== 'connected') cur.handler?.restartIce();
     });
   }
 
@@ -325,6 +327,8 @@ export class NetCall extends Emitter<NetCallEvents> {
         if (cur.role === 'caller') h.call();
       });
       await cur.media;
+      if (cur.ended) throw ParleyError.invalidState('the call ended');
+      cur.live = true;
       const inbox = cur.inbox;
       cur.inbox = [];
       for (const s of inbox) this.apply(cur, s);
@@ -389,7 +393,7 @@ export class NetCall extends Emitter<NetCallEvents> {
 
   /** The network changed: the current call restarts ICE on the new path. */
   networkChanged(): void {
-    if (this.current?.rtcStarted) this.current.handler?.restartIce();
+    if (this.current?.live) this.current.handler?.restartIce();
   }
 
   private fresh(cid: string, type: NetCallType, role: Current['role'], peer: string, phase: Phase) {
@@ -405,6 +409,7 @@ export class NetCall extends Emitter<NetCallEvents> {
       outbox: [],
       inbox: [],
       rtcStarted: false,
+      live: false,
       joined: false,
       invited: null,
       qualityTimer: null,
@@ -569,7 +574,7 @@ export class NetCall extends Emitter<NetCallEvents> {
           e.type === 'call:ice'
             ? { kind: 'ice', candidate: e.candidate }
             : { kind: e.type === 'call:offer' ? 'offer' : 'answer', sdp: e.sdp };
-        if (cur.rtcStarted && cur.handler) this.apply(cur, s);
+        if (cur.live) this.apply(cur, s);
         else cur.inbox.push(s);
         return;
       }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -38,15 +38,40 @@ export function cpuMicros(pid: number | undefined): number | undefined {
 
 /**
  * CPU time all cores spent busy (user, nice, system, irq, softirq, steal) in µs, from
- * /proc/stat; with the two processes' own times it shows how much went to everything else:
- * other processes on the machine and kernel network work (softirq threads) that no process is
- * charged for.
+ * /proc/stat; less the server's, the load generator's and the softirq threads', it is what
+ * other processes on the machine took.
  */
 export function machineMicros(): number | undefined {
   try {
     const line = readFileSync('/proc/stat', 'utf8').slice(0, 256).split('\n')[0]!;
     const [, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
     return ((user! + nice! + system! + irq! + softirq! + steal!) * 1e6) / CLK_TCK;
+  } catch {
+    return undefined;
+  }
+}
+
+let softirqPids: number[] | undefined;
+
+/**
+ * CPU time of the kernel's softirq threads (ksoftirqd/N) in µs: loopback network work that
+ * the kernel defers there is charged to no process of the bench, yet it is the bench's.
+ */
+export function softirqMicros(): number | undefined {
+  try {
+    softirqPids ??= readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .filter((d) => {
+        try {
+          return readFileSync(`/proc/${d}/comm`, 'utf8').startsWith('ksoftirqd/');
+        } catch {
+          return false;
+        }
+      })
+      .map(Number);
+    let total = 0;
+    for (const pid of softirqPids) total += cpuMicros(pid) ?? 0;
+    return total;
   } catch {
     return undefined;
   }

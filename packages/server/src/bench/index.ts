@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createAuthenticator } from '../auth/index.ts';
-import { loadConfig, type Config } from '../config/index.ts';
+import { ConfigError, loadConfig, type Config } from '../config/index.ts';
 import { CALLER_MESSAGES, ICE_PER_SIDE, runCalls, type CallsResult } from './calls.ts';
 import {
   freePort,
@@ -81,7 +81,9 @@ interface CpuShare {
   serverPct?: number;
   /** This process, the load generator. */
   clientPct: number;
-  /** Everything else: other processes and kernel network work charged to no process. */
+  /** The kernel's softirq threads: loopback network work deferred there (the bench's own). */
+  softirqPct?: number;
+  /** Everything else: other processes on the machine, competing for its cores. */
   otherPct?: number;
 }
 
@@ -142,18 +144,26 @@ export interface BenchResult {
 const sleep = (ms: number) => (ms > 0 ? delay(ms) : Promise.resolve());
 
 function share(
-  r: { cpuUs?: number; clientCpuUs: number; machineCpuUs?: number },
+  r: { cpuUs?: number; clientCpuUs: number; machineCpuUs?: number; softirqCpuUs?: number },
   ms: number,
 ): CpuShare {
   const pct = (us: number) => us / 10 / ms;
+  const irq = r.softirqCpuUs ?? 0;
   return {
     ...(r.cpuUs !== undefined ? { serverPct: pct(r.cpuUs) } : {}),
     clientPct: pct(r.clientCpuUs),
+    ...(r.softirqCpuUs !== undefined ? { softirqPct: pct(irq) } : {}),
     ...(r.machineCpuUs !== undefined && r.cpuUs !== undefined
-      ? { otherPct: Math.max(0, pct(r.machineCpuUs - r.cpuUs - r.clientCpuUs)) }
+      ? { otherPct: Math.max(0, pct(r.machineCpuUs - r.cpuUs - r.clientCpuUs - irq)) }
       : {}),
   };
 }
+
+/** The three shares as `a / b / c / d %`. */
+const shares = (v: CpuShare) =>
+  [v.serverPct, v.clientPct, v.softirqPct, v.otherPct]
+    .map((n) => (n === undefined ? 'n/a' : fmtInt(n)))
+    .join(' / ') + ' %';
 
 function relayFigures(r: RelayResult): RelayFigures {
   return {
@@ -199,7 +209,7 @@ function toWsBase(url: string): string {
 }
 
 const positive = (name: string, v: number) => {
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer`);
+  if (!Number.isInteger(v) || v < 1) throw new ConfigError(`--${name} must be a positive integer`);
   return v;
 };
 
@@ -244,7 +254,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
   const trials = positive('trials', opts.trials ?? 3);
   const withPeer = opts.peerjs !== false;
   if (withPeer && !peerAvailable())
-    throw new Error('the PeerJS comparison needs the `peer` package (or pass --no-peerjs)');
+    throw new ConfigError('the PeerJS comparison needs the `peer` package (or pass --no-peerjs)');
   const tag = `b${randomBytes(3).toString('hex')}`;
 
   const children: ServerChild[] = [];
@@ -277,7 +287,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
     if (opts.url) {
       config = loadConfig();
       if (!config.auth.jwtSecret && !existsSync(join(config.dataDir, 'jwt-secret')))
-        throw new Error(
+        throw new ConfigError(
           '--url needs the server’s token secret: set PARLEY_JWT_SECRET ' +
             '(or PARLEY_CONFIG / PARLEY_DATA_DIR as the server has them)',
         );
@@ -300,7 +310,9 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
     // Exchanges per relay trial: 5, or fewer if the burst is smaller (see the top comment).
     const exchanges = Math.min(5, Math.floor((rateBurst - 2) / (1 + ICE_PER_SIDE)));
     if (callsPerUser < 1 || exchanges < 1)
-      throw new Error(`a rate-limit burst of ${rateBurst} is too small for one call per user`);
+      throw new ConfigError(
+        `a rate-limit burst of ${rateBurst} is too small for one call per user`,
+      );
 
     print(
       `Parley bench: ${cpus().length} CPUs, Node ${process.version}; Parley ${
@@ -412,7 +424,6 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
   }
 }
 
-const pct = (v: number | undefined) => (v === undefined ? 'n/a' : `${fmtInt(v)} %`);
 const us = (v: number | undefined) => (v === undefined ? 'n/a' : `${fmtDec(v)} µs`);
 const mark = (ok: boolean | undefined) => (ok === undefined ? '' : ok ? '  ✓' : '  ✗');
 
@@ -429,10 +440,7 @@ function report(r: BenchResult, print: (line: string) => void): void {
       ['setup p50 / p99 (invite → answer)', `${fmtMs(c.setupP50Ms)} / ${fmtMs(c.setupP99Ms)}`],
       ['server CPU per message', us(c.cpuUsPerMessage)],
       ['server CPU per call', us(c.cpuUsPerCall)],
-      [
-        'CPU: server / load gen / other',
-        `${pct(c.serverPct)} / ${pct(c.clientPct)} / ${pct(c.otherPct)}`,
-      ],
+      ['CPU: server / load gen / softirq / other', shares(c)],
     ]),
   );
   const x = r.relay;
@@ -458,13 +466,7 @@ function report(r: BenchResult, print: (line: string) => void): void {
       row('latency p50', (v) => fmtMs(v.latencyP50Ms)),
       row('latency p99', (v) => fmtMs(v.latencyP99Ms), mark(r.targets.relayP99).trim()),
       row('server CPU per relayed msg', (v) => us(v.cpuUsPerMessage)),
-      row(
-        'CPU: server / load gen / other',
-        (v) =>
-          [v.serverPct, v.clientPct, v.otherPct]
-            .map((n) => (n === undefined ? 'n/a' : fmtInt(n)))
-            .join(' / ') + ' %',
-      ),
+      row('CPU: server / load gen / softirq / other', shares),
       row(
         'avg frame bytes in / out',
         (v) => `${fmtInt(v.avgFrameBytesIn)} / ${fmtInt(v.avgFrameBytesOut)}`,
@@ -476,9 +478,15 @@ function report(r: BenchResult, print: (line: string) => void): void {
       (x.peerjsTrials ? `; PeerJS ${x.peerjsTrials.map(fmtInt).join(', ')}` : ''),
   );
   print(
-    "  CPU is % of one core of the machine's " +
-      `${r.cores}; "other" is other processes plus kernel network work charged to no process`,
+    `  CPU is % of one core (the machine has ${r.cores}); softirq: kernel network threads; ` +
+      'other: other processes on the machine',
   );
+  const busiest = Math.max(c.otherPct ?? 0, p.otherPct ?? 0, j?.otherPct ?? 0);
+  if (busiest >= 20)
+    print(
+      `  note: other processes took up to ${fmtInt(busiest)} % of a core during the measurements; ` +
+        'on an otherwise idle machine the servers get that CPU too',
+    );
   const n = r.serverCounts;
   if (n)
     print(

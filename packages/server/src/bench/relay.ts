@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { ICE_PER_SIDE } from './calls.ts';
-import { cpuMicros, machineMicros } from './children.ts';
+import { cpuMicros, machineMicros, softirqMicros } from './children.ts';
 import { ANSWER_SDP, OFFER_SDP, Template, ageMs, candidate } from './payloads.ts';
 import { openAll, resetTallies, sumTallies, type BenchSocket, type Tally } from './sockets.ts';
 import { latency, type Latency } from './stats.ts';
@@ -55,6 +55,8 @@ export interface RelayResult {
   cpuUs?: number;
   /** CPU time of all cores during the run (whole machine), µs. */
   machineCpuUs?: number;
+  /** CPU time of the kernel's softirq threads during the run, µs. */
+  softirqCpuUs?: number;
   /** This process's (the load generator's) CPU time during the run, µs. */
   clientCpuUs: number;
 }
@@ -142,9 +144,11 @@ export async function runRelay(
   const cpu0 = cpuMicros(target.pid);
   const own0 = process.cpuUsage();
   const all0 = machineMicros();
+  const irq0 = softirqMicros();
   const r = await drive(pairs, target.kinds, exchanges, timeoutMs);
   const own = process.cpuUsage(own0);
   const all1 = machineMicros();
+  const irq1 = softirqMicros();
   const cpu1 = cpuMicros(target.pid);
   const messages = r.at.length;
   const i10 = Math.floor(messages * 0.1);
@@ -162,6 +166,7 @@ export async function runRelay(
     ...(cpu0 !== undefined && cpu1 !== undefined ? { cpuUs: cpu1 - cpu0 } : {}),
     clientCpuUs: own.user + own.system,
     ...(all0 !== undefined && all1 !== undefined ? { machineCpuUs: all1 - all0 } : {}),
+    ...(irq0 !== undefined && irq1 !== undefined ? { softirqCpuUs: irq1 - irq0 } : {}),
   };
 }
 

@@ -93,6 +93,8 @@ export async function runSfuBench(o: SfuBenchOptions): Promise<void> {
       `Parley SFU benchmark: mediasoup 3.12.16, 1 worker, ${availableParallelism()} cores, ` +
         `signaling over ${o.transport}`,
     );
+    const progress = (s: string) => process.stderr.write(`  … ${s}\n`);
+    progress('publishing 1280x720@30 in three simulcast encodings');
     const publisher = await open('publisher');
     const { video } = await publisher.evaluate(() =>
       window.meeting.publish({ width: 1280, height: 720, frameRate: 30 }),
@@ -107,6 +109,7 @@ export async function runSfuBench(o: SfuBenchOptions): Promise<void> {
         polling: 20,
       });
       joins.push(await page.evaluate(() => window.meeting.firstFrameAt - window.meeting.joinedAt));
+      progress(`join ${i + 1}: first frame after ${fmtInt(joins.at(-1))} ms`);
       await page.evaluate(() => window.meeting.leave());
       await page.close();
     }
@@ -119,6 +122,7 @@ export async function runSfuBench(o: SfuBenchOptions): Promise<void> {
     // Phase 2: record the top layer, close the browser (its CPU), replay and fan out.
     const room = app.rtc.router(meetingId);
     if (!room) throw new Error('the meeting has no media room');
+    progress(`recording ${RECORD_SEC} s of the top layer`);
     const recording = await record(room, video, RECORD_SEC);
     await browser.close();
     out(
@@ -172,7 +176,7 @@ export async function runSfuBench(o: SfuBenchOptions): Promise<void> {
 }
 
 /** Seconds of video recorded for the replay. */
-const RECORD_SEC = 8;
+const RECORD_SEC = 5;
 
 /** RTP packets of one stream with their arrival times, and what it takes to produce it again. */
 interface Recording {
@@ -279,29 +283,30 @@ async function fanOut(app: App, router: Router, rec: Recording, o: SfuBenchOptio
   const sinkPort = sink.address().port;
   const transports: PlainTransport[] = [];
   const rows: Step[] = [];
+  /** A consumer of the replayed stream on its own PlainTransport, sending SRTP to the sink. */
+  const sinkConsumer = async (): Promise<PlainTransport> => {
+    const t = await router.createPlainTransport({
+      listenIp: '127.0.0.1',
+      rtcpMux: true,
+      comedia: false,
+      enableSrtp: true,
+      srtpCryptoSuite: 'AES_CM_128_HMAC_SHA1_80',
+    });
+    await t.connect({
+      ip: '127.0.0.1',
+      port: sinkPort,
+      srtpParameters: {
+        cryptoSuite: 'AES_CM_128_HMAC_SHA1_80',
+        keyBase64: randomBytes(30).toString('base64'),
+      },
+    });
+    await t.consume({ producerId: source.producer.id, rtpCapabilities: router.rtpCapabilities });
+    return t;
+  };
   try {
     for (let target = 0; target <= o.maxConsumers; target += o.step) {
       while (transports.length < target) {
-        const t = await router.createPlainTransport({
-          listenIp: '127.0.0.1',
-          rtcpMux: true,
-          comedia: false,
-          enableSrtp: true,
-          srtpCryptoSuite: 'AES_CM_128_HMAC_SHA1_80',
-        });
-        await t.connect({
-          ip: '127.0.0.1',
-          port: sinkPort,
-          srtpParameters: {
-            cryptoSuite: 'AES_CM_128_HMAC_SHA1_80',
-            keyBase64: randomBytes(30).toString('base64'),
-          },
-        });
-        await t.consume({
-          producerId: source.producer.id,
-          rtpCapabilities: router.rtpCapabilities,
-        });
-        transports.push(t);
+        transports.push(await sinkConsumer());
       }
       await delay((RECORD_SEC + 1) * 1000); // every new consumer has seen a key frame
       const [cpu0] = await app.sfu.cpuTime();

@@ -27,11 +27,11 @@ const zeroMask = (mask: Buffer): void => {
 export class BenchSocket {
   tally: Tally = newTally();
   onFrame: (text: string) => void = () => {};
-  private readonly socket: Socket;
-
-  private constructor(readonly ws: WebSocket) {
-    // The TCP socket, to cork several frames into one write (an ICE trickle burst).
-    this.socket = (ws as unknown as { _socket: Socket })._socket;
+  private constructor(
+    readonly ws: WebSocket,
+    /** The TCP socket under `ws`, to cork several frames into one write (an ICE burst). */
+    private readonly socket: Socket,
+  ) {
     ws.on('message', (data: RawData) => {
       const text = (data as Buffer).toString();
       this.tally.received++;
@@ -53,13 +53,15 @@ export class BenchSocket {
         handshakeTimeout: 30_000,
       });
       const fail = (err: Error) => reject(err);
+      let socket: Socket | undefined;
+      ws.once('upgrade', (res) => (socket = res.socket));
       ws.once('error', fail);
       ws.once('unexpected-response', (_req, res) =>
         fail(new Error(`${url.replace(/token=[^&]+/, 'token=…')}: HTTP ${res.statusCode}`)),
       );
       ws.once('open', () => {
         ws.off('error', fail);
-        const s = new BenchSocket(ws);
+        const s = new BenchSocket(ws, socket!);
         if (!firstFrame) return resolve(s);
         s.onFrame = (text) => {
           s.onFrame = () => {};

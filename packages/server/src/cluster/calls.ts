@@ -48,17 +48,21 @@ interface Parts {
 export class CallAnnouncer implements CallWatcher {
   /** callId → the nodes holding its route. */
   private readonly announced = new Map<string, string[]>();
-  private readonly live = new Set<string>();
+  /** The calls live here, as the index has them. */
+  private readonly live = new Map<string, CallSummary>();
 
   constructor(private readonly o: Parts) {}
 
   started(s: CallState): void {
-    this.live.add(s.callId);
-    this.o.index.put(summaryOf(s));
+    const summary = summaryOf(s);
+    this.live.set(s.callId, summary);
+    this.o.index.put(summary);
   }
 
   accepted(s: CallState): void {
-    this.o.index.put(summaryOf(s));
+    const summary = summaryOf(s);
+    this.live.set(s.callId, summary);
+    this.o.index.put(summary);
     const { hub } = this.o;
     const callerNode = hub.locate(s.caller.deviceId);
     const answerNode = hub.locate(s.answeredBy!.deviceId);
@@ -88,6 +92,11 @@ export class CallAnnouncer implements CallWatcher {
       if (n === this.o.nodeId) this.o.routes.drop(s.callId);
       else this.o.bus.publish(n, { kind: 'unroute', callIds: [s.callId] });
     }
+  }
+
+  /** Writes every live call into the index again (Redis came back empty). */
+  restore(): void {
+    for (const summary of this.live.values()) this.o.index.put(summary);
   }
 
   private announce(s: CallState, callerNode: string, answerNode: string): void {

@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
-import type { Command, CommandType } from '@parley/protocol';
+import type { Command } from '@parley/protocol';
 import type { CallEngine, Sender } from '../calls/index.ts';
 import type { Config } from '../config/index.ts';
-import { Dispatcher, type Hub, type RateCounter } from '../gateway/index.ts';
+import { Dispatcher, type Hub } from '../gateway/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';
 import type { CallRecordStore } from '../store/index.ts';
@@ -66,7 +66,7 @@ const ROOM_COMMANDS = ['room:join', 'room:leave', 'room:members', 'room:signal']
 export class ClusterNode {
   readonly bus: Bus;
   readonly directory: PresenceDirectory;
-  readonly rate: RateCounter;
+  readonly rate: SharedRateLimiter;
   readonly registry: NodeRegistry;
   private readonly index: RedisCallIndex;
   private readonly routes = new RouteCache();
@@ -107,7 +107,9 @@ export class ClusterNode {
 
   /** The engine's watcher: keeps the call index and routes of the calls this node owns. */
   announcer(hub: Hub): CallAnnouncer {
-    return new CallAnnouncer(this.parts(hub));
+    const announcer = new CallAnnouncer(this.parts(hub));
+    this.registry.onReconnect(() => announcer.restore());
+    return announcer;
   }
 
   /** Starts serving: routes commands, listens on the bus, runs the janitor. */
@@ -151,7 +153,7 @@ export class ClusterNode {
       );
     for (const type of ROOM_COMMANDS) d.on(type, (sender, c) => this.onRoomsNode(s, sender, c));
     for (const type of s.local.types()) {
-      if (!d.has(type)) d.on(type as CommandType, (sender, c) => s.local.run(sender, c));
+      if (!d.has(type)) d.on(type, (sender, c) => s.local.run(sender, c));
     }
 
     const tell = (targets: Iterable<string>, m: BusMessage) => {
@@ -195,7 +197,7 @@ export class ClusterNode {
   async close(): Promise<void> {
     await this.janitor?.stop();
     await this.registry.stop();
-    (this.rate as SharedRateLimiter).close();
+    this.rate.close();
     this.rpc.close();
     await this.bus.close();
     this.sub.disconnect();

@@ -13,12 +13,13 @@ export interface NodeRegistryOptions {
 }
 
 /**
- * Takes (or renews) a lease and returns its holder: KEYS[1] the lease, ARGV[1] this node,
- * ARGV[2] its TTL in ms.
+ * Renews a lease, or takes it when vacant and ARGV[3] is '1'; returns its holder ('' when
+ * vacant). KEYS[1] the lease, ARGV[1] this node, ARGV[2] its TTL in ms.
  */
 const LEASE = `
 local holder = redis.call('GET', KEYS[1])
 if not holder then
+  if ARGV[3] ~= '1' then return '' end
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   return ARGV[1]
 end
@@ -31,8 +32,8 @@ return holder`;
  * cache, so they never wait on Redis.
  */
 export class NodeRegistry {
-  private live = new Set<string>();
   private deadNodes: string[] = [];
+  private deadSet = new Set<string>();
   private leader: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private up = false;
@@ -82,9 +83,12 @@ export class NodeRegistry {
     return this.up ? Date.now() - this.upSince : 0;
   }
 
-  /** Whether `nodeId` was alive at the last heartbeat (this node always is). */
+  /**
+   * Whether `nodeId` may be alive: not seen dead at the last heartbeat. A node that joined
+   * since is taken for alive.
+   */
   isAlive(nodeId: string): boolean {
-    return nodeId === this.o.nodeId || this.live.has(nodeId);
+    return !this.deadSet.has(nodeId);
   }
 
   /** Registered nodes whose liveness expired at the last heartbeat. */
@@ -101,6 +105,7 @@ export class NodeRegistry {
   async forget(nodeId: string): Promise<void> {
     await this.o.redis.srem(this.o.keys.nodes, nodeId);
     this.deadNodes = this.deadNodes.filter((n) => n !== nodeId);
+    this.deadSet.delete(nodeId);
   }
 
   /** Stops the heartbeat and leaves the registry (graceful shutdown). */
@@ -128,21 +133,24 @@ export class NodeRegistry {
   /** Refreshes this node's liveness, reads everyone else's and takes or renews the lease. */
   private async beat(): Promise<void> {
     const { redis, nodeId, cluster, keys: key } = this.o;
+    const mayTake = this.leader === null || this.leader === nodeId;
     try {
       const results = await redis
         .multi()
         .set(key.alive(nodeId), String(Date.now()), 'PX', cluster.nodeTtlMs)
         .sadd(key.nodes, nodeId)
         .smembers(key.nodes)
-        .eval(LEASE, 1, key.roomsLeader, nodeId, cluster.nodeTtlMs)
+        // A vacant lease goes to its last holder first (Redis restarted, the holder did not):
+        // the others take it only once they have seen it vacant for a whole heartbeat.
+        .eval(LEASE, 1, key.roomsLeader, nodeId, cluster.nodeTtlMs, mayTake ? '1' : '0')
         .exec();
       const nodes = (results?.[2]?.[1] ?? []) as string[];
-      this.leader = (results?.[3]?.[1] as string | undefined) ?? null;
+      this.leader = (results?.[3]?.[1] as string | undefined) || null;
       const others = nodes.filter((n) => n !== nodeId);
       const alive =
         others.length > 0 ? await redis.mget(...others.map((n) => key.alive(n))) : ([] as null[]);
-      this.live = new Set(others.filter((_, i) => alive[i] !== null));
       this.deadNodes = others.filter((_, i) => alive[i] === null);
+      this.deadSet = new Set(this.deadNodes);
     } catch (err) {
       this.log.debug({ event: 'heartbeat_failed', err: (err as Error).message }, 'heartbeat');
     }

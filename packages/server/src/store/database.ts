@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
 import type { Config } from '../config/index.ts';
 import type { Database } from './schema.ts';
 import { StaticMigrationProvider, type TimeType } from './migrations.ts';
@@ -70,7 +70,18 @@ function reusingStatements(db: SQLite.Database, max = 256): SqliteDatabase {
 /** Brings the schema up to date; returns the names of the migrations it applied. */
 export async function migrate(db: Db): Promise<string[]> {
   const time: TimeType = db.kind === 'postgres' ? 'timestamptz' : 'text';
-  const migrator = new Migrator({ db: db.kysely, provider: new StaticMigrationProvider(time) });
+  // Kysely looks for its bookkeeping tables in every schema unless told which: with another
+  // schema's on the server (another deployment, a parallel test) it would skip creating ours.
+  const schema =
+    db.kind === 'postgres'
+      ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db.kysely))
+          .rows[0]?.schema
+      : undefined;
+  const migrator = new Migrator({
+    db: db.kysely,
+    provider: new StaticMigrationProvider(time),
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error)
     throw error instanceof Error ? error : new Error(`migration failed: ${JSON.stringify(error)}`);

@@ -1,0 +1,429 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { DeviceRef, EndReason, Media } from '@parley/protocol';
+import { FakeServer } from '../../test/fake-server.ts';
+import { FakePeerHandler } from '../../test/fake-peer.ts';
+import { ParleyError } from '../errors.ts';
+import { DefaultReconnectPolicy } from '../reconnect-policy.ts';
+import { Signaling } from '../signaling.ts';
+import { NetCall, type NetCallEvents } from './netcall.ts';
+
+/**
+ * The netcall API against the fake endpoint and the fake WebRTC handler: every event of
+ * specs/netcall-sdk.md, the signals on the wire, and the media lifecycle.
+ */
+
+const BOB_DEVICE: DeviceRef = { userId: 'bob', deviceId: 'bob-1', clientType: 'ios' };
+const ALICE_DEVICE: DeviceRef = { userId: 'alice', deviceId: 'alice-1', clientType: 'web' };
+
+async function setup(me = 'alice', preconnect = true) {
+  const server = new FakeServer();
+  server.userId = me;
+  const signaling = new Signaling({
+    wsUrl: 'ws://parley.test',
+    token: 'jwt',
+    clientType: 'web',
+    socket: server.socket,
+    reconnectPolicy: new DefaultReconnectPolicy({ jitterMs: 0, baseDelayMs: 5 }),
+    requestTimeoutMs: 1_000,
+    connectTimeoutMs: 1_000,
+  });
+  const netcall = new NetCall({
+    signaling,
+    userId: () => me,
+    peerHandler: () => new FakePeerHandler(),
+    iceServers: () => Promise.resolve([{ urls: 'stun:stun.test' }]),
+    preconnect,
+  });
+  const log: Array<[keyof NetCallEvents, unknown]> = [];
+  for (const e of [
+    'beCalling',
+    'callAccepted',
+    'callRejected',
+    'callerAckSync',
+    'hangup',
+    'syncDone',
+    'clientJoin',
+    'clientLeave',
+    'callRecord',
+    'ringing',
+    'callEnded',
+  ] as const) {
+    netcall.on(e, (data: unknown) => log.push([e, data]));
+  }
+  await signaling.connect();
+  let seen = 0;
+  /** The names of the events since the last look. */
+  const events = () => log.slice(seen, (seen = log.length)).map(([e]) => e);
+  /** The data of the last event `name`. */
+  const last = (name: keyof NetCallEvents) =>
+    [...log].reverse().find(([e]) => e === name)?.[1] as Record<string, unknown>;
+  return { server, signaling, netcall, events, last };
+}
+
+/** Fields every call event carries. */
+const base = (callId: string, caller = 'alice', callee = 'bob', media: Media = 'video') => ({
+  callId,
+  caller,
+  callee,
+  media,
+});
+
+const ended = (callId: string, reason: EndReason, by: string | null, caller = 'alice') => ({
+  type: 'call:ended' as const,
+  ...base(callId, caller, caller === 'alice' ? 'bob' : 'alice'),
+  reason,
+  by,
+});
+
+describe('NetCall as the caller', () => {
+  test('call → ringing → callAccepted → startRtc → media; hangup ends it', async () => {
+    const { server, netcall, events, last } = await setup();
+    server.on('call:invite', () => {
+      // The server says ringing before it acknowledges the invite (same tick on the wire).
+      server.push({ type: 'call:ringing', ...base('c1'), devices: 2 });
+      return { callId: 'c1' };
+    });
+    const placed = await netcall.call({ type: 2, callee: 'bob', forceKeepCalling: true });
+    assert.deepEqual(placed, { cid: 'c1' });
+    const invite = await server.next('call:invite');
+    assert.deepEqual(invite.data, { callee: 'bob', media: 'video', keepCalling: true });
+    await server.settle();
+    assert.deepEqual(events(), ['ringing']);
+    assert.equal(netcall.cid, 'c1');
+
+    // The camera and the offer are ready while it rings, but nothing is sent before the answer.
+    const handler = FakePeerHandler.last;
+    assert.equal(handler.options?.media, 'video');
+    assert.equal(handler.options?.polite, false);
+    assert.deepEqual(handler.options?.iceServers, [{ urls: 'stun:stun.test' }]);
+    assert.equal(server.all('call:offer').length, 0);
+
+    server.push({ type: 'call:accepted', ...base('c1'), by: BOB_DEVICE });
+    await server.settle();
+    assert.deepEqual(events(), ['callAccepted']);
+    const offer = await server.next('call:offer');
+    assert.deepEqual(offer.data, { callId: 'c1', sdp: 'v=0 fake-offer' });
+    assert.equal(offer.requestId, undefined, 'signals go without a requestId');
+    assert.deepEqual((await server.next('call:ice')).data.candidate, {
+      candidate: 'candidate:1',
+      sdpMid: '0',
+    });
+    assert.equal((await server.next('call:ice')).data.candidate, null);
+
+    const rtc = await netcall.startRtc();
+    assert.deepEqual(rtc, { uid: 'dev-1', account: 'alice', cid: 'c1' });
+    server.push({ type: 'call:answer', ...base('c1'), from: 'bob', sdp: 'v=0 fake-answer' });
+    await server.settle();
+    assert.deepEqual(events(), ['syncDone', 'clientJoin']);
+    assert.deepEqual(handler.received, [{ kind: 'answer', sdp: 'v=0 fake-answer' }]);
+
+    await netcall.hangup();
+    assert.deepEqual((await server.next('call:hangup')).data, { callId: 'c1' });
+    assert.deepEqual(events(), ['clientLeave', 'callEnded']);
+    assert.equal(handler.closed, true);
+    assert.equal(netcall.cid, null);
+  });
+
+  test('the spec event data', async () => {
+    const { server, netcall, last } = await setup();
+    server.on('call:invite', () => ({ callId: 'c2' }));
+    await netcall.call({ type: 1, callee: 'bob' });
+    server.push({ type: 'call:accepted', ...base('c2', 'alice', 'bob', 'audio'), by: BOB_DEVICE });
+    await server.settle();
+    const accepted = last('callAccepted');
+    assert.equal(accepted.account, 'bob');
+    assert.equal(accepted.type, 1);
+    assert.equal(accepted.cid, 'c2');
+    assert.equal(accepted.fromClientType, 'ios');
+    assert.equal(typeof accepted.timetag, 'number');
+    assert.equal(FakePeerHandler.last.options?.media, 'audio');
+    await netcall.startRtc();
+    assert.deepEqual(last('syncDone'), {
+      code: 200,
+      errmsg: '',
+      userlist: [{ account: 'bob', uid: 'bob-1', mode: 1 }],
+    });
+    server.push({ type: 'call:answer', ...base('c2'), from: 'bob', sdp: 'v=0' });
+    await server.settle();
+    const join = last('clientJoin');
+    assert.equal(join.account, 'bob');
+    assert.equal(join.uid, 'bob-1');
+    assert.equal(join.cid, 'c2');
+    assert.equal((join.stream as MediaStream).id, 'remote');
+    server.push(ended('c2', 'hangup', 'bob'));
+    await server.settle();
+    const hangup = last('hangup');
+    assert.equal(hangup.cid, 'c2');
+    assert.equal(hangup.account, 'bob');
+    assert.equal(hangup.reason, 'hangup');
+    assert.deepEqual(last('clientLeave'), { account: 'bob', uid: 'bob-1', cid: 'c2' });
+    assert.deepEqual(last('callEnded'), { cid: 'c2', reason: 'hangup', by: 'bob' });
+  });
+
+  for (const reason of ['rejected', 'busy'] as const) {
+    test(`callRejected when the callee is ${reason}, not hangup`, async () => {
+      const { server, netcall, events, last } = await setup();
+      server.on('call:invite', () => ({ callId: 'c3' }));
+      await netcall.call({ type: 2, callee: 'bob' });
+      server.push(ended('c3', reason, 'bob'));
+      await server.settle();
+      assert.deepEqual(events(), ['callRejected', 'callEnded']);
+      assert.equal(last('callRejected').reason, reason);
+      assert.equal(FakePeerHandler.last.closed, true);
+      assert.equal(netcall.cid, null);
+    });
+  }
+
+  for (const reason of ['no_answer', 'offline'] as const) {
+    test(`hangup with reason ${reason}`, async () => {
+      const { server, netcall, events, last } = await setup();
+      server.on('call:invite', () => ({ callId: 'c4' }));
+      await netcall.call({ type: 2, callee: 'bob' });
+      server.push(ended('c4', reason, null));
+      await server.settle();
+      assert.deepEqual(events(), ['hangup', 'callEnded']);
+      assert.equal(last('hangup').reason, reason);
+    });
+  }
+
+  test('an end that comes before the invite is acknowledged still ends the call', async () => {
+    const { server, netcall, events } = await setup();
+    server.on('call:invite', () => {
+      server.push(ended('c5', 'offline', null));
+      return { callId: 'c5' };
+    });
+    assert.deepEqual(await netcall.call({ type: 2, callee: 'bob' }), { cid: 'c5' });
+    await server.settle();
+    assert.deepEqual(events(), ['hangup', 'callEnded']);
+    assert.equal(netcall.cid, null);
+  });
+
+  test('hanging up while it rings cancels; the API refuses misuse with typed errors', async () => {
+    const { server, netcall, events } = await setup();
+    await assert.rejects(netcall.hangup(), (e: ParleyError) => e.code === 'invalid_state');
+    await assert.rejects(netcall.startRtc(), (e: ParleyError) => e.code === 'invalid_state');
+    server.on('call:invite', () => ({ callId: 'c6' }));
+    await netcall.call({ type: 2, callee: 'bob' });
+    await assert.rejects(
+      netcall.call({ type: 2, callee: 'carol' }),
+      (e: ParleyError) => e.code === 'invalid_state',
+    );
+    await assert.rejects(netcall.startRtc(), (e: ParleyError) => e.code === 'invalid_state');
+    server.on('call:hangup', () => {
+      throw Object.assign(new Error(), { code: 'x' });
+    });
+    server.handlers.delete('call:hangup');
+    await netcall.hangup();
+    assert.deepEqual((await server.next('call:hangup')).data, { callId: 'c6' });
+    assert.deepEqual(events(), ['callEnded']);
+  });
+
+  test('a failed invite rejects with the server code and leaves no call', async () => {
+    const { server, netcall } = await setup();
+    server.on('call:invite', async () => {
+      const { FakeError } = await import('../../test/fake-server.ts');
+      throw new FakeError('self_call', 'cannot call yourself');
+    });
+    await assert.rejects(
+      netcall.call({ type: 2, callee: 'alice' }),
+      (e: ParleyError) => e.code === 'self_call',
+    );
+    assert.equal(netcall.cid, null);
+    assert.equal(FakePeerHandler.last.closed, true);
+  });
+
+  test('glare: our invite answered their ringing call; we become its callee', async () => {
+    const { server, netcall, events } = await setup();
+    server.push({
+      type: 'call:incoming',
+      ...base('g1', 'bob', 'alice'),
+      callerName: 'Bob',
+      callerDevice: BOB_DEVICE,
+    });
+    await server.settle();
+    assert.deepEqual(events(), ['beCalling']);
+    server.on('call:invite', () => ({ callId: 'g1', glare: true }));
+    await netcall.call({ type: 2, callee: 'bob' });
+    assert.deepEqual(events(), ['callAccepted']);
+    const readied = FakePeerHandler.last;
+    assert.equal(readied.closed, true, 'the caller-side media is dropped');
+    await netcall.startRtc();
+    const handler = FakePeerHandler.last;
+    assert.notEqual(handler, readied);
+    assert.equal(handler.options?.polite, true);
+    server.push({ type: 'call:offer', ...base('g1', 'bob', 'alice'), from: 'bob', sdp: 'v=0' });
+    assert.deepEqual((await server.next('call:answer')).data, { callId: 'g1', sdp: 'v=0 fake-answer' });
+    assert.equal(server.all('call:offer').length, 0);
+  });
+});
+
+describe('NetCall as the callee', () => {
+  const incoming = (callId: string, media: Media = 'video') => ({
+    type: 'call:incoming' as const,
+    ...base(callId, 'alice', 'bob', media),
+    callerName: 'Alice',
+    callerDevice: ALICE_DEVICE,
+  });
+
+  test('beCalling → response → startRtc answers the offer that came first', async () => {
+    const { server, netcall, events, last } = await setup('bob');
+    server.push(incoming('c7'));
+    await server.settle();
+    assert.deepEqual(events(), ['beCalling']);
+    const ring = last('beCalling');
+    assert.equal(ring.caller, 'alice');
+    assert.equal(ring.callerName, 'Alice');
+    assert.equal(ring.type, 2);
+    assert.equal(ring.cid, 'c7');
+    assert.equal(ring.fromClientType, 'web');
+
+    await netcall.response({ accepted: true, caller: 'alice', type: 2, cid: 'c7' });
+    assert.deepEqual((await server.next('call:accept')).data, { callId: 'c7' });
+    // The offer and a candidate arrive before the app calls startRtc.
+    server.push({ type: 'call:offer', ...base('c7'), from: 'alice', sdp: 'v=0 offer' });
+    server.push({ type: 'call:ice', ...base('c7'), from: 'alice', candidate: null });
+    await server.settle();
+    const handler = FakePeerHandler.made.length;
+    assert.equal(FakePeerHandler.made.length, handler, 'no media before startRtc');
+    const slow = new Promise<void>((r) => setTimeout(r, 20));
+    const started = netcall.startRtc();
+    FakePeerHandler.last.gate = slow;
+    await started;
+    const h = FakePeerHandler.last;
+    assert.equal(h.options?.polite, true);
+    assert.deepEqual(
+      h.received.map((s) => s.kind),
+      ['offer', 'ice'],
+      'applied in order after the media is up',
+    );
+    assert.deepEqual((await server.next('call:answer')).data, { callId: 'c7', sdp: 'v=0 fake-answer' });
+    await server.settle();
+    assert.deepEqual(events(), ['syncDone', 'clientJoin']);
+    server.push(ended('c7', 'hangup', 'alice'));
+    await server.settle();
+    assert.deepEqual(events(), ['hangup', 'clientLeave', 'callEnded']);
+  });
+
+  test('answered elsewhere: callerAckSync; answering then is refused', async () => {
+    const { server, netcall, events, last } = await setup('bob');
+    server.push(incoming('c8'));
+    server.push({
+      type: 'call:answered_elsewhere',
+      ...base('c8'),
+      accepted: true,
+      by: BOB_DEVICE,
+      fromClientType: 'ios',
+      timetag: 1234,
+    });
+    await server.settle();
+    assert.deepEqual(events(), ['beCalling', 'callerAckSync']);
+    assert.deepEqual(last('callerAckSync'), {
+      timetag: 1234,
+      cid: 'c8',
+      type: 2,
+      accepted: true,
+      fromClientType: 'ios',
+    });
+    await assert.rejects(
+      netcall.response({ accepted: true, caller: 'alice', type: 2, cid: 'c8' }),
+      (e: ParleyError) => e.code === 'not_found',
+    );
+  });
+
+  test('a rejection is sent; a cancelled ring is a hangup with its reason', async () => {
+    const { server, netcall, events, last } = await setup('bob');
+    server.push(incoming('c9', 'audio'));
+    await server.settle();
+    await netcall.response({ accepted: false, caller: 'alice', type: 1, cid: 'c9' });
+    assert.deepEqual((await server.next('call:reject')).data, { callId: 'c9' });
+    server.push(incoming('c10'));
+    server.push(ended('c10', 'cancelled', 'alice'));
+    await server.settle();
+    assert.deepEqual(events(), ['beCalling', 'beCalling', 'hangup']);
+    assert.equal(last('hangup').reason, 'cancelled');
+    assert.equal(last('hangup').account, 'alice');
+  });
+
+  test('an accept the server refuses leaves no call', async () => {
+    const { server, netcall } = await setup('bob');
+    const { FakeError } = await import('../../test/fake-server.ts');
+    server.on('call:accept', () => {
+      throw new FakeError('invalid_state');
+    });
+    server.push(incoming('c11'));
+    await server.settle();
+    await assert.rejects(
+      netcall.response({ accepted: true, caller: 'alice', type: 2, cid: 'c11' }),
+      (e: ParleyError) => e.code === 'invalid_state',
+    );
+    assert.equal(netcall.cid, null);
+  });
+});
+
+describe('NetCall across drops', () => {
+  async function connectedCall() {
+    const s = await setup();
+    s.server.on('call:invite', () => ({ callId: 'd1' }));
+    await s.netcall.call({ type: 2, callee: 'bob' });
+    s.server.push({ type: 'call:accepted', ...base('d1'), by: BOB_DEVICE });
+    await s.server.settle();
+    await s.netcall.startRtc();
+    s.server.push({ type: 'call:answer', ...base('d1'), from: 'bob', sdp: 'v=0' });
+    await s.server.settle();
+    s.events();
+    return s;
+  }
+
+  test('a resume keeps the call; media that suffered restarts ICE, healthy media does not', async () => {
+    const { server, signaling, netcall, events } = await connectedCall();
+    const h = FakePeerHandler.last;
+    server.drop();
+    await signaling.next('resumed');
+    assert.equal(h.restarts, 0, 'connected media is left alone');
+    assert.equal(netcall.cid, 'd1');
+    h.emit('state', 'reconnecting');
+    server.drop();
+    await signaling.next('resumed');
+    assert.equal(h.restarts, 1);
+    // Signals made while away go out after the resume.
+    netcall.networkChanged();
+    assert.equal(h.restarts, 2);
+    assert.deepEqual(events(), []);
+  });
+
+  test('back as a new device: the call is over (hangup, reason disconnected)', async () => {
+    const { server, signaling, netcall, events, last } = await connectedCall();
+    server.resumes = false;
+    server.drop();
+    await signaling.next('sessionLost');
+    assert.deepEqual(events(), ['hangup', 'clientLeave', 'callEnded']);
+    assert.equal(last('hangup').reason, 'disconnected');
+    assert.equal(netcall.cid, null);
+    assert.equal(FakePeerHandler.last.closed, true);
+  });
+
+  test('mute and camera apply to the current media and to the next call', async () => {
+    const { netcall } = await connectedCall();
+    const h = FakePeerHandler.last;
+    netcall.setMuted(true);
+    await netcall.setCamera(false);
+    assert.equal(h.audio, false);
+    assert.equal(h.video, false);
+    assert.equal(netcall.isMuted, true);
+    assert.equal(netcall.isCameraOn, false);
+    await netcall.switchDevice('videoinput', 'cam-2');
+    assert.deepEqual(h.switched, [{ kind: 'videoinput', deviceId: 'cam-2' }]);
+    assert.ok(await netcall.getStats());
+    await netcall.hangup();
+    await assert.rejects(netcall.switchDevice('audioinput', 'x'), (e: ParleyError) => e.code === 'invalid_state');
+  });
+
+  test('records of any call are passed on', async () => {
+    const { server, events, last } = await setup();
+    server.push({ type: 'call:record', record: { callId: 'r1' } as never });
+    await server.settle();
+    assert.deepEqual(events(), ['callRecord']);
+    assert.equal(last('callRecord').callId, 'r1');
+  });
+});

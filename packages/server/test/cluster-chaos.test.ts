@@ -1,0 +1,282 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { createApp, type App } from '../src/app.ts';
+import { createAuthenticator } from '../src/auth/index.ts';
+import { parleyEnv, startParley, type ServerChild } from '../src/bench/children.ts';
+import { loadConfig } from '../src/config/index.ts';
+import { openDatabase, type Db } from '../src/store/index.ts';
+import {
+  FAST_CLUSTER,
+  JWT_SECRET,
+  REDIS_URL,
+  createSchema,
+  dropKeys,
+  freePort,
+  requireRedis,
+  uniqueName,
+  waitForPort,
+} from './cluster-harness.ts';
+import { TestClient, type Frame } from './harness.ts';
+
+/**
+ * Failures of a cluster: a node killed with SIGKILL mid-call (nodes are child processes), and
+ * Redis restarting under traffic (a redis-server of the test's own, never the machine's).
+ */
+
+const auth = createAuthenticator(loadConfig({ PARLEY_JWT_SECRET: JWT_SECRET }));
+
+const of =
+  (type: string, callId: string) =>
+  (f: Frame): boolean =>
+    f.type === type && (f.data?.callId ?? f.data?.record?.callId) === callId;
+
+/** A client of the native dialect on the node at `port`. */
+async function client(port: number, userId: string, opened: TestClient[]): Promise<TestClient> {
+  const token = await auth.mint(userId, { name: userId });
+  const c = await TestClient.open(`ws://127.0.0.1:${port}/ws?token=${token}&clientType=web`);
+  opened.push(c);
+  return c;
+}
+
+async function ok(c: TestClient, type: string, data: unknown): Promise<Frame> {
+  const r = await c.request(type, data);
+  assert.equal(r.type, 'ok', `${type}: ${JSON.stringify(r)}`);
+  return r;
+}
+
+/** `caller` calls `callee`, who answers; returns the call id. */
+async function answeredCall(caller: TestClient, callee: TestClient, calleeId: string) {
+  const { callId } = (await ok(caller, 'call:invite', { callee: calleeId, media: 'audio' }))
+    .data as { callId: string };
+  await callee.next(of('call:incoming', callId));
+  await ok(callee, 'call:accept', { callId });
+  await caller.next(of('call:accepted', callId));
+  return callId;
+}
+
+/** A full call from invite to record, as proof that the cluster serves. */
+async function fullCall(
+  caller: TestClient,
+  callee: TestClient,
+  calleeId: string,
+  timeoutMs = 3000,
+) {
+  const callId = await answeredCall(caller, callee, calleeId);
+  caller.send({ type: 'call:offer', data: { callId, sdp: 'v=0 chaos' } });
+  assert.equal((await callee.next(of('call:offer', callId), timeoutMs)).data.sdp, 'v=0 chaos');
+  await ok(caller, 'call:hangup', { callId });
+  assert.equal((await callee.next(of('call:ended', callId), timeoutMs)).data.reason, 'hangup');
+  await callee.next(of('call:record', callId), timeoutMs);
+}
+
+describe('a node killed mid-call', () => {
+  const nodes: Array<{ id: string; port: number; child: ServerChild }> = [];
+  const opened: TestClient[] = [];
+  let pg: Awaited<ReturnType<typeof createSchema>>;
+  let db: Db;
+  let prefix: string;
+  let dataDir: string;
+
+  before(async () => {
+    await requireRedis();
+    pg = await createSchema();
+    db = openDatabase({ databaseUrl: pg.url, dataDir: '' });
+    prefix = uniqueName('chaos');
+    dataDir = mkdtempSync(join(tmpdir(), 'parley-chaos-'));
+    // One at a time: the first runs the migrations.
+    for (const id of ['c1', 'c2', 'c3']) {
+      const port = await freePort();
+      const env = {
+        ...parleyEnv({ port, dataDir: join(dataDir, id), secret: JWT_SECRET }),
+        DATABASE_URL: pg.url,
+        REDIS_URL,
+        PARLEY_NODE_ID: id,
+        PARLEY_CLUSTER_PREFIX: prefix,
+        PARLEY_CLUSTER_HEARTBEAT_MS: String(FAST_CLUSTER.heartbeatMs),
+        PARLEY_CLUSTER_NODE_TTL_MS: String(FAST_CLUSTER.nodeTtlMs),
+        PARLEY_CLUSTER_JANITOR_MS: String(FAST_CLUSTER.janitorIntervalMs),
+        PARLEY_DISCONNECT_GRACE_MS: '200',
+        LOG_LEVEL: process.env.TEST_LOG ?? 'warn',
+      };
+      nodes.push({ id, port, child: await startParley(env) });
+    }
+  });
+
+  after(async () => {
+    for (const c of opened) c.close();
+    await Promise.all(nodes.map((n) => n.child.stop(2000)));
+    await db?.kysely.destroy();
+    await pg?.drop();
+    if (prefix) await dropKeys(prefix);
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test("the owner dies: the survivor hears node_lost, the record is finalised, the dead node's users leave presence, new calls work", async () => {
+    const [c1, c2, c3] = nodes as [(typeof nodes)[0], (typeof nodes)[0], (typeof nodes)[0]];
+    const alice = await client(c1.port, 'k-alice', opened);
+    const bob = await client(c2.port, 'k-bob', opened);
+    const carol = await client(c3.port, 'k-carol', opened);
+    const callId = await answeredCall(alice, bob, 'k-bob');
+    assert.ok(callId.startsWith('c1.'), 'the call is owned by the caller’s node');
+    alice.send({ type: 'call:offer', data: { callId, sdp: 'v=0 before' } });
+    await bob.next(of('call:offer', callId));
+
+    const killedAt = Date.now();
+    process.kill(c1.child.pid, 'SIGKILL');
+
+    const ended = await bob.next(of('call:ended', callId), 10_000).catch((err: unknown) => {
+      throw new Error(
+        `${(err as Error).message}\n${nodes.map((n) => `--- ${n.id}\n${n.child.tail()}`).join('\n')}`,
+      );
+    });
+    assert.equal(ended.data.reason, 'node_lost');
+    const heardMs = Date.now() - killedAt;
+    const bound =
+      FAST_CLUSTER.nodeTtlMs +
+      2 * FAST_CLUSTER.heartbeatMs +
+      2 * FAST_CLUSTER.janitorIntervalMs +
+      1000;
+    assert.ok(heardMs < bound, `heard after ${heardMs} ms`);
+    const record = await bob.next(of('call:record', callId), 5000);
+    assert.equal(record.data.record.reason, 'node_lost');
+    const row = await db.kysely
+      .selectFrom('call_records')
+      .selectAll()
+      .where('call_id', '=', callId)
+      .executeTakeFirstOrThrow();
+    assert.equal(row.end_reason, 'node_lost');
+    assert.ok(row.end_time, 'end_time is set');
+
+    // alice was only on the dead node: she is offline now, and her presence entry is gone.
+    const r = await ok(carol, 'call:invite', { callee: 'k-alice', media: 'audio' });
+    const gone = await carol.next(of('call:ended', (r.data as { callId: string }).callId));
+    assert.equal(gone.data.reason, 'offline');
+    const redis = new Redis(REDIS_URL);
+    try {
+      assert.deepEqual(await redis.hgetall(`${prefix}:presence:k-alice`), {});
+    } finally {
+      redis.disconnect();
+    }
+
+    // The survivors call each other, in both directions.
+    await fullCall(bob, carol, 'k-carol');
+    await fullCall(carol, bob, 'k-bob');
+  });
+});
+
+/** A redis-server of this test's own on `port`; resolves once it answers. */
+async function startRedis(port: number): Promise<ChildProcess> {
+  const proc = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
+  await new Promise<void>((resolve, reject) => {
+    proc.once('error', (err) =>
+      reject(new Error(`redis-server is needed (apt-get install redis-server): ${err.message}`)),
+    );
+    proc.once('spawn', () => resolve());
+  });
+  await waitForPort(port);
+  return proc;
+}
+
+async function stopRedis(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGKILL');
+  await exited;
+}
+
+describe('Redis restarts under traffic', () => {
+  const apps: App[] = [];
+  const opened: TestClient[] = [];
+  let redisProc: ChildProcess;
+  let redisPort: number;
+  let pg: Awaited<ReturnType<typeof createSchema>>;
+  let dataDir: string;
+
+  before(async () => {
+    redisPort = await freePort();
+    redisProc = await startRedis(redisPort);
+    pg = await createSchema();
+    dataDir = mkdtempSync(join(tmpdir(), 'parley-redis-restart-'));
+    for (const id of ['r1', 'r2']) {
+      const config = loadConfig(
+        { PARLEY_JWT_SECRET: JWT_SECRET },
+        {
+          server: { port: 0 },
+          dataDir: join(dataDir, id),
+          databaseUrl: pg.url,
+          redisUrl: `redis://127.0.0.1:${redisPort}`,
+          calls: { disconnectGraceMs: 200 },
+          cluster: { nodeId: id, prefix: 'restart', ...FAST_CLUSTER },
+        },
+      );
+      const app = await createApp(config, {
+        log: pino({ level: process.env.TEST_LOG ?? 'silent' }),
+      });
+      await app.listen();
+      apps.push(app);
+    }
+  });
+
+  after(async () => {
+    for (const c of opened) c.close();
+    await Promise.all(apps.map((a) => a.close()));
+    if (redisProc) await stopRedis(redisProc);
+    await pg?.drop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const portOf = (app: App) => (app.server.address() as { port: number }).port;
+
+  test('nodes keep serving their own users, then reconnect and re-register by themselves', async () => {
+    const [r1, r2] = apps as [App, App];
+    const alice = await client(portOf(r1), 'rr-alice', opened);
+    const bob = await client(portOf(r2), 'rr-bob', opened);
+    const carol = await client(portOf(r1), 'rr-carol', opened);
+    const dave = await client(portOf(r1), 'rr-dave', opened);
+    const live = await answeredCall(alice, bob, 'rr-bob');
+
+    await stopRedis(redisProc);
+    // Down: both nodes keep running and a call between two users of one node works.
+    await fullCall(carol, dave, 'rr-dave');
+    const health = (await (await fetch(`http://127.0.0.1:${portOf(r1)}/healthz`)).json()) as Frame;
+    assert.equal(health.cluster.redis, 'down');
+    // Long enough for every liveness key to have expired, had Redis kept them.
+    await new Promise((r) => setTimeout(r, FAST_CLUSTER.nodeTtlMs));
+    await fullCall(dave, carol, 'rr-carol');
+
+    redisProc = await startRedis(redisPort);
+    // Back (empty): presence, liveness and the call index come back without help.
+    const until = Date.now() + 10_000;
+    for (;;) {
+      const h = (await (await fetch(`http://127.0.0.1:${portOf(r2)}/healthz`)).json()) as Frame;
+      if (h.cluster.redis === 'up') break;
+      assert.ok(Date.now() < until, 'node r2 did not reconnect');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 2 * FAST_CLUSTER.heartbeatMs));
+
+    // The call from before the restart still relays and ends cleanly (not stuck).
+    alice.send({ type: 'call:offer', data: { callId: live, sdp: 'v=0 after' } });
+    assert.equal((await bob.next(of('call:offer', live))).data.sdp, 'v=0 after');
+    const busy = await ok(carol, 'call:invite', { callee: 'rr-bob', media: 'audio' });
+    const busyId = (busy.data as { callId: string }).callId;
+    assert.equal((await carol.next(of('call:ended', busyId))).data.reason, 'busy');
+    await ok(bob, 'call:hangup', { callId: live });
+    assert.equal((await alice.next(of('call:ended', live))).data.reason, 'hangup');
+    await alice.next(of('call:record', live));
+
+    // New calls across the nodes, both ways.
+    await fullCall(alice, bob, 'rr-bob');
+    await fullCall(bob, dave, 'rr-dave');
+  });
+});
