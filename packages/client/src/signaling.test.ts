@@ -157,7 +157,10 @@ describe('Signaling', () => {
     assert.deepEqual(contexts, [0, 1, 2]);
     assert.deepEqual(attempts, [1, 2]);
     assert.equal(s.state, 'disconnected');
-    assert.throws(() => s.send('call:ice', {}), (e: unknown) => (e as ParleyError).code === 'not_connected');
+    assert.throws(
+      () => s.send('call:ice', {}),
+      (e: unknown) => (e as ParleyError).code === 'not_connected',
+    );
   });
 
   test('a first connection that fails is reported, not retried; disconnect() fails what is pending', async () => {

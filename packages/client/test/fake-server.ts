@@ -75,8 +75,10 @@ export class FakeServer {
   private token = '';
   /** Frames sent in this session (session:ready not counted): what `received` should say. */
   sent = 0;
-  private waiters: Array<{ match: (f: ClientFrame) => boolean; resolve: (f: ClientFrame) => void }> =
-    [];
+  private waiters: Array<{
+    match: (f: ClientFrame) => boolean;
+    resolve: (f: ClientFrame) => void;
+  }> = [];
 
   /** The SocketFactory to give the SDK. */
   readonly socket: SocketFactory = (url) => {
@@ -142,7 +144,13 @@ export class FakeServer {
     this.token = `token-${this.sockets.length}`;
     s.deliver({
       type: 'session:ready',
-      data: { userId: this.userId, deviceId: this.deviceId, resumeToken: this.token, resumed, graceMs: 5000 },
+      data: {
+        userId: this.userId,
+        deviceId: this.deviceId,
+        resumeToken: this.token,
+        resumed,
+        graceMs: 5000,
+      },
     });
     const missed = this.replay;
     this.replay = [];
@@ -177,7 +185,11 @@ export class FakeServer {
         this.reply(s, { type: 'ok', requestId: f.requestId, data });
       } catch (err) {
         const e = err instanceof FakeError ? err : new FakeError('internal');
-        this.reply(s, { type: 'error', requestId: f.requestId, error: { code: e.code, message: e.message } });
+        this.reply(s, {
+          type: 'error',
+          requestId: f.requestId,
+          error: { code: e.code, message: e.message },
+        });
       }
     })();
   }

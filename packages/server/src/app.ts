@@ -105,8 +105,14 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     emptyRoomGraceMs: config.sfu.emptyRoomGraceMs,
     metrics,
     log,
+    ...(cluster ? { onRoomClosed: (id: string) => cluster.meetingClosed(id) } : {}),
   });
-  const meetings = new MeetingService({ store: meetingStore, rtc, ice: config.ice, log });
+  const meetings = new MeetingService({
+    store: meetingStore,
+    rtc: cluster?.meetingRooms(rtc) ?? rtc,
+    ice: config.ice,
+    log,
+  });
 
   const rooms = new RoomManager({ rooms: config.rooms, delivery: hub, directory, log });
 
@@ -135,10 +141,11 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   };
   // In a cluster, commands run where their call, meetings or rooms live; devices' comings and
   // goings reach the nodes that care.
-  const served = cluster?.serve({ hub, engine, records, local, here, metrics }) ?? {
+  const served = cluster?.serve({ hub, engine, records, local, here, rtc, metrics }) ?? {
     dispatcher: local,
     onDeviceOnline: here.online,
     onDeviceOffline: here.offline,
+    onMeetingDeviceOffline: (d: Sender) => rtc.deviceGone(d),
   };
 
   const endpoints = new Map<string, Dialect>([
@@ -206,7 +213,8 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     hub,
     rate: gateway.rate,
     dispatcher: served.dispatcher,
-    onDeviceOffline: (d) => rtc.deviceGone(d),
+    onDeviceOffline: served.onMeetingDeviceOffline,
+    ...(cluster ? { adapter: cluster.socketIoAdapter() } : {}),
     metrics,
     log,
   });

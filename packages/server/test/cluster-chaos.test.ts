@@ -127,6 +127,17 @@ describe('a node killed mid-call', () => {
     alice.send({ type: 'call:offer', data: { callId, sdp: 'v=0 before' } });
     await bob.next(of('call:offer', callId));
 
+    // Mid-call: the row says answered (it is written behind the call, in the next tick).
+    for (let i = 0; ; i++) {
+      const row = await db.kysely
+        .selectFrom('call_records')
+        .select('start_time')
+        .where('call_id', '=', callId)
+        .executeTakeFirst();
+      if (row?.start_time) break;
+      assert.ok(i < 100, 'the answered call has a row');
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const killedAt = Date.now();
     process.kill(c1.child.pid, 'SIGKILL');
 

@@ -834,7 +834,7 @@ describe('meeting lifecycle on the SFU', () => {
       await ok(q.sig, 'rtc:leave', { meetingId: id }, 'rtc:left');
       assert.equal(roomOpen(srv, id), true, 'still open within the grace');
       await waitFor(() => !roomOpen(srv, id), 'room closed after the grace');
-      assert.equal(srv.app.sfu.workers()[0]!.routers, 0);
+      assert.equal(routers(srv), 0);
       await join(q.sig, id);
       assert.equal(roomOpen(srv, id), true, 'joining again opens a new room');
       c.close();
@@ -856,7 +856,8 @@ describe('meeting lifecycle on the SFU', () => {
         { meetingId: id, direction: 'send' },
         'rtc:transportCreated',
       );
-      const [before] = srv.app.sfu.workers();
+      const sfu = holder(srv, id).sfu;
+      const [before] = sfu.workers();
       process.kill(before!.pid, 'SIGKILL');
       for (const s of [rex.sig, sue.sig]) {
         assert.deepEqual((await s.event('rtc:mediaReset', 10_000)).data, {
@@ -865,9 +866,7 @@ describe('meeting lifecycle on the SFU', () => {
         });
       }
       await waitFor(
-        () =>
-          srv.app.sfu.workers()[0]?.pid !== undefined &&
-          srv.app.sfu.workers()[0]?.pid !== before!.pid,
+        () => sfu.workers()[0]?.pid !== undefined && sfu.workers()[0]?.pid !== before!.pid,
         'replacement worker',
       );
       const again = await join(rex.sig, id);
@@ -878,7 +877,7 @@ describe('meeting lifecycle on the SFU', () => {
         { meetingId: id, direction: 'send' },
         'rtc:transportCreated',
       );
-      assert.equal(srv.app.sfu.workers()[0]!.routers, 1);
+      assert.equal(routers(srv), 1);
       rex.sig.close();
       sue.sig.close();
     } finally {
@@ -984,9 +983,19 @@ describe('meeting signaling over socket.io', () => {
   });
 });
 
-/** True while the meeting has a media room on the node. */
+/** True while the meeting has a media room on the node (in a cluster: on any node). */
 function roomOpen(srv: TestServer, meetingId: string): boolean {
-  return srv.app.rtc.has(meetingId);
+  return srv.apps.some((a) => a.rtc.has(meetingId));
+}
+
+/** Routers of every node's SFU. */
+function routers(srv: TestServer): number {
+  return srv.apps.reduce((n, a) => n + a.sfu.workers().reduce((m, w) => m + w.routers, 0), 0);
+}
+
+/** The node that holds the meeting's media room (the only node on a single node). */
+function holder(srv: TestServer, meetingId: string): TestServer['app'] {
+  return srv.apps.find((a) => a.rtc.has(meetingId)) ?? srv.app;
 }
 
 /** Polls `check` (every 25 ms, up to 10 s). */

@@ -253,7 +253,10 @@ describe('NetCall as the caller', () => {
     assert.notEqual(handler, readied);
     assert.equal(handler.options?.polite, true);
     server.push({ type: 'call:offer', ...base('g1', 'bob', 'alice'), from: 'bob', sdp: 'v=0' });
-    assert.deepEqual((await server.next('call:answer')).data, { callId: 'g1', sdp: 'v=0 fake-answer' });
+    assert.deepEqual((await server.next('call:answer')).data, {
+      callId: 'g1',
+      sdp: 'v=0 fake-answer',
+    });
     assert.equal(server.all('call:offer').length, 0);
   });
 });
@@ -297,7 +300,10 @@ describe('NetCall as the callee', () => {
       ['offer', 'ice'],
       'applied in order after the media is up',
     );
-    assert.deepEqual((await server.next('call:answer')).data, { callId: 'c7', sdp: 'v=0 fake-answer' });
+    assert.deepEqual((await server.next('call:answer')).data, {
+      callId: 'c7',
+      sdp: 'v=0 fake-answer',
+    });
     await server.settle();
     assert.deepEqual(events(), ['syncDone', 'clientJoin']);
     server.push(ended('c7', 'hangup', 'alice'));
@@ -416,7 +422,10 @@ describe('NetCall across drops', () => {
     assert.deepEqual(h.switched, [{ kind: 'videoinput', deviceId: 'cam-2' }]);
     assert.ok(await netcall.getStats());
     await netcall.hangup();
-    await assert.rejects(netcall.switchDevice('audioinput', 'x'), (e: ParleyError) => e.code === 'invalid_state');
+    await assert.rejects(
+      netcall.switchDevice('audioinput', 'x'),
+      (e: ParleyError) => e.code === 'invalid_state',
+    );
   });
 
   test('records of any call are passed on', async () => {

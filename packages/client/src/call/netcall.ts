@@ -328,10 +328,6 @@ export class NetCall extends Emitter<NetCallEvents> {
       });
       await cur.media;
       if (cur.ended) throw ParleyError.invalidState('the call ended');
-      cur.live = true;
-      const inbox = cur.inbox;
-      cur.inbox = [];
-      for (const s of inbox) this.apply(cur, s);
       this.emit('syncDone', {
         code: 200,
         errmsg: '',
@@ -339,6 +335,10 @@ export class NetCall extends Emitter<NetCallEvents> {
           ? [{ account: cur.peer, uid: cur.remote.deviceId, mode: cur.type }]
           : [],
       });
+      cur.live = true;
+      const inbox = cur.inbox;
+      cur.inbox = [];
+      for (const s of inbox) this.apply(cur, s);
     } else {
       await cur.media;
     }

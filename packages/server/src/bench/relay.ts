@@ -194,15 +194,18 @@ interface NativeFrame {
 
 /**
  * Parley, native dialect: each pair is a caller and a callee in an accepted call (invite and
- * accept happen before the measurement; the hangup after it).
+ * accept happen before the measurement; the hangup after it). Callees connect to
+ * `calleeWsBase` when given (another node of a cluster).
  */
 export function parleyTarget(
   wsBase: string,
   mint: (userId: string) => Promise<string>,
   pid?: number,
+  calleeWsBase = wsBase,
+  name = 'Parley',
 ): RelayTarget {
   return {
-    name: 'Parley',
+    name,
     ...(pid !== undefined ? { pid } : {}),
     kinds: {
       offer: '{"type":"call:offer"',
@@ -212,8 +215,10 @@ export function parleyTarget(
     async open(n, tag) {
       const urls: string[] = [];
       for (let i = 0; i < n; i++) {
-        for (const side of ['a', 'b'])
-          urls.push(`${wsBase}/ws?token=${await mint(`${tag}-${i}-${side}`)}&clientType=bench`);
+        for (const side of ['a', 'b']) {
+          const base = side === 'a' ? wsBase : calleeWsBase;
+          urls.push(`${base}/ws?token=${await mint(`${tag}-${i}-${side}`)}&clientType=bench`);
+        }
       }
       const sockets = await openAll(urls);
       const calls = Array.from({ length: n }, (_, i) => {

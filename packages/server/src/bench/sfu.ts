@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { pino } from 'pino';
@@ -9,7 +9,7 @@ import type { Page } from 'playwright-core';
 import { createApp, type App } from '../app.ts';
 import { loadConfig } from '../config/index.ts';
 import type { Identity } from '../auth/index.ts';
-import type { PlainTransport, Router, RtpParameters } from '../sfu/index.ts';
+import type { Consumer, PlainTransport, Router, RtpParameters } from '../sfu/index.ts';
 import { launchChromium, servePage, type MeetingPageWindow } from './browser.ts';
 import { fmtDec, fmtInt, table } from './stats.ts';
 
@@ -17,16 +17,19 @@ import { fmtDec, fmtInt, table } from './stats.ts';
  * `parley bench-sfu`: what a meeting costs on the SFU. A benchmark, not a test: it prints
  * figures.
  *
- * 1. Join to first remote frame: a Chromium page publishes its fake camera (three simulcast
- *    encodings) in a meeting; then, one after another, fresh pages run the whole spec flow
+ * 1. Join to first remote frame: a Chromium page publishes its fake camera at 1280x720 in three
+ *    simulcast encodings; then, one after another, fresh pages run the whole spec flow
  *    (signaling connect, getRouterRtpCapabilities, device.load, rtc:join, two transports,
  *    consume and resume audio and video) until the first remote video frame is presented
  *    (requestVideoFrameCallback). p50/p95 of that time.
- * 2. Fan-out capacity of one worker: the published video is consumed by more and more
- *    consumers on PlainTransports (SRTP on, as WebRTC consumers pay it) that send to one local
- *    UDP sink, until the worker process uses 85% of a core. mediasoup documents ~500 consumers
- *    per worker as a rule of thumb. The worker's CPU comes from its own rusage, so the load
- *    generator (this process, Chromium) is not counted, but it shares the machine's cores.
+ * 2. Fan-out capacity of one worker: a few seconds of that video's top layer are recorded (a
+ *    DirectTransport consumer), Chromium is closed so that it stops competing for the cores,
+ *    and the recording is replayed in real time into a PlainTransport producer. More and more
+ *    consumers of it, each on its own PlainTransport with SRTP (WebRTC consumers pay for SRTP
+ *    too), send to one local UDP sink until the worker process uses 85% of a core, by its own
+ *    rusage. "forwarded" is what a sample of the consumers sent, as a share of the stream's
+ *    packet rate: below 100% the worker no longer keeps up. mediasoup documents ~500
+ *    consumers per worker as a rule of thumb.
  */
 export interface SfuBenchOptions {
   /** Joins measured in phase 1. */
@@ -90,8 +93,8 @@ export async function runSfuBench(o: SfuBenchOptions): Promise<void> {
     };
 
     out(
-      `Parley SFU benchmark: mediasoup 3.12.16, 1 worker, ${availableParallelism()} cores, ` +
-        `signaling over ${o.transport}`,
+      `Parley SFU benchmark: mediasoup 3.12.16, 1 worker, ${availableParallelism()} cores ` +
+        `(load average ${loadavg()[0]!.toFixed(1)} at start), signaling over ${o.transport}`,
     );
     const progress = (s: string) => process.stderr.write(`  … ${s}\n`);
     progress('publishing 1280x720@30 in three simulcast encodings');
@@ -133,7 +136,7 @@ export async function runSfuBench(o: SfuBenchOptions): Promise<void> {
     const rows = await fanOut(app, router, recording, o);
     out(
       table([
-        ['consumers', 'worker CPU', 'delivered', 'sent'],
+        ['consumers', 'worker CPU', 'forwarded', 'received by the sink'],
         ...rows.map((r) => [
           fmtInt(r.consumers),
           `${fmtDec(r.cpu)}%`,
@@ -264,27 +267,32 @@ interface Step {
   consumers: number;
   /** Worker CPU, % of one core. */
   cpu: number;
-  /** Packets the sink received per consumer, % of the stream's packet rate. */
+  /** RTP packets each consumer sent, % of the stream's packet rate. */
   delivered: number;
-  /** Megabits per second the worker sent in total. */
+  /** Megabits per second the sink received in total. */
   mbps: number;
 }
 
 async function fanOut(app: App, router: Router, rec: Recording, o: SfuBenchOptions) {
   const source = await replay(router, rec);
   const sink = createSocket('udp4');
-  let packets = 0;
   let bytes = 0;
-  sink.on('message', (m) => {
-    packets++;
-    bytes += m.length;
-  });
+  sink.on('message', (m) => (bytes += m.length));
   await new Promise<void>((resolve) => sink.bind(0, '127.0.0.1', resolve));
+  sink.setRecvBufferSize(4 << 20);
   const sinkPort = sink.address().port;
   const transports: PlainTransport[] = [];
+  const consumers: Consumer[] = [];
+  /** Packets sent so far by a sample of the consumers (the worker's view; the sink may drop). */
+  const sentBySample = async (): Promise<number> => {
+    const sample = consumers.filter((_, i) => i % Math.ceil(consumers.length / 20) === 0);
+    const stats = await Promise.all(sample.map((c) => c.getStats()));
+    const sent = stats.map((s) => s.find((x) => x.type === 'outbound-rtp')?.packetCount ?? 0);
+    return sent.reduce((a, b) => a + b, 0) / Math.max(1, sample.length);
+  };
   const rows: Step[] = [];
   /** A consumer of the replayed stream on its own PlainTransport, sending SRTP to the sink. */
-  const sinkConsumer = async (): Promise<PlainTransport> => {
+  const sinkConsumer = async (): Promise<void> => {
     const t = await router.createPlainTransport({
       listenIp: '127.0.0.1',
       rtcpMux: true,
@@ -300,26 +308,27 @@ async function fanOut(app: App, router: Router, rec: Recording, o: SfuBenchOptio
         keyBase64: randomBytes(30).toString('base64'),
       },
     });
-    await t.consume({ producerId: source.producer.id, rtpCapabilities: router.rtpCapabilities });
-    return t;
+    transports.push(t);
+    consumers.push(
+      await t.consume({ producerId: source.producer.id, rtpCapabilities: router.rtpCapabilities }),
+    );
   };
   try {
     for (let target = 0; target <= o.maxConsumers; target += o.step) {
-      while (transports.length < target) {
-        transports.push(await sinkConsumer());
-      }
+      while (consumers.length < target) await sinkConsumer();
       await delay((RECORD_SEC + 1) * 1000); // every new consumer has seen a key frame
       const [cpu0] = await app.sfu.cpuTime();
-      const p0 = packets;
+      const sent0 = await sentBySample();
       const b0 = bytes;
       const t0 = performance.now();
       await delay(o.windowSec * 1000);
       const [cpu1] = await app.sfu.cpuTime();
+      const sent1 = await sentBySample();
       const sec = (performance.now() - t0) / 1000;
       const step: Step = {
         consumers: target,
         cpu: ((cpu1!.cpuMs - cpu0!.cpuMs) / (sec * 1000)) * 100,
-        delivered: target === 0 ? 0 : ((packets - p0) / sec / target / rec.pps) * 100,
+        delivered: target === 0 ? 0 : ((sent1 - sent0) / sec / rec.pps) * 100,
         mbps: ((bytes - b0) * 8) / sec / 1e6,
       };
       rows.push(step);

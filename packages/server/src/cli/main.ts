@@ -174,6 +174,31 @@ program
     },
   );
 
+program
+  .command('bench-cluster')
+  .description(
+    'benchmark the relay across two cluster nodes against both parties on one node (needs Redis and PostgreSQL)',
+  )
+  .addOption(
+    new Option('--pairs <n>', 'connected pairs per placement').argParser(count).default(500),
+  )
+  .addOption(
+    new Option('--trials <n>', 'trials per placement, alternating').argParser(count).default(3),
+  )
+  .option('--json', 'also print one JSON line with every figure')
+  .action(async (opts: { pairs: number; trials: number; json?: boolean }) => {
+    const { runClusterBench } = await import('../bench/cluster.ts');
+    const config = loadConfig();
+    await runClusterBench({
+      pairs: opts.pairs,
+      trials: opts.trials,
+      json: opts.json ?? false,
+      ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
+      ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
+    });
+    setTimeout(() => process.exit(0), 1000).unref();
+  });
+
 program.parseAsync().catch((err: unknown) => {
   process.stderr.write(
     err instanceof ConfigError ? `${err.message}\n` : `${(err as Error).stack ?? String(err)}\n`,

@@ -33,7 +33,11 @@ export type BusMessage =
   /** Offer, answer or ICE sent straight from one party's node to the other's. */
   | { kind: 'relay'; to: DeviceRef; event: SdpEvent | IceEvent }
   /** A node died (broadcast by the janitor that cleaned up after it): its devices are gone. */
-  | { kind: 'node-lost'; nodeId: string; devices: Sender[] };
+  | { kind: 'node-lost'; nodeId: string; devices: Sender[] }
+  /** A user left a meeting through REST: to the node holding its media room. */
+  | { kind: 'meeting-left'; meetingId: string; userId: string }
+  /** A meeting ended through REST: to the node holding its media room. */
+  | { kind: 'meeting-ended'; meetingId: string; endedBy: string; endedAt: string };
 
 /** Moves messages between nodes. MemoryBus in one process; RedisBus across machines. */
 export interface Bus {

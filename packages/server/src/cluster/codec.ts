@@ -8,8 +8,10 @@ export function encode(message: BusMessage): string {
   return message.kind === 'relay' ? JSON.stringify(message) : JSON.stringify(message, bytes);
 }
 
-export function decode(text: string): BusMessage {
-  return (text.includes('"$bytes"') ? JSON.parse(text, unbytes) : JSON.parse(text)) as BusMessage;
+/** One message, or the array of a batch (see RedisBus). */
+export function decode(text: string): BusMessage | BusMessage[] {
+  return (text.includes('"$bytes"') ? JSON.parse(text, unbytes) : JSON.parse(text)) as
+    BusMessage | BusMessage[];
 }
 
 function bytes(this: Record<string, unknown>, k: string, v: unknown): unknown {

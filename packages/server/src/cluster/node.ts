@@ -1,8 +1,10 @@
-import type { Redis } from 'ioredis';
-import type { Command } from '@parley/protocol';
+import { Redis } from 'ioredis';
+import { createAdapter } from '@socket.io/redis-adapter';
+import type { Command, RtcCommand } from '@parley/protocol';
 import type { CallEngine, Sender } from '../calls/index.ts';
 import type { Config } from '../config/index.ts';
 import { Dispatcher, type Hub } from '../gateway/index.ts';
+import type { RtcService } from '../meetings/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';
 import type { CallRecordStore } from '../store/index.ts';
@@ -41,6 +43,8 @@ export interface ServeOptions {
   local: Dispatcher;
   /** What this node does when a device comes or goes (its calls, rooms, meetings). */
   here: DeviceHooks;
+  /** The media rooms of the meetings this node holds. */
+  rtc: RtcService;
   metrics: Metrics;
 }
 
@@ -49,7 +53,23 @@ export interface Served {
   dispatcher: Dispatcher;
   onDeviceOnline: (device: Sender) => void;
   onDeviceOffline: (device: Sender, graceElapsed: boolean) => void;
+  /** A meeting-only connection (socket.io) closed: the meetings it was in hear it. */
+  onMeetingDeviceOffline: (device: Sender) => void;
 }
+
+/** Claims a meeting's media room for ARGV[1] unless a live node (not ARGV[2]) holds it. */
+const CLAIM = `
+local holder = redis.call('GET', KEYS[1])
+if (not holder) or holder == ARGV[2] then
+  redis.call('SET', KEYS[1], ARGV[1])
+  return ARGV[1]
+end
+return holder`;
+
+/** Gives a meeting up if ARGV[1] still holds it. */
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
 
 /** Commands that go to the node holding the rooms (ROOM signaling spans rooms and pairs). */
 const ROOM_COMMANDS = ['room:join', 'room:leave', 'room:members', 'room:signal'] as const;
@@ -72,7 +92,11 @@ export class ClusterNode {
   private readonly routes = new RouteCache();
   private readonly rpc: Rpc;
   private readonly keys: Keys;
+  /** deviceId → the other nodes whose meetings it sent rtc:* to (told when it goes). */
+  private readonly rtcNodes = new Map<string, Set<string>>();
   private janitor: Janitor | null = null;
+  /** Connections made for others (socket.io's adapter), closed with the node. */
+  private readonly extra: Redis[] = [];
   private readonly log: Logger;
 
   private constructor(
@@ -153,7 +177,12 @@ export class ClusterNode {
       );
     for (const type of ROOM_COMMANDS) d.on(type, (sender, c) => this.onRoomsNode(s, sender, c));
     for (const type of s.local.types()) {
-      if (!d.has(type)) d.on(type, (sender, c) => s.local.run(sender, c));
+      if (d.has(type)) continue;
+      if (type.startsWith('rtc:')) {
+        d.on(type, (sender, c) => this.onMeetingNode(s, sender, c as RtcCommand));
+      } else {
+        d.on(type, (sender, c) => s.local.run(sender, c));
+      }
     }
 
     const tell = (targets: Iterable<string>, m: BusMessage) => {
@@ -170,13 +199,71 @@ export class ClusterNode {
       onDeviceOffline: (device, graceElapsed) => {
         s.here.offline(device, graceElapsed);
         const leader = this.registry.roomsLeader();
+        const meetings = this.takeRtcNodes(device.deviceId);
         void calls.remoteOwners(device.userId).then((owners) => {
-          const targets = new Set(owners);
+          const targets = new Set([...owners, ...meetings]);
           if (leader) targets.add(leader);
           tell(targets, { kind: 'device', online: false, device, graceElapsed });
         });
       },
+      onMeetingDeviceOffline: (device) => {
+        s.rtc.deviceGone(device);
+        tell(this.takeRtcNodes(device.deviceId), {
+          kind: 'device',
+          online: false,
+          device,
+          graceElapsed: true,
+        });
+      },
     };
+  }
+
+  /**
+   * What the REST meeting service calls to leave and end meetings: runs here, and on the node
+   * that holds the meeting's media room when that is another.
+   */
+  meetingRooms(rtc: RtcService): Pick<RtcService, 'userLeft' | 'ended'> {
+    return {
+      userLeft: async (meetingId, userId) => {
+        await rtc.userLeft(meetingId, userId);
+        await this.toMeetingNode(meetingId, { kind: 'meeting-left', meetingId, userId });
+      },
+      ended: async (meetingId, endedBy, endedAt) => {
+        await rtc.ended(meetingId, endedBy, endedAt);
+        await this.toMeetingNode(meetingId, {
+          kind: 'meeting-ended',
+          meetingId,
+          endedBy,
+          endedAt,
+        });
+      },
+    };
+  }
+
+  /**
+   * socket.io's Redis adapter, so that socket.io broadcasts and fetchSockets() span the nodes.
+   * Its own connections queue while Redis is away rather than fail (nothing here broadcasts
+   * on the hot path; Parley's events go through the hub).
+   */
+  socketIoAdapter(): ReturnType<typeof createAdapter> {
+    const options = {
+      maxRetriesPerRequest: null,
+      retryStrategy: (n: number) => Math.min(50 * n, 1000),
+    };
+    const pub = new Redis(this.o.redisUrl, { ...options, connectionName: 'parley-sio-pub' });
+    const sub = new Redis(this.o.redisUrl, { ...options, connectionName: 'parley-sio-sub' });
+    for (const r of [pub, sub]) r.on('error', () => undefined); // the cmd connection logs outages
+    this.extra.push(pub, sub);
+    return createAdapter(pub, sub, { key: `${this.o.config.cluster.prefix}:socket.io` });
+  }
+
+  /** A media room closed here: the meeting is free for whichever node opens it next. */
+  meetingClosed(meetingId: string): void {
+    this.redis
+      .eval(RELEASE, 1, this.keys.meeting(meetingId), this.o.nodeId)
+      .catch((err: unknown) =>
+        this.log.warn({ event: 'meeting_release_failed', meetingId, err }, 'release failed'),
+      );
   }
 
   /** For /healthz: whether Redis answers, and what this node sees of the cluster. */
@@ -201,6 +288,7 @@ export class ClusterNode {
     this.rpc.close();
     await this.bus.close();
     this.sub.disconnect();
+    for (const r of this.extra) r.disconnect();
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 
@@ -214,6 +302,48 @@ export class ClusterNode {
       directory: this.directory,
       log: this.o.log,
     };
+  }
+
+  /**
+   * Runs an rtc:* command on the node that holds the meeting's media room. A join (or the
+   * capabilities request that opens a room) claims a meeting nobody live holds for this node.
+   * Without Redis, this node serves it.
+   */
+  private async onMeetingNode(s: ServeOptions, sender: Sender, c: RtcCommand): Promise<unknown> {
+    const { nodeId } = this.o;
+    let node = nodeId;
+    if (!s.rtc.has(c.meetingId)) {
+      const k = this.keys.meeting(c.meetingId);
+      try {
+        const holder = await this.redis.get(k);
+        if (holder && this.registry.isAlive(holder)) node = holder;
+        else if (c.type === 'rtc:join' || c.type === 'rtc:getRouterRtpCapabilities') {
+          node = (await this.redis.eval(CLAIM, 1, k, nodeId, holder ?? '')) as string;
+        }
+      } catch (err) {
+        this.log.warn({ event: 'meeting_lookup_failed', err }, 'meeting placement');
+      }
+    }
+    if (node === nodeId) return s.local.run(sender, c);
+    let nodes = this.rtcNodes.get(sender.deviceId);
+    if (!nodes) this.rtcNodes.set(sender.deviceId, (nodes = new Set()));
+    nodes.add(node);
+    return this.rpc.request(node, sender, c);
+  }
+
+  private meetingFailed(m: BusMessage, err: unknown): void {
+    this.log.error({ event: 'meeting_remote_failed', kind: m.kind, err }, 'meeting update failed');
+  }
+
+  private takeRtcNodes(deviceId: string): Set<string> {
+    const nodes = this.rtcNodes.get(deviceId) ?? new Set<string>();
+    this.rtcNodes.delete(deviceId);
+    return nodes;
+  }
+
+  private async toMeetingNode(meetingId: string, m: BusMessage): Promise<void> {
+    const holder = await this.redis.get(this.keys.meeting(meetingId)).catch(() => null);
+    if (holder && holder !== this.o.nodeId) this.bus.publish(holder, m);
   }
 
   private onRoomsNode(s: ServeOptions, sender: Sender, command: Command): unknown {
@@ -246,6 +376,14 @@ export class ClusterNode {
         return;
       case 'node-lost':
         for (const device of m.devices) s.here.offline(device, true);
+        return;
+      case 'meeting-left':
+        s.rtc.userLeft(m.meetingId, m.userId).catch((err: unknown) => this.meetingFailed(m, err));
+        return;
+      case 'meeting-ended':
+        s.rtc
+          .ended(m.meetingId, m.endedBy, m.endedAt)
+          .catch((err: unknown) => this.meetingFailed(m, err));
         return;
       case 'deliver':
         return; // the hub's

@@ -47,6 +47,8 @@ export function connectRedis(url: string, log: Logger, role: string): Redis {
   const redis = new Redis(url, {
     lazyConnect: true,
     enableOfflineQueue: false,
+    // Commands issued in one tick (a burst of relayed messages) share one write.
+    enableAutoPipelining: true,
     maxRetriesPerRequest: 0,
     retryStrategy: (times) => Math.min(50 * times, 1000),
     connectionName: `parley-${role}`,

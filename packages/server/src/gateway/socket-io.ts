@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
-import { Server, type Socket } from 'socket.io';
+import { Server, type ServerOptions, type Socket } from 'socket.io';
 import { AppError, isRtcEvent, type ServerEvent } from '@parley/protocol';
 import type { Authenticator, Identity } from '../auth/index.ts';
 import type { Sender } from '../calls/index.ts';
@@ -29,6 +29,8 @@ export interface SocketIoGatewayOptions {
   dispatcher: Dispatcher;
   /** A socket closed. */
   onDeviceOffline: (device: Sender) => void;
+  /** socket.io's adapter (the Redis one in cluster mode, for broadcasts across nodes). */
+  adapter?: ServerOptions['adapter'];
   metrics: Metrics;
   log: Logger;
 }
@@ -98,6 +100,7 @@ export class SocketIoGateway {
         },
       );
     });
+    if (this.o.adapter) io.adapter(this.o.adapter);
     io.on('connection', (socket) => this.connected(socket));
     this.io = io;
   }

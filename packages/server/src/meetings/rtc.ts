@@ -42,6 +42,8 @@ export interface RtcServiceOptions {
   sfu: SfuPool;
   delivery: Delivery;
   emptyRoomGraceMs: number;
+  /** A meeting's media room closed on this node (cluster mode gives up its claim on it). */
+  onRoomClosed?: (meetingId: string) => void;
   metrics: Metrics;
   log: Logger;
   clock?: Clock;
@@ -567,6 +569,7 @@ export class RtcService {
     });
     room.once('close', () => {
       if (this.rooms.get(meetingId) === room) this.rooms.delete(meetingId);
+      this.o.onRoomClosed?.(meetingId);
     });
     this.rooms.set(meetingId, room);
     if (this.closing) {

@@ -12,7 +12,8 @@ import type { RtcService } from './rtc.ts';
 /** What the meeting service needs. */
 export interface MeetingServiceOptions {
   store: MeetingStore;
-  rtc: RtcService;
+  /** Where leaving and ending reach the media rooms (in a cluster, every node's). */
+  rtc: Pick<RtcService, 'userLeft' | 'ended'>;
   ice: Config['ice'];
   log: Logger;
   clock?: Clock;

@@ -1,0 +1,268 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { sql } from 'kysely';
+import { createAuthenticator } from '../auth/index.ts';
+import { ConfigError, loadConfig } from '../config/index.ts';
+import { openDatabase } from '../store/index.ts';
+import { ICE_PER_SIDE } from './calls.ts';
+import { cpuMicros, freePort, parleyEnv, startParley, type ServerChild } from './children.ts';
+import { parleyTarget, runRelay, type RelayPair, type RelayResult } from './relay.ts';
+import { fmtDec, fmtInt, fmtMs, table } from './stats.ts';
+
+/** Pairs of the light-load latency measurement. */
+const LIGHT_PAIRS = 10;
+
+/**
+ * `parley bench-cluster`: what crossing nodes costs the relay. Two Parley nodes run as child
+ * processes in cluster mode (Redis and PostgreSQL from REDIS_URL and DATABASE_URL, by default
+ * the local ones; a fresh schema and key prefix, removed afterwards). The same relay workload
+ * as `parley bench` (renegotiations with ICE trickle between pairs in accepted calls) runs with
+ * both parties of every pair on one node, and with the caller on one node and the callee on
+ * the other, in alternating trials of one run: throughput with every pair exchanging at
+ * once, latency at light load (a few pairs, so that it is the hops and not the queues); the
+ * medians over the trials are reported.
+ *
+ * Targets: across nodes at least 0.7× the one-node throughput, and at most 0.5 ms more at p50.
+ * Limits are the defaults (rate limiting on); as in `parley bench`, each user's share of a
+ * trial fits in its burst and the next trial waits for the refill.
+ */
+
+export interface ClusterBenchOptions {
+  /** Pairs per placement (default 500). */
+  pairs?: number;
+  /** Trials per placement, alternating (default 3). */
+  trials?: number;
+  redisUrl?: string;
+  databaseUrl?: string;
+  json?: boolean;
+  print?: (line: string) => void;
+}
+
+/** One placement's figures: medians over its trials. */
+export interface PlacementFigures {
+  /** Relay throughput with every pair exchanging at once. */
+  msgsPerSec: number;
+  /** p99 latency at that load, ms. */
+  loadedP99Ms: number;
+  /** Latency at light load (a few pairs), ms. */
+  p50Ms: number;
+  p99Ms: number;
+  /** CPU of both Parley nodes per relayed message, µs. */
+  cpuUsPerMsg?: number;
+  trials: number[];
+}
+
+export interface ClusterBenchResult {
+  cores: number;
+  pairs: number;
+  exchanges: number;
+  oneNode: PlacementFigures;
+  twoNodes: PlacementFigures;
+  /** Two-node throughput over one-node throughput. */
+  ratio: number;
+  /** Added p50 latency across nodes at light load, ms. */
+  addedP50Ms: number;
+  targets: { throughput: boolean; latency: boolean };
+}
+
+async function requireServices(redisUrl: string, databaseUrl: string): Promise<void> {
+  const r = new Redis(redisUrl, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  try {
+    await r.connect();
+  } catch (err) {
+    throw new ConfigError(
+      `bench-cluster needs Redis at ${redisUrl} (REDIS_URL): ${(err as Error).message}`,
+    );
+  } finally {
+    r.disconnect();
+  }
+  const db = openDatabase({ databaseUrl, dataDir: '' });
+  try {
+    await sql`select 1`.execute(db.kysely);
+  } catch (err) {
+    throw new ConfigError(
+      `bench-cluster needs PostgreSQL at ${databaseUrl} (DATABASE_URL): ${(err as Error).message}`,
+    );
+  } finally {
+    await db.kysely.destroy();
+  }
+}
+
+/** Runs the cluster benchmark, prints the report and returns the figures. */
+export async function runClusterBench(opts: ClusterBenchOptions = {}): Promise<ClusterBenchResult> {
+  const print = opts.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const pairs = opts.pairs ?? 500;
+  const trials = opts.trials ?? 3;
+  const redisUrl = opts.redisUrl ?? 'redis://127.0.0.1:6379';
+  const databaseUrl = opts.databaseUrl ?? 'postgres://postgres@127.0.0.1:5432/test';
+  await requireServices(redisUrl, databaseUrl);
+
+  const tag = randomBytes(3).toString('hex');
+  const schema = `parley_bench_${tag}`;
+  const prefix = `parley-bench-${tag}`;
+  const admin = openDatabase({ databaseUrl, dataDir: '' });
+  await sql.raw(`create schema ${schema}`).execute(admin.kysely);
+  const url = new URL(databaseUrl);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-cluster-'));
+  const secret = randomBytes(24).toString('base64url');
+  const nodes: Array<{ child: ServerChild; ws: string }> = [];
+  try {
+    for (const id of ['b1', 'b2']) {
+      const port = await freePort();
+      const env = {
+        ...parleyEnv({ port, dataDir: join(dataDir, id), secret }),
+        DATABASE_URL: url.toString(),
+        REDIS_URL: redisUrl,
+        PARLEY_NODE_ID: id,
+        PARLEY_CLUSTER_PREFIX: prefix,
+      };
+      nodes.push({ child: await startParley(env), ws: `ws://127.0.0.1:${port}` });
+    }
+    const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
+    const config = loadConfig({ PARLEY_JWT_SECRET: secret });
+    const auth = createAuthenticator(config);
+    const mint = (userId: string) => auth.mint(userId, { ttlSec: 3600 });
+    const { ratePerSec, rateBurst } = config.limits;
+    const exchanges = Math.min(5, Math.floor((rateBurst - 2) / (1 + ICE_PER_SIDE)));
+    const perUser = (n: number) => n * (1 + ICE_PER_SIDE);
+    print(
+      `Parley cluster bench: ${cpus().length} CPUs, Node ${process.version}; two nodes ` +
+        `(pids ${a.child.pid}, ${b.child.pid}), Redis ${redisUrl}, PostgreSQL; ` +
+        `${pairs} pairs × ${exchanges} exchanges, ${trials} trials per placement`,
+    );
+
+    // Each placement has a loaded set of pairs (throughput) and a light one (latency).
+    const placements = [
+      { name: 'one node', target: parleyTarget(a.ws, mint, undefined, a.ws, 'one node') },
+      { name: 'two nodes', target: parleyTarget(a.ws, mint, undefined, b.ws, 'two nodes') },
+    ].map((p, i) => ({
+      ...p,
+      tag: `${tag}${i}`,
+      loaded: { pairs: [] as RelayPair[], runs: [] as RelayResult[], refilledAt: 0 },
+      light: { pairs: [] as RelayPair[], runs: [] as RelayResult[], refilledAt: 0 },
+      cpu: [] as number[],
+    }));
+    type Set = (typeof placements)[0]['loaded'];
+    const pids = nodes.map((n) => n.child.pid);
+    const cpu = () => pids.reduce((s, pid) => s + (cpuMicros(pid) ?? NaN), 0);
+    const trial = async (p: (typeof placements)[0], set: Set, n: number) => {
+      await sleep(Math.max(0, set.refilledAt - performance.now()));
+      const c0 = cpu();
+      const r = await runRelay(p.target, set.pairs, n);
+      set.refilledAt = r.endedAt + (perUser(n) / ratePerSec) * 1000 + 100;
+      return { r, cpuUs: cpu() - c0 };
+    };
+    try {
+      for (const p of placements) {
+        p.loaded.pairs = await p.target.open(pairs, `${p.tag}l`);
+        p.light.pairs = await p.target.open(LIGHT_PAIRS, `${p.tag}s`);
+        await trial(p, p.loaded, 1); // JIT warm-up
+        await trial(p, p.light, 1);
+      }
+      for (let k = 0; k < trials; k++) {
+        for (const p of placements) {
+          const { r, cpuUs } = await trial(p, p.loaded, exchanges);
+          p.loaded.runs.push(r);
+          p.cpu.push(cpuUs / r.messages);
+          const l = (await trial(p, p.light, exchanges)).r;
+          p.light.runs.push(l);
+          print(
+            `  ${p.name.padEnd(9)} trial ${k + 1}: ${fmtInt(r.steadyRate)} msgs/s ` +
+              `(p99 ${fmtMs(r.latency.p99)} loaded); light load p50 ${fmtMs(l.latency.p50)}, ` +
+              `p99 ${fmtMs(l.latency.p99)}`,
+          );
+        }
+      }
+    } finally {
+      for (const p of placements) {
+        for (const set of [p.loaded, p.light])
+          if (set.pairs.length > 0) await p.target.close(set.pairs);
+      }
+    }
+
+    const median = (xs: number[]) =>
+      [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)]!;
+    const figures = (p: (typeof placements)[0]): PlacementFigures => {
+      const rates = p.loaded.runs.map((r) => r.steadyRate);
+      const cpuUs = median(p.cpu);
+      return {
+        msgsPerSec: median(rates),
+        loadedP99Ms: median(p.loaded.runs.map((r) => r.latency.p99)),
+        p50Ms: median(p.light.runs.map((r) => r.latency.p50)),
+        p99Ms: median(p.light.runs.map((r) => r.latency.p99)),
+        ...(Number.isFinite(cpuUs) ? { cpuUsPerMsg: cpuUs } : {}),
+        trials: rates,
+      };
+    };
+    const one = figures(placements[0]!);
+    const two = figures(placements[1]!);
+    const ratio = two.msgsPerSec / one.msgsPerSec;
+    const addedP50Ms = two.p50Ms - one.p50Ms;
+    const result: ClusterBenchResult = {
+      cores: cpus().length,
+      pairs,
+      exchanges,
+      oneNode: one,
+      twoNodes: two,
+      ratio,
+      addedP50Ms,
+      targets: { throughput: ratio >= 0.7, latency: addedP50Ms <= 0.5 },
+    };
+    const mark = (ok: boolean) => (ok ? '✓' : '✗');
+    const us = (v: number | undefined) => (v === undefined ? 'n/a' : `${fmtDec(v)} µs`);
+    print('');
+    const row = (name: string, f: PlacementFigures) => [
+      name,
+      fmtInt(f.msgsPerSec),
+      fmtMs(f.loadedP99Ms),
+      us(f.cpuUsPerMsg),
+      fmtMs(f.p50Ms),
+      fmtMs(f.p99Ms),
+    ];
+    print(
+      table([
+        ['relay', 'msgs/s', 'p99 loaded', 'node CPU/msg', 'p50 light', 'p99 light'],
+        row('both parties on one node', one),
+        row('parties on two nodes', two),
+      ]),
+    );
+    print(
+      `\n  two nodes / one node: ${ratio.toFixed(2)}× throughput (target ≥ 0.7× ` +
+        `${mark(result.targets.throughput)}), ${addedP50Ms >= 0 ? '+' : ''}` +
+        `${addedP50Ms.toFixed(2)} ms at p50 (target ≤ +0.5 ms ${mark(result.targets.latency)})`,
+    );
+    const warnings = nodes.reduce((n, x) => n + x.child.warnings(), 0);
+    if (warnings > 0) print(`\nnote: the nodes logged ${warnings} warnings or errors`);
+    if (opts.json) print(JSON.stringify(result));
+    return result;
+  } finally {
+    await Promise.all(nodes.map((n) => n.child.stop()));
+    await sql
+      .raw(`drop schema ${schema} cascade`)
+      .execute(admin.kysely)
+      .catch(() => undefined);
+    await admin.kysely.destroy();
+    const r = new Redis(redisUrl, { maxRetriesPerRequest: 0 });
+    try {
+      let cursor = '0';
+      do {
+        const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+        cursor = next;
+        if (keys.length > 0) await r.del(...keys);
+      } while (cursor !== '0');
+    } finally {
+      r.disconnect();
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
