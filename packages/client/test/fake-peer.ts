@@ -63,6 +63,11 @@ export class FakePeerHandler extends Emitter<PeerHandlerEvents> implements PeerH
     return Promise.resolve();
   }
 
+  /** The media path suffers (ICE disconnected): the state a restart should follow. */
+  degrade(): void {
+    this.emit('state', 'reconnecting');
+  }
+
   restartIce(): void {
     this.restarts++;
     this.emit('state', 'reconnecting');

@@ -1,0 +1,210 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Device, FakeHandler, testFakeParameters } from 'mediasoup-client';
+import type { RtcEvent } from '@parley/protocol';
+import { FakeServer } from '../../test/fake-server.ts';
+import { DefaultReconnectPolicy } from '../reconnect-policy.ts';
+import { RestApi } from '../rest.ts';
+import { Signaling } from '../signaling.ts';
+import { Meeting, type MeetingEvents } from './meeting.ts';
+
+/**
+ * The meeting API on mediasoup-client's FakeHandler (no browser) against the fake endpoint:
+ * join, receiving what is already published and what comes later, pauses, the active speaker,
+ * peers leaving, a rebuild after a lost session, and the end.
+ */
+
+const MID = 'm-1';
+
+/** An rtc event without its meetingId (each member of the union). */
+type WithoutMeeting<T> = T extends unknown ? Omit<T, 'meetingId'> : never;
+
+/** The fake REST API: join and media-config succeed; the calls are recorded. */
+function fakeRest(calls: string[]): RestApi {
+  const fetchFn = ((url: string, init?: RequestInit) => {
+    calls.push(`${init?.method ?? 'GET'} ${new URL(url).pathname}`);
+    const data = url.endsWith('/media-config') ? { iceServers: [] } : { meetingId: MID };
+    return Promise.resolve(new Response(JSON.stringify({ code: 0, message: 'success', data })));
+  }) as typeof fetch;
+  return new RestApi('http://parley.test', () => 'jwt', fetchFn);
+}
+
+async function setup() {
+  const server = new FakeServer();
+  const kinds = new Map<string, 'audio' | 'video'>([
+    ['ana-mic', 'audio'],
+    ['ana-cam', 'video'],
+  ]);
+  let joins = 0;
+  server
+    .on('rtc:getRouterRtpCapabilities', () => ({
+      rtpCapabilities: testFakeParameters.generateRouterRtpCapabilities(),
+    }))
+    .on('rtc:join', () => ({
+      peerId: `me-${++joins}`,
+      peers: [
+        {
+          peerId: 'ana-peer',
+          userId: 'ana',
+          nickname: 'Ana',
+          producers: [
+            { id: 'ana-mic', kind: 'audio', appData: { source: 'mic' }, paused: false },
+            { id: 'ana-cam', kind: 'video', appData: { source: 'camera' }, paused: true },
+          ],
+          dataProducers: [],
+        },
+      ],
+    }))
+    .on('rtc:createTransport', () => {
+      const t = testFakeParameters.generateTransportRemoteParameters();
+      return { transportId: t.id, ...t };
+    })
+    .on('rtc:consume', (d) => {
+      const kind = kinds.get(d.producerId as string) ?? 'video';
+      const params = testFakeParameters.generateConsumerRemoteParameters({
+        codecMimeType: kind === 'audio' ? 'audio/opus' : 'video/VP8',
+      });
+      return { ...params, consumerId: params.id, producerId: d.producerId };
+    });
+  const signaling = new Signaling({
+    wsUrl: 'ws://parley.test',
+    token: 'jwt',
+    clientType: 'web',
+    socket: server.socket,
+    reconnectPolicy: new DefaultReconnectPolicy({ jitterMs: 0, baseDelayMs: 5 }),
+    requestTimeoutMs: 1_000,
+    connectTimeoutMs: 1_000,
+  });
+  await signaling.connect();
+  const rest: string[] = [];
+  const meeting = new Meeting({
+    meetingId: MID,
+    signaling,
+    rest: fakeRest(rest),
+    nickname: 'Me',
+    device: () => new Device({ handlerFactory: FakeHandler.createFactory(testFakeParameters) }),
+  });
+  const log: Array<[keyof MeetingEvents, unknown]> = [];
+  for (const e of [
+    'peerJoined',
+    'peerLeft',
+    'trackAdded',
+    'trackRemoved',
+    'trackPaused',
+    'activeSpeaker',
+    'rejoined',
+    'closed',
+  ] as const) {
+    meeting.on(e, (data?: unknown) => log.push([e, data]));
+  }
+  let seen = 0;
+  const events = () => log.slice(seen, (seen = log.length)).map(([e]) => e);
+  const push = (e: WithoutMeeting<RtcEvent>) => server.push({ meetingId: MID, ...e } as RtcEvent);
+  return { server, signaling, meeting, rest, kinds, events, push, log };
+}
+
+describe('Meeting on mediasoup-client', () => {
+  test('join: REST, capabilities, rtc:join, two transports, and everything already published', async () => {
+    const { server, meeting, rest, events } = await setup();
+    await meeting.join();
+    assert.deepEqual(rest, [`POST /api/meetings/${MID}/join`, `GET /api/meetings/${MID}/media-config`]);
+    assert.deepEqual((await server.next('rtc:join')).data, { meetingId: MID });
+    const transports = server.all('rtc:createTransport').map((f) => f.data.direction);
+    assert.deepEqual(transports, ['send', 'recv']);
+    const consumes = server.all('rtc:consume');
+    assert.deepEqual(
+      consumes.map((f) => f.data.producerId),
+      ['ana-mic', 'ana-cam'],
+    );
+    assert.ok(consumes[0]!.data.rtpCapabilities, 'the device capabilities go with rtc:consume');
+    assert.equal(server.all('rtc:resumeConsumer').length, 2);
+    assert.equal(meeting.peerId, 'me-1');
+    assert.deepEqual(events(), ['peerJoined', 'trackAdded', 'trackAdded']);
+    const ana = meeting.peers.get('ana-peer')!;
+    assert.equal(ana.nickname, 'Ana');
+    const tracks = [...ana.tracks.values()];
+    assert.deepEqual(
+      tracks.map((t) => [t.source, t.kind, t.paused]),
+      [
+        ['mic', 'audio', false],
+        ['camera', 'video', true],
+      ],
+    );
+    assert.ok(tracks[1]!.track, 'a track to render');
+  });
+
+  test('new producers are received as they appear; pauses, speaker, closes and leaves are told', async () => {
+    const { server, meeting, kinds, events, push, log } = await setup();
+    await meeting.join();
+    events();
+    push({ type: 'rtc:peerJoined', peerId: 'bo-peer', userId: 'bo', nickname: 'Bo' });
+    kinds.set('bo-screen', 'video');
+    push({
+      type: 'rtc:newProducer',
+      producerId: 'bo-screen',
+      peerId: 'bo-peer',
+      kind: 'video',
+      appData: { source: 'screen' },
+      paused: false,
+    });
+    await meeting.next('trackAdded');
+    assert.deepEqual(events(), ['peerJoined', 'trackAdded']);
+    assert.equal(meeting.peers.get('bo-peer')!.tracks.get('bo-screen')!.source, 'screen');
+
+    push({ type: 'rtc:producerResumed', producerId: 'ana-cam', peerId: 'ana-peer' });
+    push({ type: 'rtc:activeSpeaker', peerId: 'bo-peer', producerId: 'bo-mic' });
+    push({ type: 'rtc:producerClosed', producerId: 'bo-screen', peerId: 'bo-peer' });
+    push({ type: 'rtc:peerLeft', peerId: 'ana-peer', userId: 'ana' });
+    // Another meeting's events are not this one's.
+    server.push({ type: 'rtc:peerLeft', meetingId: 'other', peerId: 'bo-peer', userId: 'bo' });
+    await server.settle();
+    assert.deepEqual(events(), [
+      'trackPaused',
+      'activeSpeaker',
+      'trackRemoved',
+      'trackRemoved',
+      'trackRemoved',
+      'peerLeft',
+    ]);
+    const paused = log.find(([e]) => e === 'trackPaused')![1] as { paused: boolean };
+    assert.equal(paused.paused, false);
+    assert.deepEqual([...meeting.peers.keys()], ['bo-peer']);
+  });
+
+  test('a lost session rebuilds the media; the end closes it', async () => {
+    const { server, signaling, meeting, events, push } = await setup();
+    await meeting.join();
+    events();
+    server.resumes = false;
+    const rejoined = meeting.next('rejoined');
+    server.drop();
+    await signaling.next('sessionLost');
+    await rejoined;
+    assert.equal(meeting.peerId, 'me-2');
+    assert.deepEqual(events(), [
+      'trackRemoved',
+      'trackRemoved',
+      'peerLeft',
+      'peerJoined',
+      'trackAdded',
+      'trackAdded',
+      'rejoined',
+    ]);
+    assert.equal(server.all('rtc:join').length, 2);
+    push({ type: 'rtc:meetingEnded', endedBy: 'host', endedAt: new Date(0).toISOString() });
+    await server.settle();
+    assert.equal(meeting.active, false);
+    assert.equal(events().at(-1), 'closed');
+  });
+
+  test('leave() leaves the media and the meeting', async () => {
+    const { server, meeting, rest, events } = await setup();
+    await meeting.join();
+    events();
+    await meeting.leave();
+    assert.deepEqual((await server.next('rtc:leave')).data, { meetingId: MID });
+    assert.equal(rest.at(-1), `POST /api/meetings/${MID}/leave`);
+    assert.equal(events().at(-1), 'closed');
+    assert.equal(meeting.active, false);
+  });
+});
