@@ -49,6 +49,7 @@ export function lobbyScreen(app: App): Screen {
   });
 
   const renderOnline = (users: OnlineUser[]) => {
+    for (const u of users) app.names.set(u.userId, u.name);
     const others = users.filter((u) => u.userId !== me.userId);
     if (others.length === 0) {
       online.replaceChildren(h('li', { class: 'empty' }, 'Nobody else is online yet.'));
@@ -118,7 +119,7 @@ export function lobbyScreen(app: App): Screen {
           h(
             'div',
             { class: 'row-main' },
-            h('div', { class: 'row-title' }, other),
+            h('div', { class: 'row-title' }, app.names.get(other) ?? other),
             h(
               'div',
               { class: 'row-sub' },
@@ -146,8 +147,8 @@ export function lobbyScreen(app: App): Screen {
       (p) => renderHistory(p.records),
       () => undefined,
     );
-  void refreshOnline();
-  void refreshHistory();
+  // Names come with presence; the history waits for them.
+  void refreshOnline().then(refreshHistory);
   const timer = setInterval(() => void refreshOnline(), PRESENCE_MS);
   const offRecord = client.netcall.on('callRecord', () => void refreshHistory());
 

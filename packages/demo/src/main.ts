@@ -29,6 +29,8 @@ const STORE = 'parley.session';
 export class App {
   client: ParleyClient | null = null;
   me: Me | null = null;
+  /** Display names seen so far (presence, callers), for the history. */
+  readonly names = new Map<string, string>();
   private screen: Screen | null = null;
   private ringing: { call: BeCallingEvent; close: () => void } | null = null;
   /** Unsubscribes the app-wide listeners of the current client. */
@@ -101,7 +103,10 @@ export class App {
   private listen(client: ParleyClient): void {
     const nc = client.netcall;
     this.unlisten.push(
-      nc.on('beCalling', (call) => this.ring(call)),
+      nc.on('beCalling', (call) => {
+        this.names.set(call.caller, call.callerName);
+        this.ring(call);
+      }),
       nc.on('callerAckSync', (e) => {
         if (this.ringing?.call.cid !== e.cid) return;
         this.ringing.close();

@@ -159,8 +159,12 @@ export function meetingScreen(app: App, meeting: Meeting): Screen {
     },
     'End for all',
   );
+  const title = h('span', { class: 'meeting-name' }, 'Meeting');
   app.client!.rest.meeting(meeting.meetingId).then(
-    (m) => (endBtn.hidden = m.hostId !== me.userId),
+    (m) => {
+      endBtn.hidden = m.hostId !== me.userId;
+      title.textContent = m.title ?? 'Meeting';
+    },
     () => undefined,
   );
 
@@ -210,7 +214,8 @@ export function meetingScreen(app: App, meeting: Meeting): Screen {
         'div',
         { class: 'meeting-title' },
         h('span', { class: 'logo' }),
-        h('span', { 'data-testid': 'meeting-id' }, meeting.meetingId),
+        title,
+        h('span', { class: 'meeting-id', 'data-testid': 'meeting-id' }, meeting.meetingId),
         copyBtn,
       ),
       h('div', { class: 'meeting-people' }, icon('users'), count),

@@ -25,7 +25,8 @@ export class BrowserPeerHandler extends Emitter<PeerHandlerEvents> implements Pe
   private polite = false;
   private makingOffer = false;
   private ignoreOffer = false;
-  private tracksAdded = false;
+  private offered = false;
+  private audioOn = true;
   /** Candidates that came before the remote description they belong to. */
   private earlyIce: Array<RTCIceCandidateInit | null> = [];
   /** Signals are applied one at a time, in arrival order. */
@@ -34,20 +35,18 @@ export class BrowserPeerHandler extends Emitter<PeerHandlerEvents> implements Pe
   private restarting = false;
   private closed = false;
 
+  /**
+   * Creates the connection at once (negotiation may start right away: call() and receive() work
+   * before this resolves), then opens the camera and microphone and puts them on the connection.
+   * Resolves with the local stream once they are open.
+   */
   async start(options: PeerStartOptions): Promise<MediaStream> {
     if (typeof RTCPeerConnection === 'undefined') throw ParleyError.unsupported('WebRTC');
     this.options = options;
     this.polite = options.polite;
-    this.local = await this.capture({
-      audio: options.audio ?? true,
-      video: options.media === 'video' ? (options.video ?? true) : false,
-    });
-    if (this.closed) {
-      for (const t of this.local.getTracks()) t.stop();
-      throw ParleyError.closed();
-    }
     const pc = new RTCPeerConnection({ iceServers: options.iceServers });
     this.pc = pc;
+    this.local = new MediaStream();
     pc.onicecandidate = (e) =>
       this.emit('signal', { kind: 'ice', candidate: e.candidate?.toJSON() ?? null });
     pc.ontrack = (e) => {
@@ -60,12 +59,33 @@ export class BrowserPeerHandler extends Emitter<PeerHandlerEvents> implements Pe
     };
     pc.onnegotiationneeded = () => void this.negotiate();
     pc.onconnectionstatechange = () => this.onConnectionState();
+    const captured = await this.capture({
+      audio: options.audio ?? true,
+      video: options.media === 'video' ? (options.video ?? true) : false,
+    });
+    if (this.closed) {
+      for (const t of captured.getTracks()) t.stop();
+      throw ParleyError.closed();
+    }
+    for (const t of captured.getTracks()) {
+      if (t.kind === 'audio') t.enabled = this.audioOn;
+      this.local.addTrack(t);
+    }
+    await this.attach();
     this.emit('localStream', this.local);
     return this.local;
   }
 
   call(): void {
-    this.addTracks();
+    const pc = this.pc;
+    if (this.offered || !pc || !this.local) return;
+    this.offered = true;
+    // One transceiver per kind, sending whatever the devices give once they are open: the
+    // offer need not wait for the camera.
+    for (const kind of this.kinds()) {
+      pc.addTransceiver(kind, { direction: 'sendrecv', streams: [this.local] });
+    }
+    void this.attach();
   }
 
   receive(signal: PeerSignal): Promise<void> {
@@ -83,6 +103,7 @@ export class BrowserPeerHandler extends Emitter<PeerHandlerEvents> implements Pe
   }
 
   setAudioEnabled(on: boolean): void {
+    this.audioOn = on;
     for (const t of this.local?.getAudioTracks() ?? []) t.enabled = on;
   }
 
@@ -156,10 +177,32 @@ export class BrowserPeerHandler extends Emitter<PeerHandlerEvents> implements Pe
     }
   }
 
-  private addTracks(): void {
-    if (this.tracksAdded || !this.pc || !this.local) return;
-    this.tracksAdded = true;
-    for (const track of this.local.getTracks()) this.pc.addTrack(track, this.local);
+  /** The kinds this side sends: audio, and video in a video call. */
+  private kinds(): Array<'audio' | 'video'> {
+    return this.options?.media === 'video' ? ['audio', 'video'] : ['audio'];
+  }
+
+  /** Puts each open device on the transceiver of its kind that has no track yet. */
+  private async attach(): Promise<void> {
+    const pc = this.pc;
+    if (!pc || !this.local || this.closed) return;
+    for (const track of this.local.getTracks()) {
+      const transceivers = pc.getTransceivers().filter((t) => t.receiver.track.kind === track.kind);
+      if (transceivers.some((t) => t.sender.track === track)) continue;
+      const free = transceivers.find((t) => t.sender.track === null && t.direction !== 'stopped');
+      await free?.sender.replaceTrack(track);
+    }
+  }
+
+  /** The answering side sends on the transceivers the offer created (before its devices open). */
+  private answerWith(pc: RTCPeerConnection): void {
+    const kinds = new Set<string>(this.kinds());
+    for (const t of pc.getTransceivers()) {
+      if (t.currentDirection !== null || !kinds.has(t.receiver.track.kind)) continue;
+      kinds.delete(t.receiver.track.kind);
+      t.direction = 'sendrecv';
+      t.sender.setStreams?.(this.local!);
+    }
   }
 
   private sender(kind: string): RTCRtpSender | undefined {
@@ -198,8 +241,8 @@ export class BrowserPeerHandler extends Emitter<PeerHandlerEvents> implements Pe
     if (this.ignoreOffer) return;
     await pc.setRemoteDescription({ type: signal.kind, sdp: signal.sdp });
     if (signal.kind === 'offer') {
-      // The answering side sends its tracks on the transceivers the offer created.
-      this.addTracks();
+      this.answerWith(pc);
+      await this.attach();
       await pc.setLocalDescription();
       if (pc.localDescription)
         this.emit('signal', { kind: 'answer', sdp: pc.localDescription.sdp });

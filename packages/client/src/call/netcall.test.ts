@@ -1,4 +1,4 @@
-import { describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DeviceRef, EndReason, Media } from '@parley/protocol';
 import { FakeServer } from '../../test/fake-server.ts';
@@ -15,6 +15,12 @@ import { NetCall, type NetCallEvents } from './netcall.ts';
 
 const BOB_DEVICE: DeviceRef = { userId: 'bob', deviceId: 'bob-1', clientType: 'ios' };
 const ALICE_DEVICE: DeviceRef = { userId: 'alice', deviceId: 'alice-1', clientType: 'web' };
+
+/** Every connection a test opened, closed after it (which also ends its call's timers). */
+const open: Signaling[] = [];
+afterEach(() => {
+  for (const s of open.splice(0)) s.disconnect();
+});
 
 async function setup(me = 'alice', preconnect = true) {
   const server = new FakeServer();
@@ -52,6 +58,7 @@ async function setup(me = 'alice', preconnect = true) {
     netcall.on(e, (data: unknown) => log.push([e, data]));
   }
   await signaling.connect();
+  open.push(signaling);
   let seen = 0;
   /** The names of the events since the last look. */
   const events = () => log.slice(seen, (seen = log.length)).map(([e]) => e);
@@ -213,6 +220,19 @@ describe('NetCall as the caller', () => {
     await netcall.hangup();
     assert.deepEqual((await server.next('call:hangup')).data, { callId: 'c6' });
     assert.deepEqual(events(), ['callEnded']);
+  });
+
+  test('without preconnect the media opens only with startRtc', async () => {
+    const { server, netcall } = await setup('alice', false);
+    const before = FakePeerHandler.made.length;
+    server.on('call:invite', () => ({ callId: 'c12' }));
+    await netcall.call({ type: 2, callee: 'bob' });
+    assert.equal(FakePeerHandler.made.length, before);
+    server.push({ type: 'call:accepted', ...base('c12'), by: BOB_DEVICE });
+    await server.settle();
+    await netcall.startRtc();
+    assert.equal(FakePeerHandler.made.length, before + 1);
+    assert.equal((await server.next('call:offer')).data.sdp, 'v=0 fake-offer');
   });
 
   test('a failed invite rejects with the server code and leaves no call', async () => {

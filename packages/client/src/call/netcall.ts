@@ -185,7 +185,9 @@ interface Current {
   /** The other party's device, once known. */
   remote: DeviceRef | null;
   handler: PeerHandler | null;
-  /** Resolves once local media is up (the caller opens it while ringing). */
+  /** Resolves once the connection exists and can negotiate (the caller's opens while ringing). */
+  opening: Promise<PeerHandler> | null;
+  /** Resolves once the camera and microphone are open (set by `open`). */
   media: Promise<void> | null;
   /** Signals made before the call was answered; sent on accept. */
   outbox: PeerSignal[];
@@ -224,6 +226,10 @@ export class NetCall extends Emitter<NetCallEvents> {
     super();
     o.signaling.on('event', (e) => this.onEvent(e));
     o.signaling.on('sessionLost', () => this.onSessionLost());
+    // Disconnected for good (disconnect(), or reconnection gave up): the calls are over here.
+    o.signaling.on('state', (state) => {
+      if (state === 'disconnected') this.onSessionLost();
+    });
     o.signaling.on('resumed', () => {
       // Media does not need the signaling socket; only a connection that suffered restarts.
       const cur = this.current;
@@ -257,7 +263,7 @@ export class NetCall extends Emitter<NetCallEvents> {
       throw ParleyError.badRequest('type must be 1 or 2');
     const cur = this.fresh('', options.type, 'caller', options.callee, 'inviting');
     this.current = cur;
-    if (this.o.preconnect ?? true) cur.media = this.prepare(cur).then((h) => h.call());
+    if (this.o.preconnect ?? true) this.open(cur).catch(() => undefined);
     cur.invited = this.o.signaling
       .request<{ callId: string; glare?: true }>('call:invite', {
         callee: options.callee,
@@ -280,6 +286,7 @@ export class NetCall extends Emitter<NetCallEvents> {
       throw err;
     }
     try {
+      await cur.opening;
       await cur.media;
     } catch (err) {
       // The camera failed while the call rings: the call cannot go on.
@@ -323,10 +330,7 @@ export class NetCall extends Emitter<NetCallEvents> {
     if (!cur || cur.phase !== 'accepted') throw ParleyError.invalidState('no answered call');
     if (!cur.rtcStarted) {
       cur.rtcStarted = true;
-      cur.media ??= this.prepare(cur, constraints).then((h) => {
-        if (cur.role === 'caller') h.call();
-      });
-      await cur.media;
+      await this.open(cur, constraints);
       if (cur.ended) throw ParleyError.invalidState('the call ended');
       this.emit('syncDone', {
         code: 200,
@@ -339,9 +343,9 @@ export class NetCall extends Emitter<NetCallEvents> {
       const inbox = cur.inbox;
       cur.inbox = [];
       for (const s of inbox) this.apply(cur, s);
-    } else {
-      await cur.media;
     }
+    await cur.opening;
+    await cur.media;
     return { uid: this.o.signaling.deviceId ?? '', account: this.o.userId(), cid: cur.cid };
   }
 
@@ -405,6 +409,7 @@ export class NetCall extends Emitter<NetCallEvents> {
       phase,
       remote: null,
       handler: null,
+      opening: null,
       media: null,
       outbox: [],
       inbox: [],
@@ -418,48 +423,60 @@ export class NetCall extends Emitter<NetCallEvents> {
     } satisfies Current as Current;
   }
 
-  /** Opens local media and the connection; signals wait in the outbox until the answer. */
-  private async prepare(cur: Current, constraints?: MediaConstraints): Promise<PeerHandler> {
-    const handler = this.o.peerHandler();
-    cur.handler = handler;
-    handler.on('signal', (s) => {
-      if (cur.ended || cur.handler !== handler) return;
-      if (cur.phase === 'accepted') this.sendSignal(cur, s);
-      else cur.outbox.push(s);
-    });
-    handler.on('localStream', (s) => this.emit('localStream', s));
-    handler.on('remoteStream', (stream) => {
-      if (cur.ended || cur.joined || cur.handler !== handler) return;
-      cur.joined = true;
-      this.emit('clientJoin', {
-        account: cur.peer,
-        uid: cur.remote?.deviceId ?? '',
-        mode: cur.type,
-        cid: cur.cid,
-        stream,
+  /**
+   * Creates the call's connection (once): negotiation starts at once, and the camera and
+   * microphone join it when they are open (`cur.media`), so opening them never delays the
+   * connection. Signals wait in the outbox until the call is answered.
+   */
+  private open(cur: Current, constraints?: MediaConstraints): Promise<PeerHandler> {
+    cur.opening ??= (async () => {
+      const handler = this.o.peerHandler();
+      cur.handler = handler;
+      handler.on('signal', (s) => {
+        if (cur.ended || cur.handler !== handler) return;
+        if (cur.phase === 'accepted') this.sendSignal(cur, s);
+        else cur.outbox.push(s);
       });
-    });
-    handler.on('state', (state) => {
-      if (cur.ended || cur.handler !== handler) return;
-      cur.mediaState = state;
-      this.emit('mediaState', state);
-      if (state === 'connected') this.startQuality(cur);
-    });
-    const iceServers = await this.o.iceServers();
-    await handler.start({
-      media: mediaOf(cur.type),
-      polite: cur.role === 'callee',
-      iceServers,
-      ...this.o.constraints,
-      ...constraints,
-    });
-    if (cur.ended || cur.handler !== handler) {
-      handler.close();
-      throw ParleyError.invalidState('the call ended');
-    }
-    handler.setAudioEnabled(!this.muted);
-    if (!this.cameraOn && cur.type === 2) await handler.setVideoEnabled(false);
-    return handler;
+      handler.on('localStream', (s) => this.emit('localStream', s));
+      handler.on('remoteStream', (stream) => {
+        if (cur.ended || cur.joined || cur.handler !== handler) return;
+        cur.joined = true;
+        this.emit('clientJoin', {
+          account: cur.peer,
+          uid: cur.remote?.deviceId ?? '',
+          mode: cur.type,
+          cid: cur.cid,
+          stream,
+        });
+      });
+      handler.on('state', (state) => {
+        if (cur.ended || cur.handler !== handler) return;
+        cur.mediaState = state;
+        this.emit('mediaState', state);
+        if (state === 'connected') this.startQuality(cur);
+      });
+      const iceServers = await this.o.iceServers();
+      if (cur.ended || cur.handler !== handler) {
+        handler.close();
+        throw ParleyError.invalidState('the call ended');
+      }
+      const devices = handler.start({
+        media: mediaOf(cur.type),
+        polite: cur.role === 'callee',
+        iceServers,
+        ...this.o.constraints,
+        ...constraints,
+      });
+      handler.setAudioEnabled(!this.muted);
+      cur.media = devices.then(async () => {
+        if (!this.cameraOn && cur.type === 2 && !cur.ended) await handler.setVideoEnabled(false);
+      });
+      // Observed by call() and startRtc(); a failure must not go unhandled meanwhile.
+      cur.media.catch(() => undefined);
+      if (cur.role === 'caller') handler.call();
+      return handler;
+    })();
+    return cur.opening;
   }
 
   private sendSignal(cur: Current, s: PeerSignal): void {
@@ -509,7 +526,8 @@ export class NetCall extends Emitter<NetCallEvents> {
     const readied = cur.handler;
     cur.handler = null;
     readied?.close();
-    cur.media?.catch(() => undefined);
+    cur.opening?.catch(() => undefined);
+    cur.opening = null;
     cur.media = null;
     cur.outbox = [];
     this.emit('callAccepted', {
@@ -634,7 +652,7 @@ export class NetCall extends Emitter<NetCallEvents> {
     }
   }
 
-  /** The signaling came back as a new device: every call of the old one is over. */
+  /** The device is gone (a new one came back, or none will): every call of it is over. */
   private onSessionLost(): void {
     const timetag = Date.now();
     for (const [cid, ringing] of this.incoming) {

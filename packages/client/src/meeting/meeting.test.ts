@@ -107,7 +107,10 @@ describe('Meeting on mediasoup-client', () => {
   test('join: REST, capabilities, rtc:join, two transports, and everything already published', async () => {
     const { server, meeting, rest, events } = await setup();
     await meeting.join();
-    assert.deepEqual(rest, [`POST /api/meetings/${MID}/join`, `GET /api/meetings/${MID}/media-config`]);
+    assert.deepEqual(rest, [
+      `POST /api/meetings/${MID}/join`,
+      `GET /api/meetings/${MID}/media-config`,
+    ]);
     assert.deepEqual((await server.next('rtc:join')).data, { meetingId: MID });
     const transports = server.all('rtc:createTransport').map((f) => f.data.direction);
     assert.deepEqual(transports, ['send', 'recv']);

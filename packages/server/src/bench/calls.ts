@@ -102,8 +102,8 @@ class CallPair {
     readonly callee: BenchSocket,
     private readonly calleeId: string,
   ) {
-    caller.onFrame = (t) => this.onCaller(frameOf(t));
-    callee.onFrame = (t) => this.onCallee(frameOf(t));
+    caller.onFrame = (t) => this.onCaller(frameOf(t.toString()));
+    callee.onFrame = (t) => this.onCallee(frameOf(t.toString()));
   }
 
   start(done: (setupMs: number) => void, fail: (err: Error) => void): void {

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,49 @@ import { fileURLToPath } from 'node:url';
 
 /** Linux USER_HZ: /proc/<pid>/stat counts CPU time in ticks of 1/100 s on every mainstream kernel. */
 const CLK_TCK = 100;
+
+/**
+ * CPU pinning with taskset(1): the server under test on one core, the load generator on the
+ * other, so that the scheduler does not now and then stack them on one core (which made
+ * trials vary by a third). Both servers get the same core.
+ */
+export interface Pinning {
+  serverCpu: number;
+  clientCpu: number;
+  /** Puts this process (every thread) back on the CPUs it had. */
+  restore(): void;
+}
+
+/** Pins this process to `clientCpu`; undefined where taskset or a second CPU is missing. */
+export function pinClient(serverCpu = 0, clientCpu = 1): Pinning | undefined {
+  try {
+    const out = execFileSync('taskset', ['-p', String(process.pid)], { encoding: 'utf8' });
+    const mask = /mask:\s*([0-9a-f]+)/i.exec(out)?.[1];
+    const allowed = mask ? parseInt(mask, 16) : 0;
+    if (!mask || !(allowed & (1 << serverCpu)) || !(allowed & (1 << clientCpu))) return undefined;
+    execFileSync('taskset', ['-a', '-p', '-c', String(clientCpu), String(process.pid)], {
+      stdio: 'ignore',
+    });
+    return {
+      serverCpu,
+      clientCpu,
+      restore: () => {
+        try {
+          execFileSync('taskset', ['-a', '-p', mask, String(process.pid)], { stdio: 'ignore' });
+        } catch {
+          // best effort: the process is about to finish anyway
+        }
+      },
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** `command args` as spawn arguments, run under `taskset -c cpu` when `cpu` is given. */
+function pinned(cpu: number | undefined, command: string, args: string[]): [string, string[]] {
+  return cpu === undefined ? [command, args] : ['taskset', ['-c', String(cpu), command, ...args]];
+}
 
 /** A free TCP port on `host` (bound and released; the child binds it right after). */
 export function freePort(host = '127.0.0.1'): Promise<number> {
@@ -170,10 +213,15 @@ export function parleyEnv(o: { port: number; dataDir: string; secret: string }):
  * Starts `node bin/parley.mjs start` exactly as an operator would, with default limits (rate
  * limiting on). `cpuProfDir` adds --cpu-prof (the profile is written on graceful exit).
  */
-export function startParley(env: NodeJS.ProcessEnv, cpuProfDir?: string): Promise<ServerChild> {
+export function startParley(
+  env: NodeJS.ProcessEnv,
+  cpuProfDir?: string,
+  cpu?: number,
+): Promise<ServerChild> {
   const bin = fileURLToPath(new URL('../../bin/parley.mjs', import.meta.url));
   const args = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
-  const proc = spawn(process.execPath, [...args, bin, 'start'], {
+  // taskset execs node in place, so the pid is node's own.
+  const proc = spawn(...pinned(cpu, process.execPath, [...args, bin, 'start']), {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -207,10 +255,12 @@ export function startPeerJs(
   port: number,
   clients: number,
   cpuProfDir?: string,
+  cpu?: number,
 ): Promise<ServerChild> {
   const entry = fileURLToPath(new URL('./peerjs-child.ts', import.meta.url));
   const prof = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
-  const proc = spawn(process.execPath, [...prof, '--import', import.meta.resolve('tsx'), entry], {
+  const args = [...prof, '--import', import.meta.resolve('tsx'), entry];
+  const proc = spawn(...pinned(cpu, process.execPath, args), {
     env: {
       ...process.env,
       PEERJS_PORT: String(port),

@@ -11,6 +11,7 @@ import {
   freePort,
   parleyEnv,
   peerAvailable,
+  pinClient,
   startParley,
   startPeerJs,
   type ServerChild,
@@ -69,6 +70,8 @@ export interface BenchOptions {
   peerjs?: boolean;
   /** Also print one JSON line with every figure. */
   json?: boolean;
+  /** Pin the servers to CPU 0 and the load generator to CPU 1 with taskset (default true). */
+  pin?: boolean;
   /** Write V8 CPU profiles of the server children into this directory (PeerJS's in peerjs/). */
   cpuProf?: string;
   /** Where lines go (default stdout). */
@@ -94,6 +97,11 @@ interface RelayFigures extends CpuShare {
   latencyP99Ms: number;
   latencyMaxMs: number;
   cpuUsPerMessage?: number;
+  /**
+   * Messages/s the server would relay on one whole core at its measured CPU cost (1e6 ÷ µs per
+   * message): a comparison that other load on the machine does not skew.
+   */
+  perCoreMsgsPerSec?: number;
   elapsedMs: number;
   avgFrameBytesIn: number;
   avgFrameBytesOut: number;
@@ -103,6 +111,8 @@ interface RelayFigures extends CpuShare {
 export interface BenchResult {
   server: string;
   cpuMeasured: boolean;
+  /** CPUs of the server and of the load generator, when pinned. */
+  pinned?: { server: number; loadGenerator: number };
   cores: number;
   limits: { ratePerSec: number; rateBurst: number };
   /** Parley's own counters over the whole run (a running server's: since it started). */
@@ -121,6 +131,8 @@ export interface BenchResult {
     setupMaxMs: number;
     cpuUsPerMessage?: number;
     cpuUsPerCall?: number;
+    /** Calls/s on one whole core at the measured CPU cost per call (1e6 ÷ µs per call). */
+    perCoreCallsPerSec?: number;
     elapsedMs: number;
   };
   relay: {
@@ -137,6 +149,8 @@ export interface BenchResult {
     peerjs?: RelayFigures;
     /** Parley msgs/s ÷ PeerJS msgs/s. */
     ratio?: number;
+    /** The same on one whole core each (CPU-normalised). */
+    perCoreRatio?: number;
   };
   targets: { callsPerSec: boolean; relayRatio?: boolean; relayP99?: boolean };
 }
@@ -172,7 +186,9 @@ function relayFigures(r: RelayResult): RelayFigures {
     latencyP50Ms: r.latency.p50,
     latencyP99Ms: r.latency.p99,
     latencyMaxMs: r.latency.max,
-    ...(r.cpuUs !== undefined ? { cpuUsPerMessage: r.cpuUs / r.messages } : {}),
+    ...(r.cpuUs !== undefined
+      ? { cpuUsPerMessage: r.cpuUs / r.messages, perCoreMsgsPerSec: (r.messages / r.cpuUs) * 1e6 }
+      : {}),
     ...share(r, r.elapsedMs),
     elapsedMs: r.elapsedMs,
     avgFrameBytesIn: r.frames.bytesSent / r.frames.sent,
@@ -194,7 +210,11 @@ function callFigures(c: CallsResult, concurrent: number, perSlot: number): Bench
     setupP99Ms: c.setup.p99,
     setupMaxMs: c.setup.max,
     ...(c.cpuUs !== undefined
-      ? { cpuUsPerMessage: c.cpuUs / frames, cpuUsPerCall: c.cpuUs / c.calls }
+      ? {
+          cpuUsPerMessage: c.cpuUs / frames,
+          cpuUsPerCall: c.cpuUs / c.calls,
+          perCoreCallsPerSec: (c.calls / c.cpuUs) * 1e6,
+        }
       : {}),
     ...share(c, c.elapsedMs),
     elapsedMs: c.elapsedMs,
@@ -257,6 +277,9 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
     throw new ConfigError('the PeerJS comparison needs the `peer` package (or pass --no-peerjs)');
   const tag = `b${randomBytes(3).toString('hex')}`;
 
+  // Pinning needs to know where the server runs: not with --url.
+  const pin = opts.pin !== false && !opts.url ? pinClient() : undefined;
+  const serverCpu = pin?.serverCpu;
   const children: ServerChild[] = [];
   let peerStarting: Promise<ServerChild | undefined> = Promise.resolve(undefined);
   let dataDir: string | undefined;
@@ -265,6 +288,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
     await Promise.all(children.splice(0).map((c) => c.stop()));
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     dataDir = undefined;
+    pin?.restore();
   };
   const onSignal = () => void cleanup().finally(() => process.exit(130));
   process.once('SIGINT', onSignal);
@@ -281,6 +305,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
         peerPort,
         2 * pairs,
         opts.cpuProf && join(opts.cpuProf, 'peerjs'),
+        serverCpu,
       ).then((c) => (children.push(c), c));
       peerStarting.catch(() => {}); // reported where it is awaited
     }
@@ -297,7 +322,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
       const port = await freePort();
       const env = parleyEnv({ port, dataDir, secret: randomBytes(24).toString('base64url') });
       config = loadConfig(env);
-      parley = await startParley(env, opts.cpuProf);
+      parley = await startParley(env, opts.cpuProf, serverCpu);
       children.push(parley);
       wsBase = `ws://127.0.0.1:${port}`;
     }
@@ -318,6 +343,11 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
       `Parley bench: ${cpus().length} CPUs, Node ${process.version}; Parley ${
         parley ? `child pid ${parley.pid} (SQLite in a temp dir)` : `at ${opts.url}`
       }; rate limit ${ratePerSec}/s burst ${rateBurst} per user (on)`,
+    );
+    print(
+      pin
+        ? `  pinned: servers on CPU ${pin.serverCpu}, load generator on CPU ${pin.clientCpu}`
+        : '  not pinned to CPUs',
     );
     if (!parley) print('  server CPU is not measured: the server is not a child of this process');
 
@@ -392,6 +422,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
     const result: BenchResult = {
       server: parley ? 'child' : opts.url!,
       cpuMeasured: parley !== undefined,
+      ...(pin ? { pinned: { server: pin.serverCpu, loadGenerator: pin.clientCpu } } : {}),
       cores: cpus().length,
       limits: { ratePerSec, rateBurst },
       ...(counts ? { serverCounts: counts } : {}),
@@ -406,6 +437,9 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
         ...(targets[1] ? { peerjsTrials: runs.get(targets[1])!.map((r) => r.steadyRate) } : {}),
         parley: pf,
         ...(jf ? { peerjs: jf, ratio } : {}),
+        ...(jf?.perCoreMsgsPerSec && pf.perCoreMsgsPerSec
+          ? { perCoreRatio: pf.perCoreMsgsPerSec / jf.perCoreMsgsPerSec }
+          : {}),
       },
       targets: {
         callsPerSec: (calls.calls / calls.elapsedMs) * 1000 >= 1000,
@@ -440,6 +474,7 @@ function report(r: BenchResult, print: (line: string) => void): void {
       ['setup p50 / p99 (invite → answer)', `${fmtMs(c.setupP50Ms)} / ${fmtMs(c.setupP99Ms)}`],
       ['server CPU per message', us(c.cpuUsPerMessage)],
       ['server CPU per call', us(c.cpuUsPerCall)],
+      ['calls/s on one whole core (1e6 ÷ CPU per call)', fmtInt(c.perCoreCallsPerSec)],
       ['CPU: server / load gen / softirq / other', shares(c)],
     ]),
   );
@@ -466,6 +501,11 @@ function report(r: BenchResult, print: (line: string) => void): void {
       row('latency p50', (v) => fmtMs(v.latencyP50Ms)),
       row('latency p99', (v) => fmtMs(v.latencyP99Ms), mark(r.targets.relayP99).trim()),
       row('server CPU per relayed msg', (v) => us(v.cpuUsPerMessage)),
+      row(
+        'msgs/s on one whole core',
+        (v) => fmtInt(v.perCoreMsgsPerSec),
+        x.perCoreRatio === undefined ? '' : `${x.perCoreRatio.toFixed(2)}×`,
+      ),
       row('CPU: server / load gen / softirq / other', shares),
       row(
         'avg frame bytes in / out',

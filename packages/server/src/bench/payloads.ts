@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
  */
 
 export const STAMP = '@@';
+const STAMP_BYTES = Buffer.from(STAMP);
 const PLACEHOLDER = `${STAMP}TTTTTTTTTTTT`;
 
 /** The current time as a fixed-width stamp (µs since this process started, 12 digits). */
@@ -15,9 +16,12 @@ export function stamp(): string {
 }
 
 /** Milliseconds since the stamp in `frame` was taken, or NaN if it has none. */
-export function ageMs(frame: string, now: number): number {
-  const i = frame.indexOf(STAMP);
-  return i < 0 ? NaN : now - Number(frame.slice(i + 2, i + 14)) / 1000;
+export function ageMs(frame: Buffer, now: number): number {
+  const i = frame.indexOf(STAMP_BYTES);
+  if (i < 0 || i + 14 > frame.length) return NaN;
+  let us = 0;
+  for (let j = i + 2; j < i + 14; j++) us = us * 10 + frame[j]! - 48;
+  return now - us / 1000;
 }
 
 const FP =
@@ -111,7 +115,8 @@ export class Template {
     this.rest = text.slice(at + PLACEHOLDER.length);
   }
 
-  make(): string {
-    return this.head + stamp() + this.rest;
+  /** The frame stamped `ts` (one stamp may serve a burst sent at once). */
+  make(ts = stamp()): string {
+    return this.head + ts + this.rest;
   }
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { ICE_PER_SIDE } from './calls.ts';
 import { cpuMicros, machineMicros, softirqMicros } from './children.ts';
-import { ANSWER_SDP, OFFER_SDP, Template, ageMs, candidate } from './payloads.ts';
+import { ANSWER_SDP, OFFER_SDP, Template, ageMs, candidate, stamp } from './payloads.ts';
 import { openAll, resetTallies, sumTallies, type BenchSocket, type Tally } from './sockets.ts';
 import { latency, type Latency } from './stats.ts';
 
@@ -27,6 +27,10 @@ interface Kinds {
   answer: string;
   ice: string;
 }
+
+/** Whether `frame` begins with `prefix` (compared as bytes). */
+const startsWith = (frame: Buffer, prefix: Buffer) =>
+  frame.length >= prefix.length && prefix.compare(frame, 0, prefix.length) === 0;
 
 /** A server to relay through: how to open pairs and how to end them. */
 export interface RelayTarget {
@@ -76,6 +80,9 @@ function drive(
   const lat = new Float64Array(total);
   const at = new Float64Array(total);
   let n = 0;
+  const isOffer = Buffer.from(kinds.offer);
+  const isAnswer = Buffer.from(kinds.answer);
+  const isIce = Buffer.from(kinds.ice);
   return new Promise((resolve, reject) => {
     let left = pairs.length;
     const timer = setTimeout(
@@ -84,9 +91,9 @@ function drive(
       timeoutMs,
     );
     const t0 = performance.now();
-    const unexpected = (frame: string) => {
+    const unexpected = (frame: Buffer) => {
       clearTimeout(timer);
-      reject(new Error(`relay: unexpected frame ${frame.slice(0, 300)}`));
+      reject(new Error(`relay: unexpected frame ${frame.toString('utf8', 0, 300)}`));
     };
     for (const p of pairs) {
       let e = 0;
@@ -103,28 +110,30 @@ function drive(
       };
       p.a.onFrame = (frame) => {
         const now = performance.now();
-        if (frame.startsWith(kinds.ice)) {
+        if (startsWith(frame, isIce)) {
           lat[n] = ageMs(frame, now);
           at[n++] = now;
           aIce++;
           step();
-        } else if (frame.startsWith(kinds.answer)) {
+        } else if (startsWith(frame, isAnswer)) {
           lat[n] = ageMs(frame, now);
           at[n++] = now;
-          p.a.sendAll(p.iceA.map((t) => t.make()));
+          const ts = stamp();
+          p.a.sendAll(p.iceA.map((t) => t.make(ts)));
         } else unexpected(frame);
       };
       p.b.onFrame = (frame) => {
         const now = performance.now();
-        if (frame.startsWith(kinds.ice)) {
+        if (startsWith(frame, isIce)) {
           lat[n] = ageMs(frame, now);
           at[n++] = now;
           bIce++;
           step();
-        } else if (frame.startsWith(kinds.offer)) {
+        } else if (startsWith(frame, isOffer)) {
           lat[n] = ageMs(frame, now);
           at[n++] = now;
-          p.b.sendAll([p.answer.make(), ...p.iceB.map((t) => t.make())]);
+          const ts = stamp();
+          p.b.sendAll([p.answer.make(ts), ...p.iceB.map((t) => t.make(ts))]);
         } else unexpected(frame);
       };
     }
@@ -169,6 +178,8 @@ export async function runRelay(
     ...(irq0 !== undefined && irq1 !== undefined ? { softirqCpuUs: irq1 - irq0 } : {}),
   };
 }
+
+const RECORD = Buffer.from('{"type":"call:record"');
 
 const ice = (from: number) => Array.from({ length: ICE_PER_SIDE }, (_, i) => candidate(from + i));
 
@@ -228,13 +239,13 @@ export function parleyTarget(
           const fail = (who: string, f: NativeFrame) =>
             reject(new Error(`${who} got ${f.type} ${f.error?.code ?? ''} while setting up`));
           b.onFrame = (t) => {
-            const f = JSON.parse(t) as NativeFrame;
+            const f = JSON.parse(t.toString()) as NativeFrame;
             if (f.type === 'call:incoming')
               b.send(`{"type":"call:accept","data":{"callId":"${f.data?.callId}"}}`);
             else fail('callee', f);
           };
           a.onFrame = (t) => {
-            const f = JSON.parse(t) as NativeFrame;
+            const f = JSON.parse(t.toString()) as NativeFrame;
             if (f.type === 'call:ringing' || f.type === 'ok') return;
             if (f.type !== 'call:accepted') return fail('caller', f);
             const callId = f.data!.callId!;
@@ -270,7 +281,7 @@ export function parleyTarget(
         (p) =>
           new Promise<void>((resolve) => {
             p.a.onFrame = (t) => {
-              if (t.startsWith('{"type":"call:record"')) resolve();
+              if (startsWith(t, RECORD)) resolve();
             };
             p.b.onFrame = () => {};
             p.a.send(`{"type":"call:hangup","data":{"callId":"${p.callId}"}}`);

@@ -101,6 +101,7 @@ program
     'benchmark a running Parley server (needs PARLEY_JWT_SECRET; CPU not measured)',
   )
   .option('--no-peerjs', 'skip the PeerJS comparison')
+  .option('--no-pin', 'do not pin the servers and the load generator to separate CPUs')
   .option('--json', 'also print one JSON line with every figure')
   .option('--cpu-prof <dir>', 'write V8 CPU profiles of the server children into <dir>')
   .action(
@@ -111,6 +112,7 @@ program
       trials: number;
       url?: string;
       peerjs: boolean;
+      pin: boolean;
       json?: boolean;
       cpuProf?: string;
     }) => {
@@ -121,6 +123,7 @@ program
         pairs: opts.pairs,
         trials: opts.trials,
         peerjs: opts.peerjs,
+        pin: opts.pin,
         json: opts.json ?? false,
         ...(opts.url ? { url: opts.url } : {}),
         ...(opts.cpuProf ? { cpuProf: opts.cpuProf } : {}),
