@@ -18,11 +18,13 @@ export interface ClientFrame {
 export type Handler = (data: Record<string, unknown>) => unknown;
 
 /** The fake's thrown error, sent as an `error` frame. */
-export class FakeError {
+export class FakeError extends Error {
   constructor(
     readonly code: string,
-    readonly message = code,
-  ) {}
+    message = code,
+  ) {
+    super(message);
+  }
 }
 
 const tick = () => new Promise<void>((r) => setTimeout(r, 0));

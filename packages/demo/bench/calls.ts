@@ -78,7 +78,6 @@ const relay = await startRelay();
 const browser = await launchChromium(process.env.CHROMIUM_PATH ?? DEFAULT_CHROMIUM);
 try {
   const page = await browser.newPage();
-  page.on('console', (m) => process.stderr.write(`${m.text()}\n`));
   page.on('pageerror', (e) => process.stderr.write(`page error: ${e.message}\n`));
   await page.goto(`http://127.0.0.1:${port}/bench.html`);
   await page.waitForFunction(() => typeof window.bench === 'object');
@@ -86,7 +85,10 @@ try {
     app.auth.mint('bench-caller'),
     app.auth.mint('bench-callee'),
   ]);
-  await page.evaluate(([a, b]) => window.bench.sdk(a, b, 'bench-callee'), [caller, callee]);
+  await page.evaluate((t) => window.bench.sdk(t.caller, t.callee, 'bench-callee'), {
+    caller,
+    callee,
+  });
   await page.evaluate((url) => window.bench.bare(url), relay.url);
   // One warm-up call of each kind (codec and capture start-up), not counted.
   const results: Record<'sdk' | 'bare', Timing[]> = { sdk: [], bare: [] };

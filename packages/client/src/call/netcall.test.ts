@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { DeviceRef, EndReason, Media } from '@parley/protocol';
 import { FakeServer } from '../../test/fake-server.ts';
 import { FakePeerHandler } from '../../test/fake-peer.ts';
-import { ParleyError } from '../errors.ts';
+import type { ParleyError } from '../errors.ts';
 import { DefaultReconnectPolicy } from '../reconnect-policy.ts';
 import { Signaling } from '../signaling.ts';
 import { NetCall, type NetCallEvents } from './netcall.ts';
@@ -85,7 +85,7 @@ const ended = (callId: string, reason: EndReason, by: string | null, caller = 'a
 
 describe('NetCall as the caller', () => {
   test('call → ringing → callAccepted → startRtc → media; hangup ends it', async () => {
-    const { server, netcall, events, last } = await setup();
+    const { server, netcall, events } = await setup();
     server.on('call:invite', () => {
       // The server says ringing before it acknowledges the invite (same tick on the wire).
       server.push({ type: 'call:ringing', ...base('c1'), devices: 2 });

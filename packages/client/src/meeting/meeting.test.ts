@@ -99,7 +99,7 @@ async function setup() {
   }
   let seen = 0;
   const events = () => log.slice(seen, (seen = log.length)).map(([e]) => e);
-  const push = (e: WithoutMeeting<RtcEvent>) => server.push({ meetingId: MID, ...e } as RtcEvent);
+  const push = (e: WithoutMeeting<RtcEvent>) => server.push({ meetingId: MID, ...e });
   return { server, signaling, meeting, rest, kinds, events, push, log };
 }
 

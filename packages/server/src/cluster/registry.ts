@@ -33,7 +33,11 @@ return holder`;
  */
 export class NodeRegistry {
   private deadNodes: string[] = [];
-  private deadSet = new Set<string>();
+  /**
+   * Every node seen dead and not seen alive since, including those the janitor has cleaned up
+   * after and removed from the registry (what they left behind stays theirs: dead).
+   */
+  private readonly deadSet = new Set<string>();
   private leader: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private up = false;
@@ -84,8 +88,8 @@ export class NodeRegistry {
   }
 
   /**
-   * Whether `nodeId` may be alive: not seen dead at the last heartbeat. A node that joined
-   * since is taken for alive.
+   * Whether `nodeId` may be alive: not seen dead (or seen alive again since). A node that
+   * joined after the last heartbeat is taken for alive.
    */
   isAlive(nodeId: string): boolean {
     return !this.deadSet.has(nodeId);
@@ -105,7 +109,6 @@ export class NodeRegistry {
   async forget(nodeId: string): Promise<void> {
     await this.o.redis.srem(this.o.keys.nodes, nodeId);
     this.deadNodes = this.deadNodes.filter((n) => n !== nodeId);
-    this.deadSet.delete(nodeId);
   }
 
   /** Stops the heartbeat and leaves the registry (graceful shutdown). */
@@ -150,7 +153,7 @@ export class NodeRegistry {
       const alive =
         others.length > 0 ? await redis.mget(...others.map((n) => key.alive(n))) : ([] as null[]);
       this.deadNodes = others.filter((_, i) => alive[i] === null);
-      this.deadSet = new Set(this.deadNodes);
+      others.forEach((n, i) => (alive[i] === null ? this.deadSet.add(n) : this.deadSet.delete(n)));
     } catch (err) {
       this.log.debug({ event: 'heartbeat_failed', err: (err as Error).message }, 'heartbeat');
     }
