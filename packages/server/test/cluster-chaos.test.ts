@@ -102,6 +102,8 @@ describe('a node killed mid-call', () => {
         PARLEY_CLUSTER_NODE_TTL_MS: String(FAST_CLUSTER.nodeTtlMs),
         PARLEY_CLUSTER_JANITOR_MS: String(FAST_CLUSTER.janitorIntervalMs),
         PARLEY_DISCONNECT_GRACE_MS: '200',
+        // `parley start` starts the SFU at once; one worker is plenty here (two cores, shared).
+        PARLEY_SFU_WORKERS: '1',
         LOG_LEVEL: process.env.TEST_LOG ?? 'warn',
       };
       nodes.push({ id, port, child: await startParley(env) });

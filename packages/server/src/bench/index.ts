@@ -52,7 +52,16 @@ import { fmtDec, fmtInt, fmtMs, table } from './stats.ts';
  *    trial in between covers most of it), so every trial starts with a bucket at least as
  *    full as the first did.
  * PeerJS gets the same pairs, exchanges, message counts and payloads. The counts derive from
- * the configured limits, so a different PARLEY_RATE_BURST still yields a run within them.
+ * the configured limits, so a different PARLEY_RATE_BURST still yields a run within them, and
+ * the server's own parley_rate_limited_total (printed at the end) shows that none was refused.
+ *
+ * Measurement: relay trials alternate Parley, PeerJS, Parley, … and each server's median trial
+ * is reported, so that a burst of other load hits both alike; msgs/s is taken between the 10th
+ * and 90th percentile of arrivals (no ramp). With two or more CPUs the servers run pinned to
+ * CPU 0 and this process to CPU 1 (taskset), else the scheduler now and then stacks them on one
+ * core. Every figure comes with where the CPU went (server, load generator, kernel softirq
+ * threads, other processes), and CPU per message gives a comparison that other load does not
+ * skew.
  */
 
 export interface BenchOptions {

@@ -34,10 +34,17 @@ export type BusMessage =
   | { kind: 'relay'; to: DeviceRef; event: SdpEvent | IceEvent }
   /** A node died (broadcast by the janitor that cleaned up after it): its devices are gone. */
   | { kind: 'node-lost'; nodeId: string; devices: Sender[] }
-  /** A user left a meeting through REST: to the node holding its media room. */
-  | { kind: 'meeting-left'; meetingId: string; userId: string }
-  /** A meeting ended through REST: to the node holding its media room. */
-  | { kind: 'meeting-ended'; meetingId: string; endedBy: string; endedAt: string };
+  /** A user left a meeting through REST: to the node holding its media room (a request). */
+  | { kind: 'meeting-left'; corr: string; replyTo: string; meetingId: string; userId: string }
+  /** A meeting ended through REST: to the node holding its media room (a request). */
+  | {
+      kind: 'meeting-ended';
+      corr: string;
+      replyTo: string;
+      meetingId: string;
+      endedBy: string;
+      endedAt: string;
+    };
 
 /** Moves messages between nodes. MemoryBus in one process; RedisBus across machines. */
 export interface Bus {

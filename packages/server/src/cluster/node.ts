@@ -18,7 +18,7 @@ import { RedisBus } from './redis-bus.ts';
 import { connectRedis, keysFor, openRedis, type Keys } from './redis.ts';
 import { NodeRegistry } from './registry.ts';
 import { RouteCache } from './routes.ts';
-import { Rpc } from './rpc.ts';
+import { Rpc, type Request } from './rpc.ts';
 
 /** What joining the cluster needs. */
 export interface ClusterOptions {
@@ -226,16 +226,24 @@ export class ClusterNode {
     return {
       userLeft: async (meetingId, userId) => {
         await rtc.userLeft(meetingId, userId);
-        await this.toMeetingNode(meetingId, { kind: 'meeting-left', meetingId, userId });
+        await this.toMeetingNode(meetingId, (corr, replyTo) => ({
+          kind: 'meeting-left',
+          corr,
+          replyTo,
+          meetingId,
+          userId,
+        }));
       },
       ended: async (meetingId, endedBy, endedAt) => {
         await rtc.ended(meetingId, endedBy, endedAt);
-        await this.toMeetingNode(meetingId, {
+        await this.toMeetingNode(meetingId, (corr, replyTo) => ({
           kind: 'meeting-ended',
+          corr,
+          replyTo,
           meetingId,
           endedBy,
           endedAt,
-        });
+        }));
       },
     };
   }
@@ -331,19 +339,28 @@ export class ClusterNode {
     return this.rpc.request(node, sender, c);
   }
 
-  private meetingFailed(m: BusMessage, err: unknown): void {
-    this.log.error({ event: 'meeting_remote_failed', kind: m.kind, err }, 'meeting update failed');
-  }
-
   private takeRtcNodes(deviceId: string): Set<string> {
     const nodes = this.rtcNodes.get(deviceId) ?? new Set<string>();
     this.rtcNodes.delete(deviceId);
     return nodes;
   }
 
-  private async toMeetingNode(meetingId: string, m: BusMessage): Promise<void> {
+  /**
+   * Has the node holding the meeting's media room do what REST did here, and waits for it (the
+   * client that called REST expects its peers to have been told). A node that does not answer
+   * is logged: the store already says what happened.
+   */
+  private async toMeetingNode(
+    meetingId: string,
+    build: (corr: string, replyTo: string) => Request,
+  ): Promise<void> {
     const holder = await this.redis.get(this.keys.meeting(meetingId)).catch(() => null);
-    if (holder && holder !== this.o.nodeId) this.bus.publish(holder, m);
+    if (!holder || holder === this.o.nodeId || !this.registry.isAlive(holder)) return;
+    await this.rpc
+      .ask(holder, build)
+      .catch((err: unknown) =>
+        this.log.warn({ event: 'meeting_remote_failed', meetingId, err }, 'meeting node silent'),
+      );
   }
 
   private onRoomsNode(s: ServeOptions, sender: Sender, command: Command): unknown {
@@ -378,12 +395,10 @@ export class ClusterNode {
         for (const device of m.devices) s.here.offline(device, true);
         return;
       case 'meeting-left':
-        s.rtc.userLeft(m.meetingId, m.userId).catch((err: unknown) => this.meetingFailed(m, err));
+        this.rpc.answer(m, m.kind, () => s.rtc.userLeft(m.meetingId, m.userId));
         return;
       case 'meeting-ended':
-        s.rtc
-          .ended(m.meetingId, m.endedBy, m.endedAt)
-          .catch((err: unknown) => this.meetingFailed(m, err));
+        this.rpc.answer(m, m.kind, () => s.rtc.ended(m.meetingId, m.endedBy, m.endedAt));
         return;
       case 'deliver':
         return; // the hub's

@@ -4,6 +4,9 @@ import type { Sender } from '../calls/index.ts';
 import type { Logger } from '../observability/index.ts';
 import type { Bus, BusMessage } from './bus.ts';
 
+/** Bus messages that expect a reply. */
+export type Request = Extract<BusMessage, { corr: string; replyTo: string }>;
+
 /** What runs a command that another node forwarded here. */
 export type LocalRunner = (sender: Sender, command: Command) => unknown;
 
@@ -26,6 +29,17 @@ export class Rpc {
 
   /** Runs `command` on `nodeId` for `sender`; resolves with its result or rejects with its error. */
   request(nodeId: string, sender: Sender, command: Command): Promise<unknown> {
+    return this.ask(nodeId, (corr, replyTo) => ({
+      kind: 'command',
+      corr,
+      replyTo,
+      sender,
+      command,
+    }));
+  }
+
+  /** Sends the request `build` makes (with our correlation id) and waits for its reply. */
+  ask(nodeId: string, build: (corr: string, replyTo: string) => Request): Promise<unknown> {
     const corr = randomUUID();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -33,7 +47,7 @@ export class Rpc {
         reject(AppError.nodeUnreachable(nodeId));
       }, this.timeoutMs);
       this.pending.set(corr, { resolve, reject, timer });
-      this.bus.publish(nodeId, { kind: 'command', corr, replyTo: this.nodeId, sender, command });
+      this.bus.publish(nodeId, build(corr, this.nodeId));
     });
   }
 
@@ -49,6 +63,11 @@ export class Rpc {
 
   /** Runs a forwarded command here and sends the outcome back. */
   serve(m: Extract<BusMessage, { kind: 'command' }>, run: LocalRunner): void {
+    this.answer(m, m.command.type, () => run(m.sender, m.command));
+  }
+
+  /** Does the work a request asks for here and sends the outcome back. */
+  answer(m: Request, context: string, work: () => unknown): void {
     const reply = (outcome: { result: unknown } | { error: AppError }) =>
       this.bus.publish(
         m.replyTo,
@@ -58,15 +77,12 @@ export class Rpc {
       );
     const fail = (err: unknown) => {
       if (!(err instanceof AppError)) {
-        this.log.error(
-          { event: 'handler_failed', err, context: m.command.type },
-          'unexpected error',
-        );
+        this.log.error({ event: 'handler_failed', err, context }, 'unexpected error');
       }
       reply({ error: err instanceof AppError ? err : AppError.internal() });
     };
     try {
-      const result = run(m.sender, m.command);
+      const result = work();
       if (result instanceof Promise) result.then((r: unknown) => reply({ result: r }), fail);
       else reply({ result });
     } catch (err) {

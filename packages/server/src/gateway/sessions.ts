@@ -111,9 +111,12 @@ export class Session implements DeviceConnection {
     if (frame !== null) this.output(frame);
   }
 
+  /** Closes the socket for good (server shutdown): the device will not wait for a resume. */
   close(code: number, reason: string): void {
+    this.expired = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.registry.forget(this);
     this.conn?.close(code, reason);
   }
 
