@@ -135,7 +135,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     this.listenToNetwork();
   }
 
-  /** Disconnects for good (a current call ends on the server after its grace). */
+  /** Disconnects for good: the server ends this device's calls at once (no resume). */
   disconnect(): void {
     this.unlisten?.();
     this.unlisten = null;

@@ -160,6 +160,22 @@ describe('resumable sessions', () => {
     again.c.close();
   });
 
+  test('a client that closes on purpose (1000, 1001) is gone at once: no grace, no resume', async () => {
+    for (const code of [1000, 1001]) {
+      const alice = await srv.connect(`r-bye-alice-${code}`);
+      const bob = await open(`r-bye-bob-${code}`);
+      const callId = await connectedCall(alice, bob.c, `r-bye-bob-${code}`);
+      const t0 = Date.now();
+      bob.c.ws.close(code);
+      const end = await alice.next(of('call:ended', callId));
+      assert.equal(end.data.reason, 'disconnected');
+      assert.ok(Date.now() - t0 < GRACE, 'without waiting for a resume');
+      const again = await open(`r-bye-bob-${code}`, `resume=${bob.ready.resumeToken as string}`);
+      assert.equal(again.ready.resumed, false);
+      again.c.close();
+    }
+  });
+
   test("a token is single use and only resumes its own user's device", async () => {
     const bob = await open('r-own-bob');
     bob.c.ws.terminate();

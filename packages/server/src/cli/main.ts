@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createApp } from '../app.ts';
 import { createAuthenticator } from '../auth/index.ts';
+import { devLoginEnabled } from '../http/index.ts';
 import { loadConfig, ConfigError } from '../config/index.ts';
 import { migrate, openDatabase } from '../store/index.ts';
 
@@ -20,6 +21,7 @@ program
     app.log.info({ event: 'listening', url: base, store: app.db.kind }, 'parley is listening');
     process.stdout.write(
       `\nParley is listening on ${base}  (store: ${app.db.kind} ${app.db.where})\n` +
+        `Demo:          ${base}/${devLoginEnabled(config) ? '  (sign in as anyone: dev sign-in is on)' : ''}\n` +
         `Get a token:   npx parley token alice --name Alice\n` +
         `Connect:       ws://${addr.address}:${addr.port}/ws?token=<token>&clientType=web\n\n`,
     );

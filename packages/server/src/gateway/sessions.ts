@@ -91,6 +91,11 @@ export class Session implements DeviceConnection {
     return true;
   }
 
+  /** `conn`'s client closed on purpose: if it carried the device, the device is gone now. */
+  leave(conn: Connection): void {
+    if (this.conn === conn) this.expire();
+  }
+
   /** Every frame for the device: numbered, kept for replay, written when a socket carries it. */
   output(frame: WireFrame): void {
     if (this.expired) return;

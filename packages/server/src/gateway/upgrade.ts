@@ -180,9 +180,11 @@ export class Gateway {
       this.o.metrics.connections.labels(dialect.name).inc();
       if (!resumed) this.online(session ?? conn);
       session?.attach(conn, resumed !== undefined, received);
-      ws.on('close', () => {
+      ws.on('close', (code: number) => {
         this.o.metrics.connections.labels(dialect.name).dec();
         if (!session) this.offline(conn, false);
+        // A client that says goodbye (1000, or 1001: the page is going away) is not coming back.
+        else if (code === 1000 || code === 1001) session.leave(conn);
         else if (session.detach(conn)) log.info({ event: 'parked' }, 'device awaits its resume');
       });
       log.info(
