@@ -25,6 +25,22 @@ type Video = Array<{ peerId: string; framesDecoded: number; width: number }>;
 /** The page's window, as the callbacks below see it when they run in the browser. */
 declare const window: MeetingPageWindow;
 
+/**
+ * Evaluates `fn` in the page (awaiting it) every 250 ms until it returns something truthy.
+ * Playwright's waitForFunction does not await an async predicate: a pending promise counts as
+ * truthy, so it cannot wait on getStats().
+ */
+async function until<A, R>(page: Page, fn: (arg: A) => R | Promise<R>, arg: A, what: string) {
+  const deadline = Date.now() + WAIT.timeout;
+  for (;;) {
+    const r = await page.evaluate(fn, arg);
+    if (r) return r;
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}: ${JSON.stringify(r)}`);
+    await new Promise((resolve) => setTimeout(resolve, WAIT.polling));
+  }
+}
+
 describe('meetings in Chromium', () => {
   let srv: TestServer;
   let browser: Browser;
@@ -72,25 +88,30 @@ describe('meetings in Chromium', () => {
           // Everyone decodes the two others' video: frames rising, a real width.
           for (const user of users) {
             const p = pages[user]!;
-            await p.waitForFunction(
+            const first = await until(
+              p,
               async () => {
                 const v = await window.meeting.video();
-                return v.length === 2 && v.every((x) => x.framesDecoded > 0 && x.width > 0);
+                return v.length === 2 && v.every((x) => x.framesDecoded > 0 && x.width > 0) && v;
               },
               undefined,
-              WAIT,
+              `${user} decoding two videos`,
             );
-            const first = await p.evaluate(() => window.meeting.video());
-            await p.waitForFunction(
+            await until(
+              p,
               async (before: Video) => {
                 const v = await window.meeting.video();
-                return v.every(
-                  (x) =>
-                    x.framesDecoded > before.find((b) => b.peerId === x.peerId)!.framesDecoded + 5,
+                return (
+                  v.length === 2 &&
+                  v.every(
+                    (x) =>
+                      x.framesDecoded >
+                      (before.find((b) => b.peerId === x.peerId)?.framesDecoded ?? Infinity) + 5,
+                  )
                 );
               },
               first,
-              WAIT,
+              `${user}'s frames rising`,
             );
             const others = users
               .filter((u) => u !== user)
@@ -101,13 +122,14 @@ describe('meetings in Chromium', () => {
 
           // Simulcast: the SFU receives three encodings of each camera.
           for (const user of users) {
-            await pages[user]!.waitForFunction(
+            await until(
+              pages[user]!,
               async () => {
                 const s = await window.meeting.videoProducerStats();
                 return s.length === 3 && new Set(s.map((x) => x.rid)).size === 3;
               },
               undefined,
-              WAIT,
+              `three simulcast streams from ${user}`,
             );
           }
 
