@@ -26,17 +26,19 @@ type Video = Array<{ peerId: string; framesDecoded: number; width: number }>;
 declare const window: MeetingPageWindow;
 
 /**
- * Evaluates `fn` in the page (awaiting it) every 250 ms until it returns something truthy.
- * Playwright's waitForFunction does not await an async predicate: a pending promise counts as
- * truthy, so it cannot wait on getStats().
+ * Runs `probe` (a page.evaluate) every 250 ms until it returns something truthy. Playwright's
+ * waitForFunction does not await an async predicate: a pending promise counts as truthy, so it
+ * cannot wait on getStats().
  */
-async function until<A, R>(page: Page, fn: (arg: A) => R | Promise<R>, arg: A, what: string) {
+async function until<R>(
+  what: string,
+  probe: () => Promise<R>,
+): Promise<Exclude<R, false | null | undefined | 0 | ''>> {
   const deadline = Date.now() + WAIT.timeout;
   for (;;) {
-    const r = await page.evaluate(fn, arg);
-    if (r) return r;
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}: ${JSON.stringify(r)}`);
+    const r = await probe();
+    if (r) return r as Exclude<R, false | null | undefined | 0 | ''>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, WAIT.polling));
   }
 }
@@ -88,18 +90,14 @@ describe('meetings in Chromium', () => {
           // Everyone decodes the two others' video: frames rising, a real width.
           for (const user of users) {
             const p = pages[user]!;
-            const first = await until(
-              p,
-              async () => {
+            const first = await until(`${user} decoding two videos`, () =>
+              p.evaluate(async () => {
                 const v = await window.meeting.video();
                 return v.length === 2 && v.every((x) => x.framesDecoded > 0 && x.width > 0) && v;
-              },
-              undefined,
-              `${user} decoding two videos`,
+              }),
             );
-            await until(
-              p,
-              async (before: Video) => {
+            await until(`${user}'s frames rising`, () =>
+              p.evaluate(async (before: Video) => {
                 const v = await window.meeting.video();
                 return (
                   v.length === 2 &&
@@ -109,9 +107,7 @@ describe('meetings in Chromium', () => {
                       (before.find((b) => b.peerId === x.peerId)?.framesDecoded ?? Infinity) + 5,
                   )
                 );
-              },
-              first,
-              `${user}'s frames rising`,
+              }, first),
             );
             const others = users
               .filter((u) => u !== user)
@@ -122,14 +118,11 @@ describe('meetings in Chromium', () => {
 
           // Simulcast: the SFU receives three encodings of each camera.
           for (const user of users) {
-            await until(
-              pages[user]!,
-              async () => {
+            await until(`three simulcast streams from ${user}`, () =>
+              pages[user]!.evaluate(async () => {
                 const s = await window.meeting.videoProducerStats();
                 return s.length === 3 && new Set(s.map((x) => x.rid)).size === 3;
-              },
-              undefined,
-              `three simulcast streams from ${user}`,
+              }),
             );
           }
 

@@ -970,12 +970,18 @@ describe('meeting signaling over socket.io', () => {
     const id = await createMeeting(srv, 'wes');
     await joinMeeting(srv, id, 'wes');
     const wes = await SioClient.open(srv, 'wes');
-    const wsWes = wsSignaling(await meetingWs(srv, 'wes'));
+    const wsWes = await meetingWs(srv, 'wes');
     const caps = { meetingId: id };
     const started = Date.now();
     // One bucket for the user: 30 requests over WebSocket and 30 over socket.io, all at once.
+    // (A rate-limited WebSocket frame is refused unread, so its error has no requestId.)
+    for (let i = 0; i < 30; i++) {
+      wsWes.send({ type: 'rtc:getRouterRtpCapabilities', data: caps, requestId: `w${i}` });
+    }
     const answers = await Promise.all([
-      ...Array.from({ length: 30 }, () => wsWes.request('rtc:getRouterRtpCapabilities', caps)),
+      ...Array.from({ length: 30 }, () =>
+        wsWes.next((f) => f.type === 'rtc:routerRtpCapabilities' || f.code === 42901, 10_000),
+      ),
       ...Array.from({ length: 30 }, () => wes.request('rtc:getRouterRtpCapabilities', caps)),
     ]);
     const refill = Math.ceil(((Date.now() - started) / 1000) * 10) + 1;
