@@ -988,7 +988,13 @@ describe('meeting signaling over socket.io', () => {
     const passed = answers.filter((a) => a.type === 'rtc:routerRtpCapabilities').length;
     const limited = answers.filter((a) => a.code === 42901).length;
     assert.equal(passed + limited, 60);
-    assert.ok(passed >= 40 && passed <= 40 + refill, `burst of 40 (+${refill} refill): ${passed}`);
+    // In a cluster each node checks its own bucket and the counts are reconciled every
+    // cluster.rateSyncMs, so a burst shorter than one sync may get one burst per node.
+    const burst = 40 * srv.apps.length;
+    assert.ok(
+      passed >= 40 && passed <= burst + refill,
+      `burst ≤ ${burst} (+${refill} refill): ${passed}`,
+    );
     wsWes.close();
     const gone = new Promise((r) => wes.socket.once('disconnect', r));
     for (let i = 0; i < 30; i++) wes.socket.emit('rtc:join', { meetingId: id });
