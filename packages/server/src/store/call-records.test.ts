@@ -1,63 +1,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { sql } from 'kysely';
-import { CallRecordStore, migrate, openDatabase, type CallStart, type Db } from './index.ts';
+import { testStores } from './test-stores.ts';
+import { CallRecordStore, migrate, type CallStart, type Db } from './index.ts';
 
-/**
- * The repository contract, run against every store Parley supports. PostgreSQL is the real
- * server on this machine (PARLEY_TEST_DATABASE_URL, default postgres://127.0.0.1:5432/test).
- */
-const PG_URL = process.env.PARLEY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-const stores: Array<{
-  name: string;
-  open: () => Promise<{ db: Db; cleanup: () => Promise<void> }>;
-}> = [
-  {
-    name: 'sqlite',
-    open: () => {
-      const dir = mkdtempSync(join(tmpdir(), 'parley-store-'));
-      const db = openDatabase({ dataDir: dir });
-      return Promise.resolve({
-        db,
-        cleanup: async () => {
-          await db.kysely.destroy();
-          rmSync(dir, { recursive: true, force: true });
-        },
-      });
-    },
-  },
-  {
-    name: 'postgres',
-    open: async () => {
-      // A schema of its own, so parallel runs and other suites never see these rows.
-      const schema = `parley_test_${process.pid}_${Date.now()}`;
-      const admin = openDatabase({ databaseUrl: PG_URL, dataDir: '' });
-      try {
-        await sql.raw(`create schema ${schema}`).execute(admin.kysely);
-      } catch (err) {
-        throw new Error(
-          `PostgreSQL is needed at ${PG_URL} (start it: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start): ${(err as Error).message}`,
-        );
-      } finally {
-        await admin.kysely.destroy();
-      }
-      const url = new URL(PG_URL);
-      url.searchParams.set('options', `-c search_path=${schema}`);
-      const db = openDatabase({ databaseUrl: url.toString(), dataDir: '' });
-      return {
-        db,
-        cleanup: async () => {
-          await sql.raw(`drop schema ${schema} cascade`).execute(db.kysely);
-          await db.kysely.destroy();
-        },
-      };
-    },
-  },
-];
+/** The repository contract on every store (see test-stores.ts). */
+const stores = testStores('test');
 
 const start = (n: number, caller = 'alice', callee = 'bob'): CallStart => ({
   callId: `n1.call-${n}`,

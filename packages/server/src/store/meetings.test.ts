@@ -1,59 +1,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { sql } from 'kysely';
-import { MeetingStore, migrate, openDatabase, type Db } from './index.ts';
+import { testStores } from './test-stores.ts';
+import { MeetingStore, migrate, type Db } from './index.ts';
 
-/** The meetings repository on both stores (PostgreSQL as in call-records.test.ts). */
-const PG_URL = process.env.PARLEY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-const stores: Array<{
-  name: string;
-  open: () => Promise<{ db: Db; cleanup: () => Promise<void> }>;
-}> = [
-  {
-    name: 'sqlite',
-    open: () => {
-      const dir = mkdtempSync(join(tmpdir(), 'parley-meetings-'));
-      const db = openDatabase({ dataDir: dir });
-      return Promise.resolve({
-        db,
-        cleanup: async () => {
-          await db.kysely.destroy();
-          rmSync(dir, { recursive: true, force: true });
-        },
-      });
-    },
-  },
-  {
-    name: 'postgres',
-    open: async () => {
-      const schema = `parley_meet_${process.pid}_${Date.now()}`;
-      const admin = openDatabase({ databaseUrl: PG_URL, dataDir: '' });
-      try {
-        await sql.raw(`create schema ${schema}`).execute(admin.kysely);
-      } catch (err) {
-        throw new Error(
-          `PostgreSQL is needed at ${PG_URL} (start it: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start): ${(err as Error).message}`,
-        );
-      } finally {
-        await admin.kysely.destroy();
-      }
-      const url = new URL(PG_URL);
-      url.searchParams.set('options', `-c search_path=${schema}`);
-      const db = openDatabase({ databaseUrl: url.toString(), dataDir: '' });
-      return {
-        db,
-        cleanup: async () => {
-          await sql.raw(`drop schema ${schema} cascade`).execute(db.kysely);
-          await db.kysely.destroy();
-        },
-      };
-    },
-  },
-];
+/** The repository contract on every store (see test-stores.ts). */
+const stores = testStores('meet');
 
 const T0 = Date.UTC(2026, 1, 26, 16, 0, 0);
 const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
