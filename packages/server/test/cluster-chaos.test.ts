@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import postgres from 'pg';
 import { pino } from 'pino';
 import { createApp, type App } from '../src/app.ts';
 import { createAuthenticator } from '../src/auth/index.ts';
@@ -180,6 +181,41 @@ describe('a node killed mid-call', () => {
     // The survivors call each other, in both directions.
     await fullCall(bob, carol, 'k-carol');
     await fullCall(carol, bob, 'k-bob');
+  });
+
+  test('the owner dies before the call’s row is written: the rung callee hears node_lost and the call is recorded', async () => {
+    const [, c2, c3] = nodes as [(typeof nodes)[0], (typeof nodes)[0], (typeof nodes)[0]];
+    const erin = await client(c2.port, 'k-erin', opened);
+    const finn = await client(c3.port, 'k-finn', opened);
+    // Holds every write to call_records: the owner's insert waits, uncommitted, until c2 dies.
+    const lock = new postgres.Client({ connectionString: pg.url });
+    await lock.connect();
+    let locked = true;
+    try {
+      await lock.query('begin; lock table call_records in exclusive mode');
+      const r = await ok(erin, 'call:invite', { callee: 'k-finn', media: 'video' });
+      const callId = (r.data as { callId: string }).callId;
+      await finn.next(of('call:incoming', callId));
+      process.kill(c2.child.pid, 'SIGKILL');
+      await new Promise((res) => setTimeout(res, 200));
+      await lock.query('rollback');
+      locked = false;
+      assert.equal((await finn.next(of('call:ended', callId), 10_000)).data.reason, 'node_lost');
+      const record = await finn.next(of('call:record', callId), 5000);
+      assert.equal(record.data.record.reason, 'node_lost');
+      assert.equal(record.data.record.media, 'video');
+      const row = await db.kysely
+        .selectFrom('call_records')
+        .selectAll()
+        .where('call_id', '=', callId)
+        .executeTakeFirstOrThrow();
+      assert.equal(row.end_reason, 'node_lost');
+      assert.equal(row.caller_id, 'k-erin');
+      assert.equal(row.owner_node, 'c2');
+    } finally {
+      if (locked) await lock.query('rollback').catch(() => undefined);
+      await lock.end();
+    }
   });
 });
 

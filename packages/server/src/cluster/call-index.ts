@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { CallSummary } from '../calls/index.ts';
 import type { Logger } from '../observability/index.ts';
+import type { CallStart } from '../store/index.ts';
 import type { Keys } from './redis.ts';
 import type { NodeRegistry } from './registry.ts';
 
@@ -27,27 +28,45 @@ export class RedisCallIndex {
     this.log = log.child({ mod: 'call-index' });
   }
 
-  /** Adds or updates a call under both of its users. */
-  put(s: CallSummary): void {
+  /**
+   * Adds or updates a call under both of its users; with `start`, also in its owner's list.
+   * Issued before the call rings anyone on another node (the bus shares this connection), so
+   * a call that a dead owner rang elsewhere is always on that list.
+   */
+  put(s: CallSummary, start?: CallStart): void {
     const json = JSON.stringify(s);
-    this.redis
+    const m = this.redis
       .multi()
       .hset(this.key.calls(s.caller), s.callId, json)
-      .hset(this.key.calls(s.callee), s.callId, json)
-      .exec()
-      .catch((err: unknown) => this.failed('put', err));
+      .hset(this.key.calls(s.callee), s.callId, json);
+    if (start) m.hset(this.key.nodeCalls(start.ownerNode), s.callId, JSON.stringify(start));
+    m.exec().catch((err: unknown) => this.failed('put', err));
   }
 
-  /** Removes calls from the index. */
+  /** Removes calls from the index and their owners' lists. */
   drop(calls: ReadonlyArray<Pick<CallSummary, 'callId' | 'caller' | 'callee'>>): Promise<void> {
     if (calls.length === 0) return Promise.resolve();
     const m = this.redis.multi();
-    for (const c of calls)
-      m.hdel(this.key.calls(c.caller), c.callId).hdel(this.key.calls(c.callee), c.callId);
+    for (const c of calls) {
+      m.hdel(this.key.calls(c.caller), c.callId)
+        .hdel(this.key.calls(c.callee), c.callId)
+        .hdel(this.key.nodeCalls(ownerOf(c.callId)), c.callId);
+    }
     return m.exec().then(
       () => undefined,
       (err: unknown) => this.failed('drop', err),
     );
+  }
+
+  /** How the calls live on `nodeId` started, as that node listed them. */
+  async startsOf(nodeId: string): Promise<CallStart[]> {
+    const all = await this.redis.hgetall(this.key.nodeCalls(nodeId));
+    return Object.values(all).map((json) => JSON.parse(json) as CallStart);
+  }
+
+  /** Removes a dead node's list once the janitor is done with it. */
+  async forgetNode(nodeId: string): Promise<void> {
+    await this.redis.del(this.key.nodeCalls(nodeId));
   }
 
   /** The live calls of a user on every live node. Rejects when Redis cannot be reached. */

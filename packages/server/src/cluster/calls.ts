@@ -22,6 +22,7 @@ import {
 import type { Hub } from '../gateway/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';
+import type { CallStart } from '../store/index.ts';
 import { EarlyIceBuffer, signalTarget } from '../relay/index.ts';
 import type { Bus } from './bus.ts';
 import { ownerOf, type RedisCallIndex } from './call-index.ts';
@@ -48,20 +49,30 @@ interface Parts {
 export class CallAnnouncer implements CallWatcher {
   /** callId → the nodes holding its route. */
   private readonly announced = new Map<string, string[]>();
-  /** The calls live here, as the index has them. */
-  private readonly live = new Map<string, CallSummary>();
+  /** The calls live here, as the index has them, and how each started. */
+  private readonly live = new Map<string, { summary: CallSummary; start: CallStart }>();
 
   constructor(private readonly o: Parts) {}
 
   started(s: CallState): void {
     const summary = summaryOf(s);
-    this.live.set(s.callId, summary);
-    this.o.index.put(summary);
+    const start: CallStart = {
+      callId: s.callId,
+      caller: s.caller.userId,
+      callerDevice: s.caller.deviceId,
+      callee: s.callee,
+      media: s.media,
+      createdAt: s.createdAt,
+      ownerNode: this.o.nodeId,
+    };
+    this.live.set(s.callId, { summary, start });
+    this.o.index.put(summary, start);
   }
 
   accepted(s: CallState): void {
     const summary = summaryOf(s);
-    this.live.set(s.callId, summary);
+    const live = this.live.get(s.callId);
+    if (live) live.summary = summary;
     this.o.index.put(summary);
     const { hub } = this.o;
     const callerNode = hub.locate(s.caller.deviceId);
@@ -96,7 +107,7 @@ export class CallAnnouncer implements CallWatcher {
 
   /** Writes every live call into the index again (Redis came back empty). */
   restore(): void {
-    for (const summary of this.live.values()) this.o.index.put(summary);
+    for (const { summary, start } of this.live.values()) this.o.index.put(summary, start);
   }
 
   private announce(s: CallState, callerNode: string, answerNode: string): void {

@@ -26,7 +26,8 @@ export interface JanitorOptions {
 
 /**
  * Cleans up after dead nodes. Every node looks; for each node whose liveness expired, one of
- * them wins a lock and: ends the dead node's live calls in the store (node_lost) and tells the
+ * them wins a lock and: ends the dead node's live calls in the store (node_lost), including
+ * those it had listed in the call index but not yet written a row for, and tells the
  * surviving parties, drops the calls from the index and their routes everywhere, removes the
  * node's presence entries and tells every node that those devices are gone (rooms, meetings,
  * calls owned elsewhere react as to a disconnect).
@@ -79,8 +80,10 @@ export class Janitor {
   private async cleanUp(dead: string): Promise<void> {
     const { redis, keys, records, index, bus, delivery } = this.o;
     const devices = await takeNodeDevices(redis, keys, dead);
-    const lost = await records.abandon(dead, 'node_lost', Date.now());
-    await index.drop(lost.map((l) => l.start));
+    const known = await index.startsOf(dead);
+    const lost = await records.abandon(dead, 'node_lost', Date.now(), known);
+    await index.drop([...known, ...lost.map((l) => l.start)]);
+    await index.forgetNode(dead);
     if (lost.length > 0)
       bus.broadcast({ kind: 'unroute', callIds: lost.map((l) => l.start.callId) });
     const gone: Sender[] = devices.map(({ userId, deviceId, clientType, name }) => ({

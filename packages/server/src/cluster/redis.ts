@@ -24,6 +24,8 @@ export function keysFor(prefix: string) {
     nodeDevices: (nodeId: string) => `${prefix}:node-devices:${nodeId}`,
     /** user → callId → call summary, for every live call of the user. */
     calls: (userId: string) => `${prefix}:calls:${userId}`,
+    /** callId → how the call started, for every live call a node owns (its janitor's list). */
+    nodeCalls: (nodeId: string) => `${prefix}:node-calls:${nodeId}`,
     /** Messages a user sent in one window, cluster-wide, for the shared rate budget. */
     rate: (userId: string, window: number) => `${prefix}:rate:${userId}:${window}`,
     /** meeting → the node that holds its media room. */

@@ -204,6 +204,32 @@ for (const s of stores) {
       assert.deepEqual(await store.abandon('dead', 'node_lost', at), [], 'nothing twice');
     });
 
+    test('abandon records the known calls whose rows were never written, and only those', async () => {
+      const unwritten = { ...start(510), ownerNode: 'gone' };
+      const ended = { ...start(511), ownerNode: 'gone' };
+      await store.created(ended);
+      await store.ended(ended, {
+        callId: ended.callId,
+        reason: 'hangup',
+        acceptedAt: null,
+        endedAt: ended.createdAt + 10,
+        ringMs: 10,
+        answeredDevice: null,
+        answeredClientType: null,
+      });
+      const at = unwritten.createdAt + 5000;
+      const lost = await store.abandon('gone', 'node_lost', at, [unwritten, ended]);
+      assert.deepEqual(
+        lost.map((l) => l.record.callId),
+        [unwritten.callId],
+      );
+      assert.equal(lost[0]!.record.reason, 'node_lost');
+      assert.equal(lost[0]!.record.status, 'failed');
+      assert.equal(lost[0]!.end.ringMs, 5000);
+      assert.equal((await store.get(unwritten.callId, 'bob'))?.reason, 'node_lost');
+      assert.equal((await store.get(ended.callId, 'alice'))?.reason, 'hangup', 'ended stays');
+    });
+
     test('a failing write rejects alone and the rest still commit', async () => {
       const a = start(400);
       const dup = start(400);

@@ -1,5 +1,5 @@
 import type { CallRecord, EndReason, Media } from '@parley/protocol';
-import type { Kysely, Selectable } from 'kysely';
+import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { CallRecordsTable, Database } from './schema.ts';
 import { WriteQueue } from './write-queue.ts';
 
@@ -41,6 +41,24 @@ export interface RecordPage {
 const iso = (ms: number): string => new Date(ms).toISOString();
 const asIso = (v: unknown): string | null =>
   v instanceof Date ? v.toISOString() : typeof v === 'string' ? v : null;
+
+/** The row of a call that has just started (status 0). */
+function newRow(c: CallStart): Insertable<CallRecordsTable> {
+  const at = iso(c.createdAt);
+  return {
+    call_id: c.callId,
+    caller_id: c.caller,
+    callee_id: c.callee,
+    call_type: c.media === 'audio' ? 1 : 2,
+    status: 0,
+    duration: 0,
+    created_at: at,
+    updated_at: at,
+    media: c.media,
+    caller_device: c.callerDevice,
+    owner_node: c.ownerNode,
+  };
+}
 
 /** Spec status: 0 = invite, 1 = accept, 2 = reject, 3 = hangup. */
 export function specStatus(reason: EndReason | null, accepted: boolean): number {
@@ -99,25 +117,7 @@ export class CallRecordStore {
 
   /** Inserts the row for a new call (status 0). */
   created(c: CallStart): Promise<void> {
-    const at = iso(c.createdAt);
-    return this.queue.write((trx) =>
-      trx
-        .insertInto('call_records')
-        .values({
-          call_id: c.callId,
-          caller_id: c.caller,
-          callee_id: c.callee,
-          call_type: c.media === 'audio' ? 1 : 2,
-          status: 0,
-          duration: 0,
-          created_at: at,
-          updated_at: at,
-          media: c.media,
-          caller_device: c.callerDevice,
-          owner_node: c.ownerNode,
-        })
-        .execute(),
-    );
+    return this.queue.write((trx) => trx.insertInto('call_records').values(newRow(c)).execute());
   }
 
   /** Marks the call answered (status 1). */
@@ -178,9 +178,25 @@ export class CallRecordStore {
 
   /**
    * Ends every call still live on `ownerNode` (a node that died) with `reason`, and returns
-   * them: the janitor of another node tells their parties.
+   * them: the janitor of another node tells their parties. `known` are calls the node had
+   * announced elsewhere (the cluster's call index): one whose row the node did not live to
+   * commit gets it now, so that it is ended and recorded like the others.
    */
-  async abandon(ownerNode: string, reason: EndReason, at: number): Promise<AbandonedCall[]> {
+  async abandon(
+    ownerNode: string,
+    reason: EndReason,
+    at: number,
+    known: readonly CallStart[] = [],
+  ): Promise<AbandonedCall[]> {
+    if (known.length > 0) {
+      await this.queue.write((trx) =>
+        trx
+          .insertInto('call_records')
+          .values(known.map(newRow))
+          .onConflict((oc) => oc.column('call_id').doNothing())
+          .execute(),
+      );
+    }
     const rows = await this.db
       .selectFrom('call_records')
       .selectAll()
