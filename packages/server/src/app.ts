@@ -114,7 +114,13 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     log,
   });
 
-  const rooms = new RoomManager({ rooms: config.rooms, delivery: hub, directory, log });
+  const rooms = new RoomManager({
+    rooms: config.rooms,
+    delivery: hub,
+    directory,
+    log,
+    ...(cluster ? { mirror: cluster.roomMirror() } : {}),
+  });
 
   const local = new Dispatcher()
     .on('call:invite', (s, c) => engine.invite(s, c))
@@ -141,7 +147,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   };
   // In a cluster, commands run where their call, meetings or rooms live; devices' comings and
   // goings reach the nodes that care.
-  const served = cluster?.serve({ hub, engine, records, local, here, rtc, metrics }) ?? {
+  const served = cluster?.serve({ hub, engine, records, local, here, rtc, rooms, metrics }) ?? {
     dispatcher: local,
     onDeviceOnline: here.online,
     onDeviceOffline: here.offline,

@@ -39,7 +39,7 @@ const of =
 
 /** A client of the native dialect on the node at `port`. */
 async function client(port: number, userId: string, opened: TestClient[]): Promise<TestClient> {
-  const token = await auth.mint(userId, { name: userId });
+  const token = await auth.mint(userId, { name: userId, grants: ['voice'] });
   const c = await TestClient.open(`ws://127.0.0.1:${port}/ws?token=${token}&clientType=web`);
   opened.push(c);
   return c;
@@ -120,11 +120,17 @@ describe('a node killed mid-call', () => {
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  test("the owner dies: the survivor hears node_lost, the record is finalised, the dead node's users leave presence, new calls work", async () => {
+  test("the owner dies: the survivor hears node_lost, the record is finalised, the dead node's users leave presence, new calls work; the rooms it held carry on elsewhere", async () => {
     const [c1, c2, c3] = nodes as [(typeof nodes)[0], (typeof nodes)[0], (typeof nodes)[0]];
+    const health = (await (await fetch(`http://127.0.0.1:${c2.port}/healthz`)).json()) as Frame;
+    assert.equal(health.cluster.roomsNode, 'c1', 'the first node holds the rooms');
     const alice = await client(c1.port, 'k-alice', opened);
     const bob = await client(c2.port, 'k-bob', opened);
     const carol = await client(c3.port, 'k-carol', opened);
+    // A room with a member on each node, and a ROOM offer bob → carol not yet answered.
+    for (const c of [alice, bob, carol]) await ok(c, 'room:join', { roomId: 'k-room' });
+    await ok(bob, 'room:signal', { to: 'k-carol', kind: 'offer', payload: { sdp: 'v=0 room' } });
+    await carol.next((f) => f.type === 'room:signal' && f.data.kind === 'offer');
     const callId = await answeredCall(alice, bob, 'k-bob');
     assert.ok(callId.startsWith('c1.'), 'the call is owned by the caller’s node');
     alice.send({ type: 'call:offer', data: { callId, sdp: 'v=0 before' } });
@@ -181,6 +187,19 @@ describe('a node killed mid-call', () => {
     // The survivors call each other, in both directions.
     await fullCall(bob, carol, 'k-carol');
     await fullCall(carol, bob, 'k-bob');
+
+    // The rooms moved to a surviving node: alice left them, the rest of the room and its
+    // pending offer are intact, so carol's answer reaches bob.
+    const left = await bob.next((f) => f.type === 'room:member_left', 10_000);
+    assert.deepEqual([left.data.roomId, left.data.userId], ['k-room', 'k-alice']);
+    await ok(carol, 'room:signal', { to: 'k-bob', kind: 'answer', payload: { sdp: 'v=0 ok' } });
+    const answer = await bob.next((f) => f.type === 'room:signal' && f.data.kind === 'answer');
+    assert.equal(answer.data.from, 'k-carol');
+    const members = await ok(bob, 'room:members', { roomId: 'k-room' });
+    assert.deepEqual(
+      (members.data as { members: Array<{ userId: string }> }).members.map((m) => m.userId).sort(),
+      ['k-bob', 'k-carol'],
+    );
   });
 
   test('the owner dies before the call’s row is written: the rung callee hears node_lost and the call is recorded', async () => {

@@ -7,6 +7,7 @@ import { Dispatcher, type Hub } from '../gateway/index.ts';
 import type { RtcService } from '../meetings/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';
+import type { RoomManager, RoomMirror } from '../rooms/index.ts';
 import type { CallRecordStore } from '../store/index.ts';
 import type { Bus, BusMessage } from './bus.ts';
 import { RedisCallIndex } from './call-index.ts';
@@ -15,6 +16,7 @@ import { RedisDirectory } from './directory.ts';
 import { Janitor } from './janitor.ts';
 import { SharedRateLimiter } from './rate.ts';
 import { RedisBus } from './redis-bus.ts';
+import { RedisRoomMirror } from './room-mirror.ts';
 import { connectRedis, keysFor, openRedis, type Keys } from './redis.ts';
 import { NodeRegistry } from './registry.ts';
 import { RouteCache } from './routes.ts';
@@ -45,6 +47,8 @@ export interface ServeOptions {
   here: DeviceHooks;
   /** The media rooms of the meetings this node holds. */
   rtc: RtcService;
+  /** The rooms, which this node serves while it holds the rooms lease. */
+  rooms: RoomManager;
   metrics: Metrics;
 }
 
@@ -74,13 +78,19 @@ return 0`;
 /** Commands that go to the node holding the rooms (ROOM signaling spans rooms and pairs). */
 const ROOM_COMMANDS = ['room:join', 'room:leave', 'room:members', 'room:signal'] as const;
 
+/** Whether a command runs on the rooms' holder (group chat is delivered to a room). */
+const isRoomCommand = (c: Command): boolean =>
+  (ROOM_COMMANDS as readonly string[]).includes(c.type) ||
+  (c.type === 'chat:send' && c.message.messageType === 2);
+
 /**
  * This node as a member of a Redis cluster: the bus, the node registry and its janitor, the
  * presence directory, the call index and relay routes, and the rate budget, all over Redis.
  * Where each command runs:
  *  - calls on their owner (the node that created them); relay between the two devices' nodes;
  *  - rooms and group chat on the node holding the rooms lease (one for the cluster: ROOM's
- *    checks look across rooms, at who shares any room and who offered whom);
+ *    checks look across rooms, at who shares any room and who offered whom); the holder
+ *    mirrors them in Redis and the next holder takes them over;
  *  - everything else where it arrives.
  */
 export class ClusterNode {
@@ -92,6 +102,9 @@ export class ClusterNode {
   private readonly routes = new RouteCache();
   private readonly rpc: Rpc;
   private readonly keys: Keys;
+  private readonly mirror: RedisRoomMirror;
+  /** Settles once the rooms this node took over are loaded (room commands wait for it). */
+  private roomsReady: Promise<void> = Promise.resolve();
   /** deviceId → the other nodes whose meetings it sent rtc:* to (told when it goes). */
   private readonly rtcNodes = new Map<string, Set<string>>();
   private janitor: Janitor | null = null;
@@ -113,6 +126,7 @@ export class ClusterNode {
     this.index = new RedisCallIndex(redis, keys, this.registry, log);
     this.rate = new SharedRateLimiter(redis, keys, config.limits, config.cluster.rateSyncMs, log);
     this.rpc = new Rpc(nodeId, this.bus, config.cluster.requestTimeoutMs, log);
+    this.mirror = new RedisRoomMirror(redis, keys, log);
   }
 
   /** Connects to Redis and registers this node; fails with how to start Redis if it cannot. */
@@ -127,6 +141,11 @@ export class ClusterNode {
     const node = new ClusterNode(o, redis, sub);
     await node.registry.start();
     return node;
+  }
+
+  /** Where the rooms' holder copies their state for its successor. */
+  roomMirror(): RoomMirror {
+    return this.mirror;
   }
 
   /** The engine's watcher: keeps the call index and routes of the calls this node owns. */
@@ -162,6 +181,13 @@ export class ClusterNode {
       log: this.o.log,
     });
     this.janitor.start();
+    // The rooms follow their lease: taken over from the mirror, forgotten when another node
+    // holds them (a node that held them before an outage must not answer for them).
+    this.registry.onLeaderChange((leader) => {
+      if (leader === nodeId) this.roomsReady = this.takeRooms(s.rooms);
+      else if (leader !== null) s.rooms.clear();
+    });
+    if (this.registry.roomsLeader() === nodeId) this.roomsReady = this.takeRooms(s.rooms);
 
     const d = new Dispatcher()
       .on('call:invite', (sender, c) => calls.invite(sender, c))
@@ -339,6 +365,23 @@ export class ClusterNode {
     return this.rpc.request(node, sender, c);
   }
 
+  /** Loads the rooms a previous holder mirrored; members no longer connected leave them. */
+  private async takeRooms(rooms: RoomManager): Promise<void> {
+    try {
+      const snapshot = await this.mirror.load();
+      const present = new Set<string>();
+      const users = new Set(snapshot.members.map((m) => m.userId));
+      await Promise.all(
+        [...users].map(async (userId) => {
+          for (const d of await this.directory.devices(userId)) present.add(d.deviceId);
+        }),
+      );
+      rooms.restore(snapshot, (d) => present.has(d.deviceId));
+    } catch (err) {
+      this.log.warn({ event: 'rooms_takeover_failed', err }, 'could not take the rooms over');
+    }
+  }
+
   private takeRtcNodes(deviceId: string): Set<string> {
     const nodes = this.rtcNodes.get(deviceId) ?? new Set<string>();
     this.rtcNodes.delete(deviceId);
@@ -363,9 +406,17 @@ export class ClusterNode {
       );
   }
 
-  private onRoomsNode(s: ServeOptions, sender: Sender, command: Command): unknown {
-    const leader = this.registry.roomsLeader();
-    if (!leader || leader === this.o.nodeId) return s.local.run(sender, command);
+  /**
+   * Runs a room command on the rooms' holder. While the lease is vacant (its holder died) it
+   * waits for the successor; without Redis, this node serves its own users' rooms alone.
+   */
+  private async onRoomsNode(s: ServeOptions, sender: Sender, command: Command): Promise<unknown> {
+    const { cluster } = this.o.config;
+    const leader = await this.registry.leaderWithin(2 * cluster.heartbeatMs + cluster.nodeTtlMs);
+    if (!leader || leader === this.o.nodeId) {
+      await this.roomsReady;
+      return s.local.run(sender, command);
+    }
     return this.rpc.request(leader, sender, command);
   }
 
@@ -373,7 +424,11 @@ export class ClusterNode {
     switch (m.kind) {
       case 'command':
         s.hub.learn(m.sender.deviceId, m.replyTo);
-        this.rpc.serve(m, (sender, command) => s.local.run(sender, command));
+        this.rpc.serve(m, (sender, command) =>
+          isRoomCommand(command)
+            ? this.roomsReady.then(() => s.local.run(sender, command))
+            : s.local.run(sender, command),
+        );
         return;
       case 'reply':
         this.rpc.settle(m);

@@ -28,6 +28,10 @@ export function keysFor(prefix: string) {
     nodeCalls: (nodeId: string) => `${prefix}:node-calls:${nodeId}`,
     /** Messages a user sent in one window, cluster-wide, for the shared rate budget. */
     rate: (userId: string, window: number) => `${prefix}:rate:${userId}:${window}`,
+    /** `roomId\0deviceId` → membership, for whichever node holds the rooms next. */
+    roomMembers: `${prefix}:room-members`,
+    /** `from\0to` → phase of each ROOM signaling pair, likewise. */
+    roomPairs: `${prefix}:room-pairs`,
     /** meeting → the node that holds its media room. */
     meeting: (meetingId: string) => `${prefix}:meeting:${meetingId}`,
   };

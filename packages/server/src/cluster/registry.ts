@@ -44,6 +44,7 @@ export class NodeRegistry {
   /** Since when the connection has been up without a break (epoch ms; 0 while down). */
   private upSince = 0;
   private readonly reconnectHandlers: Array<() => void> = [];
+  private readonly leaderHandlers = new Set<(leader: string | null) => void>();
   private readonly log: Logger;
 
   constructor(private readonly o: NodeRegistryOptions) {
@@ -75,6 +76,35 @@ export class NodeRegistry {
   /** Called after the connection to Redis came back (presence re-registers itself). */
   onReconnect(handler: () => void): void {
     this.reconnectHandlers.push(handler);
+  }
+
+  /**
+   * Called when the rooms lease changes hands, after the heartbeat that saw it (so that
+   * `isAlive` already knows about the nodes that died meanwhile).
+   */
+  onLeaderChange(handler: (leader: string | null) => void): void {
+    this.leaderHandlers.add(handler);
+  }
+
+  /**
+   * The rooms lease holder; while the lease is vacant (its holder died, a successor takes it
+   * within two heartbeats) waits up to `timeoutMs` for one. Null when Redis is down or none
+   * came: the caller serves alone.
+   */
+  leaderWithin(timeoutMs: number): Promise<string | null> {
+    if (this.leader !== null || !this.up) return Promise.resolve(this.leader);
+    return new Promise((resolve) => {
+      const done = (leader: string | null) => {
+        clearTimeout(timer);
+        this.leaderHandlers.delete(wait);
+        resolve(leader);
+      };
+      const wait = (leader: string | null) => {
+        if (leader !== null) done(leader);
+      };
+      const timer = setTimeout(() => done(this.leader), timeoutMs);
+      this.leaderHandlers.add(wait);
+    });
   }
 
   /** Whether Redis is reachable now. */
@@ -148,12 +178,14 @@ export class NodeRegistry {
         .eval(LEASE, 1, key.roomsLeader, nodeId, cluster.nodeTtlMs, mayTake ? '1' : '0')
         .exec();
       const nodes = (results?.[2]?.[1] ?? []) as string[];
+      const before = this.leader;
       this.leader = (results?.[3]?.[1] as string | undefined) || null;
       const others = nodes.filter((n) => n !== nodeId);
       const alive =
         others.length > 0 ? await redis.mget(...others.map((n) => key.alive(n))) : ([] as null[]);
       this.deadNodes = others.filter((_, i) => alive[i] === null);
       others.forEach((n, i) => (alive[i] === null ? this.deadSet.add(n) : this.deadSet.delete(n)));
+      if (this.leader !== before) for (const h of this.leaderHandlers) h(this.leader);
     } catch (err) {
       this.log.debug({ event: 'heartbeat_failed', err: (err as Error).message }, 'heartbeat');
     }

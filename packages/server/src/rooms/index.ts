@@ -1,1 +1,2 @@
 export { RoomManager, type RoomManagerOptions, type RoomView } from './rooms.ts';
+export type { RoomMembership, RoomMirror, RoomPair, RoomSnapshot } from './mirror.ts';

@@ -9,6 +9,7 @@ import type { Clock, Delivery, Sender } from '../calls/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../observability/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';
+import type { RoomMirror, RoomSnapshot } from './mirror.ts';
 
 /** What the room manager needs. */
 export interface RoomManagerOptions {
@@ -17,6 +18,8 @@ export interface RoomManagerOptions {
   directory: PresenceDirectory;
   log: Logger;
   clock?: Clock;
+  /** Where the state is copied for a successor (cluster mode); none on a single node. */
+  mirror?: RoomMirror;
 }
 
 /** A member of a room: a user and the devices with which it joined. */
@@ -62,19 +65,14 @@ export class RoomManager {
 
   /** Adds the sender's device to a room; other members hear `room:member_joined`. */
   join(sender: Sender, roomId: string): RoomView {
-    let room = this.rooms.get(roomId);
-    if (!room) this.rooms.set(roomId, (room = new Map<string, Member>()));
-    let member = room.get(sender.userId);
-    const isNew = !member;
-    if (!member) room.set(sender.userId, (member = { name: sender.name, devices: new Map() }));
-    member.devices.set(sender.deviceId, {
+    const isNew = this.addDevice(roomId, sender, sender.name);
+    this.o.mirror?.joined({
+      roomId,
       userId: sender.userId,
       deviceId: sender.deviceId,
       clientType: sender.clientType,
+      name: sender.name,
     });
-    let joined = this.deviceRooms.get(sender.deviceId);
-    if (!joined) this.deviceRooms.set(sender.deviceId, (joined = new Set()));
-    joined.add(roomId);
     if (isNew) {
       this.log.info({ event: 'room_join', roomId, userId: sender.userId }, 'member joined');
       this.toRoom(
@@ -129,11 +127,15 @@ export class RoomManager {
         );
       }
       this.pairs.set(pairKey(from, cmd.to), { phase: 'offered', lastActivity: now });
+      this.o.mirror?.paired({ from, to: cmd.to, phase: 'offered' });
     } else if (cmd.kind === 'answer') {
       const offer = this.pairs.get(pairKey(cmd.to, from));
       if (!offer) throw AppError.noConnection();
-      offer.phase = 'answered';
       offer.lastActivity = now;
+      if (offer.phase !== 'answered') {
+        offer.phase = 'answered';
+        this.o.mirror?.paired({ from: cmd.to, to: from, phase: 'answered' });
+      }
     } else {
       const pair = this.pairs.get(pairKey(from, cmd.to)) ?? this.pairs.get(pairKey(cmd.to, from));
       if (!pair) throw AppError.noConnection();
@@ -178,6 +180,39 @@ export class RoomManager {
     return { timestamp };
   }
 
+  /**
+   * Takes over the rooms a predecessor left in the mirror (this node now holds the rooms).
+   * Devices that are no longer connected anywhere (`present` says) leave, and the members who
+   * stay hear it; pairs restart their timeout. What this node already has is kept.
+   */
+  restore(snapshot: RoomSnapshot, present: (device: DeviceRef) => boolean): void {
+    const gone: Array<{ device: DeviceRef; roomId: string }> = [];
+    for (const m of snapshot.members) {
+      const device = { userId: m.userId, deviceId: m.deviceId, clientType: m.clientType };
+      this.addDevice(m.roomId, device, m.name);
+      if (!present(device)) gone.push({ device, roomId: m.roomId });
+    }
+    const now = this.clock();
+    for (const p of snapshot.pairs) {
+      const key = pairKey(p.from, p.to);
+      if (!this.pairs.has(key) && this.shareRoom(p.from, p.to)) {
+        this.pairs.set(key, { phase: p.phase, lastActivity: now });
+      }
+    }
+    for (const { device, roomId } of gone) this.removeDevice(device, roomId);
+    this.log.info(
+      { event: 'rooms_restored', rooms: this.rooms.size, gone: gone.length },
+      'rooms taken over',
+    );
+  }
+
+  /** Forgets every room without telling anyone (another node holds the rooms now). */
+  clear(): void {
+    this.rooms.clear();
+    this.deviceRooms.clear();
+    this.pairs.clear();
+  }
+
   close(): void {
     clearInterval(this.sweeper);
   }
@@ -205,7 +240,26 @@ export class RoomManager {
     return false;
   }
 
-  private removeDevice(device: Sender, roomId: string): void {
+  /** Adds a device to a room (quietly); true when its user was not a member before. */
+  private addDevice(roomId: string, device: DeviceRef, name: string): boolean {
+    let room = this.rooms.get(roomId);
+    if (!room) this.rooms.set(roomId, (room = new Map<string, Member>()));
+    let member = room.get(device.userId);
+    const isNew = !member;
+    if (!member) room.set(device.userId, (member = { name, devices: new Map() }));
+    member.devices.set(device.deviceId, {
+      userId: device.userId,
+      deviceId: device.deviceId,
+      clientType: device.clientType,
+    });
+    let joined = this.deviceRooms.get(device.deviceId);
+    if (!joined) this.deviceRooms.set(device.deviceId, (joined = new Set()));
+    joined.add(roomId);
+    return isNew;
+  }
+
+  private removeDevice(device: DeviceRef, roomId: string): void {
+    this.o.mirror?.left(roomId, device.deviceId);
     this.deviceRooms.get(device.deviceId)?.delete(roomId);
     if (this.deviceRooms.get(device.deviceId)?.size === 0) this.deviceRooms.delete(device.deviceId);
     const room = this.rooms.get(roomId);
@@ -228,7 +282,7 @@ export class RoomManager {
   private forgetPairs(userId: string): void {
     for (const key of this.pairs.keys()) {
       const [a, b] = key.split('\u0000') as [string, string];
-      if ((a === userId || b === userId) && !this.shareRoom(a, b)) this.pairs.delete(key);
+      if ((a === userId || b === userId) && !this.shareRoom(a, b)) this.dropPair(key, a, b);
     }
   }
 
@@ -236,13 +290,19 @@ export class RoomManager {
     const cutoff = this.clock() - this.o.rooms.pairTimeoutMs;
     for (const [key, p] of this.pairs) {
       if (p.lastActivity < cutoff) {
-        this.pairs.delete(key);
+        const [a, b] = key.split('\u0000') as [string, string];
+        this.dropPair(key, a, b);
         this.log.info(
           { event: 'room_pair_expired', pair: key.replace('\u0000', '→') },
           'signaling pair timed out',
         );
       }
     }
+  }
+
+  private dropPair(key: string, from: string, to: string): void {
+    this.pairs.delete(key);
+    this.o.mirror?.unpaired(from, to);
   }
 
   private toRoom(
