@@ -171,10 +171,11 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     onDeviceOnline: served.onDeviceOnline,
     onDeviceOffline: served.onDeviceOffline,
     dispatcher: served.dispatcher,
-    ...(cluster ? { rate: cluster.rate } : {}),
+    ...(cluster ? { rate: cluster.rate, remoteSessions: cluster.remoteSessions() } : {}),
     metrics,
     log,
   });
+  cluster?.handOffSessionsOf(gateway);
 
   const http = new Hono();
   http.get('/healthz', (c) =>

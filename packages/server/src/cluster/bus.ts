@@ -36,6 +36,16 @@ export type BusMessage =
   | { kind: 'node-lost'; nodeId: string; devices: Sender[] }
   /** A user left a meeting through REST: to the node holding its media room (a request). */
   | { kind: 'meeting-left'; corr: string; replyTo: string; meetingId: string; userId: string }
+  /** A device resumed here with a token of the receiving node: hand its session over. */
+  | {
+      kind: 'session-take';
+      corr: string;
+      replyTo: string;
+      token: string;
+      userId: string;
+      dialect: string;
+      received?: number;
+    }
   /** A meeting ended through REST: to the node holding its media room (a request). */
   | {
       kind: 'meeting-ended';

@@ -3,7 +3,13 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import type { Command, RtcCommand } from '@parley/protocol';
 import type { CallEngine, Sender } from '../calls/index.ts';
 import type { Config } from '../config/index.ts';
-import { Dispatcher, type Hub } from '../gateway/index.ts';
+import {
+  Dispatcher,
+  type Gateway,
+  type Hub,
+  type RemoteSessions,
+  type SessionHandoff,
+} from '../gateway/index.ts';
 import type { RtcService } from '../meetings/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';
@@ -103,6 +109,8 @@ export class ClusterNode {
   private readonly rpc: Rpc;
   private readonly keys: Keys;
   private readonly mirror: RedisRoomMirror;
+  /** The gateway whose sessions other nodes may take over (set once it exists). */
+  private gateway: Pick<Gateway, 'handOff'> | null = null;
   /** Settles once the rooms this node took over are loaded (room commands wait for it). */
   private roomsReady: Promise<void> = Promise.resolve();
   /** deviceId → the other nodes whose meetings it sent rtc:* to (told when it goes). */
@@ -146,6 +154,27 @@ export class ClusterNode {
   /** Where the rooms' holder copies their state for its successor. */
   roomMirror(): RoomMirror {
     return this.mirror;
+  }
+
+  /** Resumes of sessions that another node issued: asked of that node over the bus. */
+  remoteSessions(): RemoteSessions {
+    return {
+      take: async (nodeId, request) => {
+        if (!this.registry.isAlive(nodeId)) return null;
+        const handoff = await this.rpc.ask(nodeId, (corr, replyTo) => ({
+          kind: 'session-take',
+          corr,
+          replyTo,
+          ...request,
+        }));
+        return handoff as SessionHandoff | null;
+      },
+    };
+  }
+
+  /** Lets other nodes take over this gateway's sessions when their devices resume there. */
+  handOffSessionsOf(gateway: Pick<Gateway, 'handOff'>): void {
+    this.gateway = gateway;
   }
 
   /** The engine's watcher: keeps the call index and routes of the calls this node owns. */
@@ -448,6 +477,9 @@ export class ClusterNode {
         return;
       case 'node-lost':
         for (const device of m.devices) s.here.offline(device, true);
+        return;
+      case 'session-take':
+        this.rpc.answer(m, m.kind, () => this.gateway?.handOff(m) ?? null);
         return;
       case 'meeting-left':
         this.rpc.answer(m, m.kind, () => s.rtc.userLeft(m.meetingId, m.userId));

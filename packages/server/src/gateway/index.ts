@@ -1,4 +1,5 @@
-export { Gateway, type GatewayOptions } from './upgrade.ts';
+export { Gateway, type GatewayOptions, type RemoteSessions } from './upgrade.ts';
+export type { SessionHandoff } from './sessions.ts';
 export { Hub, type DeviceConnection } from './hub.ts';
 export { Dispatcher, type Handler } from './dispatcher.ts';
 export { CloseCode, Connection } from './connection.ts';

@@ -5,8 +5,25 @@ import { CloseCode, type Connection } from './connection.ts';
 import type { Dialect, WireFrame } from './dialect.ts';
 import type { DeviceConnection } from './hub.ts';
 
+/**
+ * A parked session leaving this node for the node where its device came back (cluster mode):
+ * who the device is, and the frames the client has yet to receive, numbered as before.
+ */
+export interface SessionHandoff {
+  sender: Sender;
+  /** The dialect's name: a session resumes on the endpoint of its own dialect only. */
+  dialect: string;
+  /** Frames sent to the device so far. */
+  sent: number;
+  /** The frames after the `from` first, which the client has not received. */
+  from: number;
+  frames: WireFrame[];
+}
+
 /** What the session registry needs. */
 export interface SessionOptions {
+  /** This node: resume tokens start with it, so that another node knows where to ask. */
+  nodeId: string;
   /** How long a dropped device waits for its resume (calls.disconnectGraceMs). */
   graceMs: number;
   /**
@@ -91,6 +108,38 @@ export class Session implements DeviceConnection {
     return true;
   }
 
+  /**
+   * Gives the session up to another node, which resumes it: what the client missed from
+   * `received` on (see canReplay) goes with it, and nothing here treats the device as gone.
+   */
+  handOff(received: number | undefined): SessionHandoff {
+    const from = received ?? this.sentAtDrop;
+    const handoff = {
+      sender: this.sender,
+      dialect: this.dialect.name,
+      sent: this.sent,
+      from,
+      frames: this.log.slice(this.log.length - (this.sent - from)),
+    };
+    this.expired = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.log = [];
+    this.registry.forget(this);
+    this.conn?.close(CloseCode.SessionMoved, 'session resumed on another node');
+    this.conn = null;
+    return handoff;
+  }
+
+  /** Takes over a session handed off by another node; it waits for its socket as if parked. */
+  adopted(h: SessionHandoff): void {
+    this.sent = h.sent;
+    this.sentAtDrop = h.from;
+    this.log = h.frames;
+    this.timer = setTimeout(() => this.expire(), this.o.graceMs);
+    this.timer.unref();
+  }
+
   /** `conn`'s client closed on purpose: if it carried the device, the device is gone now. */
   leave(conn: Connection): void {
     if (this.conn === conn) this.expire();
@@ -154,6 +203,23 @@ export class SessionRegistry {
     return new Session(sender, dialect, this.o, this);
   }
 
+  /** A session handed off by another node, with a token of this node's. */
+  adopt(h: SessionHandoff, dialect: Dialect): Session {
+    const frames = h.frames.map((f) =>
+      typeof f === 'string' ? f : Buffer.from(f.buffer, f.byteOffset, f.byteLength),
+    );
+    const session = new Session(h.sender, dialect, this.o, this);
+    session.adopted({ ...h, frames });
+    this.rotate(session);
+    return session;
+  }
+
+  /** The node that issued a resume token ('' if it names none). */
+  static nodeOf(token: string): string {
+    const dot = token.lastIndexOf('.');
+    return dot > 0 ? token.slice(0, dot) : '';
+  }
+
   /** The live session a token names, if it belongs to `userId`. */
   claim(token: string, userId: string): Session | undefined {
     const s = this.byToken.get(token);
@@ -163,7 +229,7 @@ export class SessionRegistry {
   /** Gives the session a fresh token; the old one stops working. */
   rotate(session: Session): void {
     this.byToken.delete(session.token);
-    session.token = randomBytes(24).toString('base64url');
+    session.token = `${this.o.nodeId}.${randomBytes(24).toString('base64url')}`;
     this.byToken.set(session.token, session);
   }
 

@@ -13,7 +13,15 @@ import type { Dialect, WireFrame } from './dialect.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import type { DeviceConnection, Hub } from './hub.ts';
 import { RateLimiter, type RateCounter } from './rate-limit.ts';
-import { SessionRegistry } from './sessions.ts';
+import { SessionRegistry, type Session, type SessionHandoff } from './sessions.ts';
+
+/** A resume that names a session of another node (cluster mode): asks that node for it. */
+export interface RemoteSessions {
+  take(
+    nodeId: string,
+    request: { token: string; userId: string; dialect: string; received?: number },
+  ): Promise<SessionHandoff | null>;
+}
 
 /** What the WebSocket gateway needs from the node. */
 export interface GatewayOptions {
@@ -36,6 +44,8 @@ export interface GatewayOptions {
   dispatcher: Dispatcher;
   /** The per-user budget; default: this node's own token buckets. */
   rate?: RateCounter;
+  /** Where resumes of other nodes' sessions go (cluster mode); without it they start afresh. */
+  remoteSessions?: RemoteSessions;
   metrics: Metrics;
   log: Logger;
 }
@@ -84,6 +94,7 @@ export class Gateway {
     });
     this.rate = o.rate ?? new RateLimiter(limits.ratePerSec, limits.rateBurst);
     this.sessions = new SessionRegistry({
+      nodeId: o.nodeId,
       graceMs: o.config.calls.disconnectGraceMs,
       replayFrames: REPLAY_FRAMES,
       onExpire: (session) => this.offline(session, true),
@@ -103,6 +114,32 @@ export class Gateway {
       if (!dialect) return;
       void this.upgrade(req, socket, head, url, dialect);
     });
+  }
+
+  /**
+   * Hands a parked (or still attached) session over to the node where its device resumed:
+   * it leaves this node's hub and presence without going offline. Null when the token names
+   * no session of `userId` here that can replay from `received` in that dialect.
+   */
+  async handOff(request: {
+    token: string;
+    userId: string;
+    dialect: string;
+    received?: number;
+  }): Promise<SessionHandoff | null> {
+    const session = this.sessions.claim(request.token, request.userId);
+    if (!session || session.dialect.name !== request.dialect) return null;
+    if (!session.canReplay(request.received)) return null;
+    const handoff = session.handOff(request.received);
+    const { sender } = session;
+    this.o.hub.remove(session);
+    this.rate.detach(sender.userId);
+    await this.o.directory.remove(sender.userId, sender.deviceId);
+    this.log.info(
+      { event: 'session_handed_off', userId: sender.userId, deviceId: sender.deviceId },
+      'session resumed on another node',
+    );
+    return handoff;
   }
 
   /** Stops accepting, closes every socket with 1001. */
@@ -143,15 +180,19 @@ export class Gateway {
     if (received !== undefined && !(Number.isSafeInteger(received) && received >= 0)) {
       return refuse(socket, 400, 'Bad Request');
     }
+    // A resume names a live session of the same user that can replay what the client missed
+    // (here, or on the node that issued the token); anything else is a new device (and a
+    // session that cannot replay is gone).
+    let resumed = resumeToken ? this.sessions.claim(resumeToken, identity.userId) : undefined;
+    if (resumed && !resumed.canReplay(received)) {
+      this.log.info({ event: 'resume_gap', received }, 'too much missed to resume');
+      resumed.expire();
+      resumed = undefined;
+    }
+    if (!resumed && resumeToken && resumable) {
+      resumed = await this.adoptRemote(resumeToken, identity.userId, dialect, received);
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      // A resume names a live session of the same user that can replay what the client missed;
-      // anything else is a new device (and a session that cannot replay is gone).
-      let resumed = resumeToken ? this.sessions.claim(resumeToken, identity.userId) : undefined;
-      if (resumed && !resumed.canReplay(received)) {
-        this.log.info({ event: 'resume_gap', received }, 'too much missed to resume');
-        resumed.expire();
-        resumed = undefined;
-      }
       const sender: Sender = resumed?.sender ?? {
         userId: identity.userId,
         name: identity.name,
@@ -192,6 +233,46 @@ export class Gateway {
         resumed ? 'device resumed' : 'device connected',
       );
     });
+  }
+
+  /**
+   * Takes over a session of the node that issued `token`, if it still has it: the device is
+   * here from now on (hub, presence) without being a new device to its calls and rooms.
+   */
+  private async adoptRemote(
+    token: string,
+    userId: string,
+    dialect: Dialect,
+    received: number | undefined,
+  ): Promise<Session | undefined> {
+    const node = SessionRegistry.nodeOf(token);
+    if (!this.o.remoteSessions || !node || node === this.o.nodeId) return undefined;
+    const handoff = await this.o.remoteSessions
+      .take(node, {
+        token,
+        userId,
+        dialect: dialect.name,
+        ...(received === undefined ? {} : { received }),
+      })
+      .catch((err: unknown) => {
+        this.log.warn({ event: 'session_take_failed', node, err }, 'remote resume failed');
+        return null;
+      });
+    if (!handoff) return undefined;
+    const session = this.sessions.adopt(handoff, dialect);
+    const { sender } = session;
+    this.o.hub.add(session);
+    this.rate.attach(sender.userId);
+    await this.o.directory
+      .add({ ...sender, nodeId: this.o.nodeId, since: Date.now() })
+      .catch((err: unknown) =>
+        this.log.error({ event: 'presence_failed', err }, 'presence add failed'),
+      );
+    this.log.info(
+      { event: 'session_taken_over', userId: sender.userId, deviceId: sender.deviceId, node },
+      'session moved here',
+    );
+    return session;
   }
 
   private online(conn: DeviceConnection): void {
