@@ -210,12 +210,13 @@ export interface RtcMeetingEndedEvent extends RtcEventBase {
   endedAt: string;
 }
 /**
- * The room's media was lost (its SFU worker died, or the server is shutting down). Every peer
- * was removed; the participation stays, so clients may `rtc:join` again.
+ * The room's media was lost (its SFU worker died, the server is shutting down, or, in a
+ * cluster, the node that held the room died). Every peer was removed; the participation
+ * stays, so clients may `rtc:join` again.
  */
 export interface RtcMediaResetEvent extends RtcEventBase {
   type: 'rtc:mediaReset';
-  reason: 'worker_died' | 'shutdown';
+  reason: 'worker_died' | 'shutdown' | 'node_lost';
 }
 /** The loudest speaker changed. */
 export interface RtcActiveSpeakerEvent extends RtcEventBase {

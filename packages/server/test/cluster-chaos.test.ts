@@ -51,6 +51,29 @@ async function ok(c: TestClient, type: string, data: unknown): Promise<Frame> {
   return r;
 }
 
+/** A meeting hosted by `host` that `others` joined too (REST on the node at `port`). */
+async function meeting(port: number, host: string, ...others: string[]): Promise<string> {
+  const call = async (userId: string, path: string, body: unknown) => {
+    const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${await auth.mint(userId, { name: userId })}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify(body),
+    });
+    assert.equal(res.status, 200, path);
+    return (await res.json()) as Frame;
+  };
+  const { meetingId } = (await call(host, '/api/meetings', { title: 'chaos' })).data as {
+    meetingId: string;
+  };
+  for (const u of [host, ...others]) {
+    await call(u, `/api/meetings/${meetingId}/join`, { nickname: u });
+  }
+  return meetingId;
+}
+
 /** `caller` calls `callee`, who answers; returns the call id. */
 async function answeredCall(caller: TestClient, callee: TestClient, calleeId: string) {
   const { callId } = (await ok(caller, 'call:invite', { callee: calleeId, media: 'audio' }))
@@ -131,6 +154,12 @@ describe('a node killed mid-call', () => {
     for (const c of [alice, bob, carol]) await ok(c, 'room:join', { roomId: 'k-room' });
     await ok(bob, 'room:signal', { to: 'k-carol', kind: 'offer', payload: { sdp: 'v=0 room' } });
     await carol.next((f) => f.type === 'room:signal' && f.data.kind === 'offer');
+    // A meeting whose media room c1 holds (alice opened it), with bob on c2 in it too.
+    const meetingId = await meeting(c2.port, 'k-alice', 'k-bob');
+    for (const c of [alice, bob]) {
+      await ok(c, 'rtc:getRouterRtpCapabilities', { meetingId });
+      await ok(c, 'rtc:join', { meetingId });
+    }
     const callId = await answeredCall(alice, bob, 'k-bob');
     assert.ok(callId.startsWith('c1.'), 'the call is owned by the caller’s node');
     alice.send({ type: 'call:offer', data: { callId, sdp: 'v=0 before' } });
@@ -200,6 +229,13 @@ describe('a node killed mid-call', () => {
       (members.data as { members: Array<{ userId: string }> }).members.map((m) => m.userId).sort(),
       ['k-bob', 'k-carol'],
     );
+
+    // The meeting's media room went with c1: bob hears it and rejoins, on a live node.
+    const reset = await bob.next((f) => f.type === 'rtc:mediaReset', 10_000);
+    assert.deepEqual([reset.data.meetingId, reset.data.reason], [meetingId, 'node_lost']);
+    await ok(bob, 'rtc:getRouterRtpCapabilities', { meetingId });
+    const rejoined = await ok(bob, 'rtc:join', { meetingId });
+    assert.equal(typeof (rejoined.data as { peerId: string }).peerId, 'string');
   });
 
   test('the owner dies before the call’s row is written: the rung callee hears node_lost and the call is recorded', async () => {

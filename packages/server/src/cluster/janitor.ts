@@ -93,7 +93,8 @@ export class Janitor {
       name,
       grants: [],
     }));
-    if (gone.length > 0) bus.broadcast({ kind: 'node-lost', nodeId: dead, devices: gone });
+    // Always: even a node without devices left may have held meetings' media rooms.
+    bus.broadcast({ kind: 'node-lost', nodeId: dead, devices: gone });
     for (const { start, end, record } of lost) {
       const ended: EndedEvent = {
         type: 'call:ended',

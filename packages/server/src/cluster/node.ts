@@ -113,8 +113,14 @@ export class ClusterNode {
   private gateway: Pick<Gateway, 'handOff'> | null = null;
   /** Settles once the rooms this node took over are loaded (room commands wait for it). */
   private roomsReady: Promise<void> = Promise.resolve();
-  /** deviceId → the other nodes whose meetings it sent rtc:* to (told when it goes). */
-  private readonly rtcNodes = new Map<string, Set<string>>();
+  /**
+   * Devices here in meetings held by other nodes: deviceId → the device and meetingId → node
+   * (those nodes are told when the device goes; the device is told when one of them dies).
+   */
+  private readonly remoteMeetings = new Map<
+    string,
+    { device: Sender; meetings: Map<string, string> }
+  >();
   private janitor: Janitor | null = null;
   /** Connections made for others (socket.io's adapter), closed with the node. */
   private readonly extra: Redis[] = [];
@@ -388,9 +394,10 @@ export class ClusterNode {
       }
     }
     if (node === nodeId) return s.local.run(sender, c);
-    let nodes = this.rtcNodes.get(sender.deviceId);
-    if (!nodes) this.rtcNodes.set(sender.deviceId, (nodes = new Set()));
-    nodes.add(node);
+    let entry = this.remoteMeetings.get(sender.deviceId);
+    if (!entry)
+      this.remoteMeetings.set(sender.deviceId, (entry = { device: sender, meetings: new Map() }));
+    entry.meetings.set(c.meetingId, node);
     return this.rpc.request(node, sender, c);
   }
 
@@ -412,9 +419,24 @@ export class ClusterNode {
   }
 
   private takeRtcNodes(deviceId: string): Set<string> {
-    const nodes = this.rtcNodes.get(deviceId) ?? new Set<string>();
-    this.rtcNodes.delete(deviceId);
-    return nodes;
+    const entry = this.remoteMeetings.get(deviceId);
+    this.remoteMeetings.delete(deviceId);
+    return new Set(entry?.meetings.values());
+  }
+
+  /**
+   * A node died with the media rooms it held: the devices here in those meetings hear
+   * rtc:mediaReset, as when an SFU worker dies, and rejoin (which opens the room on a live
+   * node).
+   */
+  private meetingNodeLost(s: ServeOptions, dead: string): void {
+    for (const { device, meetings } of this.remoteMeetings.values()) {
+      for (const [meetingId, node] of meetings) {
+        if (node !== dead) continue;
+        meetings.delete(meetingId);
+        s.hub.toDevice(device, { type: 'rtc:mediaReset', meetingId, reason: 'node_lost' });
+      }
+    }
   }
 
   /**
@@ -477,6 +499,7 @@ export class ClusterNode {
         return;
       case 'node-lost':
         for (const device of m.devices) s.here.offline(device, true);
+        this.meetingNodeLost(s, m.nodeId);
         return;
       case 'session-take':
         this.rpc.answer(m, m.kind, () => this.gateway?.handOff(m) ?? null);
