@@ -152,8 +152,10 @@ export const nativeDialect: Dialect = {
         data: { ...event, message: { ...event.message, file } },
       });
     }
-    // The event object already is the payload; serialising it whole avoids a copy per message.
-    return `{"type":"${event.type}","data":${JSON.stringify(event)}}`;
+    // The event object already is the payload. One stringify of a two-field wrapper yields a
+    // flat string; splicing JSON into a template makes a rope that is flattened (copied) again
+    // when the socket measures and writes it.
+    return JSON.stringify({ type: event.type, data: event });
   },
 
   encodeResult(decoded, result): WireFrame | null {
