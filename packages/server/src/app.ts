@@ -170,6 +170,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     directory,
     onDeviceOnline: served.onDeviceOnline,
     onDeviceOffline: served.onDeviceOffline,
+    onMeetingDeviceOffline: served.onMeetingDeviceOffline,
     dispatcher: served.dispatcher,
     ...(cluster ? { rate: cluster.rate, remoteSessions: cluster.remoteSessions() } : {}),
     metrics,

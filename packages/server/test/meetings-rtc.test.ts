@@ -762,6 +762,27 @@ describe('meeting signaling on the SFU (raw WebSocket /ws/meeting)', () => {
     await fails(wsSignaling(again), 'rtc:join', { meetingId: id }, 40301);
   });
 
+  test('a /ws/meeting connection is a meeting peer, not a call device: it is never rung', async () => {
+    const id = await createMeeting(srv, 'max');
+    await joinMeeting(srv, id, 'max');
+    const peer = await meetingWs(srv, 'max');
+    sockets.push(peer);
+    await join(wsSignaling(peer), id);
+    const caller = await srv.connect('ned');
+    const inv = await caller.request('call:invite', { callee: 'max', media: 'audio' });
+    assert.equal(inv.type, 'ok');
+    const ended = await caller.next(
+      (f) => f.type === 'call:ended' && f.data.callId === inv.data.callId,
+    );
+    assert.equal(ended.data.reason, 'offline');
+    assert.deepEqual(
+      (await peer.quiet(200)).filter((f) => !String(f.type).startsWith('rtc:')),
+      [],
+      'nothing about calls reaches the meeting socket',
+    );
+    caller.close();
+  });
+
   test('REST leave removes the user’s peers (rtc:left); REST end tells everyone rtc:meetingEnded', async () => {
     const id = await createMeeting(srv, 'max');
     await joinMeeting(srv, id, 'max', 'ned');

@@ -20,6 +20,11 @@ export type Decoded =
  */
 export interface Dialect {
   readonly name: DialectName;
+  /**
+   * Its connections are meeting peers only, not call devices: they stay out of presence, are
+   * never rung, and their leaving is a meeting matter alone.
+   */
+  readonly meetingOnly?: true;
   /** Decodes one frame. Never throws: bad input becomes `{ ok: false }`. */
   decode(data: Buffer, isBinary: boolean, sender: Sender): Decoded;
   /** Encodes an event for `recipient`, or null when this dialect does not show it. */

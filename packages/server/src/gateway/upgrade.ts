@@ -41,6 +41,8 @@ export interface GatewayOptions {
    */
   onDeviceOnline: (device: Sender) => void;
   onDeviceOffline: (device: Sender, graceElapsed: boolean) => void;
+  /** A connection of a meeting-only endpoint closed: the meetings it was in hear it. */
+  onMeetingDeviceOffline: (device: Sender) => void;
   dispatcher: Dispatcher;
   /** The per-user budget; default: this node's own token buckets. */
   rate?: RateCounter;
@@ -219,11 +221,13 @@ export class Gateway {
         ...(session ? { output: (frame: WireFrame) => session.output(frame) } : {}),
       });
       this.o.metrics.connections.labels(dialect.name).inc();
-      if (!resumed) this.online(session ?? conn);
+      if (dialect.meetingOnly) this.meetingPeer(conn);
+      else if (!resumed) this.online(session ?? conn);
       session?.attach(conn, resumed !== undefined, received);
       ws.on('close', (code: number) => {
         this.o.metrics.connections.labels(dialect.name).dec();
-        if (!session) this.offline(conn, false);
+        if (dialect.meetingOnly) this.meetingPeerGone(conn);
+        else if (!session) this.offline(conn, false);
         // A client that says goodbye (1000, or 1001: the page is going away) is not coming back.
         else if (code === 1000 || code === 1001) session.leave(conn);
         else if (session.detach(conn)) log.info({ event: 'parked' }, 'device awaits its resume');
@@ -273,6 +277,18 @@ export class Gateway {
       'session moved here',
     );
     return session;
+  }
+
+  /** A meeting-only connection: reachable through the hub, rate-limited, not in presence. */
+  private meetingPeer(conn: DeviceConnection): void {
+    this.o.hub.add(conn);
+    this.rate.attach(conn.sender.userId);
+  }
+
+  private meetingPeerGone(conn: DeviceConnection): void {
+    this.o.hub.remove(conn);
+    this.rate.detach(conn.sender.userId);
+    this.o.onMeetingDeviceOffline(conn.sender);
   }
 
   private online(conn: DeviceConnection): void {

@@ -411,6 +411,7 @@ export function requestIdOf(raw: unknown): string | undefined {
 /** The meeting dialect on `/ws/meeting` (stateless). Shows only rtc:* events. */
 export const meetingDialect: Dialect = {
   name: 'meeting',
+  meetingOnly: true,
 
   decode(data, isBinary): Decoded {
     let requestId: string | undefined;
