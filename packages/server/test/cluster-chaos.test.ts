@@ -134,6 +134,14 @@ describe('a node killed mid-call', () => {
     }
   });
 
+  /** A call's row in the shared store. */
+  const rowOf = (callId: string) =>
+    db.kysely
+      .selectFrom('call_records')
+      .selectAll()
+      .where('call_id', '=', callId)
+      .executeTakeFirstOrThrow();
+
   after(async () => {
     for (const c of opened) c.close();
     await Promise.all(nodes.map((n) => n.child.stop(2000)));
@@ -194,11 +202,7 @@ describe('a node killed mid-call', () => {
     assert.ok(heardMs < bound, `heard after ${heardMs} ms`);
     const record = await bob.next(of('call:record', callId), 5000);
     assert.equal(record.data.record.reason, 'node_lost');
-    const row = await db.kysely
-      .selectFrom('call_records')
-      .selectAll()
-      .where('call_id', '=', callId)
-      .executeTakeFirstOrThrow();
+    const row = await rowOf(callId);
     assert.equal(row.end_reason, 'node_lost');
     assert.ok(row.end_time, 'end_time is set');
 
@@ -259,11 +263,7 @@ describe('a node killed mid-call', () => {
       const record = await finn.next(of('call:record', callId), 5000);
       assert.equal(record.data.record.reason, 'node_lost');
       assert.equal(record.data.record.media, 'video');
-      const row = await db.kysely
-        .selectFrom('call_records')
-        .selectAll()
-        .where('call_id', '=', callId)
-        .executeTakeFirstOrThrow();
+      const row = await rowOf(callId);
       assert.equal(row.end_reason, 'node_lost');
       assert.equal(row.caller_id, 'k-erin');
       assert.equal(row.owner_node, 'c2');

@@ -91,8 +91,24 @@ export class Session implements DeviceConnection {
       graceMs: this.o.graceMs,
     });
     if (ready !== undefined) conn.write(ready);
+    for (const frame of this.missed(received)) conn.write(frame);
+  }
+
+  /** The frames after the `received` first (default: those written before the drop). */
+  private missed(received: number | undefined): WireFrame[] {
     const from = received ?? this.sentAtDrop;
-    for (const frame of this.log.slice(this.log.length - (this.sent - from))) conn.write(frame);
+    return this.log.slice(this.log.length - (this.sent - from));
+  }
+
+  /** Stops keeping anything and closes the socket: the token no longer resumes the device. */
+  private end(reason: string): void {
+    this.expired = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.log = [];
+    this.registry.forget(this);
+    this.conn?.close(CloseCode.SessionMoved, reason);
+    this.conn = null;
   }
 
   /**
@@ -113,21 +129,14 @@ export class Session implements DeviceConnection {
    * `received` on (see canReplay) goes with it, and nothing here treats the device as gone.
    */
   handOff(received: number | undefined): SessionHandoff {
-    const from = received ?? this.sentAtDrop;
     const handoff = {
       sender: this.sender,
       dialect: this.dialect.name,
       sent: this.sent,
-      from,
-      frames: this.log.slice(this.log.length - (this.sent - from)),
+      from: received ?? this.sentAtDrop,
+      frames: this.missed(received),
     };
-    this.expired = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.log = [];
-    this.registry.forget(this);
-    this.conn?.close(CloseCode.SessionMoved, 'session resumed on another node');
-    this.conn = null;
+    this.end('session resumed on another node');
     return handoff;
   }
 
@@ -181,13 +190,7 @@ export class Session implements DeviceConnection {
   /** The device is gone: nothing more is kept and the token no longer resumes it. */
   expire(): void {
     if (this.expired) return;
-    this.expired = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.log = [];
-    this.registry.forget(this);
-    this.conn?.close(CloseCode.SessionMoved, 'session expired');
-    this.conn = null;
+    this.end('session expired');
     this.o.onExpire(this);
   }
 }

@@ -1,7 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testStores } from './test-stores.ts';
-import { CallRecordStore, migrate, type CallStart, type Db } from './index.ts';
+import type { EndReason } from '@parley/protocol';
+import { CallRecordStore, migrate, type CallEnd, type CallStart, type Db } from './index.ts';
 
 /** The repository contract on every store (see test-stores.ts). */
 const stores = testStores('test');
@@ -14,6 +15,17 @@ const start = (n: number, caller = 'alice', callee = 'bob'): CallStart => ({
   media: n % 2 ? 'audio' : 'video',
   createdAt: Date.UTC(2026, 0, 1, 12, 0, n),
   ownerNode: 'n1',
+});
+
+/** The end of a call nobody answered, `ms` after it started. */
+const unanswered = (c: CallStart, reason: EndReason, ms: number): CallEnd => ({
+  callId: c.callId,
+  reason,
+  acceptedAt: null,
+  endedAt: c.createdAt + ms,
+  ringMs: ms,
+  answeredDevice: null,
+  answeredClientType: null,
 });
 
 for (const s of stores) {
@@ -88,15 +100,7 @@ for (const s of stores) {
       for (const [reason, status, outcome] of cases) {
         const c = start(n++);
         await store.created(c);
-        const rec = await store.ended(c, {
-          callId: c.callId,
-          reason,
-          acceptedAt: null,
-          endedAt: c.createdAt + 500,
-          ringMs: 500,
-          answeredDevice: null,
-          answeredClientType: null,
-        });
+        const rec = await store.ended(c, unanswered(c, reason, 500));
         assert.equal(rec.status, outcome, reason);
         const row = await db.kysely
           .selectFrom('call_records')
@@ -111,15 +115,7 @@ for (const s of stores) {
       for (let n = 200; n < 205; n++) {
         const c = start(n, 'carol', 'dave');
         await store.created(c);
-        await store.ended(c, {
-          callId: c.callId,
-          reason: 'no_answer',
-          acceptedAt: null,
-          endedAt: c.createdAt + 1,
-          ringMs: 1,
-          answeredDevice: null,
-          answeredClientType: null,
-        });
+        await store.ended(c, unanswered(c, 'no_answer', 1));
       }
       const live = start(299, 'carol', 'dave');
       await store.created(live);
@@ -176,15 +172,7 @@ for (const s of stores) {
       const elsewhere = { ...start(503), ownerNode: 'alive' };
       for (const c of [ringing, answered, finished, elsewhere]) await store.created(c);
       await store.accepted(answered.callId, answered.createdAt + 1000, 'bob-d9', 'ios');
-      await store.ended(finished, {
-        callId: finished.callId,
-        reason: 'hangup',
-        acceptedAt: null,
-        endedAt: finished.createdAt + 10,
-        ringMs: 10,
-        answeredDevice: null,
-        answeredClientType: null,
-      });
+      await store.ended(finished, unanswered(finished, 'hangup', 10));
       const at = answered.createdAt + 31_000;
       const lost = await store.abandon('dead', 'node_lost', at);
       assert.deepEqual(lost.map((l) => l.record.callId).sort(), [ringing.callId, answered.callId]);
@@ -208,15 +196,7 @@ for (const s of stores) {
       const unwritten = { ...start(510), ownerNode: 'gone' };
       const ended = { ...start(511), ownerNode: 'gone' };
       await store.created(ended);
-      await store.ended(ended, {
-        callId: ended.callId,
-        reason: 'hangup',
-        acceptedAt: null,
-        endedAt: ended.createdAt + 10,
-        ringMs: 10,
-        answeredDevice: null,
-        answeredClientType: null,
-      });
+      await store.ended(ended, unanswered(ended, 'hangup', 10));
       const at = unwritten.createdAt + 5000;
       const lost = await store.abandon('gone', 'node_lost', at, [unwritten, ended]);
       assert.deepEqual(
