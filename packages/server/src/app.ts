@@ -75,7 +75,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   const log = (opts.log ?? createLogger(config.log.level)).child({ node: nodeId });
   const metrics = new Metrics();
   const auth = createAuthenticator(config);
-  const db = openDatabase(config);
+  const db = openDatabase(config, nodeId);
   await migrate(db);
   const records = new CallRecordStore(db.kysely);
   // Cluster mode with REDIS_URL: presence, bus and rate budget in Redis; else all in process.
@@ -147,7 +147,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   };
   // In a cluster, commands run where their call, meetings or rooms live; devices' comings and
   // goings reach the nodes that care.
-  const served = cluster?.serve({ hub, engine, records, local, here, rtc, rooms, metrics }) ?? {
+  const served = cluster?.serve({ hub, engine, records, db, local, here, rtc, rooms, metrics }) ?? {
     dispatcher: local,
     onDeviceOnline: here.online,
     onDeviceOffline: here.offline,

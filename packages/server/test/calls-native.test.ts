@@ -1,8 +1,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { EndReason } from '@parley/protocol';
 import {
+  callStarter,
   expectRecordRow,
+  quiet,
+  recordRow,
   startServer,
+  type Call,
+  type ExpectedRow,
   type Frame,
   type TestClient,
   type TestServer,
@@ -42,6 +48,13 @@ async function dial(
   return { callId, devices: ringing.data.devices as number };
 }
 
+/** Starts a call (see callStarter); resolves once every callee device has its call:incoming. */
+const ring = callStarter('native', async (from, to, { callee, media }) => {
+  const { callId } = await dial(from, callee, { media });
+  for (const b of to) await b.next(of('call:incoming', callId));
+  return callId;
+});
+
 async function ok(c: TestClient, type: string, data: unknown): Promise<Frame> {
   const r = await c.request(type, data);
   assert.equal(r.type, 'ok', `${type}: ${JSON.stringify(r)}`);
@@ -79,10 +92,20 @@ async function ended(c: TestClient, callId: string, reason: string, by: string |
   return f;
 }
 
-/** Nothing else arrived at any of `clients`. */
-async function quiet(...clients: TestClient[]): Promise<void> {
-  const rest = await Promise.all(clients.map((c) => c.quiet()));
-  rest.forEach((frames, i) => assert.deepEqual(frames, [], `client ${i} got unexpected frames`));
+/**
+ * The end of `call`: every client in `told` gets its `call:record` with this outcome, and the
+ * stored row agrees. Returns the records.
+ */
+async function expectRecorded(
+  { srv, callId, ...parties }: Call,
+  told: TestClient[],
+  status: string,
+  reason: EndReason,
+  answered: ExpectedRow['answered'],
+): Promise<Frame[]> {
+  const records = await expectRecordEvents(told, callId, status, reason);
+  await expectRecordRow(srv, callId, { ...parties, reason, answered });
+  return records;
 }
 
 describe('native calls', () => {
@@ -128,85 +151,54 @@ describe('native calls', () => {
 
     await ok(alice, 'call:hangup', { callId });
     await ended(b1, callId, 'hangup', 'ring-alice');
-    const [rec] = await expectRecordEvents([alice, b1, b2], callId, 'completed', 'hangup');
+    const call: Call = { srv, callId, caller: 'ring-alice', callee: 'ring-bob', media: 'audio' };
+    const answered = { clientType: 'web', deviceId: by.deviceId };
+    const [rec] = await expectRecorded(call, [alice, b1, b2], 'completed', 'hangup', answered);
     assert.deepEqual(rec!.answeredBy, { deviceId: by.deviceId, clientType: 'web' });
     assert.equal(rec!.media, 'audio');
     assert.ok(rec!.startedAt);
     await quiet(alice, b1, b2);
-    await expectRecordRow(srv, callId, {
-      caller: 'ring-alice',
-      callee: 'ring-bob',
-      media: 'audio',
-      reason: 'hangup',
-      answered: { clientType: 'web', deviceId: by.deviceId },
-    });
   });
 
   test('the answering callee hangs up', async () => {
-    const alice = await srv.connect('hu-alice');
-    const bob = await srv.connect('hu-bob', 'native', 'android');
-    const { callId } = await dial(alice, 'hu-bob');
-    await bob.next(of('call:incoming', callId));
+    const { call, callId, devices } = await ring(srv, 'hu-alice', 'hu-bob', { to: ['android'] });
+    const [alice, bob] = devices;
     await ok(bob, 'call:accept', { callId });
     await alice.next(of('call:accepted', callId));
     await ok(bob, 'call:hangup', { callId });
     await ended(alice, callId, 'hangup', 'hu-bob');
-    await expectRecordEvents([alice, bob], callId, 'completed', 'hangup');
+    await expectRecorded(call, [alice, bob], 'completed', 'hangup', { clientType: 'android' });
     await quiet(alice, bob);
-    await expectRecordRow(srv, callId, {
-      caller: 'hu-alice',
-      callee: 'hu-bob',
-      media: 'video',
-      reason: 'hangup',
-      answered: { clientType: 'android' },
-    });
   });
 
   test('reject: the caller gets rejected, the other device accepted:false', async () => {
-    const alice = await srv.connect('rj-alice');
-    const b1 = await srv.connect('rj-bob', 'native', 'web');
-    const b2 = await srv.connect('rj-bob', 'native', 'android');
-    const { callId } = await dial(alice, 'rj-bob');
-    await b1.next(of('call:incoming', callId));
-    await b2.next(of('call:incoming', callId));
+    const { call, callId, devices } = await ring(srv, 'rj-alice', 'rj-bob', {
+      to: ['web', 'android'],
+    });
+    const [alice, b1, b2] = devices;
     await ok(b2, 'call:reject', { callId });
     await ended(alice, callId, 'rejected', 'rj-bob');
     const elsewhere = await b1.next(of('call:answered_elsewhere', callId));
     assert.equal(elsewhere.data.accepted, false);
     assert.equal(elsewhere.data.fromClientType, 'android');
-    const [rec] = await expectRecordEvents([alice, b1, b2], callId, 'rejected', 'rejected');
+    const [rec] = await expectRecorded(call, [alice, b1, b2], 'rejected', 'rejected', null);
     assert.equal(rec!.answeredBy, null);
     assert.equal(rec!.duration, 0);
     await quiet(alice, b1, b2);
-    await expectRecordRow(srv, callId, {
-      caller: 'rj-alice',
-      callee: 'rj-bob',
-      media: 'video',
-      reason: 'rejected',
-      answered: null,
-    });
   });
 
   test('busy: a callee in an accepted call makes the caller get busy at once', async () => {
-    const carol = await srv.connect('busy-carol');
-    const bob = await srv.connect('busy-bob');
+    const { callId: first, devices } = await ring(srv, 'busy-carol', 'busy-bob', { to: ['web'] });
+    const [carol, bob] = devices;
     const alice = await srv.connect('busy-alice');
-    const { callId: first } = await dial(carol, 'busy-bob');
-    await bob.next(of('call:incoming', first));
     await ok(bob, 'call:accept', { callId: first });
     await carol.next(of('call:accepted', first));
 
     const callId = await invite(alice, 'busy-bob');
     await ended(alice, callId, 'busy', 'busy-bob');
-    await expectRecordEvents([alice, bob], callId, 'busy', 'busy');
+    const call: Call = { srv, callId, caller: 'busy-alice', callee: 'busy-bob', media: 'video' };
+    await expectRecorded(call, [alice, bob], 'busy', 'busy', null);
     await quiet(alice, bob, carol); // bob's device never rang
-    await expectRecordRow(srv, callId, {
-      caller: 'busy-alice',
-      callee: 'busy-bob',
-      media: 'video',
-      reason: 'busy',
-      answered: null,
-    });
 
     // The first call is untouched.
     carol.send({ type: 'call:offer', data: { callId: first, sdp: 'v=0 first' } });
@@ -216,103 +208,59 @@ describe('native calls', () => {
   });
 
   test('no_answer reported by the caller ends the ringing on every callee device', async () => {
-    const alice = await srv.connect('cna-alice');
-    const b1 = await srv.connect('cna-bob', 'native', 'web');
-    const b2 = await srv.connect('cna-bob', 'native', 'ios');
-    const { callId } = await dial(alice, 'cna-bob');
-    await b1.next(of('call:incoming', callId));
-    await b2.next(of('call:incoming', callId));
+    const { call, callId, devices } = await ring(srv, 'cna-alice', 'cna-bob');
+    const [alice, b1, b2] = devices;
     await ok(alice, 'call:hangup', { callId, reason: 'no_answer' });
     await ended(b1, callId, 'no_answer', null);
     await ended(b2, callId, 'no_answer', null);
-    await expectRecordEvents([alice, b1, b2], callId, 'missed', 'no_answer');
+    await expectRecorded(call, [alice, b1, b2], 'missed', 'no_answer', null);
     await quiet(alice, b1, b2);
-    await expectRecordRow(srv, callId, {
-      caller: 'cna-alice',
-      callee: 'cna-bob',
-      media: 'video',
-      reason: 'no_answer',
-      answered: null,
-    });
   });
 
   test('cancel: the caller hangs up while ringing; every callee device is told', async () => {
-    const alice = await srv.connect('cx-alice');
-    const b1 = await srv.connect('cx-bob', 'native', 'web');
-    const b2 = await srv.connect('cx-bob', 'native', 'ios');
-    const { callId } = await dial(alice, 'cx-bob');
-    await b1.next(of('call:incoming', callId));
-    await b2.next(of('call:incoming', callId));
+    const { call, callId, devices } = await ring(srv, 'cx-alice', 'cx-bob');
+    const [alice, b1, b2] = devices;
     await ok(alice, 'call:hangup', { callId });
     await ended(b1, callId, 'cancelled', 'cx-alice');
     await ended(b2, callId, 'cancelled', 'cx-alice');
-    await expectRecordEvents([alice, b1, b2], callId, 'cancelled', 'cancelled');
+    await expectRecorded(call, [alice, b1, b2], 'cancelled', 'cancelled', null);
     await quiet(alice, b1, b2);
-    await expectRecordRow(srv, callId, {
-      caller: 'cx-alice',
-      callee: 'cx-bob',
-      media: 'video',
-      reason: 'cancelled',
-      answered: null,
-    });
     // The call is gone: a late accept finds nothing.
     await refused(b1, 'call:accept', { callId }, 'not_found');
   });
 
   test('disconnect: the caller drops mid-call; the callee hears after the grace', async () => {
-    const a1 = await srv.connect('dc-alice');
-    const a2 = await srv.connect('dc-alice', 'native', 'pc'); // stays online for the record
-    const bob = await srv.connect('dc-bob');
-    const { callId } = await dial(a1, 'dc-bob');
-    await bob.next(of('call:incoming', callId));
+    const { call, callId, devices } = await ring(srv, 'dc-alice', 'dc-bob', {
+      from: ['web', 'pc'],
+      to: ['web'],
+    });
+    const [a1, a2, bob] = devices; // a2 stays online for the record
     await ok(bob, 'call:accept', { callId });
     await a1.next(of('call:accepted', callId));
     a1.close();
     await ended(bob, callId, 'disconnected', 'dc-alice');
-    await expectRecordEvents([a2, bob], callId, 'completed', 'disconnected');
+    await expectRecorded(call, [a2, bob], 'completed', 'disconnected', { clientType: 'web' });
     await quiet(a2, bob);
-    await expectRecordRow(srv, callId, {
-      caller: 'dc-alice',
-      callee: 'dc-bob',
-      media: 'video',
-      reason: 'disconnected',
-      answered: { clientType: 'web' },
-    });
   });
 
   test('disconnect: the answering device drops mid-call; the caller hears', async () => {
-    const alice = await srv.connect('dd-alice');
-    const bob = await srv.connect('dd-bob', 'native', 'ios');
-    const { callId } = await dial(alice, 'dd-bob');
-    await bob.next(of('call:incoming', callId));
+    const { call, callId, devices } = await ring(srv, 'dd-alice', 'dd-bob', { to: ['ios'] });
+    const [alice, bob] = devices;
     await ok(bob, 'call:accept', { callId });
     await alice.next(of('call:accepted', callId));
     bob.close();
     await ended(alice, callId, 'disconnected', 'dd-bob');
-    await expectRecordEvents([alice], callId, 'completed', 'disconnected');
+    await expectRecorded(call, [alice], 'completed', 'disconnected', { clientType: 'ios' });
     await quiet(alice);
-    await expectRecordRow(srv, callId, {
-      caller: 'dd-alice',
-      callee: 'dd-bob',
-      media: 'video',
-      reason: 'disconnected',
-      answered: { clientType: 'ios' },
-    });
   });
 
   test('offline: a callee with no device ends the call at once', async () => {
     const alice = await srv.connect('off-alice');
     const callId = await invite(alice, 'off-bob');
     await ended(alice, callId, 'offline', null);
-    await expectRecordEvents([alice], callId, 'missed', 'offline');
+    const call: Call = { srv, callId, caller: 'off-alice', callee: 'off-bob', media: 'video' };
+    await expectRecorded(call, [alice], 'missed', 'offline', null);
     await quiet(alice);
-    await expectRecordRow(srv, callId, {
-      caller: 'off-alice',
-      callee: 'off-bob',
-      media: 'video',
-      reason: 'offline',
-      answered: null,
-    });
   });
 
   test('keepCalling: a callee device that connects while ringing rings too', async () => {
@@ -330,22 +278,14 @@ describe('native calls', () => {
     assert.equal((await b1.next(of('call:answered_elsewhere', callId))).data.accepted, true);
     await ok(b2, 'call:hangup', { callId });
     await ended(alice, callId, 'hangup', 'kc-bob');
-    await expectRecordEvents([alice, b1, b2], callId, 'completed', 'hangup');
+    const call: Call = { srv, callId, caller: 'kc-alice', callee: 'kc-bob', media: 'video' };
+    await expectRecorded(call, [alice, b1, b2], 'completed', 'hangup', { clientType: 'ios' });
     await quiet(alice, b1, b2);
-    await expectRecordRow(srv, callId, {
-      caller: 'kc-alice',
-      callee: 'kc-bob',
-      media: 'video',
-      reason: 'hangup',
-      answered: { clientType: 'ios' },
-    });
   });
 
   test('without keepCalling a device that connects while ringing does not ring', async () => {
-    const alice = await srv.connect('nkc-alice');
-    const b1 = await srv.connect('nkc-bob');
-    const { callId } = await dial(alice, 'nkc-bob');
-    await b1.next(of('call:incoming', callId));
+    const { callId, devices } = await ring(srv, 'nkc-alice', 'nkc-bob', { to: ['web'] });
+    const [alice, b1] = devices;
     const b2 = await srv.connect('nkc-bob', 'native', 'ios');
     await quiet(b2);
     await ok(alice, 'call:hangup', { callId });
@@ -359,12 +299,8 @@ describe('native calls', () => {
     // taken as B's accept of the existing call: no second call, A gets call:accepted, B's
     // invite is acknowledged with the existing callId and `glare: true`, and B's other
     // devices are told answered_elsewhere.
-    const alice = await srv.connect('gl-alice');
-    const b1 = await srv.connect('gl-bob', 'native', 'web');
-    const b2 = await srv.connect('gl-bob', 'native', 'ios');
-    const { callId } = await dial(alice, 'gl-bob');
-    await b1.next(of('call:incoming', callId));
-    await b2.next(of('call:incoming', callId));
+    const { call, callId, devices } = await ring(srv, 'gl-alice', 'gl-bob');
+    const [alice, b1, b2] = devices;
 
     const r = await ok(b1, 'call:invite', { callee: 'gl-alice', media: 'video' });
     assert.deepEqual(r.data, { callId, glare: true });
@@ -379,24 +315,14 @@ describe('native calls', () => {
     assert.equal((await b1.next(of('call:offer', callId))).data.sdp, 'v=0 glare');
     await ok(b1, 'call:hangup', { callId });
     await ended(alice, callId, 'hangup', 'gl-bob');
-    await expectRecordEvents([alice, b1, b2], callId, 'completed', 'hangup');
-    await expectRecordRow(srv, callId, {
-      caller: 'gl-alice',
-      callee: 'gl-bob',
-      media: 'video',
-      reason: 'hangup',
-      answered: { clientType: 'web', deviceId: acc.data.by.deviceId },
-    });
+    const answered = { clientType: 'web', deviceId: acc.data.by.deviceId };
+    await expectRecorded(call, [alice, b1, b2], 'completed', 'hangup', answered);
   });
 
   test('a non-party is refused and nothing is forwarded', async () => {
-    const alice = await srv.connect('np-alice');
-    const b1 = await srv.connect('np-bob', 'native', 'web');
-    const b2 = await srv.connect('np-bob', 'native', 'ios');
+    const { call, callId, devices } = await ring(srv, 'np-alice', 'np-bob');
+    const [alice, b1, b2] = devices;
     const eve = await srv.connect('np-eve');
-    const { callId } = await dial(alice, 'np-bob');
-    await b1.next(of('call:incoming', callId));
-    await b2.next(of('call:incoming', callId));
 
     // While ringing.
     await refused(eve, 'call:accept', { callId }, 'not_in_call');
@@ -428,25 +354,15 @@ describe('native calls', () => {
     assert.equal((await b1.next(of('call:offer', callId))).data.sdp, 'v=0 real');
     await ok(alice, 'call:hangup', { callId });
     await ended(b1, callId, 'hangup', 'np-alice');
-    await expectRecordEvents([alice, b1, b2], callId, 'completed', 'hangup');
+    await expectRecorded(call, [alice, b1, b2], 'completed', 'hangup', { clientType: 'web' });
     await quiet(alice, b1, b2, eve); // eve never even sees the record
-    await expectRecordRow(srv, callId, {
-      caller: 'np-alice',
-      callee: 'np-bob',
-      media: 'video',
-      reason: 'hangup',
-      answered: { clientType: 'web' },
-    });
   });
 
   test('signals go only caller device ⇄ answering device; early ICE waits for the offer', async () => {
-    const a1 = await srv.connect('rl-alice', 'native', 'web');
-    const a2 = await srv.connect('rl-alice', 'native', 'pc');
-    const b1 = await srv.connect('rl-bob', 'native', 'web');
-    const b2 = await srv.connect('rl-bob', 'native', 'ios');
-    const { callId } = await dial(a1, 'rl-bob');
-    await b1.next(of('call:incoming', callId));
-    await b2.next(of('call:incoming', callId));
+    const { call, callId, devices } = await ring(srv, 'rl-alice', 'rl-bob', {
+      from: ['web', 'pc'],
+    });
+    const [a1, a2, b1, b2] = devices;
     await ok(b1, 'call:accept', { callId });
     await a1.next(of('call:accepted', callId));
     await b2.next(of('call:answered_elsewhere', callId));
@@ -494,15 +410,8 @@ describe('native calls', () => {
 
     await ok(a1, 'call:hangup', { callId });
     await ended(b1, callId, 'hangup', 'rl-alice');
-    await expectRecordEvents([a1, a2, b1, b2], callId, 'completed', 'hangup');
+    await expectRecorded(call, [a1, a2, b1, b2], 'completed', 'hangup', { clientType: 'web' });
     await quiet(a1, a2, b1, b2);
-    await expectRecordRow(srv, callId, {
-      caller: 'rl-alice',
-      callee: 'rl-bob',
-      media: 'video',
-      reason: 'hangup',
-      answered: { clientType: 'web' },
-    });
   });
 });
 
@@ -514,24 +423,13 @@ describe('native calls with a short invite lifetime', () => {
   after(() => srv.close());
 
   test('no_answer: an unanswered invite ends for everyone', async () => {
-    const alice = await srv.connect('na-alice');
-    const b1 = await srv.connect('na-bob', 'native', 'web');
-    const b2 = await srv.connect('na-bob', 'native', 'ios');
-    const { callId } = await dial(alice, 'na-bob');
-    await b1.next(of('call:incoming', callId));
-    await b2.next(of('call:incoming', callId));
-    for (const c of [alice, b1, b2]) await ended(c, callId, 'no_answer', null);
-    const [rec] = await expectRecordEvents([alice, b1, b2], callId, 'missed', 'no_answer');
+    const { call, callId, devices } = await ring(srv, 'na-alice', 'na-bob');
+    for (const c of devices) await ended(c, callId, 'no_answer', null);
+    const [rec] = await expectRecorded(call, devices, 'missed', 'no_answer', null);
     assert.ok(rec!.ringMs >= 250, `rang ${rec!.ringMs} ms`);
-    await quiet(alice, b1, b2);
-    const row = await expectRecordRow(srv, callId, {
-      caller: 'na-alice',
-      callee: 'na-bob',
-      media: 'video',
-      reason: 'no_answer',
-      answered: null,
-    });
-    assert.ok(row.ring_ms! >= 250, `ring_ms ${row.ring_ms}`);
+    await quiet(...devices);
+    const row = await recordRow(srv, callId);
+    assert.ok(row!.ring_ms! >= 250, `ring_ms ${row!.ring_ms}`);
   });
 });
 
@@ -545,29 +443,21 @@ describe('native calls with busyPolicy ring', () => {
   after(() => srv.close());
 
   test('a callee already in a call rings anyway (call waiting)', async () => {
-    const carol = await srv.connect('cw-carol');
-    const bob = await srv.connect('cw-bob');
+    const { callId: first, devices } = await ring(srv, 'cw-carol', 'cw-bob', { to: ['web'] });
+    const [carol, bob] = devices;
     const alice = await srv.connect('cw-alice');
-    const { callId: first } = await dial(carol, 'cw-bob');
-    await bob.next(of('call:incoming', first));
     await ok(bob, 'call:accept', { callId: first });
     await carol.next(of('call:accepted', first));
 
-    const { callId, devices } = await dial(alice, 'cw-bob');
-    assert.equal(devices, 1);
+    const { callId, devices: ringing } = await dial(alice, 'cw-bob');
+    assert.equal(ringing, 1);
     const inc = await bob.next(of('call:incoming', callId));
     assert.equal(inc.data.caller, 'cw-alice');
     await quiet(alice, bob, carol);
     await ok(alice, 'call:hangup', { callId });
     await ended(bob, callId, 'cancelled', 'cw-alice');
-    await expectRecordEvents([alice, bob], callId, 'cancelled', 'cancelled');
-    await expectRecordRow(srv, callId, {
-      caller: 'cw-alice',
-      callee: 'cw-bob',
-      media: 'video',
-      reason: 'cancelled',
-      answered: null,
-    });
+    const call: Call = { srv, callId, caller: 'cw-alice', callee: 'cw-bob', media: 'video' };
+    await expectRecorded(call, [alice, bob], 'cancelled', 'cancelled', null);
     // The first call still relays.
     carol.send({ type: 'call:offer', data: { callId: first, sdp: 'v=0 first' } });
     assert.equal((await bob.next(of('call:offer', first))).data.sdp, 'v=0 first');

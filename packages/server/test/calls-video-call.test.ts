@@ -1,8 +1,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { EndReason } from '@parley/protocol';
 import {
+  callStarter,
   expectRecordRow,
+  quiet,
   startServer,
+  type Call,
+  type ExpectedRow,
   type Frame,
   type TestClient,
   type TestServer,
@@ -75,29 +80,36 @@ async function ended(c: TestClient, callId: string, type: string, reason: string
   return f.data as Frame;
 }
 
-/** Every client gets the `call_record` of `callId` with this outcome. */
-async function expectRecordEvents(
-  clients: TestClient[],
-  callId: string,
+/**
+ * Starts a call (see callStarter). A video call's call_request names no `media`, like one from a
+ * client that leaves it to the default.
+ */
+const ring = callStarter('video_call', (from, to, { caller, callee, media }) =>
+  request(from, caller, callee, to, media === 'video' ? {} : { media }),
+);
+
+/**
+ * The end of `call`: every client in `told` gets its `call_record` with this outcome, and the
+ * stored row agrees. Returns the records.
+ */
+async function expectRecorded(
+  { srv, callId, ...parties }: Call,
+  told: TestClient[],
   status: string,
-  reason: string,
-  parties: [string, string],
+  reason: EndReason,
+  answered: ExpectedRow['answered'],
 ): Promise<Frame[]> {
-  const records = await Promise.all(clients.map((c) => c.next(of('call_record', callId))));
+  const records = await Promise.all(told.map((c) => c.next(of('call_record', callId))));
   for (const r of records) {
     assert.equal(r.data.status, status);
     assert.equal(r.data.reason, reason);
-    assert.equal(r.data.caller_userid, parties[0]);
-    assert.equal(r.data.callee_userid, parties[1]);
+    assert.equal(r.data.caller_userid, parties.caller);
+    assert.equal(r.data.callee_userid, parties.callee);
     assert.equal(typeof r.data.ring_ms, 'number');
     assert.ok(r.data.ended_at);
   }
+  await expectRecordRow(srv, callId, { ...parties, reason, answered });
   return records.map((r) => r.data as Frame);
-}
-
-async function quiet(...clients: TestClient[]): Promise<void> {
-  const rest = await Promise.all(clients.map((c) => c.quiet()));
-  rest.forEach((frames, i) => assert.deepEqual(frames, [], `client ${i} got unexpected frames`));
 }
 
 describe('video_call calls', () => {
@@ -112,16 +124,15 @@ describe('video_call calls', () => {
   after(() => srv.close());
 
   test('rings every device; first answer wins; the other device gets handled_answer', async () => {
-    const alice = await connect('vring-alice');
-    const b1 = await connect('vring-bob', 'web');
-    const b2 = await connect('vring-bob', 'ios');
-    const callId = await request(alice, 'vring-alice', 'vring-bob', [b1, b2], { media: 'audio' });
+    const [A, B] = ['vring-alice', 'vring-bob'];
+    const { call, callId, devices } = await ring(srv, A, B, { media: 'audio' });
+    const [alice, b1, b2] = devices;
     await quiet(alice); // video_call has no ringing notice
 
-    b1.send(vc('call_accept', 'vring-alice', 'vring-bob'));
+    b1.send(vc('call_accept', A, B));
     const acc = await alice.next(of('call_accept', callId));
-    assert.equal(acc.data.caller_userid, 'vring-alice');
-    assert.equal(acc.data.callee_userid, 'vring-bob');
+    assert.equal(acc.data.caller_userid, A);
+    assert.equal(acc.data.callee_userid, B);
     assert.equal(acc.data.from_client_type, 'web');
     const handled = await b2.next(of('handled_answer', callId));
     assert.equal(handled.data.accepted, true);
@@ -129,256 +140,155 @@ describe('video_call calls', () => {
     assert.equal(typeof handled.data.timetag, 'number');
 
     // Too late from the second device.
-    await refused(b2, vc('call_accept', 'vring-alice', 'vring-bob'), 'invalid_state');
-    await refused(b2, vc('call_reject', 'vring-alice', 'vring-bob'), 'invalid_state');
+    await refused(b2, vc('call_accept', A, B), 'invalid_state');
+    await refused(b2, vc('call_reject', A, B), 'invalid_state');
 
-    alice.send(vc('call_end', 'vring-alice', 'vring-bob'));
+    alice.send(vc('call_end', A, B));
     await ended(b1, callId, 'call_end', 'hangup');
-    const [rec] = await expectRecordEvents([alice, b1, b2], callId, 'completed', 'hangup', [
-      'vring-alice',
-      'vring-bob',
-    ]);
+    const [rec] = await expectRecorded(call, [alice, b1, b2], 'completed', 'hangup', {
+      clientType: 'web',
+    });
     assert.equal(rec!.media, 'audio');
     assert.ok(rec!.started_at);
     await quiet(alice, b1, b2);
-    await expectRecordRow(srv, callId, {
-      caller: 'vring-alice',
-      callee: 'vring-bob',
-      media: 'audio',
-      reason: 'hangup',
-      answered: { clientType: 'web' },
-    });
   });
 
   test('the answering callee hangs up', async () => {
-    const alice = await connect('vhu-alice');
-    const bob = await connect('vhu-bob', 'android');
-    const callId = await request(alice, 'vhu-alice', 'vhu-bob', [bob]);
-    bob.send(vc('call_accept', 'vhu-alice', 'vhu-bob'));
+    const [A, B] = ['vhu-alice', 'vhu-bob'];
+    const { call, callId, devices } = await ring(srv, A, B, { to: ['android'] });
+    const [alice, bob] = devices;
+    bob.send(vc('call_accept', A, B));
     await alice.next(of('call_accept', callId));
-    bob.send(vc('call_end', 'vhu-alice', 'vhu-bob'));
+    bob.send(vc('call_end', A, B));
     await ended(alice, callId, 'call_end', 'hangup');
-    await expectRecordEvents([alice, bob], callId, 'completed', 'hangup', ['vhu-alice', 'vhu-bob']);
+    await expectRecorded(call, [alice, bob], 'completed', 'hangup', { clientType: 'android' });
     await quiet(alice, bob);
-    await expectRecordRow(srv, callId, {
-      caller: 'vhu-alice',
-      callee: 'vhu-bob',
-      media: 'video',
-      reason: 'hangup',
-      answered: { clientType: 'android' },
-    });
   });
 
   test('reject: the caller gets call_reject, the other device accepted:false', async () => {
-    const alice = await connect('vrj-alice');
-    const b1 = await connect('vrj-bob', 'web');
-    const b2 = await connect('vrj-bob', 'android');
-    const callId = await request(alice, 'vrj-alice', 'vrj-bob', [b1, b2]);
-    b2.send(vc('call_reject', 'vrj-alice', 'vrj-bob'));
+    const [A, B] = ['vrj-alice', 'vrj-bob'];
+    const { call, callId, devices } = await ring(srv, A, B, { to: ['web', 'android'] });
+    const [alice, b1, b2] = devices;
+    b2.send(vc('call_reject', A, B));
     await ended(alice, callId, 'call_reject', 'rejected');
     const handled = await b1.next(of('handled_answer', callId));
     assert.equal(handled.data.accepted, false);
     assert.equal(handled.data.from_client_type, 'android');
-    await expectRecordEvents([alice, b1, b2], callId, 'rejected', 'rejected', [
-      'vrj-alice',
-      'vrj-bob',
-    ]);
+    await expectRecorded(call, [alice, b1, b2], 'rejected', 'rejected', null);
     await quiet(alice, b1, b2);
-    await expectRecordRow(srv, callId, {
-      caller: 'vrj-alice',
-      callee: 'vrj-bob',
-      media: 'video',
-      reason: 'rejected',
-      answered: null,
-    });
   });
 
   test('busy: a callee in an accepted call makes the caller get call_reject busy', async () => {
-    const carol = await connect('vbusy-carol');
-    const bob = await connect('vbusy-bob');
-    const alice = await connect('vbusy-alice');
-    const first = await request(carol, 'vbusy-carol', 'vbusy-bob', [bob]);
-    bob.send(vc('call_accept', 'vbusy-carol', 'vbusy-bob'));
+    const [A, B, C] = ['vbusy-alice', 'vbusy-bob', 'vbusy-carol'];
+    const { callId: first, devices } = await ring(srv, C, B, { to: ['web'] });
+    const [carol, bob] = devices;
+    const alice = await connect(A);
+    bob.send(vc('call_accept', C, B));
     await carol.next(of('call_accept', first));
 
-    alice.send(vc('call_request', 'vbusy-alice', 'vbusy-bob'));
+    alice.send(vc('call_request', A, B));
     const busy = await alice.next(
-      (f) => f.data?.type === 'call_reject' && f.data.caller_userid === 'vbusy-alice',
+      (f) => f.data?.type === 'call_reject' && f.data.caller_userid === A,
     );
     assert.equal(busy.data.reason, 'busy');
-    assert.equal(busy.data.callee_userid, 'vbusy-bob');
-    const callId = busy.data.call_id as string;
-    await expectRecordEvents([alice, bob], callId, 'busy', 'busy', ['vbusy-alice', 'vbusy-bob']);
+    assert.equal(busy.data.callee_userid, B);
+    const call: Call = { srv, callId: busy.data.call_id, caller: A, callee: B, media: 'video' };
+    await expectRecorded(call, [alice, bob], 'busy', 'busy', null);
     await quiet(alice, bob, carol); // bob never rang
-    await expectRecordRow(srv, callId, {
-      caller: 'vbusy-alice',
-      callee: 'vbusy-bob',
-      media: 'video',
-      reason: 'busy',
-      answered: null,
-    });
 
-    carol.send(vc('rtc_offer', 'vbusy-carol', 'vbusy-bob', { sdp: 'v=0 first' }));
+    carol.send(vc('rtc_offer', C, B, { sdp: 'v=0 first' }));
     assert.equal((await bob.next(of('rtc_offer', first))).data.sdp, 'v=0 first');
-    carol.send(vc('call_end', 'vbusy-carol', 'vbusy-bob'));
+    carol.send(vc('call_end', C, B));
     await ended(bob, first, 'call_end', 'hangup');
   });
 
   test('client no_answer from the caller stops every callee device', async () => {
-    const alice = await connect('vcna-alice');
-    const b1 = await connect('vcna-bob', 'web');
-    const b2 = await connect('vcna-bob', 'ios');
-    const callId = await request(alice, 'vcna-alice', 'vcna-bob', [b1, b2]);
-    alice.send(vc('no_answer', 'vcna-alice', 'vcna-bob'));
+    const [A, B] = ['vcna-alice', 'vcna-bob'];
+    const { call, callId, devices } = await ring(srv, A, B);
+    const [alice, b1, b2] = devices;
+    alice.send(vc('no_answer', A, B));
     await ended(b1, callId, 'no_answer', 'no_answer');
     await ended(b2, callId, 'no_answer', 'no_answer');
-    await expectRecordEvents([alice, b1, b2], callId, 'missed', 'no_answer', [
-      'vcna-alice',
-      'vcna-bob',
-    ]);
+    await expectRecorded(call, [alice, b1, b2], 'missed', 'no_answer', null);
     await quiet(alice, b1, b2);
-    await expectRecordRow(srv, callId, {
-      caller: 'vcna-alice',
-      callee: 'vcna-bob',
-      media: 'video',
-      reason: 'no_answer',
-      answered: null,
-    });
   });
 
   test('client no_answer from a callee device ends it for the caller and every device', async () => {
-    const alice = await connect('vcnb-alice');
-    const b1 = await connect('vcnb-bob', 'web');
-    const b2 = await connect('vcnb-bob', 'ios');
-    const callId = await request(alice, 'vcnb-alice', 'vcnb-bob', [b1, b2]);
-    b2.send(vc('no_answer', 'vcnb-alice', 'vcnb-bob'));
+    const [A, B] = ['vcnb-alice', 'vcnb-bob'];
+    const { call, callId, devices } = await ring(srv, A, B);
+    const [alice, b1, b2] = devices;
+    b2.send(vc('no_answer', A, B));
     for (const c of [alice, b1, b2]) await ended(c, callId, 'no_answer', 'no_answer');
-    await expectRecordEvents([alice, b1, b2], callId, 'missed', 'no_answer', [
-      'vcnb-alice',
-      'vcnb-bob',
-    ]);
+    await expectRecorded(call, [alice, b1, b2], 'missed', 'no_answer', null);
     await quiet(alice, b1, b2);
-    await expectRecordRow(srv, callId, {
-      caller: 'vcnb-alice',
-      callee: 'vcnb-bob',
-      media: 'video',
-      reason: 'no_answer',
-      answered: null,
-    });
   });
 
   test('cancel: call_end from the caller while ringing', async () => {
-    const alice = await connect('vcx-alice');
-    const b1 = await connect('vcx-bob', 'web');
-    const b2 = await connect('vcx-bob', 'ios');
-    const callId = await request(alice, 'vcx-alice', 'vcx-bob', [b1, b2]);
-    alice.send(vc('call_end', 'vcx-alice', 'vcx-bob'));
+    const [A, B] = ['vcx-alice', 'vcx-bob'];
+    const { call, callId, devices } = await ring(srv, A, B);
+    const [alice, b1, b2] = devices;
+    alice.send(vc('call_end', A, B));
     await ended(b1, callId, 'call_end', 'cancelled');
     await ended(b2, callId, 'call_end', 'cancelled');
-    await expectRecordEvents([alice, b1, b2], callId, 'cancelled', 'cancelled', [
-      'vcx-alice',
-      'vcx-bob',
-    ]);
+    await expectRecorded(call, [alice, b1, b2], 'cancelled', 'cancelled', null);
     await quiet(alice, b1, b2);
-    await expectRecordRow(srv, callId, {
-      caller: 'vcx-alice',
-      callee: 'vcx-bob',
-      media: 'video',
-      reason: 'cancelled',
-      answered: null,
-    });
     // The call is gone: a late accept finds nothing for the pair.
-    await refused(b1, vc('call_accept', 'vcx-alice', 'vcx-bob'), 'not_found');
+    await refused(b1, vc('call_accept', A, B), 'not_found');
   });
 
   test('disconnect: the caller drops mid-call; the callee gets call_end disconnected', async () => {
-    const a1 = await connect('vdc-alice');
-    const a2 = await connect('vdc-alice', 'pc'); // stays online for the record
-    const bob = await connect('vdc-bob');
-    const callId = await request(a1, 'vdc-alice', 'vdc-bob', [bob]);
-    bob.send(vc('call_accept', 'vdc-alice', 'vdc-bob'));
+    const [A, B] = ['vdc-alice', 'vdc-bob'];
+    const { call, callId, devices } = await ring(srv, A, B, { from: ['web', 'pc'], to: ['web'] });
+    const [a1, a2, bob] = devices; // a2 stays online for the record
+    bob.send(vc('call_accept', A, B));
     await a1.next(of('call_accept', callId));
     a1.close();
     await ended(bob, callId, 'call_end', 'disconnected');
-    await expectRecordEvents([a2, bob], callId, 'completed', 'disconnected', [
-      'vdc-alice',
-      'vdc-bob',
-    ]);
+    await expectRecorded(call, [a2, bob], 'completed', 'disconnected', { clientType: 'web' });
     await quiet(a2, bob);
-    await expectRecordRow(srv, callId, {
-      caller: 'vdc-alice',
-      callee: 'vdc-bob',
-      media: 'video',
-      reason: 'disconnected',
-      answered: { clientType: 'web' },
-    });
   });
 
   test('disconnect: the answering device drops mid-call; the caller hears', async () => {
-    const alice = await connect('vdd-alice');
-    const bob = await connect('vdd-bob', 'ios');
-    const callId = await request(alice, 'vdd-alice', 'vdd-bob', [bob]);
-    bob.send(vc('call_accept', 'vdd-alice', 'vdd-bob'));
+    const [A, B] = ['vdd-alice', 'vdd-bob'];
+    const { call, callId, devices } = await ring(srv, A, B, { to: ['ios'] });
+    const [alice, bob] = devices;
+    bob.send(vc('call_accept', A, B));
     await alice.next(of('call_accept', callId));
     bob.close();
     await ended(alice, callId, 'call_end', 'disconnected');
-    await expectRecordEvents([alice], callId, 'completed', 'disconnected', [
-      'vdd-alice',
-      'vdd-bob',
-    ]);
+    await expectRecorded(call, [alice], 'completed', 'disconnected', { clientType: 'ios' });
     await quiet(alice);
-    await expectRecordRow(srv, callId, {
-      caller: 'vdd-alice',
-      callee: 'vdd-bob',
-      media: 'video',
-      reason: 'disconnected',
-      answered: { clientType: 'ios' },
-    });
   });
 
   test('offline: a callee with no device ends the call at once (no_answer, offline)', async () => {
-    const alice = await connect('voff-alice');
-    alice.send(vc('call_request', 'voff-alice', 'voff-bob'));
+    const [A, B] = ['voff-alice', 'voff-bob'];
+    const alice = await connect(A);
+    alice.send(vc('call_request', A, B));
     const f = await alice.next((x) => x.data?.type === 'no_answer');
     assert.equal(f.data.reason, 'offline');
-    assert.equal(f.data.callee_userid, 'voff-bob');
-    const callId = f.data.call_id as string;
-    await expectRecordEvents([alice], callId, 'missed', 'offline', ['voff-alice', 'voff-bob']);
+    assert.equal(f.data.callee_userid, B);
+    const call: Call = { srv, callId: f.data.call_id, caller: A, callee: B, media: 'video' };
+    await expectRecorded(call, [alice], 'missed', 'offline', null);
     await quiet(alice);
-    await expectRecordRow(srv, callId, {
-      caller: 'voff-alice',
-      callee: 'voff-bob',
-      media: 'video',
-      reason: 'offline',
-      answered: null,
-    });
   });
 
   test('keep_calling: callee devices that connect while ringing ring too', async () => {
-    const alice = await connect('vkc-alice');
-    alice.send(vc('call_request', 'vkc-alice', 'vkc-bob', { keep_calling: true }));
+    const [A, B] = ['vkc-alice', 'vkc-bob'];
+    const alice = await connect(A);
+    alice.send(vc('call_request', A, B, { keep_calling: true }));
     await quiet(alice); // not ended as offline
-    const b1 = await connect('vkc-bob', 'web');
-    const callId = (await incoming(b1, 'vkc-alice', 'vkc-bob')).call_id as string;
-    const b2 = await connect('vkc-bob', 'ios');
-    assert.equal((await incoming(b2, 'vkc-alice', 'vkc-bob')).call_id, callId);
-    b2.send(vc('call_accept', 'vkc-alice', 'vkc-bob'));
+    const b1 = await connect(B, 'web');
+    const callId = (await incoming(b1, A, B)).call_id as string;
+    const b2 = await connect(B, 'ios');
+    assert.equal((await incoming(b2, A, B)).call_id, callId);
+    b2.send(vc('call_accept', A, B));
     assert.equal((await alice.next(of('call_accept', callId))).data.from_client_type, 'ios');
     assert.equal((await b1.next(of('handled_answer', callId))).data.accepted, true);
-    b2.send(vc('call_end', 'vkc-alice', 'vkc-bob'));
+    b2.send(vc('call_end', A, B));
     await ended(alice, callId, 'call_end', 'hangup');
-    await expectRecordEvents([alice, b1, b2], callId, 'completed', 'hangup', [
-      'vkc-alice',
-      'vkc-bob',
-    ]);
+    const call: Call = { srv, callId, caller: A, callee: B, media: 'video' };
+    await expectRecorded(call, [alice, b1, b2], 'completed', 'hangup', { clientType: 'ios' });
     await quiet(alice, b1, b2);
-    await expectRecordRow(srv, callId, {
-      caller: 'vkc-alice',
-      callee: 'vkc-bob',
-      media: 'video',
-      reason: 'hangup',
-      answered: { clientType: 'ios' },
-    });
   });
 
   test('glare: crossing call_requests resolve to one accepted call', async () => {
@@ -386,47 +296,34 @@ describe('video_call calls', () => {
     // ringing is taken as bob's call_accept of that call. No second call rings alice; alice
     // gets call_accept; bob's requesting device gets call_accept for the existing call (with
     // `glare: true`, alice as caller), and bob's other devices get handled_answer.
-    const alice = await connect('vgl-alice');
-    const b1 = await connect('vgl-bob', 'web');
-    const b2 = await connect('vgl-bob', 'ios');
-    const callId = await request(alice, 'vgl-alice', 'vgl-bob', [b1, b2]);
+    const [A, B] = ['vgl-alice', 'vgl-bob'];
+    const { call, callId, devices } = await ring(srv, A, B);
+    const [alice, b1, b2] = devices;
 
-    b1.send(vc('call_request', 'vgl-bob', 'vgl-alice'));
+    b1.send(vc('call_request', B, A));
     const acc = await alice.next(of('call_accept', callId));
     assert.equal(acc.data.from_client_type, 'web');
     const told = await b1.next(of('call_accept', callId));
-    assert.equal(told.data.caller_userid, 'vgl-alice');
-    assert.equal(told.data.callee_userid, 'vgl-bob');
+    assert.equal(told.data.caller_userid, A);
+    assert.equal(told.data.callee_userid, B);
     assert.equal(told.data.glare, true);
     assert.equal((await b2.next(of('handled_answer', callId))).data.accepted, true);
-    const live = srv.apps.flatMap((a) => a.engine.states('vgl-alice'));
+    const live = srv.apps.flatMap((a) => a.engine.states(A));
     assert.equal(live.length, 1, 'exactly one live call');
     await quiet(alice, b1, b2); // alice never got a call_request
 
-    alice.send(vc('rtc_offer', 'vgl-alice', 'vgl-bob', { sdp: 'v=0 glare', sdp_type: 'offer' }));
+    alice.send(vc('rtc_offer', A, B, { sdp: 'v=0 glare', sdp_type: 'offer' }));
     assert.equal((await b1.next(of('rtc_offer', callId))).data.sdp, 'v=0 glare');
-    b1.send(vc('call_end', 'vgl-alice', 'vgl-bob'));
+    b1.send(vc('call_end', A, B));
     await ended(alice, callId, 'call_end', 'hangup');
-    await expectRecordEvents([alice, b1, b2], callId, 'completed', 'hangup', [
-      'vgl-alice',
-      'vgl-bob',
-    ]);
-    await expectRecordRow(srv, callId, {
-      caller: 'vgl-alice',
-      callee: 'vgl-bob',
-      media: 'video',
-      reason: 'hangup',
-      answered: { clientType: 'web' },
-    });
+    await expectRecorded(call, [alice, b1, b2], 'completed', 'hangup', { clientType: 'web' });
   });
 
   test('a non-party and spoofed ids are refused; nothing is forwarded', async () => {
     const [A, B, E] = ['vnp-alice', 'vnp-bob', 'vnp-eve'];
-    const alice = await connect(A);
-    const b1 = await connect(B, 'web');
-    const b2 = await connect(B, 'ios');
+    const { call, callId, devices } = await ring(srv, A, B);
+    const [alice, b1, b2] = devices;
     const eve = await connect(E);
-    const callId = await request(alice, A, B, [b1, b2]);
     const cand = { candidate: 'candidate:evil', sdpMid: '0', sdpMLineIndex: 0 };
 
     const whileRinging: Array<[Frame, string]> = [
@@ -472,23 +369,14 @@ describe('video_call calls', () => {
     assert.equal((await b1.next(of('rtc_offer', callId))).data.sdp, 'v=0 real');
     alice.send(vc('call_end', A, B));
     await ended(b1, callId, 'call_end', 'hangup');
-    await expectRecordEvents([alice, b1, b2], callId, 'completed', 'hangup', [A, B]);
+    await expectRecorded(call, [alice, b1, b2], 'completed', 'hangup', { clientType: 'web' });
     await quiet(alice, b1, b2, eve);
-    await expectRecordRow(srv, callId, {
-      caller: A,
-      callee: B,
-      media: 'video',
-      reason: 'hangup',
-      answered: { clientType: 'web' },
-    });
   });
 
   test('handled_answer from a client reaches only the sender’s other devices', async () => {
     const [A, B] = ['vha-alice', 'vha-bob'];
-    const alice = await connect(A);
-    const b1 = await connect(B, 'web');
-    const b2 = await connect(B, 'pc');
-    const callId = await request(alice, A, B, [b1, b2]);
+    const { call, callId, devices } = await ring(srv, A, B, { to: ['web', 'pc'] });
+    const [alice, b1, b2] = devices;
     b1.send(vc('handled_answer', A, B));
     const h = await b2.next(of('handled_answer', callId));
     assert.equal(h.data.caller_userid, A);
@@ -497,23 +385,13 @@ describe('video_call calls', () => {
     alice.send(vc('call_end', A, B));
     await ended(b1, callId, 'call_end', 'cancelled');
     await ended(b2, callId, 'call_end', 'cancelled');
-    await expectRecordEvents([alice, b1, b2], callId, 'cancelled', 'cancelled', [A, B]);
-    await expectRecordRow(srv, callId, {
-      caller: A,
-      callee: B,
-      media: 'video',
-      reason: 'cancelled',
-      answered: null,
-    });
+    await expectRecorded(call, [alice, b1, b2], 'cancelled', 'cancelled', null);
   });
 
   test('signals go only caller device ⇄ answering device; early ICE waits for the offer', async () => {
     const [A, B] = ['vrl-alice', 'vrl-bob'];
-    const a1 = await connect(A, 'web');
-    const a2 = await connect(A, 'pc');
-    const b1 = await connect(B, 'web');
-    const b2 = await connect(B, 'ios');
-    const callId = await request(a1, A, B, [b1, b2]);
+    const { call, callId, devices } = await ring(srv, A, B, { from: ['web', 'pc'] });
+    const [a1, a2, b1, b2] = devices;
     // Signals before the answer are refused, not relayed.
     await refused(a1, vc('rtc_offer', A, B, { sdp: 'too early' }), 'invalid_state');
     b1.send(vc('call_accept', A, B));
@@ -565,15 +443,8 @@ describe('video_call calls', () => {
 
     b1.send(vc('call_end', A, B));
     await ended(a1, callId, 'call_end', 'hangup');
-    await expectRecordEvents([a1, a2, b1, b2], callId, 'completed', 'hangup', [A, B]);
+    await expectRecorded(call, [a1, a2, b1, b2], 'completed', 'hangup', { clientType: 'web' });
     await quiet(a1, a2, b1, b2);
-    await expectRecordRow(srv, callId, {
-      caller: A,
-      callee: B,
-      media: 'video',
-      reason: 'hangup',
-      answered: { clientType: 'web' },
-    });
   });
 });
 
@@ -585,24 +456,11 @@ describe('video_call calls with a short invite lifetime', () => {
   after(() => srv.close());
 
   test('no_answer: an unanswered call_request ends for everyone', async () => {
-    const alice = await srv.connect('vna-alice', 'video_call');
-    const b1 = await srv.connect('vna-bob', 'video_call', 'web');
-    const b2 = await srv.connect('vna-bob', 'video_call', 'ios');
-    const callId = await request(alice, 'vna-alice', 'vna-bob', [b1, b2]);
-    for (const c of [alice, b1, b2]) await ended(c, callId, 'no_answer', 'no_answer');
-    const [rec] = await expectRecordEvents([alice, b1, b2], callId, 'missed', 'no_answer', [
-      'vna-alice',
-      'vna-bob',
-    ]);
+    const { call, callId, devices } = await ring(srv, 'vna-alice', 'vna-bob');
+    for (const c of devices) await ended(c, callId, 'no_answer', 'no_answer');
+    const [rec] = await expectRecorded(call, devices, 'missed', 'no_answer', null);
     assert.ok(rec!.ring_ms >= 250, `rang ${rec!.ring_ms} ms`);
-    await quiet(alice, b1, b2);
-    await expectRecordRow(srv, callId, {
-      caller: 'vna-alice',
-      callee: 'vna-bob',
-      media: 'video',
-      reason: 'no_answer',
-      answered: null,
-    });
+    await quiet(...devices);
   });
 });
 
@@ -616,33 +474,24 @@ describe('video_call calls with busyPolicy ring', () => {
   after(() => srv.close());
 
   test('a callee already in a call rings anyway', async () => {
-    const carol = await srv.connect('vcw-carol', 'video_call');
-    const bob = await srv.connect('vcw-bob', 'video_call');
-    const alice = await srv.connect('vcw-alice', 'video_call');
-    const first = await request(carol, 'vcw-carol', 'vcw-bob', [bob]);
-    bob.send(vc('call_accept', 'vcw-carol', 'vcw-bob'));
+    const [A, B, C] = ['vcw-alice', 'vcw-bob', 'vcw-carol'];
+    const { callId: first, devices } = await ring(srv, C, B, { to: ['web'] });
+    const [carol, bob] = devices;
+    const alice = await srv.connect(A, 'video_call');
+    bob.send(vc('call_accept', C, B));
     await carol.next(of('call_accept', first));
 
-    const callId = await request(alice, 'vcw-alice', 'vcw-bob', [bob]);
+    const callId = await request(alice, A, B, [bob]);
     assert.notEqual(callId, first);
     await quiet(alice, bob, carol);
-    bob.send(vc('call_reject', 'vcw-alice', 'vcw-bob'));
+    bob.send(vc('call_reject', A, B));
     await ended(alice, callId, 'call_reject', 'rejected');
-    await expectRecordEvents([alice, bob], callId, 'rejected', 'rejected', [
-      'vcw-alice',
-      'vcw-bob',
-    ]);
-    await expectRecordRow(srv, callId, {
-      caller: 'vcw-alice',
-      callee: 'vcw-bob',
-      media: 'video',
-      reason: 'rejected',
-      answered: null,
-    });
+    const call: Call = { srv, callId, caller: A, callee: B, media: 'video' };
+    await expectRecorded(call, [alice, bob], 'rejected', 'rejected', null);
     // The first call is still up.
-    bob.send(vc('rtc_offer', 'vcw-carol', 'vcw-bob', { sdp: 'v=0 first' }));
+    bob.send(vc('rtc_offer', C, B, { sdp: 'v=0 first' }));
     assert.equal((await carol.next(of('rtc_offer', first))).data.sdp, 'v=0 first');
-    carol.send(vc('call_end', 'vcw-carol', 'vcw-bob'));
+    carol.send(vc('call_end', C, B));
     await ended(bob, first, 'call_end', 'hangup');
   });
 });

@@ -46,7 +46,9 @@ async function client(port: number, userId: string, opened: TestClient[]): Promi
 }
 
 async function ok(c: TestClient, type: string, data: unknown): Promise<Frame> {
-  const r = await c.request(type, data);
+  const r = await c.request(type, data).catch((err: unknown) => {
+    throw new Error(`${type}: ${(err as Error).message}`);
+  });
   assert.equal(r.type, 'ok', `${type}: ${JSON.stringify(r)}`);
   return r;
 }
@@ -114,7 +116,7 @@ describe('a node killed mid-call', () => {
     prefix = uniqueName('chaos');
     dataDir = mkdtempSync(join(tmpdir(), 'parley-chaos-'));
     // One at a time: the first runs the migrations.
-    for (const id of ['c1', 'c2', 'c3']) {
+    for (const id of ['c1', 'c2', 'c3', 'c4']) {
       const port = await freePort();
       const env = {
         ...parleyEnv({ port, dataDir: join(dataDir, id), secret: JWT_SECRET }),
@@ -133,6 +135,12 @@ describe('a node killed mid-call', () => {
       nodes.push({ id, port, child: await startParley(env) });
     }
   });
+
+  /** Rethrows with every node's recent log, for the waits that depend on what nodes did. */
+  const withLogs = (err: unknown): never => {
+    const logs = nodes.map((n) => `--- ${n.id}\n${n.child.tail()}`).join('\n');
+    throw new Error(`${(err as Error).message}\n${logs}`);
+  };
 
   /** A call's row in the shared store. */
   const rowOf = (callId: string) =>
@@ -187,11 +195,7 @@ describe('a node killed mid-call', () => {
     const killedAt = Date.now();
     process.kill(c1.child.pid, 'SIGKILL');
 
-    const ended = await bob.next(of('call:ended', callId), 10_000).catch((err: unknown) => {
-      throw new Error(
-        `${(err as Error).message}\n${nodes.map((n) => `--- ${n.id}\n${n.child.tail()}`).join('\n')}`,
-      );
-    });
+    const ended = await bob.next(of('call:ended', callId), 10_000).catch(withLogs);
     assert.equal(ended.data.reason, 'node_lost');
     const heardMs = Date.now() - killedAt;
     const bound =
@@ -226,7 +230,9 @@ describe('a node killed mid-call', () => {
     const left = await bob.next((f) => f.type === 'room:member_left', 10_000);
     assert.deepEqual([left.data.roomId, left.data.userId], ['k-room', 'k-alice']);
     await ok(carol, 'room:signal', { to: 'k-bob', kind: 'answer', payload: { sdp: 'v=0 ok' } });
-    const answer = await bob.next((f) => f.type === 'room:signal' && f.data.kind === 'answer');
+    const answer = await bob
+      .next((f) => f.type === 'room:signal' && f.data.kind === 'answer')
+      .catch(withLogs);
     assert.equal(answer.data.from, 'k-carol');
     const members = await ok(bob, 'room:members', { roomId: 'k-room' });
     assert.deepEqual(
@@ -237,7 +243,7 @@ describe('a node killed mid-call', () => {
     // The meeting's media room went with c1: bob hears it and rejoins, on a live node.
     const reset = await bob.next((f) => f.type === 'rtc:mediaReset', 10_000);
     assert.deepEqual([reset.data.meetingId, reset.data.reason], [meetingId, 'node_lost']);
-    await ok(bob, 'rtc:getRouterRtpCapabilities', { meetingId });
+    await ok(bob, 'rtc:getRouterRtpCapabilities', { meetingId }).catch(withLogs);
     const rejoined = await ok(bob, 'rtc:join', { meetingId });
     assert.equal(typeof (rejoined.data as { peerId: string }).peerId, 'string');
   });
@@ -271,6 +277,34 @@ describe('a node killed mid-call', () => {
       if (locked) await lock.query('rollback').catch(() => undefined);
       await lock.end();
     }
+  });
+  test('a node that stalls past its TTL is taken for dead, and when it wakes it drops its calls and clients', async () => {
+    const [, , c3, c4] = nodes as [
+      (typeof nodes)[0],
+      (typeof nodes)[0],
+      (typeof nodes)[0],
+      (typeof nodes)[0],
+    ];
+    const gus = await client(c4.port, 'k-gus', opened);
+    const hal = await client(c3.port, 'k-hal', opened);
+    const callId = await answeredCall(gus, hal, 'k-hal');
+    assert.ok(callId.startsWith('c4.'));
+    // SIGSTOP: the process is alive but silent, as in a long pause; its liveness expires.
+    process.kill(c4.child.pid, 'SIGSTOP');
+    try {
+      const ended = await hal.next(of('call:ended', callId), 10_000).catch(withLogs);
+      assert.equal(ended.data.reason, 'node_lost');
+      await hal.next(of('call:record', callId), 5000);
+    } finally {
+      process.kill(c4.child.pid, 'SIGCONT');
+    }
+    // Awake, it hears it was taken for dead: its client is told to connect again…
+    const closed = await gus.waitClose(10_000);
+    assert.equal(closed.code, 1012, c4.child.tail());
+    // …and the call it still had is gone from it: hal is not busy, and gus can call again.
+    const again = await client(c4.port, 'k-gus', opened);
+    await fullCall(again, hal, 'k-hal', 5000).catch(withLogs);
+    assert.equal((await rowOf(callId)).end_reason, 'node_lost', 'the record stays as finalised');
   });
 });
 

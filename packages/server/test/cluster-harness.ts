@@ -31,8 +31,12 @@ export function uniqueName(kind: string): string {
   return `parley_${kind}_${process.pid}_${Date.now().toString(36)}_${++seq}`;
 }
 
-/** Liveness settings short enough for chaos tests, and the rest of a cluster node's config. */
-export const FAST_CLUSTER = { heartbeatMs: 300, nodeTtlMs: 1500, janitorIntervalMs: 500 };
+/**
+ * Liveness settings short enough for chaos tests, yet with a TTL of six heartbeats: on a
+ * loaded 2-core machine (browsers and SFU workers in parallel suites) a node's event loop may
+ * stall for a second, and a live node must not be taken for dead.
+ */
+export const FAST_CLUSTER = { heartbeatMs: 500, nodeTtlMs: 3000, janitorIntervalMs: 500 };
 
 /** A free TCP port on loopback. */
 export function freePort(): Promise<number> {

@@ -220,6 +220,69 @@ export class TestClient {
   }
 }
 
+/** Nothing has come to any of `clients` that the test has not taken. */
+export async function quiet(...clients: TestClient[]): Promise<void> {
+  const rest = await Promise.all(clients.map((c) => c.quiet()));
+  rest.forEach((frames, i) => assert.deepEqual(frames, [], `client ${i} got unexpected frames`));
+}
+
+/** A 1:1 call under test: the server that records it, its id and who and what it is between. */
+export interface Call {
+  srv: TestServer;
+  callId: string;
+  caller: string;
+  callee: string;
+  media: Media;
+}
+
+/** The client types of each party's devices, in the order they connect, and the media. */
+interface CallSetup<F extends string[], T extends string[]> {
+  /** The caller's devices, the first of which places the call; default one web device. */
+  from?: [...F];
+  /** The callee's devices; default a web and an ios one. */
+  to?: [...T];
+  /** Default video. */
+  media?: Media;
+}
+
+/** One connected device per client type in `T`. */
+type Devices<T extends string[]> = { [K in keyof T]: TestClient };
+
+/** Places a call in one dialect from `from`; resolves to its id once every `to` device rings. */
+type Ring = (
+  from: TestClient,
+  to: TestClient[],
+  call: Omit<Call, 'srv' | 'callId'>,
+) => Promise<string>;
+
+/**
+ * How the tests of `dialect` start a call: connect the caller's devices, then the callee's, one
+ * at a time (in cluster mode consecutive clients land on different nodes, so this order decides
+ * which devices share one), then `ring`.
+ */
+export function callStarter(dialect: DialectKey, ring: Ring) {
+  return async <F extends string[] = ['web'], T extends string[] = ['web', 'ios']>(
+    srv: TestServer,
+    caller: string,
+    callee: string,
+    setup: CallSetup<F, T> = {},
+  ) => {
+    const connect = async (userId: string, types: string[]) => {
+      const devices: TestClient[] = [];
+      for (const t of types) devices.push(await srv.connect(userId, dialect, t));
+      return devices;
+    };
+    const from = await connect(caller, setup.from ?? ['web']);
+    const to = await connect(callee, setup.to ?? ['web', 'ios']);
+    const parties = { caller, callee, media: setup.media ?? 'video' };
+    const callId = await ring(from[0]!, to, parties);
+    const call: Call = { srv, callId, ...parties };
+    // The caller's devices, then the callee's, as they connected.
+    const devices = [...from, ...to] as [...Devices<F>, ...Devices<T>];
+    return { call, callId, devices };
+  };
+}
+
 /** The `call_records` row of one call, read straight from the database (undefined if none). */
 export function recordRow(srv: TestServer, callId: string) {
   return srv.app.db.kysely

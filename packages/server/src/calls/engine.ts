@@ -294,6 +294,19 @@ export class CallEngine {
     await Promise.allSettled([...this.finishing]);
   }
 
+  /**
+   * Drops every live call without a word or a write: another node has already finalised them
+   * (this node was taken for dead and its calls ended `node_lost` by a janitor). Returns how
+   * many there were.
+   */
+  abandonAll(): number {
+    const calls = [...this.calls.values()];
+    for (const call of calls) this.untrack(call);
+    for (const t of this.lostTimers.values()) clearTimeout(t);
+    this.lostTimers.clear();
+    return calls.length;
+  }
+
   /** Live call states of one user (for the busy check, glare and the REST API). */
   states(userId: string): CallState[] {
     return [...(this.byUser.get(userId) ?? [])].map((c) => c.state);

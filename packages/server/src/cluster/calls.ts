@@ -291,7 +291,7 @@ export class ClusterCalls {
     const owner = ownerOf(callId);
     const command = { ...cmd, call: { callId } } as Command;
     if (owner === this.o.nodeId) return this.o.local(sender, command);
-    if (!this.o.registry.isAlive(owner)) throw AppError.notFound('call');
+    if (!(await this.o.registry.confirmAlive(owner))) throw AppError.notFound('call');
     return this.o.rpc.request(owner, sender, command);
   }
 

@@ -3,7 +3,7 @@ import type { EndedEvent } from '@parley/protocol';
 import type { Delivery, Sender } from '../calls/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../observability/index.ts';
-import type { CallRecordStore } from '../store/index.ts';
+import { endSessionsOf, type CallRecordStore, type Db } from '../store/index.ts';
 import type { Bus } from './bus.ts';
 import type { RedisCallIndex } from './call-index.ts';
 import { takeNodeDevices } from './directory.ts';
@@ -18,6 +18,8 @@ export interface JanitorOptions {
   registry: NodeRegistry;
   index: RedisCallIndex;
   records: CallRecordStore;
+  /** The shared database, whose sessions of a dead node are ended first. */
+  db: Db;
   bus: Bus;
   delivery: Delivery;
   cluster: Pick<Config['cluster'], 'janitorIntervalMs' | 'nodeTtlMs'>;
@@ -79,6 +81,10 @@ export class Janitor {
 
   private async cleanUp(dead: string): Promise<void> {
     const { redis, keys, records, index, bus, delivery } = this.o;
+    const sessions = await endSessionsOf(this.o.db, dead).catch((err: unknown) => {
+      this.log.warn({ event: 'fence_failed', dead, err }, 'could not end its database sessions');
+      return 0;
+    });
     const devices = await takeNodeDevices(redis, keys, dead);
     const known = await index.startsOf(dead);
     const lost = await records.abandon(dead, 'node_lost', Date.now(), known);
@@ -129,7 +135,7 @@ export class Janitor {
       ]);
     }
     this.log.warn(
-      { event: 'node_lost', dead, calls: lost.length, devices: devices.length },
+      { event: 'node_lost', dead, calls: lost.length, devices: devices.length, sessions },
       'cleaned up after a dead node',
     );
   }

@@ -4,6 +4,7 @@ import type { Command, RtcCommand } from '@parley/protocol';
 import type { CallEngine, Sender } from '../calls/index.ts';
 import type { Config } from '../config/index.ts';
 import {
+  CloseCode,
   Dispatcher,
   type Gateway,
   type Hub,
@@ -14,7 +15,7 @@ import type { RtcService } from '../meetings/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';
 import type { RoomManager, RoomMirror } from '../rooms/index.ts';
-import type { CallRecordStore } from '../store/index.ts';
+import type { CallRecordStore, Db } from '../store/index.ts';
 import type { Bus, BusMessage } from './bus.ts';
 import { RedisCallIndex } from './call-index.ts';
 import { CallAnnouncer, ClusterCalls } from './calls.ts';
@@ -47,6 +48,7 @@ export interface ServeOptions {
   hub: Hub;
   engine: CallEngine;
   records: CallRecordStore;
+  db: Db;
   /** This node's own dispatcher: runs commands here, for local clients and forwarded ones. */
   local: Dispatcher;
   /** What this node does when a device comes or goes (its calls, rooms, meetings). */
@@ -210,6 +212,7 @@ export class ClusterNode {
       registry: this.registry,
       index: this.index,
       records: s.records,
+      db: s.db,
       bus: this.bus,
       delivery: s.hub,
       cluster: config.cluster,
@@ -401,6 +404,22 @@ export class ClusterNode {
     return this.rpc.request(node, sender, c);
   }
 
+  /**
+   * The cluster took this node for dead (it stalled past its liveness TTL) and a janitor has
+   * already ended its calls and removed its devices. Serving on would leave its clients
+   * unreachable and its calls half alive, so it starts over: its calls are dropped (they are
+   * recorded), and every client is disconnected (1012) to connect again, as a new device.
+   */
+  private fenced(s: ServeOptions): void {
+    const calls = s.engine.abandonAll();
+    const clients = [...s.hub.all()];
+    this.log.error(
+      { event: 'node_fenced', calls, clients: clients.length },
+      'this node was taken for dead: dropping its calls and clients',
+    );
+    for (const conn of clients) conn.close(CloseCode.Fenced, 'node was taken for dead');
+  }
+
   /** Loads the rooms a previous holder mirrored; members no longer connected leave them. */
   private async takeRooms(rooms: RoomManager): Promise<void> {
     try {
@@ -498,6 +517,8 @@ export class ClusterNode {
         calls.relayed(m.to, m.event);
         return;
       case 'node-lost':
+        if (m.nodeId === this.o.nodeId) return this.fenced(s);
+        this.registry.markDead(m.nodeId);
         for (const device of m.devices) s.here.offline(device, true);
         this.meetingNodeLost(s, m.nodeId);
         return;

@@ -125,6 +125,26 @@ export class NodeRegistry {
     return !this.deadSet.has(nodeId);
   }
 
+  /**
+   * Asks Redis whether a node taken for dead is alive after all (it came back since the last
+   * heartbeat, e.g. after a stall): true, and it counts as alive again, when its liveness key
+   * is there. For the unhappy path only: it costs a round trip.
+   */
+  async confirmAlive(nodeId: string): Promise<boolean> {
+    if (this.isAlive(nodeId)) return true;
+    const back = (await this.o.redis.exists(this.o.keys.alive(nodeId)).catch(() => 0)) === 1;
+    if (back) this.deadSet.delete(nodeId);
+    return back;
+  }
+
+  /**
+   * A janitor cleaned up after `nodeId`: it is dead here too, even if this node's heartbeats
+   * never saw its liveness expire (the janitor may forget it first).
+   */
+  markDead(nodeId: string): void {
+    if (nodeId !== this.o.nodeId) this.deadSet.add(nodeId);
+  }
+
   /** Registered nodes whose liveness expired at the last heartbeat. */
   dead(): readonly string[] {
     return this.deadNodes;

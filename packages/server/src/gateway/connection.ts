@@ -20,6 +20,8 @@ export const CloseCode = {
   HeartbeatTimeout: 4008,
   /** A resumable session moved to another socket, or expired. */
   SessionMoved: 4000,
+  /** Cluster: the node was taken for dead and dropped its calls; connect again. */
+  Fenced: 1012,
 } as const;
 
 /** What a connection needs from the node. */

@@ -15,16 +15,29 @@ export interface Db {
   where: string;
 }
 
+/** The PostgreSQL application_name of a node's sessions (so that a janitor can find them). */
+export const sessionName = (nodeId: string): string => `parley-${nodeId}`;
+
 /**
  * Opens the store: PostgreSQL when `databaseUrl` is set, else a SQLite file in the data dir
- * (WAL mode, so readers never block the writer).
+ * (WAL mode, so readers never block the writer). `nodeId` names a node's PostgreSQL sessions.
  */
-export function openDatabase({
-  databaseUrl,
-  dataDir,
-}: Pick<Config, 'databaseUrl' | 'dataDir'>): Db {
+export function openDatabase(
+  { databaseUrl, dataDir }: Pick<Config, 'databaseUrl' | 'dataDir'>,
+  nodeId?: string,
+): Db {
   if (databaseUrl) {
-    const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+    const pool = new pg.Pool({
+      connectionString: databaseUrl,
+      max: 10,
+      ...(nodeId ? { application_name: sessionName(nodeId) } : {}),
+    });
+    // A session that ends under us (PostgreSQL restarted, or a janitor fenced this node) fails
+    // the query it was running, and the pool connects afresh for the next; unhandled, the
+    // error event of the pool (idle client) or of the client (checked out) would end the
+    // process.
+    pool.on('error', () => undefined);
+    pool.on('connect', (client) => client.on('error', () => undefined));
     const url = new URL(databaseUrl);
     return {
       kysely: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
@@ -65,6 +78,21 @@ function reusingStatements(db: SQLite.Database, max = 256): SqliteDatabase {
       return stmt;
     },
   };
+}
+
+/**
+ * Ends the PostgreSQL sessions of a node taken for dead. A node that only stalled (a long
+ * pause, a frozen VM) may hold row locks in an open transaction, which would keep its
+ * janitor waiting for as long as it stalls; with its sessions gone, the locks are released
+ * and whatever it writes on waking fails. Needs the right to signal those sessions (the same
+ * role, or pg_signal_backend); without it the janitor waits, as before, and says so.
+ */
+export async function endSessionsOf(db: Db, nodeId: string): Promise<number> {
+  if (db.kind !== 'postgres') return 0;
+  const { rows } = await sql<{ ended: boolean }>`
+    select pg_terminate_backend(pid) as ended from pg_stat_activity
+    where application_name = ${sessionName(nodeId)} and pid <> pg_backend_pid()`.execute(db.kysely);
+  return rows.filter((r) => r.ended).length;
 }
 
 /** Brings the schema up to date; returns the names of the migrations it applied. */

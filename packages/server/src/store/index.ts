@@ -1,4 +1,4 @@
-export { openDatabase, migrate, type Db } from './database.ts';
+export { openDatabase, migrate, endSessionsOf, type Db } from './database.ts';
 export {
   CallRecordStore,
   specStatus,
