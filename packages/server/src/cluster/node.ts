@@ -132,11 +132,12 @@ export class ClusterNode {
     private readonly o: ClusterOptions,
     private readonly redis: Redis,
     private readonly sub: Redis,
+    private readonly pub: Redis,
   ) {
     const { nodeId, config, log } = o;
     this.log = log.child({ mod: 'cluster' });
     const keys = (this.keys = keysFor(config.cluster.prefix));
-    this.bus = new RedisBus(redis, sub, keys, log);
+    this.bus = new RedisBus(pub, sub, keys, log);
     this.registry = new NodeRegistry({ nodeId, redis, keys, cluster: config.cluster, log });
     this.directory = new RedisDirectory(redis, keys, this.registry, nodeId, log);
     this.index = new RedisCallIndex(redis, keys, this.registry, log);
@@ -149,12 +150,17 @@ export class ClusterNode {
   static async join(o: ClusterOptions): Promise<ClusterNode> {
     const redis = connectRedis(o.redisUrl, o.log, 'cmd');
     const sub = connectRedis(o.redisUrl, o.log, 'sub');
+    // The bus batches a turn's messages itself; its own connection writes them at once rather
+    // than waiting another turn for ioredis's pipeline (a cross-node message's latency).
+    const pub = connectRedis(o.redisUrl, o.log, 'pub', false);
     await openRedis(redis, o.redisUrl);
-    await openRedis(sub, o.redisUrl).catch((err: unknown) => {
-      redis.disconnect();
-      throw err;
-    });
-    const node = new ClusterNode(o, redis, sub);
+    for (const other of [sub, pub]) {
+      await openRedis(other, o.redisUrl).catch((err: unknown) => {
+        for (const r of [redis, sub, pub]) r.disconnect();
+        throw err;
+      });
+    }
+    const node = new ClusterNode(o, redis, sub, pub);
     await node.registry.start();
     return node;
   }
@@ -360,6 +366,7 @@ export class ClusterNode {
     this.rpc.close();
     await this.bus.close();
     this.sub.disconnect();
+    this.pub.disconnect();
     for (const r of this.extra) r.disconnect();
     await this.redis.quit().catch(() => this.redis.disconnect());
   }

@@ -49,12 +49,12 @@ export class RedisUnavailableError extends Error {
  * A connection that fails commands at once while disconnected (no offline queue: a node keeps
  * serving its own users instead of stalling) and reconnects forever with a capped backoff.
  */
-export function connectRedis(url: string, log: Logger, role: string): Redis {
+export function connectRedis(url: string, log: Logger, role: string, pipelined = true): Redis {
   const redis = new Redis(url, {
     lazyConnect: true,
     enableOfflineQueue: false,
-    // Commands issued in one tick (a burst of relayed messages) share one write.
-    enableAutoPipelining: true,
+    // Commands issued in one turn of the event loop share one write.
+    enableAutoPipelining: pipelined,
     maxRetriesPerRequest: 0,
     retryStrategy: (times) => Math.min(50 * times, 1000),
     connectionName: `parley-${role}`,
