@@ -30,7 +30,8 @@ export class RedisCallIndex {
 
   /**
    * Adds or updates a call under both of its users; with `start`, also in its owner's list.
-   * Issued before the call rings anyone on another node (the bus shares this connection), so
+   * Issued before the call rings anyone on another node, whose ringing the bus publishes at
+   * the end of the event loop's turn, after ioredis has written what this turn issued here:
    * a call that a dead owner rang elsewhere is always on that list.
    */
   put(s: CallSummary, start?: CallStart): void {
