@@ -19,6 +19,7 @@ import {
   createSchema,
   dropKeys,
   freePort,
+  onFreePort,
   requireRedis,
   uniqueName,
   waitForPort,
@@ -117,8 +118,7 @@ describe('a node killed mid-call', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'parley-chaos-'));
     // One at a time: the first runs the migrations.
     for (const id of ['c1', 'c2', 'c3', 'c4']) {
-      const port = await freePort();
-      const env = {
+      const env = (port: number) => ({
         ...parleyEnv({ port, dataDir: join(dataDir, id), secret: JWT_SECRET }),
         DATABASE_URL: pg.url,
         REDIS_URL,
@@ -131,8 +131,10 @@ describe('a node killed mid-call', () => {
         // `parley start` starts the SFU at once; one worker is plenty here (two cores, shared).
         PARLEY_SFU_WORKERS: '1',
         LOG_LEVEL: process.env.TEST_LOG ?? 'warn',
-      };
-      nodes.push({ id, port, child: await startParley(env) });
+      });
+      nodes.push(
+        await onFreePort(async (port) => ({ id, port, child: await startParley(env(port)) })),
+      );
     }
   });
 

@@ -50,6 +50,24 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Starts something on a free port. A port found free may be taken by another test's server
+ * before ours binds it: then it tries another (`retry` says which failures are that).
+ */
+export async function onFreePort<T>(
+  start: (port: number) => Promise<T>,
+  retry: (err: unknown) => boolean = (err) => /EADDRINUSE|address already in use/.test(String(err)),
+  attempts = 5,
+): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await start(await freePort());
+    } catch (err) {
+      if (i >= attempts || !retry(err)) throw err;
+    }
+  }
+}
+
 /** Waits until something accepts TCP connections on `port`. */
 export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -126,12 +144,20 @@ export async function dropKeys(prefix: string, url = REDIS_URL): Promise<void> {
 }
 
 /** nginx in front of `ports` (round robin, WebSocket upgrades), on a loopback port of its own. */
-export async function startNginx(ports: readonly number[]): Promise<{
+export function startNginx(ports: readonly number[]): Promise<Nginx> {
+  return onFreePort(
+    (port) => nginxOn(port, ports),
+    (err) => /exited at start/.test(String(err)),
+  );
+}
+
+interface Nginx {
   port: number;
   stop: () => Promise<void>;
-}> {
+}
+
+async function nginxOn(port: number, ports: readonly number[]): Promise<Nginx> {
   const dir = mkdtempSync(join(tmpdir(), 'parley-nginx-'));
-  const port = await freePort();
   const conf = join(dir, 'nginx.conf');
   writeFileSync(
     conf,
