@@ -18,7 +18,6 @@ import {
   REDIS_URL,
   createSchema,
   dropKeys,
-  freePort,
   onFreePort,
   requireRedis,
   uniqueName,
@@ -324,6 +323,9 @@ async function startRedis(port: number): Promise<ChildProcess> {
     proc.once('spawn', () => resolve());
   });
   await waitForPort(port);
+  // Something else may hold the port (it answered waitForPort): redis-server then exits at once.
+  await new Promise((r) => setTimeout(r, 100));
+  if (proc.exitCode !== null) throw new Error(`redis-server exited: address already in use?`);
   return proc;
 }
 
@@ -343,8 +345,11 @@ describe('Redis restarts under traffic', () => {
   let dataDir: string;
 
   before(async () => {
-    redisPort = await freePort();
-    redisProc = await startRedis(redisPort);
+    redisProc = await onFreePort(async (port) => {
+      const proc = await startRedis(port);
+      redisPort = port;
+      return proc;
+    });
     pg = await createSchema();
     dataDir = mkdtempSync(join(tmpdir(), 'parley-redis-restart-'));
     for (const id of ['r1', 'r2']) {
