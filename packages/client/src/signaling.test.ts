@@ -1,23 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeError, FakeServer } from '../test/fake-server.ts';
+import { FakeError, FakeServer, fakeSignaling } from '../test/fake-server.ts';
 import { ParleyError } from './errors.ts';
-import { DefaultReconnectPolicy, type ReconnectPolicy } from './reconnect-policy.ts';
-import { Signaling, type ConnectionState } from './signaling.ts';
+import type { ConnectionState } from './signaling.ts';
 
 /** The signaling connection against the fake endpoint: requests, events, drops and resumes. */
-
-function signaling(server: FakeServer, o: { policy?: ReconnectPolicy; timeoutMs?: number } = {}) {
-  return new Signaling({
-    wsUrl: 'ws://parley.test',
-    token: () => 'jwt',
-    clientType: 'web',
-    socket: server.socket,
-    reconnectPolicy: o.policy ?? new DefaultReconnectPolicy({ jitterMs: 0, baseDelayMs: 5 }),
-    requestTimeoutMs: o.timeoutMs ?? 1_000,
-    connectTimeoutMs: 1_000,
-  });
-}
 
 const rejects = async (p: Promise<unknown>, code: string) =>
   assert.rejects(p, (e: unknown) => e instanceof ParleyError && e.code === code);
@@ -29,7 +16,7 @@ describe('Signaling', () => {
     server.on('call:accept', () => {
       throw new FakeError('invalid_state', 'call was already answered');
     });
-    const s = signaling(server);
+    const s = fakeSignaling(server);
     const states: ConnectionState[] = [];
     s.on('state', (x) => states.push(x));
     const session = await s.connect();
@@ -52,7 +39,7 @@ describe('Signaling', () => {
 
   test('a request with no answer times out with `timeout`', async () => {
     const server = new FakeServer().on('call:hangup', () => undefined);
-    const s = signaling(server, { timeoutMs: 30 });
+    const s = fakeSignaling(server, { timeoutMs: 30 });
     await s.connect();
     await rejects(s.request('call:hangup', { callId: 'x' }), 'timeout');
     s.disconnect();
@@ -60,7 +47,7 @@ describe('Signaling', () => {
 
   test('events reach listeners; an error frame that answers nothing is an `error` event', async () => {
     const server = new FakeServer();
-    const s = signaling(server);
+    const s = fakeSignaling(server);
     await s.connect();
     const events: string[] = [];
     const errors: string[] = [];
@@ -81,7 +68,7 @@ describe('Signaling', () => {
       answer = () => server.current.deliver({ type: 'ok', requestId: 'c1', data: { callId: 'k' } });
       return undefined;
     });
-    const s = signaling(server);
+    const s = fakeSignaling(server);
     await s.connect();
     server.push({ type: 'call:record', record: {} as never });
     server.push({ type: 'call:record', record: {} as never });
@@ -112,7 +99,7 @@ describe('Signaling', () => {
       server.drop();
       return { callId: 'late' };
     });
-    const s = signaling(server);
+    const s = fakeSignaling(server);
     await s.connect();
     assert.deepEqual(await s.request('call:invite', { callee: 'bob' }), { callId: 'late' });
     assert.equal(server.sockets.length, 2);
@@ -121,7 +108,7 @@ describe('Signaling', () => {
 
   test('back as a new device: `sessionLost`, pending requests fail with `session_lost`', async () => {
     const server = new FakeServer().on('call:invite', () => undefined);
-    const s = signaling(server);
+    const s = fakeSignaling(server);
     await s.connect();
     const pending = s.request('call:invite', { callee: 'bob' });
     server.resumes = false;
@@ -138,7 +125,7 @@ describe('Signaling', () => {
     const server = new FakeServer();
     const delays: Array<number | null> = [5, 5, null];
     const contexts: number[] = [];
-    const s = signaling(server, {
+    const s = fakeSignaling(server, {
       policy: {
         nextRetryDelayInMs: (c) => {
           contexts.push(c.retryCount);
@@ -166,7 +153,7 @@ describe('Signaling', () => {
   test('a first connection that fails is reported, not retried; disconnect() fails what is pending', async () => {
     const server = new FakeServer();
     server.accepting = false;
-    const s = signaling(server);
+    const s = fakeSignaling(server);
     await rejects(s.connect(), 'not_connected');
     assert.equal(server.sockets.length, 1);
     assert.equal(s.state, 'disconnected');
@@ -182,7 +169,7 @@ describe('Signaling', () => {
 
   test('networkChanged() moves a connected client to a fresh socket at once', async () => {
     const server = new FakeServer();
-    const s = signaling(server);
+    const s = fakeSignaling(server);
     await s.connect();
     const resumed = s.next('resumed');
     s.networkChanged();

@@ -1,4 +1,6 @@
 import type { ServerEvent } from '@parley/protocol';
+import { DefaultReconnectPolicy, type ReconnectPolicy } from '../src/reconnect-policy.ts';
+import { Signaling } from '../src/signaling.ts';
 import type { SignalingSocket, SocketFactory } from '../src/socket.ts';
 
 /**
@@ -195,4 +197,20 @@ export class FakeServer {
       }
     })();
   }
+}
+
+/** A Signaling connection to `server`, retrying fast (no jitter) and timing out within 1 s. */
+export function fakeSignaling(
+  server: FakeServer,
+  o: { policy?: ReconnectPolicy; timeoutMs?: number } = {},
+): Signaling {
+  return new Signaling({
+    wsUrl: 'ws://parley.test',
+    token: () => 'jwt',
+    clientType: 'web',
+    socket: server.socket,
+    reconnectPolicy: o.policy ?? new DefaultReconnectPolicy({ jitterMs: 0, baseDelayMs: 5 }),
+    requestTimeoutMs: o.timeoutMs ?? 1_000,
+    connectTimeoutMs: 1_000,
+  });
 }

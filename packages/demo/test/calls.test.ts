@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  aliceAndBob,
   answer,
   expectDecoding,
   expectHistory,
@@ -88,12 +89,7 @@ describe('calls in the demo', () => {
   );
 
   test('bob rejects: alice is told, both list it as declined', { timeout: 120_000 }, async () => {
-    const alice = await userContext(demo);
-    const bob = await userContext(demo);
-    try {
-      const a = await signIn(demo, alice, 'alice');
-      const b = await signIn(demo, bob, 'bob');
-      await seeOnline(a, 'bob');
+    await aliceAndBob(demo, async (a, b) => {
       await placeCall(a, 'bob', 'audio');
       await b.getByTestId('incoming-call').waitFor(WAIT);
       assert.match((await b.getByTestId('incoming-call').textContent()) ?? '', /audio call/);
@@ -102,22 +98,14 @@ describe('calls in the demo', () => {
       await a.getByTestId('lobby').waitFor(WAIT);
       const cid = await expectHistory(a, 'rejected');
       assert.equal(await expectHistory(b, 'rejected'), cid);
-    } finally {
-      await alice.close();
-      await bob.close();
-    }
+    });
   });
 
   test(
     'nobody answers: the call ends as no answer, a missed call for bob',
     { timeout: 120_000 },
     async () => {
-      const alice = await userContext(demo);
-      const bob = await userContext(demo);
-      try {
-        const a = await signIn(demo, alice, 'alice');
-        const b = await signIn(demo, bob, 'bob');
-        await seeOnline(a, 'bob');
+      await aliceAndBob(demo, async (a, b) => {
         await placeCall(a, 'bob', 'video');
         await b.getByTestId('incoming-call').waitFor(WAIT);
         await a.getByTestId('toast').filter({ hasText: 'No answer' }).waitFor(WAIT);
@@ -125,10 +113,7 @@ describe('calls in the demo', () => {
         await b.getByTestId('incoming-call').waitFor({ state: 'detached', ...WAIT });
         const cid = await expectHistory(a, 'missed');
         assert.equal(await expectHistory(b, 'missed'), cid);
-      } finally {
-        await alice.close();
-        await bob.close();
-      }
+      });
     },
   );
 
@@ -136,12 +121,7 @@ describe('calls in the demo', () => {
     "bob's network drops mid-call: the SDK resumes his device and the call goes on",
     { timeout: 180_000 },
     async () => {
-      const alice = await userContext(demo);
-      const bob = await userContext(demo);
-      try {
-        const a = await signIn(demo, alice, 'alice');
-        const b = await signIn(demo, bob, 'bob');
-        await seeOnline(a, 'bob');
+      await aliceAndBob(demo, async (a, b) => {
         await placeCall(a, 'bob', 'video');
         await answer(b);
         await expectDecoding(a, '[data-testid=remote-video]');
@@ -172,10 +152,7 @@ describe('calls in the demo', () => {
         await a.getByTestId('toast').filter({ hasText: 'Bob hung up' }).waitFor(WAIT);
         const cid = await expectHistory(a, 'completed');
         assert.equal(await expectHistory(b, 'completed'), cid);
-      } finally {
-        await alice.close();
-        await bob.close();
-      }
+      });
     },
   );
 });

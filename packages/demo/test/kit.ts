@@ -108,6 +108,27 @@ export async function seeOnline(page: Page, userId: string): Promise<void> {
   await page.locator(`[data-testid=online-user][data-user="${userId}"]`).waitFor(WAIT);
 }
 
+/**
+ * alice and bob signed in, each in a browser context of their own, with alice seeing bob
+ * online; both contexts are closed after `body`, whatever it does.
+ */
+export async function aliceAndBob(
+  demo: Demo,
+  body: (alice: Page, bob: Page) => Promise<void>,
+): Promise<void> {
+  const alice = await userContext(demo);
+  const bob = await userContext(demo);
+  try {
+    const a = await signIn(demo, alice, 'alice');
+    const b = await signIn(demo, bob, 'bob');
+    await seeOnline(a, 'bob');
+    await body(a, b);
+  } finally {
+    await alice.close();
+    await bob.close();
+  }
+}
+
 /** Frames decoded so far by the video matching `selector`, and its width. */
 export function videoFrames(
   page: Page,

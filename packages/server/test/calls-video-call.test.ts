@@ -1,13 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { EndReason } from '@parley/protocol';
 import {
   callStarter,
-  expectRecordRow,
+  recordCheck,
   quiet,
   startServer,
   type Call,
-  type ExpectedRow,
   type Frame,
   type TestClient,
   type TestServer,
@@ -88,29 +86,19 @@ const ring = callStarter('video_call', (from, to, { caller, callee, media }) =>
   request(from, caller, callee, to, media === 'video' ? {} : { media }),
 );
 
-/**
- * The end of `call`: every client in `told` gets its `call_record` with this outcome, and the
- * stored row agrees. Returns the records.
- */
-async function expectRecorded(
-  { srv, callId, ...parties }: Call,
-  told: TestClient[],
-  status: string,
-  reason: EndReason,
-  answered: ExpectedRow['answered'],
-): Promise<Frame[]> {
+/** The end of `call`: every client in `told` gets its `call_record`, and the row agrees. */
+const expectRecorded = recordCheck(async (told, { callId, caller, callee }, status, reason) => {
   const records = await Promise.all(told.map((c) => c.next(of('call_record', callId))));
   for (const r of records) {
     assert.equal(r.data.status, status);
     assert.equal(r.data.reason, reason);
-    assert.equal(r.data.caller_userid, parties.caller);
-    assert.equal(r.data.callee_userid, parties.callee);
+    assert.equal(r.data.caller_userid, caller);
+    assert.equal(r.data.callee_userid, callee);
     assert.equal(typeof r.data.ring_ms, 'number');
     assert.ok(r.data.ended_at);
   }
-  await expectRecordRow(srv, callId, { ...parties, reason, answered });
   return records.map((r) => r.data as Frame);
-}
+});
 
 describe('video_call calls', () => {
   let srv: TestServer;

@@ -7,9 +7,10 @@ import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { pino } from 'pino';
 import { createApp, type App } from '../src/app.ts';
+import { deletePrefix } from '../src/cluster/index.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { openDatabase } from '../src/store/index.ts';
-import { ENDPOINT, TestClient, type TestServer } from './harness.ts';
+import { serving, type TestServer } from './harness.ts';
 
 /**
  * A Parley cluster for tests: nodes on their own ports sharing a PostgreSQL schema and a Redis
@@ -132,12 +133,7 @@ export async function requireRedis(url = REDIS_URL): Promise<void> {
 export async function dropKeys(prefix: string, url = REDIS_URL): Promise<void> {
   const r = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null });
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await r.del(...keys);
-    } while (cursor !== '0');
+    await deletePrefix(r, prefix);
   } finally {
     r.disconnect();
   }
@@ -235,7 +231,6 @@ export async function startCluster(overrides: Tree = {}, nodes = 3): Promise<Clu
   const prefix = uniqueName('t');
   const dataDirs: string[] = [];
   const apps: App[] = [];
-  const clients: TestClient[] = [];
   let nginx: Awaited<ReturnType<typeof startNginx>> | undefined;
   const ports: number[] = [];
   try {
@@ -266,32 +261,13 @@ export async function startCluster(overrides: Tree = {}, nodes = 3): Promise<Clu
     await pg.drop();
     throw err;
   }
-  const app = apps[0]!;
-  const base = `127.0.0.1:${nginx.port}`;
   const proxy = nginx;
-  const server: ClusterServer = {
-    app,
-    apps,
-    prefix,
-    wsBase: `ws://${base}`,
-    httpBase: `http://${base}`,
-    token: (userId, opts) => app.auth.mint(userId, opts),
-    async connect(userId, dialect = 'native', clientType = 'web', opts = {}) {
-      const token = await app.auth.mint(userId, { name: userId.toUpperCase(), ...opts });
-      const c = await TestClient.open(
-        `${server.wsBase}${ENDPOINT[dialect]}?token=${token}&clientType=${clientType}`,
-      );
-      clients.push(c);
-      return c;
-    },
-    async close() {
-      for (const c of clients) c.close();
-      await Promise.all(apps.map((a) => a.close()));
-      await proxy.stop();
-      await pg.drop();
-      await dropKeys(prefix);
-      for (const d of dataDirs) rmSync(d, { recursive: true, force: true });
-    },
-  };
-  return server;
+  const server = serving(apps, `127.0.0.1:${nginx.port}`, async () => {
+    await Promise.all(apps.map((a) => a.close()));
+    await proxy.stop();
+    await pg.drop();
+    await dropKeys(prefix);
+    for (const d of dataDirs) rmSync(d, { recursive: true, force: true });
+  });
+  return { ...server, prefix };
 }

@@ -66,12 +66,24 @@ export async function startServer(overrides: Tree = {}): Promise<TestServer> {
   );
   const app = await createApp(config, { log: pino({ level: process.env.TEST_LOG ?? 'silent' }) });
   const addr = await app.listen();
+  return serving([app], `127.0.0.1:${addr.port}`, async () => {
+    await app.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+}
+
+/**
+ * The TestServer of `apps` reached at `hostPort` (the node itself, or nginx in front of the
+ * nodes): clients connect there and are closed first on `close()`, then `teardown` runs.
+ */
+export function serving(apps: App[], hostPort: string, teardown: () => Promise<void>): TestServer {
+  const app = apps[0]!;
   const clients: TestClient[] = [];
   const server: TestServer = {
     app,
-    apps: [app],
-    wsBase: `ws://127.0.0.1:${addr.port}`,
-    httpBase: `http://127.0.0.1:${addr.port}`,
+    apps,
+    wsBase: `ws://${hostPort}`,
+    httpBase: `http://${hostPort}`,
     token: (userId, opts) => app.auth.mint(userId, opts),
     async connect(userId, dialect = 'native', clientType = 'web', opts = {}) {
       const token = await app.auth.mint(userId, { name: userId.toUpperCase(), ...opts });
@@ -83,8 +95,7 @@ export async function startServer(overrides: Tree = {}): Promise<TestServer> {
     },
     async close() {
       for (const c of clients) c.close();
-      await app.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      await teardown();
     },
   };
   return server;
@@ -280,6 +291,28 @@ export function callStarter(dialect: DialectKey, ring: Ring) {
     // The caller's devices, then the callee's, as they connected.
     const devices = [...from, ...to] as [...Devices<F>, ...Devices<T>];
     return { call, callId, devices };
+  };
+}
+
+/**
+ * How a dialect's tests check the end of a call: `events` checks that every client in `told`
+ * got the call's record event with this outcome (and returns the records, in the dialect's
+ * shape); the stored row must agree too.
+ */
+export function recordCheck(
+  events: (told: TestClient[], call: Call, status: string, reason: EndReason) => Promise<Frame[]>,
+) {
+  return async (
+    call: Call,
+    told: TestClient[],
+    status: string,
+    reason: EndReason,
+    answered: ExpectedRow['answered'],
+  ): Promise<Frame[]> => {
+    const records = await events(told, call, status, reason);
+    const { srv, callId, ...parties } = call;
+    await expectRecordRow(srv, callId, { ...parties, reason, answered });
+    return records;
   };
 }
 

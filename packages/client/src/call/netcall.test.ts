@@ -1,11 +1,10 @@
 import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DeviceRef, EndReason, Media } from '@parley/protocol';
-import { FakeServer } from '../../test/fake-server.ts';
+import { FakeServer, fakeSignaling } from '../../test/fake-server.ts';
 import { FakePeerHandler } from '../../test/fake-peer.ts';
 import type { ParleyError } from '../errors.ts';
-import { DefaultReconnectPolicy } from '../reconnect-policy.ts';
-import { Signaling } from '../signaling.ts';
+import type { Signaling } from '../signaling.ts';
 import { NetCall, type NetCallEvents } from './netcall.ts';
 
 /**
@@ -25,15 +24,7 @@ afterEach(() => {
 async function setup(me = 'alice', preconnect = true) {
   const server = new FakeServer();
   server.userId = me;
-  const signaling = new Signaling({
-    wsUrl: 'ws://parley.test',
-    token: 'jwt',
-    clientType: 'web',
-    socket: server.socket,
-    reconnectPolicy: new DefaultReconnectPolicy({ jitterMs: 0, baseDelayMs: 5 }),
-    requestTimeoutMs: 1_000,
-    connectTimeoutMs: 1_000,
-  });
+  const signaling = fakeSignaling(server);
   const netcall = new NetCall({
     signaling,
     userId: () => me,

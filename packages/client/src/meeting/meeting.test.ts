@@ -2,10 +2,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Device, FakeHandler, testFakeParameters } from 'mediasoup-client';
 import type { RtcEvent } from '@parley/protocol';
-import { FakeServer } from '../../test/fake-server.ts';
-import { DefaultReconnectPolicy } from '../reconnect-policy.ts';
+import { FakeServer, fakeSignaling } from '../../test/fake-server.ts';
 import { RestApi } from '../rest.ts';
-import { Signaling } from '../signaling.ts';
 import { Meeting, type MeetingEvents } from './meeting.ts';
 
 /**
@@ -66,15 +64,7 @@ async function setup() {
       });
       return { ...params, consumerId: params.id, producerId: d.producerId };
     });
-  const signaling = new Signaling({
-    wsUrl: 'ws://parley.test',
-    token: 'jwt',
-    clientType: 'web',
-    socket: server.socket,
-    reconnectPolicy: new DefaultReconnectPolicy({ jitterMs: 0, baseDelayMs: 5 }),
-    requestTimeoutMs: 1_000,
-    connectTimeoutMs: 1_000,
-  });
+  const signaling = fakeSignaling(server);
   await signaling.connect();
   const rest: string[] = [];
   const meeting = new Meeting({

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { createAuthenticator } from '../auth/index.ts';
+import { deletePrefix } from '../cluster/index.ts';
 import { ConfigError, loadConfig } from '../config/index.ts';
 import { openDatabase } from '../store/index.ts';
 import { ICE_PER_SIDE } from './calls.ts';
@@ -254,12 +255,7 @@ export async function runClusterBench(opts: ClusterBenchOptions = {}): Promise<C
     await admin.kysely.destroy();
     const r = new Redis(redisUrl, { maxRetriesPerRequest: 0 });
     try {
-      let cursor = '0';
-      do {
-        const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-        cursor = next;
-        if (keys.length > 0) await r.del(...keys);
-      } while (cursor !== '0');
+      await deletePrefix(r, prefix);
     } finally {
       r.disconnect();
     }

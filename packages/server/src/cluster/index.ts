@@ -1,5 +1,5 @@
 export { MemoryBus, type Bus, type BusMessage } from './bus.ts';
 export { ClusterNode, type ClusterOptions, type DeviceHooks, type Served } from './node.ts';
 export { ownerOf } from './call-index.ts';
-export { RedisUnavailableError } from './redis.ts';
+export { RedisUnavailableError, deletePrefix } from './redis.ts';
 export type { CallRoute } from './routes.ts';

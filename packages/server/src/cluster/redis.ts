@@ -83,3 +83,13 @@ export async function openRedis(redis: Redis, url: string): Promise<void> {
     );
   }
 }
+
+/** Deletes every key under `prefix` (a cluster's, when a bench or test cluster is done). */
+export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+}
