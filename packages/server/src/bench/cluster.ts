@@ -13,10 +13,12 @@ import { openDatabase } from '../store/index.ts';
 import { ICE_PER_SIDE } from './calls.ts';
 import { cpuMicros, freePort, parleyEnv, startParley, type ServerChild } from './children.ts';
 import { parleyTarget, runRelay, type RelayPair, type RelayResult } from './relay.ts';
-import { fmtDec, fmtInt, fmtMs, table } from './stats.ts';
+import { fmtDec, fmtInt, fmtMs, latency, table, type Latency } from './stats.ts';
 
-/** Pairs of the light-load latency measurement. */
+/** Pairs of the latency measurement (each on its own). */
 const LIGHT_PAIRS = 10;
+/** Pause between a loaded trial and a latency measurement, ms. */
+const SETTLE_MS = 500;
 
 /**
  * `parley bench-cluster`: what crossing nodes costs the relay. Two Parley nodes run as child
@@ -25,8 +27,10 @@ const LIGHT_PAIRS = 10;
  * as `parley bench` (renegotiations with ICE trickle between pairs in accepted calls) runs with
  * both parties of every pair on one node, and with the caller on one node and the callee on
  * the other, in alternating trials of one run: throughput with every pair exchanging at
- * once, latency at light load (a few pairs, so that it is the hops and not the queues); the
- * medians over the trials are reported.
+ * once, latency with one pair exchanging at a time (so that it is the hops and not the
+ * queues behind other pairs, which on two cores vary more from run to run than the hop
+ * costs); the medians over the trials are reported. The nodes talk over their direct links, or with
+ * `links: false` (`--no-links`) through Redis alone.
  *
  * Targets: across nodes at least 0.7× the one-node throughput, and at most 0.5 ms more at p50.
  * Limits are the defaults (rate limiting on); as in `parley bench`, each user's share of a
@@ -38,6 +42,8 @@ export interface ClusterBenchOptions {
   pairs?: number;
   /** Trials per placement, alternating (default 3). */
   trials?: number;
+  /** Direct links between the nodes (default); false: every message through Redis. */
+  links?: boolean;
   redisUrl?: string;
   databaseUrl?: string;
   json?: boolean;
@@ -50,7 +56,7 @@ export interface PlacementFigures {
   msgsPerSec: number;
   /** p99 latency at that load, ms. */
   loadedP99Ms: number;
-  /** Latency at light load (a few pairs), ms. */
+  /** Latency with one pair at a time, ms. */
   p50Ms: number;
   p99Ms: number;
   /** CPU of both Parley nodes per relayed message, µs. */
@@ -60,13 +66,14 @@ export interface PlacementFigures {
 
 export interface ClusterBenchResult {
   cores: number;
+  links: boolean;
   pairs: number;
   exchanges: number;
   oneNode: PlacementFigures;
   twoNodes: PlacementFigures;
   /** Two-node throughput over one-node throughput. */
   ratio: number;
-  /** Added p50 latency across nodes at light load, ms. */
+  /** Added p50 latency across nodes, one pair at a time, ms. */
   addedP50Ms: number;
   targets: { throughput: boolean; latency: boolean };
 }
@@ -126,6 +133,7 @@ export async function runClusterBench(opts: ClusterBenchOptions = {}): Promise<C
         REDIS_URL: redisUrl,
         PARLEY_NODE_ID: id,
         PARLEY_CLUSTER_PREFIX: prefix,
+        PARLEY_CLUSTER_LINKS: opts.links === false ? '0' : '1',
       };
       nodes.push({ child: await startParley(env), ws: `ws://127.0.0.1:${port}` });
     }
@@ -138,11 +146,13 @@ export async function runClusterBench(opts: ClusterBenchOptions = {}): Promise<C
     const perUser = (n: number) => n * (1 + ICE_PER_SIDE);
     print(
       `Parley cluster bench: ${cpus().length} CPUs, Node ${process.version}; two nodes ` +
-        `(pids ${a.child.pid}, ${b.child.pid}), Redis ${redisUrl}, PostgreSQL; ` +
+        `(pids ${a.child.pid}, ${b.child.pid}), Redis ${redisUrl}, PostgreSQL, ` +
+        `${opts.links === false ? 'no direct links' : 'direct links'}; ` +
         `${pairs} pairs × ${exchanges} exchanges, ${trials} trials per placement`,
     );
 
-    // Each placement has a loaded set of pairs (throughput) and a light one (latency).
+    // Each placement has a loaded set of pairs (throughput) and a light one (latency), whose
+    // pairs take turns.
     const placements = [
       { name: 'one node', target: parleyTarget(a.ws, mint, undefined, a.ws, 'one node') },
       { name: 'two nodes', target: parleyTarget(a.ws, mint, undefined, b.ws, 'two nodes') },
@@ -150,10 +160,10 @@ export async function runClusterBench(opts: ClusterBenchOptions = {}): Promise<C
       ...p,
       tag: `${tag}${i}`,
       loaded: { pairs: [] as RelayPair[], runs: [] as RelayResult[], refilledAt: 0 },
-      light: { pairs: [] as RelayPair[], runs: [] as RelayResult[], refilledAt: 0 },
+      light: { pairs: [] as RelayPair[], runs: [] as Latency[], refilledAt: 0 },
       cpu: [] as number[],
     }));
-    type Set = (typeof placements)[0]['loaded'];
+    type Set = { pairs: RelayPair[]; refilledAt: number };
     const pids = nodes.map((n) => n.child.pid);
     const cpu = () => pids.reduce((s, pid) => s + (cpuMicros(pid) ?? NaN), 0);
     const trial = async (p: (typeof placements)[0], set: Set, n: number) => {
@@ -163,24 +173,35 @@ export async function runClusterBench(opts: ClusterBenchOptions = {}): Promise<C
       set.refilledAt = r.endedAt + (perUser(n) / ratePerSec) * 1000 + 100;
       return { r, cpuUs: cpu() - c0 };
     };
+    /** The latencies of the set's pairs, each exchanging on its own. */
+    const inTurn = async (p: (typeof placements)[0], set: Set, n: number) => {
+      // After a loaded trial, the nodes' collection of its garbage is not what is measured.
+      await sleep(Math.max(SETTLE_MS, set.refilledAt - performance.now()));
+      const runs = [];
+      for (const pair of set.pairs) runs.push(await runRelay(p.target, [pair], n));
+      set.refilledAt = runs.at(-1)!.endedAt + (perUser(n) / ratePerSec) * 1000 + 100;
+      const all = new Float64Array(runs.reduce((k, r) => k + r.samples.length, 0));
+      runs.reduce((at, r) => (all.set(r.samples, at), at + r.samples.length), 0);
+      return latency(all);
+    };
     try {
       for (const p of placements) {
         p.loaded.pairs = await p.target.open(pairs, `${p.tag}l`);
         p.light.pairs = await p.target.open(LIGHT_PAIRS, `${p.tag}s`);
         await trial(p, p.loaded, 1); // JIT warm-up
-        await trial(p, p.light, 1);
+        await inTurn(p, p.light, 1);
       }
       for (let k = 0; k < trials; k++) {
         for (const p of placements) {
           const { r, cpuUs } = await trial(p, p.loaded, exchanges);
           p.loaded.runs.push(r);
           p.cpu.push(cpuUs / r.messages);
-          const l = (await trial(p, p.light, exchanges)).r;
+          const l = await inTurn(p, p.light, exchanges);
           p.light.runs.push(l);
           print(
             `  ${p.name.padEnd(9)} trial ${k + 1}: ${fmtInt(r.steadyRate)} msgs/s ` +
-              `(p99 ${fmtMs(r.latency.p99)} loaded); light load p50 ${fmtMs(l.latency.p50)}, ` +
-              `p99 ${fmtMs(l.latency.p99)}`,
+              `(p99 ${fmtMs(r.latency.p99)} loaded); one pair at a time p50 ${fmtMs(l.p50)}, ` +
+              `p99 ${fmtMs(l.p99)}`,
           );
         }
       }
@@ -199,8 +220,8 @@ export async function runClusterBench(opts: ClusterBenchOptions = {}): Promise<C
       return {
         msgsPerSec: median(rates),
         loadedP99Ms: median(p.loaded.runs.map((r) => r.latency.p99)),
-        p50Ms: median(p.light.runs.map((r) => r.latency.p50)),
-        p99Ms: median(p.light.runs.map((r) => r.latency.p99)),
+        p50Ms: median(p.light.runs.map((l) => l.p50)),
+        p99Ms: median(p.light.runs.map((l) => l.p99)),
         ...(Number.isFinite(cpuUs) ? { cpuUsPerMsg: cpuUs } : {}),
         trials: rates,
       };
@@ -211,6 +232,7 @@ export async function runClusterBench(opts: ClusterBenchOptions = {}): Promise<C
     const addedP50Ms = two.p50Ms - one.p50Ms;
     const result: ClusterBenchResult = {
       cores: cpus().length,
+      links: opts.links !== false,
       pairs,
       exchanges,
       oneNode: one,
@@ -232,7 +254,7 @@ export async function runClusterBench(opts: ClusterBenchOptions = {}): Promise<C
     ];
     print(
       table([
-        ['relay', 'msgs/s', 'p99 loaded', 'node CPU/msg', 'p50 light', 'p99 light'],
+        ['relay', 'msgs/s', 'p99 loaded', 'node CPU/msg', 'p50 one pair', 'p99 one pair'],
         row('both parties on one node', one),
         row('parties on two nodes', two),
       ]),

@@ -54,6 +54,8 @@ export interface RelayResult {
   /** Messages/s over the whole run. */
   overallRate: number;
   latency: Latency;
+  /** Every message's latency, ms, sorted. */
+  samples: Float64Array;
   frames: Tally;
   /** Server CPU time during the run, µs. */
   cpuUs?: number;
@@ -171,6 +173,7 @@ export async function runRelay(
     steadyRate: ((i90 - i10) / (r.at[i90]! - r.at[i10]!)) * 1000,
     overallRate: (messages / (r.t1 - r.t0)) * 1000,
     latency: latency(r.lat),
+    samples: r.lat,
     frames: sumTallies(sockets),
     ...(cpu0 !== undefined && cpu1 !== undefined ? { cpuUs: cpu1 - cpu0 } : {}),
     clientCpuUs: own.user + own.system,

@@ -190,13 +190,15 @@ program
   .addOption(
     new Option('--trials <n>', 'trials per placement, alternating').argParser(count).default(3),
   )
+  .option('--no-links', 'nodes without direct links: every message between them through Redis')
   .option('--json', 'also print one JSON line with every figure')
-  .action(async (opts: { pairs: number; trials: number; json?: boolean }) => {
+  .action(async (opts: { pairs: number; trials: number; links: boolean; json?: boolean }) => {
     const { runClusterBench } = await import('../bench/cluster.ts');
     const config = loadConfig();
     await runClusterBench({
       pairs: opts.pairs,
       trials: opts.trials,
+      links: opts.links,
       json: opts.json ?? false,
       ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
       ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),

@@ -32,6 +32,8 @@ export type BusMessage =
   | { kind: 'unroute'; callIds: string[] }
   /** Offer, answer or ICE sent straight from one party's node to the other's. */
   | { kind: 'relay'; to: DeviceRef; event: SdpEvent | IceEvent }
+  /** Sent through Redis when a direct link opens: what the link brings comes after it. */
+  | { kind: 'link-open'; linkId: string }
   /** A node died (broadcast by the janitor that cleaned up after it): its devices are gone. */
   | { kind: 'node-lost'; nodeId: string; devices: Sender[] }
   /** A user left a meeting through REST: to the node holding its media room (a request). */

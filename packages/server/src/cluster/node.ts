@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Command, RtcCommand } from '@parley/protocol';
 import type { CallEngine, Sender } from '../calls/index.ts';
-import type { Config } from '../config/index.ts';
+import { linkHostOf, type Config } from '../config/index.ts';
 import {
   CloseCode,
   Dispatcher,
@@ -22,6 +22,8 @@ import { CallAnnouncer, ClusterCalls } from './calls.ts';
 import { RedisDirectory } from './directory.ts';
 import { Janitor } from './janitor.ts';
 import { SharedRateLimiter } from './rate.ts';
+import { LinkedBus } from './linked-bus.ts';
+import { NodeLinks } from './links.ts';
 import { RedisBus } from './redis-bus.ts';
 import { RedisRoomMirror } from './room-mirror.ts';
 import { connectRedis, keysFor, openRedis, type Keys } from './redis.ts';
@@ -33,7 +35,7 @@ import { Rpc, type Request } from './rpc.ts';
 export interface ClusterOptions {
   nodeId: string;
   redisUrl: string;
-  config: Pick<Config, 'cluster' | 'limits' | 'calls'>;
+  config: Pick<Config, 'server' | 'cluster' | 'limits' | 'calls'>;
   log: Logger;
 }
 
@@ -133,12 +135,22 @@ export class ClusterNode {
     private readonly redis: Redis,
     private readonly sub: Redis,
     private readonly pub: Redis,
+    links: NodeLinks | null,
   ) {
     const { nodeId, config, log } = o;
     this.log = log.child({ mod: 'cluster' });
     const keys = (this.keys = keysFor(config.cluster.prefix));
-    this.bus = new RedisBus(pub, sub, keys, log);
-    this.registry = new NodeRegistry({ nodeId, redis, keys, cluster: config.cluster, log });
+    const redisBus = new RedisBus(pub, sub, keys, log);
+    this.bus = links ? new LinkedBus(redisBus, links) : redisBus;
+    this.registry = new NodeRegistry({
+      nodeId,
+      redis,
+      keys,
+      cluster: config.cluster,
+      ...(links ? { advert: links.advert } : {}),
+      log,
+    });
+    links?.usePeers(this.registry);
     this.directory = new RedisDirectory(redis, keys, this.registry, nodeId, log);
     this.index = new RedisCallIndex(redis, keys, this.registry, log);
     this.rate = new SharedRateLimiter(redis, keys, config.limits, config.cluster.rateSyncMs, log);
@@ -160,7 +172,24 @@ export class ClusterNode {
         throw err;
       });
     }
-    const node = new ClusterNode(o, redis, sub, pub);
+    const { cluster } = o.config;
+    let links: NodeLinks | null = null;
+    try {
+      links = cluster.links
+        ? await NodeLinks.listen({
+            nodeId: o.nodeId,
+            host: linkHostOf(o.config),
+            port: cluster.linkPort,
+            pingMs: cluster.heartbeatMs,
+            timeoutMs: cluster.nodeTtlMs,
+            log: o.log,
+          })
+        : null;
+    } catch (err) {
+      for (const r of [redis, sub, pub]) r.disconnect();
+      throw err;
+    }
+    const node = new ClusterNode(o, redis, sub, pub, links);
     await node.registry.start();
     return node;
   }
@@ -540,6 +569,8 @@ export class ClusterNode {
         return;
       case 'deliver':
         return; // the hub's
+      case 'link-open':
+        return; // the bus's
     }
   }
 }

@@ -27,17 +27,21 @@ export class RedisBus implements Bus {
   ) {
     this.log = log.child({ mod: 'bus' });
     sub.on('message', (channel: string, text: string) => {
-      if (!this.channels.has(channel)) return;
-      let decoded: BusMessage | BusMessage[];
-      try {
-        decoded = decode(text);
-      } catch (err) {
-        this.log.error({ event: 'bus_bad_message', channel, err }, 'undecodable bus message');
-        return;
-      }
-      if (Array.isArray(decoded)) for (const m of decoded) this.handle(m);
-      else this.handle(decoded);
+      if (this.channels.has(channel)) this.receive(text);
     });
+  }
+
+  /** Hands a message text (one message or a batch) to the handlers; from Redis or a link. */
+  receive(text: string): void {
+    let decoded: BusMessage | BusMessage[];
+    try {
+      decoded = decode(text);
+    } catch (err) {
+      this.log.error({ event: 'bus_bad_message', err }, 'undecodable bus message');
+      return;
+    }
+    if (Array.isArray(decoded)) for (const m of decoded) this.handle(m);
+    else this.handle(decoded);
   }
 
   publish(nodeId: string, message: BusMessage): void {

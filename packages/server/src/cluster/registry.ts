@@ -9,6 +9,8 @@ export interface NodeRegistryOptions {
   redis: Redis;
   keys: Keys;
   cluster: Pick<Config['cluster'], 'heartbeatMs' | 'nodeTtlMs'>;
+  /** How other nodes reach this one directly (its link), kept in its liveness key. */
+  advert?: string;
   log: Logger;
 }
 
@@ -33,6 +35,8 @@ return holder`;
  */
 export class NodeRegistry {
   private deadNodes: string[] = [];
+  /** What each live node advertises in its liveness key (its link), as of the last heartbeat. */
+  private adverts = new Map<string, string>();
   /**
    * Every node seen dead and not seen alive since, including those the janitor has cleaned up
    * after and removed from the registry (what they left behind stays theirs: dead).
@@ -145,6 +149,11 @@ export class NodeRegistry {
     if (nodeId !== this.o.nodeId) this.deadSet.add(nodeId);
   }
 
+  /** How to reach `nodeId` directly, as of the last heartbeat ('' or undefined: no link). */
+  advertOf(nodeId: string): string | undefined {
+    return this.adverts.get(nodeId);
+  }
+
   /** Registered nodes whose liveness expired at the last heartbeat. */
   dead(): readonly string[] {
     return this.deadNodes;
@@ -190,7 +199,7 @@ export class NodeRegistry {
     try {
       const results = await redis
         .multi()
-        .set(key.alive(nodeId), String(Date.now()), 'PX', cluster.nodeTtlMs)
+        .set(key.alive(nodeId), this.o.advert ?? '', 'PX', cluster.nodeTtlMs)
         .sadd(key.nodes, nodeId)
         .smembers(key.nodes)
         // A vacant lease goes to its last holder first (Redis restarted, the holder did not):
@@ -204,6 +213,7 @@ export class NodeRegistry {
       const alive =
         others.length > 0 ? await redis.mget(...others.map((n) => key.alive(n))) : ([] as null[]);
       this.deadNodes = others.filter((_, i) => alive[i] === null);
+      this.adverts = new Map(others.flatMap((n, i) => (alive[i] ? [[n, alive[i]]] : [])));
       others.forEach((n, i) => (alive[i] === null ? this.deadSet.add(n) : this.deadSet.delete(n)));
       if (this.leader !== before) for (const h of this.leaderHandlers) h(this.leader);
     } catch (err) {

@@ -1,2 +1,2 @@
 export { ConfigSchema, type Config } from './schema.ts';
-export { loadConfig, ConfigError } from './load.ts';
+export { loadConfig, linkHostOf, ConfigError } from './load.ts';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfig, ConfigError } from './index.ts';
+import { loadConfig, linkHostOf, ConfigError } from './index.ts';
 
 test('defaults apply on an empty environment', () => {
   const c = loadConfig({});
@@ -52,5 +52,26 @@ test('sfu and ice: defaults, lists from the environment, cross-field checks', ()
   assert.throws(
     () => loadConfig({ PARLEY_RTC_MIN_PORT: '50000', PARLEY_RTC_MAX_PORT: '40000' }),
     (err: unknown) => err instanceof ConfigError && err.message.includes('/sfu/rtcMinPort'),
+  );
+});
+
+test('cluster links: on by default, dialled at HOST unless it is a wildcard', () => {
+  const c = loadConfig({});
+  assert.equal(c.cluster.links, true);
+  assert.equal(linkHostOf(c), '127.0.0.1');
+  assert.equal(linkHostOf(loadConfig({ HOST: '10.0.0.7' })), '10.0.0.7');
+  assert.equal(linkHostOf(loadConfig({ HOST: '0.0.0.0' })), '127.0.0.1');
+  const e = loadConfig({
+    HOST: '0.0.0.0',
+    PARLEY_CLUSTER_LINKS: '0',
+    PARLEY_CLUSTER_LINK_HOST: '10.0.0.8',
+    PARLEY_CLUSTER_LINK_PORT: '7000',
+  });
+  assert.equal(e.cluster.links, false);
+  assert.equal(linkHostOf(e), '10.0.0.8');
+  assert.equal(e.cluster.linkPort, 7000);
+  assert.throws(
+    () => loadConfig({ PARLEY_CLUSTER_LINK_HOST: '0.0.0.0' }),
+    (err: unknown) => err instanceof ConfigError && err.message.includes('/cluster/linkHost'),
   );
 });

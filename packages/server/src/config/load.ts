@@ -26,6 +26,9 @@ const ENV_MAP: ReadonlyArray<readonly [string, string]> = [
   ['PARLEY_CLUSTER_JANITOR_MS', 'cluster.janitorIntervalMs'],
   ['PARLEY_CLUSTER_REQUEST_TIMEOUT_MS', 'cluster.requestTimeoutMs'],
   ['PARLEY_CLUSTER_RATE_SYNC_MS', 'cluster.rateSyncMs'],
+  ['PARLEY_CLUSTER_LINKS', 'cluster.links'],
+  ['PARLEY_CLUSTER_LINK_HOST', 'cluster.linkHost'],
+  ['PARLEY_CLUSTER_LINK_PORT', 'cluster.linkPort'],
   ['LOG_LEVEL', 'log.level'],
   ['PARLEY_INVITE_TTL_MS', 'calls.inviteTtlMs'],
   ['PARLEY_DISCONNECT_GRACE_MS', 'calls.disconnectGraceMs'],
@@ -71,12 +74,23 @@ function cachedWorkerBin(env: NodeJS.ProcessEnv): string | undefined {
   return existsSync(bin) ? bin : undefined;
 }
 
+/** Listen addresses that mean "every interface". */
+const WILDCARDS = new Set(['0.0.0.0', '::', '[::]']);
+
+/** Where this node's cluster link listens and is dialled (see `cluster.linkHost`). */
+export function linkHostOf(c: Pick<Config, 'server' | 'cluster'>): string {
+  return c.cluster.linkHost ?? (WILDCARDS.has(c.server.host) ? '127.0.0.1' : c.server.host);
+}
+
 /** Rules that span fields, which the schema cannot express. */
 function crossFieldErrors(c: Config): string[] {
   const errors: string[] = [];
   if (c.sfu.rtcMinPort > c.sfu.rtcMaxPort) errors.push('  /sfu/rtcMinPort: above rtcMaxPort');
   if (c.cluster.heartbeatMs * 2 > c.cluster.nodeTtlMs) {
     errors.push('  /cluster/nodeTtlMs: must be at least twice heartbeatMs');
+  }
+  if (c.cluster.linkHost !== undefined && WILDCARDS.has(c.cluster.linkHost)) {
+    errors.push('  /cluster/linkHost: must be an address the other nodes can dial, not a wildcard');
   }
   if (c.ice.turnUrls.length > 0 && !c.ice.turnSecret) {
     errors.push('  /ice/turnSecret: required when turnUrls are set');

@@ -120,6 +120,19 @@ export const ConfigSchema = Type.Object({
       requestTimeoutMs: Ms(5_000, 'cross-node request timeout'),
       /** How often the per-user rate budgets are reconciled across nodes. */
       rateSyncMs: Ms(250, 'rate limit sync interval'),
+      /**
+       * Direct links between nodes: messages for one node go straight to it over a WebSocket
+       * instead of through Redis pub/sub (one hop instead of two). Off: everything via Redis.
+       */
+      links: Type.Boolean({ default: true }),
+      /**
+       * Address the link listener binds to and the other nodes dial; default HOST, or
+       * 127.0.0.1 when HOST is a wildcard. Set it to the node's private address when the
+       * nodes run on different machines.
+       */
+      linkHost: Type.Optional(Type.String({ minLength: 1 })),
+      /** Port of the link listener; 0: any free port (the nodes learn it through Redis). */
+      linkPort: Type.Integer({ minimum: 0, maximum: 65535, default: 0 }),
     },
     { default: {} },
   ),
