@@ -40,7 +40,7 @@ const SETTLE_MS = 500;
 export interface ClusterBenchOptions {
   /** Pairs per placement (default 500). */
   pairs?: number;
-  /** Trials per placement, alternating (default 3). */
+  /** Trials per placement, alternating (default 5). */
   trials?: number;
   /** Direct links between the nodes (default); false: every message through Redis. */
   links?: boolean;
@@ -109,7 +109,7 @@ async function requireServices(redisUrl: string, databaseUrl: string): Promise<v
 export async function runClusterBench(opts: ClusterBenchOptions = {}): Promise<ClusterBenchResult> {
   const print = opts.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const pairs = opts.pairs ?? 500;
-  const trials = opts.trials ?? 3;
+  const trials = opts.trials ?? 5;
   const redisUrl = opts.redisUrl ?? 'redis://127.0.0.1:6379';
   const databaseUrl = opts.databaseUrl ?? 'postgres://postgres@127.0.0.1:5432/test';
   await requireServices(redisUrl, databaseUrl);

@@ -188,7 +188,7 @@ program
     new Option('--pairs <n>', 'connected pairs per placement').argParser(count).default(500),
   )
   .addOption(
-    new Option('--trials <n>', 'trials per placement, alternating').argParser(count).default(3),
+    new Option('--trials <n>', 'trials per placement, alternating').argParser(count).default(5),
   )
   .option('--no-links', 'nodes without direct links: every message between them through Redis')
   .option('--json', 'also print one JSON line with every figure')
