@@ -43,7 +43,15 @@ export function resolveSecret({ auth, dataDir }: AuthOptions): Uint8Array | unde
 /** Builds the authenticator from configuration (HS256 secret, or a JWKS for RS/ES keys). */
 export function createAuthenticator(opts: AuthOptions): Authenticator {
   const { auth } = opts;
-  const secret = resolveSecret(opts);
+  const raw = resolveSecret(opts);
+  // Imported once: given the raw bytes, jose imports them into WebCrypto on every call, which
+  // doubles the cost of a verify (a reconnect storm is thousands of them).
+  const secret = raw
+    ? crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, [
+        'sign',
+        'verify',
+      ])
+    : undefined;
   const jwks: JWTVerifyGetKey | undefined = auth.jwksUrl
     ? createRemoteJWKSet(new URL(auth.jwksUrl))
     : undefined;
@@ -57,7 +65,7 @@ export function createAuthenticator(opts: AuthOptions): Authenticator {
       try {
         const { payload } = jwks
           ? await jwtVerify(token, jwks, verifyOpts)
-          : await jwtVerify(token, secret!, verifyOpts);
+          : await jwtVerify(token, await secret!, verifyOpts);
         if (typeof payload.sub !== 'string' || payload.sub === '' || payload.sub.length > 128) {
           throw AppError.unauthorized('token has no valid sub claim');
         }
@@ -81,7 +89,7 @@ export function createAuthenticator(opts: AuthOptions): Authenticator {
         .setExpirationTime(`${ttlSec ?? auth.tokenTtlSec}s`);
       if (auth.issuer) jwt.setIssuer(auth.issuer);
       if (auth.audience) jwt.setAudience(auth.audience);
-      return jwt.sign(secret);
+      return jwt.sign(await secret);
     },
   };
 }
