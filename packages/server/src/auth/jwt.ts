@@ -29,7 +29,7 @@ type AuthOptions = Pick<Config, 'auth' | 'dataDir'>;
  * The HS256 secret: the configured one, or one generated on first start and kept in
  * `<dataDir>/jwt-secret` (mode 0600) so that tokens survive restarts.
  */
-export function resolveSecret({ auth, dataDir }: AuthOptions): Uint8Array | undefined {
+export function resolveSecret({ auth, dataDir }: AuthOptions): Uint8Array<ArrayBuffer> | undefined {
   if (auth.jwtSecret) return new TextEncoder().encode(auth.jwtSecret);
   if (auth.jwksUrl) return undefined;
   const file = join(dataDir, 'jwt-secret');

@@ -1,5 +1,6 @@
 import type { CallRecord, EndReason, Media } from '@parley/protocol';
-import type { Insertable, Kysely, Selectable } from 'kysely';
+import type { CompiledQuery, Kysely, Selectable, Updateable } from 'kysely';
+import { compiledOnce } from './compiled-once.ts';
 import type { CallRecordsTable, Database } from './schema.ts';
 import { WriteQueue } from './write-queue.ts';
 
@@ -43,7 +44,7 @@ const asIso = (v: unknown): string | null =>
   v instanceof Date ? v.toISOString() : typeof v === 'string' ? v : null;
 
 /** The row of a call that has just started (status 0). */
-function newRow(c: CallStart): Insertable<CallRecordsTable> {
+function newRow(c: CallStart) {
   const at = iso(c.createdAt);
   return {
     call_id: c.callId,
@@ -59,6 +60,64 @@ function newRow(c: CallStart): Insertable<CallRecordsTable> {
     owner_node: c.ownerNode,
   };
 }
+
+type NewRow = ReturnType<typeof newRow>;
+const NEW_ROW = [
+  'call_id',
+  'caller_id',
+  'callee_id',
+  'call_type',
+  'status',
+  'duration',
+  'created_at',
+  'updated_at',
+  'media',
+  'caller_device',
+  'owner_node',
+] as const satisfies ReadonlyArray<keyof NewRow>;
+
+type Accepted = Required<
+  Pick<
+    Updateable<CallRecordsTable>,
+    'call_id' | 'status' | 'start_time' | 'updated_at' | 'answered_device' | 'answered_client_type'
+  >
+>;
+const ACCEPTED = [
+  'call_id',
+  'status',
+  'start_time',
+  'updated_at',
+  'answered_device',
+  'answered_client_type',
+] as const satisfies ReadonlyArray<keyof Accepted>;
+
+type Ended = Required<
+  Pick<
+    Updateable<CallRecordsTable>,
+    | 'call_id'
+    | 'status'
+    | 'start_time'
+    | 'end_time'
+    | 'updated_at'
+    | 'duration'
+    | 'end_reason'
+    | 'ring_ms'
+    | 'answered_device'
+    | 'answered_client_type'
+  >
+>;
+const ENDED = [
+  'call_id',
+  'status',
+  'start_time',
+  'end_time',
+  'updated_at',
+  'duration',
+  'end_reason',
+  'ring_ms',
+  'answered_device',
+  'answered_client_type',
+] as const satisfies ReadonlyArray<keyof Ended>;
 
 /** Spec status: 0 = invite, 1 = accept, 2 = reject, 3 = hangup. */
 export function specStatus(reason: EndReason | null, accepted: boolean): number {
@@ -110,54 +169,58 @@ function toRecord(row: Selectable<CallRecordsTable>): CallRecord {
  */
 export class CallRecordStore {
   private readonly queue: WriteQueue;
+  /** The three writes of every call, compiled once. */
+  private readonly insert: (row: NewRow) => CompiledQuery;
+  private readonly accept: (v: Accepted) => CompiledQuery;
+  private readonly end: (v: Ended) => CompiledQuery;
 
   constructor(private readonly db: Kysely<Database>) {
     this.queue = new WriteQueue(db);
+    this.insert = compiledOnce(NEW_ROW, (row) => db.insertInto('call_records').values(row));
+    this.accept = compiledOnce(ACCEPTED, ({ call_id, ...set }) =>
+      db.updateTable('call_records').set(set).where('call_id', '=', call_id),
+    );
+    this.end = compiledOnce(ENDED, ({ call_id, ...set }) =>
+      db.updateTable('call_records').set(set).where('call_id', '=', call_id),
+    );
   }
 
   /** Inserts the row for a new call (status 0). */
   created(c: CallStart): Promise<void> {
-    return this.queue.write((trx) => trx.insertInto('call_records').values(newRow(c)).execute());
+    const q = this.insert(newRow(c));
+    return this.queue.write((trx) => trx.executeQuery(q));
   }
 
   /** Marks the call answered (status 1). */
   accepted(callId: string, at: number, device: string, clientType: string): Promise<void> {
-    return this.queue.write((trx) =>
-      trx
-        .updateTable('call_records')
-        .set({
-          status: 1,
-          start_time: iso(at),
-          updated_at: iso(at),
-          answered_device: device,
-          answered_client_type: clientType,
-        })
-        .where('call_id', '=', callId)
-        .execute(),
-    );
+    const q = this.accept({
+      call_id: callId,
+      status: 1,
+      start_time: iso(at),
+      updated_at: iso(at),
+      answered_device: device,
+      answered_client_type: clientType,
+    });
+    return this.queue.write((trx) => trx.executeQuery(q));
   }
 
   /** Writes the end of a call and returns the record as clients receive it. */
   async ended(start: CallStart, e: CallEnd): Promise<CallRecord> {
     const accepted = e.acceptedAt !== null;
     const duration = accepted ? Math.round((e.endedAt - e.acceptedAt!) / 1000) : 0;
-    await this.queue.write((trx) =>
-      trx
-        .updateTable('call_records')
-        .set({
-          status: specStatus(e.reason, accepted),
-          start_time: accepted ? iso(e.acceptedAt!) : null,
-          end_time: iso(e.endedAt),
-          updated_at: iso(e.endedAt),
-          duration,
-          end_reason: e.reason,
-          ring_ms: e.ringMs,
-          answered_device: e.answeredDevice,
-          answered_client_type: e.answeredClientType,
-        })
-        .where('call_id', '=', start.callId)
-        .execute(),
-    );
+    const q = this.end({
+      call_id: start.callId,
+      status: specStatus(e.reason, accepted),
+      start_time: accepted ? iso(e.acceptedAt!) : null,
+      end_time: iso(e.endedAt),
+      updated_at: iso(e.endedAt),
+      duration,
+      end_reason: e.reason,
+      ring_ms: e.ringMs,
+      answered_device: e.answeredDevice,
+      answered_client_type: e.answeredClientType,
+    });
+    await this.queue.write((trx) => trx.executeQuery(q));
     return {
       callId: start.callId,
       caller: start.caller,
