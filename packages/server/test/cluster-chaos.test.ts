@@ -193,6 +193,11 @@ describe('a node killed mid-call', () => {
       assert.ok(i < 100, 'the answered call has a row');
       await new Promise((r) => setTimeout(r, 20));
     }
+    // The offer went from c1 to c2 over their direct link, not through Redis.
+    const linksOf = async (port: number) =>
+      ((await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as Frame).cluster
+        .links as string[];
+    assert.ok((await linksOf(c1.port)).includes('c2'), 'c1 sends to c2 over a link');
     const killedAt = Date.now();
     process.kill(c1.child.pid, 'SIGKILL');
 
@@ -207,6 +212,7 @@ describe('a node killed mid-call', () => {
     assert.ok(heardMs < bound, `heard after ${heardMs} ms`);
     const record = await bob.next(of('call:record', callId), 5000);
     assert.equal(record.data.record.reason, 'node_lost');
+    assert.ok(!(await linksOf(c2.port)).includes('c1'), 'no link to the dead node');
     const row = await rowOf(callId);
     assert.equal(row.end_reason, 'node_lost');
     assert.ok(row.end_time, 'end_time is set');

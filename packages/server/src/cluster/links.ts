@@ -165,6 +165,11 @@ export class NodeLinks {
     return new NodeLinks(o, server, `ws://${host}:${port} ${key}`);
   }
 
+  /** The nodes this node has an open link to. */
+  linked(): string[] {
+    return [...this.out].flatMap(([nodeId, s]) => (s.state === 'open' ? [nodeId] : []));
+  }
+
   /** Where adverts and liveness come from (the registry, once it exists). */
   usePeers(peers: LinkPeers): void {
     this.peers = peers;

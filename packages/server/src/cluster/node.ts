@@ -135,7 +135,7 @@ export class ClusterNode {
     private readonly redis: Redis,
     private readonly sub: Redis,
     private readonly pub: Redis,
-    links: NodeLinks | null,
+    private readonly links: NodeLinks | null,
   ) {
     const { nodeId, config, log } = o;
     this.log = log.child({ mod: 'cluster' });
@@ -373,12 +373,21 @@ export class ClusterNode {
       );
   }
 
-  /** For /healthz: whether Redis answers, and what this node sees of the cluster. */
-  health(): { redis: 'up' | 'down'; roomsNode: string | null; deadNodes: number } {
+  /**
+   * For /healthz: whether Redis answers, and what this node sees of the cluster (`links`: the
+   * nodes it sends to over a direct link rather than through Redis).
+   */
+  health(): {
+    redis: 'up' | 'down';
+    roomsNode: string | null;
+    deadNodes: number;
+    links: string[];
+  } {
     return {
       redis: this.registry.connected ? 'up' : 'down',
       roomsNode: this.registry.roomsLeader(),
       deadNodes: this.registry.dead().length,
+      links: this.links?.linked() ?? [],
     };
   }
 
