@@ -15,7 +15,12 @@ export class LinkedBus implements Bus {
     private readonly redis: RedisBus,
     private readonly links: NodeLinks,
   ) {
-    links.onOpen = (nodeId, linkId) => redis.publish(nodeId, { kind: 'link-open', linkId });
+    links.onOpen = (nodeId, linkId, link) => {
+      // With Redis unreachable nothing of this node's is on its way through it: the marker
+      // may go first over the link itself, and the link carries on at once.
+      if (redis.connected) redis.publish(nodeId, { kind: 'link-open', linkId });
+      else link.sendMarker();
+    };
     links.onMessage = (text) => redis.receive(text);
   }
 

@@ -30,6 +30,8 @@ const MAX_BUFFERED = 8 * 1024 * 1024;
 /** Largest batch a link carries (a batch of bus messages, a chat file among them). */
 const MAX_PAYLOAD = 64 * 1024 * 1024;
 const NODE_ID = /^[A-Za-z0-9_-]{1,32}$/;
+/** A link's marker as a bus message (the same whichever way it goes). */
+const markerText = (linkId: string) => JSON.stringify({ kind: 'link-open', linkId });
 const LINK_ID = /^[A-Za-z0-9_-]{8,64}$/;
 
 /** A link this node dialled: sends one node's messages, batched per turn of the event loop. */
@@ -47,6 +49,11 @@ export class OutLink {
 
   get open(): boolean {
     return this.ws.readyState === WebSocket.OPEN;
+  }
+
+  /** Sends the link's marker over the link itself (when Redis cannot carry it). */
+  sendMarker(): void {
+    this.send(markerText(this.linkId));
   }
 
   /** Queues an encoded bus message; this turn's go out as one frame, in order. */
@@ -98,12 +105,13 @@ type OutState =
  * Until a link opens they go through Redis; when it opens, the dialler publishes a marker
  * through Redis (`onOpen`) and sends the rest over the link, and the receiver holds what the
  * link brings until the marker arrives (`release`), that is until everything published
- * before it has been delivered. A link that breaks falls back to Redis, as a node that dies
- * loses what was in flight to it either way.
+ * before it has been delivered. While Redis is unreachable (nothing is on its way through
+ * it) the marker goes over the link itself, first. A link that breaks falls back to Redis, as
+ * a node that dies loses what was in flight to it either way.
  */
 export class NodeLinks {
-  /** Called when a link to `nodeId` opened: publish the marker through Redis. */
-  onOpen: (nodeId: string, linkId: string) => void = () => undefined;
+  /** Called when a link to `nodeId` opened: send its marker (through Redis). */
+  onOpen: (nodeId: string, linkId: string, link: OutLink) => void = () => undefined;
   /** Called with each message text an inbound link delivers, in order. */
   onMessage: (text: string) => void = () => undefined;
 
@@ -244,7 +252,7 @@ export class NodeLinks {
     ws.on('open', () => {
       if (this.out.get(nodeId)?.state !== 'dialling' || this.closed) return ws.terminate();
       // The marker goes first, through Redis; then the link carries this node's messages.
-      this.onOpen(nodeId, linkId);
+      this.onOpen(nodeId, linkId, link);
       this.out.set(nodeId, { state: 'open', link });
       this.log.info({ event: 'link_open', to: nodeId }, 'cluster link open');
     });
@@ -286,8 +294,9 @@ export class NodeLinks {
     }
     ws.on('message', (data: Buffer) => {
       const text = data.toString('utf8');
-      if (link.held) link.held.push(text);
-      else this.onMessage(text);
+      if (!link.held) this.onMessage(text);
+      else if (text === markerText(linkId)) this.unhold(linkId, link);
+      else link.held.push(text);
     });
     ws.on('error', (err) => this.log.debug({ event: 'link_error', from, err: err.message }));
     // A link closed before its marker keeps what it held until the marker (or the timeout).

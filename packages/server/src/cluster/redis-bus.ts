@@ -44,6 +44,11 @@ export class RedisBus implements Bus {
     else this.handle(decoded);
   }
 
+  /** Whether publishing can reach Redis now (else messages are dropped). */
+  get connected(): boolean {
+    return this.pub.status === 'ready';
+  }
+
   publish(nodeId: string, message: BusMessage): void {
     this.send(this.key.channel(nodeId), message);
   }
