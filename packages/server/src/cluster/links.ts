@@ -30,9 +30,9 @@ const MAX_BUFFERED = 8 * 1024 * 1024;
 /** Largest batch a link carries (a batch of bus messages, a chat file among them). */
 const MAX_PAYLOAD = 64 * 1024 * 1024;
 const NODE_ID = /^[A-Za-z0-9_-]{1,32}$/;
+const LINK_ID = /^[A-Za-z0-9_-]{8,64}$/;
 /** A link's marker as a bus message (the same whichever way it goes). */
 const markerText = (linkId: string) => JSON.stringify({ kind: 'link-open', linkId });
-const LINK_ID = /^[A-Za-z0-9_-]{8,64}$/;
 
 /** A link this node dialled: sends one node's messages, batched per turn of the event loop. */
 export class OutLink {
@@ -51,9 +51,12 @@ export class OutLink {
     return this.ws.readyState === WebSocket.OPEN;
   }
 
-  /** Sends the link's marker over the link itself (when Redis cannot carry it). */
+  /**
+   * Sends the link's marker over the link itself (when Redis cannot carry it), as the link's
+   * first frame and a frame of its own, never batched with what follows.
+   */
   sendMarker(): void {
-    this.send(markerText(this.linkId));
+    this.ws.send(markerText(this.linkId));
   }
 
   /** Queues an encoded bus message; this turn's go out as one frame, in order. */
