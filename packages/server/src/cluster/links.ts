@@ -113,7 +113,7 @@ type OutState =
  * a node that dies loses what was in flight to it either way.
  */
 export class NodeLinks {
-  /** Called when a link to `nodeId` opened: send its marker (through Redis). */
+  /** Called when a link to `nodeId` opened: send its marker, through Redis or the link. */
   onOpen: (nodeId: string, linkId: string, link: OutLink) => void = () => undefined;
   /** Called with each message text an inbound link delivers, in order. */
   onMessage: (text: string) => void = () => undefined;
@@ -254,7 +254,7 @@ export class NodeLinks {
     const link = new OutLink(nodeId, linkId, ws);
     ws.on('open', () => {
       if (this.out.get(nodeId)?.state !== 'dialling' || this.closed) return ws.terminate();
-      // The marker goes first, through Redis; then the link carries this node's messages.
+      // The marker goes first (see onOpen); then the link carries this node's messages.
       this.onOpen(nodeId, linkId, link);
       this.out.set(nodeId, { state: 'open', link });
       this.log.info({ event: 'link_open', to: nodeId }, 'cluster link open');
