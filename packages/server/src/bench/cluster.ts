@@ -29,8 +29,8 @@ const SETTLE_MS = 500;
  * the other, in alternating trials of one run: throughput with every pair exchanging at
  * once, latency with one pair exchanging at a time (so that it is the hops and not the
  * queues behind other pairs, which on two cores vary more from run to run than the hop
- * costs); the medians over the trials are reported. The nodes talk over their direct links, or with
- * `links: false` (`--no-links`) through Redis alone.
+ * costs); the medians over the trials are reported. The nodes talk over their direct links,
+ * or with `links: false` (`--no-links`) through Redis alone.
  *
  * Targets: across nodes at least 0.7× the one-node throughput, and at most 0.5 ms more at p50.
  * Limits are the defaults (rate limiting on); as in `parley bench`, each user's share of a
@@ -166,11 +166,13 @@ export async function runClusterBench(opts: ClusterBenchOptions = {}): Promise<C
     type Set = { pairs: RelayPair[]; refilledAt: number };
     const pids = nodes.map((n) => n.child.pid);
     const cpu = () => pids.reduce((s, pid) => s + (cpuMicros(pid) ?? NaN), 0);
+    /** When the buckets of a set's users are full again after `n` exchanges ending `at`. */
+    const refilled = (at: number, n: number) => at + (perUser(n) / ratePerSec) * 1000 + 100;
     const trial = async (p: (typeof placements)[0], set: Set, n: number) => {
       await sleep(Math.max(0, set.refilledAt - performance.now()));
       const c0 = cpu();
       const r = await runRelay(p.target, set.pairs, n);
-      set.refilledAt = r.endedAt + (perUser(n) / ratePerSec) * 1000 + 100;
+      set.refilledAt = refilled(r.endedAt, n);
       return { r, cpuUs: cpu() - c0 };
     };
     /** The latencies of the set's pairs, each exchanging on its own. */
@@ -179,10 +181,8 @@ export async function runClusterBench(opts: ClusterBenchOptions = {}): Promise<C
       await sleep(Math.max(SETTLE_MS, set.refilledAt - performance.now()));
       const runs = [];
       for (const pair of set.pairs) runs.push(await runRelay(p.target, [pair], n));
-      set.refilledAt = runs.at(-1)!.endedAt + (perUser(n) / ratePerSec) * 1000 + 100;
-      const all = new Float64Array(runs.reduce((k, r) => k + r.samples.length, 0));
-      runs.reduce((at, r) => (all.set(r.samples, at), at + r.samples.length), 0);
-      return latency(all);
+      set.refilledAt = refilled(runs.at(-1)!.endedAt, n);
+      return latency(Float64Array.from(runs.flatMap((r) => [...r.samples])));
     };
     try {
       for (const p of placements) {

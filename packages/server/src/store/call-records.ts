@@ -152,12 +152,12 @@ export class CallRecordStore {
   constructor(private readonly db: Kysely<Database>) {
     this.queue = new WriteQueue(db);
     this.insert = compiledOnce(NEW_ROW, (row) => db.insertInto('call_records').values(row));
-    this.accept = compiledOnce(ACCEPTED, ({ call_id, ...set }) =>
-      db.updateTable('call_records').set(set).where('call_id', '=', call_id),
-    );
-    this.end = compiledOnce(ENDED, ({ call_id, ...set }) =>
-      db.updateTable('call_records').set(set).where('call_id', '=', call_id),
-    );
+    const update = <V extends Accepted>(columns: ReadonlyArray<keyof V & string>) =>
+      compiledOnce<V>(columns, ({ call_id, ...set }) =>
+        db.updateTable('call_records').set(set).where('call_id', '=', call_id),
+      );
+    this.accept = update<Accepted>(ACCEPTED);
+    this.end = update<Ended>(ENDED);
   }
 
   /** Inserts the row for a new call (status 0). */
