@@ -174,6 +174,7 @@ test('a link that opens while Redis is unreachable sends its marker over the lin
   const a = await node('a6', peers);
   const b = await node('b6', peers);
   a.pub.disconnect(); // a cannot publish: its first message is lost, the link is dialled
+  await until('a cut off from Redis', () => a.pub.status !== 'ready');
   // A message sent as soon as the link is open, in the same turn as the marker.
   let sent = 0;
   const open = a.links.onOpen;
