@@ -46,11 +46,21 @@ export interface HangupCommand {
   call: CallSelector;
   reason?: 'no_answer';
 }
+/**
+ * Where a command or event may carry its SDP as the JSON string literal (quotes and escapes
+ * included) that the sender's frame held, when the dialect could take it from the frame as is.
+ * A JSON encoder then copies those bytes instead of escaping the SDP all over again, which is
+ * most of the cost of relaying an offer. A symbol key, so that no JSON of a command or event
+ * (the cluster bus, logs) carries it: an encoder that lacks it encodes `sdp`.
+ */
+export const sdpJson: unique symbol = Symbol('parley.sdpJson');
+
 /** SDP offer or answer for the other party's device (also mid-call renegotiation). */
 export interface SdpCommand {
   type: 'call:offer' | 'call:answer';
   call: CallSelector;
   sdp: string;
+  [sdpJson]?: Uint8Array | undefined;
 }
 /** A trickled ICE candidate for the other party's device. */
 export interface IceCommand {

@@ -1,5 +1,6 @@
 import type { CallRecord, ClientType, DeviceRef, EndReason, Media } from './call.ts';
 import type { ChatPayload, IceCandidate, RoomSignalKind } from './commands.ts';
+import type { sdpJson } from './commands.ts';
 import type { RtcEvent } from './meeting.ts';
 
 /** Fields every call event carries, so that every dialect can address its own shape. */
@@ -49,6 +50,8 @@ export interface SdpEvent extends CallEventBase {
   type: 'call:offer' | 'call:answer';
   from: string;
   sdp: string;
+  /** `sdp` as the sender's JSON literal, when its dialect kept it (see `sdpJson`). */
+  [sdpJson]?: Uint8Array | undefined;
 }
 /** Relayed ICE candidate. */
 export interface IceEvent extends CallEventBase {

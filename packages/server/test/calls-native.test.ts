@@ -392,6 +392,16 @@ describe('native calls', () => {
     b1.send({ type: 'call:answer', data: { callId, sdp: 'answer-3' } });
     assert.equal((await a1.next(of('call:answer', callId))).data.sdp, 'answer-3');
 
+    // The SDP arrives exactly as sent whatever the sender escaped (the relay copies its JSON
+    // literal), and it is the value the server read, not another member of the same name.
+    const tricky = 'v=0\r\na="q" \\ μ 🎥\r\n';
+    a1.send({ type: 'call:offer', data: { callId, sdp: tricky } });
+    assert.equal((await b1.next(of('call:offer', callId))).data.sdp, tricky);
+    a1.send(`{"type":"call:offer","data":{"callId":"${callId}","sdp":"x\\/y"}}`);
+    assert.equal((await b1.next(of('call:offer', callId))).data.sdp, 'x/y');
+    a1.send(`{"type":"call:offer","data":{"sdp":"decoy","callId":"${callId}","sdp":"real"}}`);
+    assert.equal((await b1.next(of('call:offer', callId))).data.sdp, 'real');
+
     // Nothing leaked to either user's other device, nothing duplicated.
     await quiet(a1, a2, b1, b2);
 

@@ -8,6 +8,7 @@ import {
   type IceCandidate,
   type InviteCommand,
   type RelayCommand,
+  sdpJson,
 } from '@parley/protocol';
 import type { Config } from '../config/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
@@ -219,6 +220,7 @@ export class CallEngine {
       media: s.media,
       from: sender.userId,
       sdp: cmd.sdp,
+      [sdpJson]: cmd[sdpJson],
     });
     if (cmd.type === 'call:offer') {
       this.o.metrics.relayedOffer.inc();

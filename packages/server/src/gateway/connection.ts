@@ -53,11 +53,14 @@ export class Connection {
   private strikeWindowStart = 0;
   private corked = false;
   private readonly log: Logger;
+  /** Bytes are sent as text unless the dialect speaks binary (a JSON frame may be bytes). */
+  private readonly sendOptions: { binary: boolean };
 
   constructor(private readonly o: ConnectionOptions) {
     this.sender = o.sender;
     this.dialect = o.dialect;
     this.log = o.log;
+    this.sendOptions = { binary: o.dialect.binary === true };
     o.ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary));
     o.ws.on('pong', () => (this.lastSeen = Date.now()));
     o.ws.on('error', (err) => this.log.debug({ event: 'ws_error', err }, 'socket error'));
@@ -83,7 +86,7 @@ export class Connection {
   write(frame: WireFrame): void {
     if (this.o.ws.readyState !== WebSocket.OPEN) return;
     this.cork();
-    this.o.ws.send(frame);
+    this.o.ws.send(frame, this.sendOptions);
   }
 
   /**

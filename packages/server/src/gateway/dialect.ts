@@ -25,6 +25,8 @@ export interface Dialect {
    * never rung, and their leaving is a meeting matter alone.
    */
   readonly meetingOnly?: true;
+  /** Its frames are binary WebSocket messages; else they are text, given as a string or bytes. */
+  readonly binary?: true;
   /** Decodes one frame. Never throws: bad input becomes `{ ok: false }`. */
   decode(data: Buffer, isBinary: boolean, sender: Sender): Decoded;
   /** Encodes an event for `recipient`, or null when this dialect does not show it. */

@@ -33,3 +33,56 @@ export function decoder<T extends TSchema, R>(
   const check = validator(schema);
   return (value) => build(check(value));
 }
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COLON = 0x3a;
+const UNICODE_ESCAPE = Buffer.from('\\u');
+const SDP_KEY = Buffer.from('"sdp"');
+
+/** Whether the byte at `i` follows an odd run of backslashes, i.e. is escaped. */
+function escaped(frame: Buffer, i: number): boolean {
+  let j = i - 1;
+  while (j >= 0 && frame[j] === BACKSLASH) j--;
+  return ((i - 1 - j) & 1) === 1;
+}
+
+/**
+ * The `sdp` string of a frame that JSON.parse accepted and that holds exactly one `sdp` member,
+ * as its literal bytes (quotes included; a view, not a copy), or undefined when a cheap scan
+ * cannot be sure which literal that is.
+ *
+ * Why the scan is sound: without a `\u` escape anywhere in the frame, every member named `sdp`
+ * appears as the bytes `"sdp"`, so when those bytes occur once they are the member the parser
+ * read (a duplicate, a nested `sdp` or a string value "sdp" would occur too, and we give up).
+ * Its value starts right after `:` with a quote (anything else, such as whitespace, and we give
+ * up) and, the frame being valid JSON, ends at the next quote that is not escaped.
+ */
+export function sdpLiteral(frame: Buffer): Buffer | undefined {
+  const at = frame.indexOf(SDP_KEY);
+  if (at < 0 || frame.indexOf(SDP_KEY, at + 1) >= 0 || frame.includes(UNICODE_ESCAPE)) {
+    return undefined;
+  }
+  const start = at + SDP_KEY.length + 1;
+  if (frame[start - 1] !== COLON || frame[start] !== QUOTE) return undefined;
+  let end = frame.indexOf(QUOTE, start + 1);
+  while (end > 0 && escaped(frame, end)) end = frame.indexOf(QUOTE, end + 1);
+  return end > 0 ? frame.subarray(start, end + 1) : undefined;
+}
+
+/**
+ * A JSON text frame: `head` (the JSON of an object whose last member is a non-empty object)
+ * with the member `"key":<literal>` and then `more` (ASCII members, each after a comma) added
+ * to the end of that inner object. The literal's bytes are copied, not escaped again.
+ */
+export function withLiteral(head: string, key: string, literal: Uint8Array, more = ''): Buffer {
+  const headBytes = Buffer.byteLength(head) - 2; // without the two closing braces
+  const member = `,"${key}":`;
+  const rest = `${more}}}`;
+  const out = Buffer.allocUnsafe(headBytes + member.length + literal.length + rest.length);
+  let at = out.write(head, 0, headBytes, 'utf8');
+  at += out.write(member, at, 'latin1');
+  out.set(literal, at);
+  out.write(rest, at + literal.length, 'latin1');
+  return out;
+}

@@ -385,6 +385,7 @@ const results: Partial<Record<Command['type'], (result: unknown) => WireFrame>> 
 /** The chat-protobuf dialect (stateless; one instance serves every connection). */
 export const chatProtobufDialect: Dialect = {
   name: 'chat_protobuf',
+  binary: true,
 
   decode(data, isBinary, sender): Decoded {
     let context: string | undefined;

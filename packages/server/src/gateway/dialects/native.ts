@@ -1,13 +1,14 @@
 import { Type } from '@sinclair/typebox';
 import {
   AppError,
+  sdpJson,
   type Command,
   type ErrorBody,
   type ServerEvent,
   type SessionReady,
 } from '@parley/protocol';
 import type { Decoded, Dialect, WireFrame } from '../dialect.ts';
-import { decoder, parseJson, validator } from '../json.ts';
+import { decoder, parseJson, sdpLiteral, validator, withLiteral } from '../json.ts';
 import { Candidate, Id, SdpText } from './fields.ts';
 import { rtcDecoders } from './meeting.ts';
 
@@ -133,6 +134,9 @@ export const nativeDialect: Dialect = {
       const decode = Object.hasOwn(decoders, env.type) ? decoders[env.type] : undefined;
       if (!decode) throw AppError.unknownType(env.type);
       const command = decode(env.data ?? {});
+      if (command.type === 'call:offer' || command.type === 'call:answer') {
+        command[sdpJson] = sdpLiteral(data);
+      }
       // A ROOM receiver expects the sender's requestId on the forwarded signal.
       if (command.type === 'room:signal' && requestId !== undefined) command.requestId = requestId;
       return requestId === undefined ? { ok: true, command } : { ok: true, command, requestId };
@@ -143,6 +147,12 @@ export const nativeDialect: Dialect = {
   },
 
   encodeEvent(event: ServerEvent): WireFrame {
+    // A relayed SDP goes out as the sender wrote it: escaping it again is the relay's main cost.
+    if ((event.type === 'call:offer' || event.type === 'call:answer') && event[sdpJson]) {
+      const { type, callId, caller, callee, media, from } = event;
+      const head = JSON.stringify({ type, data: { type, callId, caller, callee, media, from } });
+      return withLiteral(head, 'sdp', event[sdpJson]);
+    }
     // A chat message's `file` bytes as base64 (proto3's JSON form), not a Buffer's JSON.
     if (event.type === 'chat:message') {
       const f = event.message.file;

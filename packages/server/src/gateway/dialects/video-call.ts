@@ -7,10 +7,11 @@ import {
   type ErrorBody,
   type ServerEvent,
   isCallEvent,
+  sdpJson,
 } from '@parley/protocol';
 import type { Sender } from '../../calls/index.ts';
 import type { Decoded, Dialect, WireFrame } from '../dialect.ts';
-import { parseJson, validator } from '../json.ts';
+import { parseJson, sdpLiteral, validator, withLiteral } from '../json.ts';
 import { Candidate, Id, SdpText } from './fields.ts';
 
 /**
@@ -136,6 +137,10 @@ const END_TYPE: Record<EndReason, 'call_reject' | 'no_answer' | 'call_end'> = {
   node_lost: 'call_end',
 };
 
+/** The frame type and the sdp_type of a relayed offer or answer. */
+const SDP_OFFER = ['rtc_offer', 'offer'] as const;
+const SDP_ANSWER = ['rtc_answer', 'answer'] as const;
+
 const frame = (data: Record<string, unknown>): string =>
   JSON.stringify({ type: 'video_call', data });
 
@@ -150,7 +155,11 @@ export const videoCallDialect: Dialect = {
       context = env.data.type;
       const decode = Object.hasOwn(decoders, context) ? decoders[context] : undefined;
       if (!decode) throw AppError.unknownType(context);
-      return { ok: true, command: decode(env.data, sender), context };
+      const command = decode(env.data, sender);
+      if (command.type === 'call:offer' || command.type === 'call:answer') {
+        command[sdpJson] = sdpLiteral(data);
+      }
+      return { ok: true, command, context };
     } catch (err) {
       const error = err instanceof AppError ? err : AppError.badRequest('malformed frame');
       return context === undefined ? { ok: false, error } : { ok: false, error, context };
@@ -198,9 +207,13 @@ export const videoCallDialect: Dialect = {
       case 'call:ended':
         return frame({ type: END_TYPE[e.reason], ...p, reason: e.reason });
       case 'call:offer':
-        return frame({ type: 'rtc_offer', ...p, sdp: e.sdp, sdp_type: 'offer' });
-      case 'call:answer':
-        return frame({ type: 'rtc_answer', ...p, sdp: e.sdp, sdp_type: 'answer' });
+      case 'call:answer': {
+        const [type, sdpType] = e.type === 'call:offer' ? SDP_OFFER : SDP_ANSWER;
+        // The sender's own SDP literal when its dialect kept it (see `sdpJson`).
+        const literal = e[sdpJson];
+        if (!literal) return frame({ type, ...p, sdp: e.sdp, sdp_type: sdpType });
+        return withLiteral(frame({ type, ...p }), 'sdp', literal, `,"sdp_type":"${sdpType}"`);
+      }
       case 'call:ice':
         return frame({ type: 'rtc_ice_candidate', ...p, candidate: e.candidate });
     }

@@ -1,0 +1,86 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { sdpLiteral, withLiteral } from './json.ts';
+
+const SDP = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\n';
+
+/** What the relay may splice must be exactly the `data.sdp` the parser read. */
+function assertSound(text: string): Buffer | undefined {
+  const frame = Buffer.from(text);
+  const literal = sdpLiteral(frame);
+  if (literal) {
+    const parsed = JSON.parse(text) as { data: { sdp: string } };
+    assert.equal(JSON.parse(literal.toString()), parsed.data.sdp, text);
+  }
+  return literal;
+}
+
+test('sdpLiteral takes the literal as the sender wrote it, escapes included', () => {
+  const text = JSON.stringify({ type: 'call:offer', data: { callId: 'c1', sdp: SDP } });
+  const literal = assertSound(text);
+  assert.equal(literal?.toString(), JSON.stringify(SDP));
+  // Quotes, backslashes and non-ASCII inside the SDP, and \/ which JSON.stringify never writes.
+  for (const sdp of ['a="q" \\ b', 'ends with \\', '\\"', 'μ 中文 🎥', 'x\\/y']) {
+    const raw = `{"type":"call:offer","data":{"callId":"c1","sdp":${JSON.stringify(sdp)}}}`;
+    assert.ok(assertSound(raw), raw);
+  }
+  assert.ok(assertSound('{"type":"call:offer","data":{"callId":"c1","sdp":"x\\/y"}}'));
+});
+
+test('sdpLiteral gives up whenever it cannot be sure which literal the parser read', () => {
+  const cases = [
+    // A duplicate: JSON.parse keeps the last one.
+    '{"type":"call:offer","data":{"sdp":"first","callId":"c1","sdp":"second"}}',
+    // The key spelled with an escape, next to a plain decoy.
+    '{"type":"call:offer","data":{"x":{"sdp":"decoy"},"callId":"c1","s\\u0064p":"real"}}',
+    // A \u escape anywhere at all.
+    '{"type":"call:offer","data":{"callId":"c\\u0031","sdp":"real"}}',
+    // A nested member of the same name.
+    '{"type":"call:offer","data":{"callId":"c1","sdp":"real","extra":{"sdp":"decoy"}}}',
+    // A string value "sdp".
+    '{"type":"call:offer","requestId":"sdp","data":{"callId":"c1","sdp":"real"}}',
+    // Whitespace after the key.
+    '{"type":"call:offer","data":{"callId":"c1","sdp" : "real"}}',
+    // Not a string (the validator refuses it, but the scan must not assume so).
+    '{"type":"call:offer","data":{"callId":"c1","sdp":1}}',
+    // No sdp at all.
+    '{"type":"call:ice","data":{"callId":"c1","candidate":null}}',
+  ];
+  for (const text of cases) assert.equal(assertSound(text), undefined, text);
+});
+
+test('sdpLiteral never returns anything but the parsed value (generated frames)', () => {
+  const keys = ['"sdp"', '"s\\u0064p"', '"x\\"sdp"', '"sdp_type"', '"callId"'];
+  const values = [
+    '"a\\"b"',
+    '"\\\\"',
+    '"sdp"',
+    '"\\u0073"',
+    '"\\r\\n"',
+    '{"sdp":"n"}',
+    '1',
+    'null',
+  ];
+  let seed = 7;
+  const pick = <T>(xs: readonly T[]): T => xs[(seed = (seed * 48271) % 2147483647) % xs.length]!;
+  let spliced = 0;
+  for (let i = 0; i < 3000; i++) {
+    const members = Array.from({ length: 1 + (i % 4) }, () => `${pick(keys)}:${pick(values)}`);
+    const text = `{"type":"call:offer","data":{${members.join(',')}}}`;
+    const parsed = JSON.parse(text) as { data: { sdp?: unknown } };
+    if (typeof parsed.data.sdp !== 'string') continue;
+    if (assertSound(text)) spliced++;
+  }
+  assert.ok(spliced > 100, `the fast path was taken (${spliced} times)`);
+});
+
+test('withLiteral appends the member (and more) to the inner object', () => {
+  const head = JSON.stringify({ type: 'video_call', data: { type: 'rtc_offer', who: 'ü' } });
+  const out = withLiteral(head, 'sdp', Buffer.from(JSON.stringify(SDP)), ',"sdp_type":"offer"');
+  assert.deepEqual(JSON.parse(out.toString()), {
+    type: 'video_call',
+    data: { type: 'rtc_offer', who: 'ü', sdp: SDP, sdp_type: 'offer' },
+  });
+  const plain = withLiteral('{"data":{"a":1}}', 'sdp', Buffer.from('"x"'));
+  assert.equal(plain.toString(), '{"data":{"a":1,"sdp":"x"}}');
+});
