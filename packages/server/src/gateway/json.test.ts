@@ -20,7 +20,7 @@ test('sdpLiteral takes the literal as the sender wrote it, escapes included', ()
   const literal = assertSound(text);
   assert.equal(literal?.toString(), JSON.stringify(SDP));
   // Quotes, backslashes and non-ASCII inside the SDP, and \/ which JSON.stringify never writes.
-  for (const sdp of ['a="q" \\ b', 'ends with \\', '\\"', 'μ 中文 🎥', 'x\\/y']) {
+  for (const sdp of ['a="q" \\ b', 'ends with \\', '\\"', 'μ 中文 🎥', 'x\\/y', '\u0001']) {
     const raw = `{"type":"call:offer","data":{"callId":"c1","sdp":${JSON.stringify(sdp)}}}`;
     assert.ok(assertSound(raw), raw);
   }

@@ -52,22 +52,25 @@ function escaped(frame: Buffer, i: number): boolean {
  * as its literal bytes (quotes included; a view, not a copy), or undefined when a cheap scan
  * cannot be sure which literal that is.
  *
- * Why the scan is sound: without a `\u` escape anywhere in the frame, every member named `sdp`
- * appears as the bytes `"sdp"`, so when those bytes occur once they are the member the parser
- * read (a duplicate, a nested `sdp` or a string value "sdp" would occur too, and we give up).
- * Its value starts right after `:` with a quote (anything else, such as whitespace, and we give
- * up) and, the frame being valid JSON, ends at the next quote that is not escaped.
+ * Why the scan is sound: a member named `sdp` appears as the bytes `"sdp"` unless its name is
+ * written with a `\u` escape. When those bytes occur once and are followed by `:"`, a string
+ * value starts there (bare `sdp` outside a string is not JSON) and, the frame being valid JSON,
+ * ends at the next quote that is not escaped. No `\u` outside that literal means no member
+ * name is spelled with one (inside it, `\u` is SDP text), so that occurrence is the member the
+ * parser read; a duplicate, a nested `sdp` or a string value "sdp" would occur too, and we give
+ * up, as we do for anything else such as whitespace after the colon.
  */
 export function sdpLiteral(frame: Buffer): Buffer | undefined {
   const at = frame.indexOf(SDP_KEY);
-  if (at < 0 || frame.indexOf(SDP_KEY, at + 1) >= 0 || frame.includes(UNICODE_ESCAPE)) {
-    return undefined;
-  }
+  if (at < 0 || frame.indexOf(SDP_KEY, at + 1) >= 0) return undefined;
   const start = at + SDP_KEY.length + 1;
   if (frame[start - 1] !== COLON || frame[start] !== QUOTE) return undefined;
   let end = frame.indexOf(QUOTE, start + 1);
   while (end > 0 && escaped(frame, end)) end = frame.indexOf(QUOTE, end + 1);
-  return end > 0 ? frame.subarray(start, end + 1) : undefined;
+  if (end < 0) return undefined;
+  const unicodeOutside =
+    frame.lastIndexOf(UNICODE_ESCAPE, start) >= 0 || frame.indexOf(UNICODE_ESCAPE, end) >= 0;
+  return unicodeOutside ? undefined : frame.subarray(start, end + 1);
 }
 
 /**
