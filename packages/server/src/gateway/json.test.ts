@@ -33,7 +33,7 @@ test('sdpLiteral gives up whenever it cannot be sure which literal the parser re
     '{"type":"call:offer","data":{"sdp":"first","callId":"c1","sdp":"second"}}',
     // The key spelled with an escape, next to a plain decoy.
     '{"type":"call:offer","data":{"x":{"sdp":"decoy"},"callId":"c1","s\\u0064p":"real"}}',
-    // A \u escape anywhere at all.
+    // A \u escape outside the SDP, where it could spell a member's name.
     '{"type":"call:offer","data":{"callId":"c\\u0031","sdp":"real"}}',
     // A nested member of the same name.
     '{"type":"call:offer","data":{"callId":"c1","sdp":"real","extra":{"sdp":"decoy"}}}',

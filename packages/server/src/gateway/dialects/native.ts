@@ -147,7 +147,7 @@ export const nativeDialect: Dialect = {
   },
 
   encodeEvent(event: ServerEvent): WireFrame {
-    // A relayed SDP goes out as the sender wrote it: escaping it again is the relay's main cost.
+    // A relayed SDP goes out as the sender wrote it, copied rather than escaped again (`sdpJson`).
     if ((event.type === 'call:offer' || event.type === 'call:answer') && event[sdpJson]) {
       const { type, callId, caller, callee, media, from } = event;
       const head = JSON.stringify({ type, data: { type, callId, caller, callee, media, from } });
