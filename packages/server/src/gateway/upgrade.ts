@@ -12,6 +12,7 @@ import { CloseCode, Connection } from './connection.ts';
 import type { Dialect, WireFrame } from './dialect.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import type { DeviceConnection, Hub } from './hub.ts';
+import { sweepHeartbeats } from './heartbeat.ts';
 import { RateLimiter, type RateCounter } from './rate-limit.ts';
 import { SessionRegistry, type Session, type SessionHandoff } from './sessions.ts';
 
@@ -101,10 +102,10 @@ export class Gateway {
       replayFrames: REPLAY_FRAMES,
       onExpire: (session) => this.offline(session, true),
     });
-    this.sweeper = setInterval(() => {
-      const now = Date.now();
-      for (const conn of o.hub.all()) conn.heartbeat(now, heartbeat.timeoutMs);
-    }, heartbeat.intervalMs);
+    this.sweeper = setInterval(
+      () => sweepHeartbeats(o.hub.all(), Date.now(), heartbeat.timeoutMs),
+      heartbeat.intervalMs,
+    );
     this.sweeper.unref();
   }
 
