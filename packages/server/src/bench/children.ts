@@ -2,6 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { NODE_FLAGS } from '../cli/node-flags.ts';
 
 /**
  * The servers under test, each in its own child process so that its CPU time can be read from
@@ -210,8 +211,8 @@ export function parleyEnv(o: { port: number; dataDir: string; secret: string }):
 }
 
 /**
- * Starts `node bin/parley.mjs start` exactly as an operator would, with default limits (rate
- * limiting on). `cpuProfDir` adds --cpu-prof (the profile is written on graceful exit).
+ * Starts `node bin/parley.mjs start` exactly as an operator would (with the bin's V8 flags),
+ * with default limits (rate limiting on). `cpuProfDir` adds --cpu-prof (the profile is written on graceful exit).
  */
 export function startParley(
   env: NodeJS.ProcessEnv,
@@ -221,7 +222,7 @@ export function startParley(
   const bin = fileURLToPath(new URL('../../bin/parley.mjs', import.meta.url));
   const args = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
   // taskset execs node in place, so the pid is node's own.
-  const proc = spawn(...pinned(cpu, process.execPath, [...args, bin, 'start']), {
+  const proc = spawn(...pinned(cpu, process.execPath, [...NODE_FLAGS, ...args, bin, 'start']), {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
