@@ -13,7 +13,7 @@ import { openDatabase } from '../store/index.ts';
 import { ICE_PER_SIDE } from './calls.ts';
 import { cpuMicros, freePort, parleyEnv, startParley, type ServerChild } from './children.ts';
 import { parleyTarget, runRelay, type RelayPair, type RelayResult } from './relay.ts';
-import { fmtDec, fmtInt, fmtMs, latency, table, type Latency } from './stats.ts';
+import { fmtDec, fmtInt, fmtMs, pooled, table, type Latency } from './stats.ts';
 
 /** Pairs of the latency measurement (each on its own). */
 const LIGHT_PAIRS = 10;
@@ -182,7 +182,7 @@ export async function runClusterBench(opts: ClusterBenchOptions = {}): Promise<C
       const runs = [];
       for (const pair of set.pairs) runs.push(await runRelay(p.target, [pair], n));
       set.refilledAt = refilled(runs.at(-1)!.endedAt, n);
-      return latency(Float64Array.from(runs.flatMap((r) => [...r.samples])));
+      return pooled(runs);
     };
     try {
       for (const p of placements) {

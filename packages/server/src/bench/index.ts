@@ -25,7 +25,7 @@ import {
   type RelayResult,
   type RelayTarget,
 } from './relay.ts';
-import { fmtDec, fmtInt, fmtMs, table } from './stats.ts';
+import { fmtDec, fmtInt, fmtMs, pooled, table } from './stats.ts';
 
 /**
  * `parley bench`: how fast Parley runs complete calls, and how its relay compares with the
@@ -57,7 +57,8 @@ import { fmtDec, fmtInt, fmtMs, table } from './stats.ts';
  *
  * Measurement: relay trials alternate Parley, PeerJS, Parley, … and each server's median trial
  * is reported, so that a burst of other load hits both alike; msgs/s is taken between the 10th
- * and 90th percentile of arrivals (no ramp). With two or more CPUs the servers run pinned to
+ * and 90th percentile of arrivals (no ramp). Latency percentiles are over every trial's
+ * messages: one trial's p99 is a few hundred messages and varies more than the servers differ. With two or more CPUs the servers run pinned to
  * CPU 0 and this process to CPU 1 (taskset), else the scheduler now and then stacks them on one
  * core. Every figure comes with where the CPU went (server, load generator, kernel softirq
  * threads, other processes), and CPU per message gives a comparison that other load does not
@@ -151,7 +152,7 @@ export interface BenchResult {
     messagesPerUser: number;
     messages: number;
     trials: number;
-    /** Steady msgs/s of every trial; the figures below are each server's median trial. */
+    /** Steady msgs/s of every trial; the figures below are each server's median trial (latency: all trials). */
     parleyTrials: number[];
     peerjsTrials?: number[];
     parley: RelayFigures;
@@ -188,13 +189,15 @@ const shares = (v: CpuShare) =>
     .map((n) => (n === undefined ? 'n/a' : fmtInt(n)))
     .join(' / ') + ' %';
 
-function relayFigures(r: RelayResult): RelayFigures {
+/** The median trial's rates and CPU, with latency over every trial's messages. */
+function relayFigures(r: RelayResult, all: readonly RelayResult[]): RelayFigures {
+  const lat = pooled(all);
   return {
     msgsPerSec: r.steadyRate,
     overallMsgsPerSec: r.overallRate,
-    latencyP50Ms: r.latency.p50,
-    latencyP99Ms: r.latency.p99,
-    latencyMaxMs: r.latency.max,
+    latencyP50Ms: lat.p50,
+    latencyP99Ms: lat.p99,
+    latencyMaxMs: lat.max,
     ...(r.cpuUs !== undefined
       ? { cpuUsPerMessage: r.cpuUs / r.messages, perCoreMsgsPerSec: (r.messages / r.cpuUs) * 1e6 }
       : {}),
@@ -425,8 +428,8 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
 
     // ---- report
     const counts = await serverCounts(wsBase.replace(/^ws/, 'http'));
-    const pf = relayFigures(parleyRelay);
-    const jf = peerRelay ? relayFigures(peerRelay) : undefined;
+    const pf = relayFigures(parleyRelay, runs.get(limited)!);
+    const jf = peerRelay ? relayFigures(peerRelay, runs.get(targets[1]!)!) : undefined;
     const ratio = jf ? pf.msgsPerSec / jf.msgsPerSec : undefined;
     const result: BenchResult = {
       server: parley ? 'child' : opts.url!,
@@ -507,8 +510,12 @@ function report(r: BenchResult, print: (line: string) => void): void {
         j ? `${x.ratio!.toFixed(2)}×${mark(r.targets.relayRatio)}` : '',
       ),
       row('relayed msgs/s (whole trial)', (v) => fmtInt(v.overallMsgsPerSec)),
-      row('latency p50', (v) => fmtMs(v.latencyP50Ms)),
-      row('latency p99', (v) => fmtMs(v.latencyP99Ms), mark(r.targets.relayP99).trim()),
+      row('latency p50 (all trials)', (v) => fmtMs(v.latencyP50Ms)),
+      row(
+        'latency p99 (all trials)',
+        (v) => fmtMs(v.latencyP99Ms),
+        mark(r.targets.relayP99).trim(),
+      ),
       row('server CPU per relayed msg', (v) => us(v.cpuUsPerMessage)),
       row(
         'msgs/s on one whole core',

@@ -12,6 +12,17 @@ export function latency(values: Float64Array, n = values.length): Latency {
   return { p50: at(50), p99: at(99), max: n === 0 ? NaN : v[n - 1]! };
 }
 
+/** Percentiles of every sample of several runs taken together. */
+export function pooled(runs: ReadonlyArray<{ samples: Float64Array }>): Latency {
+  const all = new Float64Array(runs.reduce((n, r) => n + r.samples.length, 0));
+  let at = 0;
+  for (const r of runs) {
+    all.set(r.samples, at);
+    at += r.samples.length;
+  }
+  return latency(all);
+}
+
 const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 const dec = new Intl.NumberFormat('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 
