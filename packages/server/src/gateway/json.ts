@@ -1,4 +1,4 @@
-import { AppError } from '@parley/protocol';
+import { AppError, sdpJson, type Command } from '@parley/protocol';
 import type { TSchema, Static } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 
@@ -71,6 +71,13 @@ export function sdpLiteral(frame: Buffer): Buffer | undefined {
   const unicodeOutside =
     frame.lastIndexOf(UNICODE_ESCAPE, start) >= 0 || frame.indexOf(UNICODE_ESCAPE, end) >= 0;
   return unicodeOutside ? undefined : frame.subarray(start, end + 1);
+}
+
+/** Keeps an offer's or answer's SDP literal from `frame` on the command (see `sdpJson`). */
+export function keepSdpLiteral(command: Command, frame: Buffer): void {
+  if (command.type === 'call:offer' || command.type === 'call:answer') {
+    command[sdpJson] = sdpLiteral(frame);
+  }
 }
 
 /**

@@ -62,6 +62,10 @@ function newRow(c: CallStart) {
 }
 
 // The named values of the three statements compiled once (see CallRecordStore).
+/** A value for each column in `C`. */
+type Values<C extends ReadonlyArray<keyof CallRecordsTable>> = Required<
+  Pick<Updateable<CallRecordsTable>, C[number]>
+>;
 type NewRow = ReturnType<typeof newRow>;
 const NEW_ROW = Object.keys(
   newRow({
@@ -83,7 +87,7 @@ const ACCEPTED = [
   'answered_device',
   'answered_client_type',
 ] as const satisfies ReadonlyArray<keyof CallRecordsTable>;
-type Accepted = Required<Pick<Updateable<CallRecordsTable>, (typeof ACCEPTED)[number]>>;
+type Accepted = Values<typeof ACCEPTED>;
 
 const ENDED = [
   ...ACCEPTED,
@@ -92,7 +96,7 @@ const ENDED = [
   'end_reason',
   'ring_ms',
 ] as const satisfies ReadonlyArray<keyof CallRecordsTable>;
-type Ended = Required<Pick<Updateable<CallRecordsTable>, (typeof ENDED)[number]>>;
+type Ended = Values<typeof ENDED>;
 
 /** Spec status: 0 = invite, 1 = accept, 2 = reject, 3 = hangup. */
 export function specStatus(reason: EndReason | null, accepted: boolean): number {

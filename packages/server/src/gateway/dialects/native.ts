@@ -8,7 +8,7 @@ import {
   type SessionReady,
 } from '@parley/protocol';
 import type { Decoded, Dialect, WireFrame } from '../dialect.ts';
-import { decoder, parseJson, sdpLiteral, validator, withLiteral } from '../json.ts';
+import { decoder, keepSdpLiteral, parseJson, validator, withLiteral } from '../json.ts';
 import { Candidate, Id, SdpText } from './fields.ts';
 import { rtcDecoders } from './meeting.ts';
 
@@ -134,9 +134,7 @@ export const nativeDialect: Dialect = {
       const decode = Object.hasOwn(decoders, env.type) ? decoders[env.type] : undefined;
       if (!decode) throw AppError.unknownType(env.type);
       const command = decode(env.data ?? {});
-      if (command.type === 'call:offer' || command.type === 'call:answer') {
-        command[sdpJson] = sdpLiteral(data);
-      }
+      keepSdpLiteral(command, data);
       // A ROOM receiver expects the sender's requestId on the forwarded signal.
       if (command.type === 'room:signal' && requestId !== undefined) command.requestId = requestId;
       return requestId === undefined ? { ok: true, command } : { ok: true, command, requestId };

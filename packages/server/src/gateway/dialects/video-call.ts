@@ -11,7 +11,7 @@ import {
 } from '@parley/protocol';
 import type { Sender } from '../../calls/index.ts';
 import type { Decoded, Dialect, WireFrame } from '../dialect.ts';
-import { parseJson, sdpLiteral, validator, withLiteral } from '../json.ts';
+import { keepSdpLiteral, parseJson, validator, withLiteral } from '../json.ts';
 import { Candidate, Id, SdpText } from './fields.ts';
 
 /**
@@ -156,9 +156,7 @@ export const videoCallDialect: Dialect = {
       const decode = Object.hasOwn(decoders, context) ? decoders[context] : undefined;
       if (!decode) throw AppError.unknownType(context);
       const command = decode(env.data, sender);
-      if (command.type === 'call:offer' || command.type === 'call:answer') {
-        command[sdpJson] = sdpLiteral(data);
-      }
+      keepSdpLiteral(command, data);
       return { ok: true, command, context };
     } catch (err) {
       const error = err instanceof AppError ? err : AppError.badRequest('malformed frame');
