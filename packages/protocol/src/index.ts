@@ -1,3 +1,4 @@
+export * from './bounds.ts';
 export * from './call.ts';
 export * from './commands.ts';
 export * from './errors.ts';

@@ -4,6 +4,7 @@ import { createAuthenticator } from '../auth/index.ts';
 import { devLoginEnabled } from '../http/index.ts';
 import { loadConfig, ConfigError } from '../config/index.ts';
 import { migrate, openDatabase } from '../store/index.ts';
+import { guardProcess } from './process-guard.ts';
 
 const program = new Command()
   .name('parley')
@@ -16,6 +17,7 @@ program
   .action(async () => {
     const config = loadConfig();
     const app = await createApp(config);
+    guardProcess(app.log);
     const addr = await app.listen();
     const base = `http://${addr.address}:${addr.port}`;
     app.log.info({ event: 'listening', url: base, store: app.db.kind }, 'parley is listening');

@@ -146,10 +146,14 @@ export class Connection {
     try {
       const result = this.o.dispatcher.run(this.sender, decoded.command);
       if (result instanceof Promise) {
-        result.then(
-          (r: unknown) => this.reply(decoded, r),
-          (err: unknown) => this.fail(err, decoded.requestId, context),
-        );
+        // Last resort: whatever the handler or the reply's encoding throws is answered by the
+        // request's id, never left as an unhandled rejection (which would end the process).
+        result
+          .then((r: unknown) => this.reply(decoded, r))
+          .catch((err: unknown) => this.fail(err, decoded.requestId, context))
+          .catch((err: unknown) =>
+            this.log.error({ event: 'answer_failed', err, context }, 'could not answer'),
+          );
       } else {
         this.reply(decoded, result);
       }

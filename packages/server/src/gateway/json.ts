@@ -2,7 +2,12 @@ import { AppError, sdpJson, type Command } from '@parley/protocol';
 import type { TSchema, Static } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 
-/** Parses a JSON text frame once. */
+/**
+ * Parses a JSON text frame once. The caller bounds the value (`assertBoundedValue`) as soon as
+ * it has read what its error needs (the requestId): every opaque value in a frame (appData, a
+ * relayed payload, fields a schema lets through) may be echoed later, so it is refused at
+ * decode time, before any state changes.
+ */
 export function parseJson(data: Buffer, isBinary: boolean): unknown {
   if (isBinary) throw AppError.badRequest('binary frames are not accepted on this endpoint');
   try {

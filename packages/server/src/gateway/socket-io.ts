@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
 import { Server, type ServerOptions, type Socket } from 'socket.io';
-import { AppError, isRtcEvent, type ServerEvent } from '@parley/protocol';
+import { AppError, assertBoundedValue, isRtcEvent, type ServerEvent } from '@parley/protocol';
 import type { Authenticator, Identity } from '../auth/index.ts';
 import type { Sender } from '../calls/index.ts';
 import type { Config } from '../config/index.ts';
@@ -182,21 +182,36 @@ class SocketIoConnection implements DeviceConnection {
       if (!this.strike()) this.fail(ack, AppError.rateLimited(), requestId, event);
       return;
     }
+    try {
+      // socket.io parsed the packet: bound it as the WebSocket gateway bounds a frame.
+      assertBoundedValue(payload, this.o.config.limits.maxFrameBytes);
+    } catch (err) {
+      this.fail(ack, err, requestId, event);
+      return;
+    }
     const decoded = decodeRtc(event, data, requestId);
     if (!decoded.ok) {
       this.fail(ack, decoded.error, decoded.requestId, event);
       return;
     }
-    const answer = (r: RtcResponse | RtcErrorResponse) =>
-      ack ? ack(r) : this.socket.emit(r.type, r);
-    try {
-      Promise.resolve(this.o.dispatcher.run(this.sender, decoded.command)).then(
-        (result) => answer(rtcResponse(decoded, result)),
-        (err: unknown) => this.fail(ack, err, requestId, event),
+    // socket.io takes an ack once, even when encoding its response threw.
+    let acked = false;
+    const answer = (r: RtcResponse | RtcErrorResponse) => {
+      if (ack) {
+        acked = true;
+        ack(r);
+      } else {
+        this.socket.emit(r.type, r);
+      }
+    };
+    // Last resort: whatever a handler or the response's encoding throws is answered, never left
+    // as an unhandled rejection (which would end the process).
+    new Promise((resolve) => resolve(this.o.dispatcher.run(this.sender, decoded.command)))
+      .then((result) => answer(rtcResponse(decoded, result)))
+      .catch((err: unknown) => this.fail(acked ? undefined : ack, err, requestId, event))
+      .catch((err: unknown) =>
+        this.log.error({ event: 'answer_failed', err, request: event }, 'could not answer'),
       );
-    } catch (err) {
-      this.fail(ack, err, requestId, event);
-    }
   }
 
   /** Counts a rate-limited message; disconnects on a sustained flood (as the WS 4029). */

@@ -3,6 +3,7 @@ import protobuf from 'protobufjs';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import {
   AppError,
+  assertBoundedValue,
   type CallSelector,
   type Command,
   type EndReason,
@@ -193,6 +194,7 @@ function parseSignal(content: string): Signal {
       field: '/content',
     });
   }
+  assertBoundedValue(value);
   return checkSignal(value);
 }
 

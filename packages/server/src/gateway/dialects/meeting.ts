@@ -1,6 +1,7 @@
 import { Type, type Static, type TObject, type TProperties } from '@sinclair/typebox';
 import {
   AppError,
+  assertBoundedValue,
   isRtcEvent,
   type Command,
   type ErrorBody,
@@ -419,6 +420,7 @@ export const meetingDialect: Dialect = {
       const raw = parseJson(data, isBinary);
       // Taken before validation, so that a malformed request is still answered by its id.
       requestId = requestIdOf(raw);
+      assertBoundedValue(raw);
       const env = envelope(raw);
       return decodeRtc(env.type, env.data, requestId);
     } catch (err) {

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import {
   AppError,
+  assertBoundedValue,
   sdpJson,
   type Command,
   type ErrorBody,
@@ -130,6 +131,7 @@ export const nativeDialect: Dialect = {
       const raw = parseJson(data, isBinary);
       // Taken before validation, so that a malformed request is still answered by its id.
       requestId = requestIdOf(raw);
+      assertBoundedValue(raw);
       const env = envelope(raw);
       const decode = Object.hasOwn(decoders, env.type) ? decoders[env.type] : undefined;
       if (!decode) throw AppError.unknownType(env.type);

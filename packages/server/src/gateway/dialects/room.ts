@@ -3,7 +3,9 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import {
   AppError,
+  assertBoundedValue,
   ErrorCode,
+  MAX_VALUE_DEPTH,
   type Command,
   type ErrorBody,
   type RoomSignalKind,
@@ -210,6 +212,14 @@ export const roomDialect: Dialect = {
         throw AppError.badRequest('请求格式错误：消息必须是JSON对象');
       }
       seen = peek(value);
+      try {
+        assertBoundedValue(value);
+      } catch {
+        // The only bound without a size: too deep, said the ROOM way.
+        throw AppError.badRequest(`请求格式错误：JSON嵌套超过${MAX_VALUE_DEPTH}层`, {
+          limit: MAX_VALUE_DEPTH,
+        });
+      }
       const env = envelope(value);
       const spec = Object.hasOwn(CMDS, env.cmd) ? CMDS[env.cmd] : undefined;
       if (!spec) {

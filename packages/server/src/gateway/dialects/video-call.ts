@@ -1,6 +1,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import {
   AppError,
+  assertBoundedValue,
   type CallSelector,
   type Command,
   type EndReason,
@@ -151,7 +152,9 @@ export const videoCallDialect: Dialect = {
   decode(data, isBinary, sender): Decoded {
     let context: string | undefined;
     try {
-      const env = envelope(parseJson(data, isBinary));
+      const raw = parseJson(data, isBinary);
+      assertBoundedValue(raw);
+      const env = envelope(raw);
       context = env.data.type;
       const decode = Object.hasOwn(decoders, context) ? decoders[context] : undefined;
       if (!decode) throw AppError.unknownType(context);
