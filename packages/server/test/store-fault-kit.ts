@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Frame, TestClient } from './harness.ts';
 
@@ -107,4 +110,63 @@ export async function lockSqlite(file: string): Promise<{ release: () => Promise
       await exited;
     },
   };
+}
+
+const PG_BIN = '/usr/lib/postgresql/15/bin';
+
+/** Runs a command to completion as the postgres user (PostgreSQL refuses to run as root). */
+function asPostgres(cmd: string, args: string[]): Promise<void> {
+  const [file, argv] =
+    process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
+  return new Promise((resolve, reject) => {
+    const p = spawn(file, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    p.once('error', reject);
+    p.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')}: ${code}\n${err}`)),
+    );
+  });
+}
+
+/** A private PostgreSQL cluster (its own temp dir and port), never the machine's shared one. */
+export interface PrivatePostgres {
+  url: string;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  /** Stops it and removes its directory. */
+  remove(): Promise<void>;
+}
+
+/** initdb + pg_ctl of PostgreSQL 15 (apt install postgresql-15) in a temp dir, on `port`. */
+export async function privatePostgres(port: number): Promise<PrivatePostgres> {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-pg-'));
+  if (process.getuid?.() === 0) chownSync(dir, ...postgresIds());
+  const data = join(dir, 'data');
+  await asPostgres(`${PG_BIN}/initdb`, ['-D', data, '-A', 'trust', '-U', 'postgres']).catch(
+    (err: unknown) => {
+      throw new Error(`PostgreSQL 15 is needed (apt install postgresql-15): ${String(err)}`);
+    },
+  );
+  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`;
+  const pg = {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    start: () => asPostgres(`${PG_BIN}/pg_ctl`, ['-D', data, '-o', opts, '-w', 'start']),
+    stop: () => asPostgres(`${PG_BIN}/pg_ctl`, ['-D', data, '-m', 'fast', '-w', 'stop']),
+    async remove() {
+      await pg.stop().catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await pg.start();
+  return pg;
+}
+
+function postgresIds(): [number, number] {
+  const line = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('postgres:'));
+  if (!line) throw new Error('no postgres user (apt install postgresql-15)');
+  const [, , uid, gid] = line.split(':');
+  return [Number(uid), Number(gid)];
 }

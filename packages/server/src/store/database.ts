@@ -44,6 +44,10 @@ export function openDatabase(
     const pool = new pg.Pool({
       connectionString: databaseUrl,
       max: 10,
+      // A server that does not answer (a partition, not a refusal) must not hold the write
+      // queue forever: the attempt fails and is retried (every write is an idempotent upsert).
+      connectionTimeoutMillis: 5000,
+      query_timeout: 30_000,
       ...(nodeId ? { application_name: sessionName(nodeId) } : {}),
     });
     // A session that ends under us (PostgreSQL restarted, or a janitor fenced this node) fails
