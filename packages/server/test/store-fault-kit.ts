@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import {
+  chownSync,
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -169,4 +177,43 @@ function postgresIds(): [number, number] {
   if (!line) throw new Error('no postgres user (apt install postgresql-15)');
   const [, , uid, gid] = line.split(':');
   return [Number(uid), Number(gid)];
+}
+
+/** A small tmpfs of its own (root only: mount), to fill up; `remove()` unmounts it. */
+export function tinyFilesystem(sizeKb: number): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-full-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeKb}k`, 'tmpfs', dir]);
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(
+      `this test mounts a tmpfs: run it as root (or with CAP_SYS_ADMIN): ${String(err)}`,
+    );
+  }
+  return {
+    dir,
+    remove: () => {
+      execFileSync('umount', [dir]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Fills the filesystem of `dir` with one file, to the last byte; returns that file. */
+export function fillUp(dir: string): string {
+  const file = join(dir, 'filler');
+  const fd = openSync(file, 'w');
+  const chunk = Buffer.alloc(64 * 1024, 1);
+  try {
+    for (let size = chunk.length; size >= 1;) {
+      try {
+        writeSync(fd, chunk, 0, size);
+      } catch {
+        size = Math.floor(size / 2);
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return file;
 }

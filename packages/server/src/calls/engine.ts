@@ -41,7 +41,7 @@ interface EarlyIce {
 
 /** The sender as a device: events name devices by these fields only, never name or grants. */
 /** Longest the end of a call waits for its record before the parties are told (store slow or down). */
-const ANNOUNCE_WAIT_MS = 1000;
+const ANNOUNCE_WAIT_MS = 500;
 
 const deviceOf = ({ userId, deviceId, clientType }: Sender): DeviceRef => ({
   userId,
@@ -422,11 +422,13 @@ export class CallEngine {
       })
       .catch((err: unknown) => void this.writeFailed(s, err));
     // The parties hear of the end once its record is written (history has it), but no later
-    // than ANNOUNCE_WAIT_MS: a store that is down must not keep a call ringing. The record
-    // event waits for the row, however long the store takes to take it.
-    let waited: NodeJS.Timeout | undefined;
-    await Promise.race([written, new Promise((r) => (waited = setTimeout(r, ANNOUNCE_WAIT_MS)))]);
-    clearTimeout(waited);
+    // than ANNOUNCE_WAIT_MS, and at once while the store refuses writes: a store that is down
+    // must not keep a call ringing. The record event waits for the row, however long it takes.
+    if (this.o.records.writeStatus().up) {
+      let waited: NodeJS.Timeout | undefined;
+      await Promise.race([written, new Promise((r) => (waited = setTimeout(r, ANNOUNCE_WAIT_MS)))]);
+      clearTimeout(waited);
+    }
     for (const a of announce) this.o.delivery.toDevice(a.to, a.event);
     const record = await written;
     if (record) {
