@@ -18,7 +18,9 @@ export type EndReason =
   | 'disconnected'
   | 'failed'
   | 'shutdown'
-  | 'node_lost';
+  | 'node_lost'
+  /** The node died without warning (kill -9) and ended the call when it started again. */
+  | 'node_restart';
 
 /** Every end reason, for validation and tables. */
 export const END_REASONS: readonly EndReason[] = [
@@ -32,6 +34,7 @@ export const END_REASONS: readonly EndReason[] = [
   'failed',
   'shutdown',
   'node_lost',
+  'node_restart',
 ];
 
 /** The kinds of client a device declares on connect (`?clientType=`). */

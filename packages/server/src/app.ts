@@ -36,7 +36,15 @@ import { createLogger, Metrics, type Logger } from './observability/index.ts';
 import { MemoryDirectory } from './presence/index.ts';
 import { RoomManager } from './rooms/index.ts';
 import { SfuPool } from './sfu/index.ts';
-import { CallRecordStore, MeetingStore, migrate, openDatabase, type Db } from './store/index.ts';
+import {
+  CallRecordStore,
+  endLeftovers,
+  LastSeen,
+  MeetingStore,
+  migrate,
+  openDatabase,
+  type Db,
+} from './store/index.ts';
 
 /** A running (or ready to run) Parley node. */
 export interface App {
@@ -77,7 +85,33 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   const auth = createAuthenticator(config);
   const db = openDatabase(config, nodeId);
   await migrate(db);
-  const records = new CallRecordStore(db.kysely);
+  db.onFileProblem((problem) =>
+    problem
+      ? log.error({ event: 'store_file_problem', problem }, 'the database file is not right')
+      : log.info({ event: 'store_file_ok' }, 'the database file is right again'),
+  );
+  const records = new CallRecordStore(db, {
+    maxPending: config.store.maxPendingWrites,
+    events: {
+      retrying: (err, pending) => {
+        metrics.storeWriteFailures.inc();
+        log.warn({ event: 'store_write_retry', err, pending }, 'store refused writes; retrying');
+      },
+      recovered: (downMs) =>
+        log.info({ event: 'store_recovered', downMs }, 'store takes writes again'),
+      dropped: (err, why) => {
+        metrics.storeWritesDropped.labels(why).inc();
+        log.error({ event: 'store_write_dropped', err, why }, 'record write given up');
+      },
+    },
+  });
+  /** Whether the store takes writes and its files are in place, and if not, why. */
+  const storeHealth = () => {
+    const w = records.writeStatus();
+    const reason = db.fileProblem() ?? w.reason;
+    return { up: reason === null, pending: w.pending, reason };
+  };
+  metrics.storeHealth = storeHealth;
   // Cluster mode with REDIS_URL: presence, bus and rate budget in Redis; else all in process.
   const cluster = config.redisUrl
     ? await ClusterNode.join({ nodeId, redisUrl: config.redisUrl, config, log })
@@ -98,6 +132,25 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
 
   const sfu = new SfuPool({ sfu: config.sfu, log, metrics });
   const meetingStore = new MeetingStore(db.kysely);
+  // A single node owns every row: what a run killed without warning left open is its own, ended
+  // at that run's last sign of life, which this run records every few seconds.
+  let lastSeenTimer: NodeJS.Timeout | null = null;
+  if (!cluster) {
+    const lastSeen = new LastSeen(db.kysely);
+    const left = await endLeftovers({ nodeId, records, meetings: meetingStore, lastSeen });
+    if (left.calls.length + left.stays > 0)
+      log.warn(
+        { event: 'node_restart', calls: left.calls.length, stays: left.stays },
+        'ended the calls and meeting stays a previous run left open',
+      );
+    const touch = () =>
+      void lastSeen
+        .touch(nodeId, Date.now())
+        .catch((err: unknown) => log.debug({ event: 'last_seen_failed', err }, 'not recorded'));
+    touch();
+    lastSeenTimer = setInterval(touch, config.store.lastSeenMs);
+    lastSeenTimer.unref();
+  }
   const rtc = new RtcService({
     store: meetingStore,
     sfu,
@@ -179,17 +232,24 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   cluster?.handOffSessionsOf(gateway);
 
   const http = new Hono();
-  http.get('/healthz', (c) =>
-    c.json({
-      status: 'ok',
-      node: nodeId,
-      connections: hub.size,
-      calls: engine.size,
-      meetings: rtc.size,
-      sfuWorkers: sfu.workers(),
-      ...(cluster ? { cluster: cluster.health() } : {}),
-    }),
-  );
+  // Not ready (503) while the store refuses writes or its file is gone: records are kept and
+  // retried meanwhile, but a load balancer should prefer a node whose store works.
+  http.get('/healthz', (c) => {
+    const store = storeHealth();
+    return c.json(
+      {
+        status: store.up ? 'ok' : 'degraded',
+        node: nodeId,
+        store,
+        connections: hub.size,
+        calls: engine.size,
+        meetings: rtc.size,
+        sfuWorkers: sfu.workers(),
+        ...(cluster ? { cluster: cluster.health() } : {}),
+      },
+      store.up ? 200 : 503,
+    );
+  });
   http.get('/metrics', async (c) =>
     c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
   );
@@ -256,6 +316,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
       closing ??= (async () => {
         log.info({ event: 'shutdown', calls: engine.size }, 'shutting down');
         server.close();
+        if (lastSeenTimer) clearInterval(lastSeenTimer);
         await engine.shutdown();
         rtc.close();
         gateway.close();

@@ -40,6 +40,9 @@ interface EarlyIce {
 }
 
 /** The sender as a device: events name devices by these fields only, never name or grants. */
+/** Longest the end of a call waits for its record before the parties are told (store slow or down). */
+const ANNOUNCE_WAIT_MS = 500;
+
 const deviceOf = ({ userId, deviceId, clientType }: Sender): DeviceRef => ({
   userId,
   deviceId,
@@ -371,7 +374,7 @@ export class CallEngine {
         return;
       case 'persist_accepted':
         this.o.records
-          .accepted(s.callId, s.acceptedAt!, s.answeredBy!.deviceId, s.answeredBy!.clientType)
+          .accepted(call.start, s.acceptedAt!, s.answeredBy!.deviceId, s.answeredBy!.clientType)
           .catch((err: unknown) => this.writeFailed(s, err));
         return;
       case 'ring_timer':
@@ -407,9 +410,8 @@ export class CallEngine {
       },
       'call ended',
     );
-    let record;
-    try {
-      record = await this.o.records.ended(call.start, {
+    const written = this.o.records
+      .ended(call.start, {
         callId: s.callId,
         reason: s.endReason ?? 'failed',
         acceptedAt: s.acceptedAt,
@@ -417,11 +419,18 @@ export class CallEngine {
         ringMs: (s.ringEndedAt ?? s.createdAt) - s.createdAt,
         answeredDevice: s.answeredBy?.deviceId ?? null,
         answeredClientType: s.answeredBy?.clientType ?? null,
-      });
-    } catch (err) {
-      this.writeFailed(s, err);
+      })
+      .catch((err: unknown) => void this.writeFailed(s, err));
+    // The parties hear of the end once its record is written (history has it), but no later
+    // than ANNOUNCE_WAIT_MS, and at once while the store refuses writes: a store that is down
+    // must not keep a call ringing. The record event waits for the row, however long it takes.
+    if (this.o.records.writeStatus().up) {
+      let waited: NodeJS.Timeout | undefined;
+      await Promise.race([written, new Promise((r) => (waited = setTimeout(r, ANNOUNCE_WAIT_MS)))]);
+      clearTimeout(waited);
     }
     for (const a of announce) this.o.delivery.toDevice(a.to, a.event);
+    const record = await written;
     if (record) {
       const event = { type: 'call:record', record } as const;
       await Promise.all([
@@ -469,10 +478,11 @@ export class CallEngine {
     this.o.watcher?.ended(call.state);
   }
 
+  /** A write the store refused for good (bad data, or its backlog full): the record is lost. */
   private writeFailed(s: CallState, err: unknown): void {
     this.log.error(
       { event: 'record_write_failed', callId: s.callId, err },
-      'call record write failed',
+      'call record write refused: the record is lost',
     );
   }
 }

@@ -55,6 +55,8 @@ const ENV_MAP: ReadonlyArray<readonly [string, string]> = [
   ['PARLEY_TURN_URLS', 'ice.turnUrls'],
   ['PARLEY_TURN_SECRET', 'ice.turnSecret'],
   ['PARLEY_TURN_TTL_SEC', 'ice.turnTtlSec'],
+  ['PARLEY_STORE_MAX_PENDING_WRITES', 'store.maxPendingWrites'],
+  ['PARLEY_STORE_LAST_SEEN_MS', 'store.lastSeenMs'],
 ];
 
 /** Variables that hold comma-separated lists. */

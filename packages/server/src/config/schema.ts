@@ -179,6 +179,22 @@ export const ConfigSchema = Type.Object({
     },
     { default: {} },
   ),
+  /** The record store's resilience: writes kept while it is down, this node's sign of life. */
+  store: Type.Object(
+    {
+      /**
+       * Record writes kept (in order, retried) while the store refuses them; beyond this a write
+       * is refused and logged. 100,000 is about half a minute of calls at a thousand a second.
+       */
+      maxPendingWrites: Type.Integer({ minimum: 100, default: 100_000 }),
+      /**
+       * How often a node records that it is alive: after a kill -9, the calls it left open are
+       * ended at its last sign of life.
+       */
+      lastSeenMs: Ms(5_000, 'sign of life interval'),
+    },
+    { default: {} },
+  ),
 });
 
 /** Parsed, defaulted and frozen configuration. */

@@ -86,6 +86,32 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** What the store's health looks like now; set by the composition root. */
+  storeHealth: () => { up: boolean; pending: number } = () => ({ up: true, pending: 0 });
+  readonly storeUp: Gauge = new Gauge({
+    name: 'parley_store_up',
+    help: 'Whether the record store takes writes and its files are in place (1) or not (0)',
+    registers: [this.registry],
+    collect: (): void => this.storeUp.set(this.storeHealth().up ? 1 : 0),
+  });
+  readonly storePendingWrites: Gauge = new Gauge({
+    name: 'parley_store_pending_writes',
+    help: 'Record writes waiting for the store (kept and retried while it refuses them)',
+    registers: [this.registry],
+    collect: (): void => this.storePendingWrites.set(this.storeHealth().pending),
+  });
+  readonly storeWriteFailures = new Counter({
+    name: 'parley_store_write_failures_total',
+    help: 'Attempts to write records that the store refused (the writes are kept and retried)',
+    registers: [this.registry],
+  });
+  readonly storeWritesDropped = new Counter({
+    name: 'parley_store_writes_dropped_total',
+    help: 'Record writes given up: bad data, or the backlog of pending writes was full',
+    labelNames: ['why'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

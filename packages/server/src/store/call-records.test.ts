@@ -38,7 +38,7 @@ for (const s of stores) {
       ({ db, cleanup } = await s.open());
       await migrate(db);
       assert.deepEqual(await migrate(db), [], 'migrating twice applies nothing');
-      store = new CallRecordStore(db.kysely);
+      store = new CallRecordStore(db);
     });
     after(() => cleanup());
 
@@ -53,7 +53,7 @@ for (const s of stores) {
       assert.equal(row.status, 0);
       assert.equal(row.call_type, 1);
       assert.equal(row.end_time, null);
-      await store.accepted(c.callId, c.createdAt + 2000, 'bob-d2', 'ios');
+      await store.accepted(c, c.createdAt + 2000, 'bob-d2', 'ios');
       row = await db.kysely
         .selectFrom('call_records')
         .selectAll()
@@ -144,7 +144,7 @@ for (const s of stores) {
       const c = start(300);
       const writes = [
         store.created(c),
-        store.accepted(c.callId, c.createdAt + 10, 'bob-d1', 'web'),
+        store.accepted(c, c.createdAt + 10, 'bob-d1', 'web'),
         store.ended(c, {
           callId: c.callId,
           reason: 'hangup',
@@ -171,7 +171,7 @@ for (const s of stores) {
       const finished = { ...start(502), ownerNode: 'dead' };
       const elsewhere = { ...start(503), ownerNode: 'alive' };
       for (const c of [ringing, answered, finished, elsewhere]) await store.created(c);
-      await store.accepted(answered.callId, answered.createdAt + 1000, 'bob-d9', 'ios');
+      await store.accepted(answered, answered.createdAt + 1000, 'bob-d9', 'ios');
       await store.ended(finished, unanswered(finished, 'hangup', 10));
       const at = answered.createdAt + 31_000;
       const lost = await store.abandon('dead', 'node_lost', at);
@@ -210,13 +210,21 @@ for (const s of stores) {
       assert.equal((await store.get(ended.callId, 'alice'))?.reason, 'hangup', 'ended stays');
     });
 
-    test('a failing write rejects alone and the rest still commit', async () => {
+    test('the end of a call whose earlier writes were lost still leaves the whole row', async () => {
+      const c = start(500);
+      const rec = await store.ended(c, unanswered(c, 'no_answer', 3000));
+      assert.deepEqual(await store.get(c.callId, 'bob'), rec);
+      await store.created(c);
+      assert.deepEqual(await store.get(c.callId, 'bob'), rec, 'a late invite changes nothing');
+    });
+
+    test('a write that can never succeed rejects alone and the rest still commit', async () => {
       const a = start(400);
-      const dup = start(400);
+      const bad = { ...start(402), caller: null as unknown as string };
       const b = start(401);
       const results = await Promise.allSettled([
         store.created(a),
-        store.created(dup),
+        store.created(bad),
         store.created(b),
       ]);
       assert.deepEqual(

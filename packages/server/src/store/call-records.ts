@@ -1,8 +1,9 @@
 import type { CallRecord, EndReason, Media } from '@parley/protocol';
 import type { CompiledQuery, Kysely, Selectable, Updateable } from 'kysely';
 import { compiledOnce } from './compiled-once.ts';
+import type { Db } from './database.ts';
 import type { CallRecordsTable, Database } from './schema.ts';
-import { WriteQueue } from './write-queue.ts';
+import { WriteQueue, type WriteQueueOptions, type WriteStatus } from './write-queue.ts';
 
 /** What the engine hands the store when a call starts. */
 export interface CallStart {
@@ -79,15 +80,17 @@ const NEW_ROW = Object.keys(
   }),
 ) as Array<keyof NewRow>;
 
+// The columns each transition sets; the row's other columns come with it, so that every write
+// is an upsert of the whole row: a write retried, or one whose earlier ones were lost, still
+// leaves the row complete.
 const ACCEPTED = [
-  'call_id',
   'status',
   'start_time',
   'updated_at',
   'answered_device',
   'answered_client_type',
 ] as const satisfies ReadonlyArray<keyof CallRecordsTable>;
-type Accepted = Values<typeof ACCEPTED>;
+type Accepted = NewRow & Values<typeof ACCEPTED>;
 
 const ENDED = [
   ...ACCEPTED,
@@ -96,7 +99,7 @@ const ENDED = [
   'end_reason',
   'ring_ms',
 ] as const satisfies ReadonlyArray<keyof CallRecordsTable>;
-type Ended = Values<typeof ENDED>;
+type Ended = NewRow & Values<typeof ENDED>;
 
 /** Spec status: 0 = invite, 1 = accept, 2 = reject, 3 = hangup. */
 export function specStatus(reason: EndReason | null, accepted: boolean): number {
@@ -142,64 +145,90 @@ function toRecord(row: Selectable<CallRecordsTable>): CallRecord {
   };
 }
 
+/** Options of the call record store. */
+export type CallRecordOptions = Omit<WriteQueueOptions, 'maxBatch'>;
+
 /**
  * The call detail records. A row exists from the invite on and is updated at each transition,
- * so a call whose node dies can be finalised by another.
+ * so a call whose node dies can be finalised by another. Writes go through a WriteQueue: one
+ * the store refuses for a while is retried until it is taken.
  */
 export class CallRecordStore {
   private readonly queue: WriteQueue;
+  private readonly db: Kysely<Database>;
   /** The three writes of every call, compiled once. */
   private readonly insert: (row: NewRow) => CompiledQuery;
   private readonly accept: (v: Accepted) => CompiledQuery;
   private readonly end: (v: Ended) => CompiledQuery;
 
-  constructor(private readonly db: Kysely<Database>) {
-    this.queue = new WriteQueue(db);
-    this.insert = compiledOnce(NEW_ROW, (row) => db.insertInto('call_records').values(row));
-    const update = <V extends Accepted>(columns: ReadonlyArray<keyof V & string>) =>
-      compiledOnce<V>(columns, ({ call_id, ...set }) =>
-        db.updateTable('call_records').set(set).where('call_id', '=', call_id),
+  constructor(store: Db, opts: CallRecordOptions = { maxPending: 100_000 }) {
+    const db = (this.db = store.kysely);
+    this.queue = new WriteQueue(store, opts);
+    this.insert = compiledOnce(NEW_ROW, (row) =>
+      db
+        .insertInto('call_records')
+        .values(row)
+        .onConflict((oc) => oc.column('call_id').doNothing()),
+    );
+    const upsert = <V extends Accepted>(columns: ReadonlyArray<keyof V & string>) =>
+      compiledOnce<V>([...NEW_ROW, ...columns] as Array<keyof V & string>, (row) =>
+        db
+          .insertInto('call_records')
+          .values(row)
+          .onConflict((oc) =>
+            oc
+              .column('call_id')
+              .doUpdateSet((eb) =>
+                Object.fromEntries(
+                  columns.map((c) => [c, eb.ref(`excluded.${c}` as 'excluded.status')]),
+                ),
+              ),
+          ),
       );
-    this.accept = update<Accepted>(ACCEPTED);
-    this.end = update<Ended>(ENDED);
+    this.accept = upsert<Accepted>(ACCEPTED);
+    this.end = upsert<Ended>(ENDED);
   }
 
   /** Inserts the row for a new call (status 0). */
   created(c: CallStart): Promise<void> {
-    const q = this.insert(newRow(c));
-    return this.queue.write((trx) => trx.executeQuery(q));
+    return this.queue.write(this.insert(newRow(c)));
   }
 
   /** Marks the call answered (status 1). */
-  accepted(callId: string, at: number, device: string, clientType: string): Promise<void> {
-    const q = this.accept({
-      call_id: callId,
-      status: 1,
-      start_time: iso(at),
-      updated_at: iso(at),
-      answered_device: device,
-      answered_client_type: clientType,
-    });
-    return this.queue.write((trx) => trx.executeQuery(q));
+  accepted(start: CallStart, at: number, device: string, clientType: string): Promise<void> {
+    return this.queue.write(
+      this.accept({
+        ...newRow(start),
+        status: 1,
+        start_time: iso(at),
+        updated_at: iso(at),
+        answered_device: device,
+        answered_client_type: clientType,
+      }),
+    );
   }
 
-  /** Writes the end of a call and returns the record as clients receive it. */
+  /**
+   * Writes the end of a call and returns the record as clients receive it, once the row is in
+   * the store (however long the store takes).
+   */
   async ended(start: CallStart, e: CallEnd): Promise<CallRecord> {
     const accepted = e.acceptedAt !== null;
     const duration = accepted ? Math.round((e.endedAt - e.acceptedAt!) / 1000) : 0;
-    const q = this.end({
-      call_id: start.callId,
-      status: specStatus(e.reason, accepted),
-      start_time: accepted ? iso(e.acceptedAt!) : null,
-      end_time: iso(e.endedAt),
-      updated_at: iso(e.endedAt),
-      duration,
-      end_reason: e.reason,
-      ring_ms: e.ringMs,
-      answered_device: e.answeredDevice,
-      answered_client_type: e.answeredClientType,
-    });
-    await this.queue.write((trx) => trx.executeQuery(q));
+    await this.queue.write(
+      this.end({
+        ...newRow(start),
+        status: specStatus(e.reason, accepted),
+        start_time: accepted ? iso(e.acceptedAt!) : null,
+        end_time: iso(e.endedAt),
+        updated_at: iso(e.endedAt),
+        duration,
+        end_reason: e.reason,
+        ring_ms: e.ringMs,
+        answered_device: e.answeredDevice,
+        answered_client_type: e.answeredClientType,
+      }),
+    );
     return {
       callId: start.callId,
       caller: start.caller,
@@ -230,15 +259,7 @@ export class CallRecordStore {
     at: number,
     known: readonly CallStart[] = [],
   ): Promise<AbandonedCall[]> {
-    if (known.length > 0) {
-      await this.queue.write((trx) =>
-        trx
-          .insertInto('call_records')
-          .values(known.map(newRow))
-          .onConflict((oc) => oc.column('call_id').doNothing())
-          .execute(),
-      );
-    }
+    await Promise.all(known.map((c) => this.created(c)));
     const rows = await this.db
       .selectFrom('call_records')
       .selectAll()
@@ -259,18 +280,31 @@ export class CallRecordStore {
         createdAt: created,
         ownerNode,
       };
+      // Never before the row's last write (a node's last sign of life may be older).
+      const endedAt = Math.max(at, Date.parse(asIso(row.updated_at)!));
       const end: CallEnd = {
         callId: row.call_id,
         reason,
         acceptedAt,
-        endedAt: Math.max(at, created),
-        ringMs: (acceptedAt ?? Math.max(at, created)) - created,
+        endedAt,
+        ringMs: (acceptedAt ?? endedAt) - created,
         answeredDevice: row.answered_device,
         answeredClientType: row.answered_client_type,
       };
       out.push({ record: await this.ended(start, end), start, end });
     }
     return out;
+  }
+
+  /** The nodes that own calls not ended in the store. */
+  async unendedOwners(): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('call_records')
+      .select('owner_node')
+      .distinct()
+      .where('end_time', 'is', null)
+      .execute();
+    return rows.map((r) => r.owner_node);
   }
 
   /** One user's finished calls, newest first. `cursor` is the `next` of the previous page. */
@@ -306,5 +340,10 @@ export class CallRecordStore {
   /** Waits for queued writes (shutdown). */
   drain(): Promise<void> {
     return this.queue.drain();
+  }
+
+  /** How writes are going (health, metrics). */
+  writeStatus(): WriteStatus {
+    return this.queue.status();
   }
 }

@@ -1,11 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql, type CompiledQuery } from 'kysely';
 import type { Config } from '../config/index.ts';
 import type { Database } from './schema.ts';
 import { StaticMigrationProvider, type TimeType } from './migrations.ts';
+import { SqliteThread } from './sqlite-thread.ts';
+import { SqliteThreadDialect } from './sqlite-thread-dialect.ts';
 
 /** An open database and what kind it is. */
 export interface Db {
@@ -13,14 +14,27 @@ export interface Db {
   kind: 'sqlite' | 'postgres';
   /** Where it lives, for logs (no credentials). */
   where: string;
+  /** Runs `stmts` in one transaction (in SQLite, in one trip to its thread). */
+  writeBatch(stmts: readonly CompiledQuery[]): Promise<void>;
+  /** What is wrong with the database's files (SQLite: deleted, replaced), or null. */
+  fileProblem(): string | null;
+  /** Calls `listener` each time `fileProblem()` changes. */
+  onFileProblem(listener: (problem: string | null) => void): void;
 }
 
 /** The PostgreSQL application_name of a node's sessions (so that a janitor can find them). */
 export const sessionName = (nodeId: string): string => `parley-${nodeId}`;
 
+/** How long a SQLite statement waits for a lock that another process holds (on its thread). */
+const SQLITE_BUSY_TIMEOUT_MS = 5000;
+/** How often the SQLite thread checks that its files are still in the data dir. */
+const SQLITE_FILE_CHECK_MS = 2000;
+
 /**
  * Opens the store: PostgreSQL when `databaseUrl` is set, else a SQLite file in the data dir
- * (WAL mode, so readers never block the writer). `nodeId` names a node's PostgreSQL sessions.
+ * (WAL mode, so readers never block the writer) run by a thread of its own, so that no
+ * statement, however long it waits on a lock or the disk, blocks the event loop. `nodeId`
+ * names a node's PostgreSQL sessions.
  */
 export function openDatabase(
   { databaseUrl, dataDir }: Pick<Config, 'databaseUrl' | 'dataDir'>,
@@ -30,6 +44,10 @@ export function openDatabase(
     const pool = new pg.Pool({
       connectionString: databaseUrl,
       max: 10,
+      // A server that does not answer (a partition, not a refusal) must not hold the write
+      // queue forever: the attempt fails and is retried (every write is an idempotent upsert).
+      connectionTimeoutMillis: 5000,
+      query_timeout: 30_000,
       ...(nodeId ? { application_name: sessionName(nodeId) } : {}),
     });
     // A session that ends under us (PostgreSQL restarted, or a janitor fenced this node) fails
@@ -39,44 +57,34 @@ export function openDatabase(
     pool.on('error', () => undefined);
     pool.on('connect', (client) => client.on('error', () => undefined));
     const url = new URL(databaseUrl);
+    const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return {
-      kysely: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
+      kysely,
       kind: 'postgres',
       where: `${url.host}${url.pathname}`,
+      writeBatch: (stmts) =>
+        kysely.transaction().execute(async (trx) => {
+          for (const q of stmts) await trx.executeQuery(q);
+        }),
+      fileProblem: () => null,
+      onFileProblem: () => undefined,
     };
   }
   mkdirSync(dataDir, { recursive: true });
   const file = join(dataDir, 'parley.sqlite');
-  const sqlite = new SQLite(file);
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('busy_timeout = 5000');
+  const thread = new SqliteThread({
+    file,
+    busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS,
+    fileCheckMs: SQLITE_FILE_CHECK_MS,
+  });
+  const dialect = new SqliteThreadDialect(thread);
   return {
-    kysely: new Kysely<Database>({
-      dialect: new SqliteDialect({ database: reusingStatements(sqlite) }),
-    }),
+    kysely: new Kysely<Database>({ dialect }),
     kind: 'sqlite',
     where: file,
-  };
-}
-
-/**
- * Kysely prepares every query it runs; compiling the same few INSERTs and UPDATEs again for
- * each call was a tenth of a call's server time. This keeps the prepared statements by SQL text
- * (bounded), and never hands out one that a streamed select is still iterating.
- */
-function reusingStatements(db: SQLite.Database, max = 256): SqliteDatabase {
-  const cache = new Map<string, SQLite.Statement>();
-  return {
-    close: () => db.close(),
-    prepare(sql) {
-      const cached = cache.get(sql);
-      if (cached && !cached.busy) return cached;
-      const stmt = db.prepare(sql);
-      if (cache.size >= max) cache.clear();
-      cache.set(sql, stmt);
-      return stmt;
-    },
+    writeBatch: (stmts) => dialect.batch(stmts),
+    fileProblem: () => thread.fileProblem,
+    onFileProblem: (listener) => (thread.onFileProblem = listener),
   };
 }
 

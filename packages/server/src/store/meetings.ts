@@ -152,6 +152,23 @@ export class MeetingStore {
     return Number(r.numUpdatedRows) > 0;
   }
 
+  /**
+   * Closes every open stay, at `at` or its join if that is later: a single node starting
+   * again after it was killed serves no one yet, so every stay still open was left by the
+   * previous run. Returns how many it closed.
+   */
+  async closeOpenStays(at: number): Promise<number> {
+    const when = iso(at);
+    const r = await this.db
+      .updateTable('meeting_participants')
+      .set((eb) => ({
+        left_at: eb.case().when('joined_at', '>', when).then(eb.ref('joined_at')).else(when).end(),
+      }))
+      .where('left_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
   /** Ends an active meeting and closes every open stay; false when it had already ended. */
   async end(meetingId: string, endedBy: string, at: number): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {

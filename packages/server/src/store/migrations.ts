@@ -101,6 +101,15 @@ function migrations(time: TimeType): Record<string, Migration> {
           .execute();
       },
     },
+    '0003_node_last_seen': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('node_last_seen')
+          .addColumn('node_id', 'varchar(64)', (c) => c.primaryKey())
+          .addColumn('seen_at', sql.raw(time), (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

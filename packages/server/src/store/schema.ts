@@ -62,9 +62,19 @@ export interface MeetingParticipantsTable {
   left_at: string | null;
 }
 
+/**
+ * `node_last_seen`: each node's last sign of life, touched every few seconds; a node restarted
+ * after a kill -9 ends what the previous run left open at that time.
+ */
+export interface NodeLastSeenTable {
+  node_id: string;
+  seen_at: string;
+}
+
 /** The database as Kysely sees it. */
 export interface Database {
   call_records: CallRecordsTable;
   meetings: MeetingsTable;
   meeting_participants: MeetingParticipantsTable;
+  node_last_seen: NodeLastSeenTable;
 }

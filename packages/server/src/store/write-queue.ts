@@ -1,67 +1,176 @@
-import type { Kysely, Transaction } from 'kysely';
-import type { Database } from './schema.ts';
-
-type Op = (trx: Transaction<Database>) => Promise<unknown>;
+import type { CompiledQuery } from 'kysely';
+import type { Db } from './database.ts';
+import { isPermanent } from './store-errors.ts';
 
 interface Pending {
-  op: Op;
+  q: CompiledQuery;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
 
+/** How the store's writes are going, for health and metrics. */
+export interface WriteStatus {
+  /** False while writes fail and are being retried. */
+  up: boolean;
+  /** Writes waiting for the store. */
+  pending: number;
+  /** Why the last attempt failed, while `up` is false. */
+  reason: string | null;
+  /** Since when (epoch ms) writes have been failing, while `up` is false. */
+  downSince: number | null;
+}
+
+/** What the queue reports as it goes (metrics, logs). */
+export interface WriteQueueEvents {
+  /** A transaction failed; its writes are kept and retried. */
+  retrying?(err: unknown, pending: number): void;
+  /** The store took the writes again after failing. */
+  recovered?(downMs: number): void;
+  /** A write was refused: it can never succeed (`permanent`) or the backlog is full. */
+  dropped?(err: unknown, why: 'permanent' | 'backlog_full'): void;
+}
+
+/** Options of a WriteQueue. */
+export interface WriteQueueOptions {
+  /** Writes kept while the store refuses them; beyond it a write is refused at once. */
+  maxPending: number;
+  /** Statements per transaction (a long backlog is written in pieces of this size). */
+  maxBatch?: number;
+  /** First and longest wait between attempts while the store fails. */
+  retryMinMs?: number;
+  retryMaxMs?: number;
+  events?: WriteQueueEvents;
+}
+
+/** The error of a write refused because `maxPending` writes are already waiting. */
+export class BacklogFullError extends Error {
+  readonly code = 'STORE_BACKLOG_FULL';
+  constructor(max: number) {
+    super(`the store is not taking writes and ${max} are already waiting`);
+    this.name = 'BacklogFullError';
+  }
+}
+
 /**
- * Groups writes issued in the same tick into one transaction. Calls at a thousand a second
- * then cost one commit per tick instead of three per call, and writes stay in issue order.
+ * Groups writes issued in the same tick into one transaction: calls at a thousand a second then
+ * cost one commit per tick instead of three per call. Writes stay in issue order, and a write
+ * the store refuses for a while (locked, down, disk full) is kept and retried with backoff, in
+ * order, until it is taken: its promise resolves only then. Only a write that can never succeed
+ * (bad data) or one beyond `maxPending` is refused.
  */
 export class WriteQueue {
   private pending: Pending[] = [];
   private flushing: Promise<void> | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private backoffMs = 0;
+  private downSince: number | null = null;
+  private reason: string | null = null;
+  private readonly maxBatch: number;
+  private readonly retryMinMs: number;
+  private readonly retryMaxMs: number;
 
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Pick<Db, 'writeBatch'>,
+    private readonly o: WriteQueueOptions,
+  ) {
+    this.maxBatch = o.maxBatch ?? 500;
+    this.retryMinMs = o.retryMinMs ?? 50;
+    this.retryMaxMs = o.retryMaxMs ?? 2000;
+  }
 
-  /** Queues `op`; resolves once the transaction that carries it has committed. */
-  write(op: Op): Promise<void> {
+  /** Queues `q`; resolves once the transaction that carries it has committed. */
+  write(q: CompiledQuery): Promise<void> {
+    if (this.pending.length >= this.o.maxPending) {
+      const err = new BacklogFullError(this.o.maxPending);
+      this.o.events?.dropped?.(err, 'backlog_full');
+      return Promise.reject(err);
+    }
     return new Promise((resolve, reject) => {
-      this.pending.push({ op, resolve, reject });
-      if (this.pending.length === 1 && !this.flushing) setImmediate(() => void this.flush());
+      this.pending.push({ q, resolve, reject });
+      if (this.pending.length === 1 && !this.flushing && !this.retryTimer)
+        setImmediate(() => void this.flush());
     });
   }
 
-  /** Resolves when everything queued so far is written. */
+  /** How writes are going. */
+  status(): WriteStatus {
+    return {
+      up: this.downSince === null,
+      pending: this.pending.length,
+      reason: this.reason,
+      downSince: this.downSince,
+    };
+  }
+
+  /** Resolves when everything queued so far is written (retrying as long as it takes). */
   async drain(): Promise<void> {
     while (this.flushing || this.pending.length > 0) {
+      if (this.retryTimer) {
+        clearTimeout(this.retryTimer);
+        this.retryTimer = null;
+        await new Promise((r) => setTimeout(r, this.backoffMs));
+      }
       await (this.flushing ?? this.flush());
     }
   }
 
   private flush(): Promise<void> {
     if (this.flushing) return this.flushing;
-    const batch = this.pending;
-    this.pending = [];
-    if (batch.length === 0) return Promise.resolve();
-    this.flushing = this.run(batch).finally(() => {
+    if (this.pending.length === 0) return Promise.resolve();
+    this.flushing = this.run().finally(() => {
       this.flushing = null;
-      if (this.pending.length > 0) void this.flush();
+      if (this.pending.length === 0 || this.retryTimer) return;
+      void this.flush();
     });
     return this.flushing;
   }
 
-  private async run(batch: Pending[]): Promise<void> {
+  /** Writes the head of the queue; on a transient failure keeps it and schedules a retry. */
+  private async run(): Promise<void> {
+    const batch = this.pending.slice(0, this.maxBatch);
     try {
-      await this.db.transaction().execute(async (trx) => {
-        for (const p of batch) await p.op(trx);
-      });
-      for (const p of batch) p.resolve();
-    } catch {
-      // One bad write must not take the others down: retry each on its own.
-      for (const p of batch) {
-        try {
-          await this.db.transaction().execute((trx) => p.op(trx));
-          p.resolve();
-        } catch (err) {
-          p.reject(err);
-        }
+      await this.db.writeBatch(batch.map((p) => p.q));
+      this.taken(batch.length);
+      return;
+    } catch (err) {
+      if (!isPermanent(err)) return this.failed(err);
+    }
+    // A write that can never succeed must not hold the others back: find it, one at a time.
+    for (const p of batch) {
+      try {
+        await this.db.writeBatch([p.q]);
+        this.taken(1);
+      } catch (err) {
+        if (!isPermanent(err)) return this.failed(err);
+        this.pending.shift();
+        this.o.events?.dropped?.(err, 'permanent');
+        p.reject(err);
       }
     }
+  }
+
+  private taken(n: number): void {
+    for (const p of this.pending.splice(0, n)) p.resolve();
+    if (this.downSince !== null) {
+      this.o.events?.recovered?.(Date.now() - this.downSince);
+      this.downSince = null;
+      this.reason = null;
+    }
+    this.backoffMs = 0;
+  }
+
+  private failed(err: unknown): void {
+    this.downSince ??= Date.now();
+    this.reason = err instanceof Error ? err.message : String(err);
+    this.backoffMs = Math.min(
+      this.retryMaxMs,
+      this.backoffMs ? this.backoffMs * 2 : this.retryMinMs,
+    );
+    this.o.events?.retrying?.(err, this.pending.length);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.flush();
+    }, this.backoffMs);
+    this.retryTimer.unref();
   }
 }

@@ -376,6 +376,7 @@ test('encode: every end reason has a spec type, reason and code', () => {
     failed: ['call-hangup', 'failed'],
     shutdown: ['call-hangup', 'shutdown'],
     node_lost: ['call-hangup', 'node_lost'],
+    node_restart: ['call-hangup', 'node_restart'],
   };
   for (const [reason, [type, text]] of Object.entries(want) as Array<[EndReason, string[]]>) {
     const { c } = content(

@@ -292,6 +292,7 @@ const ENDED: Record<EndReason, { type: string; reason: string }> = {
   failed: { type: 'call-hangup', reason: 'failed' },
   shutdown: { type: 'call-hangup', reason: 'shutdown' },
   node_lost: { type: 'call-hangup', reason: 'node_lost' },
+  node_restart: { type: 'call-hangup', reason: 'node_restart' },
 };
 
 /** Every event but the meetings' (`rtc:*`, which have no chat-protobuf shape) has an entry. */
