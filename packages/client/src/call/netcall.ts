@@ -415,11 +415,12 @@ export class NetCall extends Emitter<NetCallEvents> {
 
   /**
    * Ends the current call: cancels it while it rings, hangs up once answered. Resolves once the
-   * server has it; the other side gets `hangup`.
+   * server has it; the other side gets `hangup`. Without a call it resolves and does nothing:
+   * the call may have ended meanwhile, and the spec's own call timer hangs up without looking.
    */
   async hangup(): Promise<void> {
     const cur = this.current;
-    if (!cur) throw ParleyError.invalidState('no call to hang up');
+    if (!cur) return;
     const reason: EndReason = cur.phase === 'accepted' ? 'hangup' : 'cancelled';
     this.finish(cur, reason, this.o.userId());
     const cid = cur.cid || (await cur.invited?.catch(() => null));
