@@ -375,7 +375,8 @@ export class NetCall extends Emitter<NetCallEvents> {
 
   /**
    * Starts the call's media once it is answered (both sides call it: the caller on
-   * `callAccepted`, the callee after `response`). Resolves once the local media is up;
+   * `callAccepted`, the callee after `response`), as `startRtc({ mode: 0 })` in the spec.
+   * Resolves with `{ uid, account, cid }` once the local media is up, after `syncDone`;
    * `clientJoin` follows when the other party's media arrives.
    */
   async startRtc(options: StartRtcOptions = {}): Promise<RtcInfo> {
