@@ -134,13 +134,17 @@ describe('NetCall as the caller', () => {
     assert.equal(accepted.type, 1);
     assert.equal(accepted.cid, 'c2');
     assert.equal(accepted.fromClientType, 'ios');
-    assert.equal(typeof accepted.timetag, 'number');
+    assert.match(accepted.timetag as string, /^\d{13}$/, 'the spec types timetag as a string');
     assert.equal(FakePeerHandler.last.options?.media, 'audio');
-    await netcall.startRtc();
+    await netcall.startRtc({ mode: 1 });
+    const member = { mode: 1, pusher_secret: '', scene: 0 };
     assert.deepEqual(last('syncDone'), {
       code: 200,
       errmsg: '',
-      userlist: [{ account: 'bob', uid: 'bob-1', mode: 1 }],
+      userlist: [
+        { account: 'alice', uid: 'dev-1', url: 'parley:c2/dev-1', ...member },
+        { account: 'bob', uid: 'bob-1', url: 'parley:c2/bob-1', ...member },
+      ],
     });
     server.push({ type: 'call:answer', ...base('c2'), from: 'bob', sdp: 'v=0' });
     await server.settle();
@@ -148,6 +152,8 @@ describe('NetCall as the caller', () => {
     assert.equal(join.account, 'bob');
     assert.equal(join.uid, 'bob-1');
     assert.equal(join.cid, 'c2');
+    assert.equal(join.mode, 1);
+    assert.equal(join.url, 'parley:c2/bob-1');
     assert.equal((join.stream as MediaStream).id, 'remote');
     server.push(ended('c2', 'hangup', 'bob'));
     await server.settle();
@@ -155,8 +161,67 @@ describe('NetCall as the caller', () => {
     assert.equal(hangup.cid, 'c2');
     assert.equal(hangup.account, 'bob');
     assert.equal(hangup.reason, 'hangup');
-    assert.deepEqual(last('clientLeave'), { account: 'bob', uid: 'bob-1', cid: 'c2' });
+    assert.match(hangup.timetag as string, /^\d{13}$/);
+    assert.deepEqual(last('clientLeave'), {
+      account: 'bob',
+      uid: 'bob-1',
+      id: 'bob-1',
+      cid: 'c2',
+      url: 'parley:c2/bob-1',
+    });
     assert.deepEqual(last('callEnded'), { cid: 'c2', reason: 'hangup', by: 'bob' });
+  });
+
+  test('the callee as `account` (the spec table) or `callee`, the type a plain number', async () => {
+    const { server, netcall } = await setup();
+    server.on('call:invite', (d) => ({ callId: `to-${String(d.callee)}` }));
+    const type: number = 1;
+    assert.deepEqual(await netcall.call({ type, account: 'bob' }), { cid: 'to-bob' });
+    assert.deepEqual((await server.next('call:invite')).data, {
+      callee: 'bob',
+      media: 'audio',
+      keepCalling: false,
+    });
+    await netcall.hangup();
+    await netcall.call({ type: 2, callee: 'carol', account: 'carol' });
+    assert.equal((await server.next('call:invite')).data.callee, 'carol');
+    await netcall.hangup();
+  });
+
+  test('call options it cannot honour are refused with bad_request, and place no call', async () => {
+    const { server, netcall } = await setup();
+    const refused = async (options: unknown) => {
+      await assert.rejects(
+        netcall.call(options as Parameters<NetCall['call']>[0]),
+        (e: ParleyError) => e.code === 'bad_request',
+      );
+      assert.equal(netcall.cid, null);
+    };
+    await refused({ type: 3, account: 'bob' });
+    await refused({ type: '2', account: 'bob' });
+    await refused({ type: 2, account: 'bob', callee: 'carol' });
+    await refused({ type: 2 });
+    await refused({ type: 2, account: '' });
+    await server.settle();
+    assert.equal(server.all('call:invite').length, 0);
+  });
+
+  test("startRtc takes the spec's mode: 0 or the call's type; another mode is refused", async () => {
+    const { server, netcall } = await setup();
+    server.on('call:invite', () => ({ callId: 'm1' }));
+    await netcall.call({ type: 2, account: 'bob' });
+    server.push({ type: 'call:accepted', ...base('m1'), by: BOB_DEVICE });
+    await server.settle();
+    await assert.rejects(
+      netcall.startRtc({ mode: 1 }),
+      (e: ParleyError) => e.code === 'bad_request',
+    );
+    assert.deepEqual(await netcall.startRtc({ mode: 0 }), {
+      uid: 'dev-1',
+      account: 'alice',
+      cid: 'm1',
+    });
+    assert.equal((await netcall.startRtc({ mode: 2 })).cid, 'm1');
   });
 
   for (const reason of ['rejected', 'busy'] as const) {
@@ -174,7 +239,7 @@ describe('NetCall as the caller', () => {
   }
 
   for (const reason of ['no_answer', 'offline'] as const) {
-    test(`hangup with reason ${reason}`, async () => {
+    test(`hangup with reason ${reason}; hanging up after it does nothing`, async () => {
       const { server, netcall, events, last } = await setup();
       server.on('call:invite', () => ({ callId: 'c4' }));
       await netcall.call({ type: 2, callee: 'bob' });
@@ -182,6 +247,11 @@ describe('NetCall as the caller', () => {
       await server.settle();
       assert.deepEqual(events(), ['hangup', 'callEnded']);
       assert.equal(last('hangup').reason, reason);
+      // The spec's call timer hangs up once its 30 s are over, whatever happened meanwhile.
+      await netcall.hangup();
+      await server.settle();
+      assert.deepEqual(events(), []);
+      assert.equal(server.all('call:hangup').length, 0);
     });
   }
 
@@ -199,7 +269,6 @@ describe('NetCall as the caller', () => {
 
   test('hanging up while it rings cancels; the API refuses misuse with typed errors', async () => {
     const { server, netcall, events } = await setup();
-    await assert.rejects(netcall.hangup(), (e: ParleyError) => e.code === 'invalid_state');
     await assert.rejects(netcall.startRtc(), (e: ParleyError) => e.code === 'invalid_state');
     server.on('call:invite', () => ({ callId: 'c6' }));
     await netcall.call({ type: 2, callee: 'bob' });
@@ -332,7 +401,7 @@ describe('NetCall as the callee', () => {
     await server.settle();
     assert.deepEqual(events(), ['beCalling', 'callerAckSync']);
     assert.deepEqual(last('callerAckSync'), {
-      timetag: 1234,
+      timetag: '1234',
       cid: 'c8',
       type: 2,
       accepted: true,

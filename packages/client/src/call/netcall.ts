@@ -23,22 +23,41 @@ import { measureQuality, type CallQuality, type QualitySample } from './quality.
 /** netcall's call type: 1 audio, 2 video. */
 export type NetCallType = 1 | 2;
 
-/** `netcall.call()` (specs/netcall-sdk.md). */
-export interface CallOptions {
-  type: NetCallType;
-  /** The account (user id) to call. */
-  callee: string;
+/**
+ * `netcall.call()` (specs/netcall-sdk.md). The account (user id) to call is `account`, as the
+ * spec's parameter table names it, or `callee`, as its example does.
+ */
+export type CallOptions = {
+  /** The call type, a plain number as in the spec: 1 audio, 2 video (others: `bad_request`). */
+  type: number;
   /** Keep ringing devices the callee connects while the call rings. */
   forceKeepCalling?: boolean;
-}
+} & ({ account: string; callee?: string } | { callee: string; account?: string });
 
 /** `netcall.response()`: the `beCalling` data, and whether to accept. */
 export interface ResponseOptions {
   accepted: boolean;
   caller: string;
-  type: NetCallType;
+  /** The call's type as `beCalling` gave it; the call keeps the type it rang with. */
+  type: number;
   cid: string;
 }
+
+/** `netcall.startRtc()`: the spec's `mode`, and camera/microphone constraints for this call. */
+export interface StartRtcOptions extends MediaConstraints {
+  /**
+   * How this device joins the call's media: 0 or the call's type (1 audio, 2 video), which is
+   * what the spec's examples pass. Parley joins both parties with the call's media, so any
+   * other value is refused (`bad_request`).
+   */
+  mode?: number;
+}
+
+/**
+ * When an event happened, as the spec types it: a string, the epoch milliseconds in decimal
+ * (`Number(timetag)` gives the number back).
+ */
+export type TimeTag = string;
 
 /** `beCalling`: a call rings this device. */
 export interface BeCallingEvent {
@@ -49,7 +68,7 @@ export interface BeCallingEvent {
   cid: string;
   /** The caller's device kind (web, ios, ...). */
   fromClientType: string;
-  timetag: number;
+  timetag: TimeTag;
 }
 
 /** `callAccepted`: the callee answered the call this device placed. */
@@ -60,7 +79,7 @@ export interface CallAcceptedEvent {
   cid: string;
   /** The answering device's kind. */
   fromClientType: string;
-  timetag: number;
+  timetag: TimeTag;
 }
 
 /** `callRejected`: the callee declined, or was busy. */
@@ -69,12 +88,12 @@ export interface CallRejectedEvent {
   type: NetCallType;
   cid: string;
   reason: 'rejected' | 'busy';
-  timetag: number;
+  timetag: TimeTag;
 }
 
 /** `callerAckSync`: another device of this user answered a call that rang here too. */
 export interface CallerAckSyncEvent {
-  timetag: number;
+  timetag: TimeTag;
   cid: string;
   type: NetCallType;
   accepted: boolean;
@@ -83,26 +102,45 @@ export interface CallerAckSyncEvent {
 
 /** `hangup`: the call ended on the other side or on the server (any reason but a rejection). */
 export interface HangupEvent {
-  timetag: number;
+  timetag: TimeTag;
   cid: string;
   /** The other party. */
   account: string;
   reason: EndReason;
 }
 
-/** A member of the call's media room (`syncDone`'s userlist). */
+/** A member of the call's media (`syncDone`'s userlist, `clientJoin`). */
 export interface NetCallUser {
   account: string;
-  /** The device id. */
+  /** The member's device id. */
   uid: string;
+  /** The media the member joined with: the call's type (1 audio, 2 video). */
   mode: NetCallType;
+  /**
+   * Not a stream address (Parley's media is a `MediaStream`: `localStream`, `clientJoin.stream`)
+   * but the name of the member's media in this call, `parley:<cid>/<uid>`: the same in
+   * `syncDone`, `clientJoin` and `clientLeave`, so an app can key its players by it.
+   */
+  url: string;
 }
 
-/** `syncDone`: startRtc joined the call's media room; `userlist` is who is in it. */
+/** An entry of `syncDone`'s userlist. */
+export interface SyncDoneUser extends NetCallUser {
+  /** Always '': there is no push stream to authorise (the media goes over DTLS-SRTP). */
+  pusher_secret: string;
+  /** Always 0: a 1:1 call (meetings are not netcall). */
+  scene: number;
+}
+
+/**
+ * `syncDone`: startRtc joined the call's media. `userlist` is who is in it: this device first
+ * (its `url` names the local media, the spec's live-pusher), then the other party's answering
+ * device once the call is answered (the live-player).
+ */
 export interface SyncDoneEvent {
   code: 200;
   errmsg: '';
-  userlist: NetCallUser[];
+  userlist: SyncDoneUser[];
 }
 
 /** `clientJoin`: the other party's media arrived. */
@@ -115,7 +153,11 @@ export interface ClientJoinEvent extends NetCallUser {
 export interface ClientLeaveEvent {
   account: string;
   uid: string;
+  /** The member's device id again (the spec names it both `uid` and `id`). */
+  id: string;
   cid: string;
+  /** As in `clientJoin`. */
+  url: string;
 }
 
 /** `callEnded` (beyond the spec): every end of the current call, local or remote. */
@@ -205,6 +247,8 @@ interface Current {
 }
 
 const typeOf = (m: Media): NetCallType => (m === 'audio' ? 1 : 2);
+const mediaUrl = (cid: string, uid: string) => `parley:${cid}/${uid}`;
+const now = (): TimeTag => String(Date.now());
 const mediaOf = (t: NetCallType): Media => (t === 1 ? 'audio' : 'video');
 const REJECTIONS: ReadonlySet<EndReason> = new Set(['rejected', 'busy']);
 
@@ -259,15 +303,24 @@ export class NetCall extends Emitter<NetCallEvents> {
    */
   async call(options: CallOptions): Promise<{ cid: string }> {
     if (this.current) throw ParleyError.invalidState('already in a call: hang up first');
-    if (options.type !== 1 && options.type !== 2)
-      throw ParleyError.badRequest('type must be 1 or 2');
-    const cur = this.fresh('', options.type, 'caller', options.callee, 'inviting');
+    const type = options.type;
+    if (type !== 1 && type !== 2)
+      throw ParleyError.badRequest('type must be 1 (audio) or 2 (video)');
+    const { account, callee: named } = options;
+    if (account !== undefined && named !== undefined && account !== named) {
+      throw ParleyError.badRequest('account and callee name different users: give one');
+    }
+    const callee = account ?? named;
+    if (typeof callee !== 'string' || callee === '') {
+      throw ParleyError.badRequest('account (the user to call) is required');
+    }
+    const cur = this.fresh('', type, 'caller', callee, 'inviting');
     this.current = cur;
     if (this.o.preconnect ?? true) this.open(cur).catch(() => undefined);
     cur.invited = this.o.signaling
       .request<{ callId: string; glare?: true }>('call:invite', {
-        callee: options.callee,
-        media: mediaOf(options.type),
+        callee,
+        media: mediaOf(type),
         keepCalling: options.forceKeepCalling ?? false,
       })
       .then((r) => {
@@ -322,22 +375,34 @@ export class NetCall extends Emitter<NetCallEvents> {
 
   /**
    * Starts the call's media once it is answered (both sides call it: the caller on
-   * `callAccepted`, the callee after `response`). Resolves once the local media is up;
+   * `callAccepted`, the callee after `response`), as `startRtc({ mode: 0 })` in the spec.
+   * Resolves with `{ uid, account, cid }` once the local media is up, after `syncDone`;
    * `clientJoin` follows when the other party's media arrives.
    */
-  async startRtc(constraints?: MediaConstraints): Promise<RtcInfo> {
+  async startRtc(options: StartRtcOptions = {}): Promise<RtcInfo> {
     const cur = this.current;
     if (!cur || cur.phase !== 'accepted') throw ParleyError.invalidState('no answered call');
+    const { mode = 0, ...constraints } = options;
+    if (mode !== 0 && mode !== cur.type) {
+      throw ParleyError.badRequest(`mode must be 0 or the call's type (${cur.type})`);
+    }
     if (!cur.rtcStarted) {
       cur.rtcStarted = true;
       await this.open(cur, constraints);
       if (cur.ended) throw ParleyError.invalidState('the call ended');
+      const member = (account: string, uid: string): SyncDoneUser => ({
+        account,
+        uid,
+        mode: cur.type,
+        url: mediaUrl(cur.cid, uid),
+        pusher_secret: '',
+        scene: 0,
+      });
+      const self = member(this.o.userId(), this.o.signaling.deviceId ?? '');
       this.emit('syncDone', {
         code: 200,
         errmsg: '',
-        userlist: cur.remote
-          ? [{ account: cur.peer, uid: cur.remote.deviceId, mode: cur.type }]
-          : [],
+        userlist: cur.remote ? [self, member(cur.peer, cur.remote.deviceId)] : [self],
       });
       cur.live = true;
       const inbox = cur.inbox;
@@ -351,11 +416,12 @@ export class NetCall extends Emitter<NetCallEvents> {
 
   /**
    * Ends the current call: cancels it while it rings, hangs up once answered. Resolves once the
-   * server has it; the other side gets `hangup`.
+   * server has it; the other side gets `hangup`. Without a call it resolves and does nothing:
+   * the call may have ended meanwhile, and the spec's own call timer hangs up without looking.
    */
   async hangup(): Promise<void> {
     const cur = this.current;
-    if (!cur) throw ParleyError.invalidState('no call to hang up');
+    if (!cur) return;
     const reason: EndReason = cur.phase === 'accepted' ? 'hangup' : 'cancelled';
     this.finish(cur, reason, this.o.userId());
     const cid = cur.cid || (await cur.invited?.catch(() => null));
@@ -441,10 +507,12 @@ export class NetCall extends Emitter<NetCallEvents> {
       handler.on('remoteStream', (stream) => {
         if (cur.ended || cur.joined || cur.handler !== handler) return;
         cur.joined = true;
+        const uid = cur.remote?.deviceId ?? '';
         this.emit('clientJoin', {
           account: cur.peer,
-          uid: cur.remote?.deviceId ?? '',
+          uid,
           mode: cur.type,
+          url: mediaUrl(cur.cid, uid),
           cid: cur.cid,
           stream,
         });
@@ -535,7 +603,7 @@ export class NetCall extends Emitter<NetCallEvents> {
       type: cur.type,
       cid: cur.cid,
       fromClientType: ringing?.fromClientType ?? 'web',
-      timetag: Date.now(),
+      timetag: now(),
     });
   }
 
@@ -582,7 +650,7 @@ export class NetCall extends Emitter<NetCallEvents> {
           type: cur.type,
           cid: cur.cid,
           fromClientType: e.by.clientType,
-          timetag: Date.now(),
+          timetag: now(),
         });
         return;
       case 'call:offer':
@@ -598,7 +666,7 @@ export class NetCall extends Emitter<NetCallEvents> {
       }
       case 'call:ended': {
         // The spec's event first, then the media goes (clientLeave, callEnded).
-        const timetag = Date.now();
+        const timetag = now();
         if (REJECTIONS.has(e.reason) && cur.role === 'caller') {
           this.emit('callRejected', {
             account: cur.peer,
@@ -626,14 +694,14 @@ export class NetCall extends Emitter<NetCallEvents> {
         type: typeOf(e.media),
         cid: e.callId,
         fromClientType: e.callerDevice.clientType,
-        timetag: Date.now(),
+        timetag: now(),
       };
       this.incoming.set(e.callId, { ...info, device: e.callerDevice });
       this.emit('beCalling', info);
     } else if (e.type === 'call:answered_elsewhere') {
       if (!this.incoming.delete(e.callId)) return;
       this.emit('callerAckSync', {
-        timetag: e.timetag,
+        timetag: String(e.timetag),
         cid: e.callId,
         type: typeOf(e.media),
         accepted: e.accepted,
@@ -644,7 +712,7 @@ export class NetCall extends Emitter<NetCallEvents> {
       if (!ringing) return;
       this.incoming.delete(e.callId);
       this.emit('hangup', {
-        timetag: Date.now(),
+        timetag: now(),
         cid: e.callId,
         account: ringing.caller,
         reason: e.reason,
@@ -654,7 +722,7 @@ export class NetCall extends Emitter<NetCallEvents> {
 
   /** The device is gone (a new one came back, or none will): every call of it is over. */
   private onSessionLost(): void {
-    const timetag = Date.now();
+    const timetag = now();
     for (const [cid, ringing] of this.incoming) {
       this.emit('hangup', { timetag, cid, account: ringing.caller, reason: 'disconnected' });
     }
@@ -674,10 +742,13 @@ export class NetCall extends Emitter<NetCallEvents> {
     if (this.current === cur) this.current = null;
     this.early = [];
     if (cur.joined) {
+      const uid = cur.remote?.deviceId ?? '';
       this.emit('clientLeave', {
         account: cur.peer,
-        uid: cur.remote?.deviceId ?? '',
+        uid,
+        id: uid,
         cid: cur.cid,
+        url: mediaUrl(cur.cid, uid),
       });
     }
     this.emit('callEnded', { cid: cur.cid, reason, by });
