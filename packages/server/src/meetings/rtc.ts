@@ -20,6 +20,7 @@ import {
   type RtcTransportCommand,
 } from '@parley/protocol';
 import type { Clock, Delivery, Sender } from '../calls/index.ts';
+import type { Config } from '../config/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import {
   clientOp,
@@ -42,6 +43,7 @@ export interface RtcServiceOptions {
   sfu: SfuPool;
   delivery: Delivery;
   emptyRoomGraceMs: number;
+  caps: Pick<Config['caps'], 'peersPerUserPerMeeting' | 'peersPerUser' | 'transportsPerPeer'>;
   /** A meeting's media room closed on this node (cluster mode gives up its claim on it). */
   onRoomClosed?: (meetingId: string) => void;
   metrics: Metrics;
@@ -58,10 +60,9 @@ export interface RtcHandlerRegistry {
 }
 
 /**
- * Per-peer caps, so that a client cannot make the SFU hold unbounded state: two transports,
- * a few tracks and a consumer per remote track are the normal case.
+ * Per-peer caps, so that a client cannot make the SFU hold unbounded state: a few tracks and a
+ * consumer per remote track are the normal case (transports and peers: `caps` in the config).
  */
-const MAX_TRANSPORTS = 4;
 const MAX_PRODUCERS = 16;
 const MAX_DATA_PRODUCERS = 16;
 const MAX_CONSUMERS = 500;
@@ -147,6 +148,7 @@ export class RtcService {
         // Checked again in the room's order: a REST leave or end may have come in between.
         const participant = await this.access(sender, c.meetingId);
         if (room.closed) return null;
+        this.checkPeerCaps(sender.userId, room);
         const peer = new Peer(deviceOf(sender), participant.nickname);
         const peers = [...room.peers.values()].map((p) => p.info());
         room.add(peer);
@@ -157,22 +159,30 @@ export class RtcService {
     throw AppError.internal();
   }
 
-  /** rtc:getRouterRtpCapabilities: opens the media room if needed (participants only). */
+  /**
+   * rtc:getRouterRtpCapabilities (participants only). Every router has the same ones, so this
+   * opens no media room: only peers do, which the per-user caps bound.
+   */
   async capabilities(
     sender: Sender,
     c: RtcCapabilitiesCommand,
   ): Promise<{ rtpCapabilities: RtpCapabilities }> {
     const live = this.rooms.get(c.meetingId);
     if (!live?.peerOf(sender.deviceId)) await this.access(sender, c.meetingId);
-    const room = live && !live.closed ? live : await this.room(c.meetingId);
-    return { rtpCapabilities: room.router.rtpCapabilities };
+    if (live && !live.closed) return { rtpCapabilities: live.router.rtpCapabilities };
+    return { rtpCapabilities: await this.o.sfu.routerRtpCapabilities() };
   }
 
   /** rtc:createTransport: a WebRTC transport (with SCTP when the client can do data channels). */
   createTransport(sender: Sender, c: RtcCreateTransportCommand) {
     return this.withPeer(sender, c.meetingId, async (peer, room) => {
-      if (peer.transports.size >= MAX_TRANSPORTS) {
-        throw AppError.badRequest(`at most ${MAX_TRANSPORTS} transports per peer`);
+      const max = this.o.caps.transportsPerPeer;
+      if (peer.transports.size >= max) {
+        throw AppError.limitExceeded(
+          `at most ${max} transports per peer`,
+          'transportsPerPeer',
+          max,
+        );
       }
       const sctp = (c.sctpCapabilities as { numStreams: NumSctpStreams } | undefined)?.numStreams;
       const transport = await room.sfu.createWebRtcTransport({
@@ -493,6 +503,27 @@ export class RtcService {
     for (const room of [...this.rooms.values()]) {
       room.broadcast({ type: 'rtc:mediaReset', reason: 'shutdown' });
       room.close('shutdown');
+    }
+  }
+
+  /** Refuses one more peer of `userId` in `room`, or on this node, beyond the caps. */
+  private checkPeerCaps(userId: string, room: Room): void {
+    const { peersPerUserPerMeeting, peersPerUser } = this.o.caps;
+    if (room.peersOf(userId).length >= peersPerUserPerMeeting) {
+      throw AppError.limitExceeded(
+        `at most ${peersPerUserPerMeeting} connections of one user may join a meeting's media`,
+        'peersPerUserPerMeeting',
+        peersPerUserPerMeeting,
+      );
+    }
+    let peers = 0;
+    for (const r of this.rooms.values()) peers += r.peersOf(userId).length;
+    if (peers >= peersPerUser) {
+      throw AppError.limitExceeded(
+        `at most ${peersPerUser} connections of one user may be in meetings' media at once`,
+        'peersPerUser',
+        peersPerUser,
+      );
     }
   }
 
