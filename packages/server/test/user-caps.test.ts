@@ -165,6 +165,27 @@ describe('meeting media on the SFU: routers, peers, transports', () => {
     for (const c of conns) c.close();
   });
 
+  test('join and leave cannot pile up routers: empty rooms a user opened count as theirs', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      ids.push(await createMeeting(srv, 'val'));
+      await joinMeeting(srv, ids[i]!, 'val');
+    }
+    const c = await meetingWs(srv, 'val');
+    for (const id of ids.slice(0, 3)) {
+      assert.equal((await c.request('rtc:join', { meetingId: id })).type, 'rtc:joined');
+      assert.equal((await c.request('rtc:leave', { meetingId: id })).type, 'rtc:left');
+    }
+    // Three empty rooms in their grace period hold routers for val: a fourth is refused, and
+    // opens none.
+    const refused = await c.request('rtc:join', { meetingId: ids[3] });
+    assert.deepEqual([refused.type, refused.code], ['rtc:error', 42902], JSON.stringify(refused));
+    assert.equal(srv.app.rtc.has(ids[3]!), false, 'no room opened for the refused join');
+    // Rejoining a room that is already open is fine.
+    assert.equal((await c.request('rtc:join', { meetingId: ids[0] })).type, 'rtc:joined');
+    c.close();
+  });
+
   test('transports per peer, over socket.io too (42902)', async () => {
     const id = await createMeeting(srv, 'tia');
     await joinMeeting(srv, id, 'tia');

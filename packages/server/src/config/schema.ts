@@ -179,7 +179,10 @@ export const ConfigSchema = Type.Object({
       liveMeetingsPerUser: Type.Integer({ minimum: 1, default: 100 }),
       /** Media peers (rtc:join'ed connections) of one user in one meeting. */
       peersPerUserPerMeeting: Type.Integer({ minimum: 1, default: 8 }),
-      /** Media peers of one user across all meetings. */
+      /**
+       * Media peers of one user across all meetings, counting the empty media rooms their joins
+       * opened (each holds a router through `sfu.emptyRoomGraceMs`).
+       */
       peersPerUser: Type.Integer({ minimum: 1, default: 32 }),
       /** WebRTC transports of one peer (a client uses a send and a recv one). */
       transportsPerPeer: Type.Integer({ minimum: 2, default: 4 }),

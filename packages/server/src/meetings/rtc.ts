@@ -139,7 +139,9 @@ export class RtcService {
   async join(sender: Sender, c: RtcJoinCommand): Promise<{ peerId: string; peers: RtcPeerInfo[] }> {
     await this.access(sender, c.meetingId);
     for (let attempt = 0; attempt < JOIN_ATTEMPTS; attempt++) {
-      const room = await this.room(c.meetingId);
+      // Checked before a router is opened too, so that refused joins open none.
+      if (!this.rooms.has(c.meetingId)) this.checkPeerCaps(sender.userId);
+      const room = await this.room(c.meetingId, sender.userId);
       const joined = await room.run(async () => {
         if (room.closed) return null;
         if (room.peerOf(sender.deviceId)) {
@@ -506,19 +508,26 @@ export class RtcService {
     }
   }
 
-  /** Refuses one more peer of `userId` in `room`, or on this node, beyond the caps. */
-  private checkPeerCaps(userId: string, room: Room): void {
+  /**
+   * Refuses one more peer of `userId` (in `room`, or in a room still to be opened) beyond the
+   * caps. What a user holds on this node: their peers, and the empty rooms their joins opened
+   * (each keeps a router through its grace period, so join-and-leave cannot pile them up).
+   */
+  private checkPeerCaps(userId: string, room?: Room): void {
     const { peersPerUserPerMeeting, peersPerUser } = this.o.caps;
-    if (room.peersOf(userId).length >= peersPerUserPerMeeting) {
+    if (room && room.peersOf(userId).length >= peersPerUserPerMeeting) {
       throw AppError.limitExceeded(
         `at most ${peersPerUserPerMeeting} connections of one user may join a meeting's media`,
         'peersPerUserPerMeeting',
         peersPerUserPerMeeting,
       );
     }
-    let peers = 0;
-    for (const r of this.rooms.values()) peers += r.peersOf(userId).length;
-    if (peers >= peersPerUser) {
+    let held = 0;
+    for (const r of this.rooms.values()) {
+      held +=
+        r.peers.size === 0 ? Number(r.openedBy === userId && r !== room) : r.peersOf(userId).length;
+    }
+    if (held >= peersPerUser) {
       throw AppError.limitExceeded(
         `at most ${peersPerUser} connections of one user may be in meetings' media at once`,
         'peersPerUser',
@@ -574,23 +583,24 @@ export class RtcService {
     return this.opening.get(meetingId)?.catch(() => undefined);
   }
 
-  /** The meeting's media room, opened on first use. */
-  private room(meetingId: string): Promise<Room> {
+  /** The meeting's media room, opened on first use (by `userId`'s join). */
+  private room(meetingId: string, userId: string): Promise<Room> {
     const room = this.rooms.get(meetingId);
     if (room && !room.closed) return Promise.resolve(room);
     let opening = this.opening.get(meetingId);
     if (!opening) {
-      opening = this.open(meetingId).finally(() => this.opening.delete(meetingId));
+      opening = this.open(meetingId, userId).finally(() => this.opening.delete(meetingId));
       this.opening.set(meetingId, opening);
     }
     return opening;
   }
 
-  private async open(meetingId: string): Promise<Room> {
+  private async open(meetingId: string, openedBy: string): Promise<Room> {
     const sfu = await this.o.sfu.createRouter({ meetingId });
     const speaker = await sfu.router.createActiveSpeakerObserver();
     const room = new Room({
       meetingId,
+      openedBy,
       sfu,
       speaker,
       delivery: this.o.delivery,
