@@ -5,3 +5,4 @@ export * from './errors.ts';
 export * from './events.ts';
 export * from './meeting.ts';
 export * from './session.ts';
+export * from './text.ts';

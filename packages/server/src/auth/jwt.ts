@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { SignJWT, createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
-import { AppError } from '@parley/protocol';
+import { AppError, isSafeText, isValidId } from '@parley/protocol';
 import type { Config } from '../config/index.ts';
 
 /** Who a verified token says the caller is. */
@@ -24,6 +24,9 @@ export interface Authenticator {
 }
 
 type AuthOptions = Pick<Config, 'auth' | 'dataDir'>;
+
+/** The longest `name` claim accepted, in UTF-16 code units. */
+export const NAME_MAX_LENGTH = 128;
 
 /**
  * The HS256 secret: the configured one, or one generated on first start and kept in
@@ -66,11 +69,14 @@ export function createAuthenticator(opts: AuthOptions): Authenticator {
         const { payload } = jwks
           ? await jwtVerify(token, jwks, verifyOpts)
           : await jwtVerify(token, await secret!, verifyOpts);
-        if (typeof payload.sub !== 'string' || payload.sub === '' || payload.sub.length > 128) {
-          throw AppError.unauthorized('token has no valid sub claim');
-        }
+        // The sub is the user id everywhere: it must be in the id set (docs/protocol.md).
+        if (!isValidId(payload.sub)) throw AppError.unauthorized('token has no valid sub claim');
         if (payload.exp === undefined) throw AppError.unauthorized('token has no exp claim');
         const name = typeof payload.name === 'string' ? payload.name : payload.sub;
+        // The name is shown to others and stored (a nickname): safe text, bounded.
+        if (name === '' || name.length > NAME_MAX_LENGTH || !isSafeText(name)) {
+          throw AppError.unauthorized('token has an invalid name claim');
+        }
         const grants = Array.isArray(payload.grants)
           ? payload.grants.filter((g): g is string => typeof g === 'string')
           : [];

@@ -1,6 +1,7 @@
-import { AppError, sdpJson, type Command } from '@parley/protocol';
+import { AppError, SAFE_TEXT_PATTERN, sdpJson, type Command } from '@parley/protocol';
 import type { TSchema, Static } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import type { ValueError } from '@sinclair/typebox/errors';
 
 /**
  * Parses a JSON text frame once. The caller bounds the value (`assertBoundedValue`) as soon as
@@ -17,6 +18,14 @@ export function parseJson(data: Buffer, isBinary: boolean): unknown {
   }
 }
 
+/** A schema error said plainly (TypeBox would quote the id pattern itself). */
+export function failureMessage(error: ValueError | undefined): string {
+  if (!error) return 'invalid';
+  return error.schema.pattern === SAFE_TEXT_PATTERN
+    ? 'control characters are not allowed'
+    : error.message;
+}
+
 /** A compiled validator that throws a bad_request naming the first offending field. */
 export function validator<T extends TSchema>(schema: T): (value: unknown) => Static<T> {
   const check: TypeCheck<T> = TypeCompiler.Compile(schema);
@@ -24,7 +33,7 @@ export function validator<T extends TSchema>(schema: T): (value: unknown) => Sta
     if (check.Check(value)) return value;
     const first = check.Errors(value).First();
     const path = first?.path || '/';
-    throw AppError.badRequest(`invalid field ${path}: ${first?.message ?? 'invalid'}`, {
+    throw AppError.badRequest(`invalid field ${path}: ${failureMessage(first)}`, {
       field: path,
     });
   };

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { AppError } from '@parley/protocol';
+import { AppError, isValidId } from '@parley/protocol';
 import type { Authenticator } from '../auth/index.ts';
 import type { CallRecordStore } from '../store/index.ts';
 import { bearer, fail, ok, type AuthVars } from './rest.ts';
@@ -17,7 +17,9 @@ export function callRoutes(auth: Authenticator, records: CallRecordStore): Hono<
     return ok(c, page);
   });
   app.get('/:callId', async (c) => {
-    const record = await records.get(c.req.param('callId'), c.get('identity').userId);
+    const callId = c.req.param('callId');
+    if (!isValidId(callId)) return fail(c, AppError.badRequest('callId is not a valid id'));
+    const record = await records.get(callId, c.get('identity').userId);
     return record ? ok(c, record) : fail(c, AppError.notFound('call'));
   });
   return app;

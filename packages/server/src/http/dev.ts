@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { AppError } from '@parley/protocol';
+import { AppError, SAFE_TEXT_PATTERN } from '@parley/protocol';
 import type { Authenticator } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
 import { ok } from './rest.ts';
@@ -21,7 +21,7 @@ export function devLoginEnabled(config: Pick<Config, 'auth' | 'server'>): boolea
 const TokenBody = TypeCompiler.Compile(
   Type.Object({
     userId: Type.String({ pattern: '^[A-Za-z0-9_.@-]{1,64}$' }),
-    name: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: SAFE_TEXT_PATTERN })),
   }),
 );
 

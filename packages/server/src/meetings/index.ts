@@ -1,3 +1,8 @@
-export { MeetingService, type MeetingServiceOptions, type MeetingView } from './service.ts';
+export {
+  MeetingService,
+  NICKNAME_MAX_LENGTH,
+  type MeetingServiceOptions,
+  type MeetingView,
+} from './service.ts';
 export { RtcService, type RtcServiceOptions, type RtcHandlerRegistry } from './rtc.ts';
 export { iceServers, type IceServer } from './ice.ts';

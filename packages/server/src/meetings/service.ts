@@ -9,6 +9,9 @@ import { iceServers, type IceServer } from './ice.ts';
 import { notFound } from './errors.ts';
 import type { RtcService } from './rtc.ts';
 
+/** The longest nickname, in characters (the store's column width). */
+export const NICKNAME_MAX_LENGTH = 64;
+
 /** What the meeting service needs. */
 export interface MeetingServiceOptions {
   store: MeetingStore;
@@ -64,7 +67,7 @@ export class MeetingService {
     const participant = await this.o.store.join({
       meetingId,
       userId: who.userId,
-      nickname: nickname ?? who.name,
+      nickname: nickname ?? defaultNickname(who.name),
       role: meeting.hostId === who.userId ? 'host' : 'participant',
       at: this.clock(),
     });
@@ -121,4 +124,10 @@ export class MeetingService {
     if (meeting.status === 'ended') throw AppError.meetingEnded(meetingId);
     return meeting;
   }
+}
+
+/** The token's name as a nickname: its first 64 characters (the column's width). */
+function defaultNickname(name: string): string {
+  const chars = [...name];
+  return chars.length <= NICKNAME_MAX_LENGTH ? name : chars.slice(0, NICKNAME_MAX_LENGTH).join('');
 }

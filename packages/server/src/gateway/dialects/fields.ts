@@ -1,9 +1,14 @@
 import { Type } from '@sinclair/typebox';
+import { ID_MAX_LENGTH, SAFE_TEXT_PATTERN } from '@parley/protocol';
 
 /** Schemas shared by the JSON dialects. */
 
-/** A user id, call id or other identifier. */
-export const Id = Type.String({ minLength: 1, maxLength: 128 });
+/** A user id, call id or other identifier (the id set of docs/protocol.md). */
+export const Id = Type.String({
+  minLength: 1,
+  maxLength: ID_MAX_LENGTH,
+  pattern: SAFE_TEXT_PATTERN,
+});
 
 /** RTCIceCandidateInit, or null for end-of-candidates. */
 export const Candidate = Type.Union([

@@ -9,6 +9,7 @@ import {
   type RtcCommandType,
   type RtcEvent,
   type RtcResource,
+  SAFE_TEXT_PATTERN,
   type ServerEvent,
 } from '@parley/protocol';
 import type { Decoded, Dialect, WireFrame } from '../dialect.ts';
@@ -115,7 +116,7 @@ const SctpStreamParameters = Type.Object({
   maxRetransmits: Type.Optional(Int(0, 65535)),
 });
 
-const Id = Str(64);
+const Id = Type.String({ minLength: 1, maxLength: 64, pattern: SAFE_TEXT_PATTERN });
 
 type WithMeeting<P extends TProperties> = TObject<P & { meetingId: typeof Id }>;
 

@@ -13,7 +13,7 @@ import {
 } from '@parley/protocol';
 import type { Sender } from '../../calls/index.ts';
 import type { Decoded, Dialect, WireFrame } from '../dialect.ts';
-import { parseJson } from '../json.ts';
+import { failureMessage, parseJson } from '../json.ts';
 import { Id } from './fields.ts';
 
 /**
@@ -66,7 +66,7 @@ function validator<T extends TSchema>(schema: T, root: string): (value: unknown)
     throw AppError.badRequest(
       first?.value === undefined
         ? `请求格式错误：缺少字段 ${field}`
-        : `请求格式错误：字段 ${field} 无效（${first.message}）`,
+        : `请求格式错误：字段 ${field} 无效（${failureMessage(first)}）`,
       { field },
     );
   };
