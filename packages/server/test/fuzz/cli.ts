@@ -1,32 +1,52 @@
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { createSchema } from '../cluster-harness.ts';
 import { startMeetingServer } from '../meeting-kit.ts';
 import { FUZZ_SERVER } from './server.ts';
 import { fuzz, mb, type FuzzReport } from './run.ts';
 
 /**
- * `npm run fuzz [-- --seed N --frames N]` (or FUZZ_SEED / FUZZ_FRAMES): a long seeded fuzz run
- * against an in-process node, printing the figures the README quotes. Exits 1 on any violation.
+ * `npm run fuzz [-- --seed N --frames N --store postgres|sqlite]` (or FUZZ_SEED, FUZZ_FRAMES):
+ * a long seeded fuzz run against an in-process node, printing the figures the README quotes.
+ * The store is PostgreSQL by default (a private schema in PARLEY_TEST_DATABASE_URL's database),
+ * as in the short run of `npm test`. Exits 1 on any violation.
  */
 
 const { values } = parseArgs({
   options: {
     seed: { type: 'string', default: process.env.FUZZ_SEED ?? '12' },
     frames: { type: 'string', default: process.env.FUZZ_FRAMES ?? '100000' },
+    store: { type: 'string', default: 'postgres' },
+    /** Writes every violation, in full, to this file as JSON. */
+    violations: { type: 'string' },
   },
 });
 const seed = Number(values.seed);
 const frames = Number(values.frames);
-if (!Number.isSafeInteger(seed) || !Number.isSafeInteger(frames) || frames < 1) {
-  process.stderr.write('usage: npm run fuzz -- [--seed <integer>] [--frames <count>]\n');
+const store = values.store;
+if (
+  !Number.isSafeInteger(seed) ||
+  !Number.isSafeInteger(frames) ||
+  frames < 1 ||
+  (store !== 'postgres' && store !== 'sqlite')
+) {
+  process.stderr.write(
+    'usage: npm run fuzz -- [--seed <integer>] [--frames <count>] [--store postgres|sqlite]\n',
+  );
   process.exit(2);
 }
 
-const srv = await startMeetingServer(FUZZ_SERVER.config, FUZZ_SERVER.sfu);
+const schema = store === 'postgres' ? await createSchema() : null;
+const srv = await startMeetingServer(
+  { ...FUZZ_SERVER.config, ...(schema ? { databaseUrl: schema.url } : {}) },
+  FUZZ_SERVER.sfu,
+);
 let report: FuzzReport;
 try {
   report = await fuzz(srv, { seed, frames, progress: (l) => process.stdout.write(`  ${l}\n`) });
 } finally {
   await srv.close();
+  await schema?.drop();
 }
 print(report);
 process.exit(report.violations.length === 0 ? 0 : 1);
@@ -39,7 +59,7 @@ function print(r: FuzzReport): void {
       .map(([k, n]) => `    ${k}: ${n}`)
       .join('\n') || '    (none)';
   const lines = [
-    `fuzz: seed ${r.seed}, ${r.frames} frames + ${r.restRequests} REST requests`,
+    `fuzz: seed ${r.seed}, ${r.frames} frames + ${r.restRequests} REST requests, ${store} store`,
     `  ${(r.durationMs / 1000).toFixed(1)} s, ${Math.round(r.frames / (r.durationMs / 1000))} frames/s`,
     `  sent by dialect: ${Object.entries(s.sent)
       .map(([k, n]) => `${k} ${n}`)
@@ -56,7 +76,14 @@ function print(r: FuzzReport): void {
     }`,
     `  heap after GC: ${mb(r.heap.baseline)} before, ${mb(r.heap.after)} after`,
     `  violations: ${r.violations.length}`,
-    ...r.violations.slice(0, 50).map((v) => `  - ${v.kind}: ${v.detail}`),
+    ...[...new Set(r.violations.map((v) => v.kind))].flatMap((kind) => {
+      const of = r.violations.filter((v) => v.kind === kind);
+      return [
+        `  ${kind}: ${of.length}${of.length > 10 ? ' (the first 10)' : ''}`,
+        ...of.slice(0, 10).map((v) => `  - ${v.detail}`),
+      ];
+    }),
   ];
+  if (values.violations) writeFileSync(values.violations, JSON.stringify(r.violations, null, 2));
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -28,6 +28,12 @@ export interface FuzzWorld {
   users: readonly string[];
   meetingIds: readonly string[];
   roomIds: readonly string[];
+  /**
+   * The rooms chat-protobuf devices join. Not `roomIds`: a ROOM signal to a user whose only
+   * device in the shared room is a chat-protobuf one is accepted and then dropped (that dialect
+   * has no shape for it), so it would be neither answered nor delivered; see the README.
+   */
+  chatRoomIds: readonly string[];
 }
 
 /** How a frame's request id is set: the driver assigns a unique one, or the case holds its own. */
@@ -372,7 +378,7 @@ function chatFrames(w: FuzzWorld, s: ReturnType<typeof shapes>): fc.Arbitrary<Pa
     );
   const message = fc.record({
     from: s.user,
-    to: str(fc.oneof(s.user, fc.constantFrom(...w.roomIds))),
+    to: str(fc.oneof(s.user, fc.constantFrom(...w.chatRoomIds))),
     contentType: fc.oneof(
       { arbitrary: fc.constant(6), weight: 4 },
       { arbitrary: fc.integer({ min: 0, max: 7 }), weight: 2 },

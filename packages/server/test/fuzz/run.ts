@@ -50,7 +50,12 @@ export async function makeWorld(srv: TestServer, users = 6): Promise<FuzzWorld> 
   // The host is no fuzz user, so that no fuzzed request can end the meetings.
   const meetingIds = [await createMeeting(srv, 'fzhost'), await createMeeting(srv, 'fzhost')];
   for (const m of meetingIds) await joinMeeting(srv, m, ...names);
-  return { users: names, meetingIds, roomIds: ['fzroom1', 'fzroom2'] };
+  return {
+    users: names,
+    meetingIds,
+    roomIds: ['fzroom1', 'fzroom2'],
+    chatRoomIds: ['fzchat1', 'fzchat2'],
+  };
 }
 
 const gc = (() => {
