@@ -53,11 +53,18 @@ process.exit(report.violations.length === 0 ? 0 : 1);
 
 function print(r: FuzzReport): void {
   const s = r.stats;
-  const sorted = (o: Record<string, number>) =>
-    Object.entries(o)
-      .sort((a, b) => b[1] - a[1])
-      .map(([k, n]) => `    ${k}: ${n}`)
-      .join('\n') || '    (none)';
+  // One line per dialect: its error codes, most frequent first.
+  const byDialect = new Map<string, Array<[string, number]>>();
+  for (const [key, n] of Object.entries(s.errors)) {
+    const [dialect = '', code = ''] = key.split(' ');
+    byDialect.set(dialect, [...(byDialect.get(dialect) ?? []), [code, n]]);
+  }
+  const errors = [...byDialect]
+    .map(([d, codes]) => {
+      const list = codes.sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`);
+      return `    ${d}: ${list.join(', ')}`;
+    })
+    .join('\n');
   const lines = [
     `fuzz: seed ${r.seed}, ${r.frames} frames + ${r.restRequests} REST requests, ${store} store`,
     `  ${(r.durationMs / 1000).toFixed(1)} s, ${Math.round(r.frames / (r.durationMs / 1000))} frames/s`,
@@ -65,7 +72,7 @@ function print(r: FuzzReport): void {
       .map(([k, n]) => `${k} ${n}`)
       .join(', ')}`,
     `  requests with an id: ${s.expected}, answered by that id: ${s.answered}`,
-    `  error answers by dialect and code:\n${sorted(s.errors)}`,
+    `  error answers by dialect and code:\n${errors || '    none'}`,
     `  REST answers by status: ${Object.entries(r.restStatus)
       .map(([k, n]) => `${k} ${n}`)
       .join(', ')}`,

@@ -92,9 +92,11 @@ export class Driver implements LinkEvents {
 
   /** Opens every user's connection in every dialect. */
   async connect(): Promise<void> {
-    for (const user of this.o.world.users) {
-      for (const dialect of DIALECTS) await this.link(dialect, user);
+    const { users, chatUsers } = this.o.world;
+    for (const user of users) {
+      for (const dialect of DIALECTS) if (dialect !== 'chat') await this.link(dialect, user);
     }
+    for (const user of chatUsers) await this.link('chat', user);
   }
 
   /** The open link of `dialect` for `user`, reconnecting it if the server closed it. */
@@ -114,7 +116,8 @@ export class Driver implements LinkEvents {
 
   /** Sends one case. */
   async send(c: FrameCase): Promise<void> {
-    const userId = this.o.world.users[c.user]!;
+    const { users, chatUsers } = this.o.world;
+    const userId = (c.dialect === 'chat' ? chatUsers : users)[c.user % users.length]!;
     const link = await this.link(c.dialect, userId);
     const p = c.payload;
     let frame: string | Uint8Array;
@@ -164,7 +167,8 @@ export class Driver implements LinkEvents {
     if (recent.length > 3) recent.shift();
     this.recent.set(link, recent);
     if (p.kind !== 'event') link.send(frame);
-    if (id !== undefined && (c.dialect === 'socket.io' || frame.length <= this.o.maxFrameBytes)) {
+    const bytes = typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length;
+    if (id !== undefined && (c.dialect === 'socket.io' || bytes <= this.o.maxFrameBytes)) {
       this.stats.expected++;
       this.pending.set(id, { link, frame: shown, anywhere });
     }

@@ -54,7 +54,7 @@ export async function makeWorld(srv: TestServer, users = 6): Promise<FuzzWorld> 
     users: names,
     meetingIds,
     roomIds: ['fzroom1', 'fzroom2'],
-    chatRoomIds: ['fzchat1', 'fzchat2'],
+    chatUsers: names.map((n) => n.replace('fz', 'fzc')),
   };
 }
 
@@ -94,6 +94,7 @@ async function drive(
   o: FuzzOptions,
   seed: number,
   frames: number,
+  phase: string,
 ) {
   const batch = Math.min(o.batch ?? 200, frames);
   const restEvery = o.restEvery ?? 40;
@@ -137,7 +138,7 @@ async function drive(
         await Promise.all([driver.settle(), ...rest]);
         sent += cases.length;
         if (sent % 10_000 < batch)
-          o.progress?.(`${sent} frames, ${driver.violations.length} violations`);
+          o.progress?.(`${phase}: ${sent} frames, ${driver.violations.length} violations`);
       },
     ),
     { seed, numRuns: Math.ceil(frames / batch), endOnFailure: true },
@@ -159,11 +160,18 @@ export async function fuzz(srv: TestServer, o: FuzzOptions): Promise<FuzzReport>
   process.on('uncaughtException', crashed);
   try {
     const world = await makeWorld(srv);
-    const warm = await drive(srv, world, o, o.seed + 1, Math.max(200, Math.round(o.frames / 10)));
+    const warm = await drive(
+      srv,
+      world,
+      o,
+      o.seed + 1,
+      Math.max(200, Math.round(o.frames / 10)),
+      'warm-up',
+    );
     await until(() => idle(srv.app), 20_000);
     const baseline = heapAfterGc();
     const started = performance.now();
-    const run = await drive(srv, world, o, o.seed, o.frames);
+    const run = await drive(srv, world, o, o.seed, o.frames, 'run');
     const durationMs = performance.now() - started;
     const violations = [...warm.driver.violations, ...run.driver.violations];
     if (!(await until(() => idle(srv.app), 20_000))) {
