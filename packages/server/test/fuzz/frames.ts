@@ -409,13 +409,22 @@ function chatFrames(w: FuzzWorld): fc.Arbitrary<Payload> {
 
 /** Frames that are not the dialect's at all: any text, any JSON, any bytes, an empty frame. */
 const garbage: fc.Arbitrary<Payload> = fc.oneof(
-  fc.string({ unit: 'binary', maxLength: 200 }).map((text) => ({ kind: 'text', text }) as const),
-  fc
-    .jsonValue({ maxDepth: 3 })
-    .map((v) => ({ kind: 'text', text: JSON.stringify(v) ?? '' }) as const),
-  fc.uint8Array({ maxLength: 200 }).map((bytes) => ({ kind: 'bytes', bytes }) as const),
-  deep.map((r) => ({ kind: 'text', text: r.text }) as const),
-  fc.constantFrom<Payload>({ kind: 'text', text: '' }, { kind: 'text', text: '{' }),
+  {
+    arbitrary: fc.oneof(
+      fc
+        .string({ unit: 'binary', maxLength: 200 })
+        .map((text): Payload => ({ kind: 'text', text })),
+      fc
+        .jsonValue({ maxDepth: 3 })
+        .map((v): Payload => ({ kind: 'text', text: JSON.stringify(v) ?? '' })),
+      fc.uint8Array({ maxLength: 200 }).map((bytes): Payload => ({ kind: 'bytes', bytes })),
+      deep.map((r): Payload => ({ kind: 'text', text: r.text })),
+      fc.constantFrom<Payload>({ kind: 'text', text: '' }, { kind: 'text', text: '{' }),
+    ),
+    weight: 500,
+  },
+  // Now and then a frame above the hard cap (16 × 64 KiB): the server closes with 1009.
+  { arbitrary: fc.constant<Payload>({ kind: 'text', text: 'x'.repeat(1_100_000) }), weight: 1 },
 );
 
 /** Every frame the fuzzer may send, from any user over any dialect. */
