@@ -11,6 +11,11 @@ export const ErrorCode = {
   FrameTooLarge: 'frame_too_large',
   /** The sender exceeded the per-user message rate. */
   RateLimited: 'rate_limited',
+  /**
+   * The sender holds as many of something as one user may (ringing calls, live meetings, media
+   * peers, transports): `details.limit` names the cap and `details.max` its value.
+   */
+  LimitExceeded: 'limit_exceeded',
   /** Missing, bad or expired credentials. */
   Unauthorized: 'unauthorized',
   /** The sender may not do this (spoofed identity, missing grant, not a party). */
@@ -45,6 +50,7 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   unknown_type: 400,
   frame_too_large: 413,
   rate_limited: 429,
+  limit_exceeded: 429,
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
@@ -98,6 +104,10 @@ export class AppError extends Error {
   }
   static rateLimited(): AppError {
     return new AppError(ErrorCode.RateLimited, 'too many messages; slow down');
+  }
+  /** A per-user cap was reached: `limit` is its config key under `caps`, `max` its value. */
+  static limitExceeded(message: string, limit: string, max: number): AppError {
+    return new AppError(ErrorCode.LimitExceeded, message, { limit, max });
   }
   static unauthorized(message = 'authentication required'): AppError {
     return new AppError(ErrorCode.Unauthorized, message);

@@ -88,6 +88,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   const engine = new CallEngine({
     nodeId,
     calls: config.calls,
+    caps: config.caps,
     records,
     directory,
     delivery: hub,
@@ -103,6 +104,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     sfu,
     delivery: hub,
     emptyRoomGraceMs: config.sfu.emptyRoomGraceMs,
+    caps: config.caps,
     metrics,
     log,
     ...(cluster ? { onRoomClosed: (id: string) => cluster.meetingClosed(id) } : {}),
@@ -111,6 +113,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     store: meetingStore,
     rtc: cluster?.meetingRooms(rtc) ?? rtc,
     ice: config.ice,
+    caps: config.caps,
     log,
   });
 

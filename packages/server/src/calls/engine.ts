@@ -23,6 +23,7 @@ import type { CallInput, CallState, Effect, SendEffect, Transition } from './sta
 export interface CallEngineOptions {
   nodeId: string;
   calls: Config['calls'];
+  caps: Pick<Config['caps'], 'ringingCallsPerUser'>;
   records: CallRecordStore;
   directory: PresenceDirectory;
   delivery: Delivery;
@@ -46,6 +47,13 @@ const deviceOf = ({ userId, deviceId, clientType }: Sender): DeviceRef => ({
   clientType,
 });
 
+const ringingCap = (max: number): AppError =>
+  AppError.limitExceeded(
+    `at most ${max} outgoing calls may ring at once`,
+    'ringingCallsPerUser',
+    max,
+  );
+
 /** One live call and the engine's bookkeeping around its state. */
 interface LiveCall {
   state: CallState;
@@ -65,6 +73,8 @@ export class CallEngine {
   private readonly calls = new Map<string, LiveCall>();
   private readonly byUser = new Map<string, Set<LiveCall>>();
   private readonly lostTimers = new Map<string, NodeJS.Timeout>();
+  /** Per user, invites between the cap check and the call's start. */
+  private readonly inviting = new Map<string, number>();
   private readonly finishing = new Set<Promise<void>>();
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -104,7 +114,11 @@ export class CallEngine {
       this.input(this.calls.get(glare.callId)!, { type: 'accept', device: deviceOf(sender) });
       return { callId: glare.callId, glare: true };
     }
-    const devices = await this.o.directory.devices(cmd.callee);
+    this.checkRingingCap(sender.userId);
+    // Counted while the directory answers, so that a burst of invites cannot pass the cap.
+    const devices = await this.whileInviting(sender.userId, () =>
+      this.o.directory.devices(cmd.callee),
+    );
     const busy =
       this.o.calls.busyPolicy === 'reject' &&
       (calleeBusy ?? (this.byUser.get(cmd.callee)?.size ?? 0) > 0);
@@ -307,6 +321,31 @@ export class CallEngine {
     for (const t of this.lostTimers.values()) clearTimeout(t);
     this.lostTimers.clear();
     return calls.length;
+  }
+
+  /** Refuses a new call from a user whose outgoing calls already ringing reach the cap. */
+  private checkRingingCap(userId: string): void {
+    const max = this.o.caps.ringingCallsPerUser;
+    let ringing = this.inviting.get(userId) ?? 0;
+    if (ringing >= max) throw ringingCap(max);
+    for (const call of this.byUser.get(userId) ?? []) {
+      const s = call.state;
+      if (s.phase === 'ringing' && s.caller.userId === userId && ++ringing >= max) {
+        throw ringingCap(max);
+      }
+    }
+  }
+
+  /** Runs `work` with the user's invite counted as pending. */
+  private async whileInviting<T>(userId: string, work: () => Promise<T>): Promise<T> {
+    this.inviting.set(userId, (this.inviting.get(userId) ?? 0) + 1);
+    try {
+      return await work();
+    } finally {
+      const left = (this.inviting.get(userId) ?? 1) - 1;
+      if (left > 0) this.inviting.set(userId, left);
+      else this.inviting.delete(userId);
+    }
   }
 
   /** Live call states of one user (for the busy check, glare and the REST API). */

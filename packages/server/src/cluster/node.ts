@@ -422,8 +422,9 @@ export class ClusterNode {
   }
 
   /**
-   * Runs an rtc:* command on the node that holds the meeting's media room. A join (or the
-   * capabilities request that opens a room) claims a meeting nobody live holds for this node.
+   * Runs an rtc:* command on the node that holds the meeting's media room. A join claims a
+   * meeting nobody live holds for this node (a capabilities request opens no room: any node
+   * answers it).
    * Without Redis, this node serves it.
    */
   private async onMeetingNode(s: ServeOptions, sender: Sender, c: RtcCommand): Promise<unknown> {
@@ -434,7 +435,7 @@ export class ClusterNode {
       try {
         const holder = await this.redis.get(k);
         if (holder && this.registry.isAlive(holder)) node = holder;
-        else if (c.type === 'rtc:join' || c.type === 'rtc:getRouterRtpCapabilities') {
+        else if (c.type === 'rtc:join') {
           node = (await this.redis.eval(CLAIM, 1, k, nodeId, holder ?? '')) as string;
         }
       } catch (err) {

@@ -75,3 +75,22 @@ test('cluster links: on by default, dialled at HOST unless it is a wildcard', ()
     (err: unknown) => err instanceof ConfigError && err.message.includes('/cluster/linkHost'),
   );
 });
+
+test('per-user caps: defaults a heavy user never reaches, each from its own variable', () => {
+  assert.deepEqual(loadConfig({}).caps, {
+    ringingCallsPerUser: 4,
+    liveMeetingsPerUser: 100,
+    peersPerUserPerMeeting: 8,
+    peersPerUser: 32,
+    transportsPerPeer: 4,
+  });
+  const c = loadConfig({
+    PARLEY_CAP_RINGING_CALLS: '2',
+    PARLEY_CAP_LIVE_MEETINGS: '3',
+    PARLEY_CAP_PEERS_PER_MEETING: '4',
+    PARLEY_CAP_PEERS: '5',
+    PARLEY_CAP_TRANSPORTS_PER_PEER: '6',
+  });
+  assert.deepEqual(Object.values(c.caps), [2, 3, 4, 5, 6]);
+  assert.throws(() => loadConfig({ PARLEY_CAP_TRANSPORTS_PER_PEER: '1' }), /transportsPerPeer/);
+});

@@ -55,6 +55,11 @@ const ENV_MAP: ReadonlyArray<readonly [string, string]> = [
   ['PARLEY_TURN_URLS', 'ice.turnUrls'],
   ['PARLEY_TURN_SECRET', 'ice.turnSecret'],
   ['PARLEY_TURN_TTL_SEC', 'ice.turnTtlSec'],
+  ['PARLEY_CAP_RINGING_CALLS', 'caps.ringingCallsPerUser'],
+  ['PARLEY_CAP_LIVE_MEETINGS', 'caps.liveMeetingsPerUser'],
+  ['PARLEY_CAP_PEERS_PER_MEETING', 'caps.peersPerUserPerMeeting'],
+  ['PARLEY_CAP_PEERS', 'caps.peersPerUser'],
+  ['PARLEY_CAP_TRANSPORTS_PER_PEER', 'caps.transportsPerPeer'],
 ];
 
 /** Variables that hold comma-separated lists. */

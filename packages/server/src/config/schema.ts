@@ -165,6 +165,30 @@ export const ConfigSchema = Type.Object({
     },
     { default: {} },
   ),
+  /**
+   * Per-user caps, so that one user cannot make the server hold unbounded calls, meetings or
+   * SFU state; each far above what a heavy legitimate user holds. Reaching one is
+   * `limit_exceeded`. Counted on the node that holds the state (a cluster of N nodes may let a
+   * user spread up to N times as much).
+   */
+  caps: Type.Object(
+    {
+      /** Outgoing calls of one user ringing at once. */
+      ringingCallsPerUser: Type.Integer({ minimum: 1, default: 4 }),
+      /** Meetings a user hosts that have not ended. */
+      liveMeetingsPerUser: Type.Integer({ minimum: 1, default: 100 }),
+      /** Media peers (rtc:join'ed connections) of one user in one meeting. */
+      peersPerUserPerMeeting: Type.Integer({ minimum: 1, default: 8 }),
+      /**
+       * Media peers of one user across all meetings, counting the empty media rooms their joins
+       * opened (each holds a router through `sfu.emptyRoomGraceMs`).
+       */
+      peersPerUser: Type.Integer({ minimum: 1, default: 32 }),
+      /** WebRTC transports of one peer (a client uses a send and a recv one). */
+      transportsPerPeer: Type.Integer({ minimum: 2, default: 4 }),
+    },
+    { default: {} },
+  ),
   /** ICE servers handed to meeting clients (GET /api/meetings/:id/media-config). */
   ice: Type.Object(
     {

@@ -19,6 +19,7 @@ const REST_CODE: Readonly<Record<ErrorCode, number>> = {
   meeting_ended: 41001,
   frame_too_large: 41301,
   rate_limited: 42901,
+  limit_exceeded: 42902,
   internal: 50001,
   unavailable: 50301,
 };

@@ -18,6 +18,8 @@ export type RoomEvents = {
 /** What a room needs. */
 export interface RoomOptions {
   meetingId: string;
+  /** The user whose join opened the room: its router counts against them while it is empty. */
+  openedBy: string;
   sfu: SfuRouter;
   speaker: ActiveSpeakerObserver;
   delivery: Delivery;
@@ -38,6 +40,7 @@ type RoomEvent = WithoutMeeting<RtcEvent>;
  */
 export class Room extends EventEmitter<RoomEvents> {
   readonly meetingId: string;
+  readonly openedBy: string;
   readonly createdAt = new Date();
   /** peerId → peer. */
   readonly peers = new Map<string, Peer>();
@@ -50,6 +53,7 @@ export class Room extends EventEmitter<RoomEvents> {
   constructor(private readonly o: RoomOptions) {
     super();
     this.meetingId = o.meetingId;
+    this.openedBy = o.openedBy;
     this.log = o.log.child({ meetingId: o.meetingId });
     o.sfu.router.once('workerclose', () => {
       this.broadcast({ type: 'rtc:mediaReset', reason: 'worker_died' });

@@ -20,6 +20,7 @@ import {
   type RtcTransportCommand,
 } from '@parley/protocol';
 import type { Clock, Delivery, Sender } from '../calls/index.ts';
+import type { Config } from '../config/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import {
   clientOp,
@@ -42,6 +43,7 @@ export interface RtcServiceOptions {
   sfu: SfuPool;
   delivery: Delivery;
   emptyRoomGraceMs: number;
+  caps: Pick<Config['caps'], 'peersPerUserPerMeeting' | 'peersPerUser' | 'transportsPerPeer'>;
   /** A meeting's media room closed on this node (cluster mode gives up its claim on it). */
   onRoomClosed?: (meetingId: string) => void;
   metrics: Metrics;
@@ -58,10 +60,9 @@ export interface RtcHandlerRegistry {
 }
 
 /**
- * Per-peer caps, so that a client cannot make the SFU hold unbounded state: two transports,
- * a few tracks and a consumer per remote track are the normal case.
+ * Per-peer caps, so that a client cannot make the SFU hold unbounded state: a few tracks and a
+ * consumer per remote track are the normal case (transports and peers: `caps` in the config).
  */
-const MAX_TRANSPORTS = 4;
 const MAX_PRODUCERS = 16;
 const MAX_DATA_PRODUCERS = 16;
 const MAX_CONSUMERS = 500;
@@ -138,7 +139,9 @@ export class RtcService {
   async join(sender: Sender, c: RtcJoinCommand): Promise<{ peerId: string; peers: RtcPeerInfo[] }> {
     await this.access(sender, c.meetingId);
     for (let attempt = 0; attempt < JOIN_ATTEMPTS; attempt++) {
-      const room = await this.room(c.meetingId);
+      // Checked before a router is opened too, so that refused joins open none.
+      if (!this.rooms.has(c.meetingId)) this.checkPeerCaps(sender.userId);
+      const room = await this.room(c.meetingId, sender.userId);
       const joined = await room.run(async () => {
         if (room.closed) return null;
         if (room.peerOf(sender.deviceId)) {
@@ -147,6 +150,7 @@ export class RtcService {
         // Checked again in the room's order: a REST leave or end may have come in between.
         const participant = await this.access(sender, c.meetingId);
         if (room.closed) return null;
+        this.checkPeerCaps(sender.userId, room);
         const peer = new Peer(deviceOf(sender), participant.nickname);
         const peers = [...room.peers.values()].map((p) => p.info());
         room.add(peer);
@@ -157,22 +161,30 @@ export class RtcService {
     throw AppError.internal();
   }
 
-  /** rtc:getRouterRtpCapabilities: opens the media room if needed (participants only). */
+  /**
+   * rtc:getRouterRtpCapabilities (participants only). Every router has the same ones, so this
+   * opens no media room: only peers do, which the per-user caps bound.
+   */
   async capabilities(
     sender: Sender,
     c: RtcCapabilitiesCommand,
   ): Promise<{ rtpCapabilities: RtpCapabilities }> {
     const live = this.rooms.get(c.meetingId);
     if (!live?.peerOf(sender.deviceId)) await this.access(sender, c.meetingId);
-    const room = live && !live.closed ? live : await this.room(c.meetingId);
-    return { rtpCapabilities: room.router.rtpCapabilities };
+    if (live && !live.closed) return { rtpCapabilities: live.router.rtpCapabilities };
+    return { rtpCapabilities: await this.o.sfu.routerRtpCapabilities() };
   }
 
   /** rtc:createTransport: a WebRTC transport (with SCTP when the client can do data channels). */
   createTransport(sender: Sender, c: RtcCreateTransportCommand) {
     return this.withPeer(sender, c.meetingId, async (peer, room) => {
-      if (peer.transports.size >= MAX_TRANSPORTS) {
-        throw AppError.badRequest(`at most ${MAX_TRANSPORTS} transports per peer`);
+      const max = this.o.caps.transportsPerPeer;
+      if (peer.transports.size >= max) {
+        throw AppError.limitExceeded(
+          `at most ${max} transports per peer`,
+          'transportsPerPeer',
+          max,
+        );
       }
       const sctp = (c.sctpCapabilities as { numStreams: NumSctpStreams } | undefined)?.numStreams;
       const transport = await room.sfu.createWebRtcTransport({
@@ -496,6 +508,34 @@ export class RtcService {
     }
   }
 
+  /**
+   * Refuses one more peer of `userId` (in `room`, or in a room still to be opened) beyond the
+   * caps. What a user holds on this node: their peers, and the empty rooms their joins opened
+   * (each keeps a router through its grace period, so join-and-leave cannot pile them up).
+   */
+  private checkPeerCaps(userId: string, room?: Room): void {
+    const { peersPerUserPerMeeting, peersPerUser } = this.o.caps;
+    if (room && room.peersOf(userId).length >= peersPerUserPerMeeting) {
+      throw AppError.limitExceeded(
+        `at most ${peersPerUserPerMeeting} connections of one user may join a meeting's media`,
+        'peersPerUserPerMeeting',
+        peersPerUserPerMeeting,
+      );
+    }
+    let held = 0;
+    for (const r of this.rooms.values()) {
+      held +=
+        r.peers.size === 0 ? Number(r.openedBy === userId && r !== room) : r.peersOf(userId).length;
+    }
+    if (held >= peersPerUser) {
+      throw AppError.limitExceeded(
+        `at most ${peersPerUser} connections of one user may be in meetings' media at once`,
+        'peersPerUser',
+        peersPerUser,
+      );
+    }
+  }
+
   /** Throws the spec's error unless the sender is in the meeting (through REST) right now. */
   private async access(sender: Sender, meetingId: string): Promise<Participant> {
     if (this.closing) throw AppError.unavailable();
@@ -543,23 +583,24 @@ export class RtcService {
     return this.opening.get(meetingId)?.catch(() => undefined);
   }
 
-  /** The meeting's media room, opened on first use. */
-  private room(meetingId: string): Promise<Room> {
+  /** The meeting's media room, opened on first use (by `userId`'s join). */
+  private room(meetingId: string, userId: string): Promise<Room> {
     const room = this.rooms.get(meetingId);
     if (room && !room.closed) return Promise.resolve(room);
     let opening = this.opening.get(meetingId);
     if (!opening) {
-      opening = this.open(meetingId).finally(() => this.opening.delete(meetingId));
+      opening = this.open(meetingId, userId).finally(() => this.opening.delete(meetingId));
       this.opening.set(meetingId, opening);
     }
     return opening;
   }
 
-  private async open(meetingId: string): Promise<Room> {
+  private async open(meetingId: string, openedBy: string): Promise<Room> {
     const sfu = await this.o.sfu.createRouter({ meetingId });
     const speaker = await sfu.router.createActiveSpeakerObserver();
     const room = new Room({
       meetingId,
+      openedBy,
       sfu,
       speaker,
       delivery: this.o.delivery,

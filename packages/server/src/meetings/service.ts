@@ -18,6 +18,7 @@ export interface MeetingServiceOptions {
   /** Where leaving and ending reach the media rooms (in a cluster, every node's). */
   rtc: Pick<RtcService, 'userLeft' | 'ended'>;
   ice: Config['ice'];
+  caps: Pick<Config['caps'], 'liveMeetingsPerUser'>;
   log: Logger;
   clock?: Clock;
 }
@@ -34,19 +35,31 @@ export interface MeetingView extends Meeting {
 export class MeetingService {
   private readonly clock: Clock;
   private readonly log: Logger;
+  /** Per host, the tail of its creations: counted and inserted one at a time (the cap holds). */
+  private readonly creating = new Map<string, Promise<unknown>>();
 
   constructor(private readonly o: MeetingServiceOptions) {
     this.clock = o.clock ?? Date.now;
     this.log = o.log.child({ mod: 'meetings' });
   }
 
-  /** A new meeting hosted by `who`. */
+  /** A new meeting hosted by `who`, unless they host `caps.liveMeetingsPerUser` already. */
   async create(who: Identity, title: string | null): Promise<Meeting> {
-    const meeting = await this.o.store.create({
-      meetingId: randomUUID(),
-      title,
-      hostId: who.userId,
-      at: this.clock(),
+    const meeting = await this.oneAtATime(who.userId, async () => {
+      const max = this.o.caps.liveMeetingsPerUser;
+      if ((await this.o.store.liveHostedBy(who.userId)) >= max) {
+        throw AppError.limitExceeded(
+          `at most ${max} meetings of one host may be live; end one first`,
+          'liveMeetingsPerUser',
+          max,
+        );
+      }
+      return this.o.store.create({
+        meetingId: randomUUID(),
+        title,
+        hostId: who.userId,
+        at: this.clock(),
+      });
     });
     this.log.info(
       { event: 'meeting_created', meetingId: meeting.meetingId, host: who.userId },
@@ -111,6 +124,17 @@ export class MeetingService {
       throw AppError.forbidden('not a participant of this meeting');
     }
     return { iceServers: iceServers(this.o.ice, who.userId, this.clock()) };
+  }
+
+  /** Runs `job` after the host's earlier ones; forgets the host when its queue drains. */
+  private oneAtATime<T>(hostId: string, job: () => Promise<T>): Promise<T> {
+    const result = (this.creating.get(hostId) ?? Promise.resolve()).then(job);
+    const tail = result.catch(() => undefined);
+    this.creating.set(hostId, tail);
+    void tail.then(() => {
+      if (this.creating.get(hostId) === tail) this.creating.delete(hostId);
+    });
+    return result;
   }
 
   private async meeting(meetingId: string): Promise<Meeting> {

@@ -62,6 +62,7 @@ export class SfuPool {
   private readonly respawns = new Set<Promise<void>>();
   private starting: Promise<void> | null = null;
   private mediasoup: Mediasoup | null = null;
+  private capabilities: Promise<types.RtpCapabilities> | null = null;
   private closed = false;
   private readonly log: Logger;
 
@@ -81,6 +82,29 @@ export class SfuPool {
       );
     })();
     return this.starting;
+  }
+
+  /**
+   * The RTP capabilities of every router of this pool. They follow from the configured codecs
+   * alone, so they are read once, from a router opened and closed for the purpose: a client
+   * asking for them before it joins opens no router of its own.
+   */
+  routerRtpCapabilities(): Promise<types.RtpCapabilities> {
+    if (!this.capabilities) {
+      const reading = (async () => {
+        const state = await this.pick();
+        const router = await state.worker.createRouter({ mediaCodecs: MEDIA_CODECS });
+        const caps = router.rtpCapabilities;
+        router.close();
+        return caps;
+      })();
+      this.capabilities = reading;
+      // A failure (no live worker) is not kept: the next request tries again.
+      reading.catch(() => {
+        if (this.capabilities === reading) this.capabilities = null;
+      });
+    }
+    return this.capabilities;
   }
 
   /** A new router on the least loaded live worker. */

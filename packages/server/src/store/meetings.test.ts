@@ -29,6 +29,16 @@ for (const s of stores) {
       assert.equal(await store.get(id(999)), undefined);
     });
 
+    test('liveHostedBy counts the meetings a host has not ended', async () => {
+      for (const n of [101, 102, 103]) {
+        await store.create({ meetingId: id(n), title: null, hostId: 'counted', at: T0 });
+      }
+      await store.create({ meetingId: id(104), title: null, hostId: 'other', at: T0 });
+      assert.equal(await store.end(id(102), 'counted', T0 + 1), true);
+      assert.equal(await store.liveHostedBy('counted'), 2);
+      assert.equal(await store.liveHostedBy('nobody'), 0);
+    });
+
     test('join is idempotent; one open stay per user; leave closes it', async () => {
       await store.create({ meetingId: id(2), title: null, hostId: 'h', at: T0 });
       const a = await store.join({

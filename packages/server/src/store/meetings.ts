@@ -76,6 +76,17 @@ export class MeetingStore {
     return toMeeting({ id: 0, ...row });
   }
 
+  /** How many meetings `hostId` hosts that have not ended (for the per-user cap). */
+  async liveHostedBy(hostId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('meetings')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('host_id', '=', hostId)
+      .where('status', '=', 'active')
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
   /** The meeting, or undefined. */
   async get(meetingId: string): Promise<Meeting | undefined> {
     const row = await this.db

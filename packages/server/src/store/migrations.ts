@@ -101,6 +101,17 @@ function migrations(time: TimeType): Record<string, Migration> {
           .execute();
       },
     },
+    '0003_meetings_live_by_host': {
+      // The per-host cap counts a host's live meetings on every create.
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createIndex('idx_meetings_live_host')
+          .on('meetings')
+          .column('host_id')
+          .where(sql.ref('status'), '=', 'active')
+          .execute();
+      },
+    },
   };
 }
 

@@ -307,6 +307,7 @@ const CODE: Readonly<Record<ErrorCode, number>> = {
   no_connection: 40902,
   frame_too_large: 41301,
   rate_limited: 42901,
+  limit_exceeded: 42902,
   internal: 50001,
   unavailable: 50301,
 };

@@ -148,6 +148,11 @@ function toRoomError(e: ErrorBody, cmd: string | undefined): { code: number; msg
       };
     case 'rate_limited':
       return { code: 429, msg: '请求过于频繁，请稍后再试' };
+    case 'limit_exceeded':
+      return {
+        code: 429,
+        msg: `已达上限（${String(e.details?.limit)}：${String(e.details?.max)}）`,
+      };
     case 'not_in_room':
       return { code: 1000, msg: isSignalCmd(cmd) ? '用户不在同一房间内' : '用户不在该房间内' };
     case 'target_offline':
