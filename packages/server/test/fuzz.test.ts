@@ -36,7 +36,7 @@ describe('fuzz', () => {
     const r = await fuzz(srv, { seed: SEED, frames: 2000, heapToleranceBytes: 12 * 2 ** 20 });
     const found = r.violations.map((v) => `${v.kind}: ${v.detail}`).join('\n');
     assert.equal(r.violations.length, 0, `seed ${SEED}:\n${found}`);
-    assert.equal(r.stats.answered, r.stats.expected);
+    assert.equal(r.stats.answered + r.stats.cutByClose, r.stats.expected);
     assert.ok(r.stats.expected > 500, `only ${r.stats.expected} requests carried an id`);
     assert.ok(r.heap.after <= r.heap.baseline + 12 * 2 ** 20, `${mb(r.heap.after)} after`);
   });

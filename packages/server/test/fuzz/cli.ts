@@ -71,7 +71,8 @@ function print(r: FuzzReport): void {
     `  sent by dialect: ${Object.entries(s.sent)
       .map(([k, n]) => `${k} ${n}`)
       .join(', ')}`,
-    `  requests with an id: ${s.expected}, answered by that id: ${s.answered}`,
+    `  requests with an id: ${s.expected}, answered by that id: ${s.answered}, ` +
+      `cut by a documented close: ${s.cutByClose}`,
     `  error answers by dialect and code:\n${errors || '    none'}`,
     `  REST answers by status: ${Object.entries(r.restStatus)
       .map(([k, n]) => `${k} ${n}`)

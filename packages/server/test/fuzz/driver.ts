@@ -33,6 +33,8 @@ export interface FuzzStats {
   /** Requests sent with an id the server had to answer, and how many it answered. */
   expected: number;
   answered: number;
+  /** Requests still unanswered when the server closed their connection with a documented code. */
+  cutByClose: number;
   /** Error answers by `dialect code`. */
   errors: Record<string, number>;
   /** Server-side closes by `dialect code` (documented ones; others are violations). */
@@ -75,7 +77,14 @@ const bump = (counts: Record<string, number>, key: string): void => {
 /** The fuzz driver of one run. */
 export class Driver implements LinkEvents {
   readonly violations: Violation[] = [];
-  readonly stats: FuzzStats = { sent: {}, expected: 0, answered: 0, errors: {}, closes: {} };
+  readonly stats: FuzzStats = {
+    sent: {},
+    expected: 0,
+    answered: 0,
+    cutByClose: 0,
+    errors: {},
+    closes: {},
+  };
   private readonly links = new Map<string, Link>();
   private readonly pending = new Map<string, Pending>();
   /** The last frames each link sent, to name the culprit of an answer without an id. */
@@ -248,7 +257,11 @@ export class Driver implements LinkEvents {
       );
     }
     // Its requests will never be answered now; that is the close, not a missing answer.
-    for (const [id, p] of this.pending) if (p.link === link) this.pending.delete(id);
+    for (const [id, p] of this.pending) {
+      if (p.link !== link) continue;
+      this.pending.delete(id);
+      this.stats.cutByClose++;
+    }
     if (this.pending.size === 0) this.settled?.();
   }
 

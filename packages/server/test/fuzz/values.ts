@@ -88,7 +88,7 @@ export function field<T>(good: fc.Arbitrary<T>, hostileWeight = 1): fc.Arbitrary
  */
 export function fields(shape: Record<string, fc.Arbitrary<Value>>): fc.Arbitrary<Value> {
   const entries = Object.fromEntries(Object.entries(shape).map(([k, a]) => [k, field(a)]));
-  const obj = fc
+  const subset = fc
     .record(entries, { requiredKeys: [] })
     .chain((o) =>
       fc
@@ -97,5 +97,5 @@ export function fields(shape: Record<string, fc.Arbitrary<Value>>): fc.Arbitrary
     );
   // Mostly every field present (the handler runs), else any subset.
   const full = fc.record(entries);
-  return fc.oneof({ arbitrary: full, weight: 6 }, { arbitrary: obj, weight: 3 }, hostile);
+  return fc.oneof({ arbitrary: full, weight: 6 }, { arbitrary: subset, weight: 3 }, hostile);
 }
