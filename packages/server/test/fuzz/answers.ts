@@ -1,5 +1,5 @@
 import { decodeChatMessage } from '../../src/gateway/dialects/chat-protobuf.ts';
-import { LEARNED, type FuzzDialect, type LearnedKey } from './frames.ts';
+import { LEARNED, type FuzzDialect, type LearnedKey } from './world.ts';
 
 /**
  * What the fuzzer reads in a server frame, whatever the dialect: the request ids it answers

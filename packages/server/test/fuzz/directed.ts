@@ -10,7 +10,7 @@ import {
   SioClient,
 } from '../meeting-kit.ts';
 import { readChat, readRest, readText, type Answer } from './answers.ts';
-import type { FuzzDialect } from './frames.ts';
+import type { FuzzDialect } from './world.ts';
 import { deepJson } from './values.ts';
 
 /**

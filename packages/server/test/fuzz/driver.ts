@@ -8,7 +8,7 @@ import {
   type FuzzDialect,
   type FuzzWorld,
   type LearnedKey,
-} from './frames.ts';
+} from './world.ts';
 import { openLink, type Link, type LinkEvents } from './links.ts';
 import { toJson, type Value } from './values.ts';
 

@@ -1,72 +1,30 @@
 import fc from 'fast-check';
 import { rtcDecoders } from '../../src/gateway/dialects/meeting.ts';
-import type { ChatMessage } from '../../src/gateway/dialects/chat-protobuf.ts';
-import { audioRtp, DTLS, videoRtp } from '../meeting-kit.ts';
 import {
-  deep,
-  fields,
-  hostile,
-  nastyString,
-  polluting,
-  Raw,
-  toJson,
-  type Value,
-} from './values.ts';
+  candidate,
+  learned,
+  NATIVE_FIELDS,
+  ownEntry,
+  pick,
+  rtcFields,
+  SDP,
+  shapes,
+} from './shapes.ts';
+import { deep, fields, hostile, nastyString, Raw, toJson, type Value } from './values.ts';
+import {
+  SELF,
+  type FrameCase,
+  type FuzzDialect,
+  type FuzzWorld,
+  type IdMode,
+  type Payload,
+} from './world.ts';
 
 /**
  * What the fuzzer sends: for each dialect, frames that are valid-ish (known types, fields mostly
  * plausible so that handlers past validation run, some hostile) and plain garbage. Every case
  * names the user and dialect whose connection sends it.
  */
-
-/** The connections each fuzz user holds, one per dialect. */
-export const DIALECTS = ['native', 'video_call', 'room', 'chat', 'meeting', 'socket.io'] as const;
-export type FuzzDialect = (typeof DIALECTS)[number];
-
-/** The world the frames refer to: its users, meetings and rooms exist. */
-export interface FuzzWorld {
-  users: readonly string[];
-  meetingIds: readonly string[];
-  roomIds: readonly string[];
-  /**
-   * The users of the chat-protobuf connections, apart from `users` (who hold every other
-   * dialect's). A ROOM or native room signal goes to the target's devices in a room it shares
-   * with the sender, and chat-protobuf shows no room signals (docs/protocol.md): a signal to a
-   * user whose only such device is a chat one is accepted and then dropped, neither answered
-   * nor delivered. Room signals only ever target `users`, who have no chat device.
-   */
-  chatUsers: readonly string[];
-}
-
-/** How a frame's request id is set: the driver assigns a unique one, or the case holds its own. */
-export type IdMode = 'assign' | 'none' | { own: Value };
-
-/** One frame to send. */
-export type Payload =
-  /** A JSON object; `id` says how its request id is set (where the dialect has one). */
-  | { kind: 'json'; value: Record<string, Value>; id: IdMode }
-  /** Text as is (not JSON, or any JSON value). */
-  | { kind: 'text'; text: string }
-  /** A binary frame. */
-  | { kind: 'bytes'; bytes: Uint8Array }
-  /** A ChatMessage, encoded at send time (after `SELF` is replaced). */
-  | { kind: 'chat'; message: Partial<ChatMessage> }
-  /** A socket.io event: name, argument, and whether an ack is asked for. */
-  | { kind: 'event'; event: string; arg: Value; ack: boolean };
-
-/**
- * Stands for the sending user's own id wherever a user id goes (a handler past the identity
- * checks needs it); the driver replaces it when it sends the frame.
- */
-export const SELF = '@self';
-
-/** A frame and who sends it. */
-export interface FrameCase {
-  dialect: FuzzDialect;
-  /** Index into `FuzzWorld.users`. */
-  user: number;
-  payload: Payload;
-}
 
 const RTC_TYPES = Object.keys(rtcDecoders);
 const VIDEO_CALL_TYPES = [
@@ -103,95 +61,6 @@ const CHAT_SIGNALS = [
 /** Names socket.io-client refuses to emit; raw packets may still carry them. */
 const SIO_RESERVED = ['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener'];
 
-/** Opus and VP8, as a browser's device would offer to consume. */
-const RTP_CAPABILITIES = {
-  codecs: [
-    {
-      kind: 'audio',
-      mimeType: 'audio/opus',
-      preferredPayloadType: 100,
-      clockRate: 48000,
-      channels: 2,
-    },
-    { kind: 'video', mimeType: 'video/VP8', preferredPayloadType: 101, clockRate: 90000 },
-  ],
-  headerExtensions: [],
-};
-const SDP = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n';
-const candidate = fc.record({
-  candidate: fc.constantFrom('candidate:1 1 udp 2122260223 10.0.0.1 5000 typ host', ''),
-  sdpMid: fc.constantFrom('0', '1', null),
-  sdpMLineIndex: fc.constantFrom(0, 1, null),
-});
-const someId = fc.oneof(fc.uuid(), fc.constantFrom('c', 'x1', 'producer-1'));
-
-/**
- * Ids the server hands out (transports, producers, calls ...): a frame names one with `@` and
- * the key (`"@transportId"`), and the driver puts in one it has seen in an answer, so that
- * requests about real objects get past "not found".
- */
-export const LEARNED = [
-  'transportId',
-  'producerId',
-  'consumerId',
-  'dataProducerId',
-  'callId',
-] as const;
-export type LearnedKey = (typeof LEARNED)[number];
-
-/** A seen id of `key` most of the time, else any. */
-const learned = (key: LearnedKey) =>
-  fc.oneof({ arbitrary: fc.constant(`@${key}`), weight: 3 }, { arbitrary: someId, weight: 1 });
-
-/** The fields of each rtc:* request besides meetingId (docs/protocol.md). */
-const RTC_FIELDS: Record<string, string[]> = {
-  'rtc:createTransport': ['direction', 'sctpCapabilities'],
-  'rtc:connectTransport': ['transportId', 'dtlsParameters'],
-  'rtc:produce': ['transportId', 'kind', 'rtpParameters', 'appData', 'paused'],
-  'rtc:consume': ['producerId', 'rtpCapabilities', 'transportId'],
-  'rtc:setConsumerPreferredLayers': ['consumerId', 'spatialLayer', 'temporalLayer'],
-  'rtc:setConsumerPriority': ['consumerId', 'priority'],
-  'rtc:produceData': ['transportId', 'sctpStreamParameters', 'label', 'protocol', 'appData'],
-  'rtc:consumeData': ['dataProducerId', 'transportId'],
-  'rtc:restartIce': ['transportId'],
-  'rtc:getTransportStats': ['transportId'],
-};
-
-/** The fields of rtc request `type` (producer and consumer requests name one). */
-function rtcFields(type: string): string[] {
-  const own =
-    ownEntry(RTC_FIELDS, type) ??
-    (/Producer/.test(type) ? ['producerId'] : /Consumer/.test(type) ? ['consumerId'] : []);
-  return ['meetingId', ...own];
-}
-
-/** The fields of each native call, room and chat command. */
-const NATIVE_FIELDS: Record<string, string[]> = {
-  'call:invite': ['callee', 'media', 'keepCalling'],
-  'call:accept': ['callId'],
-  'call:reject': ['callId'],
-  'call:hangup': ['callId', 'reason'],
-  'call:offer': ['callId', 'sdp'],
-  'call:answer': ['callId', 'sdp'],
-  'call:ice': ['callId', 'candidate'],
-  'room:join': ['roomId'],
-  'room:leave': ['roomId'],
-  'room:members': ['roomId'],
-  'room:signal': ['to', 'kind', 'payload'],
-  'chat:send': ['to', 'messageType', 'contentType', 'content', 'kind', 'fromUsername'],
-};
-
-/** `table[key]` if it is the table's own (`constructor` is not). */
-const ownEntry = <T>(table: Record<string, T>, key: string): T | undefined =>
-  Object.hasOwn(table, key) ? table[key] : undefined;
-
-/** `shape` cut down to `keys`. */
-const pick = <T>(shape: Record<string, T>, keys: string[]): Record<string, T> =>
-  Object.fromEntries(keys.filter((k) => Object.hasOwn(shape, k)).map((k) => [k, shape[k]!]));
-
-/** What the server relays without looking (room:signal payload, ROOM data.data). */
-const payload = fc.oneof(fc.jsonValue({ maxDepth: 4 }), deep, polluting);
-
 /** A type name: mostly a known one, sometimes unknown or hostile. */
 function typeName(known: readonly string[]): fc.Arbitrary<Value> {
   return fc.oneof(
@@ -207,68 +76,6 @@ const idMode: fc.Arbitrary<IdMode> = fc.oneof(
   { arbitrary: fc.constant<IdMode>('none'), weight: 1 },
   { arbitrary: hostile.map((own): IdMode => ({ own })), weight: 1 },
 );
-
-/** Fields of each request type, plausible values drawn from `w`. */
-function shapes(w: FuzzWorld) {
-  const user = fc.oneof(
-    { arbitrary: fc.constant(SELF), weight: 3 },
-    { arbitrary: fc.constantFrom(...w.users), weight: 2 },
-  );
-  const meetingId = fc.oneof(
-    { arbitrary: fc.constantFrom(...w.meetingIds), weight: 8 },
-    { arbitrary: someId, weight: 1 },
-  );
-  const roomId = fc.constantFrom(...w.roomIds);
-  const rtc = {
-    meetingId,
-    direction: fc.constantFrom('send', 'recv'),
-    transportId: learned('transportId'),
-    producerId: learned('producerId'),
-    consumerId: learned('consumerId'),
-    dataProducerId: learned('dataProducerId'),
-    kind: fc.constantFrom('audio', 'video'),
-    rtpParameters: fc.oneof(
-      fc.integer({ min: 1, max: 2 ** 31 }).map((ssrc) => audioRtp(ssrc)),
-      fc.constant(videoRtp()),
-    ),
-    rtpCapabilities: fc.constant(RTP_CAPABILITIES),
-    dtlsParameters: fc.constant(DTLS),
-    sctpCapabilities: fc.constant({ numStreams: { OS: 1024, MIS: 1024 } }),
-    sctpStreamParameters: fc.record({ streamId: fc.integer({ min: 0, max: 1023 }) }),
-    appData: fc.oneof(fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }))),
-    paused: fc.boolean(),
-    label: fc.string({ maxLength: 16 }),
-    protocol: fc.string({ maxLength: 16 }),
-    spatialLayer: fc.integer({ min: 0, max: 3 }),
-    temporalLayer: fc.integer({ min: 0, max: 3 }),
-    priority: fc.integer({ min: 1, max: 255 }),
-  };
-  const native = {
-    callee: user,
-    media: fc.constantFrom('audio', 'video'),
-    keepCalling: fc.boolean(),
-    callId: learned('callId'),
-    reason: fc.constant('no_answer'),
-    sdp: fc.constant(SDP),
-    candidate,
-    roomId,
-    to: user,
-    kind: fc.constantFrom('offer', 'answer', 'ice'),
-    payload,
-  };
-  const videoCall = {
-    caller_userid: user,
-    callee_userid: user,
-    call_id: learned('callId'),
-    media: fc.constantFrom('audio', 'video'),
-    keep_calling: fc.boolean(),
-    sdp: fc.constant(SDP),
-    sdp_type: fc.constantFrom('offer', 'answer'),
-    candidate,
-  };
-  const room = { from: user, to: user, data: payload, roomId };
-  return { rtc, native, videoCall, room, user };
-}
 
 /** JSON frames for `/ws`: call, room, chat and rtc commands. */
 function nativeFrames(s: ReturnType<typeof shapes>): fc.Arbitrary<Payload> {

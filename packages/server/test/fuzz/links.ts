@@ -1,7 +1,7 @@
 import { WebSocket, type RawData } from 'ws';
 import { ENDPOINT } from '../harness.ts';
 import { readChat, readSocketIo, readText, type Answer } from './answers.ts';
-import type { FuzzDialect } from './frames.ts';
+import type { FuzzDialect } from './world.ts';
 
 /**
  * The fuzzer's connections: a raw WebSocket per JSON or protobuf dialect and a raw socket.io

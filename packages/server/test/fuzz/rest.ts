@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { readRest, type Answer } from './answers.ts';
-import type { FuzzWorld } from './frames.ts';
+import type { FuzzWorld } from './world.ts';
 import { deep, field, hostile, nastyString, polluting, toJson } from './values.ts';
 
 /**

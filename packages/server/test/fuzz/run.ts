@@ -5,7 +5,8 @@ import type { App } from '../../src/app.ts';
 import type { TestServer } from '../harness.ts';
 import { createMeeting, joinMeeting } from '../meeting-kit.ts';
 import { Driver, type FuzzStats, type Violation } from './driver.ts';
-import { frameCase, type FuzzWorld } from './frames.ts';
+import { frameCase } from './frames.ts';
+import type { FuzzWorld } from './world.ts';
 import { describeRest, restCase, sendRest } from './rest.ts';
 
 /**
