@@ -41,14 +41,26 @@ const ROWS: Row[] = [
     frame: '{"requestId": "r1", nope',
     code: 400,
     msg: '不是合法的JSON',
+    requestId: 'r1',
     cmd: null,
+  },
+  {
+    name: 'truncated JSON: requestId and cmd read as far as they go',
+    frame: JSON.stringify(
+      env('r1b', 'WEBRTC_OFFER', { from: 'eve', to: 'pat', data: offer }),
+    ).slice(0, 90),
+    code: 400,
+    msg: '不是合法的JSON',
+    requestId: 'r1b',
+    cmd: 'WEBRTC_OFFER',
   },
   {
     name: 'binary frame',
     frame: Buffer.from(JSON.stringify(env('r2', 'JOIN_ROOM', { roomId: 'x' }))),
     code: 400,
     msg: '二进制',
-    cmd: null,
+    requestId: 'r2',
+    cmd: 'JOIN_ROOM',
   },
   {
     name: 'array',
@@ -248,7 +260,7 @@ for (const row of ROWS) {
   });
 }
 
-test('rate limited → 429 请求过于频繁，请稍后再试; the connection stays', async () => {
+test('rate limited → 1000 请求过于频繁，请稍后再试 (a code the spec allows); the connection stays', async () => {
   const slow = await startServer({ limits: { ratePerSec: 2, rateBurst: 2 } });
   try {
     const c = await slow.connect('ron', 'room', 'web');
@@ -259,7 +271,7 @@ test('rate limited → 429 请求过于频繁，请稍后再试; the connection 
     assert.deepEqual(await c.next(), {
       module: 'ROOM',
       cmd: null,
-      code: 429,
+      code: 1000,
       msg: '请求过于频繁，请稍后再试',
       data: null,
     });

@@ -71,10 +71,10 @@ export const ConfigSchema = Type.Object({
       /** A ROOM signaling pair with no traffic for this long is forgotten. */
       pairTimeoutMs: Ms(120_000, 'signaling pair idle timeout'),
       /**
-       * The token grant needed to start a voice connection (WEBRTC_OFFER). Empty: everyone who
-       * shares a room with the target may.
+       * The token grant needed to start a voice connection (WEBRTC_OFFER). Empty (default):
+       * sharing a room with the target is the permission, as the spec's own check is.
        */
-      voiceGrant: Type.String({ default: 'voice' }),
+      voiceGrant: Type.String({ default: '' }),
     },
     { default: {} },
   ),
