@@ -91,7 +91,8 @@ const checkMessage = validator(
     to: Id,
     contentType: Type.Integer({ minimum: 1, maximum: SIGNALING }),
     type: Type.String({ maxLength: 64 }),
-    avatar: Type.String({ maxLength: 1024 }),
+    // An inline avatar (a data: URL) is bounded by the frame cap alone.
+    avatar: Type.String(),
     fromUsername: Type.String({ maxLength: 128 }),
     url: Type.String({ maxLength: 2048 }),
     fileSuffix: Type.String({ maxLength: 16 }),
