@@ -381,8 +381,8 @@ describe('video_call calls', () => {
     const [A, B] = ['vrl-alice', 'vrl-bob'];
     const { call, callId, devices } = await ring(srv, A, B, { from: ['web', 'pc'] });
     const [a1, a2, b1, b2] = devices;
-    // Signals before the answer are refused, not relayed.
-    await refused(a1, vc('rtc_offer', A, B, { sdp: 'too early' }), 'invalid_state');
+    // A callee device may not signal before it answers.
+    await refused(b2, vc('rtc_answer', A, B, { sdp: 'too early' }), 'invalid_state');
     b1.send(vc('call_accept', A, B));
     await a1.next(of('call_accept', callId));
     await b2.next(of('handled_answer', callId));

@@ -7,14 +7,16 @@ import {
   type HangupCommand,
   type IceCandidate,
   type InviteCommand,
+  type IceCommand,
   type RelayCommand,
+  type SdpCommand,
   sdpJson,
 } from '@parley/protocol';
 import type { Config } from '../config/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';
 import type { CallRecordStore, CallStart } from '../store/index.ts';
-import { EarlyIceBuffer, signalTarget } from '../relay/index.ts';
+import { EarlyIceBuffer, RingingHold, signalTarget } from '../relay/index.ts';
 import { findGlare, selectCall, startCall, transition } from './machine.ts';
 import type { CallWatcher, Clock, Delivery, Sender } from './ports.ts';
 import type { CallInput, CallState, Effect, SendEffect, Transition } from './state.ts';
@@ -54,6 +56,17 @@ interface LiveCall {
   offerRelayed: boolean;
   answerRelayed: boolean;
   earlyIce: EarlyIceBuffer<EarlyIce> | null;
+  /** Offer and ICE the caller's device sent while ringing, for the device that answers. */
+  ringingHold: RingingHold<SdpCommand, IceCommand> | null;
+}
+
+/** Key of an invite still looking up its callee's devices. */
+const inviteKey = (caller: string, callee: string): string => `${caller}\u0000${callee}`;
+
+/** The callee a selector names when `sender` is the caller (a call it may be inviting now). */
+function invitedBy(sender: string, sel: CallSelector): string | undefined {
+  if ('peer' in sel) return sel.peer;
+  return 'caller' in sel && sel.caller === sender ? sel.callee : undefined;
 }
 
 /**
@@ -66,6 +79,11 @@ export class CallEngine {
   private readonly byUser = new Map<string, Set<LiveCall>>();
   private readonly lostTimers = new Map<string, NodeJS.Timeout>();
   private readonly finishing = new Set<Promise<void>>();
+  /**
+   * Invites between their start and the moment their call exists (the callee's devices are
+   * being looked up), settled then: an offer sent right behind its invite waits for it.
+   */
+  private readonly inviting = new Map<string, Promise<void>>();
   private readonly clock: Clock;
   private readonly log: Logger;
 
@@ -104,7 +122,7 @@ export class CallEngine {
       this.input(this.calls.get(glare.callId)!, { type: 'accept', device: deviceOf(sender) });
       return { callId: glare.callId, glare: true };
     }
-    const devices = await this.o.directory.devices(cmd.callee);
+    const devices = await this.lookUpCallee(sender.userId, cmd.callee);
     const busy =
       this.o.calls.busyPolicy === 'reject' &&
       (calleeBusy ?? (this.byUser.get(cmd.callee)?.size ?? 0) > 0);
@@ -146,6 +164,7 @@ export class CallEngine {
       offerRelayed: false,
       answerRelayed: false,
       earlyIce: null,
+      ringingHold: null,
     };
     this.o.metrics.callsStarted.inc();
     this.log.info(
@@ -182,13 +201,26 @@ export class CallEngine {
 
   /**
    * Relays offer/answer/ICE to the other party's device. This is the hot path: one lookup,
-   * one check, one event object.
+   * one check, one event object. The caller's offer and ICE while the call rings are held for
+   * the device that answers; one sent right behind its invite waits for the call to exist.
    */
-  relay(sender: Sender, cmd: RelayCommand): void {
-    const call = this.resolve(sender, cmd.call);
+  relay(sender: Sender, cmd: RelayCommand): Promise<void> | undefined {
+    let call: LiveCall;
+    try {
+      call = this.resolve(sender, cmd.call);
+    } catch (err) {
+      const callee = invitedBy(sender.userId, cmd.call);
+      const invite = callee && this.inviting.get(inviteKey(sender.userId, callee));
+      if (!invite) throw err;
+      return invite.then(() => this.relay(sender, cmd));
+    }
     const s = call.state;
-    const to = signalTarget(s, sender);
     const now = this.clock();
+    if (s.phase === 'ringing' && s.caller.deviceId === sender.deviceId) {
+      this.holdWhileRinging(call, cmd, now);
+      return;
+    }
+    const to = signalTarget(s, sender);
     if (cmd.type === 'call:ice') {
       if (!call.offerRelayed) {
         call.earlyIce ??= new EarlyIceBuffer(this.o.calls.iceBufferMs);
@@ -319,6 +351,79 @@ export class CallEngine {
     return this.calls.get(callId)?.state;
   }
 
+  /** The callee's devices, with the invite registered in `inviting` meanwhile. */
+  private async lookUpCallee(caller: string, callee: string) {
+    const lookup = this.o.directory.devices(callee);
+    const key = inviteKey(caller, callee);
+    // Settles after this invite's own continuation, which creates the call, has run.
+    const settled = lookup.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inviting.set(key, settled);
+    try {
+      return await lookup;
+    } finally {
+      if (this.inviting.get(key) === settled) this.inviting.delete(key);
+    }
+  }
+
+  /** The caller's offer or ICE while ringing: held for the answering device. */
+  private holdWhileRinging(call: LiveCall, cmd: RelayCommand, now: number): void {
+    const hold = (call.ringingHold ??= new RingingHold(this.o.calls.inviteTtlMs));
+    if (cmd.type === 'call:ice') {
+      const dropped = hold.holdIce(cmd, now);
+      if (dropped > 0) {
+        this.log.warn(
+          { event: 'ice_dropped', callId: call.state.callId, dropped },
+          'held ICE dropped',
+        );
+      }
+      return;
+    }
+    // The caller has nothing to answer before the callee does.
+    if (cmd.type === 'call:answer') {
+      throw AppError.invalidState('call has not been answered yet', { callId: call.state.callId });
+    }
+    hold.holdOffer(cmd);
+  }
+
+  /**
+   * The call was answered: what the caller sent while it rang goes to the answering device,
+   * the offer first. ICE held without an offer waits for one, as early ICE does.
+   */
+  private releaseHeld(call: LiveCall): void {
+    const now = this.clock();
+    const held = call.ringingHold?.release(now);
+    call.ringingHold = null;
+    const s = call.state;
+    if (!held || !s.answeredBy) return;
+    const to = s.answeredBy;
+    const base = { callId: s.callId, caller: s.caller.userId, callee: s.callee, media: s.media };
+    const from = s.caller.userId;
+    if (held.offer) {
+      const offer = held.offer;
+      this.o.delivery.toDevice(to, {
+        type: 'call:offer',
+        ...base,
+        from,
+        sdp: offer.sdp,
+        [sdpJson]: offer[sdpJson],
+      });
+      this.o.metrics.relayedOffer.inc();
+      call.offerRelayed = true;
+    }
+    for (const ice of held.ice) {
+      if (call.offerRelayed) {
+        this.o.delivery.toDevice(to, { type: 'call:ice', ...base, from, candidate: ice.candidate });
+        this.o.metrics.relayedIce.inc();
+      } else {
+        call.earlyIce ??= new EarlyIceBuffer(this.o.calls.iceBufferMs);
+        call.earlyIce.hold({ to, from, candidate: ice.candidate }, now);
+      }
+    }
+  }
+
   private resolve(sender: Sender, sel: CallSelector): LiveCall {
     if ('callId' in sel) {
       const call = this.calls.get(sel.callId);
@@ -346,6 +451,7 @@ export class CallEngine {
       );
     }
     if (before !== 'accepted' && t.state.phase === 'accepted') {
+      this.releaseHeld(call);
       const s = t.state;
       this.log.info(
         {
