@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   AppError,
   type CallSelector,
+  type ChatOrigin,
   type DeviceRef,
   type HandledCommand,
   type HangupCommand,
@@ -18,6 +19,7 @@ import type { PresenceDirectory } from '../presence/index.ts';
 import type { CallRecordStore, CallStart } from '../store/index.ts';
 import { EarlyIceBuffer, RingingHold, signalTarget } from '../relay/index.ts';
 import { findGlare, selectCall, startCall, transition } from './machine.ts';
+import { withOrigin } from './origin.ts';
 import type { CallWatcher, Clock, Delivery, Sender } from './ports.ts';
 import type { CallInput, CallState, Effect, SendEffect, Transition } from './state.ts';
 
@@ -39,6 +41,7 @@ interface EarlyIce {
   to: DeviceRef;
   from: string;
   candidate: IceCandidate | null;
+  origin: ChatOrigin | undefined;
 }
 
 /** The sender as a device: events name devices by these fields only, never name or grants. */
@@ -179,16 +182,18 @@ export class CallEngine {
       'call invited',
     );
     this.track(call);
-    this.apply(call, t);
+    this.apply(call, cmd.origin ? withOrigin(t, cmd.origin, sender.userId) : t);
     return { callId };
   }
 
-  accept(sender: Sender, call: CallSelector): void {
-    this.input(this.resolve(sender, call), { type: 'accept', device: deviceOf(sender) });
+  /** `origin`: the chat-protobuf message this accept came as, forwarded to the caller. */
+  accept(sender: Sender, call: CallSelector, origin?: ChatOrigin): void {
+    this.input(this.resolve(sender, call), { type: 'accept', device: deviceOf(sender) }, origin);
   }
 
-  reject(sender: Sender, call: CallSelector): void {
-    this.input(this.resolve(sender, call), { type: 'reject', device: deviceOf(sender) });
+  /** `origin`: the chat-protobuf message this reject came as, forwarded to the caller. */
+  reject(sender: Sender, call: CallSelector, origin?: ChatOrigin): void {
+    this.input(this.resolve(sender, call), { type: 'reject', device: deviceOf(sender) }, origin);
   }
 
   hangup(sender: Sender, cmd: HangupCommand): void {
@@ -196,7 +201,7 @@ export class CallEngine {
     const input: CallInput = cmd.reason
       ? { type: 'hangup', device, reason: cmd.reason }
       : { type: 'hangup', device };
-    this.input(this.resolve(sender, cmd.call), input);
+    this.input(this.resolve(sender, cmd.call), input, cmd.origin);
   }
 
   /**
@@ -225,7 +230,7 @@ export class CallEngine {
       if (!call.offerRelayed) {
         call.earlyIce ??= new EarlyIceBuffer(this.o.calls.iceBufferMs);
         const dropped = call.earlyIce.hold(
-          { to, from: sender.userId, candidate: cmd.candidate },
+          { to, from: sender.userId, candidate: cmd.candidate, origin: cmd.origin },
           now,
         );
         if (dropped > 0)
@@ -240,6 +245,7 @@ export class CallEngine {
         media: s.media,
         from: sender.userId,
         candidate: cmd.candidate,
+        origin: cmd.origin,
       });
       this.o.metrics.relayedIce.inc();
       return;
@@ -253,6 +259,7 @@ export class CallEngine {
       from: sender.userId,
       sdp: cmd.sdp,
       [sdpJson]: cmd[sdpJson],
+      origin: cmd.origin,
     });
     if (cmd.type === 'call:offer') {
       this.o.metrics.relayedOffer.inc();
@@ -409,17 +416,19 @@ export class CallEngine {
         from,
         sdp: offer.sdp,
         [sdpJson]: offer[sdpJson],
+        origin: offer.origin,
       });
       this.o.metrics.relayedOffer.inc();
       call.offerRelayed = true;
     }
     for (const ice of held.ice) {
       if (call.offerRelayed) {
-        this.o.delivery.toDevice(to, { type: 'call:ice', ...base, from, candidate: ice.candidate });
+        const { candidate, origin } = ice;
+        this.o.delivery.toDevice(to, { type: 'call:ice', ...base, from, candidate, origin });
         this.o.metrics.relayedIce.inc();
       } else {
         call.earlyIce ??= new EarlyIceBuffer(this.o.calls.iceBufferMs);
-        call.earlyIce.hold({ to, from, candidate: ice.candidate }, now);
+        call.earlyIce.hold({ to, from, candidate: ice.candidate, origin: ice.origin }, now);
       }
     }
   }
@@ -434,10 +443,11 @@ export class CallEngine {
     return this.calls.get(callId)!;
   }
 
-  private input(call: LiveCall, input: CallInput): void {
+  /** `origin`: the chat-protobuf message a command came as, forwarded to the other party. */
+  private input(call: LiveCall, input: CallInput, origin?: ChatOrigin): void {
     const t = transition(call.state, input, this.clock());
     if (t.error) throw t.error;
-    this.apply(call, t);
+    this.apply(call, origin && 'device' in input ? withOrigin(t, origin, input.device.userId) : t);
   }
 
   private apply(call: LiveCall, t: Transition): void {
@@ -548,6 +558,7 @@ export class CallEngine {
         media: s.media,
         from: ice.from,
         candidate: ice.candidate,
+        origin: ice.origin,
       });
       this.o.metrics.relayedIce.inc();
     }

@@ -212,17 +212,20 @@ export class ClusterCalls {
         ...base,
         from: sender.userId,
         candidate: cmd.candidate,
+        origin: cmd.origin,
       };
       if (!entry.offerRelayed) {
         entry.earlyIce ??= new EarlyIceBuffer(this.o.iceBufferMs);
-        entry.earlyIce.hold({ to, from: sender.userId, candidate: cmd.candidate }, now);
+        const { candidate, origin } = cmd;
+        entry.earlyIce.hold({ to, from: sender.userId, candidate, origin }, now);
         return undefined;
       }
       this.send(node, event, to);
       metrics.relayedIce.inc();
       return undefined;
     }
-    this.send(node, { type: cmd.type, ...base, from: sender.userId, sdp: cmd.sdp }, to);
+    const { sdp, origin } = cmd;
+    this.send(node, { type: cmd.type, ...base, from: sender.userId, sdp, origin }, to);
     if (cmd.type === 'call:offer') {
       metrics.relayedOffer.inc();
       if (!entry.offerRelayed) this.offerSeen(entry, now);
@@ -269,6 +272,7 @@ export class ClusterCalls {
           media: r.media,
           from: ice.from,
           candidate: ice.candidate,
+          origin: ice.origin,
         },
         ice.to,
       );

@@ -1,4 +1,4 @@
-import type { CallSelector, DeviceRef, IceCandidate, Media } from '@parley/protocol';
+import type { CallSelector, ChatOrigin, DeviceRef, IceCandidate, Media } from '@parley/protocol';
 import { selectCall, type CallSummary } from '../calls/index.ts';
 import type { EarlyIceBuffer, SignalView } from '../relay/index.ts';
 
@@ -24,6 +24,7 @@ export interface HeldIce {
   to: DeviceRef;
   from: string;
   candidate: IceCandidate | null;
+  origin: ChatOrigin | undefined;
 }
 
 /** A route as a node keeps it, with the early-ICE hold of the engine's relay. */
