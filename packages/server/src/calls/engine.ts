@@ -103,9 +103,29 @@ export class CallEngine {
   /**
    * Starts a call from `sender`; returns its id. Glare answers the existing reverse call.
    * `calleeBusy` is the cluster's answer to whether the callee is in a call; without it this
-   * node's calls decide.
+   * node's calls decide. Until the call exists, an offer for it waits (see `inviting`).
    */
-  async invite(
+  invite(
+    sender: Sender,
+    cmd: InviteCommand,
+    calleeBusy?: boolean,
+  ): Promise<{ callId: string; glare?: true }> {
+    const key = inviteKey(sender.userId, cmd.callee);
+    const placing = this.place(sender, cmd, calleeBusy);
+    // Settles once `place` has created (or refused) the call, before anything waiting on it.
+    const settled = placing.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inviting.set(key, settled);
+    void settled.then(() => {
+      if (this.inviting.get(key) === settled) this.inviting.delete(key);
+    });
+    return placing;
+  }
+
+  /** The invite itself. */
+  private async place(
     sender: Sender,
     cmd: InviteCommand,
     calleeBusy?: boolean,
@@ -125,7 +145,7 @@ export class CallEngine {
       this.input(this.calls.get(glare.callId)!, { type: 'accept', device: deviceOf(sender) });
       return { callId: glare.callId, glare: true };
     }
-    const devices = await this.lookUpCallee(sender.userId, cmd.callee);
+    const devices = await this.o.directory.devices(cmd.callee);
     const busy =
       this.o.calls.busyPolicy === 'reject' &&
       (calleeBusy ?? (this.byUser.get(cmd.callee)?.size ?? 0) > 0);
@@ -356,23 +376,6 @@ export class CallEngine {
   /** The state of a call live on this node. */
   get(callId: string): CallState | undefined {
     return this.calls.get(callId)?.state;
-  }
-
-  /** The callee's devices, with the invite registered in `inviting` meanwhile. */
-  private async lookUpCallee(caller: string, callee: string) {
-    const lookup = this.o.directory.devices(callee);
-    const key = inviteKey(caller, callee);
-    // Settles after this invite's own continuation, which creates the call, has run.
-    const settled = lookup.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.inviting.set(key, settled);
-    try {
-      return await lookup;
-    } finally {
-      if (this.inviting.get(key) === settled) this.inviting.delete(key);
-    }
   }
 
   /** The caller's offer or ICE while ringing: held for the answering device. */
