@@ -20,6 +20,7 @@ import type { CallRecordStore, CallStart } from '../store/index.ts';
 import { EarlyIceBuffer, RingingHold, signalTarget } from '../relay/index.ts';
 import { findGlare, selectCall, startCall, transition } from './machine.ts';
 import { withOrigin } from './origin.ts';
+import { PendingInvites } from './pending-invites.ts';
 import type { CallWatcher, Clock, Delivery, Sender } from './ports.ts';
 import type { CallInput, CallState, Effect, SendEffect, Transition } from './state.ts';
 
@@ -63,15 +64,6 @@ interface LiveCall {
   ringingHold: RingingHold<SdpCommand, IceCommand> | null;
 }
 
-/** Key of an invite still looking up its callee's devices. */
-const inviteKey = (caller: string, callee: string): string => `${caller}\u0000${callee}`;
-
-/** The callee a selector names when `sender` is the caller (a call it may be inviting now). */
-function invitedBy(sender: string, sel: CallSelector): string | undefined {
-  if ('peer' in sel) return sel.peer;
-  return 'caller' in sel && sel.caller === sender ? sel.callee : undefined;
-}
-
 /**
  * Runs 1:1 calls on this node: feeds commands to the pure machine and carries out its effects.
  * Every input of a call is applied synchronously against its current state, so the first
@@ -82,11 +74,7 @@ export class CallEngine {
   private readonly byUser = new Map<string, Set<LiveCall>>();
   private readonly lostTimers = new Map<string, NodeJS.Timeout>();
   private readonly finishing = new Set<Promise<void>>();
-  /**
-   * Invites between their start and the moment their call exists (the callee's devices are
-   * being looked up), settled then: an offer sent right behind its invite waits for it.
-   */
-  private readonly inviting = new Map<string, Promise<void>>();
+  private readonly inviting = new PendingInvites();
   private readonly clock: Clock;
   private readonly log: Logger;
 
@@ -110,18 +98,7 @@ export class CallEngine {
     cmd: InviteCommand,
     calleeBusy?: boolean,
   ): Promise<{ callId: string; glare?: true }> {
-    const key = inviteKey(sender.userId, cmd.callee);
-    const placing = this.place(sender, cmd, calleeBusy);
-    // Settles once `place` has created (or refused) the call, before anything waiting on it.
-    const settled = placing.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.inviting.set(key, settled);
-    void settled.then(() => {
-      if (this.inviting.get(key) === settled) this.inviting.delete(key);
-    });
-    return placing;
+    return this.inviting.track(sender.userId, cmd.callee, this.place(sender, cmd, calleeBusy));
   }
 
   /** The invite itself. */
@@ -234,8 +211,7 @@ export class CallEngine {
     try {
       call = this.resolve(sender, cmd.call);
     } catch (err) {
-      const callee = invitedBy(sender.userId, cmd.call);
-      const invite = callee && this.inviting.get(inviteKey(sender.userId, callee));
+      const invite = this.inviting.before(sender.userId, cmd.call);
       if (!invite) throw err;
       return invite.then(() => this.relay(sender, cmd));
     }
@@ -456,7 +432,9 @@ export class CallEngine {
   private apply(call: LiveCall, t: Transition): void {
     const before = call.state.phase;
     call.state = t.state;
-    if (before !== 'accepted' && t.state.phase === 'accepted') this.o.watcher?.accepted(t.state);
+    if (before !== 'accepted' && t.state.phase === 'accepted') {
+      this.o.watcher?.accepted(t.state, call.ringingHold?.hasOffer === true);
+    }
     for (const e of t.effects) this.effect(call, e);
     if (before === 'ringing' && t.state.phase !== 'ringing') {
       this.o.metrics.ringSeconds.observe(

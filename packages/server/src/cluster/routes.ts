@@ -16,7 +16,8 @@ export interface CallRoute {
   callerNode: string;
   answerNode: string;
   /** Epoch ms the call was invited (call setup time is measured at the first answer). */
-  createdAt: number;
+  createdAt: number; /** The owner delivered the caller's offer held while ringing: ICE need not wait for one. */
+  offerRelayed?: true;
 }
 
 /** ICE a device sent before any offer of its call went through this node. */
@@ -64,7 +65,7 @@ export class RouteCache {
         callee: route.callee,
         answeredBy: route.answeredBy,
       },
-      offerRelayed: old?.offerRelayed ?? false,
+      offerRelayed: route.offerRelayed === true || (old?.offerRelayed ?? false),
       answerRelayed: old?.answerRelayed ?? false,
       earlyIce: old?.earlyIce ?? null,
     };

@@ -14,6 +14,11 @@ export class RingingHold<Sdp, Ice> {
     this.ice = new EarlyIceBuffer<Ice>(ttlMs);
   }
 
+  /** Whether an offer is held (it goes to the answering device before anything else). */
+  get hasOffer(): boolean {
+    return this.offer !== null;
+  }
+
   holdOffer(offer: Sdp): void {
     this.offer = offer;
   }
