@@ -21,9 +21,11 @@ import { Candidate, Id, SdpText } from './fields.ts';
  * chat-protobuf on `/ws/chat`, as specs/chat-protobuf.md: every frame is one binary protobuf
  * `ChatMessage` (schema in `chat.proto` beside this file, parsed once at load). Content types
  * 1–5 are chat messages (messageType 1 to a user, 2 to a room); content type 6 carries WebRTC
- * signaling as JSON `{type, ...}` in `content`. `from` must be the authenticated user. What
- * Parley adds (callId, call-failed codes, call-handled, call-record, room-join, the error frame)
- * is documented in docs/protocol.md.
+ * signaling as JSON `{type, ...}` in `content`. `from` must be the authenticated user. A signal
+ * is forwarded as the sender's own message (its ChatOrigin rides with the command), and a type
+ * Parley does not know is the app's own, forwarded to `to` as sent. What Parley adds (callId,
+ * call-failed codes, call-handled, call-record, room-join, the error frame) is documented in
+ * docs/protocol.md.
  */
 
 const ChatMessageType = protobuf
