@@ -189,7 +189,7 @@ const ROWS: Row[] = [
     cmd: 'WEBRTC_OFFER',
   },
   {
-    name: 'oversize frame (not parsed: nothing to echo)',
+    name: 'oversize frame (refused unread; its requestId and cmd are read from its start)',
     frame: env('r18', 'WEBRTC_OFFER', {
       from: 'eve',
       to: 'pat',
@@ -197,7 +197,8 @@ const ROWS: Row[] = [
     }),
     code: 400,
     msg: '消息过大',
-    cmd: null,
+    requestId: 'r18',
+    cmd: 'WEBRTC_OFFER',
   },
 ];
 
@@ -267,10 +268,11 @@ test('rate limited → 1000 请求过于频繁，请稍后再试 (a code the spe
     for (let i = 0; i < 3; i++) c.send(env(`q${i}`, 'JOIN_ROOM', { roomId: 'r' }));
     assert.equal((await c.next((f) => f.requestId === 'q0')).code, 200);
     assert.equal((await c.next((f) => f.requestId === 'q1')).code, 200);
-    // The refused frame is not parsed: no requestId, no cmd.
+    // The refused frame is not parsed, but its requestId and cmd are read from its start.
     assert.deepEqual(await c.next(), {
+      requestId: 'q2',
       module: 'ROOM',
-      cmd: null,
+      cmd: 'JOIN_ROOM',
       code: 1000,
       msg: '请求过于频繁，请稍后再试',
       data: null,

@@ -129,11 +129,11 @@ export class Connection {
   private onMessage(data: Buffer, isBinary: boolean): void {
     this.lastSeen = Date.now();
     const { limits } = this.o;
-    if (data.length > limits.maxFrameBytes && !this.bigFrame(data.length, isBinary)) return;
+    if (data.length > limits.maxFrameBytes && !this.bigFrame(data, isBinary)) return;
     if (!this.o.rate.take(this.sender.userId)) {
       this.o.metrics.rateLimited.inc();
       if (this.strike()) return;
-      this.fail(AppError.rateLimited());
+      this.refuse(AppError.rateLimited(), data, isBinary);
       return;
     }
     const decoded = this.dialect.decode(data, isBinary, this.sender);
@@ -171,11 +171,12 @@ export class Connection {
    * A frame above the ordinary cap: only a binary chat frame (a file, an inline avatar) may be,
    * up to maxChatFrameBytes and within the connection's byte budget. False once refused.
    */
-  private bigFrame(size: number, isBinary: boolean): boolean {
+  private bigFrame(data: Buffer, isBinary: boolean): boolean {
     const { limits } = this.o;
+    const size = data.length;
     const limit = this.dialect.binary && isBinary ? limits.maxChatFrameBytes : limits.maxFrameBytes;
     if (size > limit) {
-      this.fail(AppError.frameTooLarge(size, limit));
+      this.refuse(AppError.frameTooLarge(size, limit), data, isBinary);
       return false;
     }
     // The burst holds two seconds' worth, and always at least one frame of the largest size.
@@ -185,8 +186,14 @@ export class Connection {
     );
     if (this.bigFrames.take(size)) return true;
     this.o.metrics.rateLimited.inc();
-    if (!this.strike()) this.fail(AppError.rateLimited());
+    if (!this.strike()) this.refuse(AppError.rateLimited(), data, isBinary);
     return false;
+  }
+
+  /** Answers a frame refused unread, naming its request as far as the dialect can peek. */
+  private refuse(error: AppError, data: Buffer, isBinary: boolean): void {
+    const seen = this.dialect.peek?.(data, isBinary);
+    this.fail(error, seen?.requestId, seen?.context);
   }
 
   /** Counts a rate-limited message; closes the socket on a sustained flood. */

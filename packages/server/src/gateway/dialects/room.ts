@@ -205,8 +205,9 @@ const SCAN_CHARS = 1024;
 const MEMBER = /"(requestId|cmd)"\s*:\s*("(?:[^"\\]|\\.){1,128}")/g;
 
 /**
- * The requestId and cmd of a frame JSON.parse refused (truncated, a stray token, sent as
- * binary), read from its first members: the spec's frames put both before `data`, so a client
+ * The requestId and cmd of a frame that was not parsed (JSON.parse refused it: truncated, a
+ * stray token, sent as binary; or it was refused unread: too large, over the rate), read from
+ * its first members: the spec's frames put both before `data`, so a client
  * still learns which request failed. The first occurrence of each wins.
  */
 function scan(data: Buffer): Seen {
@@ -271,6 +272,11 @@ export const roomDialect: Dialect = {
         ...(seen.cmd === undefined ? {} : { context: seen.cmd }),
       };
     }
+  },
+
+  peek(data) {
+    const { requestId, cmd } = scan(data);
+    return { requestId, context: cmd };
   },
 
   encodeEvent(e: ServerEvent): WireFrame | null {
