@@ -474,3 +474,46 @@ test('encode: call record and error frames', () => {
     requestType: 'offer',
   });
 });
+
+test('encode: a forwarded message keeps every field and content key; the vouched keys are Parley’s', () => {
+  const origin = {
+    avatar: 'data:image/png;base64,AAAA',
+    fromUsername: 'Ali',
+    type: 'webrtc',
+    messageType: 1,
+    url: 'https://example.com/u/alice',
+    fileSuffix: '',
+    file: Buffer.from([1, 2, 3]).toString('base64'),
+    duration: 0,
+    content: {
+      type: 'call-invite',
+      from: 'alice',
+      to: 'bob',
+      fromName: 'Ali',
+      callId: 'fake',
+      x: [1],
+    },
+  };
+  const { m, c } = content(
+    dialect.encodeEvent(
+      { type: 'call:incoming', ...base, callerName: 'Alice', callerDevice: devA, origin },
+      bob,
+    ),
+  );
+  assert.deepEqual(
+    [m.avatar, m.fromUsername, m.type, m.url, [...m.file], m.from, m.to, m.contentType],
+    [origin.avatar, 'Ali', 'webrtc', origin.url, [1, 2, 3], 'alice', 'bob', 6],
+  );
+  assert.deepEqual(c, {
+    ...origin.content,
+    callId: base.callId,
+    media: 'audio',
+    fromClientType: 'web',
+  });
+  // An origin of another kind (a glare invite that became an accept) is not forwarded as is.
+  const accepted = content(
+    dialect.encodeEvent({ type: 'call:accepted', ...base, by: devB, origin }, alice),
+  );
+  assert.equal(accepted.c.type, 'call-accept');
+  assert.equal(accepted.m.avatar, '');
+});

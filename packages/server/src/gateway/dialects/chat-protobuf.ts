@@ -269,9 +269,15 @@ function chatSend(m: ChatMessage, sender: Sender): Command {
 }
 
 /**
+ * Keys of `content` only the server can vouch for (the call's id, the canonical end reason and
+ * who caused it, the answering device's type): Parley's value wins over a sender's.
+ */
+const VOUCHED = ['callId', 'code', 'by', 'fromClientType'] as const;
+
+/**
  * The sender's own message forwarded to `to`, as the spec's forwardMessageToUser does: its
  * fields as sent, `from` checked, `timestamp` stamped, and in `content` Parley's keys (`added`)
- * where the sender set none of its own.
+ * where the sender set none of its own (the VOUCHED ones always).
  */
 function forwarded(
   o: ChatOrigin,
@@ -285,7 +291,7 @@ function forwarded(
     fromUsername: o.fromUsername,
     from,
     to,
-    content: JSON.stringify({ ...added, ...o.content }),
+    content: JSON.stringify(merged(added, o.content)),
     contentType: SIGNALING,
     type: o.type,
     messageType: o.messageType,
@@ -295,6 +301,12 @@ function forwarded(
     timestamp,
     duration: o.duration,
   });
+}
+
+function merged(added: Record<string, unknown>, sent: Record<string, unknown>): object {
+  const out = { ...added, ...sent };
+  for (const k of VOUCHED) if (k in added) out[k] = added[k];
+  return out;
 }
 
 /**
