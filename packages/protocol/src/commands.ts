@@ -19,6 +19,27 @@ export interface IceCandidate {
   usernameFragment?: string | null;
 }
 
+/**
+ * The sender's own chat-protobuf `ChatMessage`, carried with the command it became, so that a
+ * chat-protobuf recipient receives it as sent (the spec's forwardMessageToUser): every field
+ * but `from` (checked to be the sender), `to` (the recipient) and `timestamp` (stamped by the
+ * server). Plain JSON, so that it crosses nodes with the command or event.
+ */
+export interface ChatOrigin {
+  avatar: string;
+  fromUsername: string;
+  /** Field 7. */
+  type: string;
+  messageType: number;
+  url: string;
+  fileSuffix: string;
+  /** Field 11 as base64; absent when empty. */
+  file?: string;
+  duration: number;
+  /** `content`, the signal JSON, parsed once: every key the sender set. */
+  content: Record<string, unknown>;
+}
+
 /** Start a call. Rings every online device of `callee`. */
 export interface InviteCommand {
   type: 'call:invite';
@@ -26,16 +47,19 @@ export interface InviteCommand {
   media: Media;
   /** netcall's forceKeepCalling: devices that connect while ringing ring too. */
   keepCalling: boolean;
+  origin?: ChatOrigin;
 }
 /** A callee device answers. The first accept or reject from any device wins. */
 export interface AcceptCommand {
   type: 'call:accept';
   call: CallSelector;
+  origin?: ChatOrigin;
 }
 /** A callee device declines. */
 export interface RejectCommand {
   type: 'call:reject';
   call: CallSelector;
+  origin?: ChatOrigin;
 }
 /**
  * End a call. While ringing, from the caller this cancels and from the callee it rejects;
@@ -45,6 +69,7 @@ export interface HangupCommand {
   type: 'call:hangup';
   call: CallSelector;
   reason?: 'no_answer';
+  origin?: ChatOrigin;
 }
 /**
  * Where a command or event may carry its SDP as the JSON string literal (quotes and escapes
@@ -61,12 +86,14 @@ export interface SdpCommand {
   call: CallSelector;
   sdp: string;
   [sdpJson]?: Uint8Array | undefined;
+  origin?: ChatOrigin | undefined;
 }
 /** A trickled ICE candidate for the other party's device. */
 export interface IceCommand {
   type: 'call:ice';
   call: CallSelector;
   candidate: IceCandidate | null;
+  origin?: ChatOrigin | undefined;
 }
 /** video_call's handled_answer sent by a client: relayed to the sender's other devices. */
 export interface HandledCommand {
@@ -141,12 +168,22 @@ export interface ChatSendCommand {
   message: ChatPayload;
 }
 
+/**
+ * A chat-protobuf signal of a type Parley does not know (an app's own `mute`, `busy`, ...):
+ * forwarded to the devices of `to` as sent.
+ */
+export interface ChatSignalCommand {
+  type: 'chat:signal';
+  to: string;
+  origin: ChatOrigin;
+}
+
 /** Room and chat commands. */
 export type RoomCommand =
   RoomJoinCommand | RoomLeaveCommand | RoomMembersCommand | RoomSignalCommand;
 
 /** Every canonical command a dialect can produce. */
-export type Command = CallCommand | RoomCommand | ChatSendCommand | RtcCommand;
+export type Command = CallCommand | RoomCommand | ChatSendCommand | ChatSignalCommand | RtcCommand;
 
 /** The canonical command type names. */
 export type CommandType = Command['type'];

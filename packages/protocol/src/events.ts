@@ -1,5 +1,5 @@
 import type { CallRecord, ClientType, DeviceRef, EndReason, Media } from './call.ts';
-import type { ChatPayload, IceCandidate, RoomSignalKind } from './commands.ts';
+import type { ChatOrigin, ChatPayload, IceCandidate, RoomSignalKind } from './commands.ts';
 import type { sdpJson } from './commands.ts';
 import type { RtcEvent } from './meeting.ts';
 
@@ -9,6 +9,8 @@ interface CallEventBase {
   caller: string;
   callee: string;
   media: Media;
+  /** The chat-protobuf message this event forwards to the other party, if it came from one. */
+  origin?: ChatOrigin | undefined;
 }
 
 /** To each callee device: a call is ringing (netcall beCalling). */
@@ -95,6 +97,16 @@ export interface ChatMessageEvent {
   timestamp: number;
 }
 
+/** A chat-protobuf app signal (ChatSignalCommand) delivered to a device of `to`. */
+export interface ChatSignalEvent {
+  type: 'chat:signal';
+  from: string;
+  to: string;
+  origin: ChatOrigin;
+  /** Epoch ms. */
+  timestamp: number;
+}
+
 /** Events of the 1:1 call engine. */
 export type CallEvent =
   | IncomingEvent
@@ -109,7 +121,7 @@ export type CallEvent =
 
 /** Every canonical event a dialect must be able to encode. */
 export type ServerEvent =
-  CallEvent | RoomMemberEvent | RoomSignalEvent | ChatMessageEvent | RtcEvent;
+  CallEvent | RoomMemberEvent | RoomSignalEvent | ChatMessageEvent | ChatSignalEvent | RtcEvent;
 
 /** The canonical event type names. */
 export type EventType = ServerEvent['type'];

@@ -180,8 +180,8 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
 
   const local = new Dispatcher()
     .on('call:invite', (s, c) => engine.invite(s, c))
-    .on('call:accept', (s, c) => engine.accept(s, c.call))
-    .on('call:reject', (s, c) => engine.reject(s, c.call))
+    .on('call:accept', (s, c) => engine.accept(s, c.call, c.origin))
+    .on('call:reject', (s, c) => engine.reject(s, c.call, c.origin))
     .on('call:hangup', (s, c) => engine.hangup(s, c))
     .on('call:offer', (s, c) => engine.relay(s, c))
     .on('call:answer', (s, c) => engine.relay(s, c))
@@ -191,7 +191,8 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     .on('room:leave', (s, c) => rooms.leave(s, c.roomId))
     .on('room:members', (s, c) => rooms.members(s, c.roomId))
     .on('room:signal', (s, c) => rooms.signal(s, c))
-    .on('chat:send', (s, c) => rooms.chat(s, c.message));
+    .on('chat:send', (s, c) => rooms.chat(s, c.message))
+    .on('chat:signal', (s, c) => rooms.forward(s, c));
   rtc.register(local);
   const here = {
     online: (d: Sender) => engine.deviceOnline(d),

@@ -318,13 +318,16 @@ describe('native calls', () => {
     await refused(eve, 'call:offer', { callId, sdp: 'v=0 evil' }, 'not_in_call');
     await refused(eve, 'call:ice', { callId, candidate: { candidate: 'evil' } }, 'not_in_call');
     await refused(eve, 'call:accept', { callId: `${callId}x` }, 'not_found');
-    // Signals before the answer go nowhere, even from the parties.
-    await refused(alice, 'call:offer', { callId, sdp: 'v=0 early' }, 'invalid_state');
+    // Before the answer a callee device may not signal; the caller's offer is held for the
+    // device that answers, and goes nowhere else.
+    await refused(b2, 'call:ice', { callId, candidate: null }, 'invalid_state');
+    await ok(alice, 'call:offer', { callId, sdp: 'v=0 early' });
     await quiet(alice, b1, b2, eve);
 
     await ok(b1, 'call:accept', { callId });
     await alice.next(of('call:accepted', callId));
     await b2.next(of('call:answered_elsewhere', callId));
+    assert.equal((await b1.next(of('call:offer', callId))).data.sdp, 'v=0 early');
 
     // After the answer: strangers and the callee's other device.
     await refused(eve, 'call:offer', { callId, sdp: 'v=0 evil' }, 'not_in_call');

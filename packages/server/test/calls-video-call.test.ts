@@ -201,13 +201,14 @@ describe('video_call calls', () => {
     await quiet(alice, b1, b2);
   });
 
-  test('client no_answer from a callee device ends it for the caller and every device', async () => {
+  test('client no_answer from a callee device: the caller and the other device hear it, the sender gets no echo', async () => {
     const [A, B] = ['vcnb-alice', 'vcnb-bob'];
     const { call, callId, devices } = await ring(srv, A, B);
     const [alice, b1, b2] = devices;
     b2.send(vc('no_answer', A, B));
-    for (const c of [alice, b1, b2]) await ended(c, callId, 'no_answer', 'no_answer');
+    for (const c of [alice, b1]) await ended(c, callId, 'no_answer', 'no_answer');
     await expectRecorded(call, [alice, b1, b2], 'missed', 'no_answer', null);
+    // b2 got its call_record and nothing else: no no_answer of its own back.
     await quiet(alice, b1, b2);
   });
 
@@ -380,8 +381,8 @@ describe('video_call calls', () => {
     const [A, B] = ['vrl-alice', 'vrl-bob'];
     const { call, callId, devices } = await ring(srv, A, B, { from: ['web', 'pc'] });
     const [a1, a2, b1, b2] = devices;
-    // Signals before the answer are refused, not relayed.
-    await refused(a1, vc('rtc_offer', A, B, { sdp: 'too early' }), 'invalid_state');
+    // A callee device may not signal before it answers.
+    await refused(b2, vc('rtc_answer', A, B, { sdp: 'too early' }), 'invalid_state');
     b1.send(vc('call_accept', A, B));
     await a1.next(of('call_accept', callId));
     await b2.next(of('handled_answer', callId));

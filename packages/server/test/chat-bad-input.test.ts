@@ -14,6 +14,7 @@ import { startServer, type Frame, type TestClient, type TestServer } from './har
  */
 
 const MAX_FRAME = 2048;
+const MAX_CHAT_FRAME = 4096;
 
 const chatOf = (f: Frame): ChatMessage | null =>
   Buffer.isBuffer(f.binary) ? decodeChatMessage(f.binary) : null;
@@ -92,8 +93,13 @@ const CASES: Case[] = [
     message: /text frames/,
   },
   {
-    name: 'oversize frame',
-    frame: msg({ content: 'x'.repeat(MAX_FRAME + 1) }),
+    name: 'oversize frame (above the chat frame cap)',
+    frame: msg({ content: 'x'.repeat(MAX_CHAT_FRAME + 1) }),
+    code: 'frame_too_large',
+  },
+  {
+    name: 'oversize text frame (above the ordinary frame cap)',
+    frame: 'x'.repeat(MAX_FRAME + 1),
     code: 'frame_too_large',
   },
   {
@@ -106,12 +112,6 @@ const CASES: Case[] = [
     name: 'contentType 6 content JSON without type',
     frame: signal({ offer: {} }),
     code: 'bad_request',
-  },
-  {
-    name: 'unknown signaling type',
-    frame: signal({ type: 'call-teleport' }),
-    code: 'unknown_type',
-    requestType: 'call-teleport',
   },
   {
     name: 'offer without sdp',
@@ -162,7 +162,9 @@ describe('chat-protobuf bad input', () => {
   let alice: TestClient;
   let bob: TestClient;
   before(async () => {
-    srv = await startServer({ limits: { maxFrameBytes: MAX_FRAME } });
+    srv = await startServer({
+      limits: { maxFrameBytes: MAX_FRAME, maxChatFrameBytes: MAX_CHAT_FRAME },
+    });
     alice = await srv.connect('alice', 'chat');
     bob = await srv.connect('bob', 'chat');
   });
@@ -188,4 +190,74 @@ describe('chat-protobuf bad input', () => {
       assert.deepEqual(await alice.quiet(20), [], 'no other frame for alice');
     });
   }
+});
+
+describe('big chat frames (default limits)', () => {
+  let srv: TestServer;
+  before(async () => {
+    srv = await startServer();
+  });
+  after(() => srv.close());
+
+  test('a message with a 300 KB inline avatar and a 200 KB file arrives field for field', async () => {
+    const ann = await srv.connect('big-ann', 'chat');
+    const ben = await srv.connect('big-ben', 'chat');
+    const avatar = `data:image/png;base64,${Buffer.alloc(225_000, 7).toString('base64')}`;
+    const file = new Uint8Array(200_000).map((_, i) => i % 251);
+    ann.send(
+      encodeChatMessage({
+        avatar,
+        fromUsername: 'Ann',
+        from: 'big-ann',
+        to: 'big-ben',
+        content: 'holiday.jpg',
+        contentType: 3,
+        type: 'image',
+        messageType: 1,
+        fileSuffix: 'jpg',
+        file,
+        timestamp: 1,
+      }),
+    );
+    const got = chatOf(await ben.next((f) => chatOf(f) !== null))!;
+    assert.ok(avatar.length > 300_000);
+    assert.equal(got.avatar, avatar);
+    assert.deepEqual(Buffer.from(got.file), Buffer.from(file));
+    assert.deepEqual(
+      [got.fromUsername, got.from, got.content, got.contentType, got.type, got.fileSuffix],
+      ['Ann', 'big-ann', 'holiday.jpg', 3, 'image', 'jpg'],
+    );
+  });
+
+  test('a flood of big frames is refused with rate_limited; the connection stays', async () => {
+    const cat = await srv.connect('big-cat', 'chat');
+    const dan = await srv.connect('big-dan', 'chat');
+    const file = new Uint8Array(400_000);
+    const sent = 12;
+    for (let i = 0; i < sent; i++) {
+      cat.send(msg({ from: 'big-cat', to: 'big-dan', contentType: 2, content: `f${i}`, file }));
+    }
+    let delivered = 0;
+    let refused = 0;
+    const done = new Promise<void>((resolve) => {
+      const check = () => delivered + refused === sent && resolve();
+      dan.subscribe(
+        (f) => chatOf(f) !== null,
+        () => (delivered++, check()),
+      );
+      cat.subscribe(
+        (f) => chatOf(f)?.type === 'error',
+        (f) => {
+          assert.equal(JSON.parse(chatOf(f)!.content).code, 'rate_limited');
+          refused++;
+          check();
+        },
+      );
+    });
+    await done;
+    // 2 MiB of burst takes five of them at once; the refill of a few ms adds none.
+    assert.ok(delivered >= 5 && delivered <= 6, `delivered ${delivered}`);
+    assert.ok(refused >= 6, `refused ${refused}`);
+    assert.equal(cat.closed, null);
+  });
 });

@@ -119,10 +119,11 @@ describe('chat-protobuf calls', () => {
     assert.equal(pc.c.callId, callId);
     assert.deepEqual(
       { from: ios.m.from, to: ios.m.to, name: ios.m.fromUsername, type: ios.m.messageType },
-      { from: 'alice1', to: 'bob1', name: 'ALICE1', type: 1 },
+      // The sender's own message: it set no fromUsername, and its fromName stays.
+      { from: 'alice1', to: 'bob1', name: '', type: 1 },
     );
     assert.equal(ios.c.from, 'alice1');
-    assert.equal(ios.c.fromName, 'ALICE1');
+    assert.equal(ios.c.fromName, 'Alice');
     assert.equal(ios.c.to, 'bob1');
     assert.equal(ios.c.media, 'audio', 'a chat-protobuf invite is a voice call by default');
     assert.equal((await nextSignal(alice, 'call-ringing', callId)).c.devices, 2);

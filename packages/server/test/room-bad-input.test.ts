@@ -41,14 +41,26 @@ const ROWS: Row[] = [
     frame: '{"requestId": "r1", nope',
     code: 400,
     msg: '不是合法的JSON',
+    requestId: 'r1',
     cmd: null,
+  },
+  {
+    name: 'truncated JSON: requestId and cmd read as far as they go',
+    frame: JSON.stringify(
+      env('r1b', 'WEBRTC_OFFER', { from: 'eve', to: 'pat', data: offer }),
+    ).slice(0, 90),
+    code: 400,
+    msg: '不是合法的JSON',
+    requestId: 'r1b',
+    cmd: 'WEBRTC_OFFER',
   },
   {
     name: 'binary frame',
     frame: Buffer.from(JSON.stringify(env('r2', 'JOIN_ROOM', { roomId: 'x' }))),
     code: 400,
     msg: '二进制',
-    cmd: null,
+    requestId: 'r2',
+    cmd: 'JOIN_ROOM',
   },
   {
     name: 'array',
@@ -177,7 +189,7 @@ const ROWS: Row[] = [
     cmd: 'WEBRTC_OFFER',
   },
   {
-    name: 'oversize frame (not parsed: nothing to echo)',
+    name: 'oversize frame (refused unread; its requestId and cmd are read from its start)',
     frame: env('r18', 'WEBRTC_OFFER', {
       from: 'eve',
       to: 'pat',
@@ -185,7 +197,8 @@ const ROWS: Row[] = [
     }),
     code: 400,
     msg: '消息过大',
-    cmd: null,
+    requestId: 'r18',
+    cmd: 'WEBRTC_OFFER',
   },
 ];
 
@@ -248,18 +261,19 @@ for (const row of ROWS) {
   });
 }
 
-test('rate limited → 429 请求过于频繁，请稍后再试; the connection stays', async () => {
+test('rate limited → 1000 请求过于频繁，请稍后再试 (a code the spec allows); the connection stays', async () => {
   const slow = await startServer({ limits: { ratePerSec: 2, rateBurst: 2 } });
   try {
     const c = await slow.connect('ron', 'room', 'web');
     for (let i = 0; i < 3; i++) c.send(env(`q${i}`, 'JOIN_ROOM', { roomId: 'r' }));
     assert.equal((await c.next((f) => f.requestId === 'q0')).code, 200);
     assert.equal((await c.next((f) => f.requestId === 'q1')).code, 200);
-    // The refused frame is not parsed: no requestId, no cmd.
+    // The refused frame is not parsed, but its requestId and cmd are read from its start.
     assert.deepEqual(await c.next(), {
+      requestId: 'q2',
       module: 'ROOM',
-      cmd: null,
-      code: 429,
+      cmd: 'JOIN_ROOM',
+      code: 1000,
       msg: '请求过于频繁，请稍后再试',
       data: null,
     });

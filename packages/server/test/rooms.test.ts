@@ -324,20 +324,25 @@ describe('signaling checks (spec codes and messages)', () => {
     assert.deepEqual(await bob.quiet(0), []);
   });
 
-  test('no voice grant → 1000 无权限发起语音连接', async () => {
-    const alice = await roomClient(srv, 'g-alice', false);
-    const bob = await roomClient(srv, 'g-bob');
-    await join(alice, 'g-room');
-    await join(bob, 'g-room');
-    const sent = sendSignal(alice, 'offer', 'g-alice', 'g-bob');
-    await expectError(alice, sent, 1000, '无权限发起语音连接');
-    assert.deepEqual(
-      (await bob.quiet(100)).filter((f) => SIGNAL_CMDS.includes(String(f.cmd))),
-      [],
-      'nothing forwarded',
-    );
-    // Having been refused, there is no pair either.
-    await expectError(bob, sendSignal(bob, 'answer', 'g-bob', 'g-alice'), 1000, NO_CONNECTION);
+  test('with rooms.voiceGrant set, no grant → 1000 无权限发起语音连接', async () => {
+    const strict = await startServer({ rooms: { voiceGrant: 'voice' } });
+    try {
+      const alice = await roomClient(strict, 'g-alice', false);
+      const bob = await roomClient(strict, 'g-bob');
+      await join(alice, 'g-room');
+      await join(bob, 'g-room');
+      const sent = sendSignal(alice, 'offer', 'g-alice', 'g-bob');
+      await expectError(alice, sent, 1000, '无权限发起语音连接');
+      assert.deepEqual(
+        (await bob.quiet(100)).filter((f) => SIGNAL_CMDS.includes(String(f.cmd))),
+        [],
+        'nothing forwarded',
+      );
+      // Having been refused, there is no pair either.
+      await expectError(bob, sendSignal(bob, 'answer', 'g-bob', 'g-alice'), 1000, NO_CONNECTION);
+    } finally {
+      await strict.close();
+    }
   });
 
   test('spoofed from → 1000 发送方与登录用户不一致, nothing forwarded', async () => {
@@ -355,17 +360,12 @@ describe('signaling checks (spec codes and messages)', () => {
     );
   });
 
-  test('an empty rooms.voiceGrant lets every member offer', async () => {
-    const open = await startServer({ rooms: { voiceGrant: '' } });
-    try {
-      const alice = await roomClient(open, 'alice', false);
-      const bob = await roomClient(open, 'bob', false);
-      await join(alice, 'room');
-      await join(bob, 'room');
-      await relay(alice, 'offer', 'alice', 'bob', bob);
-    } finally {
-      await open.close();
-    }
+  test('by default every member may offer: sharing the room is the permission', async () => {
+    const alice = await roomClient(srv, 'd-alice', false);
+    const bob = await roomClient(srv, 'd-bob', false);
+    await join(alice, 'd-room');
+    await join(bob, 'd-room');
+    await relay(alice, 'offer', 'd-alice', 'd-bob', bob);
   });
 });
 

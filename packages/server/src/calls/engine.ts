@@ -2,20 +2,25 @@ import { randomUUID } from 'node:crypto';
 import {
   AppError,
   type CallSelector,
+  type ChatOrigin,
   type DeviceRef,
   type HandledCommand,
   type HangupCommand,
   type IceCandidate,
   type InviteCommand,
+  type IceCommand,
   type RelayCommand,
+  type SdpCommand,
   sdpJson,
 } from '@parley/protocol';
 import type { Config } from '../config/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';
 import type { CallRecordStore, CallStart } from '../store/index.ts';
-import { EarlyIceBuffer, signalTarget } from '../relay/index.ts';
+import { EarlyIceBuffer, RingingHold, signalTarget } from '../relay/index.ts';
 import { findGlare, selectCall, startCall, transition } from './machine.ts';
+import { withOrigin } from './origin.ts';
+import { PendingInvites } from './pending-invites.ts';
 import type { CallWatcher, Clock, Delivery, Sender } from './ports.ts';
 import type { CallInput, CallState, Effect, SendEffect, Transition } from './state.ts';
 
@@ -38,6 +43,7 @@ interface EarlyIce {
   to: DeviceRef;
   from: string;
   candidate: IceCandidate | null;
+  origin: ChatOrigin | undefined;
 }
 
 /** The sender as a device: events name devices by these fields only, never name or grants. */
@@ -65,6 +71,8 @@ interface LiveCall {
   offerRelayed: boolean;
   answerRelayed: boolean;
   earlyIce: EarlyIceBuffer<EarlyIce> | null;
+  /** Offer and ICE the caller's device sent while ringing, for the device that answers. */
+  ringingHold: RingingHold<SdpCommand, IceCommand> | null;
 }
 
 /**
@@ -79,6 +87,7 @@ export class CallEngine {
   /** Per user, invites between the cap check and the call's start. */
   private readonly inviting = new Map<string, number>();
   private readonly finishing = new Set<Promise<void>>();
+  private readonly inviting = new PendingInvites();
   private readonly clock: Clock;
   private readonly log: Logger;
 
@@ -95,9 +104,18 @@ export class CallEngine {
   /**
    * Starts a call from `sender`; returns its id. Glare answers the existing reverse call.
    * `calleeBusy` is the cluster's answer to whether the callee is in a call; without it this
-   * node's calls decide.
+   * node's calls decide. Until the call exists, an offer for it waits (see `inviting`).
    */
-  async invite(
+  invite(
+    sender: Sender,
+    cmd: InviteCommand,
+    calleeBusy?: boolean,
+  ): Promise<{ callId: string; glare?: true }> {
+    return this.inviting.track(sender.userId, cmd.callee, this.place(sender, cmd, calleeBusy));
+  }
+
+  /** The invite itself. */
+  private async place(
     sender: Sender,
     cmd: InviteCommand,
     calleeBusy?: boolean,
@@ -163,6 +181,7 @@ export class CallEngine {
       offerRelayed: false,
       answerRelayed: false,
       earlyIce: null,
+      ringingHold: null,
     };
     this.o.metrics.callsStarted.inc();
     this.log.info(
@@ -177,16 +196,18 @@ export class CallEngine {
       'call invited',
     );
     this.track(call);
-    this.apply(call, t);
+    this.apply(call, cmd.origin ? withOrigin(t, cmd.origin, sender.userId) : t);
     return { callId };
   }
 
-  accept(sender: Sender, call: CallSelector): void {
-    this.input(this.resolve(sender, call), { type: 'accept', device: deviceOf(sender) });
+  /** `origin`: the chat-protobuf message this accept came as, forwarded to the caller. */
+  accept(sender: Sender, call: CallSelector, origin?: ChatOrigin): void {
+    this.input(this.resolve(sender, call), { type: 'accept', device: deviceOf(sender) }, origin);
   }
 
-  reject(sender: Sender, call: CallSelector): void {
-    this.input(this.resolve(sender, call), { type: 'reject', device: deviceOf(sender) });
+  /** `origin`: the chat-protobuf message this reject came as, forwarded to the caller. */
+  reject(sender: Sender, call: CallSelector, origin?: ChatOrigin): void {
+    this.input(this.resolve(sender, call), { type: 'reject', device: deviceOf(sender) }, origin);
   }
 
   hangup(sender: Sender, cmd: HangupCommand): void {
@@ -194,23 +215,35 @@ export class CallEngine {
     const input: CallInput = cmd.reason
       ? { type: 'hangup', device, reason: cmd.reason }
       : { type: 'hangup', device };
-    this.input(this.resolve(sender, cmd.call), input);
+    this.input(this.resolve(sender, cmd.call), input, cmd.origin);
   }
 
   /**
    * Relays offer/answer/ICE to the other party's device. This is the hot path: one lookup,
-   * one check, one event object.
+   * one check, one event object. The caller's offer and ICE while the call rings are held for
+   * the device that answers; one sent right behind its invite waits for the call to exist.
    */
-  relay(sender: Sender, cmd: RelayCommand): void {
-    const call = this.resolve(sender, cmd.call);
+  relay(sender: Sender, cmd: RelayCommand): Promise<void> | undefined {
+    let call: LiveCall;
+    try {
+      call = this.resolve(sender, cmd.call);
+    } catch (err) {
+      const invite = this.inviting.before(sender.userId, cmd.call);
+      if (!invite) throw err;
+      return invite.then(() => this.relay(sender, cmd));
+    }
     const s = call.state;
-    const to = signalTarget(s, sender);
     const now = this.clock();
+    if (s.phase === 'ringing' && s.caller.deviceId === sender.deviceId) {
+      this.holdWhileRinging(call, cmd, now);
+      return;
+    }
+    const to = signalTarget(s, sender);
     if (cmd.type === 'call:ice') {
       if (!call.offerRelayed) {
         call.earlyIce ??= new EarlyIceBuffer(this.o.calls.iceBufferMs);
         const dropped = call.earlyIce.hold(
-          { to, from: sender.userId, candidate: cmd.candidate },
+          { to, from: sender.userId, candidate: cmd.candidate, origin: cmd.origin },
           now,
         );
         if (dropped > 0)
@@ -225,6 +258,7 @@ export class CallEngine {
         media: s.media,
         from: sender.userId,
         candidate: cmd.candidate,
+        origin: cmd.origin,
       });
       this.o.metrics.relayedIce.inc();
       return;
@@ -238,6 +272,7 @@ export class CallEngine {
       from: sender.userId,
       sdp: cmd.sdp,
       [sdpJson]: cmd[sdpJson],
+      origin: cmd.origin,
     });
     if (cmd.type === 'call:offer') {
       this.o.metrics.relayedOffer.inc();
@@ -361,6 +396,64 @@ export class CallEngine {
     return this.calls.get(callId)?.state;
   }
 
+  /** The caller's offer or ICE while ringing: held for the answering device. */
+  private holdWhileRinging(call: LiveCall, cmd: RelayCommand, now: number): void {
+    const hold = (call.ringingHold ??= new RingingHold(this.o.calls.inviteTtlMs));
+    if (cmd.type === 'call:ice') {
+      const dropped = hold.holdIce(cmd, now);
+      if (dropped > 0) {
+        this.log.warn(
+          { event: 'ice_dropped', callId: call.state.callId, dropped },
+          'held ICE dropped',
+        );
+      }
+      return;
+    }
+    // The caller has nothing to answer before the callee does.
+    if (cmd.type === 'call:answer') {
+      throw AppError.invalidState('call has not been answered yet', { callId: call.state.callId });
+    }
+    hold.holdOffer(cmd);
+  }
+
+  /**
+   * The call was answered: what the caller sent while it rang goes to the answering device,
+   * the offer first. ICE held without an offer waits for one, as early ICE does.
+   */
+  private releaseHeld(call: LiveCall): void {
+    const now = this.clock();
+    const held = call.ringingHold?.release(now);
+    call.ringingHold = null;
+    const s = call.state;
+    if (!held || !s.answeredBy) return;
+    const to = s.answeredBy;
+    const base = { callId: s.callId, caller: s.caller.userId, callee: s.callee, media: s.media };
+    const from = s.caller.userId;
+    if (held.offer) {
+      const offer = held.offer;
+      this.o.delivery.toDevice(to, {
+        type: 'call:offer',
+        ...base,
+        from,
+        sdp: offer.sdp,
+        [sdpJson]: offer[sdpJson],
+        origin: offer.origin,
+      });
+      this.o.metrics.relayedOffer.inc();
+      call.offerRelayed = true;
+    }
+    for (const ice of held.ice) {
+      if (call.offerRelayed) {
+        const { candidate, origin } = ice;
+        this.o.delivery.toDevice(to, { type: 'call:ice', ...base, from, candidate, origin });
+        this.o.metrics.relayedIce.inc();
+      } else {
+        call.earlyIce ??= new EarlyIceBuffer(this.o.calls.iceBufferMs);
+        call.earlyIce.hold({ to, from, candidate: ice.candidate, origin: ice.origin }, now);
+      }
+    }
+  }
+
   private resolve(sender: Sender, sel: CallSelector): LiveCall {
     if ('callId' in sel) {
       const call = this.calls.get(sel.callId);
@@ -371,16 +464,19 @@ export class CallEngine {
     return this.calls.get(callId)!;
   }
 
-  private input(call: LiveCall, input: CallInput): void {
+  /** `origin`: the chat-protobuf message a command came as, forwarded to the other party. */
+  private input(call: LiveCall, input: CallInput, origin?: ChatOrigin): void {
     const t = transition(call.state, input, this.clock());
     if (t.error) throw t.error;
-    this.apply(call, t);
+    this.apply(call, origin && 'device' in input ? withOrigin(t, origin, input.device.userId) : t);
   }
 
   private apply(call: LiveCall, t: Transition): void {
     const before = call.state.phase;
     call.state = t.state;
-    if (before !== 'accepted' && t.state.phase === 'accepted') this.o.watcher?.accepted(t.state);
+    if (before !== 'accepted' && t.state.phase === 'accepted') {
+      this.o.watcher?.accepted(t.state, call.ringingHold?.hasOffer === true);
+    }
     for (const e of t.effects) this.effect(call, e);
     if (before === 'ringing' && t.state.phase !== 'ringing') {
       this.o.metrics.ringSeconds.observe(
@@ -388,6 +484,7 @@ export class CallEngine {
       );
     }
     if (before !== 'accepted' && t.state.phase === 'accepted') {
+      this.releaseHeld(call);
       const s = t.state;
       this.log.info(
         {
@@ -490,6 +587,7 @@ export class CallEngine {
         media: s.media,
         from: ice.from,
         candidate: ice.candidate,
+        origin: ice.origin,
       });
       this.o.metrics.relayedIce.inc();
     }

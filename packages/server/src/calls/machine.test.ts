@@ -461,14 +461,14 @@ const RINGING_ROWS: Row[] = [
     error: 'not_in_call',
   },
   {
-    // Unlike every other path, the sending device is announced too (it is in `ringing`).
+    // The sending device is told nothing: its own no_answer is not echoed back to it.
     name: 'no_answer: ringing b1',
     input: noAnswer(B1),
     phase: 'ended',
     reason: 'no_answer',
     endedBy: null,
     marks: ['ring_timer off'],
-    announce: endedTo('a1', 'b1', 'b2'),
+    announce: endedTo('a1', 'b2'),
   },
   {
     name: 'no_answer: ringing b2',
@@ -477,7 +477,7 @@ const RINGING_ROWS: Row[] = [
     reason: 'no_answer',
     endedBy: null,
     marks: ['ring_timer off'],
-    announce: endedTo('a1', 'b1', 'b2'),
+    announce: endedTo('a1', 'b1'),
   },
   {
     name: 'no_answer: callee device that was not ringing',

@@ -181,8 +181,12 @@ function hangup(
   const isCaller = sameDevice(s.caller, device);
   if (s.phase === 'ringing') {
     if (device.userId === s.callee) {
+      // The caller and the callee's other ringing devices hear it; the sender is not echoed.
       return reason === 'no_answer'
-        ? end(s, 'no_answer', null, now, [s.caller, ...s.ringing])
+        ? end(s, 'no_answer', null, now, [
+            s.caller,
+            ...s.ringing.filter((d) => d.deviceId !== device.deviceId),
+          ])
         : answer(s, device, false, now);
     }
     if (!isCaller) return refuse(s, AppError.notInCall(s.callId));

@@ -24,6 +24,7 @@ export type Clock = () => number;
  */
 export interface CallWatcher {
   started(s: CallState): void;
-  accepted(s: CallState): void;
+  /** `offerRelayed`: the caller's offer held while ringing goes to the answering device now. */
+  accepted(s: CallState, offerRelayed: boolean): void;
   ended(s: CallState): void;
 }

@@ -11,6 +11,7 @@ import {
 } from '@parley/protocol';
 import {
   findGlare,
+  PendingInvites,
   selectCall,
   summaryOf,
   type CallEngine,
@@ -69,7 +70,7 @@ export class CallAnnouncer implements CallWatcher {
     this.o.index.put(summary, start);
   }
 
-  accepted(s: CallState): void {
+  accepted(s: CallState, offerRelayed: boolean): void {
     const summary = summaryOf(s);
     const live = this.live.get(s.callId);
     if (live) live.summary = summary;
@@ -78,7 +79,7 @@ export class CallAnnouncer implements CallWatcher {
     const callerNode = hub.locate(s.caller.deviceId);
     const answerNode = hub.locate(s.answeredBy!.deviceId);
     if (callerNode && answerNode) {
-      this.announce(s, callerNode, answerNode);
+      this.announce(s, callerNode, answerNode, offerRelayed);
       return;
     }
     // A device that moved since it last talked to this node: ask the directory.
@@ -87,7 +88,7 @@ export class CallAnnouncer implements CallWatcher {
       this.nodeOf(s.callee, s.answeredBy!.deviceId, answerNode),
     ]).then(
       ([c, a]) => {
-        if (c && a && this.live.has(s.callId)) this.announce(s, c, a);
+        if (c && a && this.live.has(s.callId)) this.announce(s, c, a, offerRelayed);
       },
       () => undefined,
     );
@@ -110,7 +111,12 @@ export class CallAnnouncer implements CallWatcher {
     for (const { summary, start } of this.live.values()) this.o.index.put(summary, start);
   }
 
-  private announce(s: CallState, callerNode: string, answerNode: string): void {
+  private announce(
+    s: CallState,
+    callerNode: string,
+    answerNode: string,
+    offerRelayed: boolean,
+  ): void {
     const route: CallRoute = {
       callId: s.callId,
       media: s.media,
@@ -124,6 +130,7 @@ export class CallAnnouncer implements CallWatcher {
       callerNode,
       answerNode,
       createdAt: s.createdAt,
+      ...(offerRelayed ? { offerRelayed } : {}),
     };
     const nodes = [...new Set([callerNode, answerNode])];
     this.announced.set(s.callId, nodes);
@@ -164,10 +171,22 @@ type CallCommandWithCall = Extract<Command, { call: CallSelector }>;
  * is, and the check and the early-ICE hold of the engine's relay are done here.
  */
 export class ClusterCalls {
+  private readonly inviting = new PendingInvites();
+
   constructor(private readonly o: ClusterCallsOptions) {}
 
-  /** Starts a call here (its owner is the caller's node); glare and busy are cluster-wide. */
-  async invite(sender: Sender, cmd: InviteCommand): Promise<{ callId: string; glare?: true }> {
+  /**
+   * Starts a call here (its owner is the caller's node); glare and busy are cluster-wide. Until
+   * the call exists, an offer for it waits (see PendingInvites).
+   */
+  invite(sender: Sender, cmd: InviteCommand): Promise<{ callId: string; glare?: true }> {
+    return this.inviting.track(sender.userId, cmd.callee, this.place(sender, cmd));
+  }
+
+  private async place(
+    sender: Sender,
+    cmd: InviteCommand,
+  ): Promise<{ callId: string; glare?: true }> {
     if (cmd.callee === sender.userId) throw AppError.selfCall();
     const [mine, theirs] = await Promise.all([
       this.liveCalls(sender.userId),
@@ -199,7 +218,10 @@ export class ClusterCalls {
   /** Offer, answer, ICE: straight to the other device's node when this node has the route. */
   relay(sender: Sender, cmd: RelayCommand): unknown {
     const entry = this.o.routes.find(sender.userId, cmd.call);
-    if (!entry) return this.onOwner(sender, cmd);
+    if (!entry) {
+      const invite = this.inviting.before(sender.userId, cmd.call);
+      return invite ? invite.then(() => this.onOwner(sender, cmd)) : this.onOwner(sender, cmd);
+    }
     const r = entry.route;
     const to = signalTarget(entry.view, sender);
     const node = to.deviceId === r.caller.deviceId ? r.callerNode : r.answerNode;
@@ -212,17 +234,20 @@ export class ClusterCalls {
         ...base,
         from: sender.userId,
         candidate: cmd.candidate,
+        origin: cmd.origin,
       };
       if (!entry.offerRelayed) {
         entry.earlyIce ??= new EarlyIceBuffer(this.o.iceBufferMs);
-        entry.earlyIce.hold({ to, from: sender.userId, candidate: cmd.candidate }, now);
+        const { candidate, origin } = cmd;
+        entry.earlyIce.hold({ to, from: sender.userId, candidate, origin }, now);
         return undefined;
       }
       this.send(node, event, to);
       metrics.relayedIce.inc();
       return undefined;
     }
-    this.send(node, { type: cmd.type, ...base, from: sender.userId, sdp: cmd.sdp }, to);
+    const { sdp, origin } = cmd;
+    this.send(node, { type: cmd.type, ...base, from: sender.userId, sdp, origin }, to);
     if (cmd.type === 'call:offer') {
       metrics.relayedOffer.inc();
       if (!entry.offerRelayed) this.offerSeen(entry, now);
@@ -269,6 +294,7 @@ export class ClusterCalls {
           media: r.media,
           from: ice.from,
           candidate: ice.candidate,
+          origin: ice.origin,
         },
         ice.to,
       );

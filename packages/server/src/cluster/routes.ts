@@ -1,4 +1,4 @@
-import type { CallSelector, DeviceRef, IceCandidate, Media } from '@parley/protocol';
+import type { CallSelector, ChatOrigin, DeviceRef, IceCandidate, Media } from '@parley/protocol';
 import { selectCall, type CallSummary } from '../calls/index.ts';
 import type { EarlyIceBuffer, SignalView } from '../relay/index.ts';
 
@@ -16,7 +16,8 @@ export interface CallRoute {
   callerNode: string;
   answerNode: string;
   /** Epoch ms the call was invited (call setup time is measured at the first answer). */
-  createdAt: number;
+  createdAt: number; /** The owner delivered the caller's offer held while ringing: ICE need not wait for one. */
+  offerRelayed?: true;
 }
 
 /** ICE a device sent before any offer of its call went through this node. */
@@ -24,6 +25,7 @@ export interface HeldIce {
   to: DeviceRef;
   from: string;
   candidate: IceCandidate | null;
+  origin: ChatOrigin | undefined;
 }
 
 /** A route as a node keeps it, with the early-ICE hold of the engine's relay. */
@@ -63,7 +65,7 @@ export class RouteCache {
         callee: route.callee,
         answeredBy: route.answeredBy,
       },
-      offerRelayed: old?.offerRelayed ?? false,
+      offerRelayed: route.offerRelayed === true || (old?.offerRelayed ?? false),
       answerRelayed: old?.answerRelayed ?? false,
       earlyIce: old?.earlyIce ?? null,
     };

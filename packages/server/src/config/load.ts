@@ -37,6 +37,8 @@ const ENV_MAP: ReadonlyArray<readonly [string, string]> = [
   ['PARLEY_ROOM_PAIR_TIMEOUT_MS', 'rooms.pairTimeoutMs'],
   ['PARLEY_VOICE_GRANT', 'rooms.voiceGrant'],
   ['PARLEY_MAX_FRAME_BYTES', 'limits.maxFrameBytes'],
+  ['PARLEY_MAX_CHAT_FRAME_BYTES', 'limits.maxChatFrameBytes'],
+  ['PARLEY_CHAT_BYTES_PER_SEC', 'limits.chatBytesPerSec'],
   ['PARLEY_RATE_PER_SEC', 'limits.ratePerSec'],
   ['PARLEY_RATE_BURST', 'limits.rateBurst'],
   ['PARLEY_FLOOD_STRIKES', 'limits.floodStrikes'],

@@ -71,10 +71,10 @@ export const ConfigSchema = Type.Object({
       /** A ROOM signaling pair with no traffic for this long is forgotten. */
       pairTimeoutMs: Ms(120_000, 'signaling pair idle timeout'),
       /**
-       * The token grant needed to start a voice connection (WEBRTC_OFFER). Empty: everyone who
-       * shares a room with the target may.
+       * The token grant needed to start a voice connection (WEBRTC_OFFER). Empty (default):
+       * sharing a room with the target is the permission, as the spec's own check is.
        */
-      voiceGrant: Type.String({ default: 'voice' }),
+      voiceGrant: Type.String({ default: '' }),
     },
     { default: {} },
   ),
@@ -82,6 +82,13 @@ export const ConfigSchema = Type.Object({
     {
       /** Frames above this get a frame_too_large error; the connection stays up. */
       maxFrameBytes: Type.Integer({ minimum: 1024, default: 65_536 }),
+      /**
+       * Binary chat frames (`/ws/chat`) may be this large: a message carrying a file or an
+       * inline avatar. Those above maxFrameBytes draw their size from chatBytesPerSec.
+       */
+      maxChatFrameBytes: Type.Integer({ minimum: 1024, default: 524_288 }),
+      /** Per connection: bytes per second of chat frames above maxFrameBytes (burst: 2 s). */
+      chatBytesPerSec: Type.Integer({ minimum: 1024, default: 1_048_576 }),
       /** Token bucket per user: sustained messages per second. */
       ratePerSec: Type.Number({ exclusiveMinimum: 0, default: 10 }),
       /** Token bucket per user: burst size (a join or an ICE trickle fits in it). */

@@ -5,6 +5,7 @@ import type { Sender } from '../calls/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import type { Decoded, Dialect, WireFrame } from './dialect.ts';
+import { ByteBudget } from './byte-budget.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import type { RateCounter } from './rate-limit.ts';
 
@@ -52,6 +53,8 @@ export class Connection {
   private strikes = 0;
   private strikeWindowStart = 0;
   private corked = false;
+  /** Bytes of big chat frames this connection may still send (made on its first one). */
+  private bigFrames: ByteBudget | null = null;
   private readonly log: Logger;
   /** Bytes are sent as text unless the dialect speaks binary (a JSON frame may be bytes). */
   private readonly sendOptions: { binary: boolean };
@@ -126,14 +129,11 @@ export class Connection {
   private onMessage(data: Buffer, isBinary: boolean): void {
     this.lastSeen = Date.now();
     const { limits } = this.o;
-    if (data.length > limits.maxFrameBytes) {
-      this.fail(AppError.frameTooLarge(data.length, limits.maxFrameBytes));
-      return;
-    }
+    if (data.length > limits.maxFrameBytes && !this.bigFrame(data, isBinary)) return;
     if (!this.o.rate.take(this.sender.userId)) {
       this.o.metrics.rateLimited.inc();
       if (this.strike()) return;
-      this.fail(AppError.rateLimited());
+      this.refuse(AppError.rateLimited(), data, isBinary);
       return;
     }
     const decoded = this.dialect.decode(data, isBinary, this.sender);
@@ -165,6 +165,35 @@ export class Connection {
   private reply(decoded: Extract<Decoded, { ok: true }>, result: unknown): void {
     const frame = this.dialect.encodeResult(decoded, result, this.sender);
     if (frame !== null) this.send(frame);
+  }
+
+  /**
+   * A frame above the ordinary cap: only a binary chat frame (a file, an inline avatar) may be,
+   * up to maxChatFrameBytes and within the connection's byte budget. False once refused.
+   */
+  private bigFrame(data: Buffer, isBinary: boolean): boolean {
+    const { limits } = this.o;
+    const size = data.length;
+    const limit = this.dialect.binary && isBinary ? limits.maxChatFrameBytes : limits.maxFrameBytes;
+    if (size > limit) {
+      this.refuse(AppError.frameTooLarge(size, limit), data, isBinary);
+      return false;
+    }
+    // The burst holds two seconds' worth, and always at least one frame of the largest size.
+    this.bigFrames ??= new ByteBudget(
+      limits.chatBytesPerSec,
+      Math.max(2 * limits.chatBytesPerSec, limits.maxChatFrameBytes),
+    );
+    if (this.bigFrames.take(size)) return true;
+    this.o.metrics.rateLimited.inc();
+    if (!this.strike()) this.refuse(AppError.rateLimited(), data, isBinary);
+    return false;
+  }
+
+  /** Answers a frame refused unread, naming its request as far as the dialect can peek. */
+  private refuse(error: AppError, data: Buffer, isBinary: boolean): void {
+    const seen = this.dialect.peek?.(data, isBinary);
+    this.fail(error, seen?.requestId, seen?.context);
   }
 
   /** Counts a rate-limited message; closes the socket on a sustained flood. */

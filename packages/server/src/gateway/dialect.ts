@@ -29,6 +29,11 @@ export interface Dialect {
   readonly binary?: true;
   /** Decodes one frame. Never throws: bad input becomes `{ ok: false }`. */
   decode(data: Buffer, isBinary: boolean, sender: Sender): Decoded;
+  /**
+   * The requestId and context (the ROOM cmd) of a frame refused before it is decoded (too
+   * large, over the rate), as far as a cheap look at its start can read them.
+   */
+  peek?(data: Buffer, isBinary: boolean): { requestId?: string; context?: string };
   /** Encodes an event for `recipient`, or null when this dialect does not show it. */
   encodeEvent(event: ServerEvent, recipient: Sender): WireFrame | null;
   /** Encodes a command's result for `recipient` (its sender), or null when there is no ack. */

@@ -92,7 +92,7 @@ export class Gateway {
     // only frames above it make ws close with 1009.
     this.wss = new WebSocketServer({
       noServer: true,
-      maxPayload: Math.max(16 * limits.maxFrameBytes, 1 << 20),
+      maxPayload: Math.max(16 * limits.maxFrameBytes, 2 * limits.maxChatFrameBytes, 1 << 20),
       perMessageDeflate: false,
     });
     this.rate = o.rate ?? new RateLimiter(limits.ratePerSec, limits.rateBurst);

@@ -1,6 +1,7 @@
 import {
   AppError,
   type ChatPayload,
+  type ChatSignalCommand,
   type DeviceRef,
   type RoomSignalCommand,
   type ServerEvent,
@@ -178,6 +179,23 @@ export class RoomManager {
       if (d.deviceId !== sender.deviceId) this.o.delivery.toDevice(d, event);
     }
     return { timestamp };
+  }
+
+  /**
+   * Forwards a chat-protobuf app signal (a type Parley does not know) to every device of `to`,
+   * as the spec's forwardMessageToUser does; only chat-protobuf devices show it.
+   */
+  async forward(sender: Sender, cmd: ChatSignalCommand): Promise<void> {
+    const devices = await this.o.directory.devices(cmd.to);
+    if (devices.length === 0) throw AppError.targetOffline(cmd.to);
+    const event: ServerEvent = {
+      type: 'chat:signal',
+      from: sender.userId,
+      to: cmd.to,
+      origin: cmd.origin,
+      timestamp: this.clock(),
+    };
+    for (const d of devices) this.o.delivery.toDevice(d, event);
   }
 
   /**

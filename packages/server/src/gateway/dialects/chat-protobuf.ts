@@ -5,6 +5,7 @@ import {
   AppError,
   assertBoundedValue,
   type CallSelector,
+  type ChatOrigin,
   type Command,
   type EndReason,
   type ErrorBody,
@@ -20,9 +21,11 @@ import { Candidate, Id, SdpText } from './fields.ts';
  * chat-protobuf on `/ws/chat`, as specs/chat-protobuf.md: every frame is one binary protobuf
  * `ChatMessage` (schema in `chat.proto` beside this file, parsed once at load). Content types
  * 1–5 are chat messages (messageType 1 to a user, 2 to a room); content type 6 carries WebRTC
- * signaling as JSON `{type, ...}` in `content`. `from` must be the authenticated user. What
- * Parley adds (callId, call-failed codes, call-handled, call-record, room-join, the error frame)
- * is documented in docs/protocol.md.
+ * signaling as JSON `{type, ...}` in `content`. `from` must be the authenticated user. A signal
+ * is forwarded as the sender's own message (its ChatOrigin rides with the command), and a type
+ * Parley does not know is the app's own, forwarded to `to` as sent. What Parley adds (callId,
+ * call-failed codes, call-handled, call-record, room-join, the error frame) is documented in
+ * docs/protocol.md.
  */
 
 const ChatMessageType = protobuf
@@ -91,7 +94,8 @@ const checkMessage = validator(
     to: Id,
     contentType: Type.Integer({ minimum: 1, maximum: SIGNALING }),
     type: Type.String({ maxLength: 64 }),
-    avatar: Type.String({ maxLength: 1024 }),
+    // An inline avatar (a data: URL) is bounded by the frame cap alone.
+    avatar: Type.String(),
     fromUsername: Type.String({ maxLength: 128 }),
     url: Type.String({ maxLength: 2048 }),
     fileSuffix: Type.String({ maxLength: 16 }),
@@ -198,6 +202,30 @@ function parseSignal(content: string): Signal {
   return checkSignal(value);
 }
 
+/** The sender's message as it is forwarded (everything but from, to and timestamp). */
+function originOf(m: ChatMessage, content: Signal): ChatOrigin {
+  const origin: ChatOrigin = {
+    avatar: m.avatar,
+    fromUsername: m.fromUsername,
+    type: m.type,
+    messageType: m.messageType,
+    url: m.url,
+    fileSuffix: m.fileSuffix,
+    duration: m.duration,
+    content,
+  };
+  if (m.file.length > 0) {
+    origin.file = Buffer.from(m.file.buffer, m.file.byteOffset, m.file.byteLength).toString(
+      'base64',
+    );
+  }
+  return origin;
+}
+
+/** A signal command of the call engine, which carries the sender's message along. */
+const carriesOrigin = (c: Command): c is Command & { origin?: ChatOrigin } =>
+  c.type.startsWith('call:');
+
 /** `from` is the authenticated user; the signal's own from/to, if any, repeat the message's. */
 function checkIdentity(m: ChatMessage, signal: Signal | null, sender: Sender): void {
   if (m.from !== sender.userId) throw AppError.forbidden('from must be the authenticated user');
@@ -207,6 +235,13 @@ function checkIdentity(m: ChatMessage, signal: Signal | null, sender: Sender): v
   if (signal?.to && signal.to !== m.to) {
     throw AppError.badRequest('content.to differs from the message to', { field: '/content/to' });
   }
+}
+
+function appSignal(m: ChatMessage, origin: ChatOrigin): Command {
+  if (m.to === m.from) {
+    throw AppError.badRequest('a signal cannot be sent to oneself', { field: '/to' });
+  }
+  return { type: 'chat:signal', to: m.to, origin };
 }
 
 function chatSend(m: ChatMessage, sender: Sender): Command {
@@ -233,6 +268,60 @@ function chatSend(m: ChatMessage, sender: Sender): Command {
   };
 }
 
+/**
+ * Keys of `content` only the server can vouch for (the call's id, the canonical end reason and
+ * who caused it, the answering device's type): Parley's value wins over a sender's.
+ */
+const VOUCHED = ['callId', 'code', 'by', 'fromClientType'] as const;
+
+/**
+ * The sender's own message forwarded to `to`, as the spec's forwardMessageToUser does: its
+ * fields as sent, `from` checked, `timestamp` stamped, and in `content` Parley's keys (`added`)
+ * where the sender set none of its own (the VOUCHED ones always).
+ */
+function forwarded(
+  o: ChatOrigin,
+  from: string,
+  to: string,
+  added: Record<string, unknown>,
+  timestamp = Date.now(),
+): Buffer {
+  return encodeChatMessage({
+    avatar: o.avatar,
+    fromUsername: o.fromUsername,
+    from,
+    to,
+    content: JSON.stringify(merged(added, o.content)),
+    contentType: SIGNALING,
+    type: o.type,
+    messageType: o.messageType,
+    url: o.url,
+    fileSuffix: o.fileSuffix,
+    ...(o.file === undefined ? {} : { file: Buffer.from(o.file, 'base64') }),
+    timestamp,
+    duration: o.duration,
+  });
+}
+
+function merged(added: Record<string, unknown>, sent: Record<string, unknown>): object {
+  const out = { ...added, ...sent };
+  for (const k of VOUCHED) if (k in added) out[k] = added[k];
+  return out;
+}
+
+/**
+ * The signal types whose message each event may forward: an event caused by another kind of
+ * message (a glare invite that became an accept) is told in Parley's own words instead.
+ */
+const FORWARDS: Partial<Record<ServerEvent['type'], readonly string[]>> = {
+  'call:incoming': ['call-invite'],
+  'call:accepted': ['call-accept'],
+  'call:ended': ['call-reject', 'call-hangup'],
+  'call:offer': ['offer'],
+  'call:answer': ['answer'],
+  'call:ice': ['ice-candidate'],
+};
+
 /** A signaling frame from the server. */
 function signalFrame(
   from: string,
@@ -253,13 +342,18 @@ function signalFrame(
 }
 
 interface CallBase {
+  type: ServerEvent['type'];
   callId: string;
   caller: string;
   callee: string;
   media: Media;
+  origin?: ChatOrigin | undefined;
 }
 
-/** A call event for `r`: `from` is always the other party of the call, `to` the recipient. */
+/**
+ * A call event for `r`: `from` is always the other party of the call, `to` the recipient. An
+ * event that forwards a chat-protobuf sender's message is that message (see `forwarded`).
+ */
 function callFrame(
   e: CallBase,
   r: Sender,
@@ -268,12 +362,12 @@ function callFrame(
   fromUsername = '',
 ): Buffer {
   const peer = r.userId === e.caller ? e.callee : e.caller;
-  return signalFrame(
-    peer,
-    r.userId,
-    { type, from: peer, to: r.userId, callId: e.callId, media: e.media, ...extra },
-    { fromUsername },
-  );
+  const content = { type, from: peer, to: r.userId, callId: e.callId, media: e.media, ...extra };
+  const origin = e.origin;
+  if (origin && FORWARDS[e.type]?.includes(origin.content.type as string)) {
+    return forwarded(origin, peer, r.userId, content);
+  }
+  return signalFrame(peer, r.userId, content, { fromUsername });
 }
 
 /**
@@ -340,6 +434,7 @@ const encoders: Encoders = {
   'room:member_left': (e) => roomFrame('room-member-left', e),
   // ROOM peer signaling has no chat-protobuf shape.
   'room:signal': () => null,
+  'chat:signal': (e) => forwarded(e.origin, e.from, e.to, {}, e.timestamp),
   'chat:message': ({ from, message: c, timestamp }) =>
     encodeChatMessage({
       avatar: c.avatar,
@@ -402,10 +497,14 @@ export const chatProtobufDialect: Dialect = {
       context = signal ? signal.type : 'chat';
       checkIdentity(m, signal, sender);
       if (!signal) return { ok: true, command: chatSend(m, sender), context };
-      // Own keys only: `constructor` or `toString` are unknown types, not Object methods.
+      const origin = originOf(m, signal);
+      // Own keys only: `constructor` or `toString` are an app's types, not Object methods.
       const decode = Object.hasOwn(signals, signal.type) ? signals[signal.type] : undefined;
-      if (!decode) throw AppError.unknownType(signal.type);
-      return { ok: true, command: decode(signal, m), context };
+      // A type Parley does not know is the app's own: forwarded to `to` as sent.
+      if (!decode) return { ok: true, command: appSignal(m, origin), context };
+      const command = decode(signal, m);
+      if (carriesOrigin(command)) command.origin = origin;
+      return { ok: true, command, context };
     } catch (err) {
       const error = err instanceof AppError ? err : AppError.badRequest('malformed frame');
       return context === undefined ? { ok: false, error } : { ok: false, error, context };

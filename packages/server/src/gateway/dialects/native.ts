@@ -121,6 +121,29 @@ function requestIdOf(raw: unknown): string | undefined {
   return typeof id === 'string' && id.length >= 1 && id.length <= 128 ? id : undefined;
 }
 
+/** One event as a native frame. */
+function eventFrame(event: ServerEvent): WireFrame {
+  // A relayed SDP goes out as the sender wrote it, copied rather than escaped again (`sdpJson`).
+  if ((event.type === 'call:offer' || event.type === 'call:answer') && event[sdpJson]) {
+    const { type, callId, caller, callee, media, from } = event;
+    const head = JSON.stringify({ type, data: { type, callId, caller, callee, media, from } });
+    return withLiteral(head, 'sdp', event[sdpJson]);
+  }
+  // A chat message's `file` bytes as base64 (proto3's JSON form), not a Buffer's JSON.
+  if (event.type === 'chat:message') {
+    const f = event.message.file;
+    const file = Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString('base64');
+    return JSON.stringify({
+      type: event.type,
+      data: { ...event, message: { ...event.message, file } },
+    });
+  }
+  // The event object already is the payload. One stringify of a two-field wrapper yields a
+  // flat string; splicing JSON into a template makes a rope that is flattened (copied) again
+  // when the socket measures and writes it.
+  return JSON.stringify({ type: event.type, data: event });
+}
+
 /** The native dialect (stateless; one instance serves every connection). */
 export const nativeDialect: Dialect = {
   name: 'native',
@@ -146,26 +169,12 @@ export const nativeDialect: Dialect = {
     }
   },
 
-  encodeEvent(event: ServerEvent): WireFrame {
-    // A relayed SDP goes out as the sender wrote it, copied rather than escaped again (`sdpJson`).
-    if ((event.type === 'call:offer' || event.type === 'call:answer') && event[sdpJson]) {
-      const { type, callId, caller, callee, media, from } = event;
-      const head = JSON.stringify({ type, data: { type, callId, caller, callee, media, from } });
-      return withLiteral(head, 'sdp', event[sdpJson]);
-    }
-    // A chat message's `file` bytes as base64 (proto3's JSON form), not a Buffer's JSON.
-    if (event.type === 'chat:message') {
-      const f = event.message.file;
-      const file = Buffer.from(f.buffer, f.byteOffset, f.byteLength).toString('base64');
-      return JSON.stringify({
-        type: event.type,
-        data: { ...event, message: { ...event.message, file } },
-      });
-    }
-    // The event object already is the payload. One stringify of a two-field wrapper yields a
-    // flat string; splicing JSON into a template makes a rope that is flattened (copied) again
-    // when the socket measures and writes it.
-    return JSON.stringify({ type: event.type, data: event });
+  encodeEvent(event: ServerEvent): WireFrame | null {
+    // A chat-protobuf app's own signals, and the chat message a call event forwards, are for
+    // chat-protobuf devices only.
+    if (event.type === 'chat:signal') return null;
+    // (JSON leaves out an undefined member.)
+    return eventFrame('origin' in event && event.origin ? { ...event, origin: undefined } : event);
   },
 
   encodeResult(decoded, result): WireFrame | null {

@@ -172,7 +172,7 @@ test('errors: the spec codes and messages', () => {
     [AppError.noConnection().toBody(), 'WEBRTC_ICE_CANDIDATE', 1000, '没有对应的连接请求'],
     [AppError.forbidden('lacks grant').toBody(), 'WEBRTC_OFFER', 1000, '无权限发起语音连接'],
     [AppError.internal().toBody(), 'WEBRTC_OFFER', 500, '服务器内部错误'],
-    [AppError.rateLimited().toBody(), undefined, 429, '请求过于频繁，请稍后再试'],
+    [AppError.rateLimited().toBody(), undefined, 1000, '请求过于频繁，请稍后再试'],
     [
       AppError.frameTooLarge(3000, 2048).toBody(),
       undefined,

@@ -147,10 +147,12 @@ function toRoomError(e: ErrorBody, cmd: string | undefined): { code: number; msg
         msg: `请求格式错误：消息过大（${String(e.details?.size)} 字节，上限 ${String(e.details?.limit)} 字节）`,
       };
     case 'rate_limited':
-      return { code: 429, msg: '请求过于频繁，请稍后再试' };
+      // 1000 is the spec's code for a well-formed request that a server rule refuses (not in
+      // the room, offline); 400 would tell the client its frame is wrong, 500 that we failed.
+      return { code: 1000, msg: '请求过于频繁，请稍后再试' };
     case 'limit_exceeded':
       return {
-        code: 429,
+        code: 1000,
         msg: `已达上限（${String(e.details?.limit)}：${String(e.details?.max)}）`,
       };
     case 'not_in_room':
@@ -186,14 +188,45 @@ const MEMBER_CMD = {
   'room:member_left': 'MEMBER_LEFT',
 } as const;
 
-/** The loosely read requestId and cmd of a frame, to echo them even when it is malformed. */
-function peek(value: unknown): { requestId?: string; cmd?: string } {
+/** What a frame's error can echo: its requestId and cmd, as far as they could be read. */
+interface Seen {
+  requestId?: string;
+  cmd?: string;
+}
+
+/** The loosely read requestId and cmd of a parsed frame, to echo them even when it is malformed. */
+function peek(value: unknown): Seen {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};
   const v = value as Record<string, unknown>;
-  const out: { requestId?: string; cmd?: string } = {};
+  const out: Seen = {};
   if (checkRequestId.Check(v.requestId)) out.requestId = v.requestId;
   if (typeof v.cmd === 'string' && v.cmd.length > 0 && v.cmd.length <= 64) out.cmd = v.cmd;
   return out;
+}
+
+/** How much of an unparsable frame is searched for its requestId and cmd. */
+const SCAN_CHARS = 1024;
+/** `"requestId": "…"` / `"cmd": "…"` members (a JSON string literal of at most 128 chars). */
+const MEMBER = /"(requestId|cmd)"\s*:\s*("(?:[^"\\]|\\.){1,128}")/g;
+
+/**
+ * The requestId and cmd of a frame that was not parsed (JSON.parse refused it: truncated, a
+ * stray token, sent as binary; or it was refused unread: too large, over the rate), read from
+ * its first members: the spec's frames put both before `data`, so a client
+ * still learns which request failed. The first occurrence of each wins.
+ */
+function scan(data: Buffer): Seen {
+  const text = data.toString('utf8', 0, Math.min(data.length, SCAN_CHARS * 4)).slice(0, SCAN_CHARS);
+  const found: Record<string, unknown> = {};
+  for (const [, key, literal] of text.matchAll(MEMBER)) {
+    if (key === undefined || literal === undefined || key in found) continue;
+    try {
+      found[key] = JSON.parse(literal);
+    } catch {
+      // A control character or an escape JSON does not know: this member cannot be read.
+    }
+  }
+  return peek(found);
 }
 
 /** The ROOM dialect (stateless; one instance serves every connection). */
@@ -201,12 +234,13 @@ export const roomDialect: Dialect = {
   name: 'room',
 
   decode(data, isBinary, sender): Decoded {
-    let seen: { requestId?: string; cmd?: string } = {};
+    let seen: Seen = {};
     try {
       let value: unknown;
       try {
         value = parseJson(data, isBinary);
       } catch {
+        seen = scan(data);
         throw AppError.badRequest(
           isBinary
             ? '请求格式错误：不接受二进制帧，请发送JSON文本'
@@ -243,6 +277,11 @@ export const roomDialect: Dialect = {
         ...(seen.cmd === undefined ? {} : { context: seen.cmd }),
       };
     }
+  },
+
+  peek(data) {
+    const { requestId, cmd } = scan(data);
+    return { requestId, context: cmd };
   },
 
   encodeEvent(e: ServerEvent): WireFrame | null {
