@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
@@ -43,6 +44,7 @@ import {
   MeetingStore,
   migrate,
   openDatabase,
+  WriteJournal,
   type Db,
 } from './store/index.ts';
 
@@ -90,8 +92,14 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
       ? log.error({ event: 'store_file_problem', problem }, 'the database file is not right')
       : log.info({ event: 'store_file_ok' }, 'the database file is right again'),
   );
+  const journal = new WriteJournal(join(config.dataDir, 'pending-writes.jsonl'), db.kind, (err) =>
+    err
+      ? log.error({ event: 'journal_failed', err }, 'pending writes kept in memory only')
+      : log.info({ event: 'journal_ok' }, 'pending writes journaled again'),
+  );
   const records = new CallRecordStore(db, {
     maxPending: config.store.maxPendingWrites,
+    journal,
     events: {
       retrying: (err, pending) => {
         metrics.storeWriteFailures.inc();
@@ -105,6 +113,9 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
       },
     },
   });
+  const replayed = await records.recover();
+  if (replayed > 0)
+    log.warn({ event: 'journal_replayed', writes: replayed }, 'wrote what the last run could not');
   /** Whether the store takes writes and its files are in place, and if not, why. */
   const storeHealth = () => {
     const w = records.writeStatus();
@@ -317,13 +328,18 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
         log.info({ event: 'shutdown', calls: engine.size }, 'shutting down');
         server.close();
         if (lastSeenTimer) clearInterval(lastSeenTimer);
-        await engine.shutdown();
+        // A store that is down must not hold the stop: what it has not taken by then is
+        // journaled, and written at the next start.
+        const share = config.server.shutdownTimeoutMs * 0.4;
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([engine.shutdown(), new Promise((r) => (timer = setTimeout(r, share)))]);
+        clearTimeout(timer);
         rtc.close();
         gateway.close();
         await socketIo.close();
         rooms.close();
         sfu.close();
-        await records.drain();
+        await records.close(share);
         server.closeAllConnections();
         await (cluster ?? bus).close();
         await db.kysely.destroy();

@@ -170,23 +170,28 @@ export class CallRecordStore {
         .values(row)
         .onConflict((oc) => oc.column('call_id').doNothing()),
     );
-    const upsert = <V extends Accepted>(columns: ReadonlyArray<keyof V & string>) =>
+    // `onlyLive`: the answer must not undo an end (a journal replayed after both were written).
+    const upsert = <V extends Accepted>(
+      columns: ReadonlyArray<keyof V & string>,
+      onlyLive: boolean,
+    ) =>
       compiledOnce<V>([...NEW_ROW, ...columns] as Array<keyof V & string>, (row) =>
         db
           .insertInto('call_records')
           .values(row)
-          .onConflict((oc) =>
-            oc
+          .onConflict((oc) => {
+            const set = oc
               .column('call_id')
               .doUpdateSet((eb) =>
                 Object.fromEntries(
                   columns.map((c) => [c, eb.ref(`excluded.${c}` as 'excluded.status')]),
                 ),
-              ),
-          ),
+              );
+            return onlyLive ? set.where('call_records.end_time', 'is', null) : set;
+          }),
       );
-    this.accept = upsert<Accepted>(ACCEPTED);
-    this.end = upsert<Ended>(ENDED);
+    this.accept = upsert<Accepted>(ACCEPTED, true);
+    this.end = upsert<Ended>(ENDED, false);
   }
 
   /** Inserts the row for a new call (status 0). */
@@ -340,6 +345,16 @@ export class CallRecordStore {
   /** Waits for queued writes (shutdown). */
   drain(): Promise<void> {
     return this.queue.drain();
+  }
+
+  /** Writes what an earlier run journaled and its store did not take (start-up). */
+  recover(): Promise<number> {
+    return this.queue.recover();
+  }
+
+  /** Stops: up to `ms` for the store to take what is pending, the rest into the journal. */
+  close(ms: number): Promise<void> {
+    return this.queue.close(ms);
   }
 
   /** How writes are going (health, metrics). */

@@ -14,3 +14,4 @@ export type { Database } from './schema.ts';
 export { LastSeen } from './last-seen.ts';
 export { endLeftovers, type Leftovers } from './leftovers.ts';
 export type { WriteStatus } from './write-queue.ts';
+export { WriteJournal } from './write-journal.ts';
