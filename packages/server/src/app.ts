@@ -89,7 +89,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   await migrate(db);
   db.onFileProblem((problem) =>
     problem
-      ? log.error({ event: 'store_file_problem', problem }, 'the database file is not right')
+      ? log.error({ event: 'store_file_problem', problem }, 'the SQLite database is not right')
       : log.info({ event: 'store_file_ok' }, 'the database file is right again'),
   );
   const journal = new WriteJournal(join(config.dataDir, 'pending-writes.jsonl'), db.kind, (err) =>
@@ -101,9 +101,10 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     maxPending: config.store.maxPendingWrites,
     journal,
     events: {
-      retrying: (err, pending) => {
+      retrying: (err, pending, first) => {
         metrics.storeWriteFailures.inc();
-        log.warn({ event: 'store_write_retry', err, pending }, 'store refused writes; retrying');
+        if (first)
+          log.warn({ event: 'store_down', err, pending }, 'store refuses writes; retrying them');
       },
       recovered: (downMs) =>
         log.info({ event: 'store_recovered', downMs }, 'store takes writes again'),

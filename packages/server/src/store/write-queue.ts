@@ -26,8 +26,8 @@ export interface WriteStatus {
 
 /** What the queue reports as it goes (metrics, logs). */
 export interface WriteQueueEvents {
-  /** A transaction failed; its writes are kept and retried. */
-  retrying?(err: unknown, pending: number): void;
+  /** A transaction failed; its writes are kept and retried. `first`: the store was up. */
+  retrying?(err: unknown, pending: number, first: boolean): void;
   /** The store took the writes again after failing. */
   recovered?(downMs: number): void;
   /** A write was refused: it can never succeed (`permanent`) or the backlog is full. */
@@ -225,13 +225,14 @@ export class WriteQueue {
       this.journaling = true;
       this.toJournal(this.pending.map((p) => statement(p.q)));
     }
+    const first = this.downSince === null;
     this.downSince ??= Date.now();
     this.reason = err instanceof Error ? err.message : String(err);
     this.backoffMs = Math.min(
       this.retryMaxMs,
       this.backoffMs ? this.backoffMs * 2 : this.retryMinMs,
     );
-    this.o.events?.retrying?.(err, this.pending.length);
+    this.o.events?.retrying?.(err, this.pending.length, first);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       void this.flush();
