@@ -45,6 +45,7 @@ import {
   migrate,
   openDatabase,
   WriteJournal,
+  WriteQueue,
   type Db,
 } from './store/index.ts';
 
@@ -97,7 +98,8 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
       ? log.error({ event: 'journal_failed', err }, 'pending writes kept in memory only')
       : log.info({ event: 'journal_ok' }, 'pending writes journaled again'),
   );
-  const records = new CallRecordStore(db, {
+  // One queue for every record write nobody may lose (calls' and meeting stays' ends).
+  const writes = new WriteQueue(db, {
     maxPending: config.store.maxPendingWrites,
     journal,
     events: {
@@ -114,6 +116,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
       },
     },
   });
+  const records = new CallRecordStore(db, writes);
   const replayed = await records.recover();
   if (replayed > 0)
     log.warn({ event: 'journal_replayed', writes: replayed }, 'wrote what the last run could not');
@@ -143,7 +146,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   });
 
   const sfu = new SfuPool({ sfu: config.sfu, log, metrics });
-  const meetingStore = new MeetingStore(db.kysely);
+  const meetingStore = new MeetingStore(db.kysely, writes);
   // A single node owns every row: what a run killed without warning left open is its own, ended
   // at that run's last sign of life, which this run records every few seconds.
   let lastSeenTimer: NodeJS.Timeout | null = null;

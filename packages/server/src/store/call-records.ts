@@ -3,7 +3,7 @@ import type { CompiledQuery, Kysely, Selectable, Updateable } from 'kysely';
 import { compiledOnce } from './compiled-once.ts';
 import type { Db } from './database.ts';
 import type { CallRecordsTable, Database } from './schema.ts';
-import { WriteQueue, type WriteQueueOptions, type WriteStatus } from './write-queue.ts';
+import { WriteQueue, type WriteStatus } from './write-queue.ts';
 
 /** What the engine hands the store when a call starts. */
 export interface CallStart {
@@ -145,9 +145,6 @@ function toRecord(row: Selectable<CallRecordsTable>): CallRecord {
   };
 }
 
-/** Options of the call record store. */
-export type CallRecordOptions = Omit<WriteQueueOptions, 'maxBatch'>;
-
 /**
  * The call detail records. A row exists from the invite on and is updated at each transition,
  * so a call whose node dies can be finalised by another. Writes go through a WriteQueue: one
@@ -161,9 +158,10 @@ export class CallRecordStore {
   private readonly accept: (v: Accepted) => CompiledQuery;
   private readonly end: (v: Ended) => CompiledQuery;
 
-  constructor(store: Db, opts: CallRecordOptions = { maxPending: 100_000 }) {
+  /** `queue` carries the writes (shared with the meetings' records); default: one of its own. */
+  constructor(store: Db, queue = new WriteQueue(store, { maxPending: 100_000 })) {
     const db = (this.db = store.kysely);
-    this.queue = new WriteQueue(store, opts);
+    this.queue = queue;
     this.insert = compiledOnce(NEW_ROW, (row) =>
       db
         .insertInto('call_records')
