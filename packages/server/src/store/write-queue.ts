@@ -80,6 +80,8 @@ export class WriteQueue {
   private journaling = false;
   private journalBuf: Statement[] = [];
   private journalPump: Promise<void> | null = null;
+  /** Closed: no more attempts (what is pending is in the journal). */
+  private stopped = false;
 
   constructor(
     private readonly db: Pick<Db, 'writeBatch'>,
@@ -142,6 +144,9 @@ export class WriteQueue {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.drain(), new Promise((r) => (timer = setTimeout(r, ms)))]);
     clearTimeout(timer);
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     if (this.pending.length > 0 && !this.journaling) {
       this.journaling = true;
       this.toJournal(this.pending.map((p) => statement(p.q)));
@@ -152,7 +157,7 @@ export class WriteQueue {
 
   /** Resolves when everything queued so far is written (retrying as long as it takes). */
   async drain(): Promise<void> {
-    while (this.flushing || this.pending.length > 0) {
+    while (!this.stopped && (this.flushing || this.pending.length > 0)) {
       if (this.retryTimer) {
         clearTimeout(this.retryTimer);
         this.retryTimer = null;
@@ -164,7 +169,7 @@ export class WriteQueue {
 
   private flush(): Promise<void> {
     if (this.flushing) return this.flushing;
-    if (this.pending.length === 0) return Promise.resolve();
+    if (this.pending.length === 0 || this.stopped) return Promise.resolve();
     this.flushing = this.run().finally(() => {
       this.flushing = null;
       if (this.pending.length === 0 || this.retryTimer) return;
@@ -233,11 +238,11 @@ export class WriteQueue {
       this.backoffMs ? this.backoffMs * 2 : this.retryMinMs,
     );
     this.o.events?.retrying?.(err, this.pending.length, first);
+    if (this.stopped) return;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       void this.flush();
     }, this.backoffMs);
-    this.retryTimer.unref();
   }
 
   /** Appends to the journal, one append (and fsync) at a time, each taking all that waits. */
