@@ -340,11 +340,6 @@ export class CallRecordStore {
     return row && row.end_time !== null ? toRecord(row) : undefined;
   }
 
-  /** Waits for queued writes (shutdown). */
-  drain(): Promise<void> {
-    return this.queue.drain();
-  }
-
   /** Writes what an earlier run journaled and its store did not take (start-up). */
   recover(): Promise<number> {
     return this.queue.recover();
