@@ -83,6 +83,8 @@ function answer(req: Exclude<SqliteRequest, { kind: 'close' }>): SqliteReply {
  * the database reopened; a file replaced by another is only reported (it may be a restore).
  */
 function lookAtFiles(): string | null {
+  // Reopening would end a transaction Parley has open: look again next time.
+  if (db.inTransaction) return problem;
   let now: Stats;
   try {
     now = statSync(file);
