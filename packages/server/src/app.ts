@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
@@ -43,6 +44,8 @@ import {
   MeetingStore,
   migrate,
   openDatabase,
+  WriteJournal,
+  WriteQueue,
   type Db,
 } from './store/index.ts';
 
@@ -87,15 +90,23 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   await migrate(db);
   db.onFileProblem((problem) =>
     problem
-      ? log.error({ event: 'store_file_problem', problem }, 'the database file is not right')
+      ? log.error({ event: 'store_file_problem', problem }, 'the SQLite database is not right')
       : log.info({ event: 'store_file_ok' }, 'the database file is right again'),
   );
-  const records = new CallRecordStore(db, {
+  const journal = new WriteJournal(join(config.dataDir, 'pending-writes.jsonl'), db.kind, (err) =>
+    err
+      ? log.error({ event: 'journal_failed', err }, 'pending writes kept in memory only')
+      : log.info({ event: 'journal_ok' }, 'pending writes journaled again'),
+  );
+  // One queue for every record write nobody may lose (calls' and meeting stays' ends).
+  const writes = new WriteQueue(db, {
     maxPending: config.store.maxPendingWrites,
+    journal,
     events: {
-      retrying: (err, pending) => {
+      retrying: (err, pending, first) => {
         metrics.storeWriteFailures.inc();
-        log.warn({ event: 'store_write_retry', err, pending }, 'store refused writes; retrying');
+        if (first)
+          log.warn({ event: 'store_down', err, pending }, 'store refuses writes; retrying them');
       },
       recovered: (downMs) =>
         log.info({ event: 'store_recovered', downMs }, 'store takes writes again'),
@@ -105,6 +116,10 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
       },
     },
   });
+  const records = new CallRecordStore(db, writes);
+  const replayed = await records.recover();
+  if (replayed > 0)
+    log.warn({ event: 'journal_replayed', writes: replayed }, 'wrote what the last run could not');
   /** Whether the store takes writes and its files are in place, and if not, why. */
   const storeHealth = () => {
     const w = records.writeStatus();
@@ -132,7 +147,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   });
 
   const sfu = new SfuPool({ sfu: config.sfu, log, metrics });
-  const meetingStore = new MeetingStore(db.kysely);
+  const meetingStore = new MeetingStore(db.kysely, writes);
   // A single node owns every row: what a run killed without warning left open is its own, ended
   // at that run's last sign of life, which this run records every few seconds.
   let lastSeenTimer: NodeJS.Timeout | null = null;
@@ -321,13 +336,18 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
         log.info({ event: 'shutdown', calls: engine.size }, 'shutting down');
         server.close();
         if (lastSeenTimer) clearInterval(lastSeenTimer);
-        await engine.shutdown();
+        // A store that is down must not hold the stop: what it has not taken by then is
+        // journaled, and written at the next start.
+        const share = config.server.shutdownTimeoutMs * 0.4;
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([engine.shutdown(), new Promise((r) => (timer = setTimeout(r, share)))]);
+        clearTimeout(timer);
         rtc.close();
         gateway.close();
         await socketIo.close();
         rooms.close();
         sfu.close();
-        await records.drain();
+        await records.close(share);
         server.closeAllConnections();
         await (cluster ?? bus).close();
         await db.kysely.destroy();

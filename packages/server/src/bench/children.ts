@@ -67,17 +67,34 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
-/** User + system CPU time of a whole process (all threads) in µs; undefined without /proc. */
+/**
+ * User + system CPU time of a whole process (all threads) and of the processes it started (the
+ * server's SQLite process) in µs; undefined without /proc.
+ */
 export function cpuMicros(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may contain spaces; fields after it are space-separated.
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK; // utime, stime (fields 14, 15)
+    const own = ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK; // utime, stime (fields 14, 15)
+    return own + childrenMicros(pid);
   } catch {
     return undefined;
   }
+}
+
+/** The CPU time of the live children that `pid`'s main thread started (0 without /proc). */
+function childrenMicros(pid: number): number {
+  let children: string;
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8');
+  } catch {
+    return 0;
+  }
+  let total = 0;
+  for (const c of children.split(' ').filter(Boolean)) total += cpuMicros(Number(c)) ?? 0;
+  return total;
 }
 
 /**

@@ -468,12 +468,17 @@ export class RtcService {
     for (const room of this.rooms.values()) {
       if (!room.peerOf(sender.deviceId)) continue;
       room
-        .run(async () => {
+        .run(() => {
           const peer = room.peerOf(sender.deviceId);
           if (!peer) return;
           room.remove(peer);
           if (room.peersOf(sender.userId).length === 0) {
-            await this.o.store.leave(room.meetingId, sender.userId, this.clock());
+            // Not awaited: the room's next command must not wait for the store.
+            this.o.store
+              .left(room.meetingId, sender.userId, this.clock())
+              .catch((err: unknown) =>
+                this.log.error({ event: 'rtc_left_not_recorded', err }, 'stay end lost'),
+              );
           }
         })
         .catch((err: unknown) =>

@@ -3,7 +3,7 @@ import type { CompiledQuery, Kysely, Selectable, Updateable } from 'kysely';
 import { compiledOnce } from './compiled-once.ts';
 import type { Db } from './database.ts';
 import type { CallRecordsTable, Database } from './schema.ts';
-import { WriteQueue, type WriteQueueOptions, type WriteStatus } from './write-queue.ts';
+import { WriteQueue, type WriteStatus } from './write-queue.ts';
 
 /** What the engine hands the store when a call starts. */
 export interface CallStart {
@@ -145,9 +145,6 @@ function toRecord(row: Selectable<CallRecordsTable>): CallRecord {
   };
 }
 
-/** Options of the call record store. */
-export type CallRecordOptions = Omit<WriteQueueOptions, 'maxBatch'>;
-
 /**
  * The call detail records. A row exists from the invite on and is updated at each transition,
  * so a call whose node dies can be finalised by another. Writes go through a WriteQueue: one
@@ -161,32 +158,38 @@ export class CallRecordStore {
   private readonly accept: (v: Accepted) => CompiledQuery;
   private readonly end: (v: Ended) => CompiledQuery;
 
-  constructor(store: Db, opts: CallRecordOptions = { maxPending: 100_000 }) {
+  /** `queue` carries the writes (shared with the meetings' records); default: one of its own. */
+  constructor(store: Db, queue = new WriteQueue(store, { maxPending: 100_000 })) {
     const db = (this.db = store.kysely);
-    this.queue = new WriteQueue(store, opts);
+    this.queue = queue;
     this.insert = compiledOnce(NEW_ROW, (row) =>
       db
         .insertInto('call_records')
         .values(row)
         .onConflict((oc) => oc.column('call_id').doNothing()),
     );
-    const upsert = <V extends Accepted>(columns: ReadonlyArray<keyof V & string>) =>
+    // `onlyLive`: the answer must not undo an end (a journal replayed after both were written).
+    const upsert = <V extends Accepted>(
+      columns: ReadonlyArray<keyof V & string>,
+      onlyLive: boolean,
+    ) =>
       compiledOnce<V>([...NEW_ROW, ...columns] as Array<keyof V & string>, (row) =>
         db
           .insertInto('call_records')
           .values(row)
-          .onConflict((oc) =>
-            oc
+          .onConflict((oc) => {
+            const set = oc
               .column('call_id')
               .doUpdateSet((eb) =>
                 Object.fromEntries(
                   columns.map((c) => [c, eb.ref(`excluded.${c}` as 'excluded.status')]),
                 ),
-              ),
-          ),
+              );
+            return onlyLive ? set.where('call_records.end_time', 'is', null) : set;
+          }),
       );
-    this.accept = upsert<Accepted>(ACCEPTED);
-    this.end = upsert<Ended>(ENDED);
+    this.accept = upsert<Accepted>(ACCEPTED, true);
+    this.end = upsert<Ended>(ENDED, false);
   }
 
   /** Inserts the row for a new call (status 0). */
@@ -337,9 +340,14 @@ export class CallRecordStore {
     return row && row.end_time !== null ? toRecord(row) : undefined;
   }
 
-  /** Waits for queued writes (shutdown). */
-  drain(): Promise<void> {
-    return this.queue.drain();
+  /** Writes what an earlier run journaled and its store did not take (start-up). */
+  recover(): Promise<number> {
+    return this.queue.recover();
+  }
+
+  /** Stops: up to `ms` for the store to take what is pending, the rest into the journal. */
+  close(ms: number): Promise<void> {
+    return this.queue.close(ms);
   }
 
   /** How writes are going (health, metrics). */

@@ -5,8 +5,8 @@ import { Kysely, Migrator, PostgresDialect, sql, type CompiledQuery } from 'kyse
 import type { Config } from '../config/index.ts';
 import type { Database } from './schema.ts';
 import { StaticMigrationProvider, type TimeType } from './migrations.ts';
-import { SqliteThread } from './sqlite-thread.ts';
-import { SqliteThreadDialect } from './sqlite-thread-dialect.ts';
+import { SqliteProcess } from './sqlite-process.ts';
+import { SqliteProcessDialect } from './sqlite-process-dialect.ts';
 
 /** An open database and what kind it is. */
 export interface Db {
@@ -14,7 +14,7 @@ export interface Db {
   kind: 'sqlite' | 'postgres';
   /** Where it lives, for logs (no credentials). */
   where: string;
-  /** Runs `stmts` in one transaction (in SQLite, in one trip to its thread). */
+  /** Runs `stmts` in one transaction (in SQLite, in one trip to its process). */
   writeBatch(stmts: readonly CompiledQuery[]): Promise<void>;
   /** What is wrong with the database's files (SQLite: deleted, replaced), or null. */
   fileProblem(): string | null;
@@ -25,16 +25,16 @@ export interface Db {
 /** The PostgreSQL application_name of a node's sessions (so that a janitor can find them). */
 export const sessionName = (nodeId: string): string => `parley-${nodeId}`;
 
-/** How long a SQLite statement waits for a lock that another process holds (on its thread). */
+/** How long a SQLite statement waits for a lock another process holds (in its own process). */
 const SQLITE_BUSY_TIMEOUT_MS = 5000;
-/** How often the SQLite thread checks that its files are still in the data dir. */
+/** How often the SQLite process checks that its files are still in the data dir. */
 const SQLITE_FILE_CHECK_MS = 2000;
 
 /**
  * Opens the store: PostgreSQL when `databaseUrl` is set, else a SQLite file in the data dir
- * (WAL mode, so readers never block the writer) run by a thread of its own, so that no
- * statement, however long it waits on a lock or the disk, blocks the event loop. `nodeId`
- * names a node's PostgreSQL sessions.
+ * (WAL mode, so readers never block the writer) run by a child process of its own (see
+ * sqlite-process.ts), so that no statement, however long it waits on a lock or the disk,
+ * blocks the event loop. `nodeId` names a node's PostgreSQL sessions.
  */
 export function openDatabase(
   { databaseUrl, dataDir }: Pick<Config, 'databaseUrl' | 'dataDir'>,
@@ -72,19 +72,19 @@ export function openDatabase(
   }
   mkdirSync(dataDir, { recursive: true });
   const file = join(dataDir, 'parley.sqlite');
-  const thread = new SqliteThread({
+  const proc = new SqliteProcess({
     file,
     busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS,
     fileCheckMs: SQLITE_FILE_CHECK_MS,
   });
-  const dialect = new SqliteThreadDialect(thread);
+  const dialect = new SqliteProcessDialect(proc);
   return {
     kysely: new Kysely<Database>({ dialect }),
     kind: 'sqlite',
     where: file,
     writeBatch: (stmts) => dialect.batch(stmts),
-    fileProblem: () => thread.fileProblem,
-    onFileProblem: (listener) => (thread.onFileProblem = listener),
+    fileProblem: () => proc.fileProblem,
+    onFileProblem: (listener) => (proc.onFileProblem = listener),
   };
 }
 

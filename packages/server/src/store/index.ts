@@ -7,10 +7,10 @@ export {
   type CallEnd,
   type RecordPage,
   type AbandonedCall,
-  type CallRecordOptions,
 } from './call-records.ts';
 export { MeetingStore, type Meeting, type Participant } from './meetings.ts';
 export type { Database } from './schema.ts';
 export { LastSeen } from './last-seen.ts';
 export { endLeftovers, type Leftovers } from './leftovers.ts';
-export type { WriteStatus } from './write-queue.ts';
+export { WriteQueue, BacklogFullError, type WriteStatus } from './write-queue.ts';
+export { WriteJournal } from './write-journal.ts';

@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, MeetingParticipantsTable, MeetingsTable } from './schema.ts';
+import type { WriteQueue } from './write-queue.ts';
 
 /** A meeting as the REST API shows it. */
 export interface Meeting {
@@ -54,7 +55,14 @@ function toParticipant(row: Selectable<MeetingParticipantsTable>): Participant {
 
 /** The `meetings` and `meeting_participants` tables (REQ-002), next to the call records. */
 export class MeetingStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  /**
+   * `queue` carries the writes nobody waits for (a stay closed because its connection dropped),
+   * retried until the store takes them; without one they are written at once.
+   */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly queue?: WriteQueue,
+  ) {}
 
   /** Inserts a new active meeting. */
   async create(m: {
@@ -178,6 +186,24 @@ export class MeetingStore {
       .where('left_at', 'is', null)
       .executeTakeFirst();
     return Number(r.numUpdatedRows);
+  }
+
+  /**
+   * Closes the user's open stay when nobody waits for the answer (the connection dropped):
+   * queued and retried, so that a store that is slow or down holds up no meeting and loses
+   * no stay's end.
+   */
+  left(meetingId: string, userId: string, at: number): Promise<void> {
+    if (!this.queue) return this.leave(meetingId, userId, at).then(() => undefined);
+    return this.queue.write(
+      this.db
+        .updateTable('meeting_participants')
+        .set({ left_at: iso(at) })
+        .where('meeting_id', '=', meetingId)
+        .where('user_id', '=', userId)
+        .where('left_at', 'is', null)
+        .compile(),
+    );
   }
 
   /** Ends an active meeting and closes every open stay; false when it had already ended. */

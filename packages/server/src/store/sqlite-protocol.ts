@@ -1,10 +1,10 @@
-/** One statement and its parameters, as it crosses to the SQLite thread. */
+/** One statement and its parameters, as it crosses to the SQLite process. */
 export interface Statement {
   sql: string;
   params: readonly unknown[];
 }
 
-/** What the main thread asks of the SQLite thread. */
+/** What Parley asks of the SQLite process. */
 export type SqliteRequest =
   | { id: number; kind: 'query'; stmt: Statement }
   /** Statements run in one transaction: all of them commit, or none. */
@@ -20,17 +20,17 @@ export interface SqliteFailure {
 /** What one statement gave: the rows of a read, or what a write changed. */
 export type Outcome = { rows: unknown[] } | { changes: number; lastInsertRowid: number | bigint };
 
-/** The SQLite thread's answers. */
+/** The SQLite process's answers. */
 export type SqliteReply =
   | ({ id: number } & Outcome)
   | { id: number; error: SqliteFailure }
   /** Unasked: what the periodic look at the database file found (null: all is well). */
   | { id: 0; fileProblem: string | null };
 
-/** What the SQLite thread is started with. */
-export interface SqliteWorkerData {
+/** What the SQLite process is started with. */
+export interface SqliteChildData {
   file: string;
   busyTimeoutMs: number;
-  /** How often the thread checks that the file at `file` is still the one it has open. */
+  /** How often the process checks that the file at `file` is still the one it has open. */
   fileCheckMs: number;
 }

@@ -1,12 +1,16 @@
-import type { CompiledQuery } from 'kysely';
+import { CompiledQuery } from 'kysely';
 import type { Db } from './database.ts';
+import type { Statement } from './sqlite-protocol.ts';
 import { isPermanent } from './store-errors.ts';
+import type { WriteJournal } from './write-journal.ts';
 
 interface Pending {
   q: CompiledQuery;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
+
+const statement = (q: CompiledQuery): Statement => ({ sql: q.sql, params: q.parameters });
 
 /** How the store's writes are going, for health and metrics. */
 export interface WriteStatus {
@@ -22,8 +26,8 @@ export interface WriteStatus {
 
 /** What the queue reports as it goes (metrics, logs). */
 export interface WriteQueueEvents {
-  /** A transaction failed; its writes are kept and retried. */
-  retrying?(err: unknown, pending: number): void;
+  /** A transaction failed; its writes are kept and retried. `first`: the store was up. */
+  retrying?(err: unknown, pending: number, first: boolean): void;
   /** The store took the writes again after failing. */
   recovered?(downMs: number): void;
   /** A write was refused: it can never succeed (`permanent`) or the backlog is full. */
@@ -40,6 +44,8 @@ export interface WriteQueueOptions {
   retryMinMs?: number;
   retryMaxMs?: number;
   events?: WriteQueueEvents;
+  /** Where writes the store refuses are also kept, to outlive the process. */
+  journal?: WriteJournal;
 }
 
 /** The error of a write refused because `maxPending` writes are already waiting. */
@@ -56,7 +62,9 @@ export class BacklogFullError extends Error {
  * cost one commit per tick instead of three per call. Writes stay in issue order, and a write
  * the store refuses for a while (locked, down, disk full) is kept and retried with backoff, in
  * order, until it is taken: its promise resolves only then. Only a write that can never succeed
- * (bad data) or one beyond `maxPending` is refused.
+ * (bad data) or one beyond `maxPending` is refused. From the first refusal until the backlog
+ * is written, every pending write is also appended to the journal (if any), which the next
+ * start replays: a node killed meanwhile loses none.
  */
 export class WriteQueue {
   private pending: Pending[] = [];
@@ -68,6 +76,12 @@ export class WriteQueue {
   private readonly maxBatch: number;
   private readonly retryMinMs: number;
   private readonly retryMaxMs: number;
+  /** Whether pending writes go to the journal (from a refusal until the backlog is empty). */
+  private journaling = false;
+  private journalBuf: Statement[] = [];
+  private journalPump: Promise<void> | null = null;
+  /** Closed: no more attempts (what is pending is in the journal). */
+  private stopped = false;
 
   constructor(
     private readonly db: Pick<Db, 'writeBatch'>,
@@ -85,6 +99,7 @@ export class WriteQueue {
       this.o.events?.dropped?.(err, 'backlog_full');
       return Promise.reject(err);
     }
+    if (this.journaling) this.toJournal([statement(q)]);
     return new Promise((resolve, reject) => {
       this.pending.push({ q, resolve, reject });
       if (this.pending.length === 1 && !this.flushing && !this.retryTimer)
@@ -102,9 +117,47 @@ export class WriteQueue {
     };
   }
 
+  /**
+   * Replays the journal of an earlier run (the writes its store had not taken when it stopped)
+   * and waits until the store has taken them. Returns how many there were.
+   */
+  async recover(): Promise<number> {
+    const stmts = (await this.o.journal?.load()) ?? [];
+    if (stmts.length === 0) return 0;
+    this.journaling = true;
+    const done = stmts.map(
+      (s) =>
+        new Promise<void>((resolve, reject) =>
+          this.pending.push({ q: CompiledQuery.raw(s.sql, [...s.params]), resolve, reject }),
+        ),
+    );
+    await this.drain();
+    await Promise.allSettled(done);
+    return stmts.length;
+  }
+
+  /**
+   * Stops: waits up to `ms` for the store to take what is pending, then makes sure whatever it
+   * has not taken is in the journal.
+   */
+  async close(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.drain(), new Promise((r) => (timer = setTimeout(r, ms)))]);
+    clearTimeout(timer);
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    if (this.pending.length > 0 && !this.journaling) {
+      this.journaling = true;
+      this.toJournal(this.pending.map((p) => statement(p.q)));
+    }
+    await this.journalPump;
+    await this.o.journal?.close();
+  }
+
   /** Resolves when everything queued so far is written (retrying as long as it takes). */
   async drain(): Promise<void> {
-    while (this.flushing || this.pending.length > 0) {
+    while (!this.stopped && (this.flushing || this.pending.length > 0)) {
       if (this.retryTimer) {
         clearTimeout(this.retryTimer);
         this.retryTimer = null;
@@ -116,7 +169,7 @@ export class WriteQueue {
 
   private flush(): Promise<void> {
     if (this.flushing) return this.flushing;
-    if (this.pending.length === 0) return Promise.resolve();
+    if (this.pending.length === 0 || this.stopped) return Promise.resolve();
     this.flushing = this.run().finally(() => {
       this.flushing = null;
       if (this.pending.length === 0 || this.retryTimer) return;
@@ -151,6 +204,19 @@ export class WriteQueue {
 
   private taken(n: number): void {
     for (const p of this.pending.splice(0, n)) p.resolve();
+    const journal = this.o.journal;
+    if (this.journaling && journal) {
+      if (this.pending.length === 0) {
+        // Everything journaled is in the store: the journal has served.
+        this.journaling = false;
+        this.journalBuf = [];
+        void journal.clear();
+      } else if (journal.size > 2 * this.pending.length + 10_000) {
+        // Most of the journal is in the store by now: keep it to what is still pending.
+        this.journalBuf = [];
+        void journal.rewrite(this.pending.map((p) => statement(p.q)));
+      }
+    }
     if (this.downSince !== null) {
       this.o.events?.recovered?.(Date.now() - this.downSince);
       this.downSince = null;
@@ -160,17 +226,37 @@ export class WriteQueue {
   }
 
   private failed(err: unknown): void {
+    if (!this.journaling && this.o.journal) {
+      this.journaling = true;
+      this.toJournal(this.pending.map((p) => statement(p.q)));
+    }
+    const first = this.downSince === null;
     this.downSince ??= Date.now();
     this.reason = err instanceof Error ? err.message : String(err);
     this.backoffMs = Math.min(
       this.retryMaxMs,
       this.backoffMs ? this.backoffMs * 2 : this.retryMinMs,
     );
-    this.o.events?.retrying?.(err, this.pending.length);
+    this.o.events?.retrying?.(err, this.pending.length, first);
+    if (this.stopped) return;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       void this.flush();
     }, this.backoffMs);
-    this.retryTimer.unref();
+  }
+
+  /** Appends to the journal, one append (and fsync) at a time, each taking all that waits. */
+  private toJournal(stmts: Statement[]): void {
+    const journal = this.o.journal;
+    if (!journal) return;
+    this.journalBuf.push(...stmts);
+    this.journalPump ??= (async () => {
+      while (this.journalBuf.length > 0) {
+        const batch = this.journalBuf;
+        this.journalBuf = [];
+        await journal.append(batch);
+      }
+      this.journalPump = null;
+    })();
   }
 }

@@ -1,19 +1,21 @@
-// The SQLite thread: owns the better-sqlite3 connection, so that a statement waiting on a lock
-// held by another process (busy timeout), or on a slow or full disk, never holds up the event
-// loop.
+// The SQLite process (see sqlite-process.ts): owns the better-sqlite3 connection, so that a
+// statement waiting on a lock held by another process (busy timeout), or on a slow or full
+// disk, never holds up Parley's event loop, and a fault in SQLite's shared memory (SIGBUS)
+// ends this process, not Parley.
 import { existsSync, statSync, type Stats } from 'node:fs';
-import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
 import type {
   Outcome,
+  SqliteChildData,
   SqliteReply,
   SqliteRequest,
-  SqliteWorkerData,
   Statement,
 } from './sqlite-protocol.ts';
 
-const { file, busyTimeoutMs, fileCheckMs } = workerData as SqliteWorkerData;
-const port = parentPort!;
+const { file, busyTimeoutMs, fileCheckMs } = JSON.parse(process.argv[2]!) as SqliteChildData;
+const send = (m: SqliteReply): void => void process.send!(m);
+// Parley gone (even killed): nothing is left to serve.
+process.on('disconnect', () => process.exit(0));
 
 let db: SQLite.Database;
 let opened: Stats;
@@ -81,6 +83,8 @@ function answer(req: Exclude<SqliteRequest, { kind: 'close' }>): SqliteReply {
  * the database reopened; a file replaced by another is only reported (it may be a restore).
  */
 function lookAtFiles(): string | null {
+  // Reopening would end a transaction Parley has open: look again next time.
+  if (db.inTransaction) return problem;
   let now: Stats;
   try {
     now = statSync(file);
@@ -115,17 +119,17 @@ const check = setInterval(() => {
   const now = lookAtFiles();
   if (now !== problem) {
     problem = now;
-    port.postMessage({ id: 0, fileProblem: now } satisfies SqliteReply);
+    send({ id: 0, fileProblem: now });
   }
 }, fileCheckMs);
 
-port.on('message', (req: SqliteRequest) => {
+process.on('message', (req: SqliteRequest) => {
   if (req.kind === 'close') {
     clearInterval(check);
     db.close();
-    port.postMessage({ id: req.id, rows: [] } satisfies SqliteReply);
-    port.close();
+    send({ id: req.id, rows: [] });
+    process.disconnect();
     return;
   }
-  port.postMessage(answer(req));
+  send(answer(req));
 });

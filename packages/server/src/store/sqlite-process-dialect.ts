@@ -9,15 +9,15 @@ import {
   type Kysely,
   type QueryResult,
 } from 'kysely';
-import type { SqliteThread } from './sqlite-thread.ts';
+import type { SqliteProcess } from './sqlite-process.ts';
 
-/** Kysely over the SQLite thread: SQLite's SQL, the statements run off the event loop. */
-export class SqliteThreadDialect implements Dialect {
-  private readonly driver: SqliteThreadDriver;
-  constructor(thread: SqliteThread) {
-    this.driver = new SqliteThreadDriver(thread);
+/** Kysely over the SQLite process: SQLite's SQL, the statements run off the event loop. */
+export class SqliteProcessDialect implements Dialect {
+  private readonly driver: SqliteProcessDriver;
+  constructor(proc: SqliteProcess) {
+    this.driver = new SqliteProcessDriver(proc);
   }
-  /** Runs `stmts` in one transaction, in one trip to the thread. */
+  /** Runs `stmts` in one transaction, in one trip to the process. */
   batch(stmts: readonly CompiledQuery[]): Promise<void> {
     return this.driver.batch(stmts);
   }
@@ -39,15 +39,15 @@ export class SqliteThreadDialect implements Dialect {
  * SQLite has one connection: a transaction holds it (a mutex) from its BEGIN to its COMMIT, so
  * that no other statement runs inside it.
  */
-class SqliteThreadDriver implements Driver {
+class SqliteProcessDriver implements Driver {
   private readonly connection: DatabaseConnection;
   private held: Promise<void> | null = null;
   private release: (() => void) | null = null;
 
-  constructor(private readonly thread: SqliteThread) {
+  constructor(private readonly proc: SqliteProcess) {
     this.connection = {
       executeQuery: async <R>(q: CompiledQuery): Promise<QueryResult<R>> => {
-        const o = await thread.query({ sql: q.sql, params: q.parameters });
+        const o = await proc.query({ sql: q.sql, params: q.parameters });
         if ('rows' in o) return { rows: o.rows as R[] };
         return {
           rows: [],
@@ -56,7 +56,7 @@ class SqliteThreadDriver implements Driver {
         };
       },
       streamQuery: () => {
-        throw new Error('the SQLite thread does not stream');
+        throw new Error('the SQLite process does not stream');
       },
     };
   }
@@ -90,19 +90,19 @@ class SqliteThreadDriver implements Driver {
   }
 
   /**
-   * Runs `stmts` in one transaction in a single trip to the thread (the write queue's batch of
+   * Runs `stmts` in one transaction in a single trip to the process (the write queue's batch of
    * a tick), holding the connection like any transaction.
    */
   async batch(stmts: readonly CompiledQuery[]): Promise<void> {
     await this.acquireConnection();
     try {
-      await this.thread.batch(stmts.map((q) => ({ sql: q.sql, params: q.parameters })));
+      await this.proc.batch(stmts.map((q) => ({ sql: q.sql, params: q.parameters })));
     } finally {
       await this.releaseConnection();
     }
   }
 
   async destroy(): Promise<void> {
-    await this.thread.close();
+    await this.proc.close();
   }
 }
