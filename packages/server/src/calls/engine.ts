@@ -85,7 +85,7 @@ export class CallEngine {
   private readonly byUser = new Map<string, Set<LiveCall>>();
   private readonly lostTimers = new Map<string, NodeJS.Timeout>();
   /** Per user, invites between the cap check and the call's start. */
-  private readonly inviting = new Map<string, number>();
+  private readonly invitesInFlight = new Map<string, number>();
   private readonly finishing = new Set<Promise<void>>();
   private readonly inviting = new PendingInvites();
   private readonly clock: Clock;
@@ -364,7 +364,7 @@ export class CallEngine {
   /** Refuses a new call from a user whose outgoing calls already ringing reach the cap. */
   private checkRingingCap(userId: string): void {
     const max = this.o.caps.ringingCallsPerUser;
-    let ringing = this.inviting.get(userId) ?? 0;
+    let ringing = this.invitesInFlight.get(userId) ?? 0;
     if (ringing >= max) throw ringingCap(max);
     for (const call of this.byUser.get(userId) ?? []) {
       const s = call.state;
@@ -376,13 +376,13 @@ export class CallEngine {
 
   /** Runs `work` with the user's invite counted as pending. */
   private async whileInviting<T>(userId: string, work: () => Promise<T>): Promise<T> {
-    this.inviting.set(userId, (this.inviting.get(userId) ?? 0) + 1);
+    this.invitesInFlight.set(userId, (this.invitesInFlight.get(userId) ?? 0) + 1);
     try {
       return await work();
     } finally {
-      const left = (this.inviting.get(userId) ?? 1) - 1;
-      if (left > 0) this.inviting.set(userId, left);
-      else this.inviting.delete(userId);
+      const left = (this.invitesInFlight.get(userId) ?? 1) - 1;
+      if (left > 0) this.invitesInFlight.set(userId, left);
+      else this.invitesInFlight.delete(userId);
     }
   }
 
