@@ -146,6 +146,10 @@ export class AppError extends Error {
   static unavailable(): AppError {
     return new AppError(ErrorCode.Unavailable, 'server is shutting down');
   }
+  /** The database refused or could not be reached (locked, down, disk full): try again later. */
+  static storeUnavailable(): AppError {
+    return new AppError(ErrorCode.Unavailable, 'the store is unavailable; try again shortly');
+  }
   /** Cluster mode: the node that owns the call, meeting or rooms did not answer in time. */
   static nodeUnreachable(nodeId: string): AppError {
     return new AppError(ErrorCode.Unavailable, 'the node that owns this did not answer', {

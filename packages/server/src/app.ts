@@ -38,6 +38,7 @@ import { MemoryDirectory } from './presence/index.ts';
 import { RoomManager } from './rooms/index.ts';
 import { SfuPool } from './sfu/index.ts';
 import {
+  asAppError,
   CallRecordStore,
   endLeftovers,
   LastSeen,
@@ -286,9 +287,9 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   http.route('/', webRoutes(config.web));
   http.notFound((c) => fail(c, AppError.notFound('route')));
   http.onError((err, c) => {
-    if (err instanceof AppError) return fail(c, err);
-    log.error({ event: 'http_error', err }, 'request failed');
-    return fail(c, AppError.internal());
+    const error = asAppError(err);
+    if (error.code === 'internal') log.error({ event: 'http_error', err }, 'request failed');
+    return fail(c, error);
   });
 
   const listener = getRequestListener(http.fetch);

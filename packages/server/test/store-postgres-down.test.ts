@@ -48,6 +48,18 @@ test('PostgreSQL stopped for a while: calls made meanwhile have their rows after
       return h.status === 503 ? h.body : undefined;
     });
     assert.equal(down.store.up, false);
+    // A request that needs the store meanwhile is told to try again (503), not `internal`.
+    const create = await fetch(`${srv.httpBase}/api/meetings`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await srv.token('p-alice')}` },
+      body: '{}',
+    });
+    assert.equal(create.status, 503);
+    assert.deepEqual(await create.json(), {
+      code: 50301,
+      message: 'the store is unavailable; try again shortly',
+      error: 'unavailable',
+    });
     assert.ok(down.store.pending >= 1);
     assert.equal(
       alice.frames.find((f) => f.type === 'call:record'),

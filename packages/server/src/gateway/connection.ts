@@ -8,6 +8,7 @@ import type { Decoded, Dialect, WireFrame } from './dialect.ts';
 import { ByteBudget } from './byte-budget.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import type { RateCounter } from './rate-limit.ts';
+import { asAppError } from '../store/index.ts';
 
 /** WebSocket close codes Parley uses (documented in docs/protocol.md). */
 export const CloseCode = {
@@ -210,8 +211,8 @@ export class Connection {
   }
 
   private fail(err: unknown, requestId?: string, context?: string): void {
-    const error = err instanceof AppError ? err : AppError.internal();
-    if (!(err instanceof AppError)) {
+    const error = asAppError(err);
+    if (error.code === 'internal') {
       this.log.error({ event: 'handler_failed', err, context }, 'unexpected error');
     }
     this.o.metrics.errors.labels(error.code).inc();

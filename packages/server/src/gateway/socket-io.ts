@@ -18,6 +18,7 @@ import {
 import type { Dispatcher } from './dispatcher.ts';
 import type { DeviceConnection, Hub } from './hub.ts';
 import type { RateCounter } from './rate-limit.ts';
+import { asAppError } from '../store/index.ts';
 
 /** What the socket.io endpoint needs from the node. */
 export interface SocketIoGatewayOptions {
@@ -228,8 +229,8 @@ class SocketIoConnection implements DeviceConnection {
   }
 
   private fail(ack: Ack | undefined, err: unknown, requestId?: string, request?: string): void {
-    const error = err instanceof AppError ? err : AppError.internal();
-    if (!(err instanceof AppError)) {
+    const error = asAppError(err);
+    if (error.code === 'internal') {
       this.log.error({ event: 'handler_failed', err, request }, 'unexpected error');
     }
     this.o.metrics.errors.labels(error.code).inc();

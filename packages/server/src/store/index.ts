@@ -14,3 +14,4 @@ export { LastSeen } from './last-seen.ts';
 export { endLeftovers, type Leftovers } from './leftovers.ts';
 export { WriteQueue, BacklogFullError, type WriteStatus } from './write-queue.ts';
 export { WriteJournal } from './write-journal.ts';
+export { asAppError } from './store-errors.ts';

@@ -1,3 +1,26 @@
+import { AppError } from '@parley/protocol';
+
+/**
+ * The typed error a client gets for `err`: an AppError as it is; a store failure that retrying
+ * outlives (locked, down, disk full) as `unavailable`, so that a request made while the store
+ * is away is answered "try again", not `internal`; anything else as `internal` (a bug).
+ */
+export function asAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && STORE_CODE.test(code) && !isPermanent(err)) {
+    return AppError.storeUnavailable();
+  }
+  return AppError.internal();
+}
+
+/**
+ * Codes of a store's failures: SQLite's (and the SQLite process's), PostgreSQL's SQLSTATE, and
+ * the socket errors of a database server that is down or unreachable.
+ */
+const STORE_CODE =
+  /^(SQLITE_\w+|[0-9A-Z]{5}|STORE_BACKLOG_FULL|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EAI_AGAIN)$/;
+
 /**
  * Whether a failed write can never succeed as it is (the data or the statement is wrong),
  * rather than failed because of the store's state (locked, down, disk full, file trouble),

@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createSchema } from '../cluster-harness.ts';
 import { CallLoad } from './call-load.ts';
 import { ParleyNode, token } from './node.ts';
 import { checkRecords, untilFinalised } from './records.ts';
-import { lockSqlite, privatePostgres, privateRedis, smallDisk } from './services.ts';
+import { freePort } from '../cluster-harness.ts';
+import { fillUp, lockSqlite, privatePostgres, tinyFilesystem } from '../store-fault-kit.ts';
+import { privateRedis } from './services.ts';
 
 /** How big and how long a fault run is. */
 export interface FaultOptions {
@@ -172,15 +175,16 @@ export async function sqliteLocked(o: FaultOptions): Promise<Figures> {
 
 /** The data directory's disk full for the fault's length, then freed. */
 export async function diskFull(o: FaultOptions): Promise<Figures> {
-  const disk = smallDisk(64);
+  const disk = tinyFilesystem(64 * 1024);
   const node = await ParleyNode.create({}, join(disk.dir, 'data'));
   await node.start();
+  let filler = '';
   try {
     return await underChurn(`disk full ${o.faultMs / 1000} s`, [node], o, {
-      break: () => disk.fill(),
+      break: () => void (filler = fillUp(disk.dir)),
       mend: async () => {
         await sleep(o.faultMs);
-        disk.free();
+        rmSync(filler);
       },
     });
   } finally {
@@ -191,20 +195,20 @@ export async function diskFull(o: FaultOptions): Promise<Figures> {
 
 /** The node's PostgreSQL (a private cluster) stopped under traffic, then started again. */
 export async function postgresDown(o: FaultOptions): Promise<Figures> {
-  const pg = await privatePostgres();
+  const pg = await privatePostgres(await freePort());
   const node = await ParleyNode.create({ DATABASE_URL: pg.url });
   try {
     await node.start();
     return await underChurn(`PostgreSQL stopped ${o.faultMs / 1000} s`, [node], o, {
-      break: () => pg.stop('immediate'),
+      break: () => pg.stop(),
       mend: async () => {
         await sleep(o.faultMs);
-        pg.start();
+        await pg.start();
       },
     });
   } finally {
     await node.remove();
-    pg.remove();
+    await pg.remove();
   }
 }
 
