@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
@@ -19,10 +19,12 @@ import {
   chatProtobufDialect,
   meetingDialect,
   SocketIoGateway,
+  SOCKET_IO_PATH,
   type Dialect,
 } from './gateway/index.ts';
 import {
   callRoutes,
+  createHttpServer,
   devLoginEnabled,
   devRoutes,
   fail,
@@ -165,6 +167,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     nodeId,
     config,
     endpoints,
+    foreignPrefixes: [SOCKET_IO_PATH],
     auth,
     hub,
     directory,
@@ -213,7 +216,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   });
 
   const listener = getRequestListener(http.fetch);
-  const server = createServer((req, res) => void listener(req, res));
+  const server = createHttpServer(config.connections, (req, res) => void listener(req, res));
   gateway.attach(server);
   const socketIo = new SocketIoGateway({
     config,

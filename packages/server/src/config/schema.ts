@@ -100,6 +100,24 @@ export const ConfigSchema = Type.Object({
     },
     { default: {} },
   ),
+  /** What a socket may hold before it is an authenticated live WebSocket, and after. */
+  connections: Type.Object(
+    {
+      /** TCP connections per node (HTTP and WebSocket); beyond it requests get 503. */
+      maxConnections: Type.Integer({ minimum: 1, default: 10_000 }),
+      /** Upgrades still authenticating at once; beyond it an upgrade gets 503. */
+      maxPendingUpgrades: Type.Integer({ minimum: 1, default: 1_000 }),
+      /** An upgrade not authenticated and switched within this is closed (408). */
+      upgradeTimeoutMs: Ms(10_000, 'upgrade timeout'),
+      /** Time to receive a request's headers (node's server.headersTimeout). */
+      headersTimeoutMs: Ms(10_000, 'HTTP headers timeout'),
+      /** Time to receive a whole request, body included (node's server.requestTimeout). */
+      requestTimeoutMs: Ms(30_000, 'HTTP request timeout'),
+      /** An idle keep-alive HTTP connection is closed after this (server.keepAliveTimeout). */
+      keepAliveTimeoutMs: Ms(5_000, 'HTTP keep-alive timeout'),
+    },
+    { default: {} },
+  ),
   /** Cluster mode (when redisUrl is set): liveness, presence and cross-node requests. */
   cluster: Type.Object(
     {

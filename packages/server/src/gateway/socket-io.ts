@@ -21,7 +21,7 @@ import type { RateCounter } from './rate-limit.ts';
 
 /** What the socket.io endpoint needs from the node. */
 export interface SocketIoGatewayOptions {
-  config: Pick<Config, 'limits' | 'heartbeat'>;
+  config: Pick<Config, 'limits' | 'heartbeat' | 'connections'>;
   auth: Authenticator;
   hub: Hub;
   /** The WebSocket gateway's limiter: one budget per user across both transports. */
@@ -34,6 +34,9 @@ export interface SocketIoGatewayOptions {
   metrics: Metrics;
   log: Logger;
 }
+
+/** Where socket.io serves (its upgrades are its own; the WebSocket gateway leaves them). */
+export const SOCKET_IO_PATH = '/socket.io/';
 
 /** As on the WebSocket endpoints. */
 const CLIENT_TYPE = /^[A-Za-z0-9_-]{1,32}$/;
@@ -65,9 +68,11 @@ export class SocketIoGateway {
 
   /** Serves `/socket.io/` on `server`, beside the WebSocket endpoints. */
   attach(server: HttpServer): void {
-    const { limits, heartbeat } = this.o.config;
+    const { limits, heartbeat, connections } = this.o.config;
     const io = new Server(server, {
-      path: '/socket.io/',
+      path: SOCKET_IO_PATH,
+      // A socket that has not passed the token check by then is dropped, as on /ws.
+      connectTimeout: connections.upgradeTimeoutMs,
       serveClient: false,
       maxHttpBufferSize: Math.max(16 * limits.maxFrameBytes, 1 << 20),
       pingInterval: heartbeat.intervalMs,

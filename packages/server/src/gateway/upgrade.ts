@@ -27,11 +27,16 @@ export interface RemoteSessions {
 /** What the WebSocket gateway needs from the node. */
 export interface GatewayOptions {
   nodeId: string;
-  config: Pick<Config, 'limits' | 'heartbeat'> & {
+  config: Pick<Config, 'limits' | 'heartbeat' | 'connections'> & {
     calls: Pick<Config['calls'], 'disconnectGraceMs'>;
   };
   /** Endpoint path → dialect. */
   endpoints: ReadonlyMap<string, Dialect>;
+  /**
+   * Path prefixes whose upgrades another listener of the server takes (socket.io's
+   * `/socket.io/`). Upgrades to any other path are answered 404 and closed.
+   */
+  foreignPrefixes?: readonly string[];
   auth: Authenticator;
   hub: Hub;
   directory: PresenceDirectory;
@@ -66,7 +71,10 @@ export function tokenOf(req: IncomingMessage, url: URL): string | undefined {
   return h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined;
 }
 
+/** Answers an upgrade with an HTTP error and closes the socket once the answer is out. */
 function refuse(socket: Duplex, status: number, text: string): void {
+  if (socket.destroyed || socket.writableEnded) return;
+  socket.once('finish', () => socket.destroy());
   socket.end(
     `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`,
   );
@@ -84,6 +92,8 @@ export class Gateway {
   private readonly sessions: SessionRegistry;
   private readonly log: Logger;
   private accepting = true;
+  /** Upgrades between their request and their switch to WebSocket (authenticating). */
+  private pending = 0;
 
   constructor(private readonly o: GatewayOptions) {
     const { limits, heartbeat } = o.config;
@@ -109,13 +119,64 @@ export class Gateway {
     this.sweeper.unref();
   }
 
-  /** Takes upgrades for our endpoints; others are left to whoever else listens (socket.io). */
+  /**
+   * Takes upgrades for our endpoints and leaves those under `foreignPrefixes` to their
+   * listener (socket.io); any other path gets 404 and is closed, so that no socket is left
+   * unanswered.
+   */
   attach(server: Server): void {
+    const foreign = this.o.foreignPrefixes ?? [];
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      const url = new URL(req.url ?? '/', 'http://localhost');
+      const path = req.url ?? '/';
+      if (foreign.some((prefix) => path.startsWith(prefix))) return;
+      socket.on('error', () => socket.destroy());
+      let url: URL;
+      try {
+        url = new URL(path, 'http://localhost');
+      } catch {
+        return refuse(socket, 400, 'Bad Request');
+      }
       const dialect = this.o.endpoints.get(url.pathname);
-      if (!dialect) return;
-      void this.upgrade(req, socket, head, url, dialect);
+      if (!dialect) return refuse(socket, 404, 'Not Found');
+      this.admit(req, socket, head, url, dialect);
+    });
+  }
+
+  /**
+   * Bounds the handshakes in flight (a slow token check, e.g. a JWKS that does not answer,
+   * must not pile up sockets): at most `maxPendingUpgrades` at once, each closed with 408 if it
+   * has not become a WebSocket within `upgradeTimeoutMs`.
+   */
+  private admit(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, dialect: Dialect) {
+    const { maxPendingUpgrades, upgradeTimeoutMs } = this.o.config.connections;
+    if (this.pending >= maxPendingUpgrades) {
+      this.o.metrics.upgradesRefused.labels('pending').inc();
+      return refuse(socket, 503, 'Service Unavailable');
+    }
+    this.pending++;
+    this.o.metrics.upgradesPending.inc();
+    let settled = false;
+    const settle = () => {
+      if (settled) return;
+      settled = true;
+      this.pending--;
+      this.o.metrics.upgradesPending.dec();
+      clearTimeout(timer);
+    };
+    const timer = setTimeout(() => {
+      settle();
+      this.o.metrics.upgradesRefused.labels('timeout').inc();
+      refuse(socket, 408, 'Request Timeout');
+    }, upgradeTimeoutMs);
+    socket.once('close', settle);
+    this.upgrade(req, socket, head, url, dialect, () => {
+      const live = !settled;
+      settle();
+      return live;
+    }).catch((err: unknown) => {
+      settle();
+      this.log.error({ event: 'upgrade_failed', err }, 'upgrade failed');
+      refuse(socket, 500, 'Internal Server Error');
     });
   }
 
@@ -160,8 +221,9 @@ export class Gateway {
     head: Buffer,
     url: URL,
     dialect: Dialect,
+    /** Ends the handshake's time limit; false when it already ran out (the socket is gone). */
+    settle: () => boolean,
   ): Promise<void> {
-    socket.on('error', () => socket.destroy());
     if (!this.accepting) return refuse(socket, 503, 'Service Unavailable');
     const token = tokenOf(req, url);
     let identity;
@@ -195,6 +257,7 @@ export class Gateway {
     if (!resumed && resumeToken && resumable) {
       resumed = await this.adoptRemote(resumeToken, identity.userId, dialect, received);
     }
+    if (!settle()) return;
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const sender: Sender = resumed?.sender ?? {
         userId: identity.userId,

@@ -5,3 +5,4 @@ export { mediaRoutes } from './media.ts';
 export { devLoginEnabled, devRoutes } from './dev.ts';
 export { webRoutes } from './web.ts';
 export { bearer, ok, fail, type AuthVars } from './rest.ts';
+export { createHttpServer } from './server.ts';

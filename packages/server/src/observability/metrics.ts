@@ -85,6 +85,23 @@ export class Metrics {
     help: 'Peers (devices) in meeting media rooms on this node',
     registers: [this.registry],
   });
+  readonly upgradesRefused = new Counter({
+    name: 'parley_upgrades_refused_total',
+    help: 'WebSocket upgrades refused before authentication, by reason (pending cap, timeout)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly upgradesPending = new Gauge({
+    name: 'parley_upgrades_pending',
+    help: 'WebSocket upgrades authenticating (not yet switched or refused)',
+    registers: [this.registry],
+  });
+  readonly slowConsumers = new Counter({
+    name: 'parley_slow_consumers_total',
+    help: 'Frames dropped for, and sockets closed because of, clients that do not read',
+    labelNames: ['action'] as const,
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
