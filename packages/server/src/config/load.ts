@@ -48,6 +48,8 @@ const ENV_MAP: ReadonlyArray<readonly [string, string]> = [
   ['PARLEY_HTTP_HEADERS_TIMEOUT_MS', 'connections.headersTimeoutMs'],
   ['PARLEY_HTTP_REQUEST_TIMEOUT_MS', 'connections.requestTimeoutMs'],
   ['PARLEY_HTTP_KEEP_ALIVE_TIMEOUT_MS', 'connections.keepAliveTimeoutMs'],
+  ['PARLEY_MAX_BUFFERED_BYTES', 'connections.maxBufferedBytes'],
+  ['PARLEY_WRITE_TIMEOUT_MS', 'connections.writeTimeoutMs'],
   ['PARLEY_SFU_WORKERS', 'sfu.workers'],
   ['PARLEY_SFU_LISTEN_IP', 'sfu.listenIp'],
   ['PARLEY_SFU_ANNOUNCED_IP', 'sfu.announcedIp'],

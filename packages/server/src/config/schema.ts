@@ -115,6 +115,17 @@ export const ConfigSchema = Type.Object({
       requestTimeoutMs: Ms(30_000, 'HTTP request timeout'),
       /** An idle keep-alive HTTP connection is closed after this (server.keepAliveTimeout). */
       keepAliveTimeoutMs: Ms(5_000, 'HTTP keep-alive timeout'),
+      /**
+       * Bytes a WebSocket may have queued for a client that does not read (and bytes of a
+       * resumable session's replay log). Beyond it nothing more is written to the socket
+       * (a resumable session keeps it for replay) and the socket closes with 4013.
+       */
+      maxBufferedBytes: Type.Integer({ minimum: 65_536, default: 2 * 1024 * 1024 }),
+      /**
+       * A WebSocket with a backlog that does not drain for this long is closed (4013). Checked
+       * at each heartbeat.
+       */
+      writeTimeoutMs: Ms(30_000, 'write (drain) timeout'),
     },
     { default: {} },
   ),

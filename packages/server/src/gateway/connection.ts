@@ -22,7 +22,15 @@ export const CloseCode = {
   SessionMoved: 4000,
   /** Cluster: the node was taken for dead and dropped its calls; connect again. */
   Fenced: 1012,
+  /** The client does not read: its queue passed the cap, or did not drain in time. */
+  SlowConsumer: 4013,
 } as const;
+
+/**
+ * A backlog below this is normal traffic in flight; one that stays above it for the write
+ * timeout is a client that does not read.
+ */
+const STALL_BYTES = 64 * 1024;
 
 /** What a connection needs from the node. */
 export interface ConnectionOptions {
@@ -32,6 +40,7 @@ export interface ConnectionOptions {
   sender: Sender;
   dialect: Dialect;
   limits: Config['limits'];
+  connections: Pick<Config['connections'], 'maxBufferedBytes' | 'writeTimeoutMs'>;
   rate: RateCounter;
   dispatcher: Dispatcher;
   metrics: Metrics;
@@ -52,6 +61,8 @@ export class Connection {
   private strikes = 0;
   private strikeWindowStart = 0;
   private corked = false;
+  /** Since when the socket's backlog has stayed above STALL_BYTES (0: it has not). */
+  private backlogSince = 0;
   private readonly log: Logger;
   /** Bytes are sent as text unless the dialect speaks binary (a JSON frame may be bytes). */
   private readonly sendOptions: { binary: boolean };
@@ -82,11 +93,33 @@ export class Connection {
     else this.write(frame);
   }
 
-  /** Writes a frame to the socket if it is open (bypassing `output`). */
+  /**
+   * Writes a frame to the socket if it is open (bypassing `output`). A client that lets more
+   * than `maxBufferedBytes` pile up is not reading: the frame is dropped (a resumable session
+   * still has it for replay) and the socket closed, so its queue cannot grow any further.
+   */
   write(frame: WireFrame): void {
-    if (this.o.ws.readyState !== WebSocket.OPEN) return;
+    const { ws } = this.o;
+    if (ws.readyState !== WebSocket.OPEN) return;
+    if (ws.bufferedAmount > this.o.connections.maxBufferedBytes) {
+      this.slowConsumer('overflow');
+      return;
+    }
     this.cork();
-    this.o.ws.send(frame, this.sendOptions);
+    ws.send(frame, this.sendOptions);
+  }
+
+  /**
+   * Closes a socket whose client does not read. The close frame waits behind the backlog;
+   * ws destroys the socket if the client does not complete the close within 30 s.
+   */
+  private slowConsumer(reason: 'overflow' | 'stalled'): void {
+    this.o.metrics.slowConsumers.labels(reason).inc();
+    this.log.warn(
+      { event: 'slow_consumer', reason, buffered: this.o.ws.bufferedAmount },
+      'closing a socket whose client does not read',
+    );
+    this.close(CloseCode.SlowConsumer, `slow consumer (${reason})`);
   }
 
   /**
@@ -113,14 +146,28 @@ export class Connection {
     this.o.ws.terminate();
   }
 
-  /** Pings the peer, or drops it when it has been silent past `timeoutMs`. */
+  /**
+   * Pings the peer, or drops it when it has been silent past `timeoutMs`, or closes it when
+   * its backlog has not drained for `writeTimeoutMs` (a client that sends but never reads
+   * stays "alive" by its messages alone).
+   */
   heartbeat(now: number, timeoutMs: number): void {
     if (now - this.lastSeen > timeoutMs) {
       this.log.info({ event: 'heartbeat_timeout', deviceId: this.sender.deviceId }, 'no pong');
       this.terminate();
     } else if (this.o.ws.readyState === WebSocket.OPEN) {
-      this.o.ws.ping();
+      if (this.stalled(now)) this.slowConsumer('stalled');
+      else this.o.ws.ping();
     }
+  }
+
+  private stalled(now: number): boolean {
+    if (this.o.ws.bufferedAmount < STALL_BYTES) {
+      this.backlogSince = 0;
+      return false;
+    }
+    if (this.backlogSince === 0) this.backlogSince = now;
+    return now - this.backlogSince >= this.o.connections.writeTimeoutMs;
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {

@@ -110,6 +110,7 @@ export class Gateway {
       nodeId: o.nodeId,
       graceMs: o.config.calls.disconnectGraceMs,
       replayFrames: REPLAY_FRAMES,
+      replayBytes: o.config.connections.maxBufferedBytes,
       onExpire: (session) => this.offline(session, true),
     });
     this.sweeper = setInterval(
@@ -278,6 +279,7 @@ export class Gateway {
         sender,
         dialect,
         limits: this.o.config.limits,
+        connections: this.o.config.connections,
         rate: this.rate,
         dispatcher: this.o.dispatcher,
         metrics: this.o.metrics,

@@ -98,8 +98,8 @@ export class Metrics {
   });
   readonly slowConsumers = new Counter({
     name: 'parley_slow_consumers_total',
-    help: 'Frames dropped for, and sockets closed because of, clients that do not read',
-    labelNames: ['action'] as const,
+    help: 'WebSockets closed because their client does not read (overflow: queue past the cap; stalled: backlog not drained in time)',
+    labelNames: ['reason'] as const,
     registers: [this.registry],
   });
 
