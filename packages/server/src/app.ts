@@ -23,14 +23,18 @@ import {
   type Dialect,
 } from './gateway/index.ts';
 import {
+  bodyCap,
   callRoutes,
   createHttpServer,
   devLoginEnabled,
   devRoutes,
   fail,
+  ipRateLimit,
+  KeyedRateLimiter,
   mediaRoutes,
   meetingRoutes,
   presenceRoutes,
+  rateLimitedAuth,
   webRoutes,
 } from './http/index.ts';
 import { MeetingService, RtcService } from './meetings/index.ts';
@@ -182,6 +186,9 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   cluster?.handOffSessionsOf(gateway);
 
   const http = new Hono();
+  http.use('*', bodyCap(config.rest));
+  const restRate = new KeyedRateLimiter(config.rest.ratePerSec, config.rest.rateBurst);
+  const restAuth = rateLimitedAuth(auth, restRate);
   http.get('/healthz', (c) =>
     c.json({
       status: 'ok',
@@ -196,11 +203,12 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   http.get('/metrics', async (c) =>
     c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
   );
-  http.route('/api/calls', callRoutes(auth, records));
-  http.route('/api/meetings', meetingRoutes(auth, meetings));
-  http.route('/api/presence', presenceRoutes(auth, directory));
-  http.route('/api/media-config', mediaRoutes(auth, config.ice));
+  http.route('/api/calls', callRoutes(restAuth, records));
+  http.route('/api/meetings', meetingRoutes(restAuth, meetings));
+  http.route('/api/presence', presenceRoutes(restAuth, directory));
+  http.route('/api/media-config', mediaRoutes(restAuth, config.ice));
   if (devLoginEnabled(config)) {
+    http.use('/api/dev/*', ipRateLimit(restRate));
     http.route('/api/dev', devRoutes(auth));
     log.warn(
       { event: 'dev_login' },

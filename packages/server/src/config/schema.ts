@@ -129,6 +129,17 @@ export const ConfigSchema = Type.Object({
     },
     { default: {} },
   ),
+  /** The REST API (`/api/...`). */
+  rest: Type.Object(
+    {
+      /** Request bodies above this get 413 before they are read (the JSON routes need < 1 KB). */
+      maxBodyBytes: Type.Integer({ minimum: 1024, default: 16_384 }),
+      /** Token bucket per user (per client IP on routes without a token), on each node. */
+      ratePerSec: Type.Number({ exclusiveMinimum: 0, default: 20 }),
+      rateBurst: Type.Integer({ minimum: 1, default: 100 }),
+    },
+    { default: {} },
+  ),
   /** Cluster mode (when redisUrl is set): liveness, presence and cross-node requests. */
   cluster: Type.Object(
     {

@@ -6,3 +6,4 @@ export { devLoginEnabled, devRoutes } from './dev.ts';
 export { webRoutes } from './web.ts';
 export { bearer, ok, fail, type AuthVars } from './rest.ts';
 export { createHttpServer } from './server.ts';
+export { KeyedRateLimiter, bodyCap, ipRateLimit, rateLimitedAuth } from './limits.ts';
