@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import { AppError, type ServerEvent } from '@parley/protocol';
+import type { Authenticator } from '../auth/index.ts';
 import type { Sender } from '../calls/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
@@ -18,6 +19,8 @@ export const CloseCode = {
   Flood: 4029,
   /** No pong within the heartbeat timeout. */
   HeartbeatTimeout: 4008,
+  /** The connection's token expired (and was not refreshed with `auth:refresh`). */
+  TokenExpired: 4001,
   /** A resumable session moved to another socket, or expired. */
   SessionMoved: 4000,
   /** Cluster: the node was taken for dead and dropped its calls; connect again. */
@@ -38,6 +41,10 @@ export interface ConnectionOptions {
   /** The upgraded TCP socket under `ws`; when given, frames sent in one tick share one write. */
   socket?: Duplex;
   sender: Sender;
+  /** When the token the connection was opened with expires (epoch ms). */
+  expiresAt: number;
+  /** Verifies the tokens of `auth:refresh`. */
+  auth: Authenticator;
   dialect: Dialect;
   limits: Config['limits'];
   connections: Pick<Config['connections'], 'maxBufferedBytes' | 'writeTimeoutMs'>;
@@ -58,6 +65,8 @@ export class Connection {
   readonly dialect: Dialect;
   /** Last time the peer showed it is alive (message or pong), epoch ms. */
   lastSeen = Date.now();
+  /** When the connection's token expires (epoch ms); `auth:refresh` moves it. */
+  expiresAt: number;
   private strikes = 0;
   private strikeWindowStart = 0;
   private corked = false;
@@ -69,6 +78,7 @@ export class Connection {
 
   constructor(private readonly o: ConnectionOptions) {
     this.sender = o.sender;
+    this.expiresAt = o.expiresAt;
     this.dialect = o.dialect;
     this.log = o.log;
     this.sendOptions = { binary: o.dialect.binary === true };
@@ -155,6 +165,8 @@ export class Connection {
     if (now - this.lastSeen > timeoutMs) {
       this.log.info({ event: 'heartbeat_timeout', deviceId: this.sender.deviceId }, 'no pong');
       this.terminate();
+    } else if (now >= this.expiresAt) {
+      this.tokenExpired();
     } else if (this.o.ws.readyState === WebSocket.OPEN) {
       if (this.stalled(now)) this.slowConsumer('stalled');
       else this.o.ws.ping();
@@ -170,8 +182,33 @@ export class Connection {
     return now - this.backlogSince >= this.o.connections.writeTimeoutMs;
   }
 
+  /** Closes the connection whose token expired; a resumable device may resume with a new one. */
+  private tokenExpired(): void {
+    this.log.info({ event: 'token_expired', userId: this.sender.userId }, 'token expired');
+    this.close(CloseCode.TokenExpired, 'token expired');
+  }
+
+  /** `auth:refresh`: a valid token of the same user moves the connection's deadline. */
+  private async refresh(decoded: Extract<Decoded, { ok: true }>, token: string): Promise<void> {
+    try {
+      const identity = await this.o.auth.verify(token);
+      if (identity.userId !== this.sender.userId) {
+        throw AppError.forbidden('the token is for another user');
+      }
+      this.expiresAt = Math.max(this.expiresAt, identity.expiresAt);
+      this.reply(decoded, { expiresAt: this.expiresAt });
+    } catch (err) {
+      this.fail(err, decoded.requestId, 'auth:refresh');
+    }
+  }
+
   private onMessage(data: Buffer, isBinary: boolean): void {
-    this.lastSeen = Date.now();
+    const now = Date.now();
+    this.lastSeen = now;
+    if (now >= this.expiresAt) {
+      this.tokenExpired();
+      return;
+    }
     const { limits } = this.o;
     if (data.length > limits.maxFrameBytes) {
       this.fail(AppError.frameTooLarge(data.length, limits.maxFrameBytes));
@@ -186,6 +223,10 @@ export class Connection {
     const decoded = this.dialect.decode(data, isBinary, this.sender);
     if (!decoded.ok) {
       this.fail(decoded.error, decoded.requestId, decoded.context);
+      return;
+    }
+    if (decoded.command.type === 'auth:refresh') {
+      void this.refresh(decoded, decoded.command.token);
       return;
     }
     // Errors name the request as the dialect does (the ROOM cmd), else the command type.

@@ -93,6 +93,7 @@ export class Session implements DeviceConnection {
       resumeToken: this.token,
       resumed,
       graceMs: this.o.graceMs,
+      tokenExpiresAt: conn.expiresAt,
     });
     if (ready !== undefined) conn.write(ready);
     for (const frame of this.missed(received)) conn.write(frame);

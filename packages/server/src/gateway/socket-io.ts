@@ -125,7 +125,7 @@ export class SocketIoGateway {
       name: identity.name,
       grants: identity.grants,
     };
-    const conn = new SocketIoConnection(sender, socket, this.o, this.log);
+    const conn = new SocketIoConnection(sender, identity.expiresAt, socket, this.o, this.log);
     this.o.hub.add(conn);
     this.o.rate.attach(sender.userId);
     this.o.metrics.connections.labels('socket.io').inc();
@@ -153,6 +153,8 @@ class SocketIoConnection implements DeviceConnection {
 
   constructor(
     readonly sender: Sender,
+    /** When the handshake's token expires: socket.io has no refresh, the socket ends then. */
+    private readonly expiresAt: number,
     private readonly socket: Socket,
     private readonly o: SocketIoGatewayOptions,
     private readonly log: Logger,
@@ -170,11 +172,16 @@ class SocketIoConnection implements DeviceConnection {
     this.socket.disconnect(true);
   }
 
-  /** engine.io pings and times out on its own (heartbeat settings). */
-  heartbeat(): void {}
+  /** engine.io pings and times out on its own (heartbeat settings); the token's expiry is ours. */
+  heartbeat(now: number): void {
+    if (now < this.expiresAt) return;
+    this.log.info({ event: 'token_expired', userId: this.sender.userId }, 'token expired');
+    this.socket.disconnect(true);
+  }
 
   private onRequest(event: string, args: unknown[]): void {
     if (!this.socket.connected) return; // packets that arrived with the one that flooded
+    if (Date.now() >= this.expiresAt) return this.heartbeat(Date.now());
     const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as Ack) : undefined;
     const payload = args[0];
     // `{type, data, requestId}` is an envelope; anything else is the data itself.

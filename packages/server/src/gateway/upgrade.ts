@@ -277,6 +277,8 @@ export class Gateway {
         ws,
         socket,
         sender,
+        expiresAt: identity.expiresAt,
+        auth: this.o.auth,
         dialect,
         limits: this.o.config.limits,
         connections: this.o.config.connections,
