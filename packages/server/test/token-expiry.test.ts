@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
+
 import { ENDPOINT, startServer, TestClient, type TestServer } from './harness.ts';
 import { eventually } from './raw-socket.ts';
 
