@@ -33,6 +33,8 @@ import {
   KeyedRateLimiter,
   mediaRoutes,
   meetingRoutes,
+  metricsRoutes,
+  metricsServer,
   presenceRoutes,
   rateLimitedAuth,
   webRoutes,
@@ -59,9 +61,14 @@ export interface App {
   readonly meetings: MeetingService;
   readonly rtc: RtcService;
   readonly server: Server;
+  /** The listener of `/metrics` when it has its own port (`metrics.port`), else null. */
+  readonly metricsServer: Server | null;
   /** This node's membership of the Redis cluster (null on a single node). */
   readonly cluster: ClusterNode | null;
-  /** Listens on the configured host and port; resolves with the bound address. */
+  /**
+   * Listens on the configured host and port (and `/metrics` on its own port, when configured);
+   * resolves with the API's bound address.
+   */
   listen(): Promise<AddressInfo>;
   /**
    * Graceful stop: refuse new connections, end live calls with `shutdown` and write their
@@ -73,6 +80,17 @@ export interface App {
 /** Options the composition root takes besides configuration (tests inject a logger). */
 export interface AppOptions {
   log?: Logger;
+}
+
+/** Listens on `port` at `host`; resolves with the bound address. */
+function listenOn(server: Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
 }
 
 /** The composition root: builds every part from configuration and wires them together. */
@@ -200,12 +218,13 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
       ...(cluster ? { cluster: cluster.health() } : {}),
     }),
   );
-  http.get('/metrics', async (c) =>
-    c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
-  );
+  // /metrics on the API's port unless it has a listener of its own (metrics.port).
+  const metricsApart =
+    config.metrics.port === undefined ? null : metricsServer(metrics, config.metrics);
+  if (!metricsApart) http.route('/metrics', metricsRoutes(metrics, config.metrics));
   http.route('/api/calls', callRoutes(restAuth, records));
   http.route('/api/meetings', meetingRoutes(restAuth, meetings));
-  http.route('/api/presence', presenceRoutes(restAuth, directory));
+  http.route('/api/presence', presenceRoutes(restAuth, directory, config.rest.presenceScope));
   http.route('/api/media-config', mediaRoutes(restAuth, config.ice));
   if (devLoginEnabled(config)) {
     http.use('/api/dev/*', ipRateLimit(restRate));
@@ -253,20 +272,17 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     meetings,
     rtc,
     server,
+    metricsServer: metricsApart,
     cluster,
-    listen() {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(config.server.port, config.server.host, () => {
-          server.off('error', reject);
-          resolve(server.address() as AddressInfo);
-        });
-      });
+    async listen() {
+      if (metricsApart) await listenOn(metricsApart, config.metrics.port!, config.metrics.host);
+      return listenOn(server, config.server.port, config.server.host);
     },
     close() {
       closing ??= (async () => {
         log.info({ event: 'shutdown', calls: engine.size }, 'shutting down');
         server.close();
+        metricsApart?.close();
         await engine.shutdown();
         rtc.close();
         gateway.close();

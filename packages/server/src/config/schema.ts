@@ -75,6 +75,11 @@ export const ConfigSchema = Type.Object({
        * shares a room with the target may.
        */
       voiceGrant: Type.String({ default: 'voice' }),
+      /**
+       * Who may join a room. `open` (the ROOM spec, which has no membership model): anyone, any
+       * room id. `grant`: only rooms the token's `grants` list as `room:<id or * pattern>`.
+       */
+      access: Type.Union([Type.Literal('open'), Type.Literal('grant')], { default: 'open' }),
     },
     { default: {} },
   ),
@@ -137,6 +142,25 @@ export const ConfigSchema = Type.Object({
       /** Token bucket per user (per client IP on routes without a token), on each node. */
       ratePerSec: Type.Number({ exclusiveMinimum: 0, default: 20 }),
       rateBurst: Type.Integer({ minimum: 1, default: 100 }),
+      /**
+       * Whom `GET /api/presence` shows. `all`: every online user (the demo's lobby). `contacts`:
+       * the users the token's `grants` list as `contact:<id or * pattern>` (all of them with
+       * the grant `presence:all`).
+       */
+      presenceScope: Type.Union([Type.Literal('all'), Type.Literal('contacts')], {
+        default: 'all',
+      }),
+    },
+    { default: {} },
+  ),
+  /** `GET /metrics` (Prometheus). */
+  metrics: Type.Object(
+    {
+      /** When set, /metrics requires `Authorization: Bearer <token>`. */
+      token: Type.Optional(Type.String({ minLength: 16 })),
+      /** When set, /metrics is served on this port only (on `host`), not on the main one. */
+      port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+      host: Type.String({ minLength: 1, default: '127.0.0.1' }),
     },
     { default: {} },
   ),

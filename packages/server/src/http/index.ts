@@ -7,3 +7,4 @@ export { webRoutes } from './web.ts';
 export { bearer, ok, fail, type AuthVars } from './rest.ts';
 export { createHttpServer } from './server.ts';
 export { KeyedRateLimiter, bodyCap, ipRateLimit, rateLimitedAuth } from './limits.ts';
+export { metricsRoutes, metricsServer } from './metrics.ts';
