@@ -35,6 +35,33 @@ export const CloseCode = {
  */
 const STALL_BYTES = 64 * 1024;
 
+/** The connection a ws socket carries, for the listeners below (shared, not one per socket). */
+const CONNECTION = Symbol('connection');
+interface CarryingSocket extends WebSocket {
+  [CONNECTION]: Connection;
+}
+
+/*
+ * One set of listener functions for every socket (`this` is the socket) rather than closures
+ * per connection: an idle connection's cost is mostly what it allocates once and keeps.
+ */
+function onWsMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  (this as CarryingSocket)[CONNECTION].onMessage(data, isBinary);
+}
+function onWsPong(this: WebSocket): void {
+  (this as CarryingSocket)[CONNECTION].lastSeen = Date.now();
+}
+function onWsError(this: WebSocket, err: Error): void {
+  const conn = (this as CarryingSocket)[CONNECTION];
+  conn.logger.debug({ ...conn.who(), event: 'ws_error', err }, 'socket error');
+}
+function uncork(conn: Connection): void {
+  conn.uncork();
+}
+
+const TEXT = { binary: false } as const;
+const BINARY = { binary: true } as const;
+
 /** What a connection needs from the node. */
 export interface ConnectionOptions {
   ws: WebSocket;
@@ -51,6 +78,7 @@ export interface ConnectionOptions {
   rate: RateCounter;
   dispatcher: Dispatcher;
   metrics: Metrics;
+  /** The gateway's logger: lines about the connection name its user and device themselves. */
   log: Logger;
   /** Takes every frame for the socket instead (a resumable session logs, then writes them). */
   output?: (frame: WireFrame) => void;
@@ -72,19 +100,25 @@ export class Connection {
   private corked = false;
   /** Since when the socket's backlog has stayed above STALL_BYTES (0: it has not). */
   private backlogSince = 0;
-  private readonly log: Logger;
-  /** Bytes are sent as text unless the dialect speaks binary (a JSON frame may be bytes). */
-  private readonly sendOptions: { binary: boolean };
+  /** The gateway's logger (see `who()` for the fields that name this connection). */
+  readonly logger: Logger;
 
   constructor(private readonly o: ConnectionOptions) {
     this.sender = o.sender;
     this.expiresAt = o.expiresAt;
     this.dialect = o.dialect;
-    this.log = o.log;
-    this.sendOptions = { binary: o.dialect.binary === true };
-    o.ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary));
-    o.ws.on('pong', () => (this.lastSeen = Date.now()));
-    o.ws.on('error', (err) => this.log.debug({ event: 'ws_error', err }, 'socket error'));
+    this.logger = o.log;
+    const ws = o.ws as CarryingSocket;
+    ws[CONNECTION] = this;
+    ws.on('message', onWsMessage);
+    ws.on('pong', onWsPong);
+    ws.on('error', onWsError);
+  }
+
+  /** The fields that name this connection in a log line (made only when a line is written). */
+  who(): { userId: string; deviceId: string; dialect: string } {
+    const { userId, deviceId } = this.sender;
+    return { userId, deviceId, dialect: this.dialect.name };
   }
 
   /** Encodes and sends an event, if this dialect shows it. */
@@ -116,7 +150,8 @@ export class Connection {
       return;
     }
     this.cork();
-    ws.send(frame, this.sendOptions);
+    // Bytes are sent as text unless the dialect speaks binary (a JSON frame may be bytes).
+    ws.send(frame, this.dialect.binary ? BINARY : TEXT);
   }
 
   /**
@@ -125,8 +160,8 @@ export class Connection {
    */
   private slowConsumer(reason: 'overflow' | 'stalled'): void {
     this.o.metrics.slowConsumers.labels(reason).inc();
-    this.log.warn(
-      { event: 'slow_consumer', reason, buffered: this.o.ws.bufferedAmount },
+    this.logger.warn(
+      { ...this.who(), event: 'slow_consumer', reason, buffered: this.o.ws.bufferedAmount },
       'closing a socket whose client does not read',
     );
     this.close(CloseCode.SlowConsumer, `slow consumer (${reason})`);
@@ -140,13 +175,14 @@ export class Connection {
     if (this.corked || !this.o.socket) return;
     this.corked = true;
     this.o.socket.cork();
-    process.nextTick(this.uncork);
+    process.nextTick(uncork, this);
   }
 
-  private readonly uncork = (): void => {
+  /** The end of the tick: this tick's frames go out in one write. */
+  uncork(): void {
     this.corked = false;
     this.o.socket?.uncork();
-  };
+  }
 
   close(code: number, reason: string): void {
     this.o.ws.close(code, reason);
@@ -163,7 +199,7 @@ export class Connection {
    */
   heartbeat(now: number, timeoutMs: number): void {
     if (now - this.lastSeen > timeoutMs) {
-      this.log.info({ event: 'heartbeat_timeout', deviceId: this.sender.deviceId }, 'no pong');
+      this.logger.info({ ...this.who(), event: 'heartbeat_timeout' }, 'no pong');
       this.terminate();
     } else if (now >= this.expiresAt) {
       this.tokenExpired();
@@ -184,7 +220,7 @@ export class Connection {
 
   /** Closes the connection whose token expired; a resumable device may resume with a new one. */
   private tokenExpired(): void {
-    this.log.info({ event: 'token_expired', userId: this.sender.userId }, 'token expired');
+    this.logger.info({ ...this.who(), event: 'token_expired' }, 'token expired');
     this.close(CloseCode.TokenExpired, 'token expired');
   }
 
@@ -202,7 +238,8 @@ export class Connection {
     }
   }
 
-  private onMessage(data: Buffer, isBinary: boolean): void {
+  /** A frame from the client (called by the socket's shared listener). */
+  onMessage(data: Buffer, isBinary: boolean): void {
     const now = Date.now();
     this.lastSeen = now;
     if (now >= this.expiresAt) {
@@ -259,7 +296,7 @@ export class Connection {
       this.strikes = 0;
     }
     if (++this.strikes < this.o.limits.floodStrikes) return false;
-    this.log.warn({ event: 'flood_closed', userId: this.sender.userId }, 'closing flooding socket');
+    this.logger.warn({ ...this.who(), event: 'flood_closed' }, 'closing flooding socket');
     this.close(CloseCode.Flood, 'rate limit exceeded');
     return true;
   }
@@ -267,7 +304,10 @@ export class Connection {
   private fail(err: unknown, requestId?: string, context?: string): void {
     const error = err instanceof AppError ? err : AppError.internal();
     if (!(err instanceof AppError)) {
-      this.log.error({ event: 'handler_failed', err, context }, 'unexpected error');
+      this.logger.error(
+        { ...this.who(), event: 'handler_failed', err, context },
+        'unexpected error',
+      );
     }
     this.o.metrics.errors.labels(error.code).inc();
     this.send(this.dialect.encodeError(error.toBody(), requestId, context));

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { AppError } from '@parley/protocol';
 import type { Authenticator } from '../auth/index.ts';
 import type { Sender } from '../calls/index.ts';
@@ -71,6 +71,11 @@ export function tokenOf(req: IncomingMessage, url: URL): string | undefined {
   return h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined;
 }
 
+/** One listener for every handshaking socket (`this` is the socket), not a closure each. */
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
+
 /** Answers an upgrade with an HTTP error and closes the socket once the answer is out. */
 function refuse(socket: Duplex, status: number, text: string): void {
   if (socket.destroyed || socket.writableEnded) return;
@@ -130,7 +135,7 @@ export class Gateway {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const path = req.url ?? '/';
       if (foreign.some((prefix) => path.startsWith(prefix))) return;
-      socket.on('error', () => socket.destroy());
+      socket.on('error', destroyOnError);
       let url: URL;
       try {
         url = new URL(path, 'http://localhost');
@@ -157,19 +162,21 @@ export class Gateway {
     this.pending++;
     this.o.metrics.upgradesPending.inc();
     let settled = false;
+    // Once settled, nothing of the handshake stays attached to the socket it became.
     const settle = () => {
       if (settled) return;
       settled = true;
       this.pending--;
       this.o.metrics.upgradesPending.dec();
       clearTimeout(timer);
+      socket.off('close', settle);
     };
     const timer = setTimeout(() => {
       settle();
       this.o.metrics.upgradesRefused.labels('timeout').inc();
       refuse(socket, 408, 'Request Timeout');
     }, upgradeTimeoutMs);
-    socket.once('close', settle);
+    socket.on('close', settle);
     this.upgrade(req, socket, head, url, dialect, () => {
       const live = !settled;
       settle();
@@ -268,11 +275,8 @@ export class Gateway {
         clientType,
       };
       const session = resumable ? (resumed ?? this.sessions.open(sender, dialect)) : undefined;
-      const log = this.log.child({
-        userId: sender.userId,
-        deviceId: sender.deviceId,
-        dialect: dialect.name,
-      });
+      // ws has its own error handling on the socket from here on.
+      socket.off('error', destroyOnError);
       const conn = new Connection({
         ws,
         socket,
@@ -285,25 +289,41 @@ export class Gateway {
         rate: this.rate,
         dispatcher: this.o.dispatcher,
         metrics: this.o.metrics,
-        log,
+        log: this.log,
         ...(session ? { output: (frame: WireFrame) => session.output(frame) } : {}),
       });
       this.o.metrics.connections.labels(dialect.name).inc();
       if (dialect.meetingOnly) this.meetingPeer(conn);
       else if (!resumed) this.online(session ?? conn);
       session?.attach(conn, resumed !== undefined, received);
-      ws.on('close', (code: number) => {
-        this.o.metrics.connections.labels(dialect.name).dec();
-        if (dialect.meetingOnly) this.meetingPeerGone(conn);
-        else if (!session) this.offline(conn, false);
-        // A client that says goodbye (1000, or 1001: the page is going away) is not coming back.
-        else if (code === 1000 || code === 1001) session.leave(conn);
-        else if (session.detach(conn)) log.info({ event: 'parked' }, 'device awaits its resume');
-      });
-      log.info(
-        { event: resumed ? 'resumed' : 'connected', clientType: sender.clientType, resumable },
+      this.watchClose(ws, conn, session);
+      this.log.info(
+        {
+          ...conn.who(),
+          event: resumed ? 'resumed' : 'connected',
+          clientType: sender.clientType,
+          resumable,
+        },
         resumed ? 'device resumed' : 'device connected',
       );
+    });
+  }
+
+  /**
+   * What the socket's end means for its device. A method of its own so that the listener
+   * closes over these three alone, not over the whole handshake (an idle connection keeps it).
+   */
+  private watchClose(ws: WebSocket, conn: Connection, session: Session | undefined): void {
+    ws.on('close', (code: number) => {
+      const { dialect } = conn;
+      this.o.metrics.connections.labels(dialect.name).dec();
+      if (dialect.meetingOnly) this.meetingPeerGone(conn);
+      else if (!session) this.offline(conn, false);
+      // A client that says goodbye (1000, or 1001: the page is going away) is not coming back.
+      else if (code === 1000 || code === 1001) session.leave(conn);
+      else if (session.detach(conn)) {
+        this.log.info({ ...conn.who(), event: 'parked' }, 'device awaits its resume');
+      }
     });
   }
 

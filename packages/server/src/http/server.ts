@@ -22,6 +22,8 @@ export function createHttpServer(limits: Config['connections'], listener: Reques
     listener,
   );
   let open = 0;
+  // One listener for every socket, not a closure each.
+  const closed = () => open--;
   // Ahead of the HTTP parser's own listener: a refused socket is answered before it is read.
   server.prependListener('connection', (socket: Socket) => {
     if (open >= limits.maxConnections) {
@@ -31,7 +33,7 @@ export function createHttpServer(limits: Config['connections'], listener: Reques
       return;
     }
     open++;
-    socket.once('close', () => open--);
+    socket.on('close', closed);
   });
   return server;
 }
