@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
+import { io } from 'socket.io-client';
 import { startServer, TestClient, type TestServer } from './harness.ts';
 import { eventually } from './raw-socket.ts';
 
@@ -132,4 +133,45 @@ describe('the replay log of a resumable session', () => {
     assert.equal(resumed.resumed, false, 'a gap: a new device, not a resume with frames lost');
     again.close();
   });
+});
+
+describe('a socket.io client that sends but does not read', () => {
+  let srv: TestServer;
+  before(async () => {
+    srv = await startServer({ limits: rate, connections: { maxBufferedBytes: 65_536 } });
+  });
+  after(() => srv.close());
+
+  test(
+    'is disconnected once engine.io holds more than the cap for it',
+    { timeout: 60_000 },
+    async () => {
+      const sio = io(srv.httpBase, {
+        transports: ['websocket'],
+        reconnection: false,
+        auth: { token: await srv.token('slow-sio') },
+      });
+      await new Promise<void>((resolve, reject) => {
+        sio.once('connect', resolve);
+        sio.once('connect_error', reject);
+      });
+      const engine = sio.io.engine as unknown as { transport: { ws: { _socket: Socket } } };
+      engine.transport.ws._socket.pause();
+      const gone = new Promise<string>((resolve) => sio.once('disconnect', resolve));
+      // Tiny requests, each answered with an error the client never reads.
+      let sent = 0;
+      await eventually(
+        async () => {
+          for (let i = 0; i < 2000; i++) sio.emit('rtc:nope', { junk: i });
+          sent += 2000;
+          await new Promise((r) => setImmediate(r));
+          return (await closedFor(srv, 'overflow')) === 1;
+        },
+        () => `not closed after ${sent} requests`,
+        40_000,
+      );
+      engine.transport.ws._socket.resume();
+      assert.equal(await gone, 'transport close');
+    },
+  );
 });

@@ -150,6 +150,8 @@ export class SocketIoGateway {
 class SocketIoConnection implements DeviceConnection {
   private strikes = 0;
   private strikeWindowStart = 0;
+  /** Bytes engine.io holds for the client, not yet handed to its transport. */
+  private backlog = 0;
 
   constructor(
     readonly sender: Sender,
@@ -160,6 +162,24 @@ class SocketIoConnection implements DeviceConnection {
     private readonly log: Logger,
   ) {
     socket.onAny((event: string, ...args: unknown[]) => this.onRequest(event, args));
+    // engine.io queues packets while its transport is still writing the last batch: for a
+    // client that does not read, without end. Capped like a WebSocket's send queue.
+    socket.conn.on('packetCreate', (p: { data?: unknown }) => this.queued(p.data));
+    socket.conn.on('flush', () => (this.backlog = 0));
+  }
+
+  private queued(data: unknown): void {
+    this.backlog +=
+      typeof data === 'string' ? data.length : Buffer.isBuffer(data) ? data.byteLength : 0;
+    if (this.backlog <= this.o.config.connections.maxBufferedBytes) return;
+    this.backlog = -Infinity; // counted once
+    this.o.metrics.slowConsumers.labels('overflow').inc();
+    this.log.warn(
+      { event: 'slow_consumer', userId: this.sender.userId, deviceId: this.sender.deviceId },
+      'closing a socket.io client that does not read',
+    );
+    // Discarding the transport: a graceful close would wait for the queue to drain.
+    this.socket.conn.close(true);
   }
 
   sendEvent(event: ServerEvent): void {
