@@ -212,5 +212,6 @@ describe('Signaling', () => {
     assert.equal(refreshDelayMs(200), 150);
     assert.equal(refreshDelayMs(3_600_000), 3_540_000);
     assert.equal(refreshDelayMs(-5), 0);
+    assert.equal(refreshDelayMs(90 * 86_400_000), 2 ** 31 - 1, 'a 90-day token: the longest timer');
   });
 });

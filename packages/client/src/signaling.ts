@@ -13,12 +13,16 @@ export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'rec
  */
 export type TokenSource = string | (() => string | Promise<string>);
 
+/** The longest delay a timer takes (~24.8 days); a longer one would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * When to refresh a token that expires in `remainingMs`: a quarter of the way before expiry,
  * at most a minute before it.
  */
 export function refreshDelayMs(remainingMs: number): number {
-  return Math.max(0, remainingMs - Math.min(60_000, remainingMs / 4));
+  const delay = Math.max(0, remainingMs - Math.min(60_000, remainingMs / 4));
+  return Math.min(delay, MAX_TIMER_MS);
 }
 
 /** What the signaling connection needs. */
