@@ -186,7 +186,10 @@ describe('Signaling', () => {
     let n = 0;
     const s = fakeSignaling(server, { token: () => `jwt-${++n}` });
     await s.connect();
+    // The refresh timer is unref'd (a real socket keeps Node alive; the fake's does not).
+    const alive = setInterval(() => undefined, 1000);
     const refresh = await server.next('auth:refresh');
+    clearInterval(alive);
     assert.deepEqual(refresh.data, { token: 'jwt-2' });
     s.disconnect();
   });

@@ -150,6 +150,8 @@ export class Signaling extends Emitter<SignalingEvents> {
       },
       refreshDelayMs(expiresAt - Date.now()),
     );
+    // In Node, a refresh due later must not keep the process alive by itself.
+    (this.refreshTimer as { unref?: () => void }).unref?.();
   }
 
   /** The connection state. */
