@@ -84,18 +84,20 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     this.o = options;
     const url = (options.url ?? globalThis.location?.origin ?? '').replace(/\/+$/, '');
     if (!url) throw ParleyError.badRequest('url is required outside a browser page');
-    const token = options.token;
-    const tokenFn = () => (typeof token === 'string' ? token : token());
-    this.rest = new RestApi(url, tokenFn, options.fetch ?? globalThis.fetch.bind(globalThis));
     this.signaling = new Signaling({
       wsUrl: url.replace(/^http/, 'ws'),
-      token,
+      token: options.token,
       clientType: options.clientType ?? 'web',
       socket: options.socket ?? browserSocket,
       reconnectPolicy: options.reconnectPolicy ?? new DefaultReconnectPolicy(),
       requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
     });
+    this.rest = new RestApi(
+      url,
+      () => this.signaling.currentToken(),
+      options.fetch ?? globalThis.fetch.bind(globalThis),
+    );
     this.netcall = new NetCall({
       signaling: this.signaling,
       userId: () => this.user,
@@ -140,6 +142,16 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
     this.unlisten?.();
     this.unlisten = null;
     this.signaling.disconnect();
+  }
+
+  /**
+   * Gives the connection a later token of the same user before its token expires (the server
+   * closes a connection at its token's expiry, 4001). Resolves with the new deadline (epoch ms).
+   * With a token function in the options this happens on its own; with a string token, call it
+   * yourself (REST calls and reconnections use the new token from then on).
+   */
+  refreshToken(token: string): Promise<number> {
+    return this.signaling.refreshToken(token);
   }
 
   /** Creates a meeting hosted by this user. */

@@ -98,9 +98,22 @@ export class RestApi {
     private readonly fetchFn: typeof fetch = fetch,
   ) {}
 
-  /** Who is online now. */
+  /**
+   * Who is online now that this user may see (the server decides whom; see the README's
+   * `PARLEY_PRESENCE_SCOPE`), by nickname: every page of `GET /api/presence`.
+   */
   async presence(): Promise<OnlineUser[]> {
-    return (await this.get<{ users: OnlineUser[] }>('/api/presence')).users;
+    const users: OnlineUser[] = [];
+    let cursor: string | null = null;
+    do {
+      const q: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
+      const page: { users: OnlineUser[]; next: string | null } = await this.get(
+        `/api/presence?limit=500${q}`,
+      );
+      users.push(...page.users);
+      cursor = page.next ?? null;
+    } while (cursor);
+    return users;
   }
 
   /** The user's finished calls, newest first. */

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeError, FakeServer, fakeSignaling } from '../test/fake-server.ts';
 import { ParleyError } from './errors.ts';
-import type { ConnectionState } from './signaling.ts';
+import { refreshDelayMs, type ConnectionState } from './signaling.ts';
 
 /** The signaling connection against the fake endpoint: requests, events, drops and resumes. */
 
@@ -177,5 +177,44 @@ describe('Signaling', () => {
     assert.equal(server.sockets.length, 2);
     assert.equal(server.sockets[0]!.closed, true);
     s.disconnect();
+  });
+
+  test('with a token function, the token is refreshed before it expires', async () => {
+    const server = new FakeServer();
+    server.tokenTtlMs = 200;
+    server.on('auth:refresh', () => ({ expiresAt: Date.now() + 3_600_000 }));
+    let n = 0;
+    const s = fakeSignaling(server, { token: () => `jwt-${++n}` });
+    await s.connect();
+    // The refresh timer is unref'd (a real socket keeps Node alive; the fake's does not).
+    const alive = setInterval(() => undefined, 1000);
+    const refresh = await server.next('auth:refresh');
+    clearInterval(alive);
+    assert.deepEqual(refresh.data, { token: 'jwt-2' });
+    s.disconnect();
+  });
+
+  test('refreshToken(token) sends auth:refresh; a string token is replaced for reconnections', async () => {
+    const server = new FakeServer();
+    server.on('auth:refresh', (d) => {
+      if (d.token !== 'jwt-new') throw new FakeError('forbidden', 'the token is for another user');
+      return { expiresAt: 42 };
+    });
+    const s = fakeSignaling(server, { token: 'jwt-old' });
+    await s.connect();
+    await rejects(s.refreshToken('jwt-other'), 'forbidden');
+    assert.equal(await s.refreshToken('jwt-new'), 42);
+    const resumed = s.next('resumed');
+    server.drop();
+    await resumed;
+    assert.equal(server.current.url.searchParams.get('token'), 'jwt-new');
+    s.disconnect();
+  });
+
+  test('refreshDelayMs: a quarter before expiry, at most a minute before', () => {
+    assert.equal(refreshDelayMs(200), 150);
+    assert.equal(refreshDelayMs(3_600_000), 3_540_000);
+    assert.equal(refreshDelayMs(-5), 0);
+    assert.equal(refreshDelayMs(90 * 86_400_000), 2 ** 31 - 1, 'a 90-day token: the longest timer');
   });
 });

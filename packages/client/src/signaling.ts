@@ -7,8 +7,23 @@ import type { SignalingSocket, SocketFactory } from './socket.ts';
 /** Where the signaling connection is. */
 export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting';
 
-/** A bearer token, or a function that returns a fresh one for every (re)connection. */
+/**
+ * A bearer token, or a function that returns a fresh one for every (re)connection and, before
+ * the connection's token expires, for `auth:refresh`.
+ */
 export type TokenSource = string | (() => string | Promise<string>);
+
+/** The longest delay a timer takes (~24.8 days); a longer one would fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * When to refresh a token that expires in `remainingMs`: a quarter of the way before expiry,
+ * at most a minute before it.
+ */
+export function refreshDelayMs(remainingMs: number): number {
+  const delay = Math.max(0, remainingMs - Math.min(60_000, remainingMs / 4));
+  return Math.min(delay, MAX_TIMER_MS);
+}
 
 /** What the signaling connection needs. */
 export interface SignalingOptions {
@@ -82,9 +97,61 @@ export class Signaling extends Emitter<SignalingEvents> {
   };
   private firstConnect: { resolve: (s: SessionReady) => void; reject: (e: Error) => void } | null =
     null;
+  /** The token source; a string given to refreshToken() replaces a string one. */
+  private token: TokenSource;
+  /** Asks the token source for a fresh token before the connection's expires. */
+  private refreshTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly o: SignalingOptions) {
     super();
+    this.token = o.token;
+  }
+
+  /** The current token (the latest refreshed one when tokens are given as strings). */
+  currentToken(): string | Promise<string> {
+    return typeof this.token === 'string' ? this.token : this.token();
+  }
+
+  /**
+   * Replaces the connection's token before it expires (`auth:refresh`): resolves with the new
+   * deadline (epoch ms). The server refuses a token of another user (`forbidden`) or a bad one
+   * (`unauthorized`). When tokens were given as a string, reconnections use this one from now.
+   */
+  async refreshToken(token: string): Promise<number> {
+    const { expiresAt } = await this.request<{ expiresAt: number }>('auth:refresh', { token });
+    if (typeof this.o.token === 'string') this.token = token;
+    this.scheduleRefresh(expiresAt);
+    return expiresAt;
+  }
+
+  /**
+   * With a token function, asks it for a new token ahead of `expiresAt` and refreshes the
+   * connection with it; a failure is an `error` event (the server then closes the socket at
+   * expiry, and the reconnection asks the function again).
+   */
+  private scheduleRefresh(expiresAt: number): void {
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
+    if (typeof this.token === 'string') return;
+    const source = this.token;
+    this.refreshTimer = setTimeout(
+      () => {
+        this.refreshTimer = null;
+        void (async () => source())()
+          .then((token) => this.refreshToken(token))
+          .catch((err: unknown) =>
+            this.emit(
+              'error',
+              err instanceof ParleyError
+                ? err
+                : new ParleyError('unauthorized', `token refresh failed: ${String(err)}`),
+            ),
+          );
+      },
+      refreshDelayMs(expiresAt - Date.now()),
+    );
+    // In Node, a refresh due later must not keep the process alive by itself.
+    (this.refreshTimer as { unref?: () => void }).unref?.();
   }
 
   /** The connection state. */
@@ -160,6 +227,8 @@ export class Signaling extends Emitter<SignalingEvents> {
     if (this._state === 'disconnected') return;
     if (this.retry.timer) clearTimeout(this.retry.timer);
     this.retry.timer = null;
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
     const socket = this.socket;
     this.socket = null;
     socket?.close(1000, 'client closed');
@@ -180,7 +249,7 @@ export class Signaling extends Emitter<SignalingEvents> {
   private async open(): Promise<void> {
     let token: string;
     try {
-      token = typeof this.o.token === 'string' ? this.o.token : await this.o.token();
+      token = await this.currentToken();
     } catch (err) {
       this.dropped(`token: ${(err as Error).message}`);
       return;
@@ -243,6 +312,7 @@ export class Signaling extends Emitter<SignalingEvents> {
     const previous = this.session;
     this.session = s;
     this.retry = { count: 0, since: 0, timer: null };
+    if (typeof s.tokenExpiresAt === 'number') this.scheduleRefresh(s.tokenExpiresAt);
     if (previous && !s.resumed) {
       this.received = 0;
       this.queue = [];

@@ -1,6 +1,6 @@
 import type { ServerEvent } from '@parley/protocol';
 import { DefaultReconnectPolicy, type ReconnectPolicy } from '../src/reconnect-policy.ts';
-import { Signaling } from '../src/signaling.ts';
+import { Signaling, type TokenSource } from '../src/signaling.ts';
 import type { SignalingSocket, SocketFactory } from '../src/socket.ts';
 
 /**
@@ -74,6 +74,8 @@ export class FakeServer {
   /** Whether a resume keeps the device (false: the grace ran out; a new device). */
   resumes = true;
   userId = 'me';
+  /** How long after a connection its token expires (session:ready's tokenExpiresAt). */
+  tokenTtlMs = 3_600_000;
   private devices = 0;
   private deviceId = '';
   private token = '';
@@ -154,6 +156,7 @@ export class FakeServer {
         resumeToken: this.token,
         resumed,
         graceMs: 5000,
+        tokenExpiresAt: Date.now() + this.tokenTtlMs,
       },
     });
     const missed = this.replay;
@@ -202,11 +205,11 @@ export class FakeServer {
 /** A Signaling connection to `server`, retrying fast (no jitter) and timing out within 1 s. */
 export function fakeSignaling(
   server: FakeServer,
-  o: { policy?: ReconnectPolicy; timeoutMs?: number } = {},
+  o: { policy?: ReconnectPolicy; timeoutMs?: number; token?: TokenSource } = {},
 ): Signaling {
   return new Signaling({
     wsUrl: 'ws://parley.test',
-    token: () => 'jwt',
+    token: o.token ?? (() => 'jwt'),
     clientType: 'web',
     socket: server.socket,
     reconnectPolicy: o.policy ?? new DefaultReconnectPolicy({ jitterMs: 0, baseDelayMs: 5 }),

@@ -182,8 +182,18 @@ export interface ChatSignalCommand {
 export type RoomCommand =
   RoomJoinCommand | RoomLeaveCommand | RoomMembersCommand | RoomSignalCommand;
 
+/**
+ * Replaces the connection's token before it expires (native `/ws`): a token of the same user
+ * (`sub`) whose `exp` becomes the connection's new deadline. Handled by the connection itself.
+ */
+export interface AuthRefreshCommand {
+  type: 'auth:refresh';
+  token: string;
+}
+
 /** Every canonical command a dialect can produce. */
-export type Command = CallCommand | RoomCommand | ChatSendCommand | ChatSignalCommand | RtcCommand;
+export type Command =
+  CallCommand | RoomCommand | ChatSendCommand | ChatSignalCommand | RtcCommand | AuthRefreshCommand;
 
 /** The canonical command type names. */
 export type CommandType = Command['type'];

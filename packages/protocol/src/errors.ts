@@ -102,6 +102,10 @@ export class AppError extends Error {
       limit,
     });
   }
+  /** An HTTP request body above the limit (REST 41301/413). */
+  static bodyTooLarge(limit: number): AppError {
+    return new AppError(ErrorCode.FrameTooLarge, `request body exceeds ${limit} bytes`, { limit });
+  }
   static rateLimited(): AppError {
     return new AppError(ErrorCode.RateLimited, 'too many messages; slow down');
   }

@@ -17,6 +17,11 @@ export interface SessionReady {
   resumed: boolean;
   /** How long after a drop the device waits for its resume before it is gone. */
   graceMs: number;
+  /**
+   * When the connection's token expires (epoch ms): the server closes the connection then
+   * (4001) unless `auth:refresh` gave it a later token.
+   */
+  tokenExpiresAt: number;
 }
 
 /** An RTCIceServer as browsers take it (`GET /api/media-config`). */

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -20,16 +20,24 @@ import {
   chatProtobufDialect,
   meetingDialect,
   SocketIoGateway,
+  SOCKET_IO_PATH,
   type Dialect,
 } from './gateway/index.ts';
 import {
+  bodyCap,
   callRoutes,
+  createHttpServer,
   devLoginEnabled,
   devRoutes,
   fail,
+  ipRateLimit,
+  KeyedRateLimiter,
   mediaRoutes,
   meetingRoutes,
+  metricsRoutes,
+  metricsServer,
   presenceRoutes,
+  rateLimitedAuth,
   webRoutes,
 } from './http/index.ts';
 import { MeetingService, RtcService } from './meetings/index.ts';
@@ -65,9 +73,14 @@ export interface App {
   readonly meetings: MeetingService;
   readonly rtc: RtcService;
   readonly server: Server;
+  /** The listener of `/metrics` when it has its own port (`metrics.port`), else null. */
+  readonly metricsServer: Server | null;
   /** This node's membership of the Redis cluster (null on a single node). */
   readonly cluster: ClusterNode | null;
-  /** Listens on the configured host and port; resolves with the bound address. */
+  /**
+   * Listens on the configured host and port (and `/metrics` on its own port, when configured);
+   * resolves with the API's bound address.
+   */
   listen(): Promise<AddressInfo>;
   /**
    * Graceful stop: refuse new connections, end live calls with `shutdown` and write their
@@ -79,6 +92,17 @@ export interface App {
 /** Options the composition root takes besides configuration (tests inject a logger). */
 export interface AppOptions {
   log?: Logger;
+}
+
+/** Listens on `port` at `host`; resolves with the bound address. */
+function listenOn(server: Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
 }
 
 /** The composition root: builds every part from configuration and wires them together. */
@@ -238,6 +262,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     nodeId,
     config,
     endpoints,
+    foreignPrefixes: [SOCKET_IO_PATH],
     auth,
     hub,
     directory,
@@ -252,6 +277,9 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   cluster?.handOffSessionsOf(gateway);
 
   const http = new Hono();
+  http.use('*', bodyCap(config.rest));
+  const restRate = new KeyedRateLimiter(config.rest.ratePerSec, config.rest.rateBurst);
+  const restAuth = rateLimitedAuth(auth, restRate);
   // Not ready (503) while the store refuses writes or its file is gone: records are kept and
   // retried meanwhile, but a load balancer should prefer a node whose store works.
   http.get('/healthz', (c) => {
@@ -270,14 +298,16 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
       store.up ? 200 : 503,
     );
   });
-  http.get('/metrics', async (c) =>
-    c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
-  );
-  http.route('/api/calls', callRoutes(auth, records));
-  http.route('/api/meetings', meetingRoutes(auth, meetings));
-  http.route('/api/presence', presenceRoutes(auth, directory));
-  http.route('/api/media-config', mediaRoutes(auth, config.ice));
+  // /metrics on the API's port unless it has a listener of its own (metrics.port).
+  const metricsApart =
+    config.metrics.port === undefined ? null : metricsServer(metrics, config.metrics);
+  if (!metricsApart) http.route('/metrics', metricsRoutes(metrics, config.metrics));
+  http.route('/api/calls', callRoutes(restAuth, records));
+  http.route('/api/meetings', meetingRoutes(restAuth, meetings));
+  http.route('/api/presence', presenceRoutes(restAuth, directory, config.rest.presenceScope));
+  http.route('/api/media-config', mediaRoutes(restAuth, config.ice));
   if (devLoginEnabled(config)) {
+    http.use('/api/dev/*', ipRateLimit(restRate));
     http.route('/api/dev', devRoutes(auth));
     log.warn(
       { event: 'dev_login' },
@@ -293,7 +323,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   });
 
   const listener = getRequestListener(http.fetch);
-  const server = createServer((req, res) => void listener(req, res));
+  const server = createHttpServer(config.connections, (req, res) => void listener(req, res));
   gateway.attach(server);
   const socketIo = new SocketIoGateway({
     config,
@@ -322,20 +352,17 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     meetings,
     rtc,
     server,
+    metricsServer: metricsApart,
     cluster,
-    listen() {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(config.server.port, config.server.host, () => {
-          server.off('error', reject);
-          resolve(server.address() as AddressInfo);
-        });
-      });
+    async listen() {
+      if (metricsApart) await listenOn(metricsApart, config.metrics.port!, config.metrics.host);
+      return listenOn(server, config.server.port, config.server.host);
     },
     close() {
       closing ??= (async () => {
         log.info({ event: 'shutdown', calls: engine.size }, 'shutting down');
         server.close();
+        metricsApart?.close();
         if (lastSeenTimer) clearInterval(lastSeenTimer);
         // A store that is down must not hold the stop: what it has not taken by then is
         // journaled, and written at the next start.

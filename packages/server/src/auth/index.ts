@@ -1,1 +1,2 @@
 export { createAuthenticator, resolveSecret, type Authenticator, type Identity } from './jwt.ts';
+export { granted } from './scope.ts';

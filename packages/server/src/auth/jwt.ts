@@ -11,6 +11,8 @@ export interface Identity {
   name: string;
   /** Extra grants from the token's `grants` claim (e.g. `voice`), for dialects that check them. */
   grants: readonly string[];
+  /** When the token expires (its `exp`, epoch ms): a connection opened with it closes then. */
+  expiresAt: number;
 }
 
 /** Verifies bearer tokens; mints them when configured with a shared secret. */
@@ -80,7 +82,7 @@ export function createAuthenticator(opts: AuthOptions): Authenticator {
         const grants = Array.isArray(payload.grants)
           ? payload.grants.filter((g): g is string => typeof g === 'string')
           : [];
-        return { userId: payload.sub, name, grants };
+        return { userId: payload.sub, name, grants, expiresAt: payload.exp * 1000 };
       } catch (err) {
         if (err instanceof AppError) throw err;
         throw AppError.unauthorized(`invalid token: ${(err as Error).message}`);

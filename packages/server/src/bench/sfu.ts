@@ -54,7 +54,12 @@ const CPU_TARGET = 85;
 /** The share of the stream's packets every consumer must get for the worker to carry it. */
 const MIN_FORWARDED = 95;
 
-const identity = (userId: string): Identity => ({ userId, name: userId, grants: [] });
+const identity = (userId: string): Identity => ({
+  userId,
+  name: userId,
+  grants: [],
+  expiresAt: Number.MAX_SAFE_INTEGER,
+});
 
 /** Nearest-rank percentile of sorted values. */
 const pct = (sorted: number[], p: number): number =>

@@ -182,6 +182,17 @@ program
   );
 
 program
+  .command('bench-conns')
+  .description('measure what an idle WebSocket connection costs the server (RSS and heap each)')
+  .addOption(new Option('--conns <n>', 'idle connections to hold').argParser(count).default(10_000))
+  .option('--json', 'also print one JSON line with every figure')
+  .action(async (opts: { conns: number; json?: boolean }) => {
+    const { runConnsBench } = await import('../bench/conns.ts');
+    await runConnsBench({ conns: opts.conns, json: opts.json ?? false });
+    setTimeout(() => process.exit(0), 1000).unref();
+  });
+
+program
   .command('bench-cluster')
   .description(
     'benchmark the relay across two cluster nodes against both parties on one node (needs Redis and PostgreSQL)',

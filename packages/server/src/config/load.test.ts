@@ -94,3 +94,40 @@ test('per-user caps: defaults a heavy user never reaches, each from its own vari
   assert.deepEqual(Object.values(c.caps), [2, 3, 4, 5, 6]);
   assert.throws(() => loadConfig({ PARLEY_CAP_TRANSPORTS_PER_PEER: '1' }), /transportsPerPeer/);
 });
+
+test('connection, REST and exposure limits: defaults, environment, cross-field check', () => {
+  const c = loadConfig({});
+  assert.equal(c.connections.maxConnections, 10_000);
+  assert.equal(c.connections.maxBufferedBytes, 2 * 1024 * 1024);
+  assert.equal(c.rest.maxBodyBytes, 16_384);
+  assert.equal(c.rest.presenceScope, 'all', 'the demo lobby lists everyone');
+  assert.equal(c.rooms.access, 'open', 'ROOM clients join any room, as the spec has it');
+  assert.equal(c.metrics.token, undefined);
+  const e = loadConfig({
+    PARLEY_MAX_CONNECTIONS: '500',
+    PARLEY_UPGRADE_TIMEOUT_MS: '2000',
+    PARLEY_WRITE_TIMEOUT_MS: '7000',
+    PARLEY_MAX_BODY_BYTES: '4096',
+    PARLEY_REST_RATE_PER_SEC: '2.5',
+    PARLEY_PRESENCE_SCOPE: 'contacts',
+    PARLEY_ROOM_ACCESS: 'grant',
+    PARLEY_METRICS_PORT: '9100',
+  });
+  assert.equal(e.connections.maxConnections, 500);
+  assert.equal(e.connections.upgradeTimeoutMs, 2000);
+  assert.equal(e.connections.writeTimeoutMs, 7000);
+  assert.equal(e.rest.maxBodyBytes, 4096);
+  assert.equal(e.rest.ratePerSec, 2.5);
+  assert.equal(e.rest.presenceScope, 'contacts');
+  assert.equal(e.rooms.access, 'grant');
+  assert.equal(e.metrics.port, 9100);
+  assert.throws(
+    () =>
+      loadConfig({
+        PARLEY_HTTP_HEADERS_TIMEOUT_MS: '5000',
+        PARLEY_HTTP_REQUEST_TIMEOUT_MS: '1000',
+      }),
+    /headersTimeoutMs: must not exceed requestTimeoutMs/,
+  );
+  assert.throws(() => loadConfig({ PARLEY_METRICS_TOKEN: 'short' }), /metrics\/token/);
+});

@@ -44,6 +44,22 @@ const ENV_MAP: ReadonlyArray<readonly [string, string]> = [
   ['PARLEY_FLOOD_STRIKES', 'limits.floodStrikes'],
   ['PARLEY_HEARTBEAT_INTERVAL_MS', 'heartbeat.intervalMs'],
   ['PARLEY_HEARTBEAT_TIMEOUT_MS', 'heartbeat.timeoutMs'],
+  ['PARLEY_MAX_CONNECTIONS', 'connections.maxConnections'],
+  ['PARLEY_MAX_PENDING_UPGRADES', 'connections.maxPendingUpgrades'],
+  ['PARLEY_UPGRADE_TIMEOUT_MS', 'connections.upgradeTimeoutMs'],
+  ['PARLEY_HTTP_HEADERS_TIMEOUT_MS', 'connections.headersTimeoutMs'],
+  ['PARLEY_HTTP_REQUEST_TIMEOUT_MS', 'connections.requestTimeoutMs'],
+  ['PARLEY_HTTP_KEEP_ALIVE_TIMEOUT_MS', 'connections.keepAliveTimeoutMs'],
+  ['PARLEY_MAX_BUFFERED_BYTES', 'connections.maxBufferedBytes'],
+  ['PARLEY_WRITE_TIMEOUT_MS', 'connections.writeTimeoutMs'],
+  ['PARLEY_MAX_BODY_BYTES', 'rest.maxBodyBytes'],
+  ['PARLEY_REST_RATE_PER_SEC', 'rest.ratePerSec'],
+  ['PARLEY_REST_RATE_BURST', 'rest.rateBurst'],
+  ['PARLEY_ROOM_ACCESS', 'rooms.access'],
+  ['PARLEY_PRESENCE_SCOPE', 'rest.presenceScope'],
+  ['PARLEY_METRICS_TOKEN', 'metrics.token'],
+  ['PARLEY_METRICS_PORT', 'metrics.port'],
+  ['PARLEY_METRICS_HOST', 'metrics.host'],
   ['PARLEY_SFU_WORKERS', 'sfu.workers'],
   ['PARLEY_SFU_LISTEN_IP', 'sfu.listenIp'],
   ['PARLEY_SFU_ANNOUNCED_IP', 'sfu.announcedIp'],
@@ -100,6 +116,9 @@ function crossFieldErrors(c: Config): string[] {
   }
   if (c.cluster.linkHost !== undefined && WILDCARDS.has(c.cluster.linkHost)) {
     errors.push('  /cluster/linkHost: must be an address the other nodes can dial, not a wildcard');
+  }
+  if (c.connections.headersTimeoutMs > c.connections.requestTimeoutMs) {
+    errors.push('  /connections/headersTimeoutMs: must not exceed requestTimeoutMs');
   }
   if (c.ice.turnUrls.length > 0 && !c.ice.turnSecret) {
     errors.push('  /ice/turnSecret: required when turnUrls are set');

@@ -75,6 +75,11 @@ export const ConfigSchema = Type.Object({
        * sharing a room with the target is the permission, as the spec's own check is.
        */
       voiceGrant: Type.String({ default: '' }),
+      /**
+       * Who may join a room. `open` (the ROOM spec, which has no membership model): anyone, any
+       * room id. `grant`: only rooms the token's `grants` list as `room:<id or * pattern>`.
+       */
+      access: Type.Union([Type.Literal('open'), Type.Literal('grant')], { default: 'open' }),
     },
     { default: {} },
   ),
@@ -104,6 +109,65 @@ export const ConfigSchema = Type.Object({
       intervalMs: Ms(25_000, 'ping interval'),
       /** A connection that has not answered a ping for this long is dropped. */
       timeoutMs: Ms(60_000, 'pong timeout'),
+    },
+    { default: {} },
+  ),
+  /** What a socket may hold before it is an authenticated live WebSocket, and after. */
+  connections: Type.Object(
+    {
+      /** TCP connections per node (HTTP and WebSocket); beyond it requests get 503. */
+      maxConnections: Type.Integer({ minimum: 1, default: 10_000 }),
+      /** Upgrades still authenticating at once; beyond it an upgrade gets 503. */
+      maxPendingUpgrades: Type.Integer({ minimum: 1, default: 1_000 }),
+      /** An upgrade not authenticated and switched within this is closed (408). */
+      upgradeTimeoutMs: Ms(10_000, 'upgrade timeout'),
+      /** Time to receive a request's headers (node's server.headersTimeout). */
+      headersTimeoutMs: Ms(10_000, 'HTTP headers timeout'),
+      /** Time to receive a whole request, body included (node's server.requestTimeout). */
+      requestTimeoutMs: Ms(30_000, 'HTTP request timeout'),
+      /** An idle keep-alive HTTP connection is closed after this (server.keepAliveTimeout). */
+      keepAliveTimeoutMs: Ms(5_000, 'HTTP keep-alive timeout'),
+      /**
+       * Bytes a WebSocket may have queued for a client that does not read (and bytes of a
+       * resumable session's replay log). Beyond it nothing more is written to the socket
+       * (a resumable session keeps it for replay) and the socket closes with 4013.
+       */
+      maxBufferedBytes: Type.Integer({ minimum: 65_536, default: 2 * 1024 * 1024 }),
+      /**
+       * A WebSocket with a backlog that does not drain for this long is closed (4013). Checked
+       * at each heartbeat.
+       */
+      writeTimeoutMs: Ms(30_000, 'write (drain) timeout'),
+    },
+    { default: {} },
+  ),
+  /** The REST API (`/api/...`). */
+  rest: Type.Object(
+    {
+      /** Request bodies above this get 413 before they are read (the JSON routes need < 1 KB). */
+      maxBodyBytes: Type.Integer({ minimum: 1024, default: 16_384 }),
+      /** Token bucket per user (per client IP on routes without a token), on each node. */
+      ratePerSec: Type.Number({ exclusiveMinimum: 0, default: 20 }),
+      rateBurst: Type.Integer({ minimum: 1, default: 100 }),
+      /**
+       * Whom `GET /api/presence` shows. `all`: every online user (the demo's lobby). `contacts`:
+       * the users the token's `grants` list as `contact:<id or * pattern>` (all of them with
+       * the grant `presence:all`).
+       */
+      presenceScope: Type.Union([Type.Literal('all'), Type.Literal('contacts')], {
+        default: 'all',
+      }),
+    },
+    { default: {} },
+  ),
+  /** `GET /metrics` (Prometheus). */
+  metrics: Type.Object(
+    {
+      /** When set, /metrics requires `Authorization: Bearer <token>`. */
+      token: Type.Optional(Type.String({ minLength: 16 })),
+      /** When set, /metrics is served on this port only (on `host`), not on the main one. */
+      port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+      host: Type.String({ minLength: 1, default: '127.0.0.1' }),
     },
     { default: {} },
   ),

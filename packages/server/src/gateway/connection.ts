@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import { AppError, type ServerEvent } from '@parley/protocol';
+import type { Authenticator } from '../auth/index.ts';
 import type { Sender } from '../calls/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
@@ -20,11 +21,48 @@ export const CloseCode = {
   Flood: 4029,
   /** No pong within the heartbeat timeout. */
   HeartbeatTimeout: 4008,
+  /** The connection's token expired (and was not refreshed with `auth:refresh`). */
+  TokenExpired: 4001,
   /** A resumable session moved to another socket, or expired. */
   SessionMoved: 4000,
   /** Cluster: the node was taken for dead and dropped its calls; connect again. */
   Fenced: 1012,
+  /** The client does not read: its queue passed the cap, or did not drain in time. */
+  SlowConsumer: 4013,
 } as const;
+
+/**
+ * A backlog below this is normal traffic in flight; one that stays above it for the write
+ * timeout is a client that does not read.
+ */
+const STALL_BYTES = 64 * 1024;
+
+/** The connection a ws socket carries, for the listeners below (shared, not one per socket). */
+const CONNECTION = Symbol('connection');
+interface CarryingSocket extends WebSocket {
+  [CONNECTION]: Connection;
+}
+
+/*
+ * One set of listener functions for every socket (`this` is the socket) rather than closures
+ * per connection: an idle connection's cost is mostly what it allocates once and keeps.
+ */
+function onWsMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  (this as CarryingSocket)[CONNECTION].onMessage(data, isBinary);
+}
+function onWsPong(this: WebSocket): void {
+  (this as CarryingSocket)[CONNECTION].lastSeen = Date.now();
+}
+function onWsError(this: WebSocket, err: Error): void {
+  const conn = (this as CarryingSocket)[CONNECTION];
+  conn.logger.debug({ ...conn.who(), event: 'ws_error', err }, 'socket error');
+}
+function uncork(conn: Connection): void {
+  conn.uncork();
+}
+
+const TEXT = { binary: false } as const;
+const BINARY = { binary: true } as const;
 
 /** What a connection needs from the node. */
 export interface ConnectionOptions {
@@ -32,11 +70,17 @@ export interface ConnectionOptions {
   /** The upgraded TCP socket under `ws`; when given, frames sent in one tick share one write. */
   socket?: Duplex;
   sender: Sender;
+  /** When the token the connection was opened with expires (epoch ms). */
+  expiresAt: number;
+  /** Verifies the tokens of `auth:refresh`. */
+  auth: Authenticator;
   dialect: Dialect;
   limits: Config['limits'];
+  connections: Pick<Config['connections'], 'maxBufferedBytes' | 'writeTimeoutMs'>;
   rate: RateCounter;
   dispatcher: Dispatcher;
   metrics: Metrics;
+  /** The gateway's logger: lines about the connection name its user and device themselves. */
   log: Logger;
   /** Takes every frame for the socket instead (a resumable session logs, then writes them). */
   output?: (frame: WireFrame) => void;
@@ -51,23 +95,34 @@ export class Connection {
   readonly dialect: Dialect;
   /** Last time the peer showed it is alive (message or pong), epoch ms. */
   lastSeen = Date.now();
+  /** When the connection's token expires (epoch ms); `auth:refresh` moves it. */
+  expiresAt: number;
   private strikes = 0;
   private strikeWindowStart = 0;
   private corked = false;
   /** Bytes of big chat frames this connection may still send (made on its first one). */
   private bigFrames: ByteBudget | null = null;
-  private readonly log: Logger;
-  /** Bytes are sent as text unless the dialect speaks binary (a JSON frame may be bytes). */
-  private readonly sendOptions: { binary: boolean };
+  /** Since when the socket's backlog has stayed above STALL_BYTES (0: it has not). */
+  private backlogSince = 0;
+  /** The gateway's logger (see `who()` for the fields that name this connection). */
+  readonly logger: Logger;
 
   constructor(private readonly o: ConnectionOptions) {
     this.sender = o.sender;
+    this.expiresAt = o.expiresAt;
     this.dialect = o.dialect;
-    this.log = o.log;
-    this.sendOptions = { binary: o.dialect.binary === true };
-    o.ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary));
-    o.ws.on('pong', () => (this.lastSeen = Date.now()));
-    o.ws.on('error', (err) => this.log.debug({ event: 'ws_error', err }, 'socket error'));
+    this.logger = o.log;
+    const ws = o.ws as CarryingSocket;
+    ws[CONNECTION] = this;
+    ws.on('message', onWsMessage);
+    ws.on('pong', onWsPong);
+    ws.on('error', onWsError);
+  }
+
+  /** The fields that name this connection in a log line (made only when a line is written). */
+  who(): { userId: string; deviceId: string; dialect: string } {
+    const { userId, deviceId } = this.sender;
+    return { userId, deviceId, dialect: this.dialect.name };
   }
 
   /** Encodes and sends an event, if this dialect shows it. */
@@ -86,11 +141,34 @@ export class Connection {
     else this.write(frame);
   }
 
-  /** Writes a frame to the socket if it is open (bypassing `output`). */
+  /**
+   * Writes a frame to the socket if it is open (bypassing `output`). A client that lets more
+   * than `maxBufferedBytes` pile up is not reading: the frame is dropped (a resumable session
+   * still has it for replay) and the socket closed, so its queue cannot grow any further.
+   */
   write(frame: WireFrame): void {
-    if (this.o.ws.readyState !== WebSocket.OPEN) return;
+    const { ws } = this.o;
+    if (ws.readyState !== WebSocket.OPEN) return;
+    if (ws.bufferedAmount > this.o.connections.maxBufferedBytes) {
+      this.slowConsumer('overflow');
+      return;
+    }
     this.cork();
-    this.o.ws.send(frame, this.sendOptions);
+    // Bytes are sent as text unless the dialect speaks binary (a JSON frame may be bytes).
+    ws.send(frame, this.dialect.binary ? BINARY : TEXT);
+  }
+
+  /**
+   * Closes a socket whose client does not read. The close frame waits behind the backlog;
+   * ws destroys the socket if the client does not complete the close within 30 s.
+   */
+  private slowConsumer(reason: 'overflow' | 'stalled'): void {
+    this.o.metrics.slowConsumers.labels(reason).inc();
+    this.logger.warn(
+      { ...this.who(), event: 'slow_consumer', reason, buffered: this.o.ws.bufferedAmount },
+      'closing a socket whose client does not read',
+    );
+    this.close(CloseCode.SlowConsumer, `slow consumer (${reason})`);
   }
 
   /**
@@ -101,13 +179,14 @@ export class Connection {
     if (this.corked || !this.o.socket) return;
     this.corked = true;
     this.o.socket.cork();
-    process.nextTick(this.uncork);
+    process.nextTick(uncork, this);
   }
 
-  private readonly uncork = (): void => {
+  /** The end of the tick: this tick's frames go out in one write. */
+  uncork(): void {
     this.corked = false;
     this.o.socket?.uncork();
-  };
+  }
 
   close(code: number, reason: string): void {
     this.o.ws.close(code, reason);
@@ -117,18 +196,60 @@ export class Connection {
     this.o.ws.terminate();
   }
 
-  /** Pings the peer, or drops it when it has been silent past `timeoutMs`. */
+  /**
+   * Pings the peer, or drops it when it has been silent past `timeoutMs`, or closes it when
+   * its backlog has not drained for `writeTimeoutMs` (a client that sends but never reads
+   * stays "alive" by its messages alone).
+   */
   heartbeat(now: number, timeoutMs: number): void {
     if (now - this.lastSeen > timeoutMs) {
-      this.log.info({ event: 'heartbeat_timeout', deviceId: this.sender.deviceId }, 'no pong');
+      this.logger.info({ ...this.who(), event: 'heartbeat_timeout' }, 'no pong');
       this.terminate();
+    } else if (now >= this.expiresAt) {
+      this.tokenExpired();
     } else if (this.o.ws.readyState === WebSocket.OPEN) {
-      this.o.ws.ping();
+      if (this.stalled(now)) this.slowConsumer('stalled');
+      else this.o.ws.ping();
     }
   }
 
-  private onMessage(data: Buffer, isBinary: boolean): void {
-    this.lastSeen = Date.now();
+  private stalled(now: number): boolean {
+    if (this.o.ws.bufferedAmount < STALL_BYTES) {
+      this.backlogSince = 0;
+      return false;
+    }
+    if (this.backlogSince === 0) this.backlogSince = now;
+    return now - this.backlogSince >= this.o.connections.writeTimeoutMs;
+  }
+
+  /** Closes the connection whose token expired; a resumable device may resume with a new one. */
+  private tokenExpired(): void {
+    this.logger.info({ ...this.who(), event: 'token_expired' }, 'token expired');
+    this.close(CloseCode.TokenExpired, 'token expired');
+  }
+
+  /** `auth:refresh`: a valid token of the same user moves the connection's deadline. */
+  private async refresh(decoded: Extract<Decoded, { ok: true }>, token: string): Promise<void> {
+    try {
+      const identity = await this.o.auth.verify(token);
+      if (identity.userId !== this.sender.userId) {
+        throw AppError.forbidden('the token is for another user');
+      }
+      this.expiresAt = Math.max(this.expiresAt, identity.expiresAt);
+      this.reply(decoded, { expiresAt: this.expiresAt });
+    } catch (err) {
+      this.fail(err, decoded.requestId, 'auth:refresh');
+    }
+  }
+
+  /** A frame from the client (called by the socket's shared listener). */
+  onMessage(data: Buffer, isBinary: boolean): void {
+    const now = Date.now();
+    this.lastSeen = now;
+    if (now >= this.expiresAt) {
+      this.tokenExpired();
+      return;
+    }
     const { limits } = this.o;
     if (data.length > limits.maxFrameBytes && !this.bigFrame(data, isBinary)) return;
     if (!this.o.rate.take(this.sender.userId)) {
@@ -142,6 +263,10 @@ export class Connection {
       this.fail(decoded.error, decoded.requestId, decoded.context);
       return;
     }
+    if (decoded.command.type === 'auth:refresh') {
+      void this.refresh(decoded, decoded.command.token);
+      return;
+    }
     // Errors name the request as the dialect does (the ROOM cmd), else the command type.
     const context = decoded.context ?? decoded.command.type;
     try {
@@ -153,7 +278,10 @@ export class Connection {
           .then((r: unknown) => this.reply(decoded, r))
           .catch((err: unknown) => this.fail(err, decoded.requestId, context))
           .catch((err: unknown) =>
-            this.log.error({ event: 'answer_failed', err, context }, 'could not answer'),
+            this.logger.error(
+              { ...this.who(), event: 'answer_failed', err, context },
+              'could not answer',
+            ),
           );
       } else {
         this.reply(decoded, result);
@@ -205,7 +333,7 @@ export class Connection {
       this.strikes = 0;
     }
     if (++this.strikes < this.o.limits.floodStrikes) return false;
-    this.log.warn({ event: 'flood_closed', userId: this.sender.userId }, 'closing flooding socket');
+    this.logger.warn({ ...this.who(), event: 'flood_closed' }, 'closing flooding socket');
     this.close(CloseCode.Flood, 'rate limit exceeded');
     return true;
   }
@@ -213,7 +341,10 @@ export class Connection {
   private fail(err: unknown, requestId?: string, context?: string): void {
     const error = asAppError(err);
     if (error.code === 'internal') {
-      this.log.error({ event: 'handler_failed', err, context }, 'unexpected error');
+      this.logger.error(
+        { ...this.who(), event: 'handler_failed', err, context },
+        'unexpected error',
+      );
     }
     this.o.metrics.errors.labels(error.code).inc();
     this.send(this.dialect.encodeError(error.toBody(), requestId, context));

@@ -10,4 +10,4 @@ export { videoCallDialect } from './dialects/video-call.ts';
 export { chatProtobufDialect } from './dialects/chat-protobuf.ts';
 export { roomDialect } from './dialects/room.ts';
 export { meetingDialect } from './dialects/meeting.ts';
-export { SocketIoGateway, type SocketIoGatewayOptions } from './socket-io.ts';
+export { SocketIoGateway, SOCKET_IO_PATH, type SocketIoGatewayOptions } from './socket-io.ts';

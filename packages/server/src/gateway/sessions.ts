@@ -31,6 +31,8 @@ export interface SessionOptions {
    * this (while away, or unacknowledged on resume) cannot resume.
    */
   replayFrames: number;
+  /** Bytes of frames kept for replay at most (frames are counted as their length). */
+  replayBytes: number;
   /** The device is gone for good: its grace ran out, or it missed too much. */
   onExpire: (session: Session) => void;
 }
@@ -47,6 +49,8 @@ export class Session implements DeviceConnection {
   private conn: Connection | null = null;
   /** The last frames sent to the device; `log[i]` has number `sent - log.length + i + 1`. */
   private log: WireFrame[] = [];
+  /** The length of the frames in `log`. */
+  private logBytes = 0;
   /** Frames sent to the device so far (session:ready frames are not counted). */
   private sent = 0;
   /** `sent` when the last socket dropped. */
@@ -89,6 +93,7 @@ export class Session implements DeviceConnection {
       resumeToken: this.token,
       resumed,
       graceMs: this.o.graceMs,
+      tokenExpiresAt: conn.expiresAt,
     });
     if (ready !== undefined) conn.write(ready);
     for (const frame of this.missed(received)) conn.write(frame);
@@ -106,6 +111,7 @@ export class Session implements DeviceConnection {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.log = [];
+    this.logBytes = 0;
     this.registry.forget(this);
     this.conn?.close(CloseCode.SessionMoved, reason);
     this.conn = null;
@@ -145,6 +151,7 @@ export class Session implements DeviceConnection {
     this.sent = h.sent;
     this.sentAtDrop = h.from;
     this.log = h.frames;
+    this.logBytes = h.frames.reduce((n, f) => n + f.length, 0);
     this.timer = setTimeout(() => this.expire(), this.o.graceMs);
     this.timer.unref();
   }
@@ -154,17 +161,23 @@ export class Session implements DeviceConnection {
     if (this.conn === conn) this.expire();
   }
 
-  /** Every frame for the device: numbered, kept for replay, written when a socket carries it. */
+  /**
+   * Every frame for the device: numbered, kept for replay (the last `replayFrames`, at most
+   * `replayBytes`), written when a socket carries it. A parked device that would miss a frame
+   * no longer kept cannot resume: it expires.
+   */
   output(frame: WireFrame): void {
     if (this.expired) return;
     this.sent++;
     this.log.push(frame);
-    if (this.log.length > this.o.replayFrames) {
-      if (!this.conn && this.sent - this.sentAtDrop > this.o.replayFrames) {
+    this.logBytes += frame.length;
+    while (this.log.length > this.o.replayFrames || this.logBytes > this.o.replayBytes) {
+      // The oldest frame kept is number sent - log.length + 1.
+      if (!this.conn && this.sent - this.log.length + 1 > this.sentAtDrop) {
         this.expire();
         return;
       }
-      this.log.shift();
+      this.logBytes -= this.log.shift()!.length;
     }
     this.conn?.write(frame);
   }

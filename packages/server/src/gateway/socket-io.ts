@@ -22,7 +22,7 @@ import { asAppError } from '../store/index.ts';
 
 /** What the socket.io endpoint needs from the node. */
 export interface SocketIoGatewayOptions {
-  config: Pick<Config, 'limits' | 'heartbeat'>;
+  config: Pick<Config, 'limits' | 'heartbeat' | 'connections'>;
   auth: Authenticator;
   hub: Hub;
   /** The WebSocket gateway's limiter: one budget per user across both transports. */
@@ -35,6 +35,9 @@ export interface SocketIoGatewayOptions {
   metrics: Metrics;
   log: Logger;
 }
+
+/** Where socket.io serves (its upgrades are its own; the WebSocket gateway leaves them). */
+export const SOCKET_IO_PATH = '/socket.io/';
 
 /** As on the WebSocket endpoints. */
 const CLIENT_TYPE = /^[A-Za-z0-9_-]{1,32}$/;
@@ -66,9 +69,11 @@ export class SocketIoGateway {
 
   /** Serves `/socket.io/` on `server`, beside the WebSocket endpoints. */
   attach(server: HttpServer): void {
-    const { limits, heartbeat } = this.o.config;
+    const { limits, heartbeat, connections } = this.o.config;
     const io = new Server(server, {
-      path: '/socket.io/',
+      path: SOCKET_IO_PATH,
+      // A socket that has not passed the token check by then is dropped, as on /ws.
+      connectTimeout: connections.upgradeTimeoutMs,
       serveClient: false,
       maxHttpBufferSize: Math.max(16 * limits.maxFrameBytes, 1 << 20),
       pingInterval: heartbeat.intervalMs,
@@ -121,7 +126,7 @@ export class SocketIoGateway {
       name: identity.name,
       grants: identity.grants,
     };
-    const conn = new SocketIoConnection(sender, socket, this.o, this.log);
+    const conn = new SocketIoConnection(sender, identity.expiresAt, socket, this.o, this.log);
     this.o.hub.add(conn);
     this.o.rate.attach(sender.userId);
     this.o.metrics.connections.labels('socket.io').inc();
@@ -146,14 +151,36 @@ export class SocketIoGateway {
 class SocketIoConnection implements DeviceConnection {
   private strikes = 0;
   private strikeWindowStart = 0;
+  /** Bytes engine.io holds for the client, not yet handed to its transport. */
+  private backlog = 0;
 
   constructor(
     readonly sender: Sender,
+    /** When the handshake's token expires: socket.io has no refresh, the socket ends then. */
+    private readonly expiresAt: number,
     private readonly socket: Socket,
     private readonly o: SocketIoGatewayOptions,
     private readonly log: Logger,
   ) {
     socket.onAny((event: string, ...args: unknown[]) => this.onRequest(event, args));
+    // engine.io queues packets while its transport is still writing the last batch: for a
+    // client that does not read, without end. Capped like a WebSocket's send queue.
+    socket.conn.on('packetCreate', (p: { data?: unknown }) => this.queued(p.data));
+    socket.conn.on('flush', () => (this.backlog = 0));
+  }
+
+  private queued(data: unknown): void {
+    this.backlog +=
+      typeof data === 'string' ? data.length : Buffer.isBuffer(data) ? data.byteLength : 0;
+    if (this.backlog <= this.o.config.connections.maxBufferedBytes) return;
+    this.backlog = -Infinity; // counted once
+    this.o.metrics.slowConsumers.labels('overflow').inc();
+    this.log.warn(
+      { event: 'slow_consumer', userId: this.sender.userId, deviceId: this.sender.deviceId },
+      'closing a socket.io client that does not read',
+    );
+    // Discarding the transport: a graceful close would wait for the queue to drain.
+    this.socket.conn.close(true);
   }
 
   sendEvent(event: ServerEvent): void {
@@ -166,11 +193,16 @@ class SocketIoConnection implements DeviceConnection {
     this.socket.disconnect(true);
   }
 
-  /** engine.io pings and times out on its own (heartbeat settings). */
-  heartbeat(): void {}
+  /** engine.io pings and times out on its own (heartbeat settings); the token's expiry is ours. */
+  heartbeat(now: number): void {
+    if (now < this.expiresAt) return;
+    this.log.info({ event: 'token_expired', userId: this.sender.userId }, 'token expired');
+    this.socket.disconnect(true);
+  }
 
   private onRequest(event: string, args: unknown[]): void {
     if (!this.socket.connected) return; // packets that arrived with the one that flooded
+    if (Date.now() >= this.expiresAt) return this.heartbeat(Date.now());
     const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as Ack) : undefined;
     const payload = args[0];
     // `{type, data, requestId}` is an envelope; anything else is the data itself.

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { AppError } from '@parley/protocol';
 import type { Authenticator } from '../auth/index.ts';
 import type { Sender } from '../calls/index.ts';
@@ -27,11 +27,16 @@ export interface RemoteSessions {
 /** What the WebSocket gateway needs from the node. */
 export interface GatewayOptions {
   nodeId: string;
-  config: Pick<Config, 'limits' | 'heartbeat'> & {
+  config: Pick<Config, 'limits' | 'heartbeat' | 'connections'> & {
     calls: Pick<Config['calls'], 'disconnectGraceMs'>;
   };
   /** Endpoint path → dialect. */
   endpoints: ReadonlyMap<string, Dialect>;
+  /**
+   * Path prefixes whose upgrades another listener of the server takes (socket.io's
+   * `/socket.io/`). Upgrades to any other path are answered 404 and closed.
+   */
+  foreignPrefixes?: readonly string[];
   auth: Authenticator;
   hub: Hub;
   directory: PresenceDirectory;
@@ -66,7 +71,15 @@ export function tokenOf(req: IncomingMessage, url: URL): string | undefined {
   return h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined;
 }
 
+/** One listener for every handshaking socket (`this` is the socket), not a closure each. */
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
+
+/** Answers an upgrade with an HTTP error and closes the socket once the answer is out. */
 function refuse(socket: Duplex, status: number, text: string): void {
+  if (socket.destroyed || socket.writableEnded) return;
+  socket.once('finish', () => socket.destroy());
   socket.end(
     `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`,
   );
@@ -84,6 +97,8 @@ export class Gateway {
   private readonly sessions: SessionRegistry;
   private readonly log: Logger;
   private accepting = true;
+  /** Upgrades between their request and their switch to WebSocket (authenticating). */
+  private pending = 0;
 
   constructor(private readonly o: GatewayOptions) {
     const { limits, heartbeat } = o.config;
@@ -100,6 +115,7 @@ export class Gateway {
       nodeId: o.nodeId,
       graceMs: o.config.calls.disconnectGraceMs,
       replayFrames: REPLAY_FRAMES,
+      replayBytes: o.config.connections.maxBufferedBytes,
       onExpire: (session) => this.offline(session, true),
     });
     this.sweeper = setInterval(
@@ -109,13 +125,66 @@ export class Gateway {
     this.sweeper.unref();
   }
 
-  /** Takes upgrades for our endpoints; others are left to whoever else listens (socket.io). */
+  /**
+   * Takes upgrades for our endpoints and leaves those under `foreignPrefixes` to their
+   * listener (socket.io); any other path gets 404 and is closed, so that no socket is left
+   * unanswered.
+   */
   attach(server: Server): void {
+    const foreign = this.o.foreignPrefixes ?? [];
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      const url = new URL(req.url ?? '/', 'http://localhost');
+      const path = req.url ?? '/';
+      if (foreign.some((prefix) => path.startsWith(prefix))) return;
+      socket.on('error', destroyOnError);
+      let url: URL;
+      try {
+        url = new URL(path, 'http://localhost');
+      } catch {
+        return refuse(socket, 400, 'Bad Request');
+      }
       const dialect = this.o.endpoints.get(url.pathname);
-      if (!dialect) return;
-      void this.upgrade(req, socket, head, url, dialect);
+      if (!dialect) return refuse(socket, 404, 'Not Found');
+      this.admit(req, socket, head, url, dialect);
+    });
+  }
+
+  /**
+   * Bounds the handshakes in flight (a slow token check, e.g. a JWKS that does not answer,
+   * must not pile up sockets): at most `maxPendingUpgrades` at once, each closed with 408 if it
+   * has not become a WebSocket within `upgradeTimeoutMs`.
+   */
+  private admit(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, dialect: Dialect) {
+    const { maxPendingUpgrades, upgradeTimeoutMs } = this.o.config.connections;
+    if (this.pending >= maxPendingUpgrades) {
+      this.o.metrics.upgradesRefused.labels('pending').inc();
+      return refuse(socket, 503, 'Service Unavailable');
+    }
+    this.pending++;
+    this.o.metrics.upgradesPending.inc();
+    let settled = false;
+    // Once settled, nothing of the handshake stays attached to the socket it became.
+    const settle = () => {
+      if (settled) return;
+      settled = true;
+      this.pending--;
+      this.o.metrics.upgradesPending.dec();
+      clearTimeout(timer);
+      socket.off('close', settle);
+    };
+    const timer = setTimeout(() => {
+      settle();
+      this.o.metrics.upgradesRefused.labels('timeout').inc();
+      refuse(socket, 408, 'Request Timeout');
+    }, upgradeTimeoutMs);
+    socket.on('close', settle);
+    this.upgrade(req, socket, head, url, dialect, () => {
+      const live = !settled;
+      settle();
+      return live;
+    }).catch((err: unknown) => {
+      settle();
+      this.log.error({ event: 'upgrade_failed', err }, 'upgrade failed');
+      refuse(socket, 500, 'Internal Server Error');
     });
   }
 
@@ -160,8 +229,9 @@ export class Gateway {
     head: Buffer,
     url: URL,
     dialect: Dialect,
+    /** Ends the handshake's time limit; false when it already ran out (the socket is gone). */
+    settle: () => boolean,
   ): Promise<void> {
-    socket.on('error', () => socket.destroy());
     if (!this.accepting) return refuse(socket, 503, 'Service Unavailable');
     const token = tokenOf(req, url);
     let identity;
@@ -195,6 +265,7 @@ export class Gateway {
     if (!resumed && resumeToken && resumable) {
       resumed = await this.adoptRemote(resumeToken, identity.userId, dialect, received);
     }
+    if (!settle()) return;
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const sender: Sender = resumed?.sender ?? {
         userId: identity.userId,
@@ -204,39 +275,55 @@ export class Gateway {
         clientType,
       };
       const session = resumable ? (resumed ?? this.sessions.open(sender, dialect)) : undefined;
-      const log = this.log.child({
-        userId: sender.userId,
-        deviceId: sender.deviceId,
-        dialect: dialect.name,
-      });
+      // ws has its own error handling on the socket from here on.
+      socket.off('error', destroyOnError);
       const conn = new Connection({
         ws,
         socket,
         sender,
+        expiresAt: identity.expiresAt,
+        auth: this.o.auth,
         dialect,
         limits: this.o.config.limits,
+        connections: this.o.config.connections,
         rate: this.rate,
         dispatcher: this.o.dispatcher,
         metrics: this.o.metrics,
-        log,
+        log: this.log,
         ...(session ? { output: (frame: WireFrame) => session.output(frame) } : {}),
       });
       this.o.metrics.connections.labels(dialect.name).inc();
       if (dialect.meetingOnly) this.meetingPeer(conn);
       else if (!resumed) this.online(session ?? conn);
       session?.attach(conn, resumed !== undefined, received);
-      ws.on('close', (code: number) => {
-        this.o.metrics.connections.labels(dialect.name).dec();
-        if (dialect.meetingOnly) this.meetingPeerGone(conn);
-        else if (!session) this.offline(conn, false);
-        // A client that says goodbye (1000, or 1001: the page is going away) is not coming back.
-        else if (code === 1000 || code === 1001) session.leave(conn);
-        else if (session.detach(conn)) log.info({ event: 'parked' }, 'device awaits its resume');
-      });
-      log.info(
-        { event: resumed ? 'resumed' : 'connected', clientType: sender.clientType, resumable },
+      this.watchClose(ws, conn, session);
+      this.log.info(
+        {
+          ...conn.who(),
+          event: resumed ? 'resumed' : 'connected',
+          clientType: sender.clientType,
+          resumable,
+        },
         resumed ? 'device resumed' : 'device connected',
       );
+    });
+  }
+
+  /**
+   * What the socket's end means for its device. A method of its own so that the listener
+   * closes over these three alone, not over the whole handshake (an idle connection keeps it).
+   */
+  private watchClose(ws: WebSocket, conn: Connection, session: Session | undefined): void {
+    ws.on('close', (code: number) => {
+      const { dialect } = conn;
+      this.o.metrics.connections.labels(dialect.name).dec();
+      if (dialect.meetingOnly) this.meetingPeerGone(conn);
+      else if (!session) this.offline(conn, false);
+      // A client that says goodbye (1000, or 1001: the page is going away) is not coming back.
+      else if (code === 1000 || code === 1001) session.leave(conn);
+      else if (session.detach(conn)) {
+        this.log.info({ ...conn.who(), event: 'parked' }, 'device awaits its resume');
+      }
     });
   }
 

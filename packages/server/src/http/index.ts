@@ -5,3 +5,6 @@ export { mediaRoutes } from './media.ts';
 export { devLoginEnabled, devRoutes } from './dev.ts';
 export { webRoutes } from './web.ts';
 export { bearer, ok, fail, type AuthVars } from './rest.ts';
+export { createHttpServer } from './server.ts';
+export { KeyedRateLimiter, bodyCap, ipRateLimit, rateLimitedAuth } from './limits.ts';
+export { metricsRoutes, metricsServer } from './metrics.ts';

@@ -85,6 +85,23 @@ export class Metrics {
     help: 'Peers (devices) in meeting media rooms on this node',
     registers: [this.registry],
   });
+  readonly upgradesRefused = new Counter({
+    name: 'parley_upgrades_refused_total',
+    help: 'WebSocket upgrades refused before authentication, by reason (pending cap, timeout)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly upgradesPending = new Gauge({
+    name: 'parley_upgrades_pending',
+    help: 'WebSocket upgrades authenticating (not yet switched or refused)',
+    registers: [this.registry],
+  });
+  readonly slowConsumers = new Counter({
+    name: 'parley_slow_consumers_total',
+    help: 'WebSockets closed because their client does not read (overflow: queue past the cap; stalled: backlog not drained in time)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
 
   /** What the store's health looks like now; set by the composition root. */
   storeHealth: () => { up: boolean; pending: number } = () => ({ up: true, pending: 0 });

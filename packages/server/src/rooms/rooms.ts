@@ -6,6 +6,7 @@ import {
   type RoomSignalCommand,
   type ServerEvent,
 } from '@parley/protocol';
+import { granted } from '../auth/index.ts';
 import type { Clock, Delivery, Sender } from '../calls/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../observability/index.ts';
@@ -66,6 +67,9 @@ export class RoomManager {
 
   /** Adds the sender's device to a room; other members hear `room:member_joined`. */
   join(sender: Sender, roomId: string): RoomView {
+    if (this.o.rooms.access === 'grant' && !granted(sender.grants, 'room', roomId)) {
+      throw AppError.forbidden(`the token does not grant room ${roomId}`);
+    }
     const isNew = this.addDevice(roomId, sender, sender.name);
     this.o.mirror?.joined({
       roomId,

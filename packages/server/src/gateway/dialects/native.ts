@@ -109,6 +109,13 @@ const decoders: Record<string, (data: unknown) => Command> = {
     call: { callId: x.callId },
     candidate: x.candidate,
   })),
+  'auth:refresh': decoder(
+    Type.Object({ token: Type.String({ minLength: 1, maxLength: 8192 }) }),
+    (x) => ({
+      type: 'auth:refresh',
+      token: x.token,
+    }),
+  ),
   ...rtcDecoders,
 };
 
