@@ -61,7 +61,11 @@ async function node(nodeId: string, peers: Peers) {
   const bus = new LinkedBus(new RedisBus(pub, redis(), keys, log), links);
   const got: BusMessage[] = [];
   bus.subscribe(nodeId, (m) => got.push(m));
-  await sleep(50); // the SUBSCRIBE is in
+  // What is published before Redis has the SUBSCRIBE is lost: wait until it has it.
+  await until('the SUBSCRIBE', async () => {
+    const [, n] = (await pub.pubsub('NUMSUB', keys.channel(nodeId))) as [string, number];
+    return n > 0;
+  });
   closers.push(() => bus.close());
   return { links, bus, got, pub };
 }
@@ -70,8 +74,8 @@ const numbered = (n: number): BusMessage => ({ kind: 'unroute', callIds: [String
 const numbers = (got: BusMessage[]) =>
   got.flatMap((m) => (m.kind === 'unroute' ? [Number(m.callIds[0])] : []));
 
-async function until(what: string, ok: () => boolean, ms = 3_000) {
-  for (const end = Date.now() + ms; !ok(); await sleep(5)) {
+async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 10_000) {
+  for (const end = Date.now() + ms; !(await ok()); await sleep(5)) {
     if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
   }
 }
@@ -110,7 +114,8 @@ test('what a link brings waits for its marker through Redis', async () => {
   a.bus.publish('b2', numbered(0)); // through Redis; dials
   await until('the link', () => a.links.to('b2') !== null);
   a.bus.publish('b2', numbered(1)); // over the link
-  await sleep(100);
+  await until('the first, through Redis', () => b.got.length >= 1);
+  await sleep(100); // and nothing else meanwhile
   assert.deepEqual(numbers(b.got), [0]);
   b.links.release(marker!);
   assert.deepEqual(numbers(b.got), [0, 1]);
