@@ -8,7 +8,7 @@ import type { Logger, Metrics } from '../observability/index.ts';
 import type { Decoded, Dialect, WireFrame } from './dialect.ts';
 import { ByteBudget } from './byte-budget.ts';
 import type { Dispatcher } from './dispatcher.ts';
-import type { RateCounter } from './rate-limit.ts';
+import { rateClassOf, type RateCounter } from './rate-limit.ts';
 import { asAppError } from '../store/index.ts';
 
 /** WebSocket close codes Parley uses (documented in docs/protocol.md). */
@@ -252,13 +252,15 @@ export class Connection {
     }
     const { limits } = this.o;
     if (data.length > limits.maxFrameBytes && !this.bigFrame(data, isBinary)) return;
-    if (!this.o.rate.take(this.sender.userId)) {
+    // Decoded before the rate check: the budget depends on what the message is, and a refusal
+    // names the request it refuses. The frame is bounded above, and a flood is closed (4029).
+    const decoded = this.dialect.decode(data, isBinary, this.sender);
+    const cls = decoded.ok ? rateClassOf(decoded.command.type) : 'setup';
+    if (!this.o.rate.take(this.sender.userId, cls)) {
       this.o.metrics.rateLimited.inc();
-      if (this.strike()) return;
-      this.refuse(AppError.rateLimited(), data, isBinary);
+      if (!this.strike()) this.fail(AppError.rateLimited(), decoded.requestId, decoded.context);
       return;
     }
-    const decoded = this.dialect.decode(data, isBinary, this.sender);
     if (!decoded.ok) {
       this.fail(decoded.error, decoded.requestId, decoded.context);
       return;
