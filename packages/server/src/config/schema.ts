@@ -114,9 +114,9 @@ export const ConfigSchema = Type.Object({
   ),
   heartbeat: Type.Object(
     {
-      intervalMs: Ms(25_000, 'ping interval'),
-      /** A connection that has not answered a ping for this long is dropped. */
-      timeoutMs: Ms(60_000, 'pong timeout'),
+      intervalMs: Ms(30_000, 'ping interval'),
+      /** A connection that has not answered a ping this long after it was sent is dropped. */
+      timeoutMs: Ms(10_000, 'pong timeout'),
     },
     { default: {} },
   ),

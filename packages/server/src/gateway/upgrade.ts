@@ -12,7 +12,7 @@ import { CloseCode, Connection } from './connection.ts';
 import type { Dialect, WireFrame } from './dialect.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import type { DeviceConnection, Hub } from './hub.ts';
-import { sweepHeartbeats } from './heartbeat.ts';
+import { heartbeatTickMs, sweepHeartbeats } from './heartbeat.ts';
 import { RateLimiter, rateBudgets, type RateCounter } from './rate-limit.ts';
 import { SessionRegistry, type Session, type SessionHandoff } from './sessions.ts';
 
@@ -119,8 +119,8 @@ export class Gateway {
       onExpire: (session) => this.offline(session, true),
     });
     this.sweeper = setInterval(
-      () => sweepHeartbeats(o.hub.all(), Date.now(), heartbeat.timeoutMs),
-      heartbeat.intervalMs,
+      () => sweepHeartbeats(o.hub.all(), Date.now(), heartbeat),
+      heartbeatTickMs(heartbeat),
     );
     this.sweeper.unref();
   }
