@@ -217,4 +217,18 @@ describe('rate budgets by message class (default limits)', () => {
       [...ids].join(),
     );
   });
+
+  test('a frame refused unread (too large) is answered by its requestId on /ws and /ws/meeting', async () => {
+    const big = 'x'.repeat(srv.app.config.limits.maxFrameBytes + 1);
+    const native = await ws('big-native', '/ws');
+    native.send({ type: 'call:offer', requestId: 'big-1', data: { callId: 'c', sdp: big } });
+    const e1 = await native.next((f) => f.type === 'error');
+    assert.deepEqual([e1.requestId, e1.error.code], ['big-1', 'frame_too_large']);
+    const meetingId = await createMeeting(srv, 'big-rtc');
+    const rtc = await ws('big-rtc');
+    rtc.send({ type: 'rtc:produce', requestId: 'big-2', data: { meetingId, appData: big } });
+    const e2 = await rtc.next((f) => f.type === 'rtc:error');
+    assert.deepEqual([e2.requestId, e2.request], ['big-2', 'rtc:produce']);
+    assert.equal(native.closed ?? rtc.closed, null, 'both connections stay');
+  });
 });
