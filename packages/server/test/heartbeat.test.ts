@@ -41,7 +41,7 @@ describe('heartbeats', () => {
 
       const [code] = (await once(bob, 'close')) as [number];
       assert.equal(code, 1006, 'terminated, not closed politely: the peer is not answering');
-      assert.ok(pings >= 3, `pinged before being dropped (${pings})`);
+      assert.ok(pings >= 1, `pinged before being dropped (${pings})`);
       const ended = await alice.next((f) => f.type === 'call:ended' && f.data.callId === callId);
       assert.equal(ended.data.reason, 'disconnected');
 
@@ -51,4 +51,46 @@ describe('heartbeats', () => {
       assert.equal(again.type, 'ok');
     },
   );
+});
+
+describe('heartbeat timing: ping every intervalMs, drop timeoutMs after an unanswered ping', () => {
+  const beat = { intervalMs: 400, timeoutMs: 150 };
+  let srv: TestServer;
+  before(async () => {
+    srv = await startServer({ heartbeat: beat });
+  });
+  after(() => srv.close());
+
+  /** A raw socket that records when it is pinged; it answers pings only when `pong`. */
+  async function socket(userId: string, pong: boolean) {
+    const token = await srv.token(userId);
+    const ws = new WebSocket(`${srv.wsBase}/ws?token=${token}`, { autoPong: pong });
+    const pings: number[] = [];
+    ws.on('ping', () => pings.push(Date.now()));
+    await once(ws, 'open');
+    return { ws, pings };
+  }
+
+  test('a silent socket is pinged, then dropped timeoutMs after; one that answers stays', async () => {
+    const live = await socket('hbt-live', true);
+    const mute = await socket('hbt-mute', false);
+    await once(mute.ws, 'close');
+    const dropped = Date.now();
+    assert.equal(mute.pings.length, 1, 'pinged once, then dropped before the next ping is due');
+    const waited = dropped - mute.pings[0]!;
+    assert.ok(
+      waited >= beat.timeoutMs - 20 && waited < beat.intervalMs,
+      `dropped after ${waited} ms`,
+    );
+    // The answering socket outlives three pings, though it sent nothing else for far longer
+    // than timeoutMs.
+    while (live.pings.length < 3) await once(live.ws, 'ping');
+    assert.equal(live.ws.readyState, WebSocket.OPEN);
+    const gaps = live.pings.slice(1).map((t, i) => t - live.pings[i]!);
+    assert.ok(
+      gaps.every((g) => g >= beat.intervalMs * 0.75),
+      `a ping every intervalMs, not every tick: ${gaps.join()}`,
+    );
+    live.ws.close();
+  });
 });

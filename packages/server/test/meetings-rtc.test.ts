@@ -910,7 +910,9 @@ describe('meeting lifecycle on the SFU', () => {
 describe('meeting signaling over socket.io', () => {
   let srv: TestServer;
   before(async () => {
-    srv = await startMeetingServer({ limits: { rateBurst: 40, floodStrikes: 25 } });
+    srv = await startMeetingServer({
+      limits: { rateBurst: 40, meetingRatePerSec: 10, meetingRateBurst: 40, floodStrikes: 25 },
+    });
   });
   after(() => srv.close());
 
@@ -994,8 +996,8 @@ describe('meeting signaling over socket.io', () => {
     const wsWes = await meetingWs(srv, 'wes');
     const caps = { meetingId: id };
     const started = Date.now();
-    // One bucket for the user: 30 requests over WebSocket and 30 over socket.io, all at once.
-    // (A rate-limited WebSocket frame is refused unread, so its error has no requestId.)
+    // One meeting budget for the user: 30 requests over WebSocket and 30 over socket.io, all at
+    // once. Every refusal names the request it refuses.
     for (let i = 0; i < 30; i++) {
       wsWes.send({ type: 'rtc:getRouterRtpCapabilities', data: caps, requestId: `w${i}` });
     }
@@ -1009,6 +1011,12 @@ describe('meeting signaling over socket.io', () => {
     const passed = answers.filter((a) => a.type === 'rtc:routerRtpCapabilities').length;
     const limited = answers.filter((a) => a.code === 42901).length;
     assert.equal(passed + limited, 60);
+    const wsAnswers = answers.slice(0, 30);
+    assert.deepEqual(
+      wsAnswers.map((a) => a.requestId as string).sort(),
+      Array.from({ length: 30 }, (_, i) => `w${i}`).sort(),
+      'each WebSocket request answered by its requestId, refused or not',
+    );
     // In a cluster each node checks its own bucket and the counts are reconciled every
     // cluster.rateSyncMs, so a burst shorter than one sync may get one burst per node.
     const burst = 40 * srv.apps.length;

@@ -6,6 +6,7 @@ import { linkHostOf, type Config } from '../config/index.ts';
 import {
   CloseCode,
   Dispatcher,
+  rateBudgets,
   type Gateway,
   type Hub,
   type RemoteSessions,
@@ -153,7 +154,13 @@ export class ClusterNode {
     links?.usePeers(this.registry);
     this.directory = new RedisDirectory(redis, keys, this.registry, nodeId, log);
     this.index = new RedisCallIndex(redis, keys, this.registry, log);
-    this.rate = new SharedRateLimiter(redis, keys, config.limits, config.cluster.rateSyncMs, log);
+    this.rate = new SharedRateLimiter(
+      redis,
+      keys,
+      rateBudgets(config.limits),
+      config.cluster.rateSyncMs,
+      log,
+    );
     this.rpc = new Rpc(nodeId, this.bus, config.cluster.requestTimeoutMs, log);
     this.mirror = new RedisRoomMirror(redis, keys, log);
   }

@@ -26,8 +26,9 @@ export function keysFor(prefix: string) {
     calls: (userId: string) => `${prefix}:calls:${userId}`,
     /** callId → how the call started, for every live call a node owns (its janitor's list). */
     nodeCalls: (nodeId: string) => `${prefix}:node-calls:${nodeId}`,
-    /** Messages a user sent in one window, cluster-wide, for the shared rate budget. */
-    rate: (userId: string, window: number) => `${prefix}:rate:${userId}:${window}`,
+    /** Messages of a class a user sent in one window, cluster-wide, for the shared budget. */
+    rate: (userId: string, window: number, cls: string) =>
+      `${prefix}:rate:${cls}:${userId}:${window}`,
     /** `roomId\0deviceId` → membership, for whichever node holds the rooms next. */
     roomMembers: `${prefix}:room-members`,
     /** `from\0to` → phase of each ROOM signaling pair, likewise. */

@@ -131,3 +131,22 @@ test('connection, REST and exposure limits: defaults, environment, cross-field c
   );
   assert.throws(() => loadConfig({ PARLEY_METRICS_TOKEN: 'short' }), /metrics\/token/);
 });
+
+test('rate budgets per class and the heartbeat: defaults and environment', () => {
+  const c = loadConfig({});
+  assert.deepEqual(
+    [c.limits.signalRatePerSec, c.limits.signalRateBurst],
+    [100, 400],
+    'an ICE restart fits',
+  );
+  assert.deepEqual([c.limits.meetingRatePerSec, c.limits.meetingRateBurst], [100, 500]);
+  assert.deepEqual([c.heartbeat.intervalMs, c.heartbeat.timeoutMs], [30_000, 10_000]);
+  const e = loadConfig({
+    PARLEY_SIGNAL_RATE_PER_SEC: '50',
+    PARLEY_SIGNAL_RATE_BURST: '200',
+    PARLEY_MEETING_RATE_PER_SEC: '20',
+    PARLEY_MEETING_RATE_BURST: '300',
+  });
+  assert.deepEqual([e.limits.signalRatePerSec, e.limits.signalRateBurst], [50, 200]);
+  assert.deepEqual([e.limits.meetingRatePerSec, e.limits.meetingRateBurst], [20, 300]);
+});

@@ -94,10 +94,18 @@ export const ConfigSchema = Type.Object({
       maxChatFrameBytes: Type.Integer({ minimum: 1024, default: 524_288 }),
       /** Per connection: bytes per second of chat frames above maxFrameBytes (burst: 2 s). */
       chatBytesPerSec: Type.Integer({ minimum: 1024, default: 1_048_576 }),
-      /** Token bucket per user: sustained messages per second. */
+      /** Token bucket per user for call setup (invites, joins, other control): per second. */
       ratePerSec: Type.Number({ exclusiveMinimum: 0, default: 10 }),
-      /** Token bucket per user: burst size (a join or an ICE trickle fits in it). */
+      /** Token bucket per user for call setup: burst size. */
       rateBurst: Type.Integer({ minimum: 1, default: 40 }),
+      /** Per user, relayed signaling (offer/answer/ICE, room signals, chat): per second. */
+      signalRatePerSec: Type.Number({ exclusiveMinimum: 0, default: 100 }),
+      /** Relayed signaling burst: an ICE restart on a multi-homed host fits with room to spare. */
+      signalRateBurst: Type.Integer({ minimum: 1, default: 400 }),
+      /** Per user, meeting requests (rtc:* but rtc:join): per second. */
+      meetingRatePerSec: Type.Number({ exclusiveMinimum: 0, default: 100 }),
+      /** Meeting requests burst: joining a meeting of 50 (~200 requests) fits twice. */
+      meetingRateBurst: Type.Integer({ minimum: 1, default: 500 }),
       /** Rate-limited messages within one window that close the connection (4029). */
       floodStrikes: Type.Integer({ minimum: 1, default: 50 }),
       floodWindowMs: Ms(10_000, 'flood window'),
@@ -106,9 +114,9 @@ export const ConfigSchema = Type.Object({
   ),
   heartbeat: Type.Object(
     {
-      intervalMs: Ms(25_000, 'ping interval'),
-      /** A connection that has not answered a ping for this long is dropped. */
-      timeoutMs: Ms(60_000, 'pong timeout'),
+      intervalMs: Ms(30_000, 'ping interval'),
+      /** A connection that has not answered a ping this long after it was sent is dropped. */
+      timeoutMs: Ms(10_000, 'pong timeout'),
     },
     { default: {} },
   ),

@@ -7,8 +7,9 @@ import type { Config } from '../config/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import type { Decoded, Dialect, WireFrame } from './dialect.ts';
 import { ByteBudget } from './byte-budget.ts';
+import { pingDue, type HeartbeatTimes } from './heartbeat.ts';
 import type { Dispatcher } from './dispatcher.ts';
-import type { RateCounter } from './rate-limit.ts';
+import { rateClassOf, type RateCounter } from './rate-limit.ts';
 import { asAppError } from '../store/index.ts';
 
 /** WebSocket close codes Parley uses (documented in docs/protocol.md). */
@@ -95,6 +96,8 @@ export class Connection {
   readonly dialect: Dialect;
   /** Last time the peer showed it is alive (message or pong), epoch ms. */
   lastSeen = Date.now();
+  /** When the last ping was sent (epoch ms; 0: none yet). */
+  private pingedAt = 0;
   /** When the connection's token expires (epoch ms); `auth:refresh` moves it. */
   expiresAt: number;
   private strikes = 0;
@@ -197,19 +200,24 @@ export class Connection {
   }
 
   /**
-   * Pings the peer, or drops it when it has been silent past `timeoutMs`, or closes it when
-   * its backlog has not drained for `writeTimeoutMs` (a client that sends but never reads
-   * stays "alive" by its messages alone).
+   * One heartbeat tick: drops the peer when its last ping went unanswered (no pong, no message)
+   * for `timeoutMs`, pings it every `intervalMs`, or closes it when its backlog has not drained
+   * for `writeTimeoutMs` (a client that sends but never reads stays "alive" by its messages).
    */
-  heartbeat(now: number, timeoutMs: number): void {
-    if (now - this.lastSeen > timeoutMs) {
+  heartbeat(now: number, beat: HeartbeatTimes): void {
+    // A ping is outstanding until a pong or any message comes after it.
+    const waiting = this.pingedAt > this.lastSeen;
+    if (waiting && now - this.pingedAt >= beat.timeoutMs) {
       this.logger.info({ ...this.who(), event: 'heartbeat_timeout' }, 'no pong');
       this.terminate();
     } else if (now >= this.expiresAt) {
       this.tokenExpired();
     } else if (this.o.ws.readyState === WebSocket.OPEN) {
       if (this.stalled(now)) this.slowConsumer('stalled');
-      else this.o.ws.ping();
+      else if (!waiting && pingDue(now, this.pingedAt, beat)) {
+        this.pingedAt = now;
+        this.o.ws.ping();
+      }
     }
   }
 
@@ -252,13 +260,15 @@ export class Connection {
     }
     const { limits } = this.o;
     if (data.length > limits.maxFrameBytes && !this.bigFrame(data, isBinary)) return;
-    if (!this.o.rate.take(this.sender.userId)) {
+    // Decoded before the rate check: the budget depends on what the message is, and a refusal
+    // names the request it refuses. The frame is bounded above, and a flood is closed (4029).
+    const decoded = this.dialect.decode(data, isBinary, this.sender);
+    const cls = decoded.ok ? rateClassOf(decoded.command.type) : 'setup';
+    if (!this.o.rate.take(this.sender.userId, cls)) {
       this.o.metrics.rateLimited.inc();
-      if (this.strike()) return;
-      this.refuse(AppError.rateLimited(), data, isBinary);
+      if (!this.strike()) this.fail(AppError.rateLimited(), decoded.requestId, decoded.context);
       return;
     }
-    const decoded = this.dialect.decode(data, isBinary, this.sender);
     if (!decoded.ok) {
       this.fail(decoded.error, decoded.requestId, decoded.context);
       return;

@@ -17,7 +17,7 @@ function fake(id: number, beats: Map<number, number>): DeviceConnection {
 test('a sweep pings each connection once, a batch per turn of the event loop', async () => {
   const beats = new Map<number, number>();
   const conns = new Map(Array.from({ length: 1200 }, (_, i) => [i, fake(i, beats)]));
-  sweepHeartbeats(conns.values(), Date.now(), 60_000, 500);
+  sweepHeartbeats(conns.values(), Date.now(), { intervalMs: 30_000, timeoutMs: 10_000 }, 500);
   assert.equal(beats.size, 500, 'only the first batch runs at once');
   conns.delete(1100); // closes before its batch: skipped
   conns.set(5000, fake(5000, beats)); // opens during the sweep: pinged too

@@ -1,3 +1,4 @@
+import type { HeartbeatTimes } from './heartbeat.ts';
 import type { DeviceRef, ServerEvent } from '@parley/protocol';
 import type { Delivery, Sender } from '../calls/index.ts';
 import type { Bus } from '../cluster/index.ts';
@@ -9,8 +10,8 @@ export interface DeviceConnection {
   /** Encodes and sends an event, if the connection's dialect shows it. */
   sendEvent(event: ServerEvent): void;
   close(code: number, reason: string): void;
-  /** Pings the peer, or drops it when it has been silent past `timeoutMs`. */
-  heartbeat(now: number, timeoutMs: number): void;
+  /** One heartbeat tick: pings the peer when due, or drops it when a ping went unanswered. */
+  heartbeat(now: number, beat: HeartbeatTimes): void;
 }
 
 /**

@@ -3,7 +3,15 @@ export type { SessionHandoff } from './sessions.ts';
 export { Hub, type DeviceConnection } from './hub.ts';
 export { Dispatcher, type Handler } from './dispatcher.ts';
 export { CloseCode, Connection } from './connection.ts';
-export { RateLimiter, type RateCounter } from './rate-limit.ts';
+export {
+  RATE_CLASSES,
+  RateLimiter,
+  rateBudgets,
+  rateClassOf,
+  type RateBudget,
+  type RateClass,
+  type RateCounter,
+} from './rate-limit.ts';
 export type { Dialect, DialectName, Decoded, WireFrame } from './dialect.ts';
 export { nativeDialect } from './dialects/native.ts';
 export { videoCallDialect } from './dialects/video-call.ts';

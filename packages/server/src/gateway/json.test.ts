@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sdpLiteral, withLiteral } from './json.ts';
+import { peekMembers, sdpLiteral, withLiteral } from './json.ts';
 
 const SDP = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\n';
 
@@ -83,4 +83,17 @@ test('withLiteral appends the member (and more) to the inner object', () => {
   });
   const plain = withLiteral('{"data":{"a":1}}', 'sdp', Buffer.from('"x"'));
   assert.equal(plain.toString(), '{"data":{"a":1,"sdp":"x"}}');
+});
+
+test('peekMembers reads the first string members of an unparsed frame, bounded', () => {
+  const frame = Buffer.from(
+    '{"type":"rtc:consume","requestId":"r\\"1","data":{"requestId":"inner","x":"' +
+      'y'.repeat(100_000),
+  );
+  assert.deepEqual(peekMembers(frame, ['requestId', 'type']), {
+    type: 'rtc:consume',
+    requestId: 'r"1',
+  });
+  const late = Buffer.from(`{"data":"${'z'.repeat(2000)}","requestId":"late"}`);
+  assert.deepEqual(peekMembers(late, ['requestId']), {}, 'only the start is searched');
 });

@@ -110,3 +110,30 @@ export function withLiteral(head: string, key: string, literal: Uint8Array, more
   out.write(rest, at + literal.length, 'latin1');
   return out;
 }
+
+/** How much of a frame refused unread is searched for the members that name its request. */
+const SCAN_CHARS = 1024;
+/** A `"name": "…"` member whose value is a JSON string literal of at most 128 characters. */
+const MEMBER = /"([A-Za-z_]{1,32})"\s*:\s*("(?:[^"\\]|\\.){1,128}")/g;
+
+/**
+ * The first string value of each of `names` among the first members of a frame that was not
+ * parsed (refused unread: too large, or not JSON), so that its error can still name the
+ * request: the specs' frames put the requestId and type before `data`. Cheap: a bounded scan
+ * of the frame's start, done only for a frame that is refused.
+ */
+export function peekMembers(data: Buffer, names: readonly string[]): Record<string, string> {
+  const text = data.toString('utf8', 0, Math.min(data.length, SCAN_CHARS * 4)).slice(0, SCAN_CHARS);
+  const found: Record<string, string> = {};
+  for (const [, key, literal] of text.matchAll(MEMBER)) {
+    if (key === undefined || literal === undefined || key in found || !names.includes(key)) {
+      continue;
+    }
+    try {
+      found[key] = JSON.parse(literal) as string;
+    } catch {
+      // A control character or an escape JSON does not know: this member cannot be read.
+    }
+  }
+  return found;
+}

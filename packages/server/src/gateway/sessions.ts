@@ -1,3 +1,4 @@
+import type { HeartbeatTimes } from './heartbeat.ts';
 import { randomBytes } from 'node:crypto';
 import type { ServerEvent } from '@parley/protocol';
 import type { Sender } from '../calls/index.ts';
@@ -196,8 +197,8 @@ export class Session implements DeviceConnection {
     this.conn?.close(code, reason);
   }
 
-  heartbeat(now: number, timeoutMs: number): void {
-    this.conn?.heartbeat(now, timeoutMs);
+  heartbeat(now: number, beat: HeartbeatTimes): void {
+    this.conn?.heartbeat(now, beat);
   }
 
   /** The device is gone: nothing more is kept and the token no longer resumes it. */

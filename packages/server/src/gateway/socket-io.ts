@@ -17,7 +17,7 @@ import {
 } from './dialects/meeting.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import type { DeviceConnection, Hub } from './hub.ts';
-import type { RateCounter } from './rate-limit.ts';
+import { rateClassOf, type RateCounter } from './rate-limit.ts';
 import { asAppError } from '../store/index.ts';
 
 /** What the socket.io endpoint needs from the node. */
@@ -210,7 +210,7 @@ class SocketIoConnection implements DeviceConnection {
       isObject(payload) && isObject(payload.data) && (payload.type ?? event) === event;
     const data = envelope ? payload.data : payload;
     const requestId = requestIdOf(payload);
-    if (!this.o.rate.take(this.sender.userId)) {
+    if (!this.o.rate.take(this.sender.userId, rateClassOf(event))) {
       this.o.metrics.rateLimited.inc();
       if (!this.strike()) this.fail(ack, AppError.rateLimited(), requestId, event);
       return;

@@ -12,8 +12,8 @@ import { CloseCode, Connection } from './connection.ts';
 import type { Dialect, WireFrame } from './dialect.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import type { DeviceConnection, Hub } from './hub.ts';
-import { sweepHeartbeats } from './heartbeat.ts';
-import { RateLimiter, type RateCounter } from './rate-limit.ts';
+import { heartbeatTickMs, sweepHeartbeats } from './heartbeat.ts';
+import { RateLimiter, rateBudgets, type RateCounter } from './rate-limit.ts';
 import { SessionRegistry, type Session, type SessionHandoff } from './sessions.ts';
 
 /** A resume that names a session of another node (cluster mode): asks that node for it. */
@@ -110,7 +110,7 @@ export class Gateway {
       maxPayload: Math.max(16 * limits.maxFrameBytes, 2 * limits.maxChatFrameBytes, 1 << 20),
       perMessageDeflate: false,
     });
-    this.rate = o.rate ?? new RateLimiter(limits.ratePerSec, limits.rateBurst);
+    this.rate = o.rate ?? new RateLimiter(rateBudgets(limits));
     this.sessions = new SessionRegistry({
       nodeId: o.nodeId,
       graceMs: o.config.calls.disconnectGraceMs,
@@ -119,8 +119,8 @@ export class Gateway {
       onExpire: (session) => this.offline(session, true),
     });
     this.sweeper = setInterval(
-      () => sweepHeartbeats(o.hub.all(), Date.now(), heartbeat.timeoutMs),
-      heartbeat.intervalMs,
+      () => sweepHeartbeats(o.hub.all(), Date.now(), heartbeat),
+      heartbeatTickMs(heartbeat),
     );
     this.sweeper.unref();
   }

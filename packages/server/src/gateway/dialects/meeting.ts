@@ -13,7 +13,7 @@ import {
   type ServerEvent,
 } from '@parley/protocol';
 import type { Decoded, Dialect, WireFrame } from '../dialect.ts';
-import { decoder, parseJson, validator } from '../json.ts';
+import { decoder, parseJson, peekMembers, validator } from '../json.ts';
 
 /**
  * The meeting dialect of specs/meeting-sfu.md, on `/ws/meeting` and (see socket-io.ts) over
@@ -429,6 +429,11 @@ export const meetingDialect: Dialect = {
       const error = err instanceof AppError ? err : AppError.badRequest('malformed frame');
       return requestId === undefined ? { ok: false, error } : { ok: false, error, requestId };
     }
+  },
+
+  peek(data) {
+    const { requestId, type } = peekMembers(data, ['requestId', 'type']);
+    return { ...(requestId ? { requestId } : {}), ...(type ? { context: type } : {}) };
   },
 
   encodeEvent(event: ServerEvent): WireFrame | null {

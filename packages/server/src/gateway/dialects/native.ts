@@ -9,7 +9,14 @@ import {
   type SessionReady,
 } from '@parley/protocol';
 import type { Decoded, Dialect, WireFrame } from '../dialect.ts';
-import { decoder, keepSdpLiteral, parseJson, validator, withLiteral } from '../json.ts';
+import {
+  decoder,
+  keepSdpLiteral,
+  parseJson,
+  peekMembers,
+  validator,
+  withLiteral,
+} from '../json.ts';
 import { Candidate, Id, SdpText } from './fields.ts';
 import { rtcDecoders } from './meeting.ts';
 
@@ -174,6 +181,11 @@ export const nativeDialect: Dialect = {
       const error = err instanceof AppError ? err : AppError.badRequest('malformed frame');
       return requestId === undefined ? { ok: false, error } : { ok: false, error, requestId };
     }
+  },
+
+  peek(data) {
+    const { requestId } = peekMembers(data, ['requestId']);
+    return requestId ? { requestId } : {};
   },
 
   encodeEvent(event: ServerEvent): WireFrame | null {

@@ -13,7 +13,7 @@ import {
 } from '@parley/protocol';
 import type { Sender } from '../../calls/index.ts';
 import type { Decoded, Dialect, WireFrame } from '../dialect.ts';
-import { failureMessage, parseJson } from '../json.ts';
+import { failureMessage, parseJson, peekMembers } from '../json.ts';
 import { Id } from './fields.ts';
 
 /**
@@ -204,29 +204,14 @@ function peek(value: unknown): Seen {
   return out;
 }
 
-/** How much of an unparsable frame is searched for its requestId and cmd. */
-const SCAN_CHARS = 1024;
-/** `"requestId": "…"` / `"cmd": "…"` members (a JSON string literal of at most 128 chars). */
-const MEMBER = /"(requestId|cmd)"\s*:\s*("(?:[^"\\]|\\.){1,128}")/g;
-
 /**
  * The requestId and cmd of a frame that was not parsed (JSON.parse refused it: truncated, a
- * stray token, sent as binary; or it was refused unread: too large, over the rate), read from
- * its first members: the spec's frames put both before `data`, so a client
- * still learns which request failed. The first occurrence of each wins.
+ * stray token, sent as binary; or it was refused unread: too large), read from its first
+ * members: the spec's frames put both before `data`, so a client still learns which request
+ * failed. The first occurrence of each wins.
  */
 function scan(data: Buffer): Seen {
-  const text = data.toString('utf8', 0, Math.min(data.length, SCAN_CHARS * 4)).slice(0, SCAN_CHARS);
-  const found: Record<string, unknown> = {};
-  for (const [, key, literal] of text.matchAll(MEMBER)) {
-    if (key === undefined || literal === undefined || key in found) continue;
-    try {
-      found[key] = JSON.parse(literal);
-    } catch {
-      // A control character or an escape JSON does not know: this member cannot be read.
-    }
-  }
-  return peek(found);
+  return peek(peekMembers(data, ['requestId', 'cmd']));
 }
 
 /** The ROOM dialect (stateless; one instance serves every connection). */
