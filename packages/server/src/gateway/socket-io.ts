@@ -48,6 +48,18 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/**
+ * An answer to a request sent without an ack is an event like any broadcast, and the spec's
+ * client reads an event's argument as the bare data (`socket.on('rtc:newProducer', ({
+ * producerId }) => …)`): so it is the response's data (an error's `{request, error, code}`),
+ * with the request's `requestId` in it, where a request may carry it too.
+ */
+function unacked(r: RtcResponse | RtcErrorResponse): object {
+  const { type, requestId, ...rest } = r;
+  const data = type === 'rtc:error' ? rest : (rest as { data: object }).data;
+  return requestId === undefined ? data : { ...data, requestId };
+}
+
 /** A connect error the client sees as `connect_error` with `err.data.code`. */
 function refusal(message: string, code: number): Error {
   return Object.assign(new Error(message), { data: { code } });
@@ -56,7 +68,8 @@ function refusal(message: string, code: number): Error {
 /**
  * The meeting dialect over socket.io at `/socket.io/`: the event name is the request type, the
  * argument its `data` (or a whole `{type, data, requestId}` envelope), and the ack receives the
- * response. The token comes in the handshake (`auth.token`, else `?token=`, else an
+ * response; events (broadcasts, and answers to a request sent without an ack) carry bare data,
+ * as the spec's client reads them. The token comes in the handshake (`auth.token`, else `?token=`, else an
  * Authorization header). Each socket is one device.
  */
 export class SocketIoGateway {
@@ -234,7 +247,7 @@ class SocketIoConnection implements DeviceConnection {
         acked = true;
         ack(r);
       } else {
-        this.socket.emit(r.type, r);
+        this.socket.emit(r.type, unacked(r));
       }
     };
     // Last resort: whatever a handler or the response's encoding throws is answered, never left
@@ -268,6 +281,6 @@ class SocketIoConnection implements DeviceConnection {
     this.o.metrics.errors.labels(error.code).inc();
     const response = rtcError(error.toBody(), requestId, request);
     if (ack) ack(response);
-    else this.socket.emit(response.type, response);
+    else this.socket.emit(response.type, unacked(response));
   }
 }
