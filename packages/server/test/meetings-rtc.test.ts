@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { TestClient, TestServer } from './harness.ts';
+import type { Frame, TestClient, TestServer } from './harness.ts';
 import {
   DTLS,
   SioClient,
@@ -916,7 +916,7 @@ describe('meeting signaling over socket.io', () => {
   });
   after(() => srv.close());
 
-  test('event = type, ack = response; broadcasts are events with the data', async () => {
+  test('event = type, ack = response; broadcasts and unacked answers are events with the data', async () => {
     const id = await createMeeting(srv, 'tom');
     await joinMeeting(srv, id, 'tom', 'uma');
     const tom = await SioClient.open(srv, 'tom');
@@ -937,12 +937,17 @@ describe('meeting signaling over socket.io', () => {
         { meetingId: id, direction: 'send' },
         'rtc:transportCreated',
       );
+      const raw = new Promise<Frame['data']>((resolve) =>
+        uma.socket.once('rtc:newProducer', resolve),
+      );
       const prod = await ok(
         tom,
         'rtc:produce',
         { meetingId: id, transportId: send.transportId, kind: 'video', rtpParameters: videoRtp() },
         'rtc:produced',
       );
+      // As the spec's client reads it: `socket.on('rtc:newProducer', ({ producerId }) => …)`.
+      assert.equal((await raw).producerId, prod.producerId);
       assert.equal((await uma.event('rtc:newProducer')).data.producerId, prod.producerId);
       await ok(
         uma,
@@ -969,11 +974,18 @@ describe('meeting signaling over socket.io', () => {
       assert.equal((await uma.request('rtc:join', { meetingId: MISSING })).code, 40401);
       assert.equal((await uma.request('rtc:what', {})).code, 40002);
       assert.equal((await uma.request('rtc:join', 'x')).code, 40001);
-      // Without an ack the response comes as an event named by its type.
+      // Without an ack the response comes as an event named by its type, shaped like a
+      // broadcast: its data, with the request's requestId in it.
       uma.socket.emit('rtc:getRouterRtpCapabilities', { meetingId: id, requestId: 'no-ack' });
       const noAck = await uma.event('rtc:routerRtpCapabilities');
+      assert.deepEqual(Object.keys(noAck.data).sort(), ['requestId', 'rtpCapabilities']);
       assert.equal(noAck.data.requestId, 'no-ack');
-      assert.ok(noAck.data.data.rtpCapabilities);
+      uma.socket.emit('rtc:join', { meetingId: MISSING, requestId: 'no-ack-2' });
+      const noAckError = await uma.event('rtc:error');
+      assert.deepEqual(
+        { ...noAckError.data, error: typeof noAckError.data.error },
+        { requestId: 'no-ack-2', request: 'rtc:join', error: 'string', code: 40401 },
+      );
       // A dropped socket is a peer leaving.
       tom.close();
       assert.equal((await uma.event('rtc:producerClosed')).data.producerId, prod.producerId);

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
+import { sfuAddressDefaults } from './lan-address.ts';
 import { ConfigSchema, type Config } from './schema.ts';
 
 /** Environment variable → config path. The only place that reads process.env. */
@@ -192,6 +193,7 @@ export function loadConfig(
     setPath(fromEnv, path, LIST_VARS.has(name) ? list() : raw);
   }
   tree = deepMerge(deepMerge(tree, fromEnv), overrides);
+  tree = deepMerge(tree, sfuAddressDefaults(tree));
   const workerBin = cachedWorkerBin(env);
   if (workerBin && !(tree.sfu as Tree | undefined)?.workerBin) {
     tree = deepMerge(tree, { sfu: { workerBin } });

@@ -220,7 +220,7 @@ export const ConfigSchema = Type.Object({
     {
       /** mediasoup worker processes (one per core by default). */
       workers: Type.Integer({ minimum: 1, maximum: 256, default: availableParallelism() }),
-      /** Address the media sockets bind to; 0.0.0.0 (with announcedIp) in production. */
+      /** Address the media sockets bind to (unset: an IPv4 `HOST`, see lan-address.ts). */
       listenIp: Type.String({ minLength: 1, default: '127.0.0.1' }),
       /** Address put in ICE candidates when it differs from listenIp (public IP behind NAT). */
       announcedIp: Type.Optional(Type.String({ minLength: 1 })),

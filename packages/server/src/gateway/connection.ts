@@ -8,6 +8,7 @@ import type { Logger, Metrics } from '../observability/index.ts';
 import type { Decoded, Dialect, WireFrame } from './dialect.ts';
 import { ByteBudget } from './byte-budget.ts';
 import { pingDue, type HeartbeatTimes } from './heartbeat.ts';
+import { ReplyOrder } from './reply-order.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import { rateClassOf, type RateCounter } from './rate-limit.ts';
 import { asAppError } from '../store/index.ts';
@@ -109,6 +110,8 @@ export class Connection {
   private backlogSince = 0;
   /** The gateway's logger (see `who()` for the fields that name this connection). */
   readonly logger: Logger;
+  /** Keeps answers in request order; made on the first request answered asynchronously. */
+  private replies: ReplyOrder<WireFrame | null> | null = null;
 
   constructor(private readonly o: ConnectionOptions) {
     this.sender = o.sender;
@@ -237,16 +240,19 @@ export class Connection {
   }
 
   /** `auth:refresh`: a valid token of the same user moves the connection's deadline. */
-  private async refresh(decoded: Extract<Decoded, { ok: true }>, token: string): Promise<void> {
+  private async refresh(
+    decoded: Extract<Decoded, { ok: true }>,
+    token: string,
+  ): Promise<WireFrame | null> {
     try {
       const identity = await this.o.auth.verify(token);
       if (identity.userId !== this.sender.userId) {
         throw AppError.forbidden('the token is for another user');
       }
       this.expiresAt = Math.max(this.expiresAt, identity.expiresAt);
-      this.reply(decoded, { expiresAt: this.expiresAt });
+      return this.dialect.encodeResult(decoded, { expiresAt: this.expiresAt }, this.sender);
     } catch (err) {
-      this.fail(err, decoded.requestId, 'auth:refresh');
+      return this.errorFrame(err, decoded.requestId, 'auth:refresh');
     }
   }
 
@@ -274,7 +280,7 @@ export class Connection {
       return;
     }
     if (decoded.command.type === 'auth:refresh') {
-      void this.refresh(decoded, decoded.command.token);
+      this.answerLater(this.refresh(decoded, decoded.command.token));
       return;
     }
     // Errors name the request as the dialect does (the ROOM cmd), else the command type.
@@ -284,15 +290,11 @@ export class Connection {
       if (result instanceof Promise) {
         // Last resort: whatever the handler or the reply's encoding throws is answered by the
         // request's id, never left as an unhandled rejection (which would end the process).
-        result
-          .then((r: unknown) => this.reply(decoded, r))
-          .catch((err: unknown) => this.fail(err, decoded.requestId, context))
-          .catch((err: unknown) =>
-            this.logger.error(
-              { ...this.who(), event: 'answer_failed', err, context },
-              'could not answer',
-            ),
-          );
+        this.answerLater(
+          result
+            .then((r: unknown) => this.dialect.encodeResult(decoded, r, this.sender))
+            .catch((err: unknown) => this.errorFrame(err, decoded.requestId, context)),
+        );
       } else {
         this.reply(decoded, result);
       }
@@ -302,8 +304,29 @@ export class Connection {
   }
 
   private reply(decoded: Extract<Decoded, { ok: true }>, result: unknown): void {
-    const frame = this.dialect.encodeResult(decoded, result, this.sender);
-    if (frame !== null) this.send(frame);
+    this.answer(this.dialect.encodeResult(decoded, result, this.sender));
+  }
+
+  /**
+   * Sends an answer, after the answers to earlier requests that are still being worked out: a
+   * quick answer (a decode error, a synchronous result) must not overtake them.
+   */
+  private answer(frame: WireFrame | null): void {
+    if (frame === null) return;
+    if (this.replies?.pending) this.replies.send(frame);
+    else this.send(frame);
+  }
+
+  /** Sends an answer that is still being worked out, in its request's turn. */
+  private answerLater(frame: Promise<WireFrame | null>): void {
+    this.replies ??= new ReplyOrder(
+      (f) => {
+        if (f !== null) this.send(f);
+      },
+      (err) =>
+        this.logger.error({ ...this.who(), event: 'answer_failed', err }, 'could not answer'),
+    );
+    this.replies.sendLater(frame);
   }
 
   /**
@@ -349,6 +372,11 @@ export class Connection {
   }
 
   private fail(err: unknown, requestId?: string, context?: string): void {
+    this.answer(this.errorFrame(err, requestId, context));
+  }
+
+  /** The error answer, counted (and logged when unforeseen). */
+  private errorFrame(err: unknown, requestId?: string, context?: string): WireFrame {
     const error = asAppError(err);
     if (error.code === 'internal') {
       this.logger.error(
@@ -357,6 +385,6 @@ export class Connection {
       );
     }
     this.o.metrics.errors.labels(error.code).inc();
-    this.send(this.dialect.encodeError(error.toBody(), requestId, context));
+    return this.dialect.encodeError(error.toBody(), requestId, context);
   }
 }

@@ -18,6 +18,7 @@ import {
 import type { Dispatcher } from './dispatcher.ts';
 import type { DeviceConnection, Hub } from './hub.ts';
 import { rateClassOf, type RateCounter } from './rate-limit.ts';
+import { ReplyOrder } from './reply-order.ts';
 import { asAppError } from '../store/index.ts';
 
 /** What the socket.io endpoint needs from the node. */
@@ -48,6 +49,18 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/**
+ * An answer to a request sent without an ack is an event like any broadcast, and the spec's
+ * client reads an event's argument as the bare data (`socket.on('rtc:newProducer', ({
+ * producerId }) => …)`): so it is the response's data (an error's `{request, error, code}`),
+ * with the request's `requestId` in it, where a request may carry it too.
+ */
+function unacked(r: RtcResponse | RtcErrorResponse): object {
+  const { type, requestId, ...rest } = r;
+  const data = type === 'rtc:error' ? rest : (rest as { data: object }).data;
+  return requestId === undefined ? data : { ...data, requestId };
+}
+
 /** A connect error the client sees as `connect_error` with `err.data.code`. */
 function refusal(message: string, code: number): Error {
   return Object.assign(new Error(message), { data: { code } });
@@ -56,7 +69,8 @@ function refusal(message: string, code: number): Error {
 /**
  * The meeting dialect over socket.io at `/socket.io/`: the event name is the request type, the
  * argument its `data` (or a whole `{type, data, requestId}` envelope), and the ack receives the
- * response. The token comes in the handshake (`auth.token`, else `?token=`, else an
+ * response; events (broadcasts, and answers to a request sent without an ack) carry bare data,
+ * as the spec's client reads them. The token comes in the handshake (`auth.token`, else `?token=`, else an
  * Authorization header). Each socket is one device.
  */
 export class SocketIoGateway {
@@ -153,6 +167,8 @@ class SocketIoConnection implements DeviceConnection {
   private strikeWindowStart = 0;
   /** Bytes engine.io holds for the client, not yet handed to its transport. */
   private backlog = 0;
+  /** Keeps answers in request order (each a thunk that sends one); made on the first request. */
+  private replies: ReplyOrder<() => void> | null = null;
 
   constructor(
     readonly sender: Sender,
@@ -227,24 +243,27 @@ class SocketIoConnection implements DeviceConnection {
       this.fail(ack, decoded.error, decoded.requestId, event);
       return;
     }
-    // socket.io takes an ack once, even when encoding its response threw.
-    let acked = false;
-    const answer = (r: RtcResponse | RtcErrorResponse) => {
-      if (ack) {
-        acked = true;
-        ack(r);
-      } else {
-        this.socket.emit(r.type, r);
-      }
-    };
     // Last resort: whatever a handler or the response's encoding throws is answered, never left
     // as an unhandled rejection (which would end the process).
-    new Promise((resolve) => resolve(this.o.dispatcher.run(this.sender, decoded.command)))
-      .then((result) => answer(rtcResponse(decoded, result)))
-      .catch((err: unknown) => this.fail(acked ? undefined : ack, err, requestId, event))
-      .catch((err: unknown) =>
-        this.log.error({ event: 'answer_failed', err, request: event }, 'could not answer'),
-      );
+    this.replies ??= new ReplyOrder(
+      (send) => send(),
+      (err) => this.log.error({ event: 'answer_failed', err }, 'could not answer'),
+    );
+    this.replies.sendLater(
+      new Promise((resolve) => resolve(this.o.dispatcher.run(this.sender, decoded.command)))
+        .then((result) => rtcResponse(decoded, result))
+        .then(
+          (response) => () => {
+            try {
+              this.respond(ack, response);
+            } catch (err) {
+              // socket.io takes an ack once, even when encoding its response threw.
+              this.respond(undefined, this.errorResponse(err, requestId, event));
+            }
+          },
+          (err: unknown) => () => this.respond(ack, this.errorResponse(err, requestId, event)),
+        ),
+    );
   }
 
   /** Counts a rate-limited message; disconnects on a sustained flood (as the WS 4029). */
@@ -260,14 +279,26 @@ class SocketIoConnection implements DeviceConnection {
     return true;
   }
 
+  /** Answers with an error, after the answers to earlier requests still being worked out. */
   private fail(ack: Ack | undefined, err: unknown, requestId?: string, request?: string): void {
+    const response = this.errorResponse(err, requestId, request);
+    if (this.replies?.pending) this.replies.send(() => this.respond(ack, response));
+    else this.respond(ack, response);
+  }
+
+  /** The error answer, counted (and logged when unforeseen). */
+  private errorResponse(err: unknown, requestId?: string, request?: string): RtcErrorResponse {
     const error = asAppError(err);
     if (error.code === 'internal') {
       this.log.error({ event: 'handler_failed', err, request }, 'unexpected error');
     }
     this.o.metrics.errors.labels(error.code).inc();
-    const response = rtcError(error.toBody(), requestId, request);
+    return rtcError(error.toBody(), requestId, request);
+  }
+
+  /** To the ack when the request had one, else as an event named by the response's type. */
+  private respond(ack: Ack | undefined, response: RtcResponse | RtcErrorResponse): void {
     if (ack) ack(response);
-    else this.socket.emit(response.type, response);
+    else this.socket.emit(response.type, unacked(response));
   }
 }
