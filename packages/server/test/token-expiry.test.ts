@@ -17,30 +17,32 @@ describe('token expiry', () => {
   });
   after(() => srv.close());
 
+  // A token's exp is in whole seconds, so a ttl of 1 s may have as little as a few ms left by
+  // the time the upgrade is checked; 2 s leaves at least one.
   async function open(userId: string, ttlSec: number, endpoint: string = ENDPOINT.native) {
     const token = await srv.token(userId, { ttlSec });
     return TestClient.open(`${srv.wsBase}${endpoint}?token=${token}`);
   }
 
   test('a native connection closes with 4001 when its token expires', async () => {
-    const c = await open('exp-a', 1);
-    const { code } = await c.waitClose(3000);
+    const c = await open('exp-a', 2);
+    const { code } = await c.waitClose(5000);
     assert.equal(code, 4001);
   });
 
   test('a legacy dialect, which has no refresh, closes at expiry too', async () => {
-    const c = await open('exp-vc', 1, ENDPOINT.video_call);
-    assert.equal((await c.waitClose(3000)).code, 4001);
+    const c = await open('exp-vc', 2, ENDPOINT.video_call);
+    assert.equal((await c.waitClose(5000)).code, 4001);
   });
 
   test('auth:refresh with a later token of the same user keeps the connection', async () => {
-    const c = await open('exp-b', 1);
+    const c = await open('exp-b', 2);
     const later = await srv.token('exp-b', { ttlSec: 600 });
     const ok = await c.request('auth:refresh', { token: later });
     assert.equal(ok.type, 'ok', JSON.stringify(ok));
     assert.ok(ok.data.expiresAt > Date.now() + 500_000, 'the new deadline is the new exp');
-    // Past the first token's expiry (at most 1 s) and a few heartbeats: still served.
-    const passed = Date.now() + 1500;
+    // Past the first token's expiry (at most 2 s) and a few heartbeats: still served.
+    const passed = Date.now() + 2500;
     await eventually(
       () => Date.now() > passed,
       () => 'time passes',
@@ -76,13 +78,20 @@ describe('token expiry', () => {
     const sio = io(srv.httpBase, {
       transports: ['websocket'],
       reconnection: false,
-      auth: { token: await srv.token('exp-sio', { ttlSec: 1 }) },
+      auth: { token: await srv.token('exp-sio', { ttlSec: 2 }) },
     });
     await new Promise<void>((resolve, reject) => {
       sio.once('connect', resolve);
       sio.once('connect_error', reject);
     });
-    const reason = await new Promise<string>((resolve) => sio.once('disconnect', resolve));
+    const reason = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('not disconnected at expiry')), 5000);
+      sio.once('disconnect', (why) => {
+        clearTimeout(timer);
+        resolve(why);
+      });
+    });
+    sio.close();
     assert.equal(reason, 'io server disconnect');
   });
 });
