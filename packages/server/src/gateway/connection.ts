@@ -63,6 +63,9 @@ function uncork(conn: Connection): void {
   conn.uncork();
 }
 
+/** How long a connection closed for a flood may take to send the answers it still owes. */
+const FLUSH_MS = 5000;
+
 const TEXT = { binary: false } as const;
 const BINARY = { binary: true } as const;
 
@@ -103,6 +106,8 @@ export class Connection {
   expiresAt: number;
   private strikes = 0;
   private strikeWindowStart = 0;
+  /** Closing for a flood: the answers owed are being flushed, nothing more is read. */
+  private flooded = false;
   private corked = false;
   /** Bytes of big chat frames this connection may still send (made on its first one). */
   private bigFrames: ByteBudget | null = null;
@@ -258,6 +263,7 @@ export class Connection {
 
   /** A frame from the client (called by the socket's shared listener). */
   onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.flooded) return;
     const now = Date.now();
     this.lastSeen = now;
     if (now >= this.expiresAt) {
@@ -366,8 +372,14 @@ export class Connection {
       this.strikes = 0;
     }
     if (++this.strikes < this.o.limits.floodStrikes) return false;
+    if (this.flooded) return true;
+    this.flooded = true;
     this.logger.warn({ ...this.who(), event: 'flood_closed' }, 'closing flooding socket');
-    this.close(CloseCode.Flood, 'rate limit exceeded');
+    // The answers already owed go out first (in request order), for at most FLUSH_MS; nothing
+    // the client sends from now on is read.
+    const close = () => this.close(CloseCode.Flood, 'rate limit exceeded');
+    if (this.replies?.pending) void this.replies.idle(FLUSH_MS).then(close);
+    else close();
     return true;
   }
 

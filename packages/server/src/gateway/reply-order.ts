@@ -20,6 +20,14 @@ export class ReplyOrder<F> {
     return this.tail !== null;
   }
 
+  /** Resolves once every answer handed in so far is out, or after `timeoutMs` at the latest. */
+  idle(timeoutMs: number): Promise<void> {
+    if (this.tail === null) return Promise.resolve();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    return Promise.race([this.tail, late]).finally(() => clearTimeout(timer));
+  }
+
   /** Delivers `frame` now, or after the answers still awaited. */
   send(frame: F): void {
     if (this.tail === null) this.deliver(frame);
