@@ -490,6 +490,12 @@ describe('specs/meeting-sfu.md, verbatim, on a default server', () => {
         assert.ok(got, `router codec ${c.mimeType as string}`);
         for (const [k, v] of Object.entries(c)) assert.equal(got[k], v, `${c.mimeType}.${k}`);
       }
+      // The spec's SignalingRequest may carry a requestId; its SignalingResponse echoes it.
+      const withId = JSON.stringify({ ...spec(GET_CAPS), data: { meetingId }, requestId: 'r-1' });
+      const echoed = await anna.play(withId, 'rtc:routerRtpCapabilities');
+      assert.equal(echoed.type, 'rtc:routerRtpCapabilities');
+      assert.equal(echoed.requestId, 'r-1');
+      assert.deepEqual(echoed.data, caps.data);
       const mid = (rtpCaps.headerExtensions as Frame[]).find(
         (h) => h.uri === 'urn:ietf:params:rtp-hdrext:sdes:mid',
       );
@@ -598,6 +604,7 @@ describe('specs/meeting-sfu.md, verbatim, on a default server', () => {
       const refused = await play(ben, CONSUME, 'rtc:consumed', { producerId });
       assert.equal(refused.type, 'rtc:error', JSON.stringify(refused));
       assert.equal(refused.code, 40001, JSON.stringify(refused));
+      assert.equal(typeof refused.error, 'string', "the spec's SignalingResponse.error");
       const consumeValid = JSON.stringify({
         ...JSON.parse(substitute(CONSUME, { ...ids, producerId })),
         data: { ...spec(CONSUME).data, meetingId, producerId, rtpCapabilities: rtpCaps },
