@@ -73,6 +73,8 @@ interface LiveCall {
   earlyIce: EarlyIceBuffer<EarlyIce> | null;
   /** Offer and ICE the caller's device sent while ringing, for the device that answers. */
   ringingHold: RingingHold<SdpCommand, IceCommand> | null;
+  /** The caller's device as the call event logs show it. */
+  callerClient: Sender['client'];
 }
 
 /**
@@ -123,16 +125,8 @@ export class CallEngine {
     if (cmd.callee === sender.userId) throw AppError.selfCall();
     const glare = findGlare(this.states(sender.userId), sender.userId, cmd.callee);
     if (glare) {
-      this.log.info(
-        {
-          event: 'call_glare',
-          callId: glare.callId,
-          caller: glare.caller.userId,
-          callee: glare.callee,
-        },
-        'glare resolved to the ringing call',
-      );
-      this.input(this.calls.get(glare.callId)!, { type: 'accept', device: deviceOf(sender) });
+      const call = this.calls.get(glare.callId)!;
+      this.input(call, { type: 'accept', device: deviceOf(sender) }, undefined, sender);
       return { callId: glare.callId, glare: true };
     }
     this.checkRingingCap(sender.userId);
@@ -182,19 +176,10 @@ export class CallEngine {
       answerRelayed: false,
       earlyIce: null,
       ringingHold: null,
+      callerClient: sender.client,
     };
     this.o.metrics.callsStarted.inc();
-    this.log.info(
-      {
-        event: 'call_invite',
-        callId,
-        caller: sender.userId,
-        callee: cmd.callee,
-        media: cmd.media,
-        devices: devices.length,
-      },
-      'call invited',
-    );
+    this.logCall('invite', call, sender, { media: cmd.media, devices: devices.length });
     this.track(call);
     this.apply(call, cmd.origin ? withOrigin(t, cmd.origin, sender.userId) : t);
     return { callId };
@@ -202,12 +187,14 @@ export class CallEngine {
 
   /** `origin`: the chat-protobuf message this accept came as, forwarded to the caller. */
   accept(sender: Sender, call: CallSelector, origin?: ChatOrigin): void {
-    this.input(this.resolve(sender, call), { type: 'accept', device: deviceOf(sender) }, origin);
+    const live = this.resolve(sender, call);
+    this.input(live, { type: 'accept', device: deviceOf(sender) }, origin, sender);
   }
 
   /** `origin`: the chat-protobuf message this reject came as, forwarded to the caller. */
   reject(sender: Sender, call: CallSelector, origin?: ChatOrigin): void {
-    this.input(this.resolve(sender, call), { type: 'reject', device: deviceOf(sender) }, origin);
+    const live = this.resolve(sender, call);
+    this.input(live, { type: 'reject', device: deviceOf(sender) }, origin, sender);
   }
 
   hangup(sender: Sender, cmd: HangupCommand): void {
@@ -215,7 +202,31 @@ export class CallEngine {
     const input: CallInput = cmd.reason
       ? { type: 'hangup', device, reason: cmd.reason }
       : { type: 'hangup', device };
-    this.input(this.resolve(sender, cmd.call), input, cmd.origin);
+    this.input(this.resolve(sender, cmd.call), input, cmd.origin, sender);
+  }
+
+  /**
+   * One call event in the chat-protobuf spec's log shape (`webrtc_call_*`, snake_case ids,
+   * `metadata` of the device that acted). `end` has the caller's device: it may have no actor.
+   */
+  private logCall(
+    what: 'invite' | 'accept' | 'reject' | 'hangup' | 'end',
+    call: LiveCall,
+    by: Pick<Sender, 'client'> | undefined,
+    extra: Record<string, unknown> = {},
+  ): void {
+    const { callId, caller, callee } = call.start;
+    this.log.info(
+      {
+        event: `webrtc_call_${what}`,
+        caller,
+        callee,
+        call_id: callId,
+        metadata: { user_agent: by?.client?.userAgent ?? null, ip: by?.client?.ip ?? null },
+        ...extra,
+      },
+      `call ${what}`,
+    );
   }
 
   /**
@@ -465,9 +476,19 @@ export class CallEngine {
   }
 
   /** `origin`: the chat-protobuf message a command came as, forwarded to the other party. */
-  private input(call: LiveCall, input: CallInput, origin?: ChatOrigin): void {
+  /** `by`: the device whose command this is; its accept, reject or hangup is logged. */
+  private input(call: LiveCall, input: CallInput, origin?: ChatOrigin, by?: Sender): void {
     const t = transition(call.state, input, this.clock());
     if (t.error) throw t.error;
+    // Logged once the machine took it and before its effects, so a hangup precedes the end.
+    if (by && (input.type === 'accept' || input.type === 'reject' || input.type === 'hangup')) {
+      this.logCall(
+        input.type,
+        call,
+        by,
+        input.type === 'hangup' && input.reason ? { reason: input.reason } : {},
+      );
+    }
     this.apply(call, origin && 'device' in input ? withOrigin(t, origin, input.device.userId) : t);
   }
 
@@ -485,17 +506,6 @@ export class CallEngine {
     }
     if (before !== 'accepted' && t.state.phase === 'accepted') {
       this.releaseHeld(call);
-      const s = t.state;
-      this.log.info(
-        {
-          event: 'call_accepted',
-          callId: s.callId,
-          caller: s.caller.userId,
-          callee: s.callee,
-          device: s.answeredBy?.deviceId,
-        },
-        'call accepted',
-      );
     }
   }
 
@@ -535,16 +545,11 @@ export class CallEngine {
     this.untrack(call);
     const s = call.state;
     this.o.metrics.callsEnded.labels(s.endReason ?? 'failed').inc();
-    this.log.info(
-      {
-        event: 'call_ended',
-        callId: s.callId,
-        caller: s.caller.userId,
-        callee: s.callee,
-        reason: s.endReason,
-        by: s.endedBy,
-      },
-      'call ended',
+    this.logCall(
+      'end',
+      call,
+      { client: call.callerClient },
+      { reason: s.endReason, by: s.endedBy },
     );
     const written = this.o.records
       .ended(call.start, {
