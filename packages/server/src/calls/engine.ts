@@ -505,6 +505,7 @@ export class CallEngine {
       );
     }
     if (before !== 'accepted' && t.state.phase === 'accepted') {
+      this.o.metrics.callsAnswered.inc();
       this.releaseHeld(call);
     }
   }
@@ -545,6 +546,9 @@ export class CallEngine {
     this.untrack(call);
     const s = call.state;
     this.o.metrics.callsEnded.labels(s.endReason ?? 'failed').inc();
+    if (s.acceptedAt !== null) {
+      this.o.metrics.callSeconds.observe(((s.endedAt ?? this.clock()) - s.acceptedAt) / 1000);
+    }
     this.logCall(
       'end',
       call,
