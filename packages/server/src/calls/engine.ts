@@ -8,6 +8,7 @@ import {
   type HangupCommand,
   type IceCandidate,
   type InviteCommand,
+  type MediaCommand,
   type IceCommand,
   type RelayCommand,
   type SdpCommand,
@@ -75,6 +76,8 @@ interface LiveCall {
   ringingHold: RingingHold<SdpCommand, IceCommand> | null;
   /** The caller's device as the call event logs show it. */
   callerClient: Sender['client'];
+  /** What the parties' devices reported of their media (`call:media`). */
+  media: { connectedAt: number | null; failedReason: string | null };
 }
 
 /**
@@ -177,6 +180,7 @@ export class CallEngine {
       earlyIce: null,
       ringingHold: null,
       callerClient: sender.client,
+      media: { connectedAt: null, failedReason: null },
     };
     this.o.metrics.callsStarted.inc();
     this.logCall('invite', call, sender, { media: cmd.media, devices: devices.length });
@@ -227,6 +231,45 @@ export class CallEngine {
       },
       `call ${what}`,
     );
+  }
+
+  /**
+   * A party's device reports the call's peer-to-peer media (the server cannot see it). The
+   * first `connected` counts (a failure before it was then recovered, e.g. by an ICE restart);
+   * a failure counts only while none connected. Stored on the record; the end counts it.
+   */
+  media(sender: Sender, cmd: MediaCommand): void {
+    const call = this.resolve(sender, cmd.call);
+    const s = call.state;
+    const party = (d: DeviceRef | null) =>
+      d !== null && d.userId === sender.userId && d.deviceId === sender.deviceId;
+    if (!party(s.caller) && !party(s.answeredBy)) throw AppError.notInCall(s.callId);
+    if (s.phase !== 'accepted' || !s.answeredBy || s.acceptedAt === null) {
+      throw AppError.invalidState('the call is not answered');
+    }
+    const m = call.media;
+    if (m.connectedAt !== null) return;
+    const now = this.clock();
+    if (cmd.state === 'connected') {
+      // The device's clock, kept between the invite and now: it is only a report.
+      m.connectedAt = Math.min(now, Math.max(s.createdAt, cmd.at ?? now));
+      m.failedReason = null;
+      this.o.metrics.connectSeconds.observe((m.connectedAt - s.createdAt) / 1000);
+    } else if (m.failedReason === null) {
+      m.failedReason = cmd.reason;
+    } else return;
+    this.log.info(
+      { event: 'call_media', callId: s.callId, device: sender.deviceId, ...m },
+      `call media ${cmd.state}`,
+    );
+    const answer = {
+      at: s.acceptedAt,
+      device: s.answeredBy.deviceId,
+      clientType: s.answeredBy.clientType,
+    };
+    this.o.records
+      .media(call.start, answer, { ...m })
+      .catch((err: unknown) => this.writeFailed(s, err));
   }
 
   /**
@@ -475,8 +518,10 @@ export class CallEngine {
     return this.calls.get(callId)!;
   }
 
-  /** `origin`: the chat-protobuf message a command came as, forwarded to the other party. */
-  /** `by`: the device whose command this is; its accept, reject or hangup is logged. */
+  /**
+   * `origin`: the chat-protobuf message a command came as, forwarded to the other party.
+   * `by`: the device whose command this is; its accept, reject or hangup is logged.
+   */
   private input(call: LiveCall, input: CallInput, origin?: ChatOrigin, by?: Sender): void {
     const t = transition(call.state, input, this.clock());
     if (t.error) throw t.error;
@@ -548,6 +593,10 @@ export class CallEngine {
     this.o.metrics.callsEnded.labels(s.endReason ?? 'failed').inc();
     if (s.acceptedAt !== null) {
       this.o.metrics.callSeconds.observe(((s.endedAt ?? this.clock()) - s.acceptedAt) / 1000);
+      const { connectedAt, failedReason } = call.media;
+      const outcome =
+        connectedAt !== null ? 'connected' : failedReason !== null ? 'failed' : 'unknown';
+      this.o.metrics.callsMedia.labels(outcome).inc();
     }
     this.logCall(
       'end',
@@ -564,6 +613,8 @@ export class CallEngine {
         ringMs: (s.ringEndedAt ?? s.createdAt) - s.createdAt,
         answeredDevice: s.answeredBy?.deviceId ?? null,
         answeredClientType: s.answeredBy?.clientType ?? null,
+        mediaConnectedAt: call.media.connectedAt,
+        mediaFailedReason: call.media.failedReason,
       })
       .catch((err: unknown) => void this.writeFailed(s, err));
     // The parties hear of the end once its record is written (history has it), but no later

@@ -43,6 +43,18 @@ export class Metrics {
     buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200],
     registers: [this.registry],
   });
+  readonly callsMedia = new Counter({
+    name: 'parley_calls_media_total',
+    help: 'Answered calls at their end, by what their devices reported of the media (call:media): connected (success rate), failed (error rate), unknown (not reported, e.g. legacy dialects)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly connectSeconds = new Histogram({
+    name: 'parley_call_connect_seconds',
+    help: 'Time from invite to the media connected, as a party device reported it (call:media)',
+    buckets: [0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60],
+    registers: [this.registry],
+  });
   /**
    * Relayed messages by kind as plain numbers, published into `relayed` when it is scraped: a
    * labelled inc() hashes its labels on every call, which showed on the relay path.
