@@ -191,14 +191,14 @@ export class CallEngine {
 
   /** `origin`: the chat-protobuf message this accept came as, forwarded to the caller. */
   accept(sender: Sender, call: CallSelector, origin?: ChatOrigin): void {
-    const live = this.resolve(sender, call);
-    this.input(live, { type: 'accept', device: deviceOf(sender) }, origin, sender);
+    const device = deviceOf(sender);
+    this.input(this.resolve(sender, call), { type: 'accept', device }, origin, sender);
   }
 
   /** `origin`: the chat-protobuf message this reject came as, forwarded to the caller. */
   reject(sender: Sender, call: CallSelector, origin?: ChatOrigin): void {
-    const live = this.resolve(sender, call);
-    this.input(live, { type: 'reject', device: deviceOf(sender) }, origin, sender);
+    const device = deviceOf(sender);
+    this.input(this.resolve(sender, call), { type: 'reject', device }, origin, sender);
   }
 
   hangup(sender: Sender, cmd: HangupCommand): void {
