@@ -15,11 +15,15 @@ before(async () => {
 });
 after(() => srv.close());
 
-/** One sample of a metric as /metrics has it (0 when absent). */
+/** One sample of a metric as /metrics has it (0 when absent), summed over the cluster's nodes. */
 async function sample(line: string): Promise<number> {
-  const text = await (await fetch(`${srv.httpBase}/metrics`)).text();
-  const hit = text.split('\n').find((l) => l.startsWith(`${line} `));
-  return hit ? Number(hit.slice(line.length + 1)) : 0;
+  let sum = 0;
+  for (const app of srv.apps) {
+    const text = await app.metrics.registry.metrics();
+    const hit = text.split('\n').find((l) => l.startsWith(`${line} `));
+    sum += hit ? Number(hit.slice(line.length + 1)) : 0;
+  }
+  return sum;
 }
 
 async function ok(c: TestClient, type: string, data: unknown): Promise<Frame> {
