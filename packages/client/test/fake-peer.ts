@@ -68,6 +68,16 @@ export class FakePeerHandler extends Emitter<PeerHandlerEvents> implements PeerH
     this.emit('state', 'reconnecting');
   }
 
+  /** ICE/DTLS failed for good (the browser handler's restart did not help either). */
+  fail(): void {
+    this.emit('state', 'failed');
+  }
+
+  /** The media comes back (an ICE restart worked). */
+  recover(): void {
+    this.emit('state', 'connected');
+  }
+
   restartIce(): void {
     this.restarts++;
     this.emit('state', 'reconnecting');

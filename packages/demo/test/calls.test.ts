@@ -81,6 +81,13 @@ describe('calls in the demo', () => {
         const cid = await expectHistory(a, 'completed');
         assert.equal(await expectHistory(b1, 'completed'), cid);
         assert.equal(await expectHistory(b2, 'completed'), cid, "bob's other tab lists it too");
+        // The SDK told the server its media connected (call:media): the record has it.
+        const res = await fetch(`${demo.srv.httpBase}/api/calls/${encodeURIComponent(cid)}`, {
+          headers: { authorization: `Bearer ${await demo.srv.token('alice')}` },
+        });
+        const { data } = (await res.json()) as { data: Record<string, unknown> };
+        assert.match(String(data.mediaConnectedAt), /^\d{4}-\d\d-\d\dT/, JSON.stringify(data));
+        assert.equal(data.mediaFailedReason, null);
       } finally {
         await alice.close();
         await bob.close();

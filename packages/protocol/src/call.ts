@@ -67,4 +67,8 @@ export interface CallRecord {
   /** Milliseconds the callee's devices rang. */
   ringMs: number;
   answeredBy: { deviceId: string; clientType: ClientType } | null;
+  /** ISO time a party's device reported its media connected (`call:media`), if one did. */
+  mediaConnectedAt: string | null;
+  /** Why a party's device reported its media failed, if it did and none connected. */
+  mediaFailedReason: string | null;
 }

@@ -101,6 +101,15 @@ export interface HandledCommand {
   call: CallSelector;
 }
 
+/**
+ * A party's device reports its peer-to-peer media, which the server cannot see: ICE/DTLS
+ * connected (`at`: when, ms since the epoch) or failed (`reason`). Feeds the call's record and
+ * the success and error rates.
+ */
+export type MediaCommand =
+  | { type: 'call:media'; call: CallSelector; state: 'connected'; at?: number }
+  | { type: 'call:media'; call: CallSelector; state: 'failed'; reason: string };
+
 /** Commands of the 1:1 call engine. */
 export type CallCommand =
   | InviteCommand
@@ -109,7 +118,8 @@ export type CallCommand =
   | HangupCommand
   | SdpCommand
   | IceCommand
-  | HandledCommand;
+  | HandledCommand
+  | MediaCommand;
 
 /** Commands that are relayed device to device after accept. */
 export type RelayCommand = SdpCommand | IceCommand;

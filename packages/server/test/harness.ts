@@ -130,9 +130,10 @@ export class TestClient {
     });
   }
 
-  static open(url: string): Promise<TestClient> {
+  /** `headers`: sent with the upgrade request (User-Agent, X-Forwarded-For, ...). */
+  static open(url: string, headers?: Record<string, string>): Promise<TestClient> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url);
+      const ws = new WebSocket(url, headers ? { headers } : {});
       const c = new TestClient(ws);
       ws.once('open', () => resolve(c));
       ws.once('error', reject);

@@ -115,6 +115,12 @@ describe('NetCall as the caller', () => {
     await server.settle();
     assert.deepEqual(events(), ['syncDone', 'clientJoin']);
     assert.deepEqual(handler.received, [{ kind: 'answer', sdp: 'v=0 fake-answer' }]);
+    // The server cannot see the media: the SDK reports that it connected, and when.
+    const media = await server.next('call:media');
+    assert.equal(media.data.callId, 'c1');
+    assert.equal(media.data.state, 'connected');
+    assert.ok(Math.abs(Number(media.data.at) - Date.now()) < 5_000, JSON.stringify(media.data));
+    assert.ok(media.requestId, 'a request: the server answers it');
 
     await netcall.hangup();
     assert.deepEqual((await server.next('call:hangup')).data, { callId: 'c1' });
@@ -385,6 +391,25 @@ describe('NetCall as the callee', () => {
     server.push(ended('c7', 'hangup', 'alice'));
     await server.settle();
     assert.deepEqual(events(), ['hangup', 'clientLeave', 'callEnded']);
+  });
+
+  test('media that fails is reported with its reason; once connected, nothing more', async () => {
+    const { server, netcall } = await setup('bob');
+    server.push(incoming('c8'));
+    await server.settle();
+    await netcall.response({ accepted: true, caller: 'alice', type: 1, cid: 'c8' });
+    await netcall.startRtc();
+    const h = FakePeerHandler.last;
+    h.fail();
+    h.fail();
+    const failed = await server.next('call:media');
+    assert.deepEqual(failed.data, { callId: 'c8', state: 'failed', reason: 'ice_failed' });
+    h.recover();
+    assert.equal((await server.next('call:media')).data.state, 'connected');
+    h.fail();
+    h.recover();
+    await server.settle();
+    assert.deepEqual(server.all('call:media'), [], 'one failure and one connect, no more');
   });
 
   test('answered elsewhere: callerAckSync; answering then is refused', async () => {

@@ -243,6 +243,8 @@ interface Current {
   invited: Promise<string> | null;
   qualityTimer: ReturnType<typeof setInterval> | null;
   mediaState: MediaConnectionState;
+  /** What this device told the server of the media (`call:media`): connected is final. */
+  mediaReported: 'connected' | 'failed' | null;
   ended: boolean;
 }
 
@@ -485,6 +487,7 @@ export class NetCall extends Emitter<NetCallEvents> {
       invited: null,
       qualityTimer: null,
       mediaState: 'new',
+      mediaReported: null,
       ended: false,
     } satisfies Current as Current;
   }
@@ -522,6 +525,7 @@ export class NetCall extends Emitter<NetCallEvents> {
         cur.mediaState = state;
         this.emit('mediaState', state);
         if (state === 'connected') this.startQuality(cur);
+        if (state === 'connected' || state === 'failed') this.reportMedia(cur, state);
       });
       const iceServers = await this.o.iceServers();
       if (cur.ended || cur.handler !== handler) {
@@ -545,6 +549,22 @@ export class NetCall extends Emitter<NetCallEvents> {
       return handler;
     })();
     return cur.opening;
+  }
+
+  /**
+   * Tells the server that ICE/DTLS connected or failed: it cannot see peer-to-peer media, and
+   * counts the call's success, connection time and errors from this. Once connected, later
+   * failures are the quality monitor's business, not the call's outcome.
+   */
+  private reportMedia(cur: Current, state: 'connected' | 'failed'): void {
+    if (cur.mediaReported === 'connected' || cur.mediaReported === state) return;
+    cur.mediaReported = state;
+    const data =
+      state === 'connected'
+        ? { callId: cur.cid, state, at: Date.now() }
+        : { callId: cur.cid, state, reason: 'ice_failed' };
+    // Only a report: a call that ended meanwhile answers with an error nobody waits for.
+    this.o.signaling.request('call:media', data).catch(() => undefined);
   }
 
   private sendSignal(cur: Current, s: PeerSignal): void {

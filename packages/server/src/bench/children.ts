@@ -155,8 +155,8 @@ function watch(name: string, proc: ChildProcess): ServerChild & { exited: Promis
   let warnings = 0;
   const keep = (chunk: Buffer) => {
     const text = chunk.toString();
-    // pino levels: 40 warn, 50 error, 60 fatal.
-    for (const m of text.matchAll(/"level":(\d+)/g)) if (Number(m[1]) >= 40) warnings++;
+    // The server logs level names (see observability/logger.ts); warn and worse count.
+    warnings += text.match(/"level":"(?:WARN|ERROR|FATAL)"/g)?.length ?? 0;
     tail = (tail + text).slice(-8192);
   };
   proc.stdout?.on('data', keep);

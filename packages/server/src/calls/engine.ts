@@ -8,6 +8,7 @@ import {
   type HangupCommand,
   type IceCandidate,
   type InviteCommand,
+  type MediaCommand,
   type IceCommand,
   type RelayCommand,
   type SdpCommand,
@@ -73,6 +74,10 @@ interface LiveCall {
   earlyIce: EarlyIceBuffer<EarlyIce> | null;
   /** Offer and ICE the caller's device sent while ringing, for the device that answers. */
   ringingHold: RingingHold<SdpCommand, IceCommand> | null;
+  /** The caller's device as the call event logs show it. */
+  callerClient: Sender['client'];
+  /** What the parties' devices reported of their media (`call:media`). */
+  media: { connectedAt: number | null; failedReason: string | null };
 }
 
 /**
@@ -123,16 +128,8 @@ export class CallEngine {
     if (cmd.callee === sender.userId) throw AppError.selfCall();
     const glare = findGlare(this.states(sender.userId), sender.userId, cmd.callee);
     if (glare) {
-      this.log.info(
-        {
-          event: 'call_glare',
-          callId: glare.callId,
-          caller: glare.caller.userId,
-          callee: glare.callee,
-        },
-        'glare resolved to the ringing call',
-      );
-      this.input(this.calls.get(glare.callId)!, { type: 'accept', device: deviceOf(sender) });
+      const call = this.calls.get(glare.callId)!;
+      this.input(call, { type: 'accept', device: deviceOf(sender) }, undefined, sender);
       return { callId: glare.callId, glare: true };
     }
     this.checkRingingCap(sender.userId);
@@ -182,19 +179,11 @@ export class CallEngine {
       answerRelayed: false,
       earlyIce: null,
       ringingHold: null,
+      callerClient: sender.client,
+      media: { connectedAt: null, failedReason: null },
     };
     this.o.metrics.callsStarted.inc();
-    this.log.info(
-      {
-        event: 'call_invite',
-        callId,
-        caller: sender.userId,
-        callee: cmd.callee,
-        media: cmd.media,
-        devices: devices.length,
-      },
-      'call invited',
-    );
+    this.logCall('invite', call, sender, { media: cmd.media, devices: devices.length });
     this.track(call);
     this.apply(call, cmd.origin ? withOrigin(t, cmd.origin, sender.userId) : t);
     return { callId };
@@ -202,12 +191,14 @@ export class CallEngine {
 
   /** `origin`: the chat-protobuf message this accept came as, forwarded to the caller. */
   accept(sender: Sender, call: CallSelector, origin?: ChatOrigin): void {
-    this.input(this.resolve(sender, call), { type: 'accept', device: deviceOf(sender) }, origin);
+    const device = deviceOf(sender);
+    this.input(this.resolve(sender, call), { type: 'accept', device }, origin, sender);
   }
 
   /** `origin`: the chat-protobuf message this reject came as, forwarded to the caller. */
   reject(sender: Sender, call: CallSelector, origin?: ChatOrigin): void {
-    this.input(this.resolve(sender, call), { type: 'reject', device: deviceOf(sender) }, origin);
+    const device = deviceOf(sender);
+    this.input(this.resolve(sender, call), { type: 'reject', device }, origin, sender);
   }
 
   hangup(sender: Sender, cmd: HangupCommand): void {
@@ -215,7 +206,70 @@ export class CallEngine {
     const input: CallInput = cmd.reason
       ? { type: 'hangup', device, reason: cmd.reason }
       : { type: 'hangup', device };
-    this.input(this.resolve(sender, cmd.call), input, cmd.origin);
+    this.input(this.resolve(sender, cmd.call), input, cmd.origin, sender);
+  }
+
+  /**
+   * One call event in the chat-protobuf spec's log shape (`webrtc_call_*`, snake_case ids,
+   * `metadata` of the device that acted). `end` has the caller's device: it may have no actor.
+   */
+  private logCall(
+    what: 'invite' | 'accept' | 'reject' | 'hangup' | 'end',
+    call: LiveCall,
+    by: Pick<Sender, 'client'> | undefined,
+    extra: Record<string, unknown> = {},
+  ): void {
+    const { callId, caller, callee } = call.start;
+    this.log.info(
+      {
+        event: `webrtc_call_${what}`,
+        caller,
+        callee,
+        call_id: callId,
+        metadata: { user_agent: by?.client?.userAgent ?? null, ip: by?.client?.ip ?? null },
+        ...extra,
+      },
+      `call ${what}`,
+    );
+  }
+
+  /**
+   * A party's device reports the call's peer-to-peer media (the server cannot see it). The
+   * first `connected` counts (a failure before it was then recovered, e.g. by an ICE restart);
+   * a failure counts only while none connected. Stored on the record; the end counts it.
+   */
+  media(sender: Sender, cmd: MediaCommand): void {
+    const call = this.resolve(sender, cmd.call);
+    const s = call.state;
+    const party = (d: DeviceRef | null) =>
+      d !== null && d.userId === sender.userId && d.deviceId === sender.deviceId;
+    if (!party(s.caller) && !party(s.answeredBy)) throw AppError.notInCall(s.callId);
+    if (s.phase !== 'accepted' || !s.answeredBy || s.acceptedAt === null) {
+      throw AppError.invalidState('the call is not answered');
+    }
+    const m = call.media;
+    if (m.connectedAt !== null) return;
+    const now = this.clock();
+    if (cmd.state === 'connected') {
+      // The device's clock, kept between the invite and now: it is only a report.
+      m.connectedAt = Math.min(now, Math.max(s.createdAt, cmd.at ?? now));
+      m.failedReason = null;
+      this.o.metrics.connectSeconds.observe((m.connectedAt - s.createdAt) / 1000);
+    } else if (m.failedReason === null) {
+      m.failedReason = cmd.reason;
+    } else return;
+    this.log.info(
+      { event: 'call_media', callId: s.callId, device: sender.deviceId, ...m },
+      `call media ${cmd.state}`,
+    );
+    const answer = {
+      at: s.acceptedAt,
+      device: s.answeredBy.deviceId,
+      clientType: s.answeredBy.clientType,
+    };
+    this.o.records
+      .media(call.start, answer, { ...m })
+      .catch((err: unknown) => this.writeFailed(s, err));
   }
 
   /**
@@ -464,10 +518,22 @@ export class CallEngine {
     return this.calls.get(callId)!;
   }
 
-  /** `origin`: the chat-protobuf message a command came as, forwarded to the other party. */
-  private input(call: LiveCall, input: CallInput, origin?: ChatOrigin): void {
+  /**
+   * `origin`: the chat-protobuf message a command came as, forwarded to the other party.
+   * `by`: the device whose command this is; its accept, reject or hangup is logged.
+   */
+  private input(call: LiveCall, input: CallInput, origin?: ChatOrigin, by?: Sender): void {
     const t = transition(call.state, input, this.clock());
     if (t.error) throw t.error;
+    // Logged once the machine took it and before its effects, so a hangup precedes the end.
+    if (by && (input.type === 'accept' || input.type === 'reject' || input.type === 'hangup')) {
+      this.logCall(
+        input.type,
+        call,
+        by,
+        input.type === 'hangup' && input.reason ? { reason: input.reason } : {},
+      );
+    }
     this.apply(call, origin && 'device' in input ? withOrigin(t, origin, input.device.userId) : t);
   }
 
@@ -484,18 +550,8 @@ export class CallEngine {
       );
     }
     if (before !== 'accepted' && t.state.phase === 'accepted') {
+      this.o.metrics.callsAnswered.inc();
       this.releaseHeld(call);
-      const s = t.state;
-      this.log.info(
-        {
-          event: 'call_accepted',
-          callId: s.callId,
-          caller: s.caller.userId,
-          callee: s.callee,
-          device: s.answeredBy?.deviceId,
-        },
-        'call accepted',
-      );
     }
   }
 
@@ -535,16 +591,18 @@ export class CallEngine {
     this.untrack(call);
     const s = call.state;
     this.o.metrics.callsEnded.labels(s.endReason ?? 'failed').inc();
-    this.log.info(
-      {
-        event: 'call_ended',
-        callId: s.callId,
-        caller: s.caller.userId,
-        callee: s.callee,
-        reason: s.endReason,
-        by: s.endedBy,
-      },
-      'call ended',
+    if (s.acceptedAt !== null) {
+      this.o.metrics.callSeconds.observe(((s.endedAt ?? this.clock()) - s.acceptedAt) / 1000);
+      const { connectedAt, failedReason } = call.media;
+      const outcome =
+        connectedAt !== null ? 'connected' : failedReason !== null ? 'failed' : 'unknown';
+      this.o.metrics.callsMedia.labels(outcome).inc();
+    }
+    this.logCall(
+      'end',
+      call,
+      { client: call.callerClient },
+      { reason: s.endReason, by: s.endedBy },
     );
     const written = this.o.records
       .ended(call.start, {
@@ -555,6 +613,8 @@ export class CallEngine {
         ringMs: (s.ringEndedAt ?? s.createdAt) - s.createdAt,
         answeredDevice: s.answeredBy?.deviceId ?? null,
         answeredClientType: s.answeredBy?.clientType ?? null,
+        mediaConnectedAt: call.media.connectedAt,
+        mediaFailedReason: call.media.failedReason,
       })
       .catch((err: unknown) => void this.writeFailed(s, err));
     // The parties hear of the end once its record is written (history has it), but no later

@@ -1,4 +1,5 @@
 import type { DeviceRef, ServerEvent } from '@parley/protocol';
+import type { ClientInfo } from '../observability/client-address.ts';
 import type { CallState } from './state.ts';
 
 /** How core hands events to devices; the gateway's Hub implements it (locally or over the bus). */
@@ -13,6 +14,8 @@ export interface Delivery {
 export interface Sender extends DeviceRef {
   name: string;
   grants: readonly string[];
+  /** User agent and address captured at connect, for the call event logs (absent: unknown). */
+  client?: ClientInfo;
 }
 
 /** Time, injected so that tests and the machine never read the wall clock themselves. */

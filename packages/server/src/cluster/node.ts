@@ -275,6 +275,7 @@ export class ClusterNode {
       .on('call:reject', (sender, c) => calls.run(sender, c))
       .on('call:hangup', (sender, c) => calls.run(sender, c))
       .on('call:handled', (sender, c) => calls.run(sender, c))
+      .on('call:media', (sender, c) => calls.run(sender, c))
       .on('call:offer', (sender, c) => calls.relay(sender, c))
       .on('call:answer', (sender, c) => calls.relay(sender, c))
       .on('call:ice', (sender, c) => calls.relay(sender, c))

@@ -10,6 +10,7 @@ const ENV_MAP: ReadonlyArray<readonly [string, string]> = [
   ['HOST', 'server.host'],
   ['PORT', 'server.port'],
   ['PARLEY_SHUTDOWN_TIMEOUT_MS', 'server.shutdownTimeoutMs'],
+  ['PARLEY_TRUSTED_PROXIES', 'server.trustedProxies'],
   ['PARLEY_JWT_SECRET', 'auth.jwtSecret'],
   ['PARLEY_JWKS_URL', 'auth.jwksUrl'],
   ['PARLEY_JWT_ISSUER', 'auth.issuer'],
@@ -88,7 +89,7 @@ const ENV_MAP: ReadonlyArray<readonly [string, string]> = [
 ];
 
 /** Variables that hold comma-separated lists. */
-const LIST_VARS = new Set(['PARLEY_STUN_URLS', 'PARLEY_TURN_URLS']);
+const LIST_VARS = new Set(['PARLEY_STUN_URLS', 'PARLEY_TURN_URLS', 'PARLEY_TRUSTED_PROXIES']);
 
 /** The mediasoup version, which names the worker cache (keep in sync with the npm package). */
 const MEDIASOUP_VERSION = '3.12.16';

@@ -12,6 +12,11 @@ export const ConfigSchema = Type.Object({
       port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
       /** Grace for in-flight work on SIGTERM before the process exits anyway. */
       shutdownTimeoutMs: Ms(10_000, 'shutdown grace'),
+      /**
+       * Proxies (addresses or CIDRs) whose X-Forwarded-For names the client's address in the
+       * call event logs. Default none: the socket's peer is the client.
+       */
+      trustedProxies: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
     },
     { default: {} },
   ),

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
+import type { BlockList } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AppError } from '@parley/protocol';
 import type { Authenticator } from '../auth/index.ts';
 import type { Sender } from '../calls/index.ts';
 import type { Config } from '../config/index.ts';
-import type { Logger, Metrics } from '../observability/index.ts';
+import { clientInfo, trustedProxies, type Logger, type Metrics } from '../observability/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';
 import { CloseCode, Connection } from './connection.ts';
 import type { Dialect, WireFrame } from './dialect.ts';
@@ -29,6 +30,7 @@ export interface GatewayOptions {
   nodeId: string;
   config: Pick<Config, 'limits' | 'heartbeat' | 'connections'> & {
     calls: Pick<Config['calls'], 'disconnectGraceMs'>;
+    server: Pick<Config['server'], 'trustedProxies'>;
   };
   /** Endpoint path → dialect. */
   endpoints: ReadonlyMap<string, Dialect>;
@@ -96,6 +98,8 @@ export class Gateway {
   private readonly sweeper: NodeJS.Timeout;
   private readonly sessions: SessionRegistry;
   private readonly log: Logger;
+  /** Peers whose X-Forwarded-For is believed (see `clientInfo`). */
+  private readonly proxies: BlockList;
   private accepting = true;
   /** Upgrades between their request and their switch to WebSocket (authenticating). */
   private pending = 0;
@@ -103,6 +107,7 @@ export class Gateway {
   constructor(private readonly o: GatewayOptions) {
     const { limits, heartbeat } = o.config;
     this.log = o.log.child({ mod: 'gateway' });
+    this.proxies = trustedProxies(o.config.server.trustedProxies);
     // Frames between maxFrameBytes and this cap get a typed error and the socket stays open;
     // only frames above it make ws close with 1009.
     this.wss = new WebSocketServer({
@@ -273,6 +278,7 @@ export class Gateway {
         grants: identity.grants,
         deviceId: randomUUID(),
         clientType,
+        client: clientInfo(req, this.proxies),
       };
       const session = resumable ? (resumed ?? this.sessions.open(sender, dialect)) : undefined;
       // ws has its own error handling on the socket from here on.

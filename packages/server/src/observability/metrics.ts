@@ -32,6 +32,29 @@ export class Metrics {
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
     registers: [this.registry],
   });
+  readonly callsAnswered = new Counter({
+    name: 'parley_calls_answered_total',
+    help: 'Calls answered: the denominator of the call success rate (media connected / answered)',
+    registers: [this.registry],
+  });
+  readonly callSeconds = new Histogram({
+    name: 'parley_call_duration_seconds',
+    help: 'Time from answer to end of answered calls',
+    buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200],
+    registers: [this.registry],
+  });
+  readonly callsMedia = new Counter({
+    name: 'parley_calls_media_total',
+    help: 'Answered calls at their end, by what their devices reported of the media (call:media): connected (success rate), failed (error rate), unknown (not reported, e.g. legacy dialects)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly connectSeconds = new Histogram({
+    name: 'parley_call_connect_seconds',
+    help: 'Time from invite to the media connected, as a party device reported it (call:media)',
+    buckets: [0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60],
+    registers: [this.registry],
+  });
   /**
    * Relayed messages by kind as plain numbers, published into `relayed` when it is scraped: a
    * labelled inc() hashes its labels on every call, which showed on the relay path.

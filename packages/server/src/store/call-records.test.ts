@@ -17,6 +17,8 @@ const start = (n: number, caller = 'alice', callee = 'bob'): CallStart => ({
   ownerNode: 'n1',
 });
 
+const iso = (ms: number): string => new Date(ms).toISOString();
+
 /** The end of a call nobody answered, `ms` after it started. */
 const unanswered = (c: CallStart, reason: EndReason, ms: number): CallEnd => ({
   callId: c.callId,
@@ -26,6 +28,8 @@ const unanswered = (c: CallStart, reason: EndReason, ms: number): CallEnd => ({
   ringMs: ms,
   answeredDevice: null,
   answeredClientType: null,
+  mediaConnectedAt: null,
+  mediaFailedReason: null,
 });
 
 for (const s of stores) {
@@ -61,6 +65,16 @@ for (const s of stores) {
         .executeTakeFirstOrThrow();
       assert.equal(row.status, 1);
       assert.equal(row.answered_device, 'bob-d2');
+      const answer = { at: c.createdAt + 2000, device: 'bob-d2', clientType: 'ios' };
+      const connectedAt = c.createdAt + 2600;
+      await store.media(c, answer, { connectedAt, failedReason: null });
+      row = await db.kysely
+        .selectFrom('call_records')
+        .selectAll()
+        .where('call_id', '=', c.callId)
+        .executeTakeFirstOrThrow();
+      assert.equal(new Date(row.media_connected_at!).toISOString(), iso(connectedAt));
+      assert.equal(row.status, 1);
       const rec = await store.ended(c, {
         callId: c.callId,
         reason: 'hangup',
@@ -69,7 +83,11 @@ for (const s of stores) {
         ringMs: 2000,
         answeredDevice: 'bob-d2',
         answeredClientType: 'ios',
+        mediaConnectedAt: connectedAt,
+        mediaFailedReason: null,
       });
+      assert.equal(rec.mediaConnectedAt, iso(connectedAt));
+      assert.deepEqual(await store.get(c.callId, 'bob'), rec);
       assert.equal(rec.status, 'completed');
       assert.equal(rec.duration, 60);
       row = await db.kysely
@@ -153,6 +171,8 @@ for (const s of stores) {
           ringMs: 10,
           answeredDevice: 'bob-d1',
           answeredClientType: 'web',
+          mediaConnectedAt: null,
+          mediaFailedReason: null,
         }),
       ];
       await Promise.all(writes);

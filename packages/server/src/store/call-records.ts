@@ -25,6 +25,9 @@ export interface CallEnd {
   ringMs: number;
   answeredDevice: string | null;
   answeredClientType: string | null;
+  /** What the parties reported of their media (see `media`); null: nothing (yet). */
+  mediaConnectedAt: number | null;
+  mediaFailedReason: string | null;
 }
 
 /** A call the janitor ended for a dead node: the record and what the row held. */
@@ -92,8 +95,14 @@ const ACCEPTED = [
 ] as const satisfies ReadonlyArray<keyof CallRecordsTable>;
 type Accepted = NewRow & Values<typeof ACCEPTED>;
 
+const MEDIA = ['media_connected_at', 'media_failed_reason'] as const satisfies ReadonlyArray<
+  keyof CallRecordsTable
+>;
+type MediaReport = NewRow & Values<typeof ACCEPTED> & Values<typeof MEDIA>;
+
 const ENDED = [
   ...ACCEPTED,
+  ...MEDIA,
   'end_time',
   'duration',
   'end_reason',
@@ -142,6 +151,8 @@ function toRecord(row: Selectable<CallRecordsTable>): CallRecord {
     answeredBy: row.answered_device
       ? { deviceId: row.answered_device, clientType: row.answered_client_type ?? 'unknown' }
       : null,
+    mediaConnectedAt: asIso(row.media_connected_at),
+    mediaFailedReason: row.media_failed_reason,
   };
 }
 
@@ -156,6 +167,7 @@ export class CallRecordStore {
   /** The three writes of every call, compiled once. */
   private readonly insert: (row: NewRow) => CompiledQuery;
   private readonly accept: (v: Accepted) => CompiledQuery;
+  private readonly report: (v: MediaReport) => CompiledQuery;
   private readonly end: (v: Ended) => CompiledQuery;
 
   /** `queue` carries the writes (shared with the meetings' records); default: one of its own. */
@@ -189,6 +201,7 @@ export class CallRecordStore {
           }),
       );
     this.accept = upsert<Accepted>(ACCEPTED, true);
+    this.report = upsert<MediaReport>([...ACCEPTED, ...MEDIA], true);
     this.end = upsert<Ended>(ENDED, false);
   }
 
@@ -212,6 +225,29 @@ export class CallRecordStore {
   }
 
   /**
+   * Stores what the parties reported of the media of an answered call (the whole row as at
+   * its answer, so that it is complete even if the answer's write was lost).
+   */
+  media(
+    start: CallStart,
+    answer: { at: number; device: string; clientType: string },
+    report: { connectedAt: number | null; failedReason: string | null },
+  ): Promise<void> {
+    return this.queue.write(
+      this.report({
+        ...newRow(start),
+        status: 1,
+        start_time: iso(answer.at),
+        updated_at: iso(answer.at),
+        answered_device: answer.device,
+        answered_client_type: answer.clientType,
+        media_connected_at: report.connectedAt === null ? null : iso(report.connectedAt),
+        media_failed_reason: report.failedReason,
+      }),
+    );
+  }
+
+  /**
    * Writes the end of a call and returns the record as clients receive it, once the row is in
    * the store (however long the store takes).
    */
@@ -230,6 +266,8 @@ export class CallRecordStore {
         ring_ms: e.ringMs,
         answered_device: e.answeredDevice,
         answered_client_type: e.answeredClientType,
+        media_connected_at: e.mediaConnectedAt === null ? null : iso(e.mediaConnectedAt),
+        media_failed_reason: e.mediaFailedReason,
       }),
     );
     return {
@@ -247,6 +285,8 @@ export class CallRecordStore {
       answeredBy: e.answeredDevice
         ? { deviceId: e.answeredDevice, clientType: e.answeredClientType ?? 'unknown' }
         : null,
+      mediaConnectedAt: e.mediaConnectedAt === null ? null : iso(e.mediaConnectedAt),
+      mediaFailedReason: e.mediaFailedReason,
     };
   }
 
@@ -274,6 +314,7 @@ export class CallRecordStore {
       const created = Date.parse(asIso(row.created_at)!);
       const started = asIso(row.start_time);
       const acceptedAt = started ? Date.parse(started) : null;
+      const media = asIso(row.media_connected_at);
       const start: CallStart = {
         callId: row.call_id,
         caller: row.caller_id,
@@ -293,6 +334,8 @@ export class CallRecordStore {
         ringMs: (acceptedAt ?? endedAt) - created,
         answeredDevice: row.answered_device,
         answeredClientType: row.answered_client_type,
+        mediaConnectedAt: media === null ? null : Date.parse(media),
+        mediaFailedReason: row.media_failed_reason,
       };
       out.push({ record: await this.ended(start, end), start, end });
     }

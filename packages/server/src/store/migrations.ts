@@ -121,6 +121,19 @@ function migrations(time: TimeType): Record<string, Migration> {
           .execute();
       },
     },
+    '0005_call_records_media': {
+      // What the parties' devices reported of their peer-to-peer media (call:media).
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .alterTable('call_records')
+          .addColumn('media_connected_at', sql.raw(time))
+          .execute();
+        await db.schema
+          .alterTable('call_records')
+          .addColumn('media_failed_reason', 'varchar(128)')
+          .execute();
+      },
+    },
   };
 }
 

@@ -29,6 +29,10 @@ export interface CallRecordsTable {
   ring_ms: number | null;
   /** The node that owns the call while it is live (cluster janitor). */
   owner_node: string;
+  /** When a party's device reported its media connected (`call:media`). */
+  media_connected_at: string | null;
+  /** Why a party's device reported its media failed, while none connected. */
+  media_failed_reason: string | null;
 }
 
 /** `meetings`: one row per meeting (REQ-002). Times as in call_records. */

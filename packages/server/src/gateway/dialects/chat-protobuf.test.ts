@@ -458,6 +458,8 @@ test('encode: call record and error frames', () => {
     duration: 4,
     ringMs: 1000,
     answeredBy: { deviceId: 'dev-b', clientType: 'ios' },
+    mediaConnectedAt: '2024-01-01T00:00:01.500Z',
+    mediaFailedReason: null,
   };
   const { m, c } = content(dialect.encodeEvent({ type: 'call:record', record }, bob));
   assert.equal(m.from, 'alice');

@@ -74,6 +74,26 @@ const decoders: Record<string, (data: unknown) => Command> = {
         ? { type: 'call:hangup', call: { callId: x.callId }, reason: x.reason }
         : { type: 'call:hangup', call: { callId: x.callId } },
   ),
+  'call:media': decoder(
+    Type.Union([
+      Type.Object({
+        callId: Id,
+        state: Type.Literal('connected'),
+        at: Type.Optional(Type.Integer({ minimum: 0 })),
+      }),
+      Type.Object({
+        callId: Id,
+        state: Type.Literal('failed'),
+        reason: Type.String({ minLength: 1, maxLength: 128 }),
+      }),
+    ]),
+    (x) =>
+      x.state === 'connected'
+        ? x.at === undefined
+          ? { type: 'call:media', call: { callId: x.callId }, state: 'connected' }
+          : { type: 'call:media', call: { callId: x.callId }, state: 'connected', at: x.at }
+        : { type: 'call:media', call: { callId: x.callId }, state: 'failed', reason: x.reason },
+  ),
   'call:offer': decoder(Sdp, (x) => ({
     type: 'call:offer',
     call: { callId: x.callId },
