@@ -42,7 +42,16 @@ async function closedFor(srv: TestServer, reason: string): Promise<number> {
   return m.values.find((v) => v.labels.reason === reason)?.value ?? 0;
 }
 
-const rate = { ratePerSec: 100_000, rateBurst: 100_000 };
+// Every rate class raised: these tests flood on purpose, and must hit the buffer cap, not the
+// rate limiter.
+const rate = {
+  ratePerSec: 100_000,
+  rateBurst: 100_000,
+  signalRatePerSec: 100_000,
+  signalRateBurst: 100_000,
+  meetingRatePerSec: 100_000,
+  meetingRateBurst: 100_000,
+};
 
 describe('a client that does not read, past the buffer cap', () => {
   let srv: TestServer;
