@@ -8,7 +8,7 @@ import { AppError } from '@parley/protocol';
 import { createAuthenticator, type Authenticator } from './auth/index.ts';
 import { CallEngine } from './calls/index.ts';
 import { ClusterNode, MemoryBus } from './cluster/index.ts';
-import type { Sender } from './calls/index.ts';
+import type { Sender } from './core/index.ts';
 import type { Config } from './config/index.ts';
 import {
   Dispatcher,

@@ -17,12 +17,21 @@ import {
 import type { Config } from '../config/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';
-import type { CallRecordStore, CallStart } from '../store/index.ts';
+import {
+  nodeTimers,
+  type CallRecordWriter,
+  type CallStart,
+  type Clock,
+  type Delivery,
+  type Sender,
+  type Timer,
+  type Timers,
+} from '../core/index.ts';
 import { EarlyIceBuffer, RingingHold, signalTarget } from '../relay/index.ts';
 import { findGlare, selectCall, startCall, transition } from './machine.ts';
 import { withOrigin } from './origin.ts';
 import { PendingInvites } from './pending-invites.ts';
-import type { CallWatcher, Clock, Delivery, Sender } from './ports.ts';
+import type { CallWatcher } from './watcher.ts';
 import type { CallInput, CallState, Effect, SendEffect, Transition } from './state.ts';
 
 /** What the engine needs; nothing here knows a dialect or a socket. */
@@ -30,12 +39,14 @@ export interface CallEngineOptions {
   nodeId: string;
   calls: Config['calls'];
   caps: Pick<Config['caps'], 'ringingCallsPerUser'>;
-  records: CallRecordStore;
+  records: CallRecordWriter;
   directory: PresenceDirectory;
   delivery: Delivery;
   metrics: Metrics;
   log: Logger;
   clock?: Clock;
+  /** Ring, disconnect-grace and record-wait timeouts; Node's own by default. */
+  timers?: Timers;
   /** Cluster mode: told when calls start, are answered and end here. */
   watcher?: CallWatcher;
 }
@@ -68,7 +79,7 @@ const ringingCap = (max: number): AppError =>
 interface LiveCall {
   state: CallState;
   start: CallStart;
-  ringTimer: NodeJS.Timeout | null;
+  ringTimer: Timer | null;
   offerRelayed: boolean;
   answerRelayed: boolean;
   earlyIce: EarlyIceBuffer<EarlyIce> | null;
@@ -88,16 +99,18 @@ interface LiveCall {
 export class CallEngine {
   private readonly calls = new Map<string, LiveCall>();
   private readonly byUser = new Map<string, Set<LiveCall>>();
-  private readonly lostTimers = new Map<string, NodeJS.Timeout>();
+  private readonly lostTimers = new Map<string, Timer>();
   /** Per user, invites between the cap check and the call's start. */
   private readonly invitesInFlight = new Map<string, number>();
   private readonly finishing = new Set<Promise<void>>();
   private readonly inviting = new PendingInvites();
   private readonly clock: Clock;
+  private readonly timers: Timers;
   private readonly log: Logger;
 
   constructor(private readonly o: CallEngineOptions) {
     this.clock = o.clock ?? Date.now;
+    this.timers = o.timers ?? nodeTimers;
     this.log = o.log.child({ mod: 'calls' });
   }
 
@@ -368,7 +381,7 @@ export class CallEngine {
   deviceOnline(device: DeviceRef): void {
     const timer = this.lostTimers.get(device.deviceId);
     if (timer) {
-      clearTimeout(timer);
+      this.timers.clearTimeout(timer);
       this.lostTimers.delete(device.deviceId);
     }
     for (const call of this.byUser.get(device.userId) ?? []) {
@@ -383,7 +396,7 @@ export class CallEngine {
   deviceOffline(device: DeviceRef, graceMs = this.o.calls.disconnectGraceMs): void {
     const calls = this.byUser.get(device.userId);
     if (!calls || calls.size === 0) return;
-    const timer = setTimeout(() => {
+    const timer = this.timers.setTimeout(() => {
       this.lostTimers.delete(device.deviceId);
       for (const call of [...(this.byUser.get(device.userId) ?? [])]) {
         this.input(call, { type: 'device_lost', device });
@@ -397,7 +410,7 @@ export class CallEngine {
   async shutdown(): Promise<void> {
     for (const call of [...this.calls.values()])
       this.input(call, { type: 'abort', reason: 'shutdown' });
-    for (const t of this.lostTimers.values()) clearTimeout(t);
+    for (const t of this.lostTimers.values()) this.timers.clearTimeout(t);
     this.lostTimers.clear();
     await Promise.allSettled([...this.finishing]);
   }
@@ -410,7 +423,7 @@ export class CallEngine {
   abandonAll(): number {
     const calls = [...this.calls.values()];
     for (const call of calls) this.untrack(call);
-    for (const t of this.lostTimers.values()) clearTimeout(t);
+    for (const t of this.lostTimers.values()) this.timers.clearTimeout(t);
     this.lostTimers.clear();
     return calls.length;
   }
@@ -570,9 +583,9 @@ export class CallEngine {
           .catch((err: unknown) => this.writeFailed(s, err));
         return;
       case 'ring_timer':
-        if (call.ringTimer) clearTimeout(call.ringTimer);
+        if (call.ringTimer) this.timers.clearTimeout(call.ringTimer);
         call.ringTimer = e.on
-          ? setTimeout(() => {
+          ? this.timers.setTimeout(() => {
               call.ringTimer = null;
               this.input(call, { type: 'ring_timeout' });
             }, this.o.calls.inviteTtlMs)
@@ -621,9 +634,12 @@ export class CallEngine {
     // than ANNOUNCE_WAIT_MS, and at once while the store refuses writes: a store that is down
     // must not keep a call ringing. The record event waits for the row, however long it takes.
     if (this.o.records.writeStatus().up) {
-      let waited: NodeJS.Timeout | undefined;
-      await Promise.race([written, new Promise((r) => (waited = setTimeout(r, ANNOUNCE_WAIT_MS)))]);
-      clearTimeout(waited);
+      let waited: Timer | undefined;
+      await Promise.race([
+        written,
+        new Promise<void>((r) => (waited = this.timers.setTimeout(r, ANNOUNCE_WAIT_MS))),
+      ]);
+      this.timers.clearTimeout(waited);
     }
     for (const a of announce) this.o.delivery.toDevice(a.to, a.event);
     const record = await written;
@@ -665,7 +681,7 @@ export class CallEngine {
   }
 
   private untrack(call: LiveCall): void {
-    if (call.ringTimer) clearTimeout(call.ringTimer);
+    if (call.ringTimer) this.timers.clearTimeout(call.ringTimer);
     call.ringTimer = null;
     this.calls.delete(call.state.callId);
     for (const u of [call.state.caller.userId, call.state.callee]) {

@@ -1,7 +1,7 @@
 export { startCall, transition, findGlare, selectCall } from './machine.ts';
 export { CallEngine, type CallEngineOptions } from './engine.ts';
 export { PendingInvites } from './pending-invites.ts';
-export type { Delivery, Sender, Clock, CallWatcher } from './ports.ts';
+export type { CallWatcher } from './watcher.ts';
 export { summaryOf } from './state.ts';
 export type {
   CallState,

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ServerEvent } from '@parley/protocol';
-import { MemoryBus, type BusMessage } from './bus.ts';
+import { MemoryBus } from './memory-bus.ts';
+import type { BusMessage } from '../core/index.ts';
 import { decode, encode } from './codec.ts';
 
 const to = { userId: 'bob', deviceId: 'b1', clientType: 'web' };

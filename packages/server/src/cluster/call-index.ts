@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { CallSummary } from '../calls/index.ts';
 import type { Logger } from '../observability/index.ts';
-import type { CallStart } from '../store/index.ts';
+import type { CallStart } from '../core/index.ts';
 import type { Keys } from './redis.ts';
 import type { NodeRegistry } from './registry.ts';
 

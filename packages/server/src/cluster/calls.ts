@@ -18,17 +18,15 @@ import {
   type CallState,
   type CallSummary,
   type CallWatcher,
-  type Sender,
 } from '../calls/index.ts';
+import type { Bus, CallRoute, CallStart, Sender } from '../core/index.ts';
 import type { Hub } from '../gateway/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';
-import type { CallStart } from '../store/index.ts';
 import { EarlyIceBuffer, signalTarget } from '../relay/index.ts';
-import type { Bus } from './bus.ts';
 import { ownerOf, type RedisCallIndex } from './call-index.ts';
 import type { NodeRegistry } from './registry.ts';
-import type { CallRoute, RouteCache, RouteEntry } from './routes.ts';
+import type { RouteCache, RouteEntry } from './routes.ts';
 import type { LocalRunner, Rpc } from './rpc.ts';
 
 /** What both sides of clustered calls share. */

@@ -1,4 +1,4 @@
-import type { BusMessage } from './bus.ts';
+import type { BusMessage } from '../core/index.ts';
 
 /**
  * BusMessage ⇄ JSON. Bytes (a chat message's file) travel as base64; the relay hot path has

@@ -1,5 +1,4 @@
-export { MemoryBus, type Bus, type BusMessage } from './bus.ts';
+export { MemoryBus } from './memory-bus.ts';
 export { ClusterNode, type ClusterOptions, type DeviceHooks, type Served } from './node.ts';
 export { ownerOf } from './call-index.ts';
 export { RedisUnavailableError, deletePrefix } from './redis.ts';
-export type { CallRoute } from './routes.ts';

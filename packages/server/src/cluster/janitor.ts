@@ -1,10 +1,9 @@
 import type { Redis } from 'ioredis';
 import type { EndedEvent } from '@parley/protocol';
-import type { Delivery, Sender } from '../calls/index.ts';
+import type { Bus, Delivery, Sender } from '../core/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../observability/index.ts';
 import { endSessionsOf, type CallRecordStore, type Db } from '../store/index.ts';
-import type { Bus } from './bus.ts';
 import type { RedisCallIndex } from './call-index.ts';
 import { takeNodeDevices } from './directory.ts';
 import type { Keys } from './redis.ts';

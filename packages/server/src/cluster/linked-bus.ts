@@ -1,4 +1,4 @@
-import type { Bus, BusMessage } from './bus.ts';
+import type { Bus, BusMessage } from '../core/index.ts';
 import { encode } from './codec.ts';
 import type { NodeLinks } from './links.ts';
 import type { RedisBus } from './redis-bus.ts';

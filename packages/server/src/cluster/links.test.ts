@@ -5,7 +5,7 @@ import { setImmediate as turn, setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { WebSocket } from 'ws';
-import type { BusMessage } from './bus.ts';
+import type { BusMessage } from '../core/index.ts';
 import { LinkedBus } from './linked-bus.ts';
 import { NodeLinks, type LinkPeers } from './links.ts';
 import { RedisBus } from './redis-bus.ts';

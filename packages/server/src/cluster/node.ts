@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Command, RtcCommand } from '@parley/protocol';
-import type { CallEngine, Sender } from '../calls/index.ts';
+import type { CallEngine } from '../calls/index.ts';
+import type { Bus, BusMessage, Sender } from '../core/index.ts';
 import { linkHostOf, type Config } from '../config/index.ts';
 import {
   CloseCode,
@@ -17,7 +18,6 @@ import type { Logger, Metrics } from '../observability/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';
 import type { RoomManager, RoomMirror } from '../rooms/index.ts';
 import type { CallRecordStore, Db } from '../store/index.ts';
-import type { Bus, BusMessage } from './bus.ts';
 import { RedisCallIndex } from './call-index.ts';
 import { CallAnnouncer, ClusterCalls } from './calls.ts';
 import { RedisDirectory } from './directory.ts';

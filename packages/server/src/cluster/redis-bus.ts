@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/index.ts';
-import type { Bus, BusMessage } from './bus.ts';
+import type { Bus, BusMessage } from '../core/index.ts';
 import { decode, encode } from './codec.ts';
 import type { Keys } from './redis.ts';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { DeviceRef, ServerEvent } from '@parley/protocol';
-import type { Delivery, Sender } from '../calls/index.ts';
+import type { Delivery, Sender } from '../core/index.ts';
 import { loadConfig } from '../config/index.ts';
 import { MemoryDirectory } from '../presence/index.ts';
 import { RoomManager } from '../rooms/index.ts';

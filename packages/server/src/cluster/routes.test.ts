@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCode, type AppError } from '@parley/protocol';
 import { signalTarget } from '../relay/index.ts';
-import { RouteCache, type CallRoute } from './routes.ts';
+import { RouteCache } from './routes.ts';
+import type { CallRoute } from '../core/index.ts';
 
 const dev = (userId: string, deviceId: string) => ({ userId, deviceId, clientType: 'web' });
 const route = (callId: string, caller = 'alice', callee = 'bob'): CallRoute => ({

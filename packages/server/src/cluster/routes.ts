@@ -1,24 +1,7 @@
-import type { CallSelector, ChatOrigin, DeviceRef, IceCandidate, Media } from '@parley/protocol';
+import type { CallSelector, ChatOrigin, DeviceRef, IceCandidate } from '@parley/protocol';
 import { selectCall, type CallSummary } from '../calls/index.ts';
 import type { EarlyIceBuffer, SignalView } from '../relay/index.ts';
-
-/**
- * Where an answered call's signaling goes: its two devices and the nodes they are connected to.
- * The owner sends it to both nodes when the call is answered, so that offer, answer and ICE go
- * from one party's node straight to the other's (one bus hop) instead of through the owner.
- */
-export interface CallRoute {
-  callId: string;
-  media: Media;
-  caller: DeviceRef;
-  callee: string;
-  answeredBy: DeviceRef;
-  callerNode: string;
-  answerNode: string;
-  /** Epoch ms the call was invited (call setup time is measured at the first answer). */
-  createdAt: number; /** The owner delivered the caller's offer held while ringing: ICE need not wait for one. */
-  offerRelayed?: true;
-}
+import type { CallRoute } from '../core/index.ts';
 
 /** ICE a device sent before any offer of its call went through this node. */
 export interface HeldIce {

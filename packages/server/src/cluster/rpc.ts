@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AppError, type Command } from '@parley/protocol';
-import type { Sender } from '../calls/index.ts';
+import type { Bus, BusMessage, Sender } from '../core/index.ts';
 import type { Logger } from '../observability/index.ts';
-import type { Bus, BusMessage } from './bus.ts';
 
 /** Bus messages that expect a reply. */
 export type Request = Extract<BusMessage, { corr: string; replyTo: string }>;

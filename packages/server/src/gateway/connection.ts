@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import { AppError, type ServerEvent } from '@parley/protocol';
 import type { Authenticator } from '../auth/index.ts';
-import type { Sender } from '../calls/index.ts';
+import type { Sender } from '../core/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import type { Decoded, Dialect, WireFrame } from './dialect.ts';

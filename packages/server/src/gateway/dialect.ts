@@ -1,5 +1,5 @@
 import type { AppError, Command, ErrorBody, ServerEvent, SessionReady } from '@parley/protocol';
-import type { Sender } from '../calls/index.ts';
+import type { Sender } from '../core/index.ts';
 
 /** The dialects Parley speaks, one per endpoint. */
 export type DialectName = 'native' | 'video_call' | 'room' | 'chat_protobuf' | 'meeting';

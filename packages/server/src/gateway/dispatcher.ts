@@ -1,5 +1,5 @@
 import { AppError, type Command, type CommandType } from '@parley/protocol';
-import type { Sender } from '../calls/index.ts';
+import type { Sender } from '../core/index.ts';
 
 /** Runs one kind of command for a sender; may return a result for the dialect to acknowledge. */
 export type Handler<C extends Command = Command> = (sender: Sender, command: C) => unknown;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as turn } from 'node:timers/promises';
-import type { Sender } from '../calls/index.ts';
+import type { Sender } from '../core/index.ts';
 import { sweepHeartbeats } from './heartbeat.ts';
 import type { DeviceConnection } from './hub.ts';
 

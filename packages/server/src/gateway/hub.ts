@@ -1,7 +1,6 @@
 import type { HeartbeatTimes } from './heartbeat.ts';
 import type { DeviceRef, ServerEvent } from '@parley/protocol';
-import type { Delivery, Sender } from '../calls/index.ts';
-import type { Bus } from '../cluster/index.ts';
+import type { Bus, Delivery, Sender } from '../core/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';
 
 /** A device's connection as the hub sees it, whatever carries it (WebSocket, socket.io). */

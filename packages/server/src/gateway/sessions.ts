@@ -1,7 +1,7 @@
 import type { HeartbeatTimes } from './heartbeat.ts';
 import { randomBytes } from 'node:crypto';
 import type { ServerEvent } from '@parley/protocol';
-import type { Sender } from '../calls/index.ts';
+import type { Sender } from '../core/index.ts';
 import { CloseCode, type Connection } from './connection.ts';
 import type { Dialect, WireFrame } from './dialect.ts';
 import type { DeviceConnection } from './hub.ts';

@@ -3,7 +3,7 @@ import type { Server as HttpServer } from 'node:http';
 import { Server, type ServerOptions, type Socket } from 'socket.io';
 import { AppError, assertBoundedValue, isRtcEvent, type ServerEvent } from '@parley/protocol';
 import type { Authenticator, Identity } from '../auth/index.ts';
-import type { Sender } from '../calls/index.ts';
+import type { Sender } from '../core/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import {

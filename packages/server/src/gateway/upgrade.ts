@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AppError } from '@parley/protocol';
 import type { Authenticator } from '../auth/index.ts';
-import type { Sender } from '../calls/index.ts';
+import type { Sender } from '../core/index.ts';
 import type { Config } from '../config/index.ts';
 import { clientInfo, trustedProxies, type Logger, type Metrics } from '../observability/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';

@@ -1,11 +1,11 @@
 import { Hono } from 'hono';
 import { AppError, isValidId } from '@parley/protocol';
 import type { Authenticator } from '../auth/index.ts';
-import type { CallRecordStore } from '../store/index.ts';
+import type { CallHistory } from '../core/index.ts';
 import { bearer, fail, ok, type AuthVars } from './rest.ts';
 
 /** `GET /api/calls` (own history, newest first, paged) and `GET /api/calls/:callId`. */
-export function callRoutes(auth: Authenticator, records: CallRecordStore): Hono<AuthVars> {
+export function callRoutes(auth: Authenticator, records: CallHistory): Hono<AuthVars> {
   const app = new Hono<AuthVars>();
   app.use('*', bearer(auth));
   app.get('/', async (c) => {

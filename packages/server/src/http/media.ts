@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import type { Authenticator } from '../auth/index.ts';
-import type { Clock } from '../calls/index.ts';
+import type { Clock } from '../core/index.ts';
 import type { Config } from '../config/index.ts';
 import { iceServers } from '../meetings/index.ts';
 import { bearer, ok, type AuthVars } from './rest.ts';

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { RtcEvent } from '@parley/protocol';
-import type { Delivery } from '../calls/index.ts';
+import type { Delivery } from '../core/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import type { ActiveSpeakerObserver, Router, SfuRouter } from '../sfu/index.ts';
 import type { Peer } from './peer.ts';

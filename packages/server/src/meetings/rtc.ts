@@ -19,7 +19,7 @@ import {
   type RtcProducerCommand,
   type RtcTransportCommand,
 } from '@parley/protocol';
-import type { Clock, Delivery, Sender } from '../calls/index.ts';
+import type { Clock, Delivery, MeetingRecords, Participant, Sender } from '../core/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import {
@@ -32,14 +32,13 @@ import {
   type SctpStreamParameters,
   type SfuPool,
 } from '../sfu/index.ts';
-import type { MeetingStore, Participant } from '../store/index.ts';
 import { notFound } from './errors.ts';
 import { Peer } from './peer.ts';
 import { Room } from './room.ts';
 
 /** What the rtc service needs. */
 export interface RtcServiceOptions {
-  store: MeetingStore;
+  store: MeetingRecords;
   sfu: SfuPool;
   delivery: Delivery;
   emptyRoomGraceMs: number;

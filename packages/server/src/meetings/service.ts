@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '@parley/protocol';
 import type { Identity } from '../auth/index.ts';
-import type { Clock } from '../calls/index.ts';
+import type { Clock, Meeting, MeetingRecords, Participant } from '../core/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../observability/index.ts';
-import type { Meeting, MeetingStore, Participant } from '../store/index.ts';
 import { iceServers, type IceServer } from './ice.ts';
 import { notFound } from './errors.ts';
 import type { RtcService } from './rtc.ts';
@@ -14,7 +13,7 @@ export const NICKNAME_MAX_LENGTH = 64;
 
 /** What the meeting service needs. */
 export interface MeetingServiceOptions {
-  store: MeetingStore;
+  store: MeetingRecords;
   /** Where leaving and ending reach the media rooms (in a cluster, every node's). */
   rtc: Pick<RtcService, 'userLeft' | 'ended'>;
   ice: Config['ice'];

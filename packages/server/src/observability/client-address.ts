@@ -1,11 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 import type { IncomingMessage } from 'node:http';
-
-/** Who a connection comes from, as the call event logs show it (`metadata`). */
-export interface ClientInfo {
-  userAgent: string | null;
-  ip: string | null;
-}
+import type { ClientInfo } from '../core/index.ts';
 
 /** `::ffff:10.0.0.1` is the IPv4 address 10.0.0.1 as a dual-stack socket reports it. */
 const unmap = (ip: string): string =>

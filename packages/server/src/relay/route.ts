@@ -1,10 +1,15 @@
-import { AppError, type DeviceRef } from '@parley/protocol';
-import type { CallState } from '../calls/state.ts';
+import { AppError, type CallPhase, type DeviceRef } from '@parley/protocol';
 
 /** What the relay check reads of a call: the engine's state, or a route on another node. */
-export type SignalView = Pick<CallState, 'callId' | 'phase' | 'answeredBy' | 'callee'> & {
+export interface SignalView {
+  readonly callId: string;
+  readonly phase: CallPhase;
   readonly caller: DeviceRef;
-};
+  /** The callee's userId. */
+  readonly callee: string;
+  /** The callee's device that answered; null until then. */
+  readonly answeredBy: DeviceRef | null;
+}
 
 /**
  * Who may send offer/answer/ICE to whom: after accept, only the caller's device and the device

@@ -7,7 +7,7 @@ import {
   type ServerEvent,
 } from '@parley/protocol';
 import { granted } from '../auth/index.ts';
-import type { Clock, Delivery, Sender } from '../calls/index.ts';
+import type { Clock, Delivery, Sender } from '../core/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../observability/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';

@@ -2,7 +2,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testStores } from './test-stores.ts';
 import type { EndReason } from '@parley/protocol';
-import { CallRecordStore, migrate, type CallEnd, type CallStart, type Db } from './index.ts';
+import { CallRecordStore, migrate, type Db } from './index.ts';
+import type { CallEnd, CallStart } from '../core/index.ts';
 
 /** The repository contract on every store (see test-stores.ts). */
 const stores = testStores('test');

@@ -3,44 +3,21 @@ import type { CompiledQuery, Kysely, Selectable, Updateable } from 'kysely';
 import { compiledOnce } from './compiled-once.ts';
 import type { Db } from './database.ts';
 import type { CallRecordsTable, Database } from './schema.ts';
-import { WriteQueue, type WriteStatus } from './write-queue.ts';
-
-/** What the engine hands the store when a call starts. */
-export interface CallStart {
-  callId: string;
-  caller: string;
-  callerDevice: string;
-  callee: string;
-  media: Media;
-  createdAt: number;
-  ownerNode: string;
-}
-
-/** What the engine hands the store when a call ends. */
-export interface CallEnd {
-  callId: string;
-  reason: EndReason;
-  acceptedAt: number | null;
-  endedAt: number;
-  ringMs: number;
-  answeredDevice: string | null;
-  answeredClientType: string | null;
-  /** What the parties reported of their media (see `media`); null: nothing (yet). */
-  mediaConnectedAt: number | null;
-  mediaFailedReason: string | null;
-}
+import { WriteQueue } from './write-queue.ts';
+import type {
+  CallEnd,
+  CallHistory,
+  CallRecordWriter,
+  CallStart,
+  RecordPage,
+  WriteStatus,
+} from '../core/index.ts';
 
 /** A call the janitor ended for a dead node: the record and what the row held. */
 export interface AbandonedCall {
   record: CallRecord;
   start: CallStart;
   end: CallEnd;
-}
-
-/** A page of history, newest first; `next` is the cursor for the following page. */
-export interface RecordPage {
-  records: CallRecord[];
-  next: string | null;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -161,7 +138,7 @@ function toRecord(row: Selectable<CallRecordsTable>): CallRecord {
  * so a call whose node dies can be finalised by another. Writes go through a WriteQueue: one
  * the store refuses for a while is retried until it is taken.
  */
-export class CallRecordStore {
+export class CallRecordStore implements CallRecordWriter, CallHistory {
   private readonly queue: WriteQueue;
   private readonly db: Kysely<Database>;
   /** The three writes of every call, compiled once. */

@@ -1,17 +1,9 @@
 export { openDatabase, migrate, endSessionsOf, type Db } from './database.ts';
-export {
-  CallRecordStore,
-  specStatus,
-  outcome,
-  type CallStart,
-  type CallEnd,
-  type RecordPage,
-  type AbandonedCall,
-} from './call-records.ts';
-export { MeetingStore, type Meeting, type Participant } from './meetings.ts';
+export { CallRecordStore, specStatus, outcome, type AbandonedCall } from './call-records.ts';
+export { MeetingStore } from './meetings.ts';
 export type { Database } from './schema.ts';
 export { LastSeen } from './last-seen.ts';
 export { endLeftovers, type Leftovers } from './leftovers.ts';
-export { WriteQueue, BacklogFullError, type WriteStatus } from './write-queue.ts';
+export { WriteQueue, BacklogFullError } from './write-queue.ts';
 export { WriteJournal } from './write-journal.ts';
 export { asAppError } from './store-errors.ts';

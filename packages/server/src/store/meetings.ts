@@ -1,29 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, MeetingParticipantsTable, MeetingsTable } from './schema.ts';
 import type { WriteQueue } from './write-queue.ts';
-
-/** A meeting as the REST API shows it. */
-export interface Meeting {
-  meetingId: string;
-  title: string | null;
-  hostId: string;
-  status: 'active' | 'ended';
-  /** ISO times. */
-  createdAt: string;
-  endedAt: string | null;
-  endedBy: string | null;
-}
-
-/** One stay of a user in a meeting. */
-export interface Participant {
-  meetingId: string;
-  userId: string;
-  nickname: string;
-  role: 'host' | 'participant';
-  /** ISO times; `leftAt` is null while the user is in the meeting. */
-  joinedAt: string;
-  leftAt: string | null;
-}
+import type { Meeting, MeetingRecords, Participant } from '../core/index.ts';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 /** PostgreSQL gives Dates, SQLite the ISO text it was given. */
@@ -54,7 +32,7 @@ function toParticipant(row: Selectable<MeetingParticipantsTable>): Participant {
 }
 
 /** The `meetings` and `meeting_participants` tables (REQ-002), next to the call records. */
-export class MeetingStore {
+export class MeetingStore implements MeetingRecords {
   /**
    * `queue` carries the writes nobody waits for (a stay closed because its connection dropped),
    * retried until the store takes them; without one they are written at once.

@@ -3,6 +3,7 @@ import type { Db } from './database.ts';
 import type { Statement } from './sqlite-protocol.ts';
 import { isPermanent } from './store-errors.ts';
 import type { WriteJournal } from './write-journal.ts';
+import type { WriteStatus } from '../core/index.ts';
 
 interface Pending {
   q: CompiledQuery;
@@ -11,18 +12,6 @@ interface Pending {
 }
 
 const statement = (q: CompiledQuery): Statement => ({ sql: q.sql, params: q.parameters });
-
-/** How the store's writes are going, for health and metrics. */
-export interface WriteStatus {
-  /** False while writes fail and are being retried. */
-  up: boolean;
-  /** Writes waiting for the store. */
-  pending: number;
-  /** Why the last attempt failed, while `up` is false. */
-  reason: string | null;
-  /** Since when (epoch ms) writes have been failing, while `up` is false. */
-  downSince: number | null;
-}
 
 /** What the queue reports as it goes (metrics, logs). */
 export interface WriteQueueEvents {

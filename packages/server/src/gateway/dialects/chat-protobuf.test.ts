@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import protobuf from 'protobufjs';
 import type { Command, EndReason, ServerEvent } from '@parley/protocol';
-import type { Sender } from '../../calls/index.ts';
+import type { Sender } from '../../core/index.ts';
 import type { Decoded } from '../dialect.ts';
 import {
   chatProtobufDialect as dialect,

@@ -12,7 +12,7 @@ import {
   type Media,
   type ServerEvent,
 } from '@parley/protocol';
-import type { Sender } from '../../calls/index.ts';
+import type { Sender } from '../../core/index.ts';
 import type { Decoded, Dialect, WireFrame } from '../dialect.ts';
 import { validator } from '../json.ts';
 import { Candidate, Id, SdpText } from './fields.ts';

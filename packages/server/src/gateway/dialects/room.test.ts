@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppError, type ErrorBody, type ServerEvent } from '@parley/protocol';
-import type { Sender } from '../../calls/index.ts';
+import type { Sender } from '../../core/index.ts';
 import type { Decoded } from '../dialect.ts';
 import { roomDialect } from './room.ts';
 

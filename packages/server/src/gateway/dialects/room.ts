@@ -11,7 +11,7 @@ import {
   type RoomSignalKind,
   type ServerEvent,
 } from '@parley/protocol';
-import type { Sender } from '../../calls/index.ts';
+import type { Sender } from '../../core/index.ts';
 import type { Decoded, Dialect, WireFrame } from '../dialect.ts';
 import { failureMessage, parseJson, peekMembers } from '../json.ts';
 import { Id } from './fields.ts';

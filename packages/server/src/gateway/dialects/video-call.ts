@@ -10,7 +10,7 @@ import {
   isCallEvent,
   sdpJson,
 } from '@parley/protocol';
-import type { Sender } from '../../calls/index.ts';
+import type { Sender } from '../../core/index.ts';
 import type { Decoded, Dialect, WireFrame } from '../dialect.ts';
 import { keepSdpLiteral, parseJson, validator, withLiteral } from '../json.ts';
 import { Candidate, Id, SdpText } from './fields.ts';

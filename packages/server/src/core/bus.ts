@@ -6,8 +6,8 @@ import type {
   SdpEvent,
   ServerEvent,
 } from '@parley/protocol';
-import type { Sender } from '../calls/index.ts';
-import type { CallRoute } from './routes.ts';
+import type { CallRoute } from './call-route.ts';
+import type { Sender } from './sender.ts';
 
 /**
  * Messages between nodes, as one discriminated union (socket.io's cluster adapter is the
@@ -67,29 +67,4 @@ export interface Bus {
   /** Receives what is sent to `nodeId` and every broadcast (any number of handlers). */
   subscribe(nodeId: string, handler: (message: BusMessage) => void): void;
   close(): Promise<void>;
-}
-
-/** In-process bus: the single default node, or several nodes in one process. */
-export class MemoryBus implements Bus {
-  private readonly handlers = new Map<string, Array<(message: BusMessage) => void>>();
-
-  publish(nodeId: string, message: BusMessage): void {
-    const handlers = this.handlers.get(nodeId);
-    if (handlers) queueMicrotask(() => handlers.forEach((h) => h(message)));
-  }
-
-  broadcast(message: BusMessage): void {
-    for (const nodeId of this.handlers.keys()) this.publish(nodeId, message);
-  }
-
-  subscribe(nodeId: string, handler: (message: BusMessage) => void): void {
-    const handlers = this.handlers.get(nodeId);
-    if (handlers) handlers.push(handler);
-    else this.handlers.set(nodeId, [handler]);
-  }
-
-  close(): Promise<void> {
-    this.handlers.clear();
-    return Promise.resolve();
-  }
 }

@@ -1,0 +1,48 @@
+// The server's folder structure (issue #14, DESIGN.md): core/ is a leaf of ports, folders do
+// not import each other in a circle, and only the composition root (app.ts) and the CLI may
+// reach into cluster/. `npm test` runs this (`npm run deps`).
+const src = '^packages/server/src/';
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+export default {
+  forbidden: [
+    {
+      name: 'no-folder-cycle',
+      comment: 'Folders of packages/server/src must not depend on each other in a circle.',
+      severity: 'error',
+      scope: 'folder',
+      from: { path: src },
+      to: { path: src, circular: true },
+    },
+    {
+      // A folder holds its subfolders, so src/ itself cannot be in a folder cycle: its
+      // top-level files (app.ts) are checked one by one.
+      name: 'no-top-level-file-cycle',
+      comment: 'A top-level file of packages/server/src must not be part of an import cycle.',
+      severity: 'error',
+      from: { path: `${src}[^/]+$` },
+      to: { path: src, circular: true },
+    },
+    {
+      name: 'core-is-a-leaf',
+      comment: 'core/ holds the ports; it imports nothing of the server (protocol types only).',
+      severity: 'error',
+      from: { path: `${src}core/` },
+      to: { path: src, pathNot: `${src}core/` },
+    },
+    {
+      name: 'no-domain-imports-cluster',
+      comment: 'cluster/ is adapters; domains get them as ports from app.ts, the one root.',
+      severity: 'error',
+      from: { path: src, pathNot: `${src}(app\\.ts$|cluster/|cli/|bench/)` },
+      to: { path: `${src}cluster/` },
+    },
+  ],
+  options: {
+    // Only the server's own modules: packages and other workspaces are not its folders.
+    includeOnly: src,
+    // Leaving src for packages/bench (issue #14); its cli ⇄ bench cycle goes with it.
+    exclude: `${src}bench/`,
+    tsPreCompilationDeps: true,
+  },
+};

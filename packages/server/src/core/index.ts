@@ -1,0 +1,16 @@
+// The ports the domains own and the adapters implement. A leaf: nothing here imports the
+// server's other folders (the dependency check in `npm test` holds it to that).
+export type { Sender, ClientInfo } from './sender.ts';
+export type { Delivery } from './delivery.ts';
+export { nodeTimers, type Clock, type Timer, type Timers } from './time.ts';
+export type {
+  CallStart,
+  CallEnd,
+  WriteStatus,
+  RecordPage,
+  CallRecordWriter,
+  CallHistory,
+} from './call-records.ts';
+export type { Meeting, Participant, MeetingRecords } from './meeting-records.ts';
+export type { Bus, BusMessage } from './bus.ts';
+export type { CallRoute } from './call-route.ts';
