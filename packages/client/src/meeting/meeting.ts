@@ -60,6 +60,8 @@ export interface MeetingOptions {
   nickname?: string;
   /** mediasoup-client's Device; tests pass one on a FakeHandler. */
   device?: () => Device;
+  /** `relay`: the transports use TURN candidates only. */
+  iceTransportPolicy?: RTCIceTransportPolicy;
 }
 
 /** What `publish()` sends. */
@@ -233,6 +235,7 @@ export class Meeting extends Emitter<MeetingEvents> {
       iceCandidates: t.iceCandidates as types.IceCandidate[],
       dtlsParameters: t.dtlsParameters as types.DtlsParameters,
       iceServers: this.iceServers,
+      ...(this.o.iceTransportPolicy ? { iceTransportPolicy: this.o.iceTransportPolicy } : {}),
     };
     const transport =
       direction === 'send'
