@@ -1,8 +1,8 @@
 /**
  * A page for the browser tests that drive the SDK itself rather than the demo's UI (bundled
  * beside the demo as `sdk.js`, opened as `sdk.html`): a 1:1 call between two clients in this one
- * tab (Chrome opens devices only for the tab in front), and a meeting joined with
- * `joinMeeting()`. Tests read what happened from `window.sdk`.
+ * tab (Chrome opens devices only for the tab in front), and meetings joined with
+ * `joinMeeting()` by clients named by the test. Tests read what happened from `window.sdk`.
  */
 import {
   ParleyClient,
@@ -15,11 +15,19 @@ import {
 /** Client options a test may set. */
 export type PageClientOptions = Pick<ParleyClientOptions, 'mediaTimeoutMs' | 'iceTransportPolicy'>;
 
-/** A remote track of the joined meeting, as the page sees it. */
+/** A remote track of a joined meeting, as the page sees it. */
 export interface PageTrack {
   peerId: string;
   kind: string;
   readyState: MediaStreamTrackState;
+}
+
+/** A joined meeting as the page sees it. */
+export interface PageMeeting {
+  peerId: string;
+  activeSpeaker: string | null;
+  peers: number;
+  tracks: PageTrack[];
 }
 
 /** What the page exposes to the tests. */
@@ -40,10 +48,13 @@ export interface SdkPage {
   localCandidates(): Promise<number>;
   /** The caller hangs up; resolves with the call's record, then both clients disconnect. */
   hangup(): Promise<CallRecord>;
-  /** Joins a meeting with `joinMeeting()`; resolves once it has (how long it took, in ms). */
-  joinMeeting(token: string, meetingId: string): Promise<number>;
-  /** The joined meeting's peers and the remote tracks it receives. */
-  meeting(): { peers: number; tracks: PageTrack[] };
+  /**
+   * Joins a meeting with `joinMeeting()` as client `name` (publishing the microphone if `mic`);
+   * resolves once it has, with how long `joinMeeting()` took in ms.
+   */
+  joinMeeting(name: string, token: string, meetingId: string, mic?: boolean): Promise<number>;
+  /** Client `name`'s meeting: its peers and the remote tracks it receives. */
+  meeting(name: string): PageMeeting;
 }
 
 declare global {
@@ -53,7 +64,7 @@ declare global {
 }
 
 let pair: { caller: ParleyClient; callee: ParleyClient } | null = null;
-let joined: Meeting | null = null;
+const meetings = new Map<string, Meeting>();
 
 window.sdk = {
   states: { caller: [], callee: [] },
@@ -97,17 +108,23 @@ window.sdk = {
     return r;
   },
 
-  async joinMeeting(token, meetingId) {
+  async joinMeeting(name, token, meetingId, mic = false) {
     const client = new ParleyClient({ token });
     await client.connect();
     const start = performance.now();
-    joined = await client.joinMeeting(meetingId);
-    return performance.now() - start;
+    const meeting = await client.joinMeeting(meetingId);
+    const ms = performance.now() - start;
+    meetings.set(name, meeting);
+    if (mic) await meeting.publish({ audio: true, video: false });
+    return ms;
   },
 
-  meeting() {
-    const peers = [...(joined?.peers.values() ?? [])];
+  meeting(name) {
+    const m = meetings.get(name)!;
+    const peers = [...m.peers.values()];
     return {
+      peerId: m.peerId,
+      activeSpeaker: m.activeSpeaker,
       peers: peers.length,
       tracks: peers.flatMap((p) =>
         [...p.tracks.values()].map((t) => ({

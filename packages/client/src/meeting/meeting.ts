@@ -1,5 +1,5 @@
 import { Device, type types } from 'mediasoup-client';
-import type { IceServer, RtcEvent, RtcPeerInfo, ServerEvent } from '@parley/protocol';
+import type { IceServer, RtcEvent, RtcJoined, ServerEvent } from '@parley/protocol';
 import { Emitter } from '../emitter.ts';
 import { ParleyError } from '../errors.ts';
 import type { RestApi } from '../rest.ts';
@@ -41,7 +41,7 @@ export type MeetingEvents = {
   trackRemoved: [RemoteTrack];
   /** A remote track was paused or resumed by its owner. */
   trackPaused: [RemoteTrack];
-  /** The loudest participant changed. */
+  /** The loudest participant changed (also `activeSpeaker` on the meeting). */
   activeSpeaker: [{ peerId: string }];
   /** This device's local camera/microphone/screen stream changed. */
   localStream: [MediaStream];
@@ -93,6 +93,11 @@ export class Meeting extends Emitter<MeetingEvents> {
   peerId = '';
   /** The other participants' devices, by peer id. */
   readonly peers = new Map<string, MeetingPeer>();
+  /**
+   * The peer id of the loudest participant (this device's own `peerId` when it is this one),
+   * known from the moment the meeting is joined; null while the SFU has named none.
+   */
+  activeSpeaker: string | null = null;
   private device: Device;
   private local: MediaStream | null = null;
   /** What this device publishes, by source, to publish again after a rebuild. */
@@ -215,8 +220,10 @@ export class Meeting extends Emitter<MeetingEvents> {
       );
       await this.device.load({ routerRtpCapabilities: rtpCapabilities });
     }
-    const joined = await this.request<{ peerId: string; peers: RtcPeerInfo[] }>('rtc:join');
+    const joined = await this.request<RtcJoined>('rtc:join');
     this.peerId = joined.peerId;
+    // The speaker named before this join: the SFU says so again only when it changes.
+    this.activeSpeaker = joined.activeSpeaker?.peerId ?? null;
     this.send = await this.transport('send');
     this.recv = await this.transport('recv');
     for (const p of joined.peers) {
@@ -225,6 +232,7 @@ export class Meeting extends Emitter<MeetingEvents> {
         await this.consume(producer.id, p.peerId, producer.paused, producer.appData);
       }
     }
+    if (this.activeSpeaker) this.emit('activeSpeaker', { peerId: this.activeSpeaker });
   }
 
   private async transport(direction: 'send' | 'recv'): Promise<types.Transport> {
@@ -377,6 +385,7 @@ export class Meeting extends Emitter<MeetingEvents> {
         if (!peer) return;
         for (const producerId of [...peer.tracks.keys()]) this.dropProducer(producerId);
         this.peers.delete(ev.peerId);
+        if (this.activeSpeaker === ev.peerId) this.activeSpeaker = null;
         this.emit('peerLeft', peer);
         return;
       }
@@ -397,6 +406,7 @@ export class Meeting extends Emitter<MeetingEvents> {
         return;
       }
       case 'rtc:activeSpeaker':
+        this.activeSpeaker = ev.peerId;
         this.emit('activeSpeaker', { peerId: ev.peerId });
         return;
       case 'rtc:left':
@@ -437,6 +447,7 @@ export class Meeting extends Emitter<MeetingEvents> {
     this.consumers.clear();
     for (const peer of this.peers.values()) this.emit('peerLeft', peer);
     this.peers.clear();
+    this.activeSpeaker = null;
     this.send?.close();
     this.recv?.close();
     this.send = null;
