@@ -172,6 +172,21 @@ describe('Meeting on mediasoup-client', () => {
     assert.deepEqual([...meeting.peers.keys()], []);
   });
 
+  test("a speaker change during the join wins over the join's older snapshot", async () => {
+    const { server, meeting } = await setup();
+    server.on('rtc:join', () => {
+      server.push({
+        type: 'rtc:activeSpeaker',
+        meetingId: MID,
+        peerId: 'bo-peer',
+        producerId: 'bo-mic',
+      });
+      return { peerId: 'me-1', peers: [], activeSpeaker: { peerId: 'ana-peer', producerId: 'a' } };
+    });
+    await meeting.join();
+    assert.equal(meeting.activeSpeaker, 'bo-peer');
+  });
+
   test('a lost session rebuilds the media; the end closes it', async () => {
     const { server, signaling, meeting, events, push } = await setup();
     await meeting.join();

@@ -108,6 +108,8 @@ export class Meeting extends Emitter<MeetingEvents> {
   private readonly producers = new Map<TrackSource, types.Producer>();
   private readonly consumers = new Map<string, { consumer: types.Consumer; remote: RemoteTrack }>();
   private screen: MediaStream | null = null;
+  /** rtc:activeSpeaker events so far: one during rtc:join is newer than its snapshot. */
+  private speakerEvents = 0;
   /** Work on the media runs one step at a time (joins, publishes, consumes). */
   private chain: Promise<unknown> = Promise.resolve();
   private readonly unsubscribe: Array<() => void> = [];
@@ -220,10 +222,12 @@ export class Meeting extends Emitter<MeetingEvents> {
       );
       await this.device.load({ routerRtpCapabilities: rtpCapabilities });
     }
+    const events = this.speakerEvents;
     const joined = await this.request<RtcJoined>('rtc:join');
     this.peerId = joined.peerId;
-    // The speaker named before this join: the SFU says so again only when it changes.
-    this.activeSpeaker = joined.activeSpeaker?.peerId ?? null;
+    // The speaker named before this join (the SFU says so again only when it changes), unless
+    // a change came while the answer was on its way.
+    if (this.speakerEvents === events) this.activeSpeaker = joined.activeSpeaker?.peerId ?? null;
     this.send = await this.transport('send');
     this.recv = await this.transport('recv');
     for (const p of joined.peers) {
@@ -406,6 +410,7 @@ export class Meeting extends Emitter<MeetingEvents> {
         return;
       }
       case 'rtc:activeSpeaker':
+        this.speakerEvents++;
         this.activeSpeaker = ev.peerId;
         this.emit('activeSpeaker', { peerId: ev.peerId });
         return;
