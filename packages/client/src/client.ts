@@ -29,6 +29,13 @@ export interface ParleyClientOptions {
   preconnect?: boolean;
   /** Camera and microphone constraints for calls. */
   constraints?: MediaConstraints;
+  /**
+   * How long a call's media may take to connect after `startRtc()` before it counts as failed
+   * (`mediaState` `failed`, reported to the server as `ice_timeout`); default 30 s.
+   */
+  mediaTimeoutMs?: number;
+  /** `relay`: call and meeting media only through TURN (hides local addresses); default `all`. */
+  iceTransportPolicy?: RTCIceTransportPolicy;
   /** The WebSocket to use (tests plug a fake signaling server in here). */
   socket?: SocketFactory;
   /** The WebRTC side of calls (tests plug a fake in here). */
@@ -105,6 +112,8 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       iceServers: () => this.iceServers(),
       ...(options.preconnect === undefined ? {} : { preconnect: options.preconnect }),
       ...(options.constraints ? { constraints: options.constraints } : {}),
+      ...(options.mediaTimeoutMs === undefined ? {} : { mediaTimeoutMs: options.mediaTimeoutMs }),
+      ...(options.iceTransportPolicy ? { iceTransportPolicy: options.iceTransportPolicy } : {}),
     });
     const s = this.signaling;
     s.on('state', (state) => this.emit('connectionState', state));
@@ -167,6 +176,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       rest: this.rest,
       ...(options.nickname ? { nickname: options.nickname } : {}),
       ...(this.o.meetingDevice ? { device: this.o.meetingDevice } : {}),
+      ...(this.o.iceTransportPolicy ? { iceTransportPolicy: this.o.iceTransportPolicy } : {}),
     });
     await meeting.join();
     return meeting;

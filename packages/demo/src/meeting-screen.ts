@@ -59,9 +59,20 @@ export function meetingScreen(app: App, meeting: Meeting): Screen {
     );
   };
 
+  /** Highlights the active speaker's tile (known from the join on, and as it changes). */
+  const markSpeaker = () => {
+    const speaker = meeting.activeSpeaker;
+    for (const [key, t] of tiles) {
+      const speaking = key === speaker || (key === 'local' && speaker === meeting.peerId);
+      t.el.classList.toggle('speaking', speaking);
+      t.el.dataset.speaking = String(speaking);
+    }
+  };
+
   const local = tile('local', me.userId, me.name, true);
   const addPeer = (p: MeetingPeer) => {
     tile(p.peerId, p.userId, p.nickname);
+    markSpeaker();
   };
   const addTrack = (r: RemoteTrack) => {
     const t = tiles.get(r.peerId);
@@ -88,6 +99,7 @@ export function meetingScreen(app: App, meeting: Meeting): Screen {
     addPeer(p);
     for (const r of p.tracks.values()) addTrack(r);
   }
+  markSpeaker();
 
   const leave = (end: boolean) => {
     if (done) return;
@@ -181,13 +193,7 @@ export function meetingScreen(app: App, meeting: Meeting): Screen {
       const t = tiles.get(r.peerId);
       if (t && r.kind === 'video') t.el.classList.toggle('paused', r.paused);
     }),
-    meeting.on('activeSpeaker', ({ peerId }) => {
-      for (const [key, t] of tiles) {
-        const speaking = key === peerId || (key === 'local' && peerId === meeting.peerId);
-        t.el.classList.toggle('speaking', speaking);
-        t.el.dataset.speaking = String(speaking);
-      }
-    }),
+    meeting.on('activeSpeaker', markSpeaker),
     meeting.on('closed', ({ reason }) => {
       if (done) return;
       done = true;

@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { DEFAULT_CHROMIUM, launchChromium } from '../../server/src/bench/browser.ts';
-import { startServer, type TestServer } from '../../server/test/harness.ts';
+import { startServer, type ServerOptions, type TestServer } from '../../server/test/harness.ts';
 import { startMeetingServer } from '../../server/test/meeting-kit.ts';
 import { buildDemo } from '../build.ts';
 
@@ -27,12 +28,27 @@ export interface Demo {
 
 type Tree = Record<string, unknown>;
 
-/** Builds the demo, starts a node that serves it (with the SFU if `meetings`), and Chromium. */
-export async function startDemo(overrides: Tree = {}, meetings = false): Promise<Demo> {
+const SDK_PAGE = fileURLToPath(new URL('./sdk-page.ts', import.meta.url));
+
+/**
+ * Builds the demo (and beside it `sdk.html`, the page of test/sdk-page.ts), starts a node that
+ * serves it (with the SFU if `meetings`; `options.log` captures its log), and Chromium.
+ */
+export async function startDemo(
+  overrides: Tree = {},
+  meetings = false,
+  options: ServerOptions = {},
+): Promise<Demo> {
   const dir = mkdtempSync(join(tmpdir(), 'parley-demo-'));
-  await buildDemo(dir);
+  await buildDemo(dir, { sdk: SDK_PAGE });
+  writeFileSync(
+    join(dir, 'sdk.html'),
+    '<!doctype html><meta charset="utf-8"><title>sdk</title><link rel="icon" href="data:,"><script type="module" src="/sdk.js"></script>',
+  );
   const config = { ...overrides, auth: { devLogin: true }, web: { dir } };
-  const srv = meetings ? await startMeetingServer(config) : await startServer(config);
+  const srv = meetings
+    ? await startMeetingServer(config, {}, options)
+    : await startServer(config, options);
   let browser: Browser;
   try {
     browser = await launchChromium(process.env.CHROMIUM_PATH ?? DEFAULT_CHROMIUM);
@@ -54,6 +70,19 @@ export async function startDemo(overrides: Tree = {}, meetings = false): Promise
 
 /** What a page of the test may look at besides the DOM: the WebSockets it opened. */
 declare const window: { __sockets: WebSocket[] };
+
+/** A tab on `sdk.html` (in a context of its own), once its `window.sdk` is there. */
+export async function sdkPage(demo: Demo): Promise<Page> {
+  const context = await demo.browser.newContext();
+  const page = await context.newPage();
+  page.on('pageerror', (err) => process.stderr.write(`[sdk] page error: ${err.message}\n`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') process.stderr.write(`[sdk] console error: ${m.text()}\n`);
+  });
+  await page.goto(`${demo.url}sdk.html`);
+  await page.waitForFunction(() => 'sdk' in globalThis, undefined, WAIT);
+  return page;
+}
 
 /**
  * A browser context for one user (its own storage), whose pages record every WebSocket they open

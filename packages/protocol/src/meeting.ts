@@ -158,6 +158,23 @@ export interface RtcPeerInfo {
   dataProducers: RtcDataProducerInfo[];
 }
 
+/** The dominant speaker of a meeting's media room: a peer and its audio producer. */
+export interface RtcSpeaker {
+  peerId: string;
+  producerId: string;
+}
+
+/** `rtc:joined`: this connection's peer, who is there already, and who is speaking. */
+export interface RtcJoined {
+  peerId: string;
+  peers: RtcPeerInfo[];
+  /**
+   * The dominant speaker now (extension), or null when none was named yet or it left:
+   * `rtc:activeSpeaker` comes only when it changes, which may not happen for a long while.
+   */
+  activeSpeaker: RtcSpeaker | null;
+}
+
 /** Fields every rtc event carries. */
 interface RtcEventBase {
   meetingId: string;
@@ -219,10 +236,8 @@ export interface RtcMediaResetEvent extends RtcEventBase {
   reason: 'worker_died' | 'shutdown' | 'node_lost';
 }
 /** The loudest speaker changed. */
-export interface RtcActiveSpeakerEvent extends RtcEventBase {
+export interface RtcActiveSpeakerEvent extends RtcEventBase, RtcSpeaker {
   type: 'rtc:activeSpeaker';
-  peerId: string;
-  producerId: string;
 }
 /** A consumer of the recipient now forwards other simulcast/SVC layers (null: none). */
 export interface RtcConsumerLayersEvent extends RtcEventBase {

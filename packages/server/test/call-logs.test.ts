@@ -7,38 +7,13 @@ import { createApp, type App } from '../src/app.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { createLogger } from '../src/observability/index.ts';
 import { TestClient, type Frame } from './harness.ts';
+import { LogCapture, type LogLine } from './log-capture.ts';
 
 /**
  * The server's own log stream, captured line by line: call events are in the chat-protobuf
  * spec's shape (监控和日志) with the user agent and address captured at connect, and every other
  * line has the same `timestamp` and string `level`.
  */
-
-type Line = Record<string, unknown>;
-
-/** Collects what the logger writes and lets a test wait for a line. */
-class LogCapture {
-  readonly lines: Line[] = [];
-  private waiters: Array<{ match: (l: Line) => boolean; resolve: (l: Line) => void }> = [];
-
-  write(chunk: string): void {
-    for (const text of chunk.split('\n')) {
-      if (text === '') continue;
-      const line = JSON.parse(text) as Line;
-      this.lines.push(line);
-      this.waiters = this.waiters.filter((w) => !(w.match(line) && (w.resolve(line), true)));
-    }
-  }
-
-  next(match: (l: Line) => boolean, timeoutMs = 3000): Promise<Line> {
-    const seen = this.lines.find(match);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no such log line')), timeoutMs);
-      this.waiters.push({ match, resolve: (l) => (clearTimeout(timer), resolve(l)) });
-    });
-  }
-}
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
@@ -78,7 +53,7 @@ async function ok(c: TestClient, type: string, data: unknown): Promise<Frame> {
   return r;
 }
 
-const event = (name: string, callId: string) => (l: Line) =>
+const event = (name: string, callId: string) => (l: LogLine) =>
   l.event === name && l.call_id === callId;
 
 test('invite, accept, hangup and end are logged in the spec shape with each device’s agent and address', async () => {
@@ -129,6 +104,38 @@ test('a reject is logged with the rejecting device', async () => {
   const reject = await logs.next(event('webrtc_call_reject', callId));
   assert.deepEqual(reject.metadata, { user_agent: 'Parley-Android/3.0', ip: '127.0.0.1' });
   assert.equal((await logs.next(event('webrtc_call_end', callId))).reason, 'rejected');
+});
+
+test('media reports are logged in the spec shape by the reporting device; the end has the outcome', async () => {
+  const gina = await connect('gina', { 'User-Agent': 'Chrome/121.0.0.0' });
+  const hal = await connect('hal', { 'User-Agent': 'Parley-iOS/2.2' });
+  const calls: string[] = [];
+  for (const report of [
+    { state: 'failed', reason: 'ice_timeout' },
+    { state: 'connected', at: Date.now() },
+  ]) {
+    const callId = (await ok(gina, 'call:invite', { callee: 'hal', media: 'audio' })).data
+      .callId as string;
+    await hal.next((f) => f.type === 'call:incoming' && f.data.callId === callId);
+    await ok(hal, 'call:accept', { callId });
+    await ok(hal, 'call:media', { callId, ...report });
+    await ok(gina, 'call:hangup', { callId });
+    calls.push(callId);
+  }
+  const [failed, connected] = calls as [string, string];
+  const f = await logs.next(event('webrtc_call_media', failed));
+  assert.equal(f.level, 'INFO');
+  assert.match(String(f.timestamp), ISO);
+  assert.deepEqual(
+    [f.caller, f.callee, f.state, f.reason],
+    ['gina', 'hal', 'failed', 'ice_timeout'],
+  );
+  assert.deepEqual(f.metadata, { user_agent: 'Parley-iOS/2.2', ip: '127.0.0.1' });
+  assert.equal((await logs.next(event('webrtc_call_end', failed))).media_outcome, 'failed');
+  const c = await logs.next(event('webrtc_call_media', connected));
+  assert.equal(c.state, 'connected');
+  assert.match(String(c.connected_at), ISO);
+  assert.equal((await logs.next(event('webrtc_call_end', connected))).media_outcome, 'connected');
 });
 
 test('every other line keeps pino’s fields with the same timestamp and string level', async () => {

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket, type RawData } from 'ws';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { createApp, type App } from '../src/app.ts';
 import { loadConfig } from '../src/config/index.ts';
 import type { EndReason, Media } from '@parley/protocol';
@@ -56,15 +56,29 @@ export function useCluster(): void {
   cluster = true;
 }
 
-/** Starts a node; `overrides` go over the defaults (e.g. `{ calls: { inviteTtlMs: 300 } }`). */
-export async function startServer(overrides: Tree = {}): Promise<TestServer> {
+/** How a test's node runs besides its configuration. */
+export interface ServerOptions {
+  /** The node's logger (e.g. one writing to a LogCapture); default silent (or `TEST_LOG`). */
+  log?: Logger;
+}
+
+/**
+ * Starts a node; `overrides` go over the defaults (e.g. `{ calls: { inviteTtlMs: 300 } }`).
+ * `options.log` is for a single node: the cluster's nodes keep their own loggers.
+ */
+export async function startServer(
+  overrides: Tree = {},
+  options: ServerOptions = {},
+): Promise<TestServer> {
   if (cluster) return (await import('./cluster-harness.ts')).startCluster(overrides);
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-test-'));
   const config = loadConfig(
     { PARLEY_JWT_SECRET: 'test-secret-test-secret-0123456789' },
     { server: { port: 0 }, dataDir, calls: { disconnectGraceMs: 200 }, ...overrides },
   );
-  const app = await createApp(config, { log: pino({ level: process.env.TEST_LOG ?? 'silent' }) });
+  const app = await createApp(config, {
+    log: options.log ?? pino({ level: process.env.TEST_LOG ?? 'silent' }),
+  });
   const addr = await app.listen();
   return serving([app], `127.0.0.1:${addr.port}`, async () => {
     await app.close();

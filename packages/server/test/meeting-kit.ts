@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { io, type Socket } from 'socket.io-client';
 import { loadConfig } from '../src/config/index.ts';
-import { startServer, TestClient, type Frame, type TestServer } from './harness.ts';
+import {
+  startServer,
+  TestClient,
+  type Frame,
+  type ServerOptions,
+  type TestServer,
+} from './harness.ts';
 
 /**
  * Helpers for the meeting tests: a server whose SFU has a real mediasoup worker, REST calls,
@@ -25,11 +31,15 @@ export function workerBin(): string {
 type Tree = Record<string, unknown>;
 
 /** A Parley node with one SFU worker (tests share two cores). `sfu` goes over that. */
-export function startMeetingServer(overrides: Tree = {}, sfu: Tree = {}): Promise<TestServer> {
-  return startServer({
-    ...overrides,
-    sfu: { workers: 1, workerBin: workerBin(), emptyRoomGraceMs: 60_000, ...sfu },
-  });
+export function startMeetingServer(
+  overrides: Tree = {},
+  sfu: Tree = {},
+  options: ServerOptions = {},
+): Promise<TestServer> {
+  return startServer(
+    { ...overrides, sfu: { workers: 1, workerBin: workerBin(), emptyRoomGraceMs: 60_000, ...sfu } },
+    options,
+  );
 }
 
 /** A REST response. */

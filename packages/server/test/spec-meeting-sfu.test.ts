@@ -504,12 +504,14 @@ describe('specs/meeting-sfu.md, verbatim, on a default server', () => {
 
       // 1. join: Anna into an empty room, then Ben; Anna hears rtc:peerJoined.
       const aJoined = await play(anna, JOIN, 'rtc:joined');
-      sameFields(aJoined, JOINED, [], false); // an empty room: peers [] (shape checked below)
+      // Extension: activeSpeaker, the dominant speaker already named (none here).
+      sameFields(aJoined, JOINED, ['activeSpeaker'], false); // an empty room: peers []
+      assert.equal(aJoined.data.activeSpeaker, null);
       const annaPeer = aJoined.data.peerId as string;
       assert.ok(isString(annaPeer));
       assert.deepEqual(aJoined.data.peers, []);
       const bJoined = await play(ben, JOIN, 'rtc:joined');
-      sameFields(bJoined, JOINED, [], false); // Anna without producers (checked below)
+      sameFields(bJoined, JOINED, ['activeSpeaker'], false); // Anna without producers (below)
       const benPeer = bJoined.data.peerId as string;
       assert.ok(isString(benPeer) && benPeer !== annaPeer);
       const peerJoined = await anna.event('rtc:peerJoined');
@@ -563,7 +565,7 @@ describe('specs/meeting-sfu.md, verbatim, on a default server', () => {
       sameFields(benLeft, PEER_LEFT, ['meetingId']);
       assert.deepEqual(benLeft.data, { meetingId, peerId: benPeer, userId: B });
       const again = await play(ben, JOIN, 'rtc:joined');
-      sameFields(again, JOINED);
+      sameFields(again, JOINED, ['activeSpeaker']);
       const ben2 = again.data.peerId as string;
       assert.ok(isString(ben2));
       assert.equal((await anna.event('rtc:peerJoined')).data.peerId, ben2);

@@ -44,7 +44,10 @@ export class BrowserPeerHandler extends Emitter<PeerHandlerEvents> implements Pe
     if (typeof RTCPeerConnection === 'undefined') throw ParleyError.unsupported('WebRTC');
     this.options = options;
     this.polite = options.polite;
-    const pc = new RTCPeerConnection({ iceServers: options.iceServers });
+    const pc = new RTCPeerConnection({
+      iceServers: options.iceServers,
+      iceTransportPolicy: options.iceTransportPolicy ?? 'all',
+    });
     this.pc = pc;
     this.local = new MediaStream();
     pc.onicecandidate = (e) =>

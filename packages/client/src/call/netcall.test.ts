@@ -5,7 +5,7 @@ import { FakeServer, fakeSignaling } from '../../test/fake-server.ts';
 import { FakePeerHandler } from '../../test/fake-peer.ts';
 import type { ParleyError } from '../errors.ts';
 import type { Signaling } from '../signaling.ts';
-import { NetCall, type NetCallEvents } from './netcall.ts';
+import { NetCall, type NetCallEvents, type NetCallOptions } from './netcall.ts';
 
 /**
  * The netcall API against the fake endpoint and the fake WebRTC handler: every event of
@@ -21,7 +21,11 @@ afterEach(() => {
   for (const s of open.splice(0)) s.disconnect();
 });
 
-async function setup(me = 'alice', preconnect = true) {
+async function setup(
+  me = 'alice',
+  preconnect = true,
+  options: Pick<NetCallOptions, 'mediaTimeoutMs' | 'iceTransportPolicy'> = {},
+) {
   const server = new FakeServer();
   server.userId = me;
   const signaling = fakeSignaling(server);
@@ -31,6 +35,7 @@ async function setup(me = 'alice', preconnect = true) {
     peerHandler: () => new FakePeerHandler(),
     iceServers: () => Promise.resolve([{ urls: 'stun:stun.test' }]),
     preconnect,
+    ...options,
   });
   const log: Array<[keyof NetCallEvents, unknown]> = [];
   for (const e of [
@@ -410,6 +415,54 @@ describe('NetCall as the callee', () => {
     h.recover();
     await server.settle();
     assert.deepEqual(server.all('call:media'), [], 'one failure and one connect, no more');
+  });
+
+  test('media that does not connect in time has failed (ice_timeout); it may still connect', async () => {
+    const { server, netcall } = await setup('bob', true, {
+      mediaTimeoutMs: 50,
+      iceTransportPolicy: 'relay',
+    });
+    const states: string[] = [];
+    netcall.on('mediaState', (s) => states.push(s));
+    server.push(incoming('c9'));
+    await server.settle();
+    await netcall.response({ accepted: true, caller: 'alice', type: 1, cid: 'c9' });
+    await netcall.startRtc();
+    const h = FakePeerHandler.last;
+    assert.equal(h.options?.iceTransportPolicy, 'relay');
+    // No offer ever comes: the fake stays connecting, as ICE does without a candidate pair.
+    const failed = await server.next('call:media');
+    assert.deepEqual(failed.data, { callId: 'c9', state: 'failed', reason: 'ice_timeout' });
+    assert.deepEqual(states, ['connecting', 'failed']);
+    h.fail();
+    await server.settle();
+    assert.deepEqual(server.all('call:media'), [], 'one failure reported');
+    h.recover();
+    assert.equal((await server.next('call:media')).data.state, 'connected');
+  });
+
+  test('media that connects in time reports no timeout', async () => {
+    const { server, netcall } = await setup('bob', true, { mediaTimeoutMs: 50 });
+    server.push(incoming('c10'));
+    await server.settle();
+    await netcall.response({ accepted: true, caller: 'alice', type: 1, cid: 'c10' });
+    server.push({
+      type: 'call:offer',
+      ...base('c10', 'alice', 'bob', 'audio'),
+      from: 'alice',
+      sdp: 'v=0',
+    });
+    server.push({
+      type: 'call:ice',
+      ...base('c10', 'alice', 'bob', 'audio'),
+      from: 'alice',
+      candidate: null,
+    });
+    await server.settle();
+    await netcall.startRtc();
+    assert.equal((await server.next('call:media')).data.state, 'connected');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(server.all('call:media'), [], 'nothing after the timeout passed');
   });
 
   test('answered elsewhere: callerAckSync; answering then is refused', async () => {

@@ -212,6 +212,10 @@ export interface NetCallOptions {
   constraints?: MediaConstraints;
   /** Quality reading interval; default 2 s. */
   qualityIntervalMs?: number;
+  /** How long the media may take to connect after startRtc; default 30 s (`mediaTimeoutMs`). */
+  mediaTimeoutMs?: number;
+  /** `relay`: media only through TURN (the ICE servers'); default `all`. */
+  iceTransportPolicy?: RTCIceTransportPolicy;
 }
 
 type Phase = 'inviting' | 'ringing' | 'accepted';
@@ -242,6 +246,8 @@ interface Current {
   /** Resolves with the call id once the invite was acknowledged. */
   invited: Promise<string> | null;
   qualityTimer: ReturnType<typeof setInterval> | null;
+  /** Declares the media failed if it has not connected in time (armed by startRtc). */
+  mediaTimer: ReturnType<typeof setTimeout> | null;
   mediaState: MediaConnectionState;
   /** What this device told the server of the media (`call:media`): connected is final. */
   mediaReported: 'connected' | 'failed' | null;
@@ -253,6 +259,12 @@ const mediaUrl = (cid: string, uid: string) => `parley:${cid}/${uid}`;
 const now = (): TimeTag => String(Date.now());
 const mediaOf = (t: NetCallType): Media => (t === 1 ? 'audio' : 'video');
 const REJECTIONS: ReadonlySet<EndReason> = new Set(['rejected', 'busy']);
+/**
+ * The media of an answered call that has not connected this long after startRtc has failed.
+ * The browser may never say so itself: with no usable candidate pair at all (no TURN for a
+ * relay-only policy, every address filtered) ICE stays `new` or `checking` forever.
+ */
+const MEDIA_TIMEOUT_MS = 30_000;
 
 /**
  * The netcall API of specs/netcall-sdk.md on Parley: `call`, `response`, `startRtc`, `hangup`
@@ -407,6 +419,7 @@ export class NetCall extends Emitter<NetCallEvents> {
         userlist: cur.remote ? [self, member(cur.peer, cur.remote.deviceId)] : [self],
       });
       cur.live = true;
+      this.armMediaTimeout(cur);
       const inbox = cur.inbox;
       cur.inbox = [];
       for (const s of inbox) this.apply(cur, s);
@@ -486,6 +499,7 @@ export class NetCall extends Emitter<NetCallEvents> {
       joined: false,
       invited: null,
       qualityTimer: null,
+      mediaTimer: null,
       mediaState: 'new',
       mediaReported: null,
       ended: false,
@@ -524,7 +538,10 @@ export class NetCall extends Emitter<NetCallEvents> {
         if (cur.ended || cur.handler !== handler) return;
         cur.mediaState = state;
         this.emit('mediaState', state);
-        if (state === 'connected') this.startQuality(cur);
+        if (state === 'connected') {
+          this.clearMediaTimeout(cur);
+          this.startQuality(cur);
+        }
         if (state === 'connected' || state === 'failed') this.reportMedia(cur, state);
       });
       const iceServers = await this.o.iceServers();
@@ -536,6 +553,7 @@ export class NetCall extends Emitter<NetCallEvents> {
         media: mediaOf(cur.type),
         polite: cur.role === 'callee',
         iceServers,
+        ...(this.o.iceTransportPolicy ? { iceTransportPolicy: this.o.iceTransportPolicy } : {}),
         ...this.o.constraints,
         ...constraints,
       });
@@ -552,19 +570,41 @@ export class NetCall extends Emitter<NetCallEvents> {
   }
 
   /**
-   * Tells the server that ICE/DTLS connected or failed: it cannot see peer-to-peer media, and
-   * counts the call's success, connection time and errors from this. Once connected, later
-   * failures are the quality monitor's business, not the call's outcome.
+   * Tells the server that ICE/DTLS connected or failed (`reason`: `ice_failed`, or
+   * `ice_timeout`): it cannot see peer-to-peer media, and counts the call's success, connection
+   * time and errors from this. Once connected, later failures are the quality monitor's
+   * business, not the call's outcome.
    */
-  private reportMedia(cur: Current, state: 'connected' | 'failed'): void {
+  private reportMedia(cur: Current, state: 'connected' | 'failed', reason = 'ice_failed'): void {
     if (cur.mediaReported === 'connected' || cur.mediaReported === state) return;
     cur.mediaReported = state;
     const data =
       state === 'connected'
         ? { callId: cur.cid, state, at: Date.now() }
-        : { callId: cur.cid, state, reason: 'ice_failed' };
+        : { callId: cur.cid, state, reason };
     // Only a report: a call that ended meanwhile answers with an error nobody waits for.
     this.o.signaling.request('call:media', data).catch(() => undefined);
+  }
+
+  /**
+   * Gives the media `mediaTimeoutMs` to connect: past it the call's media has failed
+   * (`mediaState` `failed`, reported as `ice_timeout`). The call stays up, as after `ice_failed`:
+   * the app decides whether to hang up, and media that connects later still counts.
+   */
+  private armMediaTimeout(cur: Current): void {
+    if (cur.mediaTimer || cur.mediaState === 'connected') return;
+    cur.mediaTimer = setTimeout(() => {
+      cur.mediaTimer = null;
+      if (cur.ended || cur.mediaState === 'connected' || cur.mediaReported) return;
+      cur.mediaState = 'failed';
+      this.emit('mediaState', 'failed');
+      this.reportMedia(cur, 'failed', 'ice_timeout');
+    }, this.o.mediaTimeoutMs ?? MEDIA_TIMEOUT_MS);
+  }
+
+  private clearMediaTimeout(cur: Current): void {
+    if (cur.mediaTimer) clearTimeout(cur.mediaTimer);
+    cur.mediaTimer = null;
   }
 
   private sendSignal(cur: Current, s: PeerSignal): void {
@@ -758,6 +798,7 @@ export class NetCall extends Emitter<NetCallEvents> {
     if (cur.ended) return;
     cur.ended = true;
     if (cur.qualityTimer) clearInterval(cur.qualityTimer);
+    this.clearMediaTimeout(cur);
     cur.handler?.close();
     if (this.current === cur) this.current = null;
     this.early = [];

@@ -29,6 +29,8 @@ export interface PeerStartOptions extends MediaConstraints {
   /** The polite side yields when both offer at once (perfect negotiation): the callee. */
   polite: boolean;
   iceServers: IceServer[];
+  /** `relay`: candidates through TURN only. */
+  iceTransportPolicy?: RTCIceTransportPolicy;
 }
 
 /** The kinds of input device a call can switch between. */

@@ -52,6 +52,7 @@ async function setup() {
           dataProducers: [],
         },
       ],
+      activeSpeaker: { peerId: 'ana-peer', producerId: 'ana-mic' },
     }))
     .on('rtc:createTransport', () => {
       const t = testFakeParameters.generateTransportRemoteParameters();
@@ -112,7 +113,9 @@ describe('Meeting on mediasoup-client', () => {
     assert.ok(consumes[0]!.data.rtpCapabilities, 'the device capabilities go with rtc:consume');
     assert.equal(server.all('rtc:resumeConsumer').length, 2);
     assert.equal(meeting.peerId, 'me-1');
-    assert.deepEqual(events(), ['peerJoined', 'trackAdded', 'trackAdded']);
+    // The speaker the SFU named before this join is known at once, after its peer.
+    assert.deepEqual(events(), ['peerJoined', 'trackAdded', 'trackAdded', 'activeSpeaker']);
+    assert.equal(meeting.activeSpeaker, 'ana-peer');
     const ana = meeting.peers.get('ana-peer')!;
     assert.equal(ana.nickname, 'Ana');
     const tracks = [...ana.tracks.values()];
@@ -159,9 +162,29 @@ describe('Meeting on mediasoup-client', () => {
       'trackRemoved',
       'peerLeft',
     ]);
+    assert.equal(meeting.activeSpeaker, 'bo-peer');
+    push({ type: 'rtc:peerLeft', peerId: 'bo-peer', userId: 'bo' });
+    await server.settle();
+    assert.equal(meeting.activeSpeaker, null, 'the speaker left');
+    events();
     const paused = log.find(([e]) => e === 'trackPaused')![1] as { paused: boolean };
     assert.equal(paused.paused, false);
-    assert.deepEqual([...meeting.peers.keys()], ['bo-peer']);
+    assert.deepEqual([...meeting.peers.keys()], []);
+  });
+
+  test("a speaker change during the join wins over the join's older snapshot", async () => {
+    const { server, meeting } = await setup();
+    server.on('rtc:join', () => {
+      server.push({
+        type: 'rtc:activeSpeaker',
+        meetingId: MID,
+        peerId: 'bo-peer',
+        producerId: 'bo-mic',
+      });
+      return { peerId: 'me-1', peers: [], activeSpeaker: { peerId: 'ana-peer', producerId: 'a' } };
+    });
+    await meeting.join();
+    assert.equal(meeting.activeSpeaker, 'bo-peer');
   });
 
   test('a lost session rebuilds the media; the end closes it', async () => {
@@ -181,6 +204,7 @@ describe('Meeting on mediasoup-client', () => {
       'peerJoined',
       'trackAdded',
       'trackAdded',
+      'activeSpeaker',
       'rejoined',
     ]);
     assert.equal(server.all('rtc:join').length, 2);

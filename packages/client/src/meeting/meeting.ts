@@ -1,5 +1,5 @@
 import { Device, type types } from 'mediasoup-client';
-import type { IceServer, RtcEvent, RtcPeerInfo, ServerEvent } from '@parley/protocol';
+import type { IceServer, RtcEvent, RtcJoined, ServerEvent } from '@parley/protocol';
 import { Emitter } from '../emitter.ts';
 import { ParleyError } from '../errors.ts';
 import type { RestApi } from '../rest.ts';
@@ -41,7 +41,7 @@ export type MeetingEvents = {
   trackRemoved: [RemoteTrack];
   /** A remote track was paused or resumed by its owner. */
   trackPaused: [RemoteTrack];
-  /** The loudest participant changed. */
+  /** The loudest participant changed (also `activeSpeaker` on the meeting). */
   activeSpeaker: [{ peerId: string }];
   /** This device's local camera/microphone/screen stream changed. */
   localStream: [MediaStream];
@@ -60,6 +60,8 @@ export interface MeetingOptions {
   nickname?: string;
   /** mediasoup-client's Device; tests pass one on a FakeHandler. */
   device?: () => Device;
+  /** `relay`: the transports use TURN candidates only. */
+  iceTransportPolicy?: RTCIceTransportPolicy;
 }
 
 /** What `publish()` sends. */
@@ -91,6 +93,11 @@ export class Meeting extends Emitter<MeetingEvents> {
   peerId = '';
   /** The other participants' devices, by peer id. */
   readonly peers = new Map<string, MeetingPeer>();
+  /**
+   * The peer id of the loudest participant (this device's own `peerId` when it is this one),
+   * known from the moment the meeting is joined; null while the SFU has named none.
+   */
+  activeSpeaker: string | null = null;
   private device: Device;
   private local: MediaStream | null = null;
   /** What this device publishes, by source, to publish again after a rebuild. */
@@ -101,6 +108,8 @@ export class Meeting extends Emitter<MeetingEvents> {
   private readonly producers = new Map<TrackSource, types.Producer>();
   private readonly consumers = new Map<string, { consumer: types.Consumer; remote: RemoteTrack }>();
   private screen: MediaStream | null = null;
+  /** rtc:activeSpeaker events so far: one during rtc:join is newer than its snapshot. */
+  private speakerEvents = 0;
   /** Work on the media runs one step at a time (joins, publishes, consumes). */
   private chain: Promise<unknown> = Promise.resolve();
   private readonly unsubscribe: Array<() => void> = [];
@@ -213,8 +222,12 @@ export class Meeting extends Emitter<MeetingEvents> {
       );
       await this.device.load({ routerRtpCapabilities: rtpCapabilities });
     }
-    const joined = await this.request<{ peerId: string; peers: RtcPeerInfo[] }>('rtc:join');
+    const events = this.speakerEvents;
+    const joined = await this.request<RtcJoined>('rtc:join');
     this.peerId = joined.peerId;
+    // The speaker named before this join (the SFU says so again only when it changes), unless
+    // a change came while the answer was on its way.
+    if (this.speakerEvents === events) this.activeSpeaker = joined.activeSpeaker?.peerId ?? null;
     this.send = await this.transport('send');
     this.recv = await this.transport('recv');
     for (const p of joined.peers) {
@@ -223,6 +236,7 @@ export class Meeting extends Emitter<MeetingEvents> {
         await this.consume(producer.id, p.peerId, producer.paused, producer.appData);
       }
     }
+    if (this.activeSpeaker) this.emit('activeSpeaker', { peerId: this.activeSpeaker });
   }
 
   private async transport(direction: 'send' | 'recv'): Promise<types.Transport> {
@@ -233,6 +247,7 @@ export class Meeting extends Emitter<MeetingEvents> {
       iceCandidates: t.iceCandidates as types.IceCandidate[],
       dtlsParameters: t.dtlsParameters as types.DtlsParameters,
       iceServers: this.iceServers,
+      ...(this.o.iceTransportPolicy ? { iceTransportPolicy: this.o.iceTransportPolicy } : {}),
     };
     const transport =
       direction === 'send'
@@ -374,6 +389,7 @@ export class Meeting extends Emitter<MeetingEvents> {
         if (!peer) return;
         for (const producerId of [...peer.tracks.keys()]) this.dropProducer(producerId);
         this.peers.delete(ev.peerId);
+        if (this.activeSpeaker === ev.peerId) this.activeSpeaker = null;
         this.emit('peerLeft', peer);
         return;
       }
@@ -394,6 +410,8 @@ export class Meeting extends Emitter<MeetingEvents> {
         return;
       }
       case 'rtc:activeSpeaker':
+        this.speakerEvents++;
+        this.activeSpeaker = ev.peerId;
         this.emit('activeSpeaker', { peerId: ev.peerId });
         return;
       case 'rtc:left':
@@ -434,6 +452,7 @@ export class Meeting extends Emitter<MeetingEvents> {
     this.consumers.clear();
     for (const peer of this.peers.values()) this.emit('peerLeft', peer);
     this.peers.clear();
+    this.activeSpeaker = null;
     this.send?.close();
     this.recv?.close();
     this.send = null;

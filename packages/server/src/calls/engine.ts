@@ -227,7 +227,7 @@ export class CallEngine {
    * `metadata` of the device that acted). `end` has the caller's device: it may have no actor.
    */
   private logCall(
-    what: 'invite' | 'accept' | 'reject' | 'hangup' | 'end',
+    what: 'invite' | 'accept' | 'reject' | 'hangup' | 'media' | 'end',
     call: LiveCall,
     by: Pick<Sender, 'client'> | undefined,
     extra: Record<string, unknown> = {},
@@ -271,9 +271,13 @@ export class CallEngine {
     } else if (m.failedReason === null) {
       m.failedReason = cmd.reason;
     } else return;
-    this.log.info(
-      { event: 'call_media', callId: s.callId, device: sender.deviceId, ...m },
-      `call media ${cmd.state}`,
+    this.logCall(
+      'media',
+      call,
+      sender,
+      m.connectedAt !== null
+        ? { state: 'connected', connected_at: new Date(m.connectedAt).toISOString() }
+        : { state: 'failed', reason: m.failedReason },
     );
     const answer = {
       at: s.acceptedAt,
@@ -604,18 +608,18 @@ export class CallEngine {
     this.untrack(call);
     const s = call.state;
     this.o.metrics.callsEnded.labels(s.endReason ?? 'failed').inc();
+    let outcome: 'connected' | 'failed' | 'unknown' | null = null;
     if (s.acceptedAt !== null) {
       this.o.metrics.callSeconds.observe(((s.endedAt ?? this.clock()) - s.acceptedAt) / 1000);
       const { connectedAt, failedReason } = call.media;
-      const outcome =
-        connectedAt !== null ? 'connected' : failedReason !== null ? 'failed' : 'unknown';
+      outcome = connectedAt !== null ? 'connected' : failedReason !== null ? 'failed' : 'unknown';
       this.o.metrics.callsMedia.labels(outcome).inc();
     }
     this.logCall(
       'end',
       call,
       { client: call.callerClient },
-      { reason: s.endReason, by: s.endedBy },
+      { reason: s.endReason, by: s.endedBy, ...(outcome ? { media_outcome: outcome } : {}) },
     );
     const written = this.o.records
       .ended(call.start, {

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { RtcEvent } from '@parley/protocol';
+import type { RtcEvent, RtcSpeaker } from '@parley/protocol';
 import type { Delivery } from '../core/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import type { ActiveSpeakerObserver, Router, SfuRouter } from '../sfu/index.ts';
@@ -48,6 +48,8 @@ export class Room extends EventEmitter<RoomEvents> {
   private readonly queue = new SerialQueue();
   private emptyTimer: NodeJS.Timeout | null = null;
   private closeReason: RoomCloseReason | null = null;
+  /** The observer's last dominant speaker (it says so only on a change). */
+  private dominant: RtcSpeaker | null = null;
   private readonly log: Logger;
 
   constructor(private readonly o: RoomOptions) {
@@ -62,11 +64,8 @@ export class Room extends EventEmitter<RoomEvents> {
     o.speaker.on('dominantspeaker', ({ producer }) => {
       const owner = this.ownerOf(producer.id);
       if (owner) {
-        this.broadcast({
-          type: 'rtc:activeSpeaker',
-          peerId: owner.peerId,
-          producerId: producer.id,
-        });
+        this.dominant = { peerId: owner.peerId, producerId: producer.id };
+        this.broadcast({ type: 'rtc:activeSpeaker', ...this.dominant });
       }
     });
     o.metrics.meetingRooms.inc();
@@ -83,6 +82,16 @@ export class Room extends EventEmitter<RoomEvents> {
 
   get speaker(): ActiveSpeakerObserver {
     return this.o.speaker;
+  }
+
+  /**
+   * The dominant speaker now, for a peer that joins (the observer names one only when it
+   * changes, so a joiner would otherwise wait for the next change, maybe for good); null when
+   * none was named yet or its producer is gone.
+   */
+  get activeSpeaker(): RtcSpeaker | null {
+    const s = this.dominant;
+    return s && this.peers.get(s.peerId)?.producers.has(s.producerId) ? { ...s } : null;
   }
 
   /** Why the room closed, or null while it is open. */

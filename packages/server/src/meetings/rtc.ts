@@ -13,7 +13,7 @@ import {
   type RtcCreateTransportCommand,
   type RtcJoinCommand,
   type RtcLeaveCommand,
-  type RtcPeerInfo,
+  type RtcJoined,
   type RtcProduceCommand,
   type RtcProduceDataCommand,
   type RtcProducerCommand,
@@ -135,7 +135,7 @@ export class RtcService {
   }
 
   /** rtc:join: a new peer for the sender's device; returns the peers already there. */
-  async join(sender: Sender, c: RtcJoinCommand): Promise<{ peerId: string; peers: RtcPeerInfo[] }> {
+  async join(sender: Sender, c: RtcJoinCommand): Promise<RtcJoined> {
     await this.access(sender, c.meetingId);
     for (let attempt = 0; attempt < JOIN_ATTEMPTS; attempt++) {
       // Checked before a router is opened too, so that refused joins open none.
@@ -153,7 +153,7 @@ export class RtcService {
         const peer = new Peer(deviceOf(sender), participant.nickname);
         const peers = [...room.peers.values()].map((p) => p.info());
         room.add(peer);
-        return { peerId: peer.peerId, peers };
+        return { peerId: peer.peerId, peers, activeSpeaker: room.activeSpeaker };
       });
       if (joined) return joined;
     }
