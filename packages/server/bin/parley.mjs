@@ -11,7 +11,9 @@ if (existsSync(built) && mode !== 'test' && mode !== 'development') {
 } else {
   const tsx = await import('tsx/esm/api').catch(() => null);
   if (!tsx) {
-    process.stderr.write('parley: no build in dist/ and no tsx to run the sources: npm run build\n');
+    process.stderr.write(
+      'parley: no build in dist/ and no tsx to run the sources: npm run build\n',
+    );
     process.exit(1);
   }
   tsx.register();
