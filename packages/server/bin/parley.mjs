@@ -4,6 +4,10 @@
 // sources through tsx instead (a dev dependency), so that they never run a stale build.
 import { existsSync } from 'node:fs';
 
+// The benchmarks are development tools (their child processes are TypeScript): they, and the
+// servers they start with this bin, run from the sources.
+if (process.argv[2]?.startsWith('bench')) process.env.NODE_ENV ??= 'development';
+
 const built = new URL('../dist/cli/main.js', import.meta.url);
 const mode = process.env.NODE_ENV;
 if (existsSync(built) && mode !== 'test' && mode !== 'development') {
