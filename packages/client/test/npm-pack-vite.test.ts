@@ -41,15 +41,16 @@ const userEnv = Object.fromEntries(
   Object.entries(process.env).filter(([k]) => !k.startsWith('npm_') && k !== 'NODE_ENV'),
 );
 
-/** Runs a command with a time box; its output is in the error when it fails. */
-async function sh(cmd: string, args: string[], cwd: string, timeoutMs: number): Promise<string> {
-  const { stdout } = await run(cmd, args, {
-    cwd,
-    env: userEnv,
-    timeout: timeoutMs,
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  return stdout;
+/** Runs a command with a time box; when it fails (or runs out of time) the error has its output. */
+async function sh(cmd: string, args: string[], cwd: string, timeoutMs: number): Promise<void> {
+  try {
+    await run(cmd, args, { cwd, env: userEnv, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 });
+  } catch (err) {
+    const { stdout, stderr } = err as { stdout?: string; stderr?: string };
+    throw new Error(`${cmd} ${args.join(' ')} failed:\n${stdout ?? ''}${stderr ?? ''}`, {
+      cause: err,
+    });
+  }
 }
 
 describe('the SDK from `npm pack` in a fresh Vite project', () => {
@@ -162,25 +163,29 @@ describe('the SDK from `npm pack` in a fresh Vite project', () => {
       }
     }
 
-    test('alice calls bob: he answers, the call is accepted and media connects', async () => {
-      const bob = await open('bob');
-      await shows(bob, 'user', 'bob');
-      const alice = await open('alice', { callee: 'bob' });
-      // Chrome opens the microphone only for the tab in front: alice's opens while bob's rings.
-      await shows(alice, 'local', 'ready');
-      await shows(bob, 'ringing', 'alice');
-      await bob.bringToFront();
-      await bob.locator('#answer').click();
+    test(
+      'alice calls bob: he answers, the call is accepted and media connects',
+      { timeout: 180_000 },
+      async () => {
+        const bob = await open('bob');
+        await shows(bob, 'user', 'bob');
+        const alice = await open('alice', { callee: 'bob' });
+        // Chrome opens the microphone only for the tab in front: alice's opens while bob's rings.
+        await shows(alice, 'local', 'ready');
+        await shows(bob, 'ringing', 'alice');
+        await bob.bringToFront();
+        await bob.locator('#answer').click();
 
-      await shows(bob, 'call', 'accepted');
-      await shows(alice, 'call', 'accepted');
-      await shows(alice, 'media', 'connected');
-      await shows(bob, 'media', 'connected');
-      await shows(alice, 'tracks', '1');
-      await shows(bob, 'tracks', '1');
-      for (const page of [alice, bob]) {
-        assert.equal(await page.locator('#status').getAttribute('data-error'), null);
-      }
-    });
+        await shows(bob, 'call', 'accepted');
+        await shows(alice, 'call', 'accepted');
+        await shows(alice, 'media', 'connected');
+        await shows(bob, 'media', 'connected');
+        await shows(alice, 'tracks', '1');
+        await shows(bob, 'tracks', '1');
+        for (const page of [alice, bob]) {
+          assert.equal(await page.locator('#status').getAttribute('data-error'), null);
+        }
+      },
+    );
   });
 });
