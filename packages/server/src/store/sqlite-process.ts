@@ -84,10 +84,12 @@ export class SqliteProcess {
   }
 
   private spawn(): void {
-    // The sources are TypeScript, run through tsx: the child loads it first.
-    const entry = fileURLToPath(new URL('./sqlite-child.ts', import.meta.url));
+    // Built (dist/), the child is JavaScript beside this file; run from the TypeScript sources
+    // (development, tests) it is TypeScript too and loads tsx first.
+    const built = import.meta.url.endsWith('.js');
+    const entry = fileURLToPath(new URL(`./sqlite-child.${built ? 'js' : 'ts'}`, import.meta.url));
     const child = fork(entry, [JSON.stringify(this.data)], {
-      execArgv: ['--import', import.meta.resolve('tsx')],
+      execArgv: built ? [] : ['--import', import.meta.resolve('tsx')],
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
