@@ -1,5 +1,5 @@
 import type { Device } from 'mediasoup-client';
-import type { IceServer } from '@parley/protocol';
+import type { IceServer, MeetingInfo } from '@parley/protocol';
 import { BrowserPeerHandler } from './call/browser-peer.ts';
 import { NetCall } from './call/netcall.ts';
 import type { MediaConstraints, PeerHandlerFactory } from './call/peer-handler.ts';
@@ -7,7 +7,7 @@ import { Emitter } from './emitter.ts';
 import { ParleyError } from './errors.ts';
 import { Meeting } from './meeting/meeting.ts';
 import { DefaultReconnectPolicy, type ReconnectPolicy } from './reconnect-policy.ts';
-import { RestApi, type MeetingInfo } from './rest.ts';
+import { RestApi } from './rest.ts';
 import { Signaling, type ConnectionState, type TokenSource } from './signaling.ts';
 import { browserSocket, type SocketFactory } from './socket.ts';
 

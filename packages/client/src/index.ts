@@ -72,9 +72,14 @@ export {
   devSignIn,
   type CallHistoryPage,
   type DevToken,
-  type MeetingInfo,
-  type MeetingParticipant,
   type OnlineUser,
 } from './rest.ts';
 export { Emitter, type EventMap, type Listener } from './emitter.ts';
-export type { CallRecord, EndReason, IceServer, SessionReady } from '@parley/protocol';
+export type {
+  CallRecord,
+  EndReason,
+  IceServer,
+  MeetingInfo,
+  MeetingParticipant,
+  SessionReady,
+} from '@parley/protocol';

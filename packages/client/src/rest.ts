@@ -1,4 +1,10 @@
-import type { CallRecord, ErrorCode, IceServer } from '@parley/protocol';
+import type {
+  CallRecord,
+  ErrorCode,
+  IceServer,
+  MeetingInfo,
+  MeetingParticipant,
+} from '@parley/protocol';
 import { ParleyError } from './errors.ts';
 
 /** An online user (`GET /api/presence`). */
@@ -14,28 +20,6 @@ export interface CallHistoryPage {
   records: CallRecord[];
   /** Cursor of the next page, or null on the last one. */
   next: string | null;
-}
-
-/** A meeting (`/api/meetings`). */
-export interface MeetingInfo {
-  meetingId: string;
-  title: string | null;
-  hostId: string;
-  status: 'active' | 'ended';
-  /** ISO times. */
-  createdAt: string;
-  endedAt: string | null;
-  endedBy: string | null;
-}
-
-/** One stay of a user in a meeting. */
-export interface MeetingParticipant {
-  meetingId: string;
-  userId: string;
-  nickname: string;
-  role: 'host' | 'participant';
-  joinedAt: string;
-  leftAt: string | null;
 }
 
 /** A dev sign-in (`POST /api/dev/token`, only on servers that enable it). */

@@ -19,6 +19,29 @@ export type RtcResource = 'meeting' | 'transport' | 'producer' | 'consumer' | 'd
 /** The two media kinds a producer carries. */
 export type MediaKind = 'audio' | 'video';
 
+/** A meeting as the REST API shows it (`/api/meetings`). */
+export interface MeetingInfo {
+  meetingId: string;
+  title: string | null;
+  hostId: string;
+  status: 'active' | 'ended';
+  /** ISO times. */
+  createdAt: string;
+  endedAt: string | null;
+  endedBy: string | null;
+}
+
+/** One stay of a user in a meeting (`/api/meetings/:id/participants`). */
+export interface MeetingParticipant {
+  meetingId: string;
+  userId: string;
+  nickname: string;
+  role: 'host' | 'participant';
+  /** ISO times; `leftAt` is null while the user is in the meeting. */
+  joinedAt: string;
+  leftAt: string | null;
+}
+
 /** Fields every rtc command carries: the meeting it is about. */
 interface RtcBase {
   meetingId: string;

@@ -11,6 +11,6 @@ export type {
   CallRecordWriter,
   CallHistory,
 } from './call-records.ts';
-export type { Meeting, Participant, MeetingRecords } from './meeting-records.ts';
+export type { MeetingRecords } from './meeting-records.ts';
 export type { Bus, BusMessage } from './bus.ts';
 export type { CallRoute } from './call-route.ts';

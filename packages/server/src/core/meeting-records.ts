@@ -1,25 +1,4 @@
-/** A meeting as the REST API shows it. */
-export interface Meeting {
-  meetingId: string;
-  title: string | null;
-  hostId: string;
-  status: 'active' | 'ended';
-  /** ISO times. */
-  createdAt: string;
-  endedAt: string | null;
-  endedBy: string | null;
-}
-
-/** One stay of a user in a meeting. */
-export interface Participant {
-  meetingId: string;
-  userId: string;
-  nickname: string;
-  role: 'host' | 'participant';
-  /** ISO times; `leftAt` is null while the user is in the meeting. */
-  joinedAt: string;
-  leftAt: string | null;
-}
+import type { MeetingInfo, MeetingParticipant } from '@parley/protocol';
 
 /** The meetings and their participants' stays, as the meetings domain keeps them. */
 export interface MeetingRecords {
@@ -29,23 +8,23 @@ export interface MeetingRecords {
     title: string | null;
     hostId: string;
     at: number;
-  }): Promise<Meeting>;
+  }): Promise<MeetingInfo>;
   /** How many meetings `hostId` hosts that have not ended (for the per-user cap). */
   liveHostedBy(hostId: string): Promise<number>;
   /** The meeting, or undefined. */
-  get(meetingId: string): Promise<Meeting | undefined>;
+  get(meetingId: string): Promise<MeetingInfo | undefined>;
   /** Everyone in the meeting now (open stays), in joining order. */
-  participants(meetingId: string): Promise<Participant[]>;
+  participants(meetingId: string): Promise<MeetingParticipant[]>;
   /** The user's open stay in the meeting, or undefined when the user is not in it. */
-  participation(meetingId: string, userId: string): Promise<Participant | undefined>;
+  participation(meetingId: string, userId: string): Promise<MeetingParticipant | undefined>;
   /** Opens a stay; a user already in the meeting keeps the stay it has (idempotent join). */
   join(p: {
     meetingId: string;
     userId: string;
     nickname: string;
-    role: Participant['role'];
+    role: MeetingParticipant['role'];
     at: number;
-  }): Promise<Participant>;
+  }): Promise<MeetingParticipant>;
   /** Closes the user's open stay; false when there was none. */
   leave(meetingId: string, userId: string, at: number): Promise<boolean>;
   /**

@@ -1,3 +1,4 @@
+import type { MeetingParticipant } from '@parley/protocol';
 import {
   AppError,
   type DeviceRef,
@@ -19,7 +20,7 @@ import {
   type RtcProducerCommand,
   type RtcTransportCommand,
 } from '@parley/protocol';
-import type { Clock, Delivery, MeetingRecords, Participant, Sender } from '../core/index.ts';
+import type { Clock, Delivery, MeetingRecords, Sender } from '../core/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import {
@@ -541,7 +542,7 @@ export class RtcService {
   }
 
   /** Throws the spec's error unless the sender is in the meeting (through REST) right now. */
-  private async access(sender: Sender, meetingId: string): Promise<Participant> {
+  private async access(sender: Sender, meetingId: string): Promise<MeetingParticipant> {
     if (this.closing) throw AppError.unavailable();
     const meeting = await this.o.store.get(meetingId);
     if (!meeting) throw notFound('meeting', meetingId);

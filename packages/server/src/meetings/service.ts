@@ -1,7 +1,8 @@
+import type { MeetingInfo, MeetingParticipant } from '@parley/protocol';
 import { randomUUID } from 'node:crypto';
 import { AppError } from '@parley/protocol';
 import type { Identity } from '../auth/index.ts';
-import type { Clock, Meeting, MeetingRecords, Participant } from '../core/index.ts';
+import type { Clock, MeetingRecords } from '../core/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../observability/index.ts';
 import { iceServers, type IceServer } from './ice.ts';
@@ -23,8 +24,8 @@ export interface MeetingServiceOptions {
 }
 
 /** A meeting with the people in it now. */
-export interface MeetingView extends Meeting {
-  participants: Participant[];
+export interface MeetingView extends MeetingInfo {
+  participants: MeetingParticipant[];
 }
 
 /**
@@ -43,7 +44,7 @@ export class MeetingService {
   }
 
   /** A new meeting hosted by `who`, unless they host `caps.liveMeetingsPerUser` already. */
-  async create(who: Identity, title: string | null): Promise<Meeting> {
+  async create(who: Identity, title: string | null): Promise<MeetingInfo> {
     const meeting = await this.oneAtATime(who.userId, async () => {
       const max = this.o.caps.liveMeetingsPerUser;
       if ((await this.o.store.liveHostedBy(who.userId)) >= max) {
@@ -74,7 +75,11 @@ export class MeetingService {
   }
 
   /** Enters the meeting (idempotent); the host joins as `host`. */
-  async join(who: Identity, meetingId: string, nickname: string | undefined): Promise<Participant> {
+  async join(
+    who: Identity,
+    meetingId: string,
+    nickname: string | undefined,
+  ): Promise<MeetingParticipant> {
     const meeting = await this.active(meetingId);
     const participant = await this.o.store.join({
       meetingId,
@@ -136,13 +141,13 @@ export class MeetingService {
     return result;
   }
 
-  private async meeting(meetingId: string): Promise<Meeting> {
+  private async meeting(meetingId: string): Promise<MeetingInfo> {
     const meeting = await this.o.store.get(meetingId);
     if (!meeting) throw notFound('meeting', meetingId);
     return meeting;
   }
 
-  private async active(meetingId: string): Promise<Meeting> {
+  private async active(meetingId: string): Promise<MeetingInfo> {
     const meeting = await this.meeting(meetingId);
     if (meeting.status === 'ended') throw AppError.meetingEnded(meetingId);
     return meeting;

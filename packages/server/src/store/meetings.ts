@@ -1,14 +1,15 @@
+import type { MeetingInfo, MeetingParticipant } from '@parley/protocol';
 import type { Kysely, Selectable } from 'kysely';
 import type { Database, MeetingParticipantsTable, MeetingsTable } from './schema.ts';
 import type { WriteQueue } from './write-queue.ts';
-import type { Meeting, MeetingRecords, Participant } from '../core/index.ts';
+import type { MeetingRecords } from '../core/index.ts';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 /** PostgreSQL gives Dates, SQLite the ISO text it was given. */
 const asIso = (v: unknown): string | null =>
   v instanceof Date ? v.toISOString() : typeof v === 'string' ? v : null;
 
-function toMeeting(row: Selectable<MeetingsTable>): Meeting {
+function toMeeting(row: Selectable<MeetingsTable>): MeetingInfo {
   return {
     meetingId: row.meeting_id,
     title: row.title,
@@ -20,7 +21,7 @@ function toMeeting(row: Selectable<MeetingsTable>): Meeting {
   };
 }
 
-function toParticipant(row: Selectable<MeetingParticipantsTable>): Participant {
+function toParticipant(row: Selectable<MeetingParticipantsTable>): MeetingParticipant {
   return {
     meetingId: row.meeting_id,
     userId: row.user_id,
@@ -48,7 +49,7 @@ export class MeetingStore implements MeetingRecords {
     title: string | null;
     hostId: string;
     at: number;
-  }): Promise<Meeting> {
+  }): Promise<MeetingInfo> {
     const row = {
       meeting_id: m.meetingId,
       title: m.title,
@@ -74,7 +75,7 @@ export class MeetingStore implements MeetingRecords {
   }
 
   /** The meeting, or undefined. */
-  async get(meetingId: string): Promise<Meeting | undefined> {
+  async get(meetingId: string): Promise<MeetingInfo | undefined> {
     const row = await this.db
       .selectFrom('meetings')
       .selectAll()
@@ -84,7 +85,7 @@ export class MeetingStore implements MeetingRecords {
   }
 
   /** Everyone in the meeting now (open stays), in joining order. */
-  async participants(meetingId: string): Promise<Participant[]> {
+  async participants(meetingId: string): Promise<MeetingParticipant[]> {
     const rows = await this.db
       .selectFrom('meeting_participants')
       .selectAll()
@@ -97,7 +98,7 @@ export class MeetingStore implements MeetingRecords {
   }
 
   /** The user's open stay in the meeting, or undefined when the user is not in it. */
-  async participation(meetingId: string, userId: string): Promise<Participant | undefined> {
+  async participation(meetingId: string, userId: string): Promise<MeetingParticipant | undefined> {
     const row = await this.db
       .selectFrom('meeting_participants')
       .selectAll()
@@ -113,9 +114,9 @@ export class MeetingStore implements MeetingRecords {
     meetingId: string;
     userId: string;
     nickname: string;
-    role: Participant['role'];
+    role: MeetingParticipant['role'];
     at: number;
-  }): Promise<Participant> {
+  }): Promise<MeetingParticipant> {
     const open = await this.participation(p.meetingId, p.userId);
     if (open) return open;
     const row = {
