@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { DEFAULT_CHROMIUM, launchChromium } from '../../server/src/bench/browser.ts';
+import { DEFAULT_CHROMIUM, launchChromium } from '@parley/bench/browser';
 import { startServer, type TestServer } from '../../server/test/harness.ts';
 import { startMeetingServer } from '../../server/test/meeting-kit.ts';
 import { buildDemo } from '../build.ts';

@@ -1,3 +1,4 @@
+import type * as Bench from '@parley/bench';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createApp } from '../app.ts';
 import { createAuthenticator } from '../auth/index.ts';
@@ -81,6 +82,26 @@ const count = (v: string): number => {
   return n;
 };
 
+/**
+ * The benchmarks live in the `@parley/bench` workspace package, loaded only when a `bench*`
+ * command runs, so that the server's production code does not carry them. A server installed
+ * on its own has no bench: say where it is instead of a module-resolution stack trace.
+ */
+async function loadBench(): Promise<typeof Bench> {
+  try {
+    return await import('@parley/bench');
+  } catch (err) {
+    const missing =
+      (err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' &&
+      (err as Error).message.includes("'@parley/bench'");
+    if (!missing) throw err;
+    throw new ConfigError(
+      'the bench commands need @parley/bench, a workspace package of the Parley repository: ' +
+        'run them from a checkout of it (npm install at its root)',
+    );
+  }
+}
+
 program
   .command('bench')
   .description(
@@ -120,7 +141,7 @@ program
       json?: boolean;
       cpuProf?: string;
     }) => {
-      const { runBench } = await import('../bench/index.ts');
+      const { runBench } = await loadBench();
       await runBench({
         calls: opts.calls,
         rounds: opts.rounds,
@@ -167,7 +188,7 @@ program
       chromium?: string;
       json?: boolean;
     }) => {
-      const { runSfuBench } = await import('../bench/sfu.ts');
+      const { runSfuBench } = await loadBench();
       await runSfuBench({
         joins: opts.joins,
         step: opts.step,
@@ -187,7 +208,7 @@ program
   .addOption(new Option('--conns <n>', 'idle connections to hold').argParser(count).default(10_000))
   .option('--json', 'also print one JSON line with every figure')
   .action(async (opts: { conns: number; json?: boolean }) => {
-    const { runConnsBench } = await import('../bench/conns.ts');
+    const { runConnsBench } = await loadBench();
     await runConnsBench({ conns: opts.conns, json: opts.json ?? false });
     setTimeout(() => process.exit(0), 1000).unref();
   });
@@ -206,7 +227,7 @@ program
   .option('--no-links', 'nodes without direct links: every message between them through Redis')
   .option('--json', 'also print one JSON line with every figure')
   .action(async (opts: { pairs: number; trials: number; links: boolean; json?: boolean }) => {
-    const { runClusterBench } = await import('../bench/cluster.ts');
+    const { runClusterBench } = await loadBench();
     const config = loadConfig();
     await runClusterBench({
       pairs: opts.pairs,

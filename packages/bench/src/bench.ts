@@ -4,8 +4,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createAuthenticator } from '../auth/index.ts';
-import { ConfigError, loadConfig, type Config } from '../config/index.ts';
+import { createAuthenticator, ConfigError, loadConfig, type Config } from '@parley/server';
 import { CALLER_MESSAGES, ICE_PER_SIDE, runCalls, type CallsResult } from './calls.ts';
 import {
   freePort,
