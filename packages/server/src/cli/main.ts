@@ -102,6 +102,23 @@ async function loadBench(): Promise<typeof Bench> {
   }
 }
 
+/** A comma-separated list, each item parsed by `item`. */
+const list =
+  <T>(item: (v: string) => T) =>
+  (v: string): T[] =>
+    v.split(',').map((x) => item(x.trim()));
+const oneOf =
+  <T extends string>(...allowed: T[]) =>
+  (v: string): T => {
+    if (!allowed.includes(v as T)) throw new InvalidArgumentError(`expected ${allowed.join(', ')}`);
+    return v as T;
+  };
+const percent = (v: string): number => {
+  const n = Number(v);
+  if (!(n > 0 && n <= 100)) throw new InvalidArgumentError('expected percentages in (0, 100]');
+  return n / 100;
+};
+
 program
   .command('bench')
   .description(
@@ -129,12 +146,54 @@ program
   .option('--no-pin', 'do not pin the servers and the load generator to separate CPUs')
   .option('--json', 'also print one JSON line with every figure')
   .option('--cpu-prof <dir>', 'write V8 CPU profiles of the server children into <dir>')
+  .addOption(
+    new Option('--phases <list>', 'phases to run: calls, relay (saturation), open (open loop)')
+      .argParser(list(oneOf('calls', 'relay', 'open')))
+      .default(['calls', 'relay', 'open'], 'calls,relay,open'),
+  )
+  .addOption(
+    new Option('--loads <list>', 'open loop: offered loads, % of the saturation capacity')
+      .argParser(list(percent))
+      .default([0.25, 0.5, 0.75], '25,50,75'),
+  )
+  .addOption(
+    new Option('--open-pairs <list>', 'open loop: pair counts to run instead of --loads').argParser(
+      list(count),
+    ),
+  )
+  .addOption(
+    new Option('--open-clients <list>', 'open loop: load generators (lean, ws)')
+      .argParser(list(oneOf('lean', 'ws')))
+      .default(['lean', 'ws'], 'lean,ws'),
+  )
+  .addOption(
+    new Option('--open-trials <n>', 'open loop: trials per server and load, alternating')
+      .argParser(count)
+      .default(3),
+  )
+  .addOption(
+    new Option('--open-seconds <n>', 'open loop: measured seconds per trial')
+      .argParser(count)
+      .default(5),
+  )
+  .addOption(
+    new Option('--ice-rate <n>', 'open loop: ICE messages per second from each side of a pair')
+      .argParser(count)
+      .default(8),
+  )
   .action(
     async (opts: {
       calls: number;
       rounds: number;
       pairs: number;
       trials: number;
+      phases: Array<'calls' | 'relay' | 'open'>;
+      loads: number[];
+      openPairs?: number[];
+      openClients: Array<'lean' | 'ws'>;
+      openTrials: number;
+      openSeconds: number;
+      iceRate: number;
       url?: string;
       peerjs: boolean;
       pin: boolean;
@@ -150,6 +209,13 @@ program
         peerjs: opts.peerjs,
         pin: opts.pin,
         json: opts.json ?? false,
+        phases: opts.phases,
+        loads: opts.loads,
+        openClients: opts.openClients,
+        openTrials: opts.openTrials,
+        openSeconds: opts.openSeconds,
+        iceRate: opts.iceRate,
+        ...(opts.openPairs ? { openPairs: opts.openPairs } : {}),
         ...(opts.url ? { url: opts.url } : {}),
         ...(opts.cpuProf ? { cpuProf: opts.cpuProf } : {}),
       });
