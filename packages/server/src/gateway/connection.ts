@@ -124,6 +124,8 @@ export class Connection {
   /** This tick's frames, written at its end (see `write`): the first, and any after it. */
   private heldFirst: Buffer | null = null;
   private heldMore: Buffer[] | null = null;
+  /** Their bytes: not in the socket's buffer yet, but owed to the client all the same. */
+  private heldBytes = 0;
   /** Bytes of big chat frames this connection may still send (made on its first one). */
   private bigFrames: ByteBudget | null = null;
   /** Since when the socket's backlog has stayed above STALL_BYTES (0: it has not). */
@@ -175,7 +177,7 @@ export class Connection {
   write(frame: WireFrame): void {
     const { ws } = this.o;
     if (ws.readyState !== WebSocket.OPEN) return;
-    if (ws.bufferedAmount > this.o.connections.maxBufferedBytes) {
+    if (ws.bufferedAmount + this.heldBytes > this.o.connections.maxBufferedBytes) {
       this.slowConsumer('overflow');
       return;
     }
@@ -185,6 +187,7 @@ export class Connection {
       return;
     }
     const bytes = wsFrame(frame, this.dialect.binary === true);
+    this.heldBytes += bytes.length;
     if (this.heldFirst === null) {
       this.heldFirst = bytes;
       held.push(this);
@@ -204,6 +207,7 @@ export class Connection {
     const first = this.heldFirst;
     const more = this.heldMore;
     this.heldFirst = this.heldMore = null;
+    this.heldBytes = 0;
     // Closed meanwhile: the close frame is out, nothing may follow it.
     if (first === null || this.o.ws.readyState !== WebSocket.OPEN) return;
     this.o.socket!.write(more === null ? first : Buffer.concat([first, ...more]));
