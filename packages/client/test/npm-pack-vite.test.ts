@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
-import { DEFAULT_CHROMIUM, launchChromium } from '../../server/src/bench/browser.ts';
+import { DEFAULT_CHROMIUM, launchChromium } from '@parley/bench/browser';
 import { startServer, type TestServer } from '../../server/test/harness.ts';
 
 /**

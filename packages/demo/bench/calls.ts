@@ -7,9 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { DEFAULT_CHROMIUM, launchChromium } from '../../server/src/bench/browser.ts';
-import { createApp } from '../../server/src/app.ts';
-import { loadConfig } from '../../server/src/config/index.ts';
+import { DEFAULT_CHROMIUM, launchChromium } from '@parley/bench/browser';
+import { createApp, loadConfig } from '@parley/server';
 import { buildDemo } from '../build.ts';
 import type { Timing } from './page.ts';
 

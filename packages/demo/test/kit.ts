@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { DEFAULT_CHROMIUM, launchChromium } from '../../server/src/bench/browser.ts';
+import { DEFAULT_CHROMIUM, launchChromium } from '@parley/bench/browser';
 import { startServer, type ServerOptions, type TestServer } from '../../server/test/harness.ts';
 import { startMeetingServer } from '../../server/test/meeting-kit.ts';
 import { buildDemo } from '../build.ts';

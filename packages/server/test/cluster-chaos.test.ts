@@ -9,7 +9,7 @@ import postgres from 'pg';
 import { pino } from 'pino';
 import { createApp, type App } from '../src/app.ts';
 import { createAuthenticator } from '../src/auth/index.ts';
-import { parleyEnv, startParley, type ServerChild } from '../src/bench/children.ts';
+import { parleyEnv, startParley, type ServerChild } from '@parley/bench/children';
 import { loadConfig } from '../src/config/index.ts';
 import { openDatabase, type Db } from '../src/store/index.ts';
 import {

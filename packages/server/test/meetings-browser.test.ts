@@ -7,13 +7,13 @@ import {
   DEFAULT_CHROMIUM,
   type MeetingPageWindow,
   type PageServer,
-} from '../src/bench/browser.ts';
+} from '@parley/bench/browser';
 import type { TestServer } from './harness.ts';
 import { createMeeting, joinMeeting, rest, startMeetingServer } from './meeting-kit.ts';
 
 /**
  * End to end in headless Chromium with fake devices: three participants run the spec's
- * mediasoup-client flow (test/meeting-page/client.ts), publish audio and simulcast video, and
+ * mediasoup-client flow (packages/bench/page/client.ts), publish audio and simulcast video, and
  * decode one another; one leaves; the host ends the meeting. Once over the raw WebSocket
  * endpoint, once over socket.io. Waits are event-driven with generous limits (two shared cores).
  */

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { createAuthenticator } from '../src/auth/index.ts';
-import { parleyEnv, startParley, type ServerChild } from '../src/bench/children.ts';
+import { parleyEnv, startParley, type ServerChild } from '@parley/bench/children';
 import { loadConfig } from '../src/config/index.ts';
 import { JWT_SECRET, onFreePort } from './cluster-harness.ts';
 import { TestClient, type Frame } from './harness.ts';

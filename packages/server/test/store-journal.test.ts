@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAuthenticator } from '../src/auth/index.ts';
-import { parleyEnv, startParley, type ServerChild } from '../src/bench/children.ts';
+import { parleyEnv, startParley, type ServerChild } from '@parley/bench/children';
 import { loadConfig } from '../src/config/index.ts';
 import { JWT_SECRET, freePort, onFreePort } from './cluster-harness.ts';
 import { TestClient } from './harness.ts';

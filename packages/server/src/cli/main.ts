@@ -1,3 +1,4 @@
+import type * as Bench from '@parley/bench';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createApp } from '../app.ts';
 import { createAuthenticator } from '../auth/index.ts';
@@ -81,6 +82,43 @@ const count = (v: string): number => {
   return n;
 };
 
+/**
+ * The benchmarks live in the `@parley/bench` workspace package, loaded only when a `bench*`
+ * command runs, so that the server's production code does not carry them. A server installed
+ * on its own has no bench: say where it is instead of a module-resolution stack trace.
+ */
+async function loadBench(): Promise<typeof Bench> {
+  try {
+    return await import('@parley/bench');
+  } catch (err) {
+    const missing =
+      (err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' &&
+      (err as Error).message.includes("'@parley/bench'");
+    if (!missing) throw err;
+    throw new ConfigError(
+      'the bench commands need @parley/bench, a workspace package of the Parley repository: ' +
+        'run them from a checkout of it (npm install at its root)',
+    );
+  }
+}
+
+/** A comma-separated list, each item parsed by `item`. */
+const list =
+  <T>(item: (v: string) => T) =>
+  (v: string): T[] =>
+    v.split(',').map((x) => item(x.trim()));
+const oneOf =
+  <T extends string>(...allowed: T[]) =>
+  (v: string): T => {
+    if (!allowed.includes(v as T)) throw new InvalidArgumentError(`expected ${allowed.join(', ')}`);
+    return v as T;
+  };
+const percent = (v: string): number => {
+  const n = Number(v);
+  if (!(n > 0 && n <= 100)) throw new InvalidArgumentError('expected percentages in (0, 100]');
+  return n / 100;
+};
+
 program
   .command('bench')
   .description(
@@ -108,19 +146,61 @@ program
   .option('--no-pin', 'do not pin the servers and the load generator to separate CPUs')
   .option('--json', 'also print one JSON line with every figure')
   .option('--cpu-prof <dir>', 'write V8 CPU profiles of the server children into <dir>')
+  .addOption(
+    new Option('--phases <list>', 'phases to run: calls, relay (saturation), open (open loop)')
+      .argParser(list(oneOf('calls', 'relay', 'open')))
+      .default(['calls', 'relay', 'open'], 'calls,relay,open'),
+  )
+  .addOption(
+    new Option('--loads <list>', 'open loop: offered loads, % of the saturation capacity')
+      .argParser(list(percent))
+      .default([0.25, 0.5, 0.75], '25,50,75'),
+  )
+  .addOption(
+    new Option('--open-pairs <list>', 'open loop: pair counts to run instead of --loads').argParser(
+      list(count),
+    ),
+  )
+  .addOption(
+    new Option('--open-clients <list>', 'open loop: load generators (lean, ws)')
+      .argParser(list(oneOf('lean', 'ws')))
+      .default(['lean', 'ws'], 'lean,ws'),
+  )
+  .addOption(
+    new Option('--open-trials <n>', 'open loop: trials per server and load, alternating')
+      .argParser(count)
+      .default(3),
+  )
+  .addOption(
+    new Option('--open-seconds <n>', 'open loop: measured seconds per trial')
+      .argParser(count)
+      .default(5),
+  )
+  .addOption(
+    new Option('--ice-rate <n>', 'open loop: ICE messages per second from each side of a pair')
+      .argParser(count)
+      .default(8),
+  )
   .action(
     async (opts: {
       calls: number;
       rounds: number;
       pairs: number;
       trials: number;
+      phases: Array<'calls' | 'relay' | 'open'>;
+      loads: number[];
+      openPairs?: number[];
+      openClients: Array<'lean' | 'ws'>;
+      openTrials: number;
+      openSeconds: number;
+      iceRate: number;
       url?: string;
       peerjs: boolean;
       pin: boolean;
       json?: boolean;
       cpuProf?: string;
     }) => {
-      const { runBench } = await import('../bench/index.ts');
+      const { runBench } = await loadBench();
       await runBench({
         calls: opts.calls,
         rounds: opts.rounds,
@@ -129,6 +209,13 @@ program
         peerjs: opts.peerjs,
         pin: opts.pin,
         json: opts.json ?? false,
+        phases: opts.phases,
+        loads: opts.loads,
+        openClients: opts.openClients,
+        openTrials: opts.openTrials,
+        openSeconds: opts.openSeconds,
+        iceRate: opts.iceRate,
+        ...(opts.openPairs ? { openPairs: opts.openPairs } : {}),
         ...(opts.url ? { url: opts.url } : {}),
         ...(opts.cpuProf ? { cpuProf: opts.cpuProf } : {}),
       });
@@ -167,7 +254,7 @@ program
       chromium?: string;
       json?: boolean;
     }) => {
-      const { runSfuBench } = await import('../bench/sfu.ts');
+      const { runSfuBench } = await loadBench();
       await runSfuBench({
         joins: opts.joins,
         step: opts.step,
@@ -187,7 +274,7 @@ program
   .addOption(new Option('--conns <n>', 'idle connections to hold').argParser(count).default(10_000))
   .option('--json', 'also print one JSON line with every figure')
   .action(async (opts: { conns: number; json?: boolean }) => {
-    const { runConnsBench } = await import('../bench/conns.ts');
+    const { runConnsBench } = await loadBench();
     await runConnsBench({ conns: opts.conns, json: opts.json ?? false });
     setTimeout(() => process.exit(0), 1000).unref();
   });
@@ -206,7 +293,7 @@ program
   .option('--no-links', 'nodes without direct links: every message between them through Redis')
   .option('--json', 'also print one JSON line with every figure')
   .action(async (opts: { pairs: number; trials: number; links: boolean; json?: boolean }) => {
-    const { runClusterBench } = await import('../bench/cluster.ts');
+    const { runClusterBench } = await loadBench();
     const config = loadConfig();
     await runClusterBench({
       pairs: opts.pairs,

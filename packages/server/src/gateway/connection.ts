@@ -7,6 +7,7 @@ import type { Config } from '../config/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import type { Decoded, Dialect, WireFrame } from './dialect.ts';
 import { ByteBudget } from './byte-budget.ts';
+import { wsFrame } from './ws-frame.ts';
 import { pingDue, type HeartbeatTimes } from './heartbeat.ts';
 import { ReplyOrder } from './reply-order.ts';
 import type { Dispatcher } from './dispatcher.ts';
@@ -59,8 +60,17 @@ function onWsError(this: WebSocket, err: Error): void {
   const conn = (this as CarryingSocket)[CONNECTION];
   conn.logger.debug({ ...conn.who(), event: 'ws_error', err }, 'socket error');
 }
-function uncork(conn: Connection): void {
-  conn.uncork();
+/**
+ * Connections with frames held for the end of the tick, written by one `nextTick` for all of
+ * them (not one callback per connection and tick).
+ */
+const held: Connection[] = [];
+let flushScheduled = false;
+function flushHeld(): void {
+  flushScheduled = false;
+  // A flush does not hold more frames (it only writes), so the list cannot grow meanwhile.
+  for (let i = 0; i < held.length; i++) held[i]!.flush();
+  held.length = 0;
 }
 
 /** How long a connection closed for a flood may take to send the answers it still owes. */
@@ -72,7 +82,10 @@ const BINARY = { binary: true } as const;
 /** What a connection needs from the node. */
 export interface ConnectionOptions {
   ws: WebSocket;
-  /** The upgraded TCP socket under `ws`; when given, frames sent in one tick share one write. */
+  /**
+   * The upgraded TCP socket under `ws`; when given, frames are framed here and the frames of
+   * one tick go out in one write.
+   */
   socket?: Duplex;
   sender: Sender;
   /** When the token the connection was opened with expires (epoch ms). */
@@ -108,7 +121,11 @@ export class Connection {
   private strikeWindowStart = 0;
   /** Closing for a flood: the answers owed are being flushed, nothing more is read. */
   private flooded = false;
-  private corked = false;
+  /** This tick's frames, written at its end (see `write`): the first, and any after it. */
+  private heldFirst: Buffer | null = null;
+  private heldMore: Buffer[] | null = null;
+  /** Their bytes: not in the socket's buffer yet, but owed to the client all the same. */
+  private heldBytes = 0;
   /** Bytes of big chat frames this connection may still send (made on its first one). */
   private bigFrames: ByteBudget | null = null;
   /** Since when the socket's backlog has stayed above STALL_BYTES (0: it has not). */
@@ -160,13 +177,40 @@ export class Connection {
   write(frame: WireFrame): void {
     const { ws } = this.o;
     if (ws.readyState !== WebSocket.OPEN) return;
-    if (ws.bufferedAmount > this.o.connections.maxBufferedBytes) {
+    if (ws.bufferedAmount + this.heldBytes > this.o.connections.maxBufferedBytes) {
       this.slowConsumer('overflow');
       return;
     }
-    this.cork();
     // Bytes are sent as text unless the dialect speaks binary (a JSON frame may be bytes).
-    ws.send(frame, this.dialect.binary ? BINARY : TEXT);
+    if (!this.o.socket) {
+      ws.send(frame, this.dialect.binary ? BINARY : TEXT);
+      return;
+    }
+    const bytes = wsFrame(frame, this.dialect.binary === true);
+    this.heldBytes += bytes.length;
+    if (this.heldFirst === null) {
+      this.heldFirst = bytes;
+      held.push(this);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        process.nextTick(flushHeld);
+      }
+    } else (this.heldMore ??= []).push(bytes);
+  }
+
+  /**
+   * The end of the tick: this tick's frames go out in one write (a relayed ICE burst, an event
+   * and its ack), since a syscall per frame is the largest cost of relaying. A lone frame, the
+   * usual case at a realistic load, is written as it is: no copy, no cork, no writev.
+   */
+  flush(): void {
+    const first = this.heldFirst;
+    const more = this.heldMore;
+    this.heldFirst = this.heldMore = null;
+    this.heldBytes = 0;
+    // Closed meanwhile: the close frame is out, nothing may follow it.
+    if (first === null || this.o.ws.readyState !== WebSocket.OPEN) return;
+    this.o.socket!.write(more === null ? first : Buffer.concat([first, ...more]));
   }
 
   /**
@@ -182,24 +226,9 @@ export class Connection {
     this.close(CloseCode.SlowConsumer, `slow consumer (${reason})`);
   }
 
-  /**
-   * Holds this tick's frames (a relayed ICE burst, an event and its ack) for one write at the
-   * end of the tick: a syscall per frame is the largest cost of relaying. Order is unchanged.
-   */
-  private cork(): void {
-    if (this.corked || !this.o.socket) return;
-    this.corked = true;
-    this.o.socket.cork();
-    process.nextTick(uncork, this);
-  }
-
-  /** The end of the tick: this tick's frames go out in one write. */
-  uncork(): void {
-    this.corked = false;
-    this.o.socket?.uncork();
-  }
-
+  /** Closes after the frames already sent in this tick (the close frame must be the last). */
   close(code: number, reason: string): void {
+    this.flush();
     this.o.ws.close(code, reason);
   }
 

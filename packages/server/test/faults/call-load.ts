@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ANSWER_SDP, OFFER_SDP } from '../../src/bench/payloads.ts';
+import { ANSWER_SDP, OFFER_SDP } from '@parley/bench/payloads';
 import { Peer, type Frame } from './peer.ts';
 
 /** How the driver reaches the servers and who its users are. */

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAuthenticator } from '../../src/auth/index.ts';
-import { freePort, parleyEnv, startParley, type ServerChild } from '../../src/bench/children.ts';
+import { freePort, parleyEnv, startParley, type ServerChild } from '@parley/bench/children';
 import { loadConfig } from '../../src/config/index.ts';
 
 /** The HS256 secret the fault runs' servers and clients share. */

@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort } from '../../src/bench/children.ts';
+import { freePort } from '@parley/bench/children';
 
 /**
  * A redis-server of a fault run's own, to kill and start again under traffic (never the

@@ -6,10 +6,13 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { sql } from 'kysely';
-import { createAuthenticator } from '../auth/index.ts';
-import { deletePrefix } from '../cluster/index.ts';
-import { ConfigError, loadConfig } from '../config/index.ts';
-import { openDatabase } from '../store/index.ts';
+import {
+  createAuthenticator,
+  deletePrefix,
+  ConfigError,
+  loadConfig,
+  openDatabase,
+} from '@parley/server';
 import { ICE_PER_SIDE } from './calls.ts';
 import { cpuMicros, freePort, parleyEnv, startParley, type ServerChild } from './children.ts';
 import { parleyTarget, runRelay, type RelayPair, type RelayResult } from './relay.ts';

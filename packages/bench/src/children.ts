@@ -2,7 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { NODE_FLAGS } from '../cli/node-flags.ts';
+import { NODE_FLAGS } from '@parley/server';
 
 /**
  * The servers under test, each in its own child process so that its CPU time can be read from
@@ -236,7 +236,7 @@ export function startParley(
   cpuProfDir?: string,
   cpu?: number,
 ): Promise<ServerChild> {
-  const bin = fileURLToPath(new URL('../../bin/parley.mjs', import.meta.url));
+  const bin = fileURLToPath(new URL('../bin/parley.mjs', import.meta.resolve('@parley/server')));
   const args = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
   // taskset execs node in place, so the pid is node's own.
   const proc = spawn(...pinned(cpu, process.execPath, [...NODE_FLAGS, ...args, bin, 'start']), {

@@ -7,7 +7,7 @@ import { chromium, type Browser } from 'playwright-core';
 
 /**
  * Headless Chromium with fake camera and microphone, and a page server for the meeting client
- * (test/meeting-page/client.ts, bundled with esbuild). Used by the browser tests and
+ * (page/client.ts, bundled with esbuild). Used by the browser tests and
  * `parley bench-sfu`.
  */
 
@@ -53,7 +53,7 @@ export interface MeetingPageOptions {
   meetingId: string;
 }
 
-/** The meeting client in a page (test/meeting-page/client.ts), as `window.meeting`. */
+/** The meeting client in a page (page/client.ts), as `window.meeting`. */
 export interface MeetingPage {
   /** Every broadcast event received, in order. */
   events: Array<{ type: string; data: Record<string, unknown> }>;
@@ -87,7 +87,7 @@ export interface PageServer {
   close(): Promise<void>;
 }
 
-const CLIENT = fileURLToPath(new URL('../../test/meeting-page/client.ts', import.meta.url));
+const CLIENT = fileURLToPath(new URL('../page/client.ts', import.meta.url));
 
 /** Bundles the meeting client and serves it with an empty page. */
 export async function servePage(): Promise<PageServer> {

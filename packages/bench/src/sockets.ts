@@ -58,6 +58,17 @@ function textFrames(texts: readonly string[]): Buffer {
   return out;
 }
 
+/** A load-generating client: the lean one below, or the `ws` client (ws-client.ts). */
+export interface BenchClient {
+  tally: Tally;
+  /** Each received text or binary frame's payload. */
+  onFrame: (data: Buffer) => void;
+  send(text: string): void;
+  /** Sends frames back to back (one TCP write where the client can). */
+  sendAll(texts: readonly string[]): void;
+  close(): void;
+}
+
 /**
  * One bench client: counts frames into the current tally and hands each frame's bytes to
  * `onFrame`, which the phases replace as they drive the socket through their scenarios.
@@ -67,7 +78,7 @@ function textFrames(texts: readonly string[]): Buffer {
  * core of the same machine as the server under test and must stay well below it in cost per
  * message, or it, not the server, sets the rate the bench measures.
  */
-export class BenchSocket {
+export class BenchSocket implements BenchClient {
   tally: Tally = newTally();
   onFrame: (data: Buffer) => void = () => {};
   /** The start of a frame whose end has not arrived yet. */
@@ -84,7 +95,7 @@ export class BenchSocket {
    * Opens a socket; resolves once it is open and, when `firstFrame` is given, that frame has
    * arrived (PeerJS says `{"type":"OPEN"}` before it accepts messages).
    */
-  static open(url: string, firstFrame?: string): Promise<BenchSocket> {
+  static open(this: void, url: string, firstFrame?: string): Promise<BenchSocket> {
     return new Promise((resolve, reject) => {
       const u = new URL(url);
       const req = request({
@@ -185,20 +196,30 @@ export class BenchSocket {
   }
 }
 
-/** Opens every url, `concurrency` handshakes at a time. Closes what it opened on failure. */
-export async function openAll(
+/** Opens every url with lean clients, `concurrency` handshakes at a time. */
+export function openAll(
   urls: readonly string[],
   firstFrame?: string,
   concurrency = 128,
 ): Promise<BenchSocket[]> {
-  const out = new Array<BenchSocket>(urls.length);
+  return openEach(BenchSocket.open, urls, firstFrame, concurrency);
+}
+
+/** Opens every url with `open`, `concurrency` at a time. Closes what it opened on failure. */
+export async function openEach<C extends BenchClient>(
+  open: (url: string, firstFrame?: string) => Promise<C>,
+  urls: readonly string[],
+  firstFrame?: string,
+  concurrency = 128,
+): Promise<C[]> {
+  const out = new Array<C>(urls.length);
   let next = 0;
   let failed: unknown;
   const worker = async () => {
     while (next < urls.length && failed === undefined) {
       const i = next++;
       try {
-        out[i] = await BenchSocket.open(urls[i]!, firstFrame);
+        out[i] = await open(urls[i]!, firstFrame);
       } catch (err) {
         failed ??= err;
       }
@@ -213,7 +234,7 @@ export async function openAll(
 }
 
 /** Sums the tallies of `sockets` (after a phase, before they are reused). */
-export function sumTallies(sockets: readonly BenchSocket[]): Tally {
+export function sumTallies(sockets: readonly BenchClient[]): Tally {
   const t = newTally();
   for (const s of sockets) {
     t.sent += s.tally.sent;
@@ -225,6 +246,6 @@ export function sumTallies(sockets: readonly BenchSocket[]): Tally {
 }
 
 /** Gives every socket a fresh tally. */
-export function resetTallies(sockets: readonly BenchSocket[]): void {
+export function resetTallies(sockets: readonly BenchClient[]): void {
   for (const s of sockets) s.tally = newTally();
 }

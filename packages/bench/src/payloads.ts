@@ -12,16 +12,26 @@ const PLACEHOLDER = `${STAMP}TTTTTTTTTTTT`;
 
 /** The current time as a fixed-width stamp (µs since this process started, 12 digits). */
 export function stamp(): string {
-  return String(Math.round(performance.now() * 1000)).padStart(12, '0');
+  return stampAt(performance.now());
+}
+
+/** `at` (a performance.now() reading, ms) as a stamp: open-loop sends carry their scheduled time. */
+export function stampAt(at: number): string {
+  return String(Math.round(at * 1000)).padStart(12, '0');
 }
 
 /** Milliseconds since the stamp in `frame` was taken, or NaN if it has none. */
 export function ageMs(frame: Buffer, now: number): number {
+  return now - stampMs(frame);
+}
+
+/** The stamp in `frame` as a performance.now() reading (ms), or NaN if it has none. */
+export function stampMs(frame: Buffer): number {
   const i = frame.indexOf(STAMP_BYTES);
   if (i < 0 || i + 14 > frame.length) return NaN;
   let us = 0;
   for (let j = i + 2; j < i + 14; j++) us = us * 10 + frame[j]! - 48;
-  return now - us / 1000;
+  return us / 1000;
 }
 
 const FP =
@@ -96,6 +106,21 @@ export function candidate(n: number): {
 } {
   return {
     candidate: `candidate:${PLACEHOLDER} 1 udp 2122260223 192.168.1.${20 + n} 5${4321 + n} typ host generation 0 ufrag sYUd network-id 1`,
+    sdpMid: '0',
+    sdpMLineIndex: 0,
+    usernameFragment: 'sYUd',
+  };
+}
+
+/**
+ * A server-reflexive candidate, the kind a browser behind NAT trickles after its host ones:
+ * with its related address, a relayed ICE message of it is about 300 bytes.
+ */
+export function srflxCandidate(n: number): ReturnType<typeof candidate> {
+  return {
+    candidate:
+      `candidate:${PLACEHOLDER} 1 udp 1686052607 203.0.113.${20 + n} ${61000 + n} typ srflx ` +
+      `raddr 192.168.1.${20 + n} rport ${54321 + n} generation 0 ufrag sYUd network-id 1 network-cost 10`,
     sdpMid: '0',
     sdpMLineIndex: 0,
     usernameFragment: 'sYUd',

@@ -4,8 +4,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createAuthenticator } from '../auth/index.ts';
-import { ConfigError, loadConfig, type Config } from '../config/index.ts';
+import { createAuthenticator, ConfigError, loadConfig, type Config } from '@parley/server';
 import { CALLER_MESSAGES, ICE_PER_SIDE, runCalls, type CallsResult } from './calls.ts';
 import {
   freePort,
@@ -26,6 +25,12 @@ import {
   type RelayTarget,
 } from './relay.ts';
 import { fmtDec, fmtInt, fmtMs, pooled, table } from './stats.ts';
+import { openTargets, reportOpen, runOpenPhase, type OpenLoadFigures } from './open-phase.ts';
+import type { OpenLoopOptions } from './open-loop.ts';
+import type { ClientKind } from './ws-client.ts';
+
+/** The parts of `parley bench`: complete calls, the relay at saturation, the open-loop regime. */
+export type Phase = 'calls' | 'relay' | 'open';
 
 /**
  * `parley bench`: how fast Parley runs complete calls, and how its relay compares with the
@@ -84,6 +89,20 @@ export interface BenchOptions {
   pin?: boolean;
   /** Write V8 CPU profiles of the server children into this directory (PeerJS's in peerjs/). */
   cpuProf?: string;
+  /** Which phases to run (default all; `open` with loads needs `relay` for the capacity). */
+  phases?: readonly Phase[];
+  /** Open loop: offered loads as fractions of the saturation capacity (default 0.25, 0.5, 0.75). */
+  loads?: readonly number[];
+  /** Open loop: pair counts to run instead of loads. */
+  openPairs?: readonly number[];
+  /** Open loop: load generators (default both, the lean one and `ws`). */
+  openClients?: readonly ClientKind[];
+  /** Open loop: trials per server and cell, alternating (default 3). */
+  openTrials?: number;
+  /** Open loop: measured seconds per trial (default 5). */
+  openSeconds?: number;
+  /** Open loop: ICE messages each side of a pair sends per second (default 8). */
+  iceRate?: number;
   /** Where lines go (default stdout). */
   print?: (line: string) => void;
 }
@@ -127,7 +146,7 @@ export interface BenchResult {
   limits: { ratePerSec: number; rateBurst: number };
   /** Parley's own counters over the whole run (a running server's: since it started). */
   serverCounts?: ServerCounts;
-  calls: CpuShare & {
+  calls?: CpuShare & {
     concurrent: number;
     perSlot: number;
     total: number;
@@ -145,7 +164,7 @@ export interface BenchResult {
     perCoreCallsPerSec?: number;
     elapsedMs: number;
   };
-  relay: {
+  relay?: {
     pairs: number;
     exchanges: number;
     /** Messages per user per trial (the invite/accept and hangup come on top, once). */
@@ -162,7 +181,22 @@ export interface BenchResult {
     /** The same on one whole core each (CPU-normalised). */
     perCoreRatio?: number;
   };
-  targets: { callsPerSec: boolean; relayRatio?: boolean; relayP99?: boolean };
+  /** The open-loop regime: one entry per load generator and offered load. */
+  open?: {
+    /** msgs/s at saturation that the loads are fractions of (the lower server's). */
+    capacity?: number;
+    trials: number;
+    loop: OpenLoopOptions;
+    cells: OpenLoadFigures[];
+  };
+  targets: {
+    callsPerSec?: boolean;
+    relayRatio?: boolean;
+    relayP99?: boolean;
+    /** Every open-loop cell: CPU per message ≤ 0.9× PeerJS's and p99 no worse. */
+    openCpu?: boolean;
+    openP99?: boolean;
+  };
 }
 
 const sleep = (ms: number) => (ms > 0 ? delay(ms) : Promise.resolve());
@@ -208,7 +242,11 @@ function relayFigures(r: RelayResult, all: readonly RelayResult[]): RelayFigures
   };
 }
 
-function callFigures(c: CallsResult, concurrent: number, perSlot: number): BenchResult['calls'] {
+function callFigures(
+  c: CallsResult,
+  concurrent: number,
+  perSlot: number,
+): NonNullable<BenchResult['calls']> {
   const frames = c.frames.sent + c.frames.received;
   return {
     concurrent,
@@ -284,6 +322,12 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
   const perSlot = positive('rounds', opts.rounds ?? 5);
   const pairs = positive('pairs', opts.pairs ?? 1000);
   const trials = positive('trials', opts.trials ?? 3);
+  const phases = new Set<Phase>(opts.phases ?? ['calls', 'relay', 'open']);
+  const loads = opts.loads ?? [0.25, 0.5, 0.75];
+  const openClients = opts.openClients ?? ['lean', 'ws'];
+  const openTrials = positive('open-trials', opts.openTrials ?? 3);
+  const openSeconds = positive('open-seconds', opts.openSeconds ?? 5);
+  const iceRate = positive('ice-rate', opts.iceRate ?? 8);
   const withPeer = opts.peerjs !== false;
   if (withPeer && !peerAvailable())
     throw new ConfigError('the PeerJS comparison needs the `peer` package (or pass --no-peerjs)');
@@ -315,7 +359,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
     if (withPeer) {
       peerStarting = startPeerJs(
         peerPort,
-        2 * pairs,
+        2 * Math.max(pairs, 10_000), // the open-loop phase sizes its pairs from the capacity
         opts.cpuProf && join(opts.cpuProf, 'peerjs'),
         serverCpu,
       ).then((c) => (children.push(c), c));
@@ -364,73 +408,67 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
     if (!parley) print('  server CPU is not measured: the server is not a child of this process');
 
     // ---- phase 1: complete calls
-    print(`\ncomplete calls: ${concurrent} concurrent, ${perSlot} after another each …`);
-    const calls = await runCalls({
-      wsBase,
-      mint,
-      tag: `${tag}c`,
-      calls: concurrent,
-      rounds: perSlot,
-      callsPerUser,
-      ...(parley ? { pid: parley.pid } : {}),
-    });
-    print(
-      `  ${fmtInt((calls.calls / calls.elapsedMs) * 1000)} calls/s ` +
-        `(${fmtInt(calls.users)} users connected in ${secs(calls.setupMs)}, ran ${secs(calls.elapsedMs)})`,
-    );
+    let calls: CallsResult | undefined;
+    if (phases.has('calls')) {
+      print(`\ncomplete calls: ${concurrent} concurrent, ${perSlot} after another each …`);
+      calls = await runCalls({
+        wsBase,
+        mint,
+        tag: `${tag}c`,
+        calls: concurrent,
+        rounds: perSlot,
+        callsPerUser,
+        ...(parley ? { pid: parley.pid } : {}),
+      });
+      print(
+        `  ${fmtInt((calls.calls / calls.elapsedMs) * 1000)} calls/s ` +
+          `(${fmtInt(calls.users)} users connected in ${secs(calls.setupMs)}, ran ${secs(calls.elapsedMs)})`,
+      );
+    }
 
-    // ---- phase 2: relay, trials alternating between the servers so that a burst of other
-    // load on the machine hits both alike; each server's median trial is reported. The pairs
-    // stay connected, in their accepted calls, from trial to trial (see the top comment).
-    const perUser = (n: number) => n * (1 + ICE_PER_SIDE); // messages a user sends in n exchanges
     const targets: RelayTarget[] = [parleyTarget(wsBase, mint, parley?.pid)];
     if (peer) targets.push(peerJsTarget(`ws://127.0.0.1:${peerPort}`, peer.pid));
-    const limited = targets[0]!;
-    // When Parley's users may next send `perUser(exchanges)` messages without dipping below the
-    // bucket level they started with: once what they last used has refilled.
-    let refilledAt = 0;
-    const relayOn = async (t: RelayTarget, ps: RelayPair[], n: number) => {
-      if (t === limited) await sleep(refilledAt - performance.now());
-      const r = await runRelay(t, ps, n);
-      if (t === limited) refilledAt = r.endedAt + (perUser(n) / ratePerSec) * 1000 + 100;
-      return r;
-    };
-    print(`relay: ${pairs} pairs × ${exchanges} exchanges, ${trials} trials per server …`);
-    const open = new Map<RelayTarget, RelayPair[]>();
-    const runs = new Map<RelayTarget, RelayResult[]>(targets.map((t) => [t, []]));
-    try {
-      for (const t of targets) {
-        const s0 = performance.now();
-        const ps = await t.open(pairs, `${tag}r${open.size}`);
-        open.set(t, ps);
-        await relayOn(t, ps, 1); // JIT warm-up: one exchange
-        print(
-          `  ${t.name.padEnd(6)} ${fmtInt(2 * pairs)} users connected and warmed up in ${secs(performance.now() - s0)}`,
+    const relay = phases.has('relay')
+      ? await relayPhase(targets, { pairs, trials, exchanges, ratePerSec, tag, print })
+      : undefined;
+
+    // ---- phase 3: the open-loop regime, at fractions of the lower server's capacity
+    let open: BenchResult['open'];
+    if (phases.has('open')) {
+      const capacity = relay
+        ? Math.min(relay.parley.msgsPerSec, relay.peerjs?.msgsPerSec ?? Infinity)
+        : undefined;
+      if (!capacity && !opts.openPairs)
+        throw new ConfigError(
+          'the open-loop phase needs the relay phase (capacity) or --open-pairs',
         );
-      }
-      for (let k = 0; k < trials; k++) {
-        for (const t of targets) {
-          const r = await relayOn(t, open.get(t)!, exchanges);
-          runs.get(t)!.push(r);
-          print(
-            `  ${t.name.padEnd(6)} trial ${k + 1}: ${fmtInt(r.steadyRate)} msgs/s, ` +
-              `p99 ${fmtMs(r.latency.p99)} (${secs(r.elapsedMs)})`,
-          );
-        }
-      }
-    } finally {
-      for (const [t, ps] of open) await t.close(ps);
+      const loop: OpenLoopOptions = {
+        ratePerSide: iceRate,
+        seconds: openSeconds,
+        warmupSeconds: 1,
+        drainMs: 3000,
+      };
+      print(
+        `open loop: ${iceRate} ICE/s per side, ${openClients.join(' and ')} clients, ` +
+          `${openTrials} trials per server …`,
+      );
+      const cells = await runOpenPhase({
+        targets,
+        loads,
+        ...(capacity ? { capacity } : {}),
+        ...(opts.openPairs ? { pairs: opts.openPairs } : {}),
+        clients: openClients,
+        trials: openTrials,
+        loop,
+        tag: `${tag}o`,
+        print,
+      });
+      open = { ...(capacity ? { capacity } : {}), trials: openTrials, loop, cells };
     }
-    const median = (rs: RelayResult[]) =>
-      [...rs].sort((x, y) => x.steadyRate - y.steadyRate)[Math.floor((rs.length - 1) / 2)]!;
-    const parleyRelay = median(runs.get(limited)!);
-    const peerRelay = targets[1] ? median(runs.get(targets[1])!) : undefined;
 
     // ---- report
     const counts = await serverCounts(wsBase.replace(/^ws/, 'http'));
-    const pf = relayFigures(parleyRelay, runs.get(limited)!);
-    const jf = peerRelay ? relayFigures(peerRelay, runs.get(targets[1]!)!) : undefined;
-    const ratio = jf ? pf.msgsPerSec / jf.msgsPerSec : undefined;
+    const openChecks = open?.cells.map(openTargets).filter((t) => t !== undefined);
     const result: BenchResult = {
       server: parley ? 'child' : opts.url!,
       cpuMeasured: parley !== undefined,
@@ -438,24 +476,23 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
       cores: cpus().length,
       limits: { ratePerSec, rateBurst },
       ...(counts ? { serverCounts: counts } : {}),
-      calls: callFigures(calls, concurrent, perSlot),
-      relay: {
-        pairs,
-        exchanges,
-        messagesPerUser: exchanges * (1 + ICE_PER_SIDE),
-        messages: parleyRelay.messages,
-        trials,
-        parleyTrials: runs.get(limited)!.map((r) => r.steadyRate),
-        ...(targets[1] ? { peerjsTrials: runs.get(targets[1])!.map((r) => r.steadyRate) } : {}),
-        parley: pf,
-        ...(jf ? { peerjs: jf, ratio } : {}),
-        ...(jf?.perCoreMsgsPerSec && pf.perCoreMsgsPerSec
-          ? { perCoreRatio: pf.perCoreMsgsPerSec / jf.perCoreMsgsPerSec }
-          : {}),
-      },
+      ...(calls ? { calls: callFigures(calls, concurrent, perSlot) } : {}),
+      ...(relay ? { relay } : {}),
+      ...(open ? { open } : {}),
       targets: {
-        callsPerSec: (calls.calls / calls.elapsedMs) * 1000 >= 1000,
-        ...(jf ? { relayRatio: ratio! >= 1.2, relayP99: pf.latencyP99Ms <= jf.latencyP99Ms } : {}),
+        ...(calls ? { callsPerSec: (calls.calls / calls.elapsedMs) * 1000 >= 1000 } : {}),
+        ...(relay?.peerjs
+          ? {
+              relayRatio: relay.ratio! >= 1.2,
+              relayP99: relay.parley.latencyP99Ms <= relay.peerjs.latencyP99Ms,
+            }
+          : {}),
+        ...(openChecks?.length
+          ? {
+              openCpu: openChecks.every((t) => t.cpu),
+              openP99: openChecks.every((t) => t.p99),
+            }
+          : {}),
       },
     };
     report(result, print);
@@ -470,18 +507,132 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
   }
 }
 
+/**
+ * Phase 2, the relay at saturation: trials alternating between the servers so that a burst of
+ * other load on the machine hits both alike; each server's median trial is reported. The
+ * pairs stay connected, in their accepted calls, from trial to trial (see the top comment).
+ */
+async function relayPhase(
+  targets: readonly RelayTarget[],
+  o: {
+    pairs: number;
+    trials: number;
+    exchanges: number;
+    ratePerSec: number;
+    tag: string;
+    print: (line: string) => void;
+  },
+): Promise<NonNullable<BenchResult['relay']>> {
+  const { pairs, trials, exchanges, ratePerSec, tag, print } = o;
+  const perUser = (n: number) => n * (1 + ICE_PER_SIDE); // messages a user sends in n exchanges
+  const limited = targets[0]!;
+  // When Parley's users may next send `perUser(exchanges)` messages without dipping below the
+  // bucket level they started with: once what they last used has refilled.
+  let refilledAt = 0;
+  const relayOn = async (t: RelayTarget, ps: RelayPair[], n: number) => {
+    if (t === limited) await sleep(refilledAt - performance.now());
+    const r = await runRelay(t, ps, n);
+    if (t === limited) refilledAt = r.endedAt + (perUser(n) / ratePerSec) * 1000 + 100;
+    return r;
+  };
+  print(`relay: ${pairs} pairs × ${exchanges} exchanges, ${trials} trials per server …`);
+  const open = new Map<RelayTarget, RelayPair[]>();
+  const runs = new Map<RelayTarget, RelayResult[]>(targets.map((t) => [t, []]));
+  try {
+    for (const t of targets) {
+      const s0 = performance.now();
+      const ps = await t.open(pairs, `${tag}r${open.size}`);
+      open.set(t, ps);
+      await relayOn(t, ps, 1); // JIT warm-up: one exchange
+      print(
+        `  ${t.name.padEnd(6)} ${fmtInt(2 * pairs)} users connected and warmed up in ${secs(performance.now() - s0)}`,
+      );
+    }
+    for (let k = 0; k < trials; k++) {
+      for (const t of targets) {
+        const r = await relayOn(t, open.get(t)!, exchanges);
+        runs.get(t)!.push(r);
+        print(
+          `  ${t.name.padEnd(6)} trial ${k + 1}: ${fmtInt(r.steadyRate)} msgs/s, ` +
+            `p99 ${fmtMs(r.latency.p99)} (${secs(r.elapsedMs)})`,
+        );
+      }
+    }
+  } finally {
+    for (const [t, ps] of open) await t.close(ps);
+  }
+  const median = (rs: RelayResult[]) =>
+    [...rs].sort((x, y) => x.steadyRate - y.steadyRate)[Math.floor((rs.length - 1) / 2)]!;
+  const parleyRelay = median(runs.get(limited)!);
+  const peerRelay = targets[1] ? median(runs.get(targets[1])!) : undefined;
+  const pf = relayFigures(parleyRelay, runs.get(limited)!);
+  const jf = peerRelay ? relayFigures(peerRelay, runs.get(targets[1]!)!) : undefined;
+  return {
+    pairs,
+    exchanges,
+    messagesPerUser: exchanges * (1 + ICE_PER_SIDE),
+    messages: parleyRelay.messages,
+    trials,
+    parleyTrials: runs.get(limited)!.map((r) => r.steadyRate),
+    ...(targets[1] ? { peerjsTrials: runs.get(targets[1])!.map((r) => r.steadyRate) } : {}),
+    parley: pf,
+    ...(jf ? { peerjs: jf, ratio: pf.msgsPerSec / jf.msgsPerSec } : {}),
+    ...(jf?.perCoreMsgsPerSec && pf.perCoreMsgsPerSec
+      ? { perCoreRatio: pf.perCoreMsgsPerSec / jf.perCoreMsgsPerSec }
+      : {}),
+  };
+}
+
 const us = (v: number | undefined) => (v === undefined ? 'n/a' : `${fmtDec(v)} µs`);
 const mark = (ok: boolean | undefined) => (ok === undefined ? '' : ok ? '  ✓' : '  ✗');
 
 function report(r: BenchResult, print: (line: string) => void): void {
-  const c = r.calls;
+  if (r.calls) reportCalls(r.calls, r.targets, print);
+  if (r.relay) reportRelay(r.relay, r, print);
+  if (r.open) reportOpen(r.open.cells, r.open, print);
+  print(
+    `\n  CPU is % of one core (the machine has ${r.cores}); softirq: kernel network threads; ` +
+      'other: other processes on the machine',
+  );
+  const busiest = Math.max(
+    r.calls?.otherPct ?? 0,
+    r.relay?.parley.otherPct ?? 0,
+    r.relay?.peerjs?.otherPct ?? 0,
+  );
+  if (busiest >= 20)
+    print(
+      `  note: other processes took up to ${fmtInt(busiest)} % of a core during the measurements; ` +
+        'on an otherwise idle machine the servers get that CPU too',
+    );
+  const n = r.serverCounts;
+  if (n)
+    print(
+      `  Parley counted: ${fmtInt(n.rateLimited)} messages rate-limited, ${fmtInt(n.errors)} errors sent, ` +
+        `${fmtInt(n.relayed)} relayed, ${fmtInt(n.callsEnded)} calls ended${r.server === 'child' ? '' : ' (since it started)'}`,
+    );
+  const t = r.targets;
+  const goals = [
+    t.callsPerSec !== undefined && `≥ 1,000 calls/s${mark(t.callsPerSec)}`,
+    t.relayRatio !== undefined && `relay ≥ 1.2× PeerJS${mark(t.relayRatio)}`,
+    t.relayP99 !== undefined && `p99 ≤ PeerJS${mark(t.relayP99)}`,
+    t.openCpu !== undefined && `open loop CPU/msg ≤ 0.9× PeerJS${mark(t.openCpu)}`,
+    t.openP99 !== undefined && `open loop p99 ≤ PeerJS${mark(t.openP99)}`,
+  ].filter(Boolean);
+  if (goals.length) print(`\nTargets: ${goals.join('; ')}`);
+}
+
+function reportCalls(
+  c: NonNullable<BenchResult['calls']>,
+  targets: BenchResult['targets'],
+  print: (line: string) => void,
+): void {
   print(
     `\nComplete calls: ${fmtInt(c.total)} calls (${c.concurrent} concurrent × ${c.perSlot}), ` +
       `${fmtDec(c.messagesPerCall)} frames per call, records persisted`,
   );
   print(
     table([
-      ['calls/s', fmtInt(c.callsPerSec) + mark(r.targets.callsPerSec)],
+      ['calls/s', fmtInt(c.callsPerSec) + mark(targets.callsPerSec)],
       ['messages/s (frames in + out)', fmtInt(c.messagesPerSec)],
       ['setup p50 / p99 (invite → answer)', `${fmtMs(c.setupP50Ms)} / ${fmtMs(c.setupP99Ms)}`],
       ['server CPU per message', us(c.cpuUsPerMessage)],
@@ -490,7 +641,13 @@ function report(r: BenchResult, print: (line: string) => void): void {
       ['CPU: server / load gen / softirq / other', shares(c)],
     ]),
   );
-  const x = r.relay;
+}
+
+function reportRelay(
+  x: NonNullable<BenchResult['relay']>,
+  r: BenchResult,
+  print: (line: string) => void,
+): void {
   print(
     `\nRelay: ${fmtInt(x.pairs)} pairs × ${x.exchanges} exchanges × ${MESSAGES_PER_EXCHANGE} ` +
       `(offer, answer, ${ICE_PER_SIDE} ICE each way) = ${fmtInt(x.messages)} messages per trial; ` +
@@ -532,28 +689,5 @@ function report(r: BenchResult, print: (line: string) => void): void {
   print(
     `  trials, msgs/s: Parley ${x.parleyTrials.map(fmtInt).join(', ')}` +
       (x.peerjsTrials ? `; PeerJS ${x.peerjsTrials.map(fmtInt).join(', ')}` : ''),
-  );
-  print(
-    `  CPU is % of one core (the machine has ${r.cores}); softirq: kernel network threads; ` +
-      'other: other processes on the machine',
-  );
-  const busiest = Math.max(c.otherPct ?? 0, p.otherPct ?? 0, j?.otherPct ?? 0);
-  if (busiest >= 20)
-    print(
-      `  note: other processes took up to ${fmtInt(busiest)} % of a core during the measurements; ` +
-        'on an otherwise idle machine the servers get that CPU too',
-    );
-  const n = r.serverCounts;
-  if (n)
-    print(
-      `  Parley counted: ${fmtInt(n.rateLimited)} messages rate-limited, ${fmtInt(n.errors)} errors sent, ` +
-        `${fmtInt(n.relayed)} relayed, ${fmtInt(n.callsEnded)} calls ended${r.server === 'child' ? '' : ' (since it started)'}`,
-    );
-  print(
-    '\nTargets: ≥ 1,000 calls/s' +
-      mark(r.targets.callsPerSec) +
-      (j
-        ? `; relay ≥ 1.2× PeerJS${mark(r.targets.relayRatio)}; p99 ≤ PeerJS${mark(r.targets.relayP99)}`
-        : ''),
   );
 }

@@ -6,10 +6,16 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { pino } from 'pino';
 import type { Page } from 'playwright-core';
-import { createApp, type App } from '../app.ts';
-import { loadConfig } from '../config/index.ts';
-import type { Identity } from '../auth/index.ts';
-import type { Consumer, PlainTransport, Router, RtpParameters } from '../sfu/index.ts';
+import {
+  createApp,
+  type App,
+  loadConfig,
+  type Identity,
+  type Consumer,
+  type PlainTransport,
+  type Router,
+  type RtpParameters,
+} from '@parley/server';
 import { launchChromium, servePage, type MeetingPageWindow } from './browser.ts';
 import { fmtDec, fmtInt, table } from './stats.ts';
 

@@ -8,8 +8,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { pino } from 'pino';
-import { createApp } from '../app.ts';
-import { loadConfig } from '../config/index.ts';
+import { createApp, loadConfig } from '@parley/server';
 import { fmtInt, table } from './stats.ts';
 
 /** What `parley bench-conns` takes. */

@@ -2,8 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { ICE_PER_SIDE } from './calls.ts';
 import { cpuMicros, machineMicros, softirqMicros } from './children.ts';
-import { ANSWER_SDP, OFFER_SDP, Template, ageMs, candidate, stamp } from './payloads.ts';
-import { openAll, resetTallies, sumTallies, type BenchSocket, type Tally } from './sockets.ts';
+import {
+  ANSWER_SDP,
+  OFFER_SDP,
+  Template,
+  ageMs,
+  candidate,
+  srflxCandidate,
+  stamp,
+} from './payloads.ts';
+import { resetTallies, sumTallies, type BenchClient, type Tally } from './sockets.ts';
+import { openClients, type ClientKind } from './ws-client.ts';
 import { latency, type Latency } from './stats.ts';
 
 /** Relayed messages per exchange: offer, answer and the ICE trickle of both sides. */
@@ -13,12 +22,15 @@ export const MESSAGES_PER_EXCHANGE = 2 + 2 * ICE_PER_SIDE;
 export interface RelayPair {
   /** Parley's call id (PeerJS has no calls). */
   callId?: string;
-  a: BenchSocket;
-  b: BenchSocket;
+  a: BenchClient;
+  b: BenchClient;
   offer: Template;
   answer: Template;
   iceA: Template[];
   iceB: Template[];
+  /** One server-reflexive candidate each way (~300 bytes): the open-loop regime's message. */
+  trickleA: Template;
+  trickleB: Template;
 }
 
 /** How a relayed frame of each kind begins on the receiving side. */
@@ -37,7 +49,8 @@ export interface RelayTarget {
   readonly name: string;
   readonly pid?: number;
   readonly kinds: Kinds;
-  open(n: number, tag: string): Promise<RelayPair[]>;
+  /** Opens `n` pairs with clients of `client` (default: the lean one). */
+  open(n: number, tag: string, client?: ClientKind): Promise<RelayPair[]>;
   close(pairs: readonly RelayPair[]): Promise<void>;
 }
 
@@ -226,7 +239,7 @@ export function parleyTarget(
       answer: '{"type":"call:answer"',
       ice: '{"type":"call:ice"',
     },
-    async open(n, tag) {
+    async open(n, tag, client = 'lean') {
       const urls: string[] = [];
       for (let i = 0; i < n; i++) {
         for (const side of ['a', 'b']) {
@@ -234,7 +247,7 @@ export function parleyTarget(
           urls.push(`${base}/ws?token=${await mint(`${tag}-${i}-${side}`)}&clientType=bench`);
         }
       }
-      const sockets = await openAll(urls);
+      const sockets = await openClients(client, urls);
       const calls = Array.from({ length: n }, (_, i) => {
         const a = sockets[2 * i]!;
         const b = sockets[2 * i + 1]!;
@@ -264,6 +277,14 @@ export function parleyTarget(
               iceB: ice(ICE_PER_SIDE).map(
                 (c) => new Template({ type: 'call:ice', data: { callId, candidate: c } }),
               ),
+              trickleA: new Template({
+                type: 'call:ice',
+                data: { callId, candidate: srflxCandidate(0) },
+              }),
+              trickleB: new Template({
+                type: 'call:ice',
+                data: { callId, candidate: srflxCandidate(1) },
+              }),
             });
           };
           a.send(
@@ -309,12 +330,12 @@ export function peerJsTarget(wsBase: string, pid?: number): RelayTarget {
     name: 'PeerJS',
     ...(pid !== undefined ? { pid } : {}),
     kinds: { offer: '{"type":"OFFER"', answer: '{"type":"ANSWER"', ice: '{"type":"CANDIDATE"' },
-    async open(n, tag) {
+    async open(n, tag, client = 'lean') {
       const url = (id: string) =>
         `${wsBase}/peerjs?key=peerjs&id=${id}&token=${randomBytes(6).toString('hex')}`;
       const urls: string[] = [];
       for (let i = 0; i < n; i++) urls.push(url(`${tag}-${i}-a`), url(`${tag}-${i}-b`));
-      const sockets = await openAll(urls, '{"type":"OPEN"');
+      const sockets = await openClients(client, urls, '{"type":"OPEN"');
       return Array.from({ length: n }, (_, i) => {
         const A = `${tag}-${i}-a`;
         const B = `${tag}-${i}-b`;
@@ -340,6 +361,8 @@ export function peerJsTarget(wsBase: string, pid?: number): RelayTarget {
           }),
           iceA: ice(0).map(cand(B)),
           iceB: ice(ICE_PER_SIDE).map(cand(A)),
+          trickleA: cand(B)(srflxCandidate(0)),
+          trickleB: cand(A)(srflxCandidate(1)),
         };
       });
     },
