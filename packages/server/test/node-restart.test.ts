@@ -4,11 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { createAuthenticator } from '../src/auth/index.ts';
-import { parleyEnv, startParley, type ServerChild } from '@parley/bench/children';
-import { loadConfig } from '../src/config/index.ts';
-import { JWT_SECRET, onFreePort } from './cluster-harness.ts';
-import { TestClient, type Frame } from './harness.ts';
+import { ChildNodes } from './child-nodes.ts';
+import type { Frame } from './harness.ts';
 import { answeredCall, getJson, of, ok, until } from './store-fault-kit.ts';
 
 /**
@@ -16,34 +13,15 @@ import { answeredCall, getJson, of, ok, until } from './store-fault-kit.ts';
  * and the meeting stays it served are ended (`node_restart`) at its last sign of life, and
  * history has them.
  */
-const auth = createAuthenticator(loadConfig({ PARLEY_JWT_SECRET: JWT_SECRET }));
 const dataDir = mkdtempSync(join(tmpdir(), 'parley-restart-'));
-const children: ServerChild[] = [];
-const opened: TestClient[] = [];
+const nodes = new ChildNodes(dataDir, () => ({ PARLEY_STORE_LAST_SEEN_MS: '200' }));
+const { auth } = nodes;
 after(async () => {
-  for (const c of opened) c.close();
-  await Promise.all(children.map((c) => c.stop(2000)));
+  await nodes.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
-
-const start = () =>
-  onFreePort(async (port) => {
-    const child = await startParley({
-      ...parleyEnv({ port, dataDir, secret: JWT_SECRET }),
-      PARLEY_STORE_LAST_SEEN_MS: '200',
-      PARLEY_SFU_WORKERS: '1',
-      LOG_LEVEL: process.env.TEST_LOG ?? 'warn',
-    });
-    children.push(child);
-    return { port, child };
-  });
-
-async function client(port: number, userId: string): Promise<TestClient> {
-  const token = await auth.mint(userId, { name: userId });
-  const c = await TestClient.open(`ws://127.0.0.1:${port}/ws?token=${token}&clientType=web`);
-  opened.push(c);
-  return c;
-}
+const start = () => nodes.start();
+const client = (port: number, userId: string) => nodes.client(port, userId);
 
 async function post(port: number, userId: string, path: string, body: unknown): Promise<Frame> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`, {
@@ -98,7 +76,7 @@ test('kill -9 mid-call, restart: calls and stays end node_restart at the last si
   const killedAt = Date.now();
   process.kill(first.child.pid, 'SIGKILL');
   await first.child.stop(0);
-  for (const c of opened) c.close();
+  nodes.closeClients();
 
   const second = await start();
   const token = await auth.mint('r-alice', { name: 'r-alice' });

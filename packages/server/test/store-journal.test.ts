@@ -3,11 +3,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAuthenticator } from '../src/auth/index.ts';
-import { parleyEnv, startParley, type ServerChild } from '@parley/bench/children';
-import { loadConfig } from '../src/config/index.ts';
-import { JWT_SECRET, freePort, onFreePort } from './cluster-harness.ts';
-import { TestClient } from './harness.ts';
+import { ChildNodes } from './child-nodes.ts';
+import { freePort } from './cluster-harness.ts';
 import {
   answeredCall,
   getJson,
@@ -22,40 +19,21 @@ import {
  * A node killed (kill -9) while its PostgreSQL is down: the records it could not write are in
  * its journal, and the next start writes them, so none is lost.
  */
-const auth = createAuthenticator(loadConfig({ PARLEY_JWT_SECRET: JWT_SECRET }));
 const dataDir = mkdtempSync(join(tmpdir(), 'parley-journal-'));
 const journal = join(dataDir, 'pending-writes.jsonl');
-const children: ServerChild[] = [];
-const opened: TestClient[] = [];
 let pg: PrivatePostgres;
+const nodes = new ChildNodes(dataDir, () => ({ DATABASE_URL: pg.url }));
+const { auth } = nodes;
 before(async () => {
   pg = await privatePostgres(await freePort());
 });
 after(async () => {
-  for (const c of opened) c.close();
-  await Promise.all(children.map((c) => c.stop(2000)));
+  await nodes.close();
   await pg?.remove();
   rmSync(dataDir, { recursive: true, force: true });
 });
-
-const start = () =>
-  onFreePort(async (port) => {
-    const child = await startParley({
-      ...parleyEnv({ port, dataDir, secret: JWT_SECRET }),
-      DATABASE_URL: pg.url,
-      PARLEY_SFU_WORKERS: '1',
-      LOG_LEVEL: process.env.TEST_LOG ?? 'warn',
-    });
-    children.push(child);
-    return { port, child };
-  });
-
-async function client(port: number, userId: string): Promise<TestClient> {
-  const token = await auth.mint(userId, { name: userId });
-  const c = await TestClient.open(`ws://127.0.0.1:${port}/ws?token=${token}&clientType=web`);
-  opened.push(c);
-  return c;
-}
+const start = () => nodes.start();
+const client = (port: number, userId: string) => nodes.client(port, userId);
 
 test('kill -9 while PostgreSQL is down: the journal is replayed at the next start', async () => {
   const first = await start();
