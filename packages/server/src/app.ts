@@ -43,6 +43,7 @@ import {
 import { MeetingService, RtcService } from './meetings/index.ts';
 import { createLogger, Metrics, type Logger } from './observability/index.ts';
 import { MemoryDirectory } from './presence/index.ts';
+import { SignalRelay } from './relay/index.ts';
 import { RoomManager } from './rooms/index.ts';
 import { SfuPool } from './sfu/index.ts';
 import {
@@ -159,6 +160,13 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   const directory = cluster?.directory ?? new MemoryDirectory();
   const bus = cluster?.bus ?? new MemoryBus();
   const hub = new Hub(nodeId, directory, bus);
+  const relay = new SignalRelay({
+    iceBufferMs: config.calls.iceBufferMs,
+    ringTtlMs: config.calls.inviteTtlMs,
+    metrics,
+    log,
+    clock: Date.now,
+  });
   const engine = new CallEngine({
     nodeId,
     calls: config.calls,
@@ -167,6 +175,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     directory,
     delivery: hub,
     metrics,
+    relay,
     log,
     ...(cluster ? { watcher: cluster.announcer(hub) } : {}),
   });
@@ -245,7 +254,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   };
   // In a cluster, commands run where their call, meetings or rooms live; devices' comings and
   // goings reach the nodes that care.
-  const served = cluster?.serve({ hub, engine, records, db, local, here, rtc, rooms, metrics }) ?? {
+  const served = cluster?.serve({ hub, engine, records, db, local, here, rtc, rooms, relay }) ?? {
     dispatcher: local,
     onDeviceOnline: here.online,
     onDeviceOffline: here.offline,

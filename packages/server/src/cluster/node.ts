@@ -14,7 +14,8 @@ import {
   type SessionHandoff,
 } from '../gateway/index.ts';
 import type { RtcService } from '../meetings/index.ts';
-import type { Logger, Metrics } from '../observability/index.ts';
+import type { Logger } from '../observability/index.ts';
+import type { SignalRelay } from '../relay/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';
 import type { RoomManager, RoomMirror } from '../rooms/index.ts';
 import type { CallRecordStore, Db } from '../store/index.ts';
@@ -60,7 +61,8 @@ export interface ServeOptions {
   rtc: RtcService;
   /** The rooms, which this node serves while it holds the rooms lease. */
   rooms: RoomManager;
-  metrics: Metrics;
+  /** The engine's relay: a device on this node relays along its call's route with it. */
+  relay: SignalRelay;
 }
 
 /** What the gateway gets back: the dispatcher that routes, and the device hooks that spread. */
@@ -110,7 +112,7 @@ export class ClusterNode {
   readonly rate: SharedRateLimiter;
   readonly registry: NodeRegistry;
   private readonly index: RedisCallIndex;
-  private readonly routes = new RouteCache();
+  private readonly routes: RouteCache;
   private readonly rpc: Rpc;
   private readonly keys: Keys;
   private readonly mirror: RedisRoomMirror;
@@ -163,6 +165,7 @@ export class ClusterNode {
     );
     this.rpc = new Rpc(nodeId, this.bus, config.cluster.requestTimeoutMs, log);
     this.mirror = new RedisRoomMirror(redis, keys, log);
+    this.routes = new RouteCache(nodeId, this.bus);
   }
 
   /** Connects to Redis and registers this node; fails with how to start Redis if it cannot. */
@@ -243,8 +246,7 @@ export class ClusterNode {
       registry: this.registry,
       rpc: this.rpc,
       local: (sender, command) => s.local.run(sender, command),
-      iceBufferMs: config.calls.iceBufferMs,
-      metrics: s.metrics,
+      relay: s.relay,
     });
     this.bus.subscribe(nodeId, (m) => this.received(m, s, calls));
     this.janitor = new Janitor({
@@ -562,7 +564,7 @@ export class ClusterNode {
         else s.here.offline(m.device, m.graceElapsed === true);
         return;
       case 'route':
-        this.routes.put(m.route);
+        this.routes.put(m.route, s.hub);
         return;
       case 'unroute':
         for (const id of m.callIds) this.routes.drop(id);
