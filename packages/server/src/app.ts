@@ -7,7 +7,7 @@ import { getRequestListener } from '@hono/node-server';
 import { AppError } from '@parley/protocol';
 import { createAuthenticator, type Authenticator } from './auth/index.ts';
 import { CallEngine } from './calls/index.ts';
-import { ClusterNode, MemoryBus } from './cluster/index.ts';
+import { ClusterNode, localPlacement, MemoryBus } from './cluster/index.ts';
 import type { Sender } from './core/index.ts';
 import type { Config } from './config/index.ts';
 import {
@@ -160,6 +160,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   const directory = cluster?.directory ?? new MemoryDirectory();
   const bus = cluster?.bus ?? new MemoryBus();
   const hub = new Hub(nodeId, directory, bus);
+  const placement = cluster?.placement ?? localPlacement(nodeId);
   const relay = new SignalRelay({
     iceBufferMs: config.calls.iceBufferMs,
     ringTtlMs: config.calls.inviteTtlMs,
@@ -209,7 +210,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     caps: config.caps,
     metrics,
     log,
-    ...(cluster ? { onRoomClosed: (id: string) => cluster.meetingClosed(id) } : {}),
+    onRoomClosed: (id: string) => placement.meetingClosed(id),
   });
   const meetings = new MeetingService({
     store: meetingStore,

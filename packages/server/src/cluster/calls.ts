@@ -19,12 +19,12 @@ import {
   type CallSummary,
   type CallWatcher,
 } from '../calls/index.ts';
-import type { Bus, CallRoute, CallStart, Sender } from '../core/index.ts';
+import type { Bus, CallRoute, CallStart, Placement, Sender } from '../core/index.ts';
 import type { Hub } from '../gateway/index.ts';
 import type { Logger } from '../observability/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';
 import type { SignalRelay } from '../relay/index.ts';
-import { ownerOf, type RedisCallIndex } from './call-index.ts';
+import type { RedisCallIndex } from './call-index.ts';
 import type { NodeRegistry } from './registry.ts';
 import type { RouteCache } from './routes.ts';
 import type { LocalRunner, Rpc } from './rpc.ts';
@@ -156,6 +156,7 @@ export interface ClusterCallsOptions extends Parts {
   /** Runs a call command on this node's engine (the owner's own dispatcher). */
   local: LocalRunner;
   relay: SignalRelay;
+  placement: Placement;
 }
 
 /** Commands that name a call (everything but the invite). */
@@ -190,7 +191,7 @@ export class ClusterCalls {
       this.liveCalls(cmd.callee),
     ]);
     const glare = findGlare(mine, sender.userId, cmd.callee);
-    const owner = glare && ownerOf(glare.callId);
+    const owner = glare && this.o.placement.callOwner(glare.callId);
     if (glare && owner !== this.o.nodeId) {
       try {
         await this.o.rpc.request(owner!, sender, {
@@ -236,7 +237,9 @@ export class ClusterCalls {
 
   /** The nodes other than this one that own live calls of `userId`. */
   async remoteOwners(userId: string): Promise<string[]> {
-    const owners = new Set((await this.liveCalls(userId)).map((c) => ownerOf(c.callId)));
+    const owners = new Set(
+      (await this.liveCalls(userId)).map((c) => this.o.placement.callOwner(c.callId)),
+    );
     owners.delete(this.o.nodeId);
     return [...owners];
   }
@@ -248,7 +251,7 @@ export class ClusterCalls {
       'callId' in sel
         ? sel.callId
         : selectCall(await this.liveCalls(sender.userId), sender.userId, sel).callId;
-    const owner = ownerOf(callId);
+    const owner = this.o.placement.callOwner(callId);
     const command = { ...cmd, call: { callId } } as Command;
     if (owner === this.o.nodeId) return this.o.local(sender, command);
     if (!(await this.o.registry.confirmAlive(owner))) throw AppError.notFound('call');

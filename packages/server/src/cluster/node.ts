@@ -17,7 +17,7 @@ import type { RtcService } from '../meetings/index.ts';
 import type { Logger } from '../observability/index.ts';
 import type { SignalRelay } from '../relay/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';
-import type { RoomManager, RoomMirror } from '../rooms/index.ts';
+import { runsWithRooms, type RoomManager, type RoomMirror } from '../rooms/index.ts';
 import type { CallRecordStore, Db } from '../store/index.ts';
 import { RedisCallIndex } from './call-index.ts';
 import { CallAnnouncer, ClusterCalls } from './calls.ts';
@@ -26,7 +26,9 @@ import { Janitor } from './janitor.ts';
 import { SharedRateLimiter } from './rate.ts';
 import { LinkedBus } from './linked-bus.ts';
 import { NodeLinks } from './links.ts';
+import { BusRouter } from './bus-router.ts';
 import { RedisBus } from './redis-bus.ts';
+import { RedisPlacement } from './redis-placement.ts';
 import { RedisRoomMirror } from './room-mirror.ts';
 import { connectRedis, keysFor, openRedis, type Keys } from './redis.ts';
 import { NodeRegistry } from './registry.ts';
@@ -74,28 +76,6 @@ export interface Served {
   onMeetingDeviceOffline: (device: Sender) => void;
 }
 
-/** Claims a meeting's media room for ARGV[1] unless a live node (not ARGV[2]) holds it. */
-const CLAIM = `
-local holder = redis.call('GET', KEYS[1])
-if (not holder) or holder == ARGV[2] then
-  redis.call('SET', KEYS[1], ARGV[1])
-  return ARGV[1]
-end
-return holder`;
-
-/** Gives a meeting up if ARGV[1] still holds it. */
-const RELEASE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
-
-/** Commands that go to the node holding the rooms (ROOM signaling spans rooms and pairs). */
-const ROOM_COMMANDS = ['room:join', 'room:leave', 'room:members', 'room:signal'] as const;
-
-/** Whether a command runs on the rooms' holder (group chat is delivered to a room). */
-const isRoomCommand = (c: Command): boolean =>
-  (ROOM_COMMANDS as readonly string[]).includes(c.type) ||
-  (c.type === 'chat:send' && c.message.messageType === 2);
-
 /**
  * This node as a member of a Redis cluster: the bus, the node registry and its janitor, the
  * presence directory, the call index and relay routes, and the rate budget, all over Redis.
@@ -111,6 +91,8 @@ export class ClusterNode {
   readonly directory: PresenceDirectory;
   readonly rate: SharedRateLimiter;
   readonly registry: NodeRegistry;
+  /** Which node runs a call, a meeting's media room, the rooms. */
+  readonly placement: RedisPlacement;
   private readonly index: RedisCallIndex;
   private readonly routes: RouteCache;
   private readonly rpc: Rpc;
@@ -166,6 +148,7 @@ export class ClusterNode {
     this.rpc = new Rpc(nodeId, this.bus, config.cluster.requestTimeoutMs, log);
     this.mirror = new RedisRoomMirror(redis, keys, log);
     this.routes = new RouteCache(nodeId, this.bus);
+    this.placement = new RedisPlacement(nodeId, redis, keys, this.registry, log);
   }
 
   /** Connects to Redis and registers this node; fails with how to start Redis if it cannot. */
@@ -247,8 +230,9 @@ export class ClusterNode {
       rpc: this.rpc,
       local: (sender, command) => s.local.run(sender, command),
       relay: s.relay,
+      placement: this.placement,
     });
-    this.bus.subscribe(nodeId, (m) => this.received(m, s, calls));
+    this.route(new BusRouter(this.bus, nodeId), s, calls);
     this.janitor = new Janitor({
       nodeId,
       redis: this.redis,
@@ -280,17 +264,15 @@ export class ClusterNode {
       .on('call:media', (sender, c) => calls.run(sender, c))
       .on('call:offer', (sender, c) => calls.relay(sender, c))
       .on('call:answer', (sender, c) => calls.relay(sender, c))
-      .on('call:ice', (sender, c) => calls.relay(sender, c))
-      .on('chat:send', (sender, c) =>
-        c.message.messageType === 2 ? this.onRoomsNode(s, sender, c) : s.local.run(sender, c),
-      );
-    for (const type of ROOM_COMMANDS) d.on(type, (sender, c) => this.onRoomsNode(s, sender, c));
+      .on('call:ice', (sender, c) => calls.relay(sender, c));
     for (const type of s.local.types()) {
       if (d.has(type)) continue;
       if (type.startsWith('rtc:')) {
         d.on(type, (sender, c) => this.onMeetingNode(s, sender, c as RtcCommand));
       } else {
-        d.on(type, (sender, c) => s.local.run(sender, c));
+        d.on(type, (sender, c) =>
+          runsWithRooms(c) ? this.onRoomsNode(s, sender, c) : s.local.run(sender, c),
+        );
       }
     }
 
@@ -374,15 +356,6 @@ export class ClusterNode {
     return createAdapter(pub, sub, { key: `${this.o.config.cluster.prefix}:socket.io` });
   }
 
-  /** A media room closed here: the meeting is free for whichever node opens it next. */
-  meetingClosed(meetingId: string): void {
-    this.redis
-      .eval(RELEASE, 1, this.keys.meeting(meetingId), this.o.nodeId)
-      .catch((err: unknown) =>
-        this.log.warn({ event: 'meeting_release_failed', meetingId, err }, 'release failed'),
-      );
-  }
-
   /**
    * For /healthz: whether Redis answers, and what this node sees of the cluster (`links`: the
    * nodes it sends to over a direct link rather than through Redis).
@@ -439,19 +412,9 @@ export class ClusterNode {
    */
   private async onMeetingNode(s: ServeOptions, sender: Sender, c: RtcCommand): Promise<unknown> {
     const { nodeId } = this.o;
-    let node = nodeId;
-    if (!s.rtc.has(c.meetingId)) {
-      const k = this.keys.meeting(c.meetingId);
-      try {
-        const holder = await this.redis.get(k);
-        if (holder && this.registry.isAlive(holder)) node = holder;
-        else if (c.type === 'rtc:join') {
-          node = (await this.redis.eval(CLAIM, 1, k, nodeId, holder ?? '')) as string;
-        }
-      } catch (err) {
-        this.log.warn({ event: 'meeting_lookup_failed', err }, 'meeting placement');
-      }
-    }
+    const node = s.rtc.has(c.meetingId)
+      ? nodeId
+      : await this.placement.meetingNode(c.meetingId, c.type === 'rtc:join');
     if (node === nodeId) return s.local.run(sender, c);
     let entry = this.remoteMeetings.get(sender.deviceId);
     if (!entry)
@@ -523,8 +486,8 @@ export class ClusterNode {
     meetingId: string,
     build: (corr: string, replyTo: string) => Request,
   ): Promise<void> {
-    const holder = await this.redis.get(this.keys.meeting(meetingId)).catch(() => null);
-    if (!holder || holder === this.o.nodeId || !this.registry.isAlive(holder)) return;
+    const holder = await this.placement.meetingNode(meetingId, false);
+    if (holder === this.o.nodeId) return;
     await this.rpc
       .ask(holder, build)
       .catch((err: unknown) =>
@@ -538,59 +501,56 @@ export class ClusterNode {
    */
   private async onRoomsNode(s: ServeOptions, sender: Sender, command: Command): Promise<unknown> {
     const { cluster } = this.o.config;
-    const leader = await this.registry.leaderWithin(2 * cluster.heartbeatMs + cluster.nodeTtlMs);
-    if (!leader || leader === this.o.nodeId) {
+    const leader = await this.placement.roomsNode(2 * cluster.heartbeatMs + cluster.nodeTtlMs);
+    if (leader === this.o.nodeId) {
       await this.roomsReady;
       return s.local.run(sender, command);
     }
     return this.rpc.request(leader, sender, command);
   }
 
-  private received(m: BusMessage, s: ServeOptions, calls: ClusterCalls): void {
-    switch (m.kind) {
-      case 'command':
+  /** Each domain's bus messages, by kind. */
+  private route(router: BusRouter, s: ServeOptions, calls: ClusterCalls): void {
+    // Commands forwarded to this node (the owner of their call, meeting or the rooms).
+    router
+      .on('command', (m) => {
         s.hub.learn(m.sender.deviceId, m.replyTo);
         this.rpc.serve(m, (sender, command) =>
-          isRoomCommand(command)
+          runsWithRooms(command)
             ? this.roomsReady.then(() => s.local.run(sender, command))
             : s.local.run(sender, command),
         );
-        return;
-      case 'reply':
-        this.rpc.settle(m);
-        return;
-      case 'device':
+      })
+      .on('reply', (m) => this.rpc.settle(m));
+    // Calls: the routes of answered calls, and what is relayed along them.
+    router
+      .on('route', (m) => this.routes.put(m.route, s.hub))
+      .on('unroute', (m) => {
+        for (const id of m.callIds) this.routes.drop(id);
+      })
+      .on('relay', (m) => calls.relayed(m.to, m.event));
+    // Presence and sessions: devices that come and go, nodes lost, sessions moving here.
+    router
+      .on('device', (m) => {
         if (m.online) s.here.online(m.device);
         else s.here.offline(m.device, m.graceElapsed === true);
-        return;
-      case 'route':
-        this.routes.put(m.route, s.hub);
-        return;
-      case 'unroute':
-        for (const id of m.callIds) this.routes.drop(id);
-        return;
-      case 'relay':
-        calls.relayed(m.to, m.event);
-        return;
-      case 'node-lost':
+      })
+      .on('node-lost', (m) => {
         if (m.nodeId === this.o.nodeId) return this.fenced(s);
         this.registry.markDead(m.nodeId);
         for (const device of m.devices) s.here.offline(device, true);
         this.meetingNodeLost(s, m.nodeId);
-        return;
-      case 'session-take':
-        this.rpc.answer(m, m.kind, () => this.gateway?.handOff(m) ?? null);
-        return;
-      case 'meeting-left':
-        this.rpc.answer(m, m.kind, () => s.rtc.userLeft(m.meetingId, m.userId));
-        return;
-      case 'meeting-ended':
-        this.rpc.answer(m, m.kind, () => s.rtc.ended(m.meetingId, m.endedBy, m.endedAt));
-        return;
-      case 'deliver':
-        return; // the hub's
-      case 'link-open':
-        return; // the bus's
-    }
+      })
+      .on('session-take', (m) =>
+        this.rpc.answer(m, m.kind, () => this.gateway?.handOff(m) ?? null),
+      );
+    // Meetings: what REST did on another node, for the node holding the media room.
+    router
+      .on('meeting-left', (m) =>
+        this.rpc.answer(m, m.kind, () => s.rtc.userLeft(m.meetingId, m.userId)),
+      )
+      .on('meeting-ended', (m) =>
+        this.rpc.answer(m, m.kind, () => s.rtc.ended(m.meetingId, m.endedBy, m.endedAt)),
+      );
   }
 }
