@@ -44,6 +44,7 @@ import { MeetingService, RtcService } from './meetings/index.ts';
 import { createLogger, Metrics, type Logger } from './observability/index.ts';
 import { MemoryDirectory } from './presence/index.ts';
 import { SignalRelay } from './relay/index.ts';
+import { routedDispatcher } from './routed-dispatcher.ts';
 import { RoomManager } from './rooms/index.ts';
 import { SfuPool } from './sfu/index.ts';
 import {
@@ -256,11 +257,12 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   // In a cluster, commands run where their call, meetings or rooms live; devices' comings and
   // goings reach the nodes that care.
   const served = cluster?.serve({ hub, engine, records, db, local, here, rtc, rooms, relay }) ?? {
-    dispatcher: local,
+    owners: null,
     onDeviceOnline: here.online,
     onDeviceOffline: here.offline,
     onMeetingDeviceOffline: (d: Sender) => rtc.deviceGone(d),
   };
+  const dispatcher = served.owners ? routedDispatcher(local, served.owners) : local;
 
   const endpoints = new Map<string, Dialect>([
     ['/ws', nativeDialect],
@@ -280,7 +282,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     onDeviceOnline: served.onDeviceOnline,
     onDeviceOffline: served.onDeviceOffline,
     onMeetingDeviceOffline: served.onMeetingDeviceOffline,
-    dispatcher: served.dispatcher,
+    dispatcher,
     ...(cluster ? { rate: cluster.rate, remoteSessions: cluster.remoteSessions() } : {}),
     metrics,
     log,
@@ -341,7 +343,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     auth,
     hub,
     rate: gateway.rate,
-    dispatcher: served.dispatcher,
+    dispatcher,
     onDeviceOffline: served.onMeetingDeviceOffline,
     ...(cluster ? { adapter: cluster.socketIoAdapter() } : {}),
     metrics,

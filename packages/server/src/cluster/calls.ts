@@ -1,7 +1,6 @@
 import {
   AppError,
   ErrorCode,
-  type CallSelector,
   type Command,
   type DeviceRef,
   type IceEvent,
@@ -19,7 +18,14 @@ import {
   type CallSummary,
   type CallWatcher,
 } from '../calls/index.ts';
-import type { Bus, CallRoute, CallStart, Placement, Sender } from '../core/index.ts';
+import type {
+  Bus,
+  CallCommandWithCall,
+  CallRoute,
+  CallStart,
+  Placement,
+  Sender,
+} from '../core/index.ts';
 import type { Hub } from '../gateway/index.ts';
 import type { Logger } from '../observability/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';
@@ -159,8 +165,8 @@ export interface ClusterCallsOptions extends Parts {
   placement: Placement;
 }
 
-/** Commands that name a call (everything but the invite). */
-type CallCommandWithCall = Extract<Command, { call: CallSelector }>;
+const isRelay = (c: CallCommandWithCall): c is RelayCommand =>
+  c.type === 'call:offer' || c.type === 'call:answer' || c.type === 'call:ice';
 
 /**
  * The side where a command arrives: finds the call's owner (its id names it; a selector is
@@ -208,16 +214,19 @@ export class ClusterCalls {
     return this.o.engine.invite(sender, cmd, theirs.length > 0);
   }
 
-  /** accept, reject, hangup and handled: run by the call's owner. */
-  run(sender: Sender, cmd: CallCommandWithCall): Promise<unknown> {
-    return this.onOwner(sender, cmd);
+  /**
+   * A command naming a call: offer, answer and ICE through the relay when this node has the
+   * call's route, everything else (and those without a route) by the call's owner.
+   */
+  run(sender: Sender, cmd: CallCommandWithCall): unknown {
+    return isRelay(cmd) ? this.relay(sender, cmd) : this.onOwner(sender, cmd);
   }
 
   /**
    * Offer, answer, ICE: through the relay, straight to the other device's node, when this
    * node has the call's route; by the owner otherwise.
    */
-  relay(sender: Sender, cmd: RelayCommand): unknown {
+  private relay(sender: Sender, cmd: RelayCommand): unknown {
     const entry = this.o.routes.find(sender.userId, cmd.call);
     if (!entry) {
       const invite = this.inviting.before(sender.userId, cmd.call);

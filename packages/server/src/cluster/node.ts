@@ -2,11 +2,11 @@ import { Redis } from 'ioredis';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Command, RtcCommand } from '@parley/protocol';
 import type { CallEngine } from '../calls/index.ts';
-import type { Bus, BusMessage, Sender } from '../core/index.ts';
+import type { Bus, BusMessage, Owners, Sender } from '../core/index.ts';
 import { linkHostOf, type Config } from '../config/index.ts';
 import {
   CloseCode,
-  Dispatcher,
+  type Dispatcher,
   rateBudgets,
   type Gateway,
   type Hub,
@@ -67,9 +67,9 @@ export interface ServeOptions {
   relay: SignalRelay;
 }
 
-/** What the gateway gets back: the dispatcher that routes, and the device hooks that spread. */
+/** What app.ts gets back: where commands run, and the device hooks that spread. */
 export interface Served {
-  dispatcher: Dispatcher;
+  owners: Owners;
   onDeviceOnline: (device: Sender) => void;
   onDeviceOffline: (device: Sender, graceElapsed: boolean) => void;
   /** A meeting-only connection (socket.io) closed: the meetings it was in hear it. */
@@ -255,32 +255,16 @@ export class ClusterNode {
     });
     if (this.registry.roomsLeader() === nodeId) this.roomsReady = this.takeRooms(s.rooms);
 
-    const d = new Dispatcher()
-      .on('call:invite', (sender, c) => calls.invite(sender, c))
-      .on('call:accept', (sender, c) => calls.run(sender, c))
-      .on('call:reject', (sender, c) => calls.run(sender, c))
-      .on('call:hangup', (sender, c) => calls.run(sender, c))
-      .on('call:handled', (sender, c) => calls.run(sender, c))
-      .on('call:media', (sender, c) => calls.run(sender, c))
-      .on('call:offer', (sender, c) => calls.relay(sender, c))
-      .on('call:answer', (sender, c) => calls.relay(sender, c))
-      .on('call:ice', (sender, c) => calls.relay(sender, c));
-    for (const type of s.local.types()) {
-      if (d.has(type)) continue;
-      if (type.startsWith('rtc:')) {
-        d.on(type, (sender, c) => this.onMeetingNode(s, sender, c as RtcCommand));
-      } else {
-        d.on(type, (sender, c) =>
-          runsWithRooms(c) ? this.onRoomsNode(s, sender, c) : s.local.run(sender, c),
-        );
-      }
-    }
-
     const tell = (targets: Iterable<string>, m: BusMessage) => {
       for (const n of targets) if (n !== nodeId) this.bus.publish(n, m);
     };
     return {
-      dispatcher: d,
+      owners: {
+        invite: (sender, c) => calls.invite(sender, c),
+        call: (sender, c) => calls.run(sender, c),
+        rooms: (sender, c) => this.onRoomsNode(s, sender, c),
+        meeting: (sender, c) => this.onMeetingNode(s, sender, c),
+      },
       onDeviceOnline: (device) => {
         s.here.online(device);
         void calls

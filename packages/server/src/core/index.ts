@@ -15,3 +15,4 @@ export type { Meeting, Participant, MeetingRecords } from './meeting-records.ts'
 export type { Bus, BusMessage } from './bus.ts';
 export type { CallRoute } from './call-route.ts';
 export type { Placement } from './placement.ts';
+export type { Owners, CallCommandWithCall } from './owners.ts';
