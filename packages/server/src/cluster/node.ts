@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { createAdapter } from '@socket.io/redis-adapter';
-import type { Command, RtcCommand } from '@parley/protocol';
+import type { Command } from '@parley/protocol';
 import type { CallEngine } from '../calls/index.ts';
 import type { Bus, BusMessage, Owners, Sender } from '../core/index.ts';
 import { linkHostOf, type Config } from '../config/index.ts';
@@ -29,11 +29,12 @@ import { NodeLinks } from './links.ts';
 import { BusRouter } from './bus-router.ts';
 import { RedisBus } from './redis-bus.ts';
 import { RedisPlacement } from './redis-placement.ts';
+import { MeetingRouting } from './meeting-routing.ts';
 import { RedisRoomMirror } from './room-mirror.ts';
 import { connectRedis, keysFor, openRedis, type Keys } from './redis.ts';
 import { NodeRegistry } from './registry.ts';
 import { RouteCache } from './routes.ts';
-import { Rpc, type Request } from './rpc.ts';
+import { Rpc } from './rpc.ts';
 
 /** What joining the cluster needs. */
 export interface ClusterOptions {
@@ -93,6 +94,7 @@ export class ClusterNode {
   readonly registry: NodeRegistry;
   /** Which node runs a call, a meeting's media room, the rooms. */
   readonly placement: RedisPlacement;
+  private readonly meetings: MeetingRouting;
   private readonly index: RedisCallIndex;
   private readonly routes: RouteCache;
   private readonly rpc: Rpc;
@@ -102,14 +104,6 @@ export class ClusterNode {
   private gateway: Pick<Gateway, 'handOff'> | null = null;
   /** Settles once the rooms this node took over are loaded (room commands wait for it). */
   private roomsReady: Promise<void> = Promise.resolve();
-  /**
-   * Devices here in meetings held by other nodes: deviceId → the device and meetingId → node
-   * (those nodes are told when the device goes; the device is told when one of them dies).
-   */
-  private readonly remoteMeetings = new Map<
-    string,
-    { device: Sender; meetings: Map<string, string> }
-  >();
   private janitor: Janitor | null = null;
   /** Connections made for others (socket.io's adapter), closed with the node. */
   private readonly extra: Redis[] = [];
@@ -149,6 +143,7 @@ export class ClusterNode {
     this.mirror = new RedisRoomMirror(redis, keys, log);
     this.routes = new RouteCache(nodeId, this.bus);
     this.placement = new RedisPlacement(nodeId, redis, keys, this.registry, log);
+    this.meetings = new MeetingRouting(nodeId, this.placement, this.rpc, log);
   }
 
   /** Connects to Redis and registers this node; fails with how to start Redis if it cannot. */
@@ -263,7 +258,8 @@ export class ClusterNode {
         invite: (sender, c) => calls.invite(sender, c),
         call: (sender, c) => calls.run(sender, c),
         rooms: (sender, c) => this.onRoomsNode(s, sender, c),
-        meeting: (sender, c) => this.onMeetingNode(s, sender, c),
+        meeting: (sender, c) =>
+          this.meetings.run(s.rtc, (who, rtc) => s.local.run(who, rtc), sender, c),
       },
       onDeviceOnline: (device) => {
         s.here.online(device);
@@ -274,7 +270,7 @@ export class ClusterNode {
       onDeviceOffline: (device, graceElapsed) => {
         s.here.offline(device, graceElapsed);
         const leader = this.registry.roomsLeader();
-        const meetings = this.takeRtcNodes(device.deviceId);
+        const meetings = this.meetings.take(device.deviceId);
         void calls.remoteOwners(device.userId).then((owners) => {
           const targets = new Set([...owners, ...meetings]);
           if (leader) targets.add(leader);
@@ -283,7 +279,7 @@ export class ClusterNode {
       },
       onMeetingDeviceOffline: (device) => {
         s.rtc.deviceGone(device);
-        tell(this.takeRtcNodes(device.deviceId), {
+        tell(this.meetings.take(device.deviceId), {
           kind: 'device',
           online: false,
           device,
@@ -293,34 +289,9 @@ export class ClusterNode {
     };
   }
 
-  /**
-   * What the REST meeting service calls to leave and end meetings: runs here, and on the node
-   * that holds the meeting's media room when that is another.
-   */
+  /** What the REST meeting service calls to leave and end meetings (see MeetingRouting). */
   meetingRooms(rtc: RtcService): Pick<RtcService, 'userLeft' | 'ended'> {
-    return {
-      userLeft: async (meetingId, userId) => {
-        await rtc.userLeft(meetingId, userId);
-        await this.toMeetingNode(meetingId, (corr, replyTo) => ({
-          kind: 'meeting-left',
-          corr,
-          replyTo,
-          meetingId,
-          userId,
-        }));
-      },
-      ended: async (meetingId, endedBy, endedAt) => {
-        await rtc.ended(meetingId, endedBy, endedAt);
-        await this.toMeetingNode(meetingId, (corr, replyTo) => ({
-          kind: 'meeting-ended',
-          corr,
-          replyTo,
-          meetingId,
-          endedBy,
-          endedAt,
-        }));
-      },
-    };
+    return this.meetings.forRest(rtc);
   }
 
   /**
@@ -389,25 +360,6 @@ export class ClusterNode {
   }
 
   /**
-   * Runs an rtc:* command on the node that holds the meeting's media room. A join claims a
-   * meeting nobody live holds for this node (a capabilities request opens no room: any node
-   * answers it).
-   * Without Redis, this node serves it.
-   */
-  private async onMeetingNode(s: ServeOptions, sender: Sender, c: RtcCommand): Promise<unknown> {
-    const { nodeId } = this.o;
-    const node = s.rtc.has(c.meetingId)
-      ? nodeId
-      : await this.placement.meetingNode(c.meetingId, c.type === 'rtc:join');
-    if (node === nodeId) return s.local.run(sender, c);
-    let entry = this.remoteMeetings.get(sender.deviceId);
-    if (!entry)
-      this.remoteMeetings.set(sender.deviceId, (entry = { device: sender, meetings: new Map() }));
-    entry.meetings.set(c.meetingId, node);
-    return this.rpc.request(node, sender, c);
-  }
-
-  /**
    * The cluster took this node for dead (it stalled past its liveness TTL) and a janitor has
    * already ended its calls and removed its devices. Serving on would leave its clients
    * unreachable and its calls half alive, so it starts over: its calls are dropped (they are
@@ -438,45 +390,6 @@ export class ClusterNode {
     } catch (err) {
       this.log.warn({ event: 'rooms_takeover_failed', err }, 'could not take the rooms over');
     }
-  }
-
-  private takeRtcNodes(deviceId: string): Set<string> {
-    const entry = this.remoteMeetings.get(deviceId);
-    this.remoteMeetings.delete(deviceId);
-    return new Set(entry?.meetings.values());
-  }
-
-  /**
-   * A node died with the media rooms it held: the devices here in those meetings hear
-   * rtc:mediaReset, as when an SFU worker dies, and rejoin (which opens the room on a live
-   * node).
-   */
-  private meetingNodeLost(s: ServeOptions, dead: string): void {
-    for (const { device, meetings } of this.remoteMeetings.values()) {
-      for (const [meetingId, node] of meetings) {
-        if (node !== dead) continue;
-        meetings.delete(meetingId);
-        s.hub.toDevice(device, { type: 'rtc:mediaReset', meetingId, reason: 'node_lost' });
-      }
-    }
-  }
-
-  /**
-   * Has the node holding the meeting's media room do what REST did here, and waits for it (the
-   * client that called REST expects its peers to have been told). A node that does not answer
-   * is logged: the store already says what happened.
-   */
-  private async toMeetingNode(
-    meetingId: string,
-    build: (corr: string, replyTo: string) => Request,
-  ): Promise<void> {
-    const holder = await this.placement.meetingNode(meetingId, false);
-    if (holder === this.o.nodeId) return;
-    await this.rpc
-      .ask(holder, build)
-      .catch((err: unknown) =>
-        this.log.warn({ event: 'meeting_remote_failed', meetingId, err }, 'meeting node silent'),
-      );
   }
 
   /**
@@ -523,7 +436,7 @@ export class ClusterNode {
         if (m.nodeId === this.o.nodeId) return this.fenced(s);
         this.registry.markDead(m.nodeId);
         for (const device of m.devices) s.here.offline(device, true);
-        this.meetingNodeLost(s, m.nodeId);
+        this.meetings.nodeLost(s.hub, m.nodeId);
       })
       .on('session-take', (m) =>
         this.rpc.answer(m, m.kind, () => this.gateway?.handOff(m) ?? null),
