@@ -33,6 +33,7 @@ import { MeetingRouting } from './meeting-routing.ts';
 import { RedisRoomMirror } from './room-mirror.ts';
 import { connectRedis, keysFor, openRedis, type Keys } from './redis.ts';
 import { NodeRegistry } from './registry.ts';
+import { RoomsLease } from './rooms-lease.ts';
 import { RouteCache } from './routes.ts';
 import { Rpc } from './rpc.ts';
 
@@ -102,8 +103,6 @@ export class ClusterNode {
   private readonly mirror: RedisRoomMirror;
   /** The gateway whose sessions other nodes may take over (set once it exists). */
   private gateway: Pick<Gateway, 'handOff'> | null = null;
-  /** Settles once the rooms this node took over are loaded (room commands wait for it). */
-  private roomsReady: Promise<void> = Promise.resolve();
   private janitor: Janitor | null = null;
   /** Connections made for others (socket.io's adapter), closed with the node. */
   private readonly extra: Redis[] = [];
@@ -227,7 +226,17 @@ export class ClusterNode {
       relay: s.relay,
       placement: this.placement,
     });
-    this.route(new BusRouter(this.bus, nodeId), s, calls);
+    const lease = new RoomsLease({
+      nodeId,
+      placement: this.placement,
+      registry: this.registry,
+      mirror: this.mirror,
+      directory: this.directory,
+      rpc: this.rpc,
+      vacancyWaitMs: 2 * config.cluster.heartbeatMs + config.cluster.nodeTtlMs,
+      log: this.log,
+    });
+    this.route(new BusRouter(this.bus, nodeId), s, calls, lease);
     this.janitor = new Janitor({
       nodeId,
       redis: this.redis,
@@ -242,13 +251,8 @@ export class ClusterNode {
       log: this.o.log,
     });
     this.janitor.start();
-    // The rooms follow their lease: taken over from the mirror, forgotten when another node
-    // holds them (a node that held them before an outage must not answer for them).
-    this.registry.onLeaderChange((leader) => {
-      if (leader === nodeId) this.roomsReady = this.takeRooms(s.rooms);
-      else if (leader !== null) s.rooms.clear();
-    });
-    if (this.registry.roomsLeader() === nodeId) this.roomsReady = this.takeRooms(s.rooms);
+    lease.follow(s.rooms);
+    const here = (sender: Sender, c: Command) => s.local.run(sender, c);
 
     const tell = (targets: Iterable<string>, m: BusMessage) => {
       for (const n of targets) if (n !== nodeId) this.bus.publish(n, m);
@@ -257,7 +261,7 @@ export class ClusterNode {
       owners: {
         invite: (sender, c) => calls.invite(sender, c),
         call: (sender, c) => calls.run(sender, c),
-        rooms: (sender, c) => this.onRoomsNode(s, sender, c),
+        rooms: (sender, c) => lease.run(here, sender, c),
         meeting: (sender, c) =>
           this.meetings.run(s.rtc, (who, rtc) => s.local.run(who, rtc), sender, c),
       },
@@ -375,46 +379,15 @@ export class ClusterNode {
     for (const conn of clients) conn.close(CloseCode.Fenced, 'node was taken for dead');
   }
 
-  /** Loads the rooms a previous holder mirrored; members no longer connected leave them. */
-  private async takeRooms(rooms: RoomManager): Promise<void> {
-    try {
-      const snapshot = await this.mirror.load();
-      const present = new Set<string>();
-      const users = new Set(snapshot.members.map((m) => m.userId));
-      await Promise.all(
-        [...users].map(async (userId) => {
-          for (const d of await this.directory.devices(userId)) present.add(d.deviceId);
-        }),
-      );
-      rooms.restore(snapshot, (d) => present.has(d.deviceId));
-    } catch (err) {
-      this.log.warn({ event: 'rooms_takeover_failed', err }, 'could not take the rooms over');
-    }
-  }
-
-  /**
-   * Runs a room command on the rooms' holder. While the lease is vacant (its holder died) it
-   * waits for the successor; without Redis, this node serves its own users' rooms alone.
-   */
-  private async onRoomsNode(s: ServeOptions, sender: Sender, command: Command): Promise<unknown> {
-    const { cluster } = this.o.config;
-    const leader = await this.placement.roomsNode(2 * cluster.heartbeatMs + cluster.nodeTtlMs);
-    if (leader === this.o.nodeId) {
-      await this.roomsReady;
-      return s.local.run(sender, command);
-    }
-    return this.rpc.request(leader, sender, command);
-  }
-
   /** Each domain's bus messages, by kind. */
-  private route(router: BusRouter, s: ServeOptions, calls: ClusterCalls): void {
+  private route(router: BusRouter, s: ServeOptions, calls: ClusterCalls, lease: RoomsLease): void {
     // Commands forwarded to this node (the owner of their call, meeting or the rooms).
     router
       .on('command', (m) => {
         s.hub.learn(m.sender.deviceId, m.replyTo);
         this.rpc.serve(m, (sender, command) =>
           runsWithRooms(command)
-            ? this.roomsReady.then(() => s.local.run(sender, command))
+            ? lease.whenReady((who, c) => s.local.run(who, c), sender, command)
             : s.local.run(sender, command),
         );
       })
