@@ -7,7 +7,7 @@ import { getRequestListener } from '@hono/node-server';
 import { AppError } from '@parley/protocol';
 import { createAuthenticator, type Authenticator } from './auth/index.ts';
 import { CallEngine } from './calls/index.ts';
-import { ClusterNode, MemoryBus } from './cluster/index.ts';
+import { ClusterNode, localPlacement, MemoryBus } from './cluster/index.ts';
 import type { Sender } from './core/index.ts';
 import type { Config } from './config/index.ts';
 import {
@@ -43,6 +43,8 @@ import {
 import { MeetingService, RtcService } from './meetings/index.ts';
 import { createLogger, Metrics, type Logger } from './observability/index.ts';
 import { MemoryDirectory } from './presence/index.ts';
+import { SignalRelay } from './relay/index.ts';
+import { routedDispatcher } from './routed-dispatcher.ts';
 import { RoomManager } from './rooms/index.ts';
 import { SfuPool } from './sfu/index.ts';
 import {
@@ -159,6 +161,14 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   const directory = cluster?.directory ?? new MemoryDirectory();
   const bus = cluster?.bus ?? new MemoryBus();
   const hub = new Hub(nodeId, directory, bus);
+  const placement = cluster?.placement ?? localPlacement(nodeId);
+  const relay = new SignalRelay({
+    iceBufferMs: config.calls.iceBufferMs,
+    ringTtlMs: config.calls.inviteTtlMs,
+    metrics,
+    log,
+    clock: Date.now,
+  });
   const engine = new CallEngine({
     nodeId,
     calls: config.calls,
@@ -167,6 +177,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     directory,
     delivery: hub,
     metrics,
+    relay,
     log,
     ...(cluster ? { watcher: cluster.announcer(hub) } : {}),
   });
@@ -200,7 +211,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     caps: config.caps,
     metrics,
     log,
-    ...(cluster ? { onRoomClosed: (id: string) => cluster.meetingClosed(id) } : {}),
+    onRoomClosed: (id: string) => placement.meetingClosed(id),
   });
   const meetings = new MeetingService({
     store: meetingStore,
@@ -245,12 +256,13 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   };
   // In a cluster, commands run where their call, meetings or rooms live; devices' comings and
   // goings reach the nodes that care.
-  const served = cluster?.serve({ hub, engine, records, db, local, here, rtc, rooms, metrics }) ?? {
-    dispatcher: local,
+  const served = cluster?.serve({ hub, engine, records, db, local, here, rtc, rooms, relay }) ?? {
+    owners: null,
     onDeviceOnline: here.online,
     onDeviceOffline: here.offline,
     onMeetingDeviceOffline: (d: Sender) => rtc.deviceGone(d),
   };
+  const dispatcher = served.owners ? routedDispatcher(local, served.owners) : local;
 
   const endpoints = new Map<string, Dialect>([
     ['/ws', nativeDialect],
@@ -270,7 +282,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     onDeviceOnline: served.onDeviceOnline,
     onDeviceOffline: served.onDeviceOffline,
     onMeetingDeviceOffline: served.onMeetingDeviceOffline,
-    dispatcher: served.dispatcher,
+    dispatcher,
     ...(cluster ? { rate: cluster.rate, remoteSessions: cluster.remoteSessions() } : {}),
     metrics,
     log,
@@ -331,7 +343,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     auth,
     hub,
     rate: gateway.rate,
-    dispatcher: served.dispatcher,
+    dispatcher,
     onDeviceOffline: served.onMeetingDeviceOffline,
     ...(cluster ? { adapter: cluster.socketIoAdapter() } : {}),
     metrics,

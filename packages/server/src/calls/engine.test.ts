@@ -8,6 +8,7 @@ import { loadConfig } from '../config/index.ts';
 import type { Delivery, Sender, Timer, Timers } from '../core/index.ts';
 import { createLogger, Metrics } from '../observability/index.ts';
 import { MemoryDirectory } from '../presence/index.ts';
+import { SignalRelay } from '../relay/index.ts';
 import { CallRecordStore, migrate, openDatabase } from '../store/index.ts';
 import { CallEngine } from './engine.ts';
 
@@ -64,6 +65,8 @@ test('a call nobody answers ends no_answer when its ring timer fires, with no wa
     nodeId: 'n1',
     since: 0,
   });
+  const metrics = new Metrics();
+  const log = createLogger('silent');
   const engine = new CallEngine({
     nodeId: 'n1',
     calls: config.calls,
@@ -71,8 +74,15 @@ test('a call nobody answers ends no_answer when its ring timer fires, with no wa
     records: new CallRecordStore(db),
     directory,
     delivery,
-    metrics: new Metrics(),
-    log: createLogger('silent'),
+    metrics,
+    relay: new SignalRelay({
+      iceBufferMs: config.calls.iceBufferMs,
+      ringTtlMs: config.calls.inviteTtlMs,
+      metrics,
+      log,
+      clock: () => timers.now,
+    }),
+    log,
     clock: () => timers.now,
     timers,
   });

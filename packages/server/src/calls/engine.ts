@@ -6,13 +6,9 @@ import {
   type DeviceRef,
   type HandledCommand,
   type HangupCommand,
-  type IceCandidate,
   type InviteCommand,
   type MediaCommand,
-  type IceCommand,
   type RelayCommand,
-  type SdpCommand,
-  sdpJson,
 } from '@parley/protocol';
 import type { Config } from '../config/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
@@ -27,7 +23,7 @@ import {
   type Timer,
   type Timers,
 } from '../core/index.ts';
-import { EarlyIceBuffer, RingingHold, signalTarget } from '../relay/index.ts';
+import { RelayRoute, type SignalRelay } from '../relay/index.ts';
 import { findGlare, selectCall, startCall, transition } from './machine.ts';
 import { withOrigin } from './origin.ts';
 import { PendingInvites } from './pending-invites.ts';
@@ -43,6 +39,8 @@ export interface CallEngineOptions {
   directory: PresenceDirectory;
   delivery: Delivery;
   metrics: Metrics;
+  /** Offer, answer and ICE between the devices of a call (the cluster's nodes use it too). */
+  relay: SignalRelay;
   log: Logger;
   clock?: Clock;
   /** Ring, disconnect-grace and record-wait timeouts; Node's own by default. */
@@ -51,17 +49,10 @@ export interface CallEngineOptions {
   watcher?: CallWatcher;
 }
 
-interface EarlyIce {
-  to: DeviceRef;
-  from: string;
-  candidate: IceCandidate | null;
-  origin: ChatOrigin | undefined;
-}
-
-/** The sender as a device: events name devices by these fields only, never name or grants. */
 /** Longest the end of a call waits for its record before the parties are told (store slow or down). */
 const ANNOUNCE_WAIT_MS = 500;
 
+/** The sender as a device: events name devices by these fields only, never name or grants. */
 const deviceOf = ({ userId, deviceId, clientType }: Sender): DeviceRef => ({
   userId,
   deviceId,
@@ -80,11 +71,8 @@ interface LiveCall {
   state: CallState;
   start: CallStart;
   ringTimer: Timer | null;
-  offerRelayed: boolean;
-  answerRelayed: boolean;
-  earlyIce: EarlyIceBuffer<EarlyIce> | null;
-  /** Offer and ICE the caller's device sent while ringing, for the device that answers. */
-  ringingHold: RingingHold<SdpCommand, IceCommand> | null;
+  /** The relay's route: its view is the call's state, its events go out through Delivery. */
+  route: RelayRoute;
   /** The caller's device as the call event logs show it. */
   callerClient: Sender['client'];
   /** What the parties' devices reported of their media (`call:media`). */
@@ -188,10 +176,7 @@ export class CallEngine {
         ownerNode: this.o.nodeId,
       },
       ringTimer: null,
-      offerRelayed: false,
-      answerRelayed: false,
-      earlyIce: null,
-      ringingHold: null,
+      route: new RelayRoute(t.state, this.o.delivery),
       callerClient: sender.client,
       media: { connectedAt: null, failedReason: null },
     };
@@ -290,9 +275,8 @@ export class CallEngine {
   }
 
   /**
-   * Relays offer/answer/ICE to the other party's device. This is the hot path: one lookup,
-   * one check, one event object. The caller's offer and ICE while the call rings are held for
-   * the device that answers; one sent right behind its invite waits for the call to exist.
+   * Relays offer/answer/ICE to the other party's device (see SignalRelay). One sent right
+   * behind its invite waits for the call to exist.
    */
   relay(sender: Sender, cmd: RelayCommand): Promise<void> | undefined {
     let call: LiveCall;
@@ -303,61 +287,8 @@ export class CallEngine {
       if (!invite) throw err;
       return invite.then(() => this.relay(sender, cmd));
     }
-    const s = call.state;
-    const now = this.clock();
-    if (s.phase === 'ringing' && s.caller.deviceId === sender.deviceId) {
-      this.holdWhileRinging(call, cmd, now);
-      return;
-    }
-    const to = signalTarget(s, sender);
-    if (cmd.type === 'call:ice') {
-      if (!call.offerRelayed) {
-        call.earlyIce ??= new EarlyIceBuffer(this.o.calls.iceBufferMs);
-        const dropped = call.earlyIce.hold(
-          { to, from: sender.userId, candidate: cmd.candidate, origin: cmd.origin },
-          now,
-        );
-        if (dropped > 0)
-          this.log.warn({ event: 'ice_dropped', callId: s.callId, dropped }, 'early ICE expired');
-        return;
-      }
-      this.o.delivery.toDevice(to, {
-        type: 'call:ice',
-        callId: s.callId,
-        caller: s.caller.userId,
-        callee: s.callee,
-        media: s.media,
-        from: sender.userId,
-        candidate: cmd.candidate,
-        origin: cmd.origin,
-      });
-      this.o.metrics.relayedIce.inc();
-      return;
-    }
-    this.o.delivery.toDevice(to, {
-      type: cmd.type,
-      callId: s.callId,
-      caller: s.caller.userId,
-      callee: s.callee,
-      media: s.media,
-      from: sender.userId,
-      sdp: cmd.sdp,
-      [sdpJson]: cmd[sdpJson],
-      origin: cmd.origin,
-    });
-    if (cmd.type === 'call:offer') {
-      this.o.metrics.relayedOffer.inc();
-      if (!call.offerRelayed) {
-        call.offerRelayed = true;
-        this.flushEarlyIce(call, now);
-      }
-    } else {
-      this.o.metrics.relayedAnswer.inc();
-      if (!call.answerRelayed) {
-        call.answerRelayed = true;
-        this.o.metrics.setupSeconds.observe((now - s.createdAt) / 1000);
-      }
-    }
+    this.o.relay.relay(call.route, sender, cmd);
+    return undefined;
   }
 
   /** video_call handled_answer from a client: relayed to the sender's other devices. */
@@ -467,64 +398,6 @@ export class CallEngine {
     return this.calls.get(callId)?.state;
   }
 
-  /** The caller's offer or ICE while ringing: held for the answering device. */
-  private holdWhileRinging(call: LiveCall, cmd: RelayCommand, now: number): void {
-    const hold = (call.ringingHold ??= new RingingHold(this.o.calls.inviteTtlMs));
-    if (cmd.type === 'call:ice') {
-      const dropped = hold.holdIce(cmd, now);
-      if (dropped > 0) {
-        this.log.warn(
-          { event: 'ice_dropped', callId: call.state.callId, dropped },
-          'held ICE dropped',
-        );
-      }
-      return;
-    }
-    // The caller has nothing to answer before the callee does.
-    if (cmd.type === 'call:answer') {
-      throw AppError.invalidState('call has not been answered yet', { callId: call.state.callId });
-    }
-    hold.holdOffer(cmd);
-  }
-
-  /**
-   * The call was answered: what the caller sent while it rang goes to the answering device,
-   * the offer first. ICE held without an offer waits for one, as early ICE does.
-   */
-  private releaseHeld(call: LiveCall): void {
-    const now = this.clock();
-    const held = call.ringingHold?.release(now);
-    call.ringingHold = null;
-    const s = call.state;
-    if (!held || !s.answeredBy) return;
-    const to = s.answeredBy;
-    const base = { callId: s.callId, caller: s.caller.userId, callee: s.callee, media: s.media };
-    const from = s.caller.userId;
-    if (held.offer) {
-      const offer = held.offer;
-      this.o.delivery.toDevice(to, {
-        type: 'call:offer',
-        ...base,
-        from,
-        sdp: offer.sdp,
-        [sdpJson]: offer[sdpJson],
-        origin: offer.origin,
-      });
-      this.o.metrics.relayedOffer.inc();
-      call.offerRelayed = true;
-    }
-    for (const ice of held.ice) {
-      if (call.offerRelayed) {
-        const { candidate, origin } = ice;
-        this.o.delivery.toDevice(to, { type: 'call:ice', ...base, from, candidate, origin });
-        this.o.metrics.relayedIce.inc();
-      } else {
-        call.earlyIce ??= new EarlyIceBuffer(this.o.calls.iceBufferMs);
-        call.earlyIce.hold({ to, from, candidate: ice.candidate, origin: ice.origin }, now);
-      }
-    }
-  }
-
   private resolve(sender: Sender, sel: CallSelector): LiveCall {
     if ('callId' in sel) {
       const call = this.calls.get(sel.callId);
@@ -557,8 +430,9 @@ export class CallEngine {
   private apply(call: LiveCall, t: Transition): void {
     const before = call.state.phase;
     call.state = t.state;
+    call.route.view = t.state;
     if (before !== 'accepted' && t.state.phase === 'accepted') {
-      this.o.watcher?.accepted(t.state, call.ringingHold?.hasOffer === true);
+      this.o.watcher?.accepted(t.state, call.route.holdsOffer);
     }
     for (const e of t.effects) this.effect(call, e);
     if (before === 'ringing' && t.state.phase !== 'ringing') {
@@ -568,7 +442,7 @@ export class CallEngine {
     }
     if (before !== 'accepted' && t.state.phase === 'accepted') {
       this.o.metrics.callsAnswered.inc();
-      this.releaseHeld(call);
+      this.o.relay.answered(call.route);
     }
   }
 
@@ -654,24 +528,6 @@ export class CallEngine {
         this.o.delivery.toUser(s.callee, event),
       ]);
     }
-  }
-
-  private flushEarlyIce(call: LiveCall, now: number): void {
-    const s = call.state;
-    for (const ice of call.earlyIce?.release(now) ?? []) {
-      this.o.delivery.toDevice(ice.to, {
-        type: 'call:ice',
-        callId: s.callId,
-        caller: s.caller.userId,
-        callee: s.callee,
-        media: s.media,
-        from: ice.from,
-        candidate: ice.candidate,
-        origin: ice.origin,
-      });
-      this.o.metrics.relayedIce.inc();
-    }
-    call.earlyIce = null;
   }
 
   private track(call: LiveCall): void {

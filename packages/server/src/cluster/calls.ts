@@ -1,7 +1,6 @@
 import {
   AppError,
   ErrorCode,
-  type CallSelector,
   type Command,
   type DeviceRef,
   type IceEvent,
@@ -19,14 +18,21 @@ import {
   type CallSummary,
   type CallWatcher,
 } from '../calls/index.ts';
-import type { Bus, CallRoute, CallStart, Sender } from '../core/index.ts';
+import type {
+  Bus,
+  CallCommandWithCall,
+  CallRoute,
+  CallStart,
+  Placement,
+  Sender,
+} from '../core/index.ts';
 import type { Hub } from '../gateway/index.ts';
-import type { Logger, Metrics } from '../observability/index.ts';
+import type { Logger } from '../observability/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';
-import { EarlyIceBuffer, signalTarget } from '../relay/index.ts';
-import { ownerOf, type RedisCallIndex } from './call-index.ts';
+import type { SignalRelay } from '../relay/index.ts';
+import type { RedisCallIndex } from './call-index.ts';
 import type { NodeRegistry } from './registry.ts';
-import type { RouteCache, RouteEntry } from './routes.ts';
+import type { RouteCache } from './routes.ts';
 import type { LocalRunner, Rpc } from './rpc.ts';
 
 /** What both sides of clustered calls share. */
@@ -133,7 +139,7 @@ export class CallAnnouncer implements CallWatcher {
     const nodes = [...new Set([callerNode, answerNode])];
     this.announced.set(s.callId, nodes);
     for (const n of nodes) {
-      if (n === this.o.nodeId) this.o.routes.put(route);
+      if (n === this.o.nodeId) this.o.routes.put(route, this.o.hub);
       else this.o.bus.publish(n, { kind: 'route', route });
     }
   }
@@ -155,12 +161,12 @@ export interface ClusterCallsOptions extends Parts {
   rpc: Rpc;
   /** Runs a call command on this node's engine (the owner's own dispatcher). */
   local: LocalRunner;
-  iceBufferMs: number;
-  metrics: Metrics;
+  relay: SignalRelay;
+  placement: Placement;
 }
 
-/** Commands that name a call (everything but the invite). */
-type CallCommandWithCall = Extract<Command, { call: CallSelector }>;
+const isRelay = (c: CallCommandWithCall): c is RelayCommand =>
+  c.type === 'call:offer' || c.type === 'call:answer' || c.type === 'call:ice';
 
 /**
  * The side where a command arrives: finds the call's owner (its id names it; a selector is
@@ -191,7 +197,7 @@ export class ClusterCalls {
       this.liveCalls(cmd.callee),
     ]);
     const glare = findGlare(mine, sender.userId, cmd.callee);
-    const owner = glare && ownerOf(glare.callId);
+    const owner = glare && this.o.placement.callOwner(glare.callId);
     if (glare && owner !== this.o.nodeId) {
       try {
         await this.o.rpc.request(owner!, sender, {
@@ -208,54 +214,25 @@ export class ClusterCalls {
     return this.o.engine.invite(sender, cmd, theirs.length > 0);
   }
 
-  /** accept, reject, hangup and handled: run by the call's owner. */
-  run(sender: Sender, cmd: CallCommandWithCall): Promise<unknown> {
-    return this.onOwner(sender, cmd);
+  /**
+   * A command naming a call: offer, answer and ICE through the relay when this node has the
+   * call's route, everything else (and those without a route) by the call's owner.
+   */
+  run(sender: Sender, cmd: CallCommandWithCall): unknown {
+    return isRelay(cmd) ? this.relay(sender, cmd) : this.onOwner(sender, cmd);
   }
 
-  /** Offer, answer, ICE: straight to the other device's node when this node has the route. */
-  relay(sender: Sender, cmd: RelayCommand): unknown {
+  /**
+   * Offer, answer, ICE: through the relay, straight to the other device's node, when this
+   * node has the call's route; by the owner otherwise.
+   */
+  private relay(sender: Sender, cmd: RelayCommand): unknown {
     const entry = this.o.routes.find(sender.userId, cmd.call);
     if (!entry) {
       const invite = this.inviting.before(sender.userId, cmd.call);
       return invite ? invite.then(() => this.onOwner(sender, cmd)) : this.onOwner(sender, cmd);
     }
-    const r = entry.route;
-    const to = signalTarget(entry.view, sender);
-    const node = to.deviceId === r.caller.deviceId ? r.callerNode : r.answerNode;
-    const base = { callId: r.callId, caller: r.caller.userId, callee: r.callee, media: r.media };
-    const { metrics } = this.o;
-    const now = Date.now();
-    if (cmd.type === 'call:ice') {
-      const event: IceEvent = {
-        type: 'call:ice',
-        ...base,
-        from: sender.userId,
-        candidate: cmd.candidate,
-        origin: cmd.origin,
-      };
-      if (!entry.offerRelayed) {
-        entry.earlyIce ??= new EarlyIceBuffer(this.o.iceBufferMs);
-        const { candidate, origin } = cmd;
-        entry.earlyIce.hold({ to, from: sender.userId, candidate, origin }, now);
-        return undefined;
-      }
-      this.send(node, event, to);
-      metrics.relayedIce.inc();
-      return undefined;
-    }
-    const { sdp, origin } = cmd;
-    this.send(node, { type: cmd.type, ...base, from: sender.userId, sdp, origin }, to);
-    if (cmd.type === 'call:offer') {
-      metrics.relayedOffer.inc();
-      if (!entry.offerRelayed) this.offerSeen(entry, now);
-    } else {
-      metrics.relayedAnswer.inc();
-      if (!entry.answerRelayed) {
-        entry.answerRelayed = true;
-        metrics.setupSeconds.observe((now - r.createdAt) / 1000);
-      }
-    }
+    this.o.relay.relay(entry.relay, sender, cmd);
     return undefined;
   }
 
@@ -264,45 +241,16 @@ export class ClusterCalls {
     this.o.hub.toDevice(to, event);
     if (event.type !== 'call:offer') return;
     const entry = this.o.routes.find(to.userId, { callId: event.callId });
-    if (entry && !entry.offerRelayed) this.offerSeen(entry, Date.now());
+    if (entry) this.o.relay.offerPassed(entry.relay);
   }
 
   /** The nodes other than this one that own live calls of `userId`. */
   async remoteOwners(userId: string): Promise<string[]> {
-    const owners = new Set((await this.liveCalls(userId)).map((c) => ownerOf(c.callId)));
+    const owners = new Set(
+      (await this.liveCalls(userId)).map((c) => this.o.placement.callOwner(c.callId)),
+    );
     owners.delete(this.o.nodeId);
     return [...owners];
-  }
-
-  /** The first offer went through: held ICE follows it, in order. */
-  private offerSeen(entry: RouteEntry, now: number): void {
-    entry.offerRelayed = true;
-    const held = entry.earlyIce?.release(now) ?? [];
-    entry.earlyIce = null;
-    const r = entry.route;
-    for (const ice of held) {
-      const node = ice.to.deviceId === r.caller.deviceId ? r.callerNode : r.answerNode;
-      this.send(
-        node,
-        {
-          type: 'call:ice',
-          callId: r.callId,
-          caller: r.caller.userId,
-          callee: r.callee,
-          media: r.media,
-          from: ice.from,
-          candidate: ice.candidate,
-          origin: ice.origin,
-        },
-        ice.to,
-      );
-      this.o.metrics.relayedIce.inc();
-    }
-  }
-
-  private send(node: string, event: SdpEvent | IceEvent, to: DeviceRef): void {
-    if (node === this.o.nodeId) this.o.hub.toDevice(to, event);
-    else this.o.bus.publish(node, { kind: 'relay', to, event });
   }
 
   /** Runs a command naming a call on the call's owner, with the selector resolved to its id. */
@@ -312,7 +260,7 @@ export class ClusterCalls {
       'callId' in sel
         ? sel.callId
         : selectCall(await this.liveCalls(sender.userId), sender.userId, sel).callId;
-    const owner = ownerOf(callId);
+    const owner = this.o.placement.callOwner(callId);
     const command = { ...cmd, call: { callId } } as Command;
     if (owner === this.o.nodeId) return this.o.local(sender, command);
     if (!(await this.o.registry.confirmAlive(owner))) throw AppError.notFound('call');

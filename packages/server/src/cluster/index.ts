@@ -1,4 +1,5 @@
 export { MemoryBus } from './memory-bus.ts';
+export { localPlacement } from './local-placement.ts';
 export { ClusterNode, type ClusterOptions, type DeviceHooks, type Served } from './node.ts';
 export { ownerOf } from './call-index.ts';
 export { RedisUnavailableError, deletePrefix } from './redis.ts';

@@ -34,7 +34,7 @@ export class LinkedBus implements Bus {
     this.redis.broadcast(message);
   }
 
-  subscribe(nodeId: string, handler: (message: BusMessage) => void): void {
+  subscribe(nodeId: string, handler: (message: BusMessage) => void): () => void {
     if (!this.watching) {
       // First in line, so that a marker releases its link's messages before anything else.
       this.watching = true;
@@ -43,7 +43,7 @@ export class LinkedBus implements Bus {
         else if (m.kind === 'node-lost') this.links.drop(m.nodeId);
       });
     }
-    this.redis.subscribe(nodeId, handler);
+    return this.redis.subscribe(nodeId, handler);
   }
 
   async close(): Promise<void> {

@@ -13,10 +13,15 @@ export class MemoryBus implements Bus {
     for (const nodeId of this.handlers.keys()) this.publish(nodeId, message);
   }
 
-  subscribe(nodeId: string, handler: (message: BusMessage) => void): void {
+  subscribe(nodeId: string, handler: (message: BusMessage) => void): () => void {
     const handlers = this.handlers.get(nodeId);
     if (handlers) handlers.push(handler);
     else this.handlers.set(nodeId, [handler]);
+    return () => {
+      const now = this.handlers.get(nodeId);
+      const i = now?.indexOf(handler) ?? -1;
+      if (i >= 0) now!.splice(i, 1);
+    };
   }
 
   close(): Promise<void> {

@@ -1,12 +1,12 @@
 import { Redis } from 'ioredis';
 import { createAdapter } from '@socket.io/redis-adapter';
-import type { Command, RtcCommand } from '@parley/protocol';
+import type { Command } from '@parley/protocol';
 import type { CallEngine } from '../calls/index.ts';
-import type { Bus, BusMessage, Sender } from '../core/index.ts';
+import type { Bus, BusMessage, Owners, Sender } from '../core/index.ts';
 import { linkHostOf, type Config } from '../config/index.ts';
 import {
   CloseCode,
-  Dispatcher,
+  type Dispatcher,
   rateBudgets,
   type Gateway,
   type Hub,
@@ -14,9 +14,10 @@ import {
   type SessionHandoff,
 } from '../gateway/index.ts';
 import type { RtcService } from '../meetings/index.ts';
-import type { Logger, Metrics } from '../observability/index.ts';
+import type { Logger } from '../observability/index.ts';
+import type { SignalRelay } from '../relay/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';
-import type { RoomManager, RoomMirror } from '../rooms/index.ts';
+import { runsWithRooms, type RoomManager, type RoomMirror } from '../rooms/index.ts';
 import type { CallRecordStore, Db } from '../store/index.ts';
 import { RedisCallIndex } from './call-index.ts';
 import { CallAnnouncer, ClusterCalls } from './calls.ts';
@@ -25,12 +26,16 @@ import { Janitor } from './janitor.ts';
 import { SharedRateLimiter } from './rate.ts';
 import { LinkedBus } from './linked-bus.ts';
 import { NodeLinks } from './links.ts';
+import { BusRouter } from './bus-router.ts';
 import { RedisBus } from './redis-bus.ts';
+import { RedisPlacement } from './redis-placement.ts';
+import { MeetingRouting } from './meeting-routing.ts';
 import { RedisRoomMirror } from './room-mirror.ts';
 import { connectRedis, keysFor, openRedis, type Keys } from './redis.ts';
 import { NodeRegistry } from './registry.ts';
+import { RoomsLease } from './rooms-lease.ts';
 import { RouteCache } from './routes.ts';
-import { Rpc, type Request } from './rpc.ts';
+import { Rpc } from './rpc.ts';
 
 /** What joining the cluster needs. */
 export interface ClusterOptions {
@@ -60,39 +65,18 @@ export interface ServeOptions {
   rtc: RtcService;
   /** The rooms, which this node serves while it holds the rooms lease. */
   rooms: RoomManager;
-  metrics: Metrics;
+  /** The engine's relay: a device on this node relays along its call's route with it. */
+  relay: SignalRelay;
 }
 
-/** What the gateway gets back: the dispatcher that routes, and the device hooks that spread. */
+/** What app.ts gets back: where commands run, and the device hooks that spread. */
 export interface Served {
-  dispatcher: Dispatcher;
+  owners: Owners;
   onDeviceOnline: (device: Sender) => void;
   onDeviceOffline: (device: Sender, graceElapsed: boolean) => void;
   /** A meeting-only connection (socket.io) closed: the meetings it was in hear it. */
   onMeetingDeviceOffline: (device: Sender) => void;
 }
-
-/** Claims a meeting's media room for ARGV[1] unless a live node (not ARGV[2]) holds it. */
-const CLAIM = `
-local holder = redis.call('GET', KEYS[1])
-if (not holder) or holder == ARGV[2] then
-  redis.call('SET', KEYS[1], ARGV[1])
-  return ARGV[1]
-end
-return holder`;
-
-/** Gives a meeting up if ARGV[1] still holds it. */
-const RELEASE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
-
-/** Commands that go to the node holding the rooms (ROOM signaling spans rooms and pairs). */
-const ROOM_COMMANDS = ['room:join', 'room:leave', 'room:members', 'room:signal'] as const;
-
-/** Whether a command runs on the rooms' holder (group chat is delivered to a room). */
-const isRoomCommand = (c: Command): boolean =>
-  (ROOM_COMMANDS as readonly string[]).includes(c.type) ||
-  (c.type === 'chat:send' && c.message.messageType === 2);
 
 /**
  * This node as a member of a Redis cluster: the bus, the node registry and its janitor, the
@@ -109,23 +93,16 @@ export class ClusterNode {
   readonly directory: PresenceDirectory;
   readonly rate: SharedRateLimiter;
   readonly registry: NodeRegistry;
+  /** Which node runs a call, a meeting's media room, the rooms. */
+  readonly placement: RedisPlacement;
+  private readonly meetings: MeetingRouting;
   private readonly index: RedisCallIndex;
-  private readonly routes = new RouteCache();
+  private readonly routes: RouteCache;
   private readonly rpc: Rpc;
   private readonly keys: Keys;
   private readonly mirror: RedisRoomMirror;
   /** The gateway whose sessions other nodes may take over (set once it exists). */
   private gateway: Pick<Gateway, 'handOff'> | null = null;
-  /** Settles once the rooms this node took over are loaded (room commands wait for it). */
-  private roomsReady: Promise<void> = Promise.resolve();
-  /**
-   * Devices here in meetings held by other nodes: deviceId → the device and meetingId → node
-   * (those nodes are told when the device goes; the device is told when one of them dies).
-   */
-  private readonly remoteMeetings = new Map<
-    string,
-    { device: Sender; meetings: Map<string, string> }
-  >();
   private janitor: Janitor | null = null;
   /** Connections made for others (socket.io's adapter), closed with the node. */
   private readonly extra: Redis[] = [];
@@ -163,6 +140,9 @@ export class ClusterNode {
     );
     this.rpc = new Rpc(nodeId, this.bus, config.cluster.requestTimeoutMs, log);
     this.mirror = new RedisRoomMirror(redis, keys, log);
+    this.routes = new RouteCache(nodeId, this.bus);
+    this.placement = new RedisPlacement(nodeId, redis, keys, this.registry, log);
+    this.meetings = new MeetingRouting(nodeId, this.placement, this.rpc, log);
   }
 
   /** Connects to Redis and registers this node; fails with how to start Redis if it cannot. */
@@ -243,10 +223,20 @@ export class ClusterNode {
       registry: this.registry,
       rpc: this.rpc,
       local: (sender, command) => s.local.run(sender, command),
-      iceBufferMs: config.calls.iceBufferMs,
-      metrics: s.metrics,
+      relay: s.relay,
+      placement: this.placement,
     });
-    this.bus.subscribe(nodeId, (m) => this.received(m, s, calls));
+    const lease = new RoomsLease({
+      nodeId,
+      placement: this.placement,
+      registry: this.registry,
+      mirror: this.mirror,
+      directory: this.directory,
+      rpc: this.rpc,
+      vacancyWaitMs: 2 * config.cluster.heartbeatMs + config.cluster.nodeTtlMs,
+      log: this.log,
+    });
+    this.route(new BusRouter(this.bus, nodeId), s, calls, lease);
     this.janitor = new Janitor({
       nodeId,
       redis: this.redis,
@@ -261,42 +251,20 @@ export class ClusterNode {
       log: this.o.log,
     });
     this.janitor.start();
-    // The rooms follow their lease: taken over from the mirror, forgotten when another node
-    // holds them (a node that held them before an outage must not answer for them).
-    this.registry.onLeaderChange((leader) => {
-      if (leader === nodeId) this.roomsReady = this.takeRooms(s.rooms);
-      else if (leader !== null) s.rooms.clear();
-    });
-    if (this.registry.roomsLeader() === nodeId) this.roomsReady = this.takeRooms(s.rooms);
-
-    const d = new Dispatcher()
-      .on('call:invite', (sender, c) => calls.invite(sender, c))
-      .on('call:accept', (sender, c) => calls.run(sender, c))
-      .on('call:reject', (sender, c) => calls.run(sender, c))
-      .on('call:hangup', (sender, c) => calls.run(sender, c))
-      .on('call:handled', (sender, c) => calls.run(sender, c))
-      .on('call:media', (sender, c) => calls.run(sender, c))
-      .on('call:offer', (sender, c) => calls.relay(sender, c))
-      .on('call:answer', (sender, c) => calls.relay(sender, c))
-      .on('call:ice', (sender, c) => calls.relay(sender, c))
-      .on('chat:send', (sender, c) =>
-        c.message.messageType === 2 ? this.onRoomsNode(s, sender, c) : s.local.run(sender, c),
-      );
-    for (const type of ROOM_COMMANDS) d.on(type, (sender, c) => this.onRoomsNode(s, sender, c));
-    for (const type of s.local.types()) {
-      if (d.has(type)) continue;
-      if (type.startsWith('rtc:')) {
-        d.on(type, (sender, c) => this.onMeetingNode(s, sender, c as RtcCommand));
-      } else {
-        d.on(type, (sender, c) => s.local.run(sender, c));
-      }
-    }
+    lease.follow(s.rooms);
+    const here = (sender: Sender, c: Command) => s.local.run(sender, c);
 
     const tell = (targets: Iterable<string>, m: BusMessage) => {
       for (const n of targets) if (n !== nodeId) this.bus.publish(n, m);
     };
     return {
-      dispatcher: d,
+      owners: {
+        invite: (sender, c) => calls.invite(sender, c),
+        call: (sender, c) => calls.run(sender, c),
+        rooms: (sender, c) => lease.run(here, sender, c),
+        meeting: (sender, c) =>
+          this.meetings.run(s.rtc, (who, rtc) => s.local.run(who, rtc), sender, c),
+      },
       onDeviceOnline: (device) => {
         s.here.online(device);
         void calls
@@ -306,7 +274,7 @@ export class ClusterNode {
       onDeviceOffline: (device, graceElapsed) => {
         s.here.offline(device, graceElapsed);
         const leader = this.registry.roomsLeader();
-        const meetings = this.takeRtcNodes(device.deviceId);
+        const meetings = this.meetings.take(device.deviceId);
         void calls.remoteOwners(device.userId).then((owners) => {
           const targets = new Set([...owners, ...meetings]);
           if (leader) targets.add(leader);
@@ -315,7 +283,7 @@ export class ClusterNode {
       },
       onMeetingDeviceOffline: (device) => {
         s.rtc.deviceGone(device);
-        tell(this.takeRtcNodes(device.deviceId), {
+        tell(this.meetings.take(device.deviceId), {
           kind: 'device',
           online: false,
           device,
@@ -325,34 +293,9 @@ export class ClusterNode {
     };
   }
 
-  /**
-   * What the REST meeting service calls to leave and end meetings: runs here, and on the node
-   * that holds the meeting's media room when that is another.
-   */
+  /** What the REST meeting service calls to leave and end meetings (see MeetingRouting). */
   meetingRooms(rtc: RtcService): Pick<RtcService, 'userLeft' | 'ended'> {
-    return {
-      userLeft: async (meetingId, userId) => {
-        await rtc.userLeft(meetingId, userId);
-        await this.toMeetingNode(meetingId, (corr, replyTo) => ({
-          kind: 'meeting-left',
-          corr,
-          replyTo,
-          meetingId,
-          userId,
-        }));
-      },
-      ended: async (meetingId, endedBy, endedAt) => {
-        await rtc.ended(meetingId, endedBy, endedAt);
-        await this.toMeetingNode(meetingId, (corr, replyTo) => ({
-          kind: 'meeting-ended',
-          corr,
-          replyTo,
-          meetingId,
-          endedBy,
-          endedAt,
-        }));
-      },
-    };
+    return this.meetings.forRest(rtc);
   }
 
   /**
@@ -370,15 +313,6 @@ export class ClusterNode {
     for (const r of [pub, sub]) r.on('error', () => undefined); // the cmd connection logs outages
     this.extra.push(pub, sub);
     return createAdapter(pub, sub, { key: `${this.o.config.cluster.prefix}:socket.io` });
-  }
-
-  /** A media room closed here: the meeting is free for whichever node opens it next. */
-  meetingClosed(meetingId: string): void {
-    this.redis
-      .eval(RELEASE, 1, this.keys.meeting(meetingId), this.o.nodeId)
-      .catch((err: unknown) =>
-        this.log.warn({ event: 'meeting_release_failed', meetingId, err }, 'release failed'),
-      );
   }
 
   /**
@@ -430,35 +364,6 @@ export class ClusterNode {
   }
 
   /**
-   * Runs an rtc:* command on the node that holds the meeting's media room. A join claims a
-   * meeting nobody live holds for this node (a capabilities request opens no room: any node
-   * answers it).
-   * Without Redis, this node serves it.
-   */
-  private async onMeetingNode(s: ServeOptions, sender: Sender, c: RtcCommand): Promise<unknown> {
-    const { nodeId } = this.o;
-    let node = nodeId;
-    if (!s.rtc.has(c.meetingId)) {
-      const k = this.keys.meeting(c.meetingId);
-      try {
-        const holder = await this.redis.get(k);
-        if (holder && this.registry.isAlive(holder)) node = holder;
-        else if (c.type === 'rtc:join') {
-          node = (await this.redis.eval(CLAIM, 1, k, nodeId, holder ?? '')) as string;
-        }
-      } catch (err) {
-        this.log.warn({ event: 'meeting_lookup_failed', err }, 'meeting placement');
-      }
-    }
-    if (node === nodeId) return s.local.run(sender, c);
-    let entry = this.remoteMeetings.get(sender.deviceId);
-    if (!entry)
-      this.remoteMeetings.set(sender.deviceId, (entry = { device: sender, meetings: new Map() }));
-    entry.meetings.set(c.meetingId, node);
-    return this.rpc.request(node, sender, c);
-  }
-
-  /**
    * The cluster took this node for dead (it stalled past its liveness TTL) and a janitor has
    * already ended its calls and removed its devices. Serving on would leave its clients
    * unreachable and its calls half alive, so it starts over: its calls are dropped (they are
@@ -474,121 +379,48 @@ export class ClusterNode {
     for (const conn of clients) conn.close(CloseCode.Fenced, 'node was taken for dead');
   }
 
-  /** Loads the rooms a previous holder mirrored; members no longer connected leave them. */
-  private async takeRooms(rooms: RoomManager): Promise<void> {
-    try {
-      const snapshot = await this.mirror.load();
-      const present = new Set<string>();
-      const users = new Set(snapshot.members.map((m) => m.userId));
-      await Promise.all(
-        [...users].map(async (userId) => {
-          for (const d of await this.directory.devices(userId)) present.add(d.deviceId);
-        }),
-      );
-      rooms.restore(snapshot, (d) => present.has(d.deviceId));
-    } catch (err) {
-      this.log.warn({ event: 'rooms_takeover_failed', err }, 'could not take the rooms over');
-    }
-  }
-
-  private takeRtcNodes(deviceId: string): Set<string> {
-    const entry = this.remoteMeetings.get(deviceId);
-    this.remoteMeetings.delete(deviceId);
-    return new Set(entry?.meetings.values());
-  }
-
-  /**
-   * A node died with the media rooms it held: the devices here in those meetings hear
-   * rtc:mediaReset, as when an SFU worker dies, and rejoin (which opens the room on a live
-   * node).
-   */
-  private meetingNodeLost(s: ServeOptions, dead: string): void {
-    for (const { device, meetings } of this.remoteMeetings.values()) {
-      for (const [meetingId, node] of meetings) {
-        if (node !== dead) continue;
-        meetings.delete(meetingId);
-        s.hub.toDevice(device, { type: 'rtc:mediaReset', meetingId, reason: 'node_lost' });
-      }
-    }
-  }
-
-  /**
-   * Has the node holding the meeting's media room do what REST did here, and waits for it (the
-   * client that called REST expects its peers to have been told). A node that does not answer
-   * is logged: the store already says what happened.
-   */
-  private async toMeetingNode(
-    meetingId: string,
-    build: (corr: string, replyTo: string) => Request,
-  ): Promise<void> {
-    const holder = await this.redis.get(this.keys.meeting(meetingId)).catch(() => null);
-    if (!holder || holder === this.o.nodeId || !this.registry.isAlive(holder)) return;
-    await this.rpc
-      .ask(holder, build)
-      .catch((err: unknown) =>
-        this.log.warn({ event: 'meeting_remote_failed', meetingId, err }, 'meeting node silent'),
-      );
-  }
-
-  /**
-   * Runs a room command on the rooms' holder. While the lease is vacant (its holder died) it
-   * waits for the successor; without Redis, this node serves its own users' rooms alone.
-   */
-  private async onRoomsNode(s: ServeOptions, sender: Sender, command: Command): Promise<unknown> {
-    const { cluster } = this.o.config;
-    const leader = await this.registry.leaderWithin(2 * cluster.heartbeatMs + cluster.nodeTtlMs);
-    if (!leader || leader === this.o.nodeId) {
-      await this.roomsReady;
-      return s.local.run(sender, command);
-    }
-    return this.rpc.request(leader, sender, command);
-  }
-
-  private received(m: BusMessage, s: ServeOptions, calls: ClusterCalls): void {
-    switch (m.kind) {
-      case 'command':
+  /** Each domain's bus messages, by kind. */
+  private route(router: BusRouter, s: ServeOptions, calls: ClusterCalls, lease: RoomsLease): void {
+    // Commands forwarded to this node (the owner of their call, meeting or the rooms).
+    router
+      .on('command', (m) => {
         s.hub.learn(m.sender.deviceId, m.replyTo);
         this.rpc.serve(m, (sender, command) =>
-          isRoomCommand(command)
-            ? this.roomsReady.then(() => s.local.run(sender, command))
+          runsWithRooms(command)
+            ? lease.whenReady((who, c) => s.local.run(who, c), sender, command)
             : s.local.run(sender, command),
         );
-        return;
-      case 'reply':
-        this.rpc.settle(m);
-        return;
-      case 'device':
+      })
+      .on('reply', (m) => this.rpc.settle(m));
+    // Calls: the routes of answered calls, and what is relayed along them.
+    router
+      .on('route', (m) => this.routes.put(m.route, s.hub))
+      .on('unroute', (m) => {
+        for (const id of m.callIds) this.routes.drop(id);
+      })
+      .on('relay', (m) => calls.relayed(m.to, m.event));
+    // Presence and sessions: devices that come and go, nodes lost, sessions moving here.
+    router
+      .on('device', (m) => {
         if (m.online) s.here.online(m.device);
         else s.here.offline(m.device, m.graceElapsed === true);
-        return;
-      case 'route':
-        this.routes.put(m.route);
-        return;
-      case 'unroute':
-        for (const id of m.callIds) this.routes.drop(id);
-        return;
-      case 'relay':
-        calls.relayed(m.to, m.event);
-        return;
-      case 'node-lost':
+      })
+      .on('node-lost', (m) => {
         if (m.nodeId === this.o.nodeId) return this.fenced(s);
         this.registry.markDead(m.nodeId);
         for (const device of m.devices) s.here.offline(device, true);
-        this.meetingNodeLost(s, m.nodeId);
-        return;
-      case 'session-take':
-        this.rpc.answer(m, m.kind, () => this.gateway?.handOff(m) ?? null);
-        return;
-      case 'meeting-left':
-        this.rpc.answer(m, m.kind, () => s.rtc.userLeft(m.meetingId, m.userId));
-        return;
-      case 'meeting-ended':
-        this.rpc.answer(m, m.kind, () => s.rtc.ended(m.meetingId, m.endedBy, m.endedAt));
-        return;
-      case 'deliver':
-        return; // the hub's
-      case 'link-open':
-        return; // the bus's
-    }
+        this.meetings.nodeLost(s.hub, m.nodeId);
+      })
+      .on('session-take', (m) =>
+        this.rpc.answer(m, m.kind, () => this.gateway?.handOff(m) ?? null),
+      );
+    // Meetings: what REST did on another node, for the node holding the media room.
+    router
+      .on('meeting-left', (m) =>
+        this.rpc.answer(m, m.kind, () => s.rtc.userLeft(m.meetingId, m.userId)),
+      )
+      .on('meeting-ended', (m) =>
+        this.rpc.answer(m, m.kind, () => s.rtc.ended(m.meetingId, m.endedBy, m.endedAt)),
+      );
   }
 }

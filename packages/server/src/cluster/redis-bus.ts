@@ -57,7 +57,7 @@ export class RedisBus implements Bus {
     this.send(this.key.broadcast, message);
   }
 
-  subscribe(nodeId: string, handler: (message: BusMessage) => void): void {
+  subscribe(nodeId: string, handler: (message: BusMessage) => void): () => void {
     this.handlers.push(handler);
     for (const channel of [this.key.channel(nodeId), this.key.broadcast]) {
       if (this.channels.has(channel)) continue;
@@ -68,6 +68,11 @@ export class RedisBus implements Bus {
           this.log.error({ event: 'bus_subscribe_failed', channel, err }, 'subscribe failed'),
         );
     }
+    // The channels stay: the node's other handlers, or the next, listen on them.
+    return () => {
+      const i = this.handlers.indexOf(handler);
+      if (i >= 0) this.handlers.splice(i, 1);
+    };
   }
 
   close(): Promise<void> {

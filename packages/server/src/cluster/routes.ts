@@ -1,57 +1,59 @@
-import type { CallSelector, ChatOrigin, DeviceRef, IceCandidate } from '@parley/protocol';
+import type { CallSelector, DeviceRef, IceEvent, SdpEvent } from '@parley/protocol';
 import { selectCall, type CallSummary } from '../calls/index.ts';
-import type { EarlyIceBuffer, SignalView } from '../relay/index.ts';
-import type { CallRoute } from '../core/index.ts';
+import { RelayRoute, type SignalDelivery } from '../relay/index.ts';
+import type { Bus, CallRoute } from '../core/index.ts';
 
-/** ICE a device sent before any offer of its call went through this node. */
-export interface HeldIce {
-  to: DeviceRef;
-  from: string;
-  candidate: IceCandidate | null;
-  origin: ChatOrigin | undefined;
-}
-
-/** A route as a node keeps it, with the early-ICE hold of the engine's relay. */
+/** A route as a node keeps it: the owner's announcement and the relay's route for it. */
 export interface RouteEntry extends CallSummary {
-  readonly route: CallRoute;
-  /** What the relay check reads. */
-  readonly view: SignalView;
-  /** An offer of this call went through this node (sent or received). */
-  offerRelayed: boolean;
-  answerRelayed: boolean;
-  earlyIce: EarlyIceBuffer<HeldIce> | null;
+  route: CallRoute;
+  readonly relay: RelayRoute;
 }
 
-/** The routes of the answered calls that have a device on this node. */
+/**
+ * The routes of the answered calls that have a device on this node. Each one's events go to
+ * the node of the device they are for: this one (`here`), or another over the bus.
+ */
 export class RouteCache {
   private readonly byId = new Map<string, RouteEntry>();
   private readonly byUser = new Map<string, Set<RouteEntry>>();
+
+  constructor(
+    private readonly nodeId: string,
+    private readonly bus: Pick<Bus, 'publish'>,
+  ) {}
 
   get size(): number {
     return this.byId.size;
   }
 
-  /** Adds or replaces a route (a device of the call moved to another node). */
-  put(route: CallRoute): void {
+  /**
+   * Adds a route, or replaces one whose device moved to another node (its relay state is
+   * kept). `here` delivers to the devices connected to this node.
+   */
+  put(route: CallRoute, here: SignalDelivery): void {
     const old = this.byId.get(route.callId);
-    if (old) this.unindex(old);
+    if (old) {
+      old.route = route;
+      old.relay.view = viewOf(route);
+      if (route.offerRelayed) old.relay.offerRelayed = true;
+      return;
+    }
     const entry: RouteEntry = {
       callId: route.callId,
       caller: route.caller.userId,
       callee: route.callee,
       phase: 'accepted',
       route,
-      view: {
-        callId: route.callId,
-        phase: 'accepted',
-        caller: route.caller,
-        callee: route.callee,
-        answeredBy: route.answeredBy,
-      },
-      offerRelayed: route.offerRelayed === true || (old?.offerRelayed ?? false),
-      answerRelayed: old?.answerRelayed ?? false,
-      earlyIce: old?.earlyIce ?? null,
+      relay: new RelayRoute(viewOf(route), {
+        toDevice: (to: DeviceRef, event: SdpEvent | IceEvent) => {
+          const r = entry.route;
+          const node = to.deviceId === r.caller.deviceId ? r.callerNode : r.answerNode;
+          if (node === this.nodeId) here.toDevice(to, event);
+          else this.bus.publish(node, { kind: 'relay', to, event });
+        },
+      }),
     };
+    if (route.offerRelayed) entry.relay.offerRelayed = true;
     this.byId.set(route.callId, entry);
     for (const u of [entry.caller, entry.callee]) {
       let set = this.byUser.get(u);
@@ -89,3 +91,14 @@ export class RouteCache {
     }
   }
 }
+
+/** An answered call as the relay reads it. */
+const viewOf = (r: CallRoute) => ({
+  callId: r.callId,
+  phase: 'accepted' as const,
+  caller: r.caller,
+  callee: r.callee,
+  answeredBy: r.answeredBy,
+  media: r.media,
+  createdAt: r.createdAt,
+});

@@ -64,7 +64,10 @@ export interface Bus {
   publish(nodeId: string, message: BusMessage): void;
   /** Sends to every node, this one included. */
   broadcast(message: BusMessage): void;
-  /** Receives what is sent to `nodeId` and every broadcast (any number of handlers). */
-  subscribe(nodeId: string, handler: (message: BusMessage) => void): void;
+  /**
+   * Receives what is sent to `nodeId` and every broadcast (any number of handlers). Returns
+   * what stops `handler` receiving.
+   */
+  subscribe(nodeId: string, handler: (message: BusMessage) => void): () => void;
   close(): Promise<void>;
 }

@@ -14,3 +14,5 @@ export type {
 export type { MeetingRecords } from './meeting-records.ts';
 export type { Bus, BusMessage } from './bus.ts';
 export type { CallRoute } from './call-route.ts';
+export type { Placement } from './placement.ts';
+export type { Owners, CallCommandWithCall } from './owners.ts';

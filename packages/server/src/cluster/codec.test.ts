@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ServerEvent } from '@parley/protocol';
-import { MemoryBus } from './memory-bus.ts';
 import type { BusMessage } from '../core/index.ts';
 import { decode, encode } from './codec.ts';
 
@@ -44,27 +43,4 @@ test('the codec carries bytes (a chat file) as bytes, and batches as arrays', ()
     },
   };
   assert.deepEqual(decode(`[${encode(relay)},${encode(m)}]`), [relay, m]);
-});
-
-test('the memory bus keeps order per node, reaches every handler, and broadcasts to all', async () => {
-  const bus = new MemoryBus();
-  const got: string[] = [];
-  bus.subscribe('n1', (m) => got.push(`a:${m.kind}`));
-  bus.subscribe('n1', (m) => got.push(`b:${m.kind}`));
-  bus.subscribe('n2', (m) => got.push(`n2:${m.kind}`));
-  bus.publish('n1', { kind: 'unroute', callIds: [] });
-  bus.publish('n1', { kind: 'unroute', callIds: ['x'] });
-  bus.broadcast({ kind: 'node-lost', nodeId: 'n3', devices: [] });
-  bus.publish('nobody', { kind: 'unroute', callIds: [] });
-  await new Promise((r) => setImmediate(r));
-  assert.deepEqual(got, [
-    'a:unroute',
-    'b:unroute',
-    'a:unroute',
-    'b:unroute',
-    'a:node-lost',
-    'b:node-lost',
-    'n2:node-lost',
-  ]);
-  await bus.close();
 });

@@ -1,0 +1,114 @@
+import type { RtcCommand } from '@parley/protocol';
+import type { Placement, Sender } from '../core/index.ts';
+import type { Hub } from '../gateway/index.ts';
+import type { RtcService } from '../meetings/index.ts';
+import type { Logger } from '../observability/index.ts';
+import type { Request, Rpc } from './rpc.ts';
+
+/**
+ * Meetings across the nodes: rtc:* commands run on the node holding the meeting's media
+ * room, REST's leave and end reach it too, and this node remembers which of its devices are
+ * in meetings held elsewhere (those nodes hear when such a device goes; the device hears when
+ * one of them dies).
+ */
+export class MeetingRouting {
+  /** deviceId → the device and meetingId → the node holding that meeting. */
+  private readonly remote = new Map<string, { device: Sender; meetings: Map<string, string> }>();
+
+  constructor(
+    private readonly nodeId: string,
+    private readonly placement: Placement,
+    private readonly rpc: Rpc,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * Runs an rtc:* command on the node that holds the meeting's media room (`here` when that
+   * is this node). A join claims a meeting nobody live holds for this node.
+   */
+  async run(
+    rtc: Pick<RtcService, 'has'>,
+    here: (sender: Sender, c: RtcCommand) => unknown,
+    sender: Sender,
+    c: RtcCommand,
+  ): Promise<unknown> {
+    const node = rtc.has(c.meetingId)
+      ? this.nodeId
+      : await this.placement.meetingNode(c.meetingId, c.type === 'rtc:join');
+    if (node === this.nodeId) return here(sender, c);
+    let entry = this.remote.get(sender.deviceId);
+    if (!entry) this.remote.set(sender.deviceId, (entry = { device: sender, meetings: new Map() }));
+    entry.meetings.set(c.meetingId, node);
+    return this.rpc.request(node, sender, c);
+  }
+
+  /** The device left: the nodes holding its meetings elsewhere, which must hear of it. */
+  take(deviceId: string): Set<string> {
+    const entry = this.remote.get(deviceId);
+    this.remote.delete(deviceId);
+    return new Set(entry?.meetings.values());
+  }
+
+  /**
+   * A node died with the media rooms it held: the devices here in those meetings hear
+   * rtc:mediaReset, as when an SFU worker dies, and rejoin (which opens the room on a live
+   * node).
+   */
+  nodeLost(hub: Pick<Hub, 'toDevice'>, dead: string): void {
+    for (const { device, meetings } of this.remote.values()) {
+      for (const [meetingId, node] of meetings) {
+        if (node !== dead) continue;
+        meetings.delete(meetingId);
+        hub.toDevice(device, { type: 'rtc:mediaReset', meetingId, reason: 'node_lost' });
+      }
+    }
+  }
+
+  /**
+   * What the REST meeting service calls to leave and end meetings: runs here, and on the node
+   * that holds the meeting's media room when that is another.
+   */
+  forRest(rtc: RtcService): Pick<RtcService, 'userLeft' | 'ended'> {
+    return {
+      userLeft: async (meetingId, userId) => {
+        await rtc.userLeft(meetingId, userId);
+        await this.toHolder(meetingId, (corr, replyTo) => ({
+          kind: 'meeting-left',
+          corr,
+          replyTo,
+          meetingId,
+          userId,
+        }));
+      },
+      ended: async (meetingId, endedBy, endedAt) => {
+        await rtc.ended(meetingId, endedBy, endedAt);
+        await this.toHolder(meetingId, (corr, replyTo) => ({
+          kind: 'meeting-ended',
+          corr,
+          replyTo,
+          meetingId,
+          endedBy,
+          endedAt,
+        }));
+      },
+    };
+  }
+
+  /**
+   * Has the node holding the meeting's media room do what REST did here, and waits for it (the
+   * client that called REST expects its peers to have been told). A node that does not answer
+   * is logged: the store already says what happened.
+   */
+  private async toHolder(
+    meetingId: string,
+    build: (corr: string, replyTo: string) => Request,
+  ): Promise<void> {
+    const holder = await this.placement.meetingNode(meetingId, false);
+    if (holder === this.nodeId) return;
+    await this.rpc
+      .ask(holder, build)
+      .catch((err: unknown) =>
+        this.log.warn({ event: 'meeting_remote_failed', meetingId, err }, 'meeting node silent'),
+      );
+  }
+}
