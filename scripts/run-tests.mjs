@@ -29,7 +29,7 @@ if (files.length === 0) {
 }
 // A hang guard, not a budget. Node 20 applies --test-timeout to each test and also to each
 // file as a whole (the file's test inherits the run's timeout), and a file that starts servers
-// from the sources (tsx: 11-35 s a start at load 13-20, cluster-chaos starts four) or drives
+// from the sources (tsx: 11-35 s a start at load 12-14, cluster-chaos starts four) or drives
 // Chromium takes minutes on a loaded 2-core machine; the waits inside the tests are bounded on
 // their own, so this only ends a file that hangs.
 const HANG_MS = 15 * 60_000;

@@ -183,8 +183,8 @@ function watch(name: string, proc: ChildProcess): ServerChild & { exited: Promis
 
 /**
  * How long a child may take to be ready. Run from the sources, a start loads the whole module
- * graph through tsx (and the SQLite child does again): ~5 s on a quiet machine, measured at
- * 11-35 s at load 13-20, so the bound only catches a child that never comes up.
+ * graph through tsx (and the SQLite child does again): measured at 11-35 s at load 12-14, so
+ * the bound only catches a child that never comes up.
  */
 const READY_MS = 120_000;
 
