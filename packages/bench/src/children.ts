@@ -181,6 +181,13 @@ function watch(name: string, proc: ChildProcess): ServerChild & { exited: Promis
   };
 }
 
+/**
+ * How long a child may take to be ready. Run from the sources, a start loads the whole module
+ * graph through tsx (and the SQLite child does again): measured at 11-35 s at load 12-14, so
+ * the bound only catches a child that never comes up.
+ */
+const READY_MS = 120_000;
+
 /** Resolves when `ready` does, rejects if the child exits first or `timeoutMs` passes. */
 async function readyOrFail(
   child: ServerChild & { exited: Promise<number | null> },
@@ -255,7 +262,7 @@ export function startParley(
     };
     proc.stdout?.on('data', onData);
   });
-  return readyOrFail(child, ready, 30_000);
+  return readyOrFail(child, ready, READY_MS);
 }
 
 /** Whether the `peer` package (a dev dependency) can be loaded. */
@@ -289,5 +296,5 @@ export function startPeerJs(
   });
   const child = watch('peerjs', proc);
   const ready = new Promise<void>((resolve) => proc.once('message', () => resolve()));
-  return readyOrFail(child, ready, 30_000);
+  return readyOrFail(child, ready, READY_MS);
 }

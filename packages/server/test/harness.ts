@@ -161,8 +161,11 @@ export class TestClient {
     );
   }
 
-  /** The next frame matching `match` (already received or still to come). */
-  next(match: (f: Frame) => boolean = () => true, timeoutMs = 3000): Promise<Frame> {
+  /**
+   * The next frame matching `match` (already received or still to come). The default bound is
+   * for a frame that must come: generous, since 3 s was outlasted by an answer at load 12-15.
+   */
+  next(match: (f: Frame) => boolean = () => true, timeoutMs = 20_000): Promise<Frame> {
     const i = this.frames.findIndex(match);
     if (i >= 0) return Promise.resolve(this.frames.splice(i, 1)[0]!);
     return new Promise((resolve, reject) => {
