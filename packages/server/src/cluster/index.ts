@@ -1,5 +1,4 @@
 export { MemoryBus } from './memory-bus.ts';
 export { localPlacement } from './local-placement.ts';
 export { ClusterNode, type ClusterOptions, type DeviceHooks, type Served } from './node.ts';
-export { ownerOf } from './call-index.ts';
 export { RedisUnavailableError, deletePrefix } from './redis.ts';
