@@ -1,2 +1,8 @@
-export { createAuthenticator, resolveSecret, type Authenticator, type Identity } from './jwt.ts';
+export {
+  bearerToken,
+  createAuthenticator,
+  resolveSecret,
+  type Authenticator,
+  type Identity,
+} from './jwt.ts';
 export { granted } from './scope.ts';

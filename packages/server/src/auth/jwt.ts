@@ -101,3 +101,8 @@ export function createAuthenticator(opts: AuthOptions): Authenticator {
     },
   };
 }
+
+/** The token of an `Authorization: Bearer <jwt>` header, if that is what the header holds. */
+export function bearerToken(header: string | undefined): string | undefined {
+  return header?.startsWith('Bearer ') ? header.slice(7).trim() || undefined : undefined;
+}

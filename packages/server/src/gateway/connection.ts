@@ -10,6 +10,7 @@ import { ByteBudget } from './byte-budget.ts';
 import { wsFrame } from './ws-frame.ts';
 import { pingDue, type HeartbeatTimes } from './heartbeat.ts';
 import { ReplyOrder } from './reply-order.ts';
+import { FloodStrikes } from './flood.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import { rateClassOf, type RateCounter } from './rate-limit.ts';
 import { asAppError } from '../store/index.ts';
@@ -117,8 +118,8 @@ export class Connection {
   private pingedAt = 0;
   /** When the connection's token expires (epoch ms); `auth:refresh` moves it. */
   expiresAt: number;
-  private strikes = 0;
-  private strikeWindowStart = 0;
+  /** Made on the first refusal: most connections never see one. */
+  private flood: FloodStrikes | null = null;
   /** Closing for a flood: the answers owed are being flushed, nothing more is read. */
   private flooded = false;
   /** This tick's frames, written at its end (see `write`): the first, and any after it. */
@@ -395,12 +396,7 @@ export class Connection {
 
   /** Counts a rate-limited message; closes the socket on a sustained flood. */
   private strike(): boolean {
-    const now = Date.now();
-    if (now - this.strikeWindowStart > this.o.limits.floodWindowMs) {
-      this.strikeWindowStart = now;
-      this.strikes = 0;
-    }
-    if (++this.strikes < this.o.limits.floodStrikes) return false;
+    if (!(this.flood ??= new FloodStrikes(this.o.limits)).strike(Date.now())) return false;
     if (this.flooded) return true;
     this.flooded = true;
     this.logger.warn({ ...this.who(), event: 'flood_closed' }, 'closing flooding socket');

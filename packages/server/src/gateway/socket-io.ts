@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
 import { Server, type ServerOptions, type Socket } from 'socket.io';
 import { AppError, assertBoundedValue, isRtcEvent, type ServerEvent } from '@parley/protocol';
-import type { Authenticator, Identity } from '../auth/index.ts';
+import { bearerToken, type Authenticator, type Identity } from '../auth/index.ts';
 import type { Sender } from '../core/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
@@ -19,6 +19,7 @@ import type { Dispatcher } from './dispatcher.ts';
 import type { DeviceConnection, Hub } from './hub.ts';
 import { rateClassOf, type RateCounter } from './rate-limit.ts';
 import { ReplyOrder } from './reply-order.ts';
+import { FloodStrikes } from './flood.ts';
 import { asAppError } from '../store/index.ts';
 
 /** What the socket.io endpoint needs from the node. */
@@ -97,11 +98,10 @@ export class SocketIoGateway {
     });
     io.use((socket, next) => {
       const { auth, query, headers } = socket.handshake;
-      const header = headers.authorization;
       const token =
         str((auth as Record<string, unknown>).token) ??
         str(query.token) ??
-        (header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined);
+        bearerToken(headers.authorization);
       const clientType =
         str((auth as Record<string, unknown>).clientType) ?? str(query.clientType) ?? 'web';
       if (!CLIENT_TYPE.test(clientType)) return next(refusal('bad clientType', 40001));
@@ -163,8 +163,8 @@ export class SocketIoGateway {
 
 /** One socket.io device: rate limit, decode, dispatch, ack; shows rtc:* events only. */
 class SocketIoConnection implements DeviceConnection {
-  private strikes = 0;
-  private strikeWindowStart = 0;
+  /** Made on the first refusal: most connections never see one. */
+  private flood: FloodStrikes | null = null;
   /** Bytes engine.io holds for the client, not yet handed to its transport. */
   private backlog = 0;
   /** Keeps answers in request order (each a thunk that sends one); made on the first request. */
@@ -268,12 +268,7 @@ class SocketIoConnection implements DeviceConnection {
 
   /** Counts a rate-limited message; disconnects on a sustained flood (as the WS 4029). */
   private strike(): boolean {
-    const now = Date.now();
-    if (now - this.strikeWindowStart > this.o.config.limits.floodWindowMs) {
-      this.strikeWindowStart = now;
-      this.strikes = 0;
-    }
-    if (++this.strikes < this.o.config.limits.floodStrikes) return false;
+    if (!(this.flood ??= new FloodStrikes(this.o.config.limits)).strike(Date.now())) return false;
     this.log.warn({ event: 'flood_closed', userId: this.sender.userId }, 'closing flooding socket');
     this.socket.disconnect(true);
     return true;

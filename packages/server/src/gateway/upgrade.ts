@@ -4,7 +4,7 @@ import type { BlockList } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AppError } from '@parley/protocol';
-import type { Authenticator } from '../auth/index.ts';
+import { bearerToken, type Authenticator } from '../auth/index.ts';
 import type { Sender } from '../core/index.ts';
 import type { Config } from '../config/index.ts';
 import { clientInfo, trustedProxies, type Logger, type Metrics } from '../observability/index.ts';
@@ -69,8 +69,7 @@ const REPLAY_FRAMES = 512;
 export function tokenOf(req: IncomingMessage, url: URL): string | undefined {
   const q = url.searchParams.get('token');
   if (q) return q;
-  const h = req.headers.authorization;
-  return h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined;
+  return bearerToken(req.headers.authorization);
 }
 
 /** One listener for every handshaking socket (`this` is the socket), not a closure each. */

@@ -3,6 +3,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
 import { getRequestListener } from '@hono/node-server';
 import { AppError } from '@parley/protocol';
+import { bearerToken } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Metrics } from '../observability/index.ts';
 import { fail } from './rest.ts';
@@ -19,8 +20,7 @@ export function metricsRoutes(metrics: Metrics, config: Config['metrics']): Hono
   const app = new Hono();
   app.get('/', async (c) => {
     if (config.token !== undefined) {
-      const h = c.req.header('authorization');
-      const token = h?.startsWith('Bearer ') ? h.slice(7).trim() : '';
+      const token = bearerToken(c.req.header('authorization')) ?? '';
       if (!sameToken(token, config.token)) return fail(c, AppError.unauthorized());
     }
     return c.text(await metrics.registry.metrics(), 200, {

@@ -1,7 +1,7 @@
 import { AppError, httpStatusOf, type ErrorCode } from '@parley/protocol';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { Authenticator, Identity } from '../auth/index.ts';
+import { bearerToken, type Authenticator, type Identity } from '../auth/index.ts';
 
 /** Numeric REST codes: HTTP status × 100 + a serial, the REQ-002 convention the specs use. */
 const REST_CODE: Readonly<Record<ErrorCode, number>> = {
@@ -45,8 +45,7 @@ export function fail(c: Context, err: AppError, code = REST_CODE[err.code]): Res
 /** Requires `Authorization: Bearer <jwt>`; 401 otherwise. */
 export function bearer(auth: Authenticator): MiddlewareHandler<AuthVars> {
   return async (c, next) => {
-    const h = c.req.header('authorization');
-    const token = h?.startsWith('Bearer ') ? h.slice(7).trim() : undefined;
+    const token = bearerToken(c.req.header('authorization'));
     try {
       if (!token) throw AppError.unauthorized();
       c.set('identity', await auth.verify(token));
