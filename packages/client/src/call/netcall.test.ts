@@ -5,7 +5,8 @@ import { FakeServer, fakeSignaling } from '../../test/fake-server.ts';
 import { FakePeerHandler } from '../../test/fake-peer.ts';
 import type { ParleyError } from '../errors.ts';
 import type { Signaling } from '../signaling.ts';
-import { NetCall, type NetCallEvents, type NetCallOptions } from './netcall.ts';
+import type { NetCallEvents } from './netcall-events.ts';
+import { NetCall, type NetCallOptions } from './netcall.ts';
 
 /**
  * The netcall API against the fake endpoint and the fake WebRTC handler: every event of
