@@ -85,8 +85,10 @@ export {
 export { Emitter, type EventMap, type Listener } from './emitter.ts';
 export type {
   CallRecord,
+  DeviceRef,
   EndReason,
   IceServer,
+  Media,
   MeetingInfo,
   MeetingParticipant,
   SessionReady,

@@ -93,10 +93,12 @@ export class Call extends Emitter<CallEvents> {
     return this.state.cid;
   }
 
+  /** What the call carries: audio, or audio and video. */
   get media(): Media {
     return this.state.media;
   }
 
+  /** Whether this device placed the call or answers it. */
   get role(): CallRole {
     return this.state.role;
   }
@@ -106,6 +108,7 @@ export class Call extends Emitter<CallEvents> {
     return this.state.peer;
   }
 
+  /** Where the call is: inviting, ringing, incoming, accepted or ended. */
   get phase(): CallPhase {
     return this.state.phase;
   }
@@ -115,10 +118,12 @@ export class Call extends Emitter<CallEvents> {
     return this.state.remote;
   }
 
+  /** The media connection's state. */
   get mediaState(): MediaConnectionState {
     return this.state.mediaState;
   }
 
+  /** Whether the call is over here. */
   get ended(): boolean {
     return this.state.phase === 'ended';
   }
