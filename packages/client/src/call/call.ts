@@ -408,7 +408,8 @@ export class Call extends Emitter<CallEvents> {
    * decides whether to hang up, and media that connects later still counts.
    */
   private armMediaTimer(): void {
-    if (this.mediaTimer) return;
+    // Ended already: a listener of an earlier effect of the same transition hung up.
+    if (this.mediaTimer || this.ended) return;
     this.mediaTimer = setTimeout(() => {
       this.mediaTimer = null;
       this.dispatch({ type: 'media_timeout' });
@@ -417,7 +418,7 @@ export class Call extends Emitter<CallEvents> {
 
   private startQuality(): void {
     const handler = this.handler;
-    if (this.qualityTimer || !handler) return;
+    if (this.qualityTimer || !handler || this.ended) return;
     let previous: QualitySample | null = null;
     this.qualityTimer = setInterval(() => {
       handler

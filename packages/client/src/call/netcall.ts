@@ -219,13 +219,13 @@ export class NetCall extends Emitter<NetCallEvents> {
 
   /** Raises the spec's events for what `call` does. */
   private wire(call: Call): void {
+    const type = typeOf(call.media);
     const member = (m: CallMember): NetCallUser => ({
       account: m.account,
       uid: m.uid,
-      mode: typeOf(call.media),
+      mode: type,
       url: `parley:${call.cid}/${m.uid}`,
     });
-    const type = typeOf(call.media);
     call.on('ringing', ({ devices }) => this.emit('ringing', { cid: call.cid, devices }));
     call.on('accepted', (a) => {
       this.emit('callAccepted', {
