@@ -132,7 +132,7 @@ const emit = (e: Omit<CallEmit, 'kind'>): CallEmit => ({ kind: 'emit', ...e }) a
 const REJECTIONS: ReadonlySet<EndReason> = new Set(['rejected', 'busy']);
 
 /** The other party's device as a member of the call. */
-export function remoteMember(s: CallState): CallMember {
+function remoteMember(s: CallState): CallMember {
   return { account: s.peer, uid: s.remote?.deviceId ?? '' };
 }
 
