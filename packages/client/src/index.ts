@@ -3,11 +3,10 @@
  * (specs/netcall-sdk.md), meetings come from `client.joinMeeting()`.
  */
 export { ParleyClient, type ParleyClientOptions, type ParleyClientEvents } from './client.ts';
+export { NetCall, type NetCallOptions } from './call/netcall.ts';
 export {
-  NetCall,
   type NetCallType,
   type NetCallEvents,
-  type NetCallOptions,
   type NetCallUser,
   type CallOptions,
   type ResponseOptions,
@@ -24,7 +23,16 @@ export {
   type ClientLeaveEvent,
   type CallEndedEvent,
   type RtcInfo,
-} from './call/netcall.ts';
+} from './call/netcall-events.ts';
+export { Call, type CallContext } from './call/call.ts';
+export type { CallPhase, CallRole } from './call/call-machine.ts';
+export type {
+  CallEvents,
+  CallAnswer,
+  CallEnd,
+  CallEndReason,
+  CallMember,
+} from './call/call-events.ts';
 export { BrowserPeerHandler } from './call/browser-peer.ts';
 export type {
   PeerHandler,
@@ -77,8 +85,10 @@ export {
 export { Emitter, type EventMap, type Listener } from './emitter.ts';
 export type {
   CallRecord,
+  DeviceRef,
   EndReason,
   IceServer,
+  Media,
   MeetingInfo,
   MeetingParticipant,
   SessionReady,

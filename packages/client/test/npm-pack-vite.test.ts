@@ -184,6 +184,7 @@ describe('the SDK from `npm pack` in a fresh Vite project', () => {
         await shows(alice, 'media', 'connected');
         await shows(bob, 'media', 'connected');
         await shows(alice, 'tracks', '1');
+        await shows(alice, 'peer', 'bob');
         await shows(bob, 'tracks', '1');
         for (const page of [alice, bob]) {
           assert.equal(await page.locator('#status').getAttribute('data-error'), null);

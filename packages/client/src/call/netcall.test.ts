@@ -5,7 +5,8 @@ import { FakeServer, fakeSignaling } from '../../test/fake-server.ts';
 import { FakePeerHandler } from '../../test/fake-peer.ts';
 import type { ParleyError } from '../errors.ts';
 import type { Signaling } from '../signaling.ts';
-import { NetCall, type NetCallEvents, type NetCallOptions } from './netcall.ts';
+import type { NetCallEvents } from './netcall-events.ts';
+import { NetCall, type NetCallOptions } from './netcall.ts';
 
 /**
  * The netcall API against the fake endpoint and the fake WebRTC handler: every event of
@@ -503,6 +504,27 @@ describe('NetCall as the callee', () => {
     assert.deepEqual(events(), ['beCalling', 'beCalling', 'hangup']);
     assert.equal(last('hangup').reason, 'cancelled');
     assert.equal(last('hangup').account, 'alice');
+  });
+
+  test("the Call objects behind it: ringing, then current, their events beside the spec's", async () => {
+    const { server, netcall, events } = await setup('bob');
+    server.push(incoming('c13'));
+    await server.settle();
+    const call = netcall.incomingCall('c13');
+    assert.ok(call, 'a ringing call is a Call');
+    assert.equal(call.phase, 'incoming');
+    assert.equal(netcall.currentCall, null);
+    const seen: string[] = [];
+    call.on('joined', () => seen.push(`joined ${String(netcall.cid)}`));
+    call.on('ended', ({ reason }) => seen.push(`ended ${reason}`));
+    await netcall.response({ accepted: true, caller: 'alice', type: 2, cid: 'c13' });
+    assert.equal(netcall.currentCall, call);
+    assert.equal(netcall.incomingCall('c13'), undefined, 'answered: no longer ringing');
+    await netcall.startRtc();
+    await call.hangup();
+    assert.deepEqual(seen, ['joined c13', 'ended hangup']);
+    assert.deepEqual(events(), ['beCalling', 'syncDone', 'callEnded']);
+    assert.equal(netcall.currentCall, null);
   });
 
   test('an accept the server refuses leaves no call', async () => {

@@ -1,10 +1,11 @@
-import { ParleyClient, type BeCallingEvent } from '@parley/client';
+import { ParleyClient, type BeCallingEvent, type Call } from '@parley/client';
 
 /**
  * A tiny app written as a user of the SDK writes one: npm-pack-vite.test.ts builds it with Vite
  * against the SDK installed from its `npm pack` tarball. `?token=` signs in, `?callee=` calls
  * that user (audio), an incoming call is answered with the Answer button. What happens shows as
- * data-* attributes of #status, which the test waits for.
+ * data-* attributes of #status, which the test waits for. The caller also follows its call
+ * through the Call object behind netcall (`peer`: who answered, from its own events).
  */
 
 const params = new URLSearchParams(location.search);
@@ -41,6 +42,9 @@ client
   .then(async () => {
     show('user', client.userId);
     const callee = params.get('callee');
-    if (callee) await nc.call({ type: 1, callee });
+    if (!callee) return;
+    await nc.call({ type: 1, callee });
+    const call: Call | null = nc.currentCall;
+    call?.on('joined', ({ remote }) => show('peer', remote?.account ?? ''));
   })
   .catch(fail);
