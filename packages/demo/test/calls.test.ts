@@ -28,7 +28,9 @@ describe('calls in the demo', () => {
   let demo: Demo;
   before(async () => {
     demo = await startDemo({
-      calls: { inviteTtlMs: 10_000, disconnectGraceMs: GRACE_MS },
+      // Short enough for the no-answer test, long enough that a loaded machine answers in time:
+      // at load 25-30 placing a call and clicking Accept took over 10 s.
+      calls: { inviteTtlMs: 30_000, disconnectGraceMs: GRACE_MS },
       limits: { rateBurst: 200, ratePerSec: 50 },
     });
   });
