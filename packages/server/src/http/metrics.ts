@@ -5,7 +5,9 @@ import { getRequestListener } from '@hono/node-server';
 import { AppError } from '@parley/protocol';
 import type { Config } from '../config/index.ts';
 import type { Metrics } from '../observability/index.ts';
+import type { Operations } from './openapi.ts';
 import { fail } from './rest.ts';
+import { Type } from '@sinclair/typebox';
 
 /** Compares in constant time, so that the token cannot be guessed byte by byte. */
 function sameToken(given: string, expected: string): boolean {
@@ -13,6 +15,17 @@ function sameToken(given: string, expected: string): boolean {
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
 }
+
+/** The metrics route as the OpenAPI document shows it (when on the API's port). */
+export const METRICS_OPS: Operations = {
+  'GET /': {
+    summary: 'Prometheus metrics (with metrics.token: only for that Bearer token)',
+    tag: 'operations',
+    access: 'metrics',
+    raw: 'text/plain',
+    response: Type.String(),
+  },
+};
 
 /** `GET /` the Prometheus text; with `metrics.token`, only for `Authorization: Bearer <token>`. */
 export function metricsRoutes(metrics: Metrics, config: Config['metrics']): Hono {
