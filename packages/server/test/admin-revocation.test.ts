@@ -1,0 +1,123 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SignJWT, decodeJwt } from 'jose';
+import { sql } from 'kysely';
+import { startServer, TestClient, type TestServer } from './harness.ts';
+import { SioClient } from './meeting-kit.ts';
+import { admin, call } from './admin-kit.ts';
+
+/**
+ * Token revocation on one node: a revoked token is refused everywhere (REST, WebSocket,
+ * socket.io) and every socket opened with it closes at once, on every transport; other tokens
+ * stand. The cluster's: cluster/admin.test.ts.
+ */
+
+/** The secret startServer() signs with. */
+const SECRET = new TextEncoder().encode('test-secret-test-secret-0123456789');
+
+/** A token of `userId` issued at `iatSec` (epoch seconds), as an identity provider would. */
+export function tokenIssuedAt(userId: string, iatSec: number): Promise<string> {
+  return new SignJWT({ name: userId })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(userId)
+    .setJti(`${userId}-${iatSec}`)
+    .setIssuedAt(iatSec)
+    .setExpirationTime(iatSec + 3600)
+    .sign(SECRET);
+}
+
+describe('token revocation (single node)', () => {
+  let srv: TestServer;
+  const open: Array<{ close(): void }> = [];
+  const ws = async (path: string, token: string) => {
+    const c = await TestClient.open(`${srv.wsBase}${path}${path.includes('?') ? '&' : '?'}token=${token}`);
+    open.push(c);
+    return c;
+  };
+
+  before(async () => {
+    srv = await startServer({ rest: { rateBurst: 1000 } });
+  });
+  after(async () => {
+    for (const c of open) c.close();
+    await srv.close();
+  });
+
+  test('by jti: every socket of the token closes (4011) within a second; others stand', async () => {
+    const revoked = await srv.token('alice');
+    const kept = await srv.token('alice');
+    const native = await ws('/ws', revoked);
+    const resumable = await ws('/ws?resumable=1', revoked);
+    await resumable.nextType('session:ready');
+    const meeting = await ws('/ws/meeting', revoked);
+    const chat = await ws('/ws/chat', revoked);
+    const sio = await SioClient.open(srv, 'alice', { token: revoked });
+    open.push(sio);
+    const sioClosed = new Promise<unknown>((resolve) => sio.socket.once('session:closed', resolve));
+    const sioGone = new Promise<void>((resolve) => sio.socket.once('disconnect', () => resolve()));
+    const other = await ws('/ws', kept);
+
+    const t0 = Date.now();
+    const r = await admin(srv, 'POST', '/revocations', { token: revoked });
+    assert.deepEqual(
+      { kind: r.kind, jti: r.jti },
+      { kind: 'jti', jti: decodeJwt(revoked).jti },
+    );
+    assert.equal(r.closed, 5, 'the five sockets opened with it');
+    for (const c of [native, resumable, meeting, chat]) {
+      assert.equal((await c.waitClose()).code, 4011);
+    }
+    assert.deepEqual(await sioClosed, { code: 4011, reason: 'token revoked' });
+    await sioGone;
+    assert.ok(Date.now() - t0 < 1000, `closed within a second (${Date.now() - t0} ms)`);
+    assert.equal(other.closed, null, 'a socket of another token of the user stays');
+
+    const refused = await call(srv, revoked, 'GET', '/api/calls');
+    assert.equal(refused.status, 401);
+    assert.equal(refused.body.message, 'token revoked');
+    await assert.rejects(TestClient.open(`${srv.wsBase}/ws?token=${revoked}`), /HTTP 401/);
+    await assert.rejects(SioClient.open(srv, 'alice', { token: revoked }));
+    assert.equal((await call(srv, kept, 'GET', '/api/calls')).status, 200);
+
+    // The revoked token cannot extend a connection either.
+    const refresh = await other.request('auth:refresh', { token: revoked });
+    assert.equal(refresh.type, 'error', JSON.stringify(refresh));
+    assert.equal(refresh.error.code, 'unauthorized');
+  });
+
+  test('by user: tokens issued before the cut-off are revoked, later ones stand', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const old = await tokenIssuedAt('bob', now - 60);
+    const fresh = await tokenIssuedAt('bob', now + 2);
+    const oldSocket = await ws('/ws', old);
+    const r = await admin(srv, 'POST', '/revocations', { userId: 'bob' });
+    assert.equal(r.kind, 'user');
+    assert.equal(r.userId, 'bob');
+    assert.equal((await oldSocket.waitClose()).code, 4011);
+    assert.equal((await call(srv, old, 'GET', '/api/calls')).status, 401);
+    assert.equal((await call(srv, fresh, 'GET', '/api/calls')).status, 200);
+    const freshSocket = await ws('/ws', fresh);
+    assert.equal(freshSocket.closed, null);
+    const rows = await sql<{ kind: string; subject: string }>`
+      select kind, subject from token_revocations where subject = 'bob'`.execute(
+      srv.app.db.kysely,
+    );
+    assert.deepEqual(rows.rows, [{ kind: 'user', subject: 'bob' }], 'kept for restarts');
+  });
+
+  test('bad revocations get 400 (40001)', async () => {
+    const token = await srv.token('root', { grants: ['admin'] });
+    for (const body of [
+      {},
+      { jti: '' },
+      { userId: 'bob', before: 'yesterday' },
+      { userId: 'bob', before: new Date(Date.now() + 3_600_000).toISOString() },
+      { token: 'not-a-jwt' },
+      { jti: 'x', userId: 'bob' },
+    ]) {
+      const r = await call(srv, token, 'POST', '/api/admin/revocations', body);
+      assert.equal(r.status, 400, `${JSON.stringify(body)} → ${JSON.stringify(r.body)}`);
+      assert.equal(r.body.code, 40001);
+    }
+  });
+});
