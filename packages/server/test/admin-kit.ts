@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
+import { SignJWT } from 'jose';
 import type { Frame, TestServer } from './harness.ts';
 
 /** Helpers of the admin API tests. */
@@ -45,5 +46,20 @@ export async function until(check: () => Promise<boolean>, what: string): Promis
     if (Date.now() > deadline) assert.fail(`not within 10 s: ${what}`);
     await delay(50);
   }
+}
+
+
+/** The secret startServer() and startCluster() sign with. */
+const SECRET = new TextEncoder().encode('test-secret-test-secret-0123456789');
+
+/** A token of `userId` issued at `iatSec` (epoch seconds), as an identity provider would. */
+export function tokenIssuedAt(userId: string, iatSec: number): Promise<string> {
+  return new SignJWT({ name: userId })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(userId)
+    .setJti(`${userId}-${iatSec}`)
+    .setIssuedAt(iatSec)
+    .setExpirationTime(iatSec + 3600)
+    .sign(SECRET);
 }
 

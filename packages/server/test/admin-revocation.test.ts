@@ -1,30 +1,16 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SignJWT, decodeJwt } from 'jose';
+import { decodeJwt } from 'jose';
 import { sql } from 'kysely';
 import { startServer, TestClient, type TestServer } from './harness.ts';
 import { SioClient } from './meeting-kit.ts';
-import { admin, call } from './admin-kit.ts';
+import { admin, call, tokenIssuedAt } from './admin-kit.ts';
 
 /**
  * Token revocation on one node: a revoked token is refused everywhere (REST, WebSocket,
  * socket.io) and every socket opened with it closes at once, on every transport; other tokens
  * stand. The cluster's: cluster/admin.test.ts.
  */
-
-/** The secret startServer() signs with. */
-const SECRET = new TextEncoder().encode('test-secret-test-secret-0123456789');
-
-/** A token of `userId` issued at `iatSec` (epoch seconds), as an identity provider would. */
-export function tokenIssuedAt(userId: string, iatSec: number): Promise<string> {
-  return new SignJWT({ name: userId })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(userId)
-    .setJti(`${userId}-${iatSec}`)
-    .setIssuedAt(iatSec)
-    .setExpirationTime(iatSec + 3600)
-    .sign(SECRET);
-}
 
 describe('token revocation (single node)', () => {
   let srv: TestServer;
