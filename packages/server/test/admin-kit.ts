@@ -48,7 +48,6 @@ export async function until(check: () => Promise<boolean>, what: string): Promis
   }
 }
 
-
 /** The secret startServer() and startCluster() sign with. */
 const SECRET = new TextEncoder().encode('test-secret-test-secret-0123456789');
 
@@ -62,4 +61,3 @@ export function tokenIssuedAt(userId: string, iatSec: number): Promise<string> {
     .setExpirationTime(iatSec + 3600)
     .sign(SECRET);
 }
-

@@ -16,7 +16,9 @@ describe('token revocation (single node)', () => {
   let srv: TestServer;
   const open: Array<{ close(): void }> = [];
   const ws = async (path: string, token: string) => {
-    const c = await TestClient.open(`${srv.wsBase}${path}${path.includes('?') ? '&' : '?'}token=${token}`);
+    const c = await TestClient.open(
+      `${srv.wsBase}${path}${path.includes('?') ? '&' : '?'}token=${token}`,
+    );
     open.push(c);
     return c;
   };
@@ -45,10 +47,7 @@ describe('token revocation (single node)', () => {
 
     const t0 = Date.now();
     const r = await admin(srv, 'POST', '/revocations', { token: revoked });
-    assert.deepEqual(
-      { kind: r.kind, jti: r.jti },
-      { kind: 'jti', jti: decodeJwt(revoked).jti },
-    );
+    assert.deepEqual({ kind: r.kind, jti: r.jti }, { kind: 'jti', jti: decodeJwt(revoked).jti });
     assert.equal(r.closed, 5, 'the five sockets opened with it');
     for (const c of [native, resumable, meeting, chat]) {
       assert.equal((await c.waitClose()).code, 4011);
@@ -85,9 +84,7 @@ describe('token revocation (single node)', () => {
     const freshSocket = await ws('/ws', fresh);
     assert.equal(freshSocket.closed, null);
     const rows = await sql<{ kind: string; subject: string }>`
-      select kind, subject from token_revocations where subject = 'bob'`.execute(
-      srv.app.db.kysely,
-    );
+      select kind, subject from token_revocations where subject = 'bob'`.execute(srv.app.db.kysely);
     assert.deepEqual(rows.rows, [{ kind: 'user', subject: 'bob' }], 'kept for restarts');
   });
 

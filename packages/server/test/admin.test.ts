@@ -115,7 +115,7 @@ describe('admin API (single node)', () => {
     const ios = await srv.connect('erin', 'native', 'ios');
     sockets.push(web, ios);
     const erin = async () => {
-      for (let cursor: string | null = null; ; ) {
+      for (let cursor: string | null = null; ;) {
         const q: string = cursor ? `&cursor=${cursor}` : '';
         const page = await admin(srv, 'GET', `/users?limit=2${q}`);
         const found = page.users.find((u: Frame) => u.userId === 'erin');
@@ -162,7 +162,11 @@ describe('admin API (single node)', () => {
     }
     const send = await ivan.request('rtc:createTransport', { meetingId: id, direction: 'send' });
     const transportId = send.data.transportId as string;
-    await ivan.request('rtc:connectTransport', { meetingId: id, transportId, dtlsParameters: DTLS });
+    await ivan.request('rtc:connectTransport', {
+      meetingId: id,
+      transportId,
+      dtlsParameters: DTLS,
+    });
     const produced = await ivan.request('rtc:produce', {
       meetingId: id,
       transportId,
@@ -175,7 +179,11 @@ describe('admin API (single node)', () => {
     const list = await admin(srv, 'GET', '/meetings?limit=200');
     const listed = list.meetings.find((m: Frame) => m.meetingId === id);
     assert.ok(listed, 'the meeting is listed');
-    assert.deepEqual(listed.participants.map((p: Frame) => p.userId).sort(), ['hana', 'ivan', 'jo']);
+    assert.deepEqual(listed.participants.map((p: Frame) => p.userId).sort(), [
+      'hana',
+      'ivan',
+      'jo',
+    ]);
     const view = await admin(srv, 'GET', `/meetings/${id}`);
     const ivanPeer = view.peers.find((p: Frame) => p.userId === 'ivan');
     assert.deepEqual(

@@ -87,7 +87,7 @@ describe('admin API in a two-node cluster', () => {
     assert.equal((await carol.waitClose()).code, 4012);
   });
 
-  test('a revocation on one node closes the token\'s sockets on the other within a second', async () => {
+  test("a revocation on one node closes the token's sockets on the other within a second", async () => {
     const [a, b] = srv.apps as [App, App];
     const old = await tokenIssuedAt('mallory', Math.floor(Date.now() / 1000) - 60);
     const onA = await on(a, old);
