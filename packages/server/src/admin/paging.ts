@@ -14,7 +14,7 @@ export function decodeCursor(cursor: string, arity: number): Array<string | numb
       v.length === arity &&
       v.every((x) => typeof x === 'string' || typeof x === 'number')
     )
-      return v as Array<string | number>;
+      return v;
   } catch {
     // not JSON: reported below
   }

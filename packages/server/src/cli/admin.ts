@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { createAuthenticator } from '../auth/index.ts';
 import { loadConfig, ConfigError } from '../config/index.ts';
 import { ADMIN_GRANT } from '../http/index.ts';
@@ -12,12 +12,6 @@ interface Common {
 
 /** A token minted here lives this long: one command's worth. */
 const MINTED_TTL_SEC = 120;
-
-const positive = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-};
 
 /**
  * The server and token a command talks to: `--url` (default: this host's configured port) and

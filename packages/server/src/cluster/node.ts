@@ -217,8 +217,12 @@ export class ClusterNode {
     return {
       nodes: () => this.registry.live(),
       ask: async <O extends AdminOp>(nodeId: string, op: O) =>
-        (await this.rpc.ask(nodeId, (corr, replyTo) => ({ kind: 'admin', corr, replyTo, op }))) as
-          AdminResults[O['op']],
+        (await this.rpc.ask(nodeId, (corr, replyTo) => ({
+          kind: 'admin',
+          corr,
+          replyTo,
+          op,
+        }))) as AdminResults[O['op']],
     };
   }
 

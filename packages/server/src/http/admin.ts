@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
 import { Type } from '@sinclair/typebox';
-import { decodeJwt } from 'jose';
+import { decodeJwt, type JWTPayload } from 'jose';
 import { AppError, isValidId } from '@parley/protocol';
 import type { AdminService } from '../admin/index.ts';
 import type { Authenticator } from '../auth/index.ts';
@@ -111,7 +111,7 @@ export const ADMIN_OPS: Operations = {
   'POST /meetings/:meetingId/producers/:producerId/mute': admin({
     summary: "Pause a participant's producer server-side; its owner may resume it only if allowed",
     description:
-      'Everyone in the meeting hears rtc:producerPaused. Without allowUnmute the owner\'s ' +
+      "Everyone in the meeting hears rtc:producerPaused. Without allowUnmute the owner's " +
       "rtc:resumeProducer is refused with `forbidden` (details.reason 'muted_by_admin'); muting " +
       'again with allowUnmute true lets them resume.',
     body: MuteBody,
@@ -138,7 +138,8 @@ export const ADMIN_OPS: Operations = {
     errors: [400, 404, 503],
   }),
   'POST /revocations': admin({
-    summary: "Revoke a token (by jti, or the whole token) or every token of a user issued before a time",
+    summary:
+      'Revoke a token (by jti, or the whole token) or every token of a user issued before a time',
     description:
       'Every node refuses the tokens from then on (401) and closes the sockets opened with ' +
       'them within a second: WebSocket close 4011, socket.io `session:closed` then disconnect.',
@@ -175,7 +176,11 @@ function timeOf(text: string | undefined, field: string, fallback: number): numb
 /** What a revocation request names, as a Revocation. */
 function revocationOf(b: (typeof RevokeBody)['static'], now: number): Revocation {
   if ('jti' in b) {
-    return { kind: 'jti', jti: b.jti, expiresAt: timeOf(b.expiresAt, 'expiresAt', now + JTI_KEEP_MS) };
+    return {
+      kind: 'jti',
+      jti: b.jti,
+      expiresAt: timeOf(b.expiresAt, 'expiresAt', now + JTI_KEEP_MS),
+    };
   }
   if ('userId' in b) {
     if (!isValidId(b.userId)) throw AppError.badRequest('userId is not a valid id');
@@ -183,7 +188,7 @@ function revocationOf(b: (typeof RevokeBody)['static'], now: number): Revocation
     if (before > now + CUTOFF_SKEW_MS) throw AppError.badRequest('before is in the future');
     return { kind: 'user', userId: b.userId, before };
   }
-  let claims;
+  let claims: JWTPayload;
   try {
     claims = decodeJwt(b.token);
   } catch {
@@ -217,9 +222,7 @@ export function adminRoutes(
   app.get('/calls', async (c) => ok(c, await service.calls(pageOf(c))));
   app.post('/calls/:callId/end', async (c) => ok(c, await service.endCall(idOf(c, 'callId'))));
   app.get('/meetings', async (c) => ok(c, await service.meetings(pageOf(c))));
-  app.get('/meetings/:meetingId', async (c) =>
-    ok(c, await service.meeting(idOf(c, 'meetingId'))),
-  );
+  app.get('/meetings/:meetingId', async (c) => ok(c, await service.meeting(idOf(c, 'meetingId'))));
   app.post('/meetings/:meetingId/end', async (c) =>
     ok(c, await service.endMeeting(c.get('identity'), idOf(c, 'meetingId'))),
   );

@@ -27,4 +27,3 @@ export function body<T extends TSchema>(schema: T): (c: Context) => Promise<Stat
     });
   };
 }
-

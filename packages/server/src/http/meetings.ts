@@ -5,7 +5,12 @@ import type { Authenticator } from '../auth/index.ts';
 import { NICKNAME_MAX_LENGTH, type MeetingService } from '../meetings/index.ts';
 import { body } from './body.ts';
 import type { Operations } from './openapi.ts';
-import { IceServersSchema, MeetingSchema, MeetingViewSchema, ParticipantSchema } from './schemas.ts';
+import {
+  IceServersSchema,
+  MeetingSchema,
+  MeetingViewSchema,
+  ParticipantSchema,
+} from './schemas.ts';
 import { bearer, ok, type AuthVars } from './rest.ts';
 
 /** Free text that is stored: bounded, and no character the store refuses (docs/protocol.md). */

@@ -62,7 +62,7 @@ export class ApiDocument {
       const [method, path] = key.split(' ') as [string, string];
       const full = openApiPath(base, path);
       let byMethod = this.paths.get(full);
-      if (!byMethod) this.paths.set(full, (byMethod = new Map()));
+      if (!byMethod) this.paths.set(full, (byMethod = new Map<Method, Operation>()));
       byMethod.set(method.toLowerCase() as Method, op);
     }
     return this;
