@@ -78,6 +78,7 @@ describe('admin API (single node)', () => {
       [second.data.callId],
     );
     assert.equal(page2.next, null);
+    assert.deepEqual(page2.unreachable, [], 'every node answered');
 
     const ended = await admin(srv, 'POST', `/calls/${callId}/end`);
     assert.deepEqual(ended, { callId, reason: 'admin' });

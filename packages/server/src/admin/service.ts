@@ -27,11 +27,17 @@ export interface AdminServiceOptions {
 export class AdminService {
   constructor(private readonly o: AdminServiceOptions) {}
 
-  /** Live calls on every node, oldest first. */
+  /**
+   * Live calls on every node, oldest first. A node that does not answer is named in
+   * `unreachable` rather than failing the list: its calls are missing from this page.
+   */
   async calls(page: PageRequest) {
-    const all = await Promise.all(this.nodes().map((n) => this.on(n, { op: 'calls' })));
-    const { items, next } = pageOf(all.flat(), (c) => [c.createdAt, c.callId], 2, page);
-    return { calls: items, next };
+    const nodes = this.nodes();
+    const answers = await Promise.allSettled(nodes.map((n) => this.on(n, { op: 'calls' })));
+    const unreachable = nodes.filter((_, i) => answers[i]!.status === 'rejected');
+    const all = answers.flatMap((a) => (a.status === 'fulfilled' ? a.value : []));
+    const { items, next } = pageOf(all, (c) => [c.createdAt, c.callId], 2, page);
+    return { calls: items, next, unreachable };
   }
 
   /** Ends a live call with reason `admin`, on the node that owns it. */

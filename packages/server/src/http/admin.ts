@@ -72,7 +72,13 @@ export const ADMIN_OPS: Operations = {
   'GET /calls': admin({
     summary: 'Live calls on every node, oldest first',
     query: PageQuery(MAX_LIMIT),
-    response: Type.Object({ calls: Type.Array(LiveCallSchema), next: Next }),
+    response: Type.Object({
+      calls: Type.Array(LiveCallSchema),
+      next: Next,
+      unreachable: Type.Array(Type.String(), {
+        description: 'nodes that did not answer: their calls are missing from the page',
+      }),
+    }),
     errors: [400, 503],
   }),
   'POST /calls/:callId/end': admin({
