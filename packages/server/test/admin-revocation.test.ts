@@ -2,6 +2,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeJwt } from 'jose';
 import { sql } from 'kysely';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { createApp } from '../src/app.ts';
+import { loadConfig } from '../src/config/index.ts';
 import { startServer, TestClient, type TestServer } from './harness.ts';
 import { SioClient } from './meeting-kit.ts';
 import { admin, call, tokenIssuedAt } from './admin-kit.ts';
@@ -103,4 +109,29 @@ describe('token revocation (single node)', () => {
       assert.equal(r.body.code, 40001);
     }
   });
+});
+
+test('revocations survive a restart: the next run loads them before it serves', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'parley-revoke-'));
+  const config = loadConfig(
+    { PARLEY_JWT_SECRET: 'test-secret-test-secret-0123456789' },
+    { server: { port: 0 }, dataDir },
+  );
+  const start = () => createApp(config, { log: pino({ level: 'silent' }) });
+  const first = await start();
+  const token = await first.auth.mint('carol');
+  await first.revoker.revoke({
+    kind: 'jti',
+    jti: decodeJwt(token).jti!,
+    expiresAt: Date.now() + 60_000,
+  });
+  await first.close();
+  const second = await start();
+  try {
+    await assert.rejects(second.auth.verify(token), /token revoked/);
+    assert.equal((await second.auth.verify(await second.auth.mint('carol'))).userId, 'carol');
+  } finally {
+    await second.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 });
