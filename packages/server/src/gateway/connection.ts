@@ -20,7 +20,7 @@ export const CloseCode = {
   GoingAway: 1001,
   /** The connection's token was revoked (`/api/admin/revocations`). */
   TokenRevoked: 4011,
-  /** An administrator disconnected the device (`/api/admin/devices/.../disconnect`). */
+  /** An administrator disconnected the device (`/api/admin/users/:userId/devices/:id/disconnect`). */
   Kicked: 4012,
   /** Frame larger than the hard cap: the socket cannot safely continue. */
   TooBig: 1009,
