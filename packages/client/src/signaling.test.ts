@@ -121,6 +121,20 @@ describe('Signaling', () => {
     s.disconnect();
   });
 
+  test('a device an administrator disconnected (4012) is closed, not reconnected', async () => {
+    const server = new FakeServer();
+    const s = fakeSignaling(server, { policy: { nextRetryDelayInMs: () => 5 } });
+    await s.connect();
+    let retried = false;
+    s.on('reconnecting', () => (retried = true));
+    const closed = s.next('closed');
+    server.current.close(4012, 'disconnected by an administrator');
+    const [{ reason }] = await closed;
+    assert.match(reason, /4012/);
+    assert.equal(s.state, 'disconnected');
+    assert.equal(retried, false);
+  });
+
   test('the policy decides the retries; when it gives up the client is closed', async () => {
     const server = new FakeServer();
     const delays: Array<number | null> = [5, 5, null];

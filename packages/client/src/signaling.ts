@@ -5,6 +5,12 @@ import type { ReconnectPolicy } from './reconnect-policy.ts';
 import type { SignalingSocket, SocketFactory } from './socket.ts';
 
 /** Where the signaling connection is. */
+/**
+ * The close code of a device an administrator disconnected (docs/protocol.md): it is not
+ * reconnected, which would make it a new device of the same user at once.
+ */
+const KICKED = 4012;
+
 export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting';
 
 /**
@@ -56,7 +62,10 @@ export type SignalingEvents = {
    * calls and meeting peers are gone and its pending requests failed with `session_lost`.
    */
   sessionLost: [];
-  /** Reconnection gave up (the policy returned null). */
+  /**
+   * Reconnection gave up (the policy returned null), or an administrator disconnected the
+   * device (close 4012), which is not reconnected.
+   */
   closed: [{ reason: string }];
 };
 
@@ -276,7 +285,9 @@ export class Signaling extends Emitter<SignalingEvents> {
       clearTimeout(openTimer);
       if (this.socket !== socket) return;
       this.socket = null;
-      this.dropped(`closed (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`);
+      const reason = `closed (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`;
+      if (ev.code === KICKED) this.closedByServer(reason);
+      else this.dropped(reason);
     };
     socket.onerror = () => undefined;
   }
@@ -367,6 +378,19 @@ export class Signaling extends Emitter<SignalingEvents> {
       this.retry.timer = null;
       void this.open();
     }, delayMs);
+  }
+
+  /** The server ended this device on purpose: closed, without a retry. */
+  private closedByServer(reason: string): void {
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
+    this.failPending(ParleyError.notConnected());
+    this.queue = [];
+    this.session = null;
+    this.firstConnect?.reject(new ParleyError('not_connected', `cannot connect: ${reason}`));
+    this.firstConnect = null;
+    this.setState('disconnected');
+    this.emit('closed', { reason });
   }
 
   private failPending(err: ParleyError): void {

@@ -20,7 +20,9 @@ export type EndReason =
   | 'shutdown'
   | 'node_lost'
   /** The node died without warning (kill -9) and ended the call when it started again. */
-  | 'node_restart';
+  | 'node_restart'
+  /** An administrator ended it (`POST /api/admin/calls/:callId/end`). */
+  | 'admin';
 
 /** Every end reason, for validation and tables. */
 export const END_REASONS: readonly EndReason[] = [
@@ -35,6 +37,7 @@ export const END_REASONS: readonly EndReason[] = [
   'shutdown',
   'node_lost',
   'node_restart',
+  'admin',
 ];
 
 /** The kinds of client a device declares on connect (`?clientType=`). */

@@ -2,10 +2,16 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { Hono } from 'hono';
+import { Hono, type Env } from 'hono';
 import { getRequestListener } from '@hono/node-server';
 import { AppError } from '@parley/protocol';
-import { createAuthenticator, type Authenticator } from './auth/index.ts';
+import { AdminLocal, AdminService, Revoker } from './admin/index.ts';
+import {
+  createAuthenticator,
+  refusingRevoked,
+  RevocationList,
+  type Authenticator,
+} from './auth/index.ts';
 import { CallEngine } from './calls/index.ts';
 import { ClusterNode, localPlacement, MemoryBus } from './cluster/index.ts';
 import type { Sender } from './core/index.ts';
@@ -24,18 +30,32 @@ import {
   type Dialect,
 } from './gateway/index.ts';
 import {
+  ADMIN_OPS,
+  adminRoutes,
+  ApiDocument,
   bodyCap,
+  CALL_OPS,
   callRoutes,
   createHttpServer,
+  DEV_OPS,
   devLoginEnabled,
   devRoutes,
   fail,
+  HEALTH_OPS,
+  healthRoutes,
   ipRateLimit,
   KeyedRateLimiter,
+  MEDIA_OPS,
   mediaRoutes,
+  MEETING_OPS,
   meetingRoutes,
+  METRICS_OPS,
   metricsRoutes,
   metricsServer,
+  OPENAPI_OPS,
+  openApiRoutes,
+  type Operations,
+  PRESENCE_OPS,
   presenceRoutes,
   rateLimitedAuth,
   webRoutes,
@@ -54,17 +74,27 @@ import {
   LastSeen,
   MeetingStore,
   migrate,
+  RevocationStore,
   openDatabase,
   WriteJournal,
   WriteQueue,
   type Db,
 } from './store/index.ts';
 
+/** The server's version, as the OpenAPI document states it. */
+const VERSION = '0.1.0';
+
 /** A running (or ready to run) Parley node. */
 export interface App {
   readonly nodeId: string;
   readonly config: Readonly<Config>;
   readonly auth: Authenticator;
+  /** Token revocations (the admin API's), in force on every node. */
+  readonly revoker: Revoker;
+  /** The OpenAPI 3.1 document of the REST API, as served at `/api/openapi.json`. */
+  readonly openApi: ApiDocument;
+  /** The routes the HTTP server serves (Hono's list: method and path). */
+  readonly routes: ReadonlyArray<{ method: string; path: string }>;
   readonly engine: CallEngine;
   readonly records: CallRecordStore;
   readonly metrics: Metrics;
@@ -112,7 +142,9 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   const nodeId = config.cluster.nodeId ?? randomBytes(4).toString('hex');
   const log = (opts.log ?? createLogger(config.log.level)).child({ node: nodeId });
   const metrics = new Metrics();
-  const auth = createAuthenticator(config);
+  // Every token, on every endpoint, is checked against the revocations this node knows.
+  const revocations = new RevocationList();
+  const auth = refusingRevoked(createAuthenticator(config), revocations);
   const db = openDatabase(config, nodeId);
   await migrate(db);
   db.onFileProblem((problem) =>
@@ -256,7 +288,29 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   };
   // In a cluster, commands run where their call, meetings or rooms live; devices' comings and
   // goings reach the nodes that care.
-  const served = cluster?.serve({ hub, engine, records, db, local, here, rtc, rooms, relay }) ?? {
+  const adminLocal = new AdminLocal({ nodeId, engine, hub, rtc });
+  const revoker = new Revoker({
+    nodeId,
+    bus,
+    records: new RevocationStore(db.kysely),
+    list: revocations,
+    hub,
+    refreshMs: config.auth.revocationRefreshMs,
+    log,
+  });
+  await revoker.start();
+  const served = cluster?.serve({
+    hub,
+    engine,
+    records,
+    db,
+    local,
+    here,
+    rtc,
+    rooms,
+    relay,
+    admin: (op) => adminLocal.run(op),
+  }) ?? {
     owners: null,
     onDeviceOnline: here.online,
     onDeviceOffline: here.offline,
@@ -295,38 +349,64 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   const restAuth = rateLimitedAuth(auth, restRate);
   // Not ready (503) while the store refuses writes or its file is gone: records are kept and
   // retried meanwhile, but a load balancer should prefer a node whose store works.
-  http.get('/healthz', (c) => {
-    const store = storeHealth();
-    return c.json(
-      {
-        status: store.up ? 'ok' : 'degraded',
-        node: nodeId,
-        store,
-        connections: hub.size,
-        calls: engine.size,
-        meetings: rtc.size,
-        sfuWorkers: sfu.workers(),
-        ...(cluster ? { cluster: cluster.health() } : {}),
-      },
-      store.up ? 200 : 503,
-    );
-  });
+  // Each route module mounted with the operations it declares: the OpenAPI document is made
+  // of them (a test holds it to the routes registered here).
+  const openApi = new ApiDocument();
+  const mount = <E extends Env>(base: string, routes: Hono<E>, ops: Operations) => {
+    http.route(base, routes);
+    openApi.add(base, ops);
+  };
+  mount(
+    '/healthz',
+    healthRoutes(() => {
+      const store = storeHealth();
+      return {
+        up: store.up,
+        body: {
+          status: store.up ? 'ok' : 'degraded',
+          node: nodeId,
+          store,
+          connections: hub.size,
+          calls: engine.size,
+          meetings: rtc.size,
+          sfuWorkers: sfu.workers(),
+          ...(cluster ? { cluster: cluster.health() } : {}),
+        },
+      };
+    }),
+    HEALTH_OPS,
+  );
   // /metrics on the API's port unless it has a listener of its own (metrics.port).
   const metricsApart =
     config.metrics.port === undefined ? null : metricsServer(metrics, config.metrics);
-  if (!metricsApart) http.route('/metrics', metricsRoutes(metrics, config.metrics));
-  http.route('/api/calls', callRoutes(restAuth, records));
-  http.route('/api/meetings', meetingRoutes(restAuth, meetings));
-  http.route('/api/presence', presenceRoutes(restAuth, directory, config.rest.presenceScope));
-  http.route('/api/media-config', mediaRoutes(restAuth, config.ice));
+  if (!metricsApart) mount('/metrics', metricsRoutes(metrics, config.metrics), METRICS_OPS);
+  mount('/api/calls', callRoutes(restAuth, records), CALL_OPS);
+  mount('/api/meetings', meetingRoutes(restAuth, meetings), MEETING_OPS);
+  mount(
+    '/api/presence',
+    presenceRoutes(restAuth, directory, config.rest.presenceScope),
+    PRESENCE_OPS,
+  );
+  mount('/api/media-config', mediaRoutes(restAuth, config.ice), MEDIA_OPS);
+  const admin = new AdminService({
+    nodeId,
+    local: adminLocal,
+    peers: cluster?.adminPeers() ?? null,
+    placement,
+    directory,
+    meetings,
+    revoker,
+  });
+  mount('/api/admin', adminRoutes(restAuth, admin), ADMIN_OPS);
   if (devLoginEnabled(config)) {
     http.use('/api/dev/*', ipRateLimit(restRate));
-    http.route('/api/dev', devRoutes(auth));
+    mount('/api/dev', devRoutes(auth), DEV_OPS);
     log.warn(
       { event: 'dev_login' },
       'dev sign-in is on: anyone who reaches /api/dev/token signs in',
     );
   }
+  mount('/api/openapi.json', openApiRoutes(openApi, VERSION), OPENAPI_OPS);
   http.route('/', webRoutes(config.web));
   http.notFound((c) => fail(c, AppError.notFound('route')));
   http.onError((err, c) => {
@@ -356,6 +436,9 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     nodeId,
     config,
     auth,
+    revoker,
+    openApi,
+    routes: http.routes,
     engine,
     records,
     metrics,
@@ -384,6 +467,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
         await Promise.race([engine.shutdown(), new Promise((r) => (timer = setTimeout(r, share)))]);
         clearTimeout(timer);
         rtc.close();
+        revoker.close();
         gateway.close();
         await socketIo.close();
         rooms.close();

@@ -45,9 +45,11 @@ describe('REST for the SDK and the demo', () => {
     };
     assert.equal(data.userId, 'dana');
     assert.equal(data.name, 'Dana');
-    const { expiresAt, ...identity } = await srv.app.auth.verify(data.token);
+    const { expiresAt, issuedAt, jti, ...identity } = await srv.app.auth.verify(data.token);
     assert.deepEqual(identity, { userId: 'dana', name: 'Dana', grants: [] });
     assert.ok(expiresAt > Date.now(), 'the token expires in the future');
+    assert.ok(issuedAt! <= Date.now(), 'issued now');
+    assert.equal(typeof jti, 'string', 'an id of its own, so that it can be revoked alone');
   });
 
   test('dev sign-in refuses bad bodies, and is absent where not enabled', async () => {

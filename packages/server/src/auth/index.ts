@@ -6,3 +6,4 @@ export {
   type Identity,
 } from './jwt.ts';
 export { granted } from './scope.ts';
+export { RevocationList, refusingRevoked, type TokenRef } from './revocations.ts';

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT, createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { AppError, isSafeText, isValidId } from '@parley/protocol';
 import type { Config } from '../config/index.ts';
@@ -13,6 +13,10 @@ export interface Identity {
   grants: readonly string[];
   /** When the token expires (its `exp`, epoch ms): a connection opened with it closes then. */
   expiresAt: number;
+  /** The token's `jti`, if it has one: what a revocation by id names. */
+  jti?: string;
+  /** When the token was issued (its `iat`, epoch ms; 0 without one): revocations by user use it. */
+  issuedAt?: number;
 }
 
 /** Verifies bearer tokens; mints them when configured with a shared secret. */
@@ -82,7 +86,14 @@ export function createAuthenticator(opts: AuthOptions): Authenticator {
         const grants = Array.isArray(payload.grants)
           ? payload.grants.filter((g): g is string => typeof g === 'string')
           : [];
-        return { userId: payload.sub, name, grants, expiresAt: payload.exp * 1000 };
+        return {
+          userId: payload.sub,
+          name,
+          grants,
+          expiresAt: payload.exp * 1000,
+          ...(typeof payload.jti === 'string' ? { jti: payload.jti } : {}),
+          issuedAt: (payload.iat ?? 0) * 1000,
+        };
       } catch (err) {
         if (err instanceof AppError) throw err;
         throw AppError.unauthorized(`invalid token: ${(err as Error).message}`);
@@ -93,6 +104,8 @@ export function createAuthenticator(opts: AuthOptions): Authenticator {
       const jwt = new SignJWT({ name: name ?? userId, ...(grants ? { grants } : {}) })
         .setProtectedHeader({ alg: 'HS256' })
         .setSubject(userId)
+        // A token of its own id, so that it can be revoked alone (`POST /api/admin/revocations`).
+        .setJti(randomUUID())
         .setIssuedAt()
         .setExpirationTime(`${ttlSec ?? auth.tokenTtlSec}s`);
       if (auth.issuer) jwt.setIssuer(auth.issuer);

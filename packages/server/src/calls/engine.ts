@@ -341,6 +341,19 @@ export class CallEngine {
     this.lostTimers.set(device.deviceId, timer);
   }
 
+  /** Every call live on this node (the admin API's listing). */
+  live(): CallState[] {
+    return [...this.calls.values()].map((c) => c.state);
+  }
+
+  /** Ends a live call of this node with reason `admin`; its parties hear `call:ended`. */
+  endByAdmin(callId: string): CallState {
+    const call = this.calls.get(callId);
+    if (!call) throw AppError.notFound('call');
+    this.input(call, { type: 'abort', reason: 'admin' });
+    return call.state;
+  }
+
   /** Ends every live call with `shutdown` and waits until their records are written. */
   async shutdown(): Promise<void> {
     for (const call of [...this.calls.values()])

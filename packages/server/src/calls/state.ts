@@ -68,7 +68,7 @@ export type CallInput =
   | { type: 'ring_timeout' }
   | { type: 'device_online'; device: DeviceRef }
   | { type: 'device_lost'; device: DeviceRef }
-  | { type: 'abort'; reason: 'shutdown' | 'node_lost' | 'failed' };
+  | { type: 'abort'; reason: 'shutdown' | 'node_lost' | 'failed' | 'admin' };
 
 /** Send one event to one device. */
 export interface SendEffect {

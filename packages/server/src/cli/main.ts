@@ -5,6 +5,7 @@ import { createAuthenticator } from '../auth/index.ts';
 import { devLoginEnabled } from '../http/index.ts';
 import { loadConfig, ConfigError } from '../config/index.ts';
 import { migrate, openDatabase } from '../store/index.ts';
+import { adminCommands } from './admin.ts';
 import { guardProcess } from './process-guard.ts';
 
 const program = new Command()
@@ -63,6 +64,8 @@ program
     });
     process.stdout.write(`${token}\n`);
   });
+
+program.addCommand(adminCommands());
 
 program
   .command('migrate')

@@ -2,7 +2,15 @@ import { Redis } from 'ioredis';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Command } from '@parley/protocol';
 import type { CallEngine } from '../calls/index.ts';
-import type { Bus, BusMessage, Owners, Sender } from '../core/index.ts';
+import type {
+  AdminOp,
+  AdminPeers,
+  AdminResults,
+  Bus,
+  BusMessage,
+  Owners,
+  Sender,
+} from '../core/index.ts';
 import { linkHostOf, type Config } from '../config/index.ts';
 import {
   CloseCode,
@@ -67,6 +75,8 @@ export interface ServeOptions {
   rooms: RoomManager;
   /** The engine's relay: a device on this node relays along its call's route with it. */
   relay: SignalRelay;
+  /** Runs what another node's admin API asks of this one. */
+  admin: (op: AdminOp) => Promise<unknown>;
 }
 
 /** What app.ts gets back: where commands run, and the device hooks that spread. */
@@ -199,6 +209,20 @@ export class ClusterNode {
         }));
         return handoff as SessionHandoff | null;
       },
+    };
+  }
+
+  /** The other nodes, for the admin API: the live ones, and each one's AdminOps over the bus. */
+  adminPeers(): AdminPeers {
+    return {
+      nodes: () => this.registry.live(),
+      ask: async <O extends AdminOp>(nodeId: string, op: O) =>
+        (await this.rpc.ask(nodeId, (corr, replyTo) => ({
+          kind: 'admin',
+          corr,
+          replyTo,
+          op,
+        }))) as AdminResults[O['op']],
     };
   }
 
@@ -414,6 +438,8 @@ export class ClusterNode {
       .on('session-take', (m) =>
         this.rpc.answer(m, m.kind, () => this.gateway?.handOff(m) ?? null),
       );
+    // The admin API of another node: what it asks of this node's calls, devices, media rooms.
+    router.on('admin', (m) => this.rpc.answer(m, `admin:${m.op.op}`, () => s.admin(m.op)));
     // Meetings: what REST did on another node, for the node holding the media room.
     router
       .on('meeting-left', (m) =>

@@ -35,6 +35,8 @@ return holder`;
  */
 export class NodeRegistry {
   private deadNodes: string[] = [];
+  /** The other nodes whose liveness key was there at the last heartbeat. */
+  private liveOthers: string[] = [];
   /** What each live node advertises in its liveness key (its link), as of the last heartbeat. */
   private adverts = new Map<string, string>();
   /**
@@ -154,6 +156,11 @@ export class NodeRegistry {
     return this.adverts.get(nodeId);
   }
 
+  /** This node and every other node alive at the last heartbeat. */
+  live(): string[] {
+    return [this.o.nodeId, ...this.liveOthers.filter((n) => this.isAlive(n))];
+  }
+
   /** Registered nodes whose liveness expired at the last heartbeat. */
   dead(): readonly string[] {
     return this.deadNodes;
@@ -213,6 +220,7 @@ export class NodeRegistry {
       const alive =
         others.length > 0 ? await redis.mget(...others.map((n) => key.alive(n))) : ([] as null[]);
       this.deadNodes = others.filter((_, i) => alive[i] === null);
+      this.liveOthers = others.filter((_, i) => alive[i] !== null);
       this.adverts = new Map(others.flatMap((n, i) => (alive[i] ? [[n, alive[i]]] : [])));
       others.forEach((n, i) => (alive[i] === null ? this.deadSet.add(n) : this.deadSet.delete(n)));
       if (this.leader !== before) for (const h of this.leaderHandlers) h(this.leader);

@@ -16,6 +16,7 @@ const ENV_MAP: ReadonlyArray<readonly [string, string]> = [
   ['PARLEY_JWT_ISSUER', 'auth.issuer'],
   ['PARLEY_JWT_AUDIENCE', 'auth.audience'],
   ['PARLEY_TOKEN_TTL_SEC', 'auth.tokenTtlSec'],
+  ['PARLEY_REVOCATION_REFRESH_MS', 'auth.revocationRefreshMs'],
   ['PARLEY_DEV_LOGIN', 'auth.devLogin'],
   ['PARLEY_WEB_DIR', 'web.dir'],
   ['PARLEY_DATA_DIR', 'dataDir'],

@@ -35,6 +35,11 @@ export const ConfigSchema = Type.Object({
        * only for a local setup (no jwtSecret, no jwksUrl, listening on loopback).
        */
       devLogin: Type.Optional(Type.Boolean()),
+      /**
+       * How often each node reads the token revocations again from the store (ms): the bus
+       * brings new ones at once; this catches what a node missed while Redis was away.
+       */
+      revocationRefreshMs: Type.Integer({ minimum: 100, default: 10_000 }),
     },
     { default: {} },
   ),

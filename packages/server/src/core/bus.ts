@@ -6,6 +6,7 @@ import type {
   SdpEvent,
   ServerEvent,
 } from '@parley/protocol';
+import type { AdminOp, Revocation } from './admin.ts';
 import type { CallRoute } from './call-route.ts';
 import type { Sender } from './sender.ts';
 
@@ -56,7 +57,11 @@ export type BusMessage =
       meetingId: string;
       endedBy: string;
       endedAt: string;
-    };
+    }
+  /** An administrator's request for the node that holds what it names (see AdminOp). */
+  | { kind: 'admin'; corr: string; replyTo: string; op: AdminOp }
+  /** Tokens were revoked (broadcast): every node adds it to its list and closes their sockets. */
+  | { kind: 'revoked'; revocation: Revocation };
 
 /** Moves messages between nodes. MemoryBus in one process; RedisBus across machines. */
 export interface Bus {

@@ -16,3 +16,11 @@ export type { Bus, BusMessage } from './bus.ts';
 export type { CallRoute } from './call-route.ts';
 export type { Placement } from './placement.ts';
 export type { Owners, CallCommandWithCall } from './owners.ts';
+export type {
+  Revocation,
+  LiveCallView,
+  EndedCallView,
+  AdminOp,
+  AdminResults,
+  AdminPeers,
+} from './admin.ts';

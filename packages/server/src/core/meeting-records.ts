@@ -34,4 +34,15 @@ export interface MeetingRecords {
   left(meetingId: string, userId: string, at: number): Promise<void>;
   /** Ends an active meeting and closes every open stay; false when it had already ended. */
   end(meetingId: string, endedBy: string, at: number): Promise<boolean>;
+  /**
+   * The active meetings, oldest first, `limit` at a time after the cursor `after` (the
+   * previous page's `next`), each with the people in it now.
+   */
+  live(
+    limit: number,
+    after?: number,
+  ): Promise<{
+    meetings: Array<MeetingInfo & { participants: MeetingParticipant[] }>;
+    next: number | null;
+  }>;
 }

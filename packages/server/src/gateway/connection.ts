@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import { AppError, type ServerEvent } from '@parley/protocol';
-import type { Authenticator } from '../auth/index.ts';
+import type { Authenticator, TokenRef } from '../auth/index.ts';
 import type { Sender } from '../core/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
@@ -19,6 +19,10 @@ import { asAppError } from '../store/index.ts';
 export const CloseCode = {
   /** Server shutting down. */
   GoingAway: 1001,
+  /** The connection's token was revoked (`/api/admin/revocations`). */
+  TokenRevoked: 4011,
+  /** An administrator disconnected the device (`/api/admin/users/:userId/devices/:id/disconnect`). */
+  Kicked: 4012,
   /** Frame larger than the hard cap: the socket cannot safely continue. */
   TooBig: 1009,
   /** Sustained flood: too many rate-limited messages within the flood window. */
@@ -91,6 +95,8 @@ export interface ConnectionOptions {
   sender: Sender;
   /** When the token the connection was opened with expires (epoch ms). */
   expiresAt: number;
+  /** The token it was opened with, as revocations name tokens. */
+  credential: TokenRef;
   /** Verifies the tokens of `auth:refresh`. */
   auth: Authenticator;
   dialect: Dialect;
@@ -118,6 +124,8 @@ export class Connection {
   private pingedAt = 0;
   /** When the connection's token expires (epoch ms); `auth:refresh` moves it. */
   expiresAt: number;
+  /** The token the connection stands on: the opening one, then each `auth:refresh`'s. */
+  credential: TokenRef;
   /** Made on the first refusal: most connections never see one. */
   private flood: FloodStrikes | null = null;
   /** Closing for a flood: the answers owed are being flushed, nothing more is read. */
@@ -139,6 +147,7 @@ export class Connection {
   constructor(private readonly o: ConnectionOptions) {
     this.sender = o.sender;
     this.expiresAt = o.expiresAt;
+    this.credential = o.credential;
     this.dialect = o.dialect;
     this.logger = o.log;
     const ws = o.ws as CarryingSocket;
@@ -233,6 +242,11 @@ export class Connection {
     this.o.ws.close(code, reason);
   }
 
+  /** Closes with `code`; the gateway ends the device when it sees it (see `watchClose`). */
+  kick(code: number, reason: string): void {
+    this.close(code, reason);
+  }
+
   terminate(): void {
     this.o.ws.terminate();
   }
@@ -285,6 +299,7 @@ export class Connection {
         throw AppError.forbidden('the token is for another user');
       }
       this.expiresAt = Math.max(this.expiresAt, identity.expiresAt);
+      this.credential = identity;
       return this.dialect.encodeResult(decoded, { expiresAt: this.expiresAt }, this.sender);
     } catch (err) {
       return this.errorFrame(err, decoded.requestId, 'auth:refresh');

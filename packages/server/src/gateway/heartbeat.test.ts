@@ -10,6 +10,8 @@ function fake(id: number, beats: Map<number, number>): DeviceConnection {
     sender: { userId: `u${id}`, deviceId: `d${id}` } as Sender,
     sendEvent: () => {},
     close: () => {},
+    kick: () => {},
+    credential: { userId: `u${id}` },
     heartbeat: () => beats.set(id, (beats.get(id) ?? 0) + 1),
   };
 }

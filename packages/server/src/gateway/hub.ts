@@ -1,4 +1,5 @@
 import type { HeartbeatTimes } from './heartbeat.ts';
+import type { TokenRef } from '../auth/index.ts';
 import type { DeviceRef, ServerEvent } from '@parley/protocol';
 import type { Bus, Delivery, Sender } from '../core/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';
@@ -9,6 +10,13 @@ export interface DeviceConnection {
   /** Encodes and sends an event, if the connection's dialect shows it. */
   sendEvent(event: ServerEvent): void;
   close(code: number, reason: string): void;
+  /**
+   * Closes the connection and ends the device at once (a revoked token, an administrator's
+   * disconnect): a resumable session does not wait for a resume.
+   */
+  kick(code: number, reason: string): void;
+  /** The token the connection now stands on (the last `auth:refresh`'s, else its opening one). */
+  readonly credential: TokenRef;
   /** One heartbeat tick: pings the peer when due, or drops it when a ping went unanswered. */
   heartbeat(now: number, beat: HeartbeatTimes): void;
 }
@@ -56,6 +64,20 @@ export class Hub implements Delivery {
   /** Every connection on this node (shutdown). */
   all(): IterableIterator<DeviceConnection> {
     return this.byDevice.values();
+  }
+
+  /**
+   * Kicks (see DeviceConnection.kick) every connection of this node that `match` picks;
+   * returns how many.
+   */
+  kickWhere(match: (conn: DeviceConnection) => boolean, code: number, reason: string): number {
+    let n = 0;
+    for (const conn of [...this.byDevice.values()]) {
+      if (!match(conn)) continue;
+      conn.kick(code, reason);
+      n++;
+    }
+    return n;
   }
 
   /** Whether the device is connected to this node. */

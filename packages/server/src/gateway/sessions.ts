@@ -1,6 +1,7 @@
 import type { HeartbeatTimes } from './heartbeat.ts';
 import { randomBytes } from 'node:crypto';
 import type { ServerEvent } from '@parley/protocol';
+import type { TokenRef } from '../auth/index.ts';
 import type { Sender } from '../core/index.ts';
 import { CloseCode, type Connection } from './connection.ts';
 import type { Dialect, WireFrame } from './dialect.ts';
@@ -58,13 +59,16 @@ export class Session implements DeviceConnection {
   private sentAtDrop = 0;
   private timer: NodeJS.Timeout | null = null;
   private expired = false;
+  private lastCredential: TokenRef;
 
   constructor(
     readonly sender: Sender,
     readonly dialect: Dialect,
     private readonly o: SessionOptions,
     private readonly registry: SessionRegistry,
-  ) {}
+  ) {
+    this.lastCredential = { userId: sender.userId, issuedAt: 0 };
+  }
 
   /**
    * Whether a resume that received `received` frames (undefined: all that were written before
@@ -124,6 +128,7 @@ export class Session implements DeviceConnection {
    */
   detach(conn: Connection): boolean {
     if (this.conn !== conn || this.expired) return false;
+    this.lastCredential = conn.credential;
     this.conn = null;
     this.sentAtDrop = this.sent;
     this.timer = setTimeout(() => this.expire(), this.o.graceMs);
@@ -199,6 +204,18 @@ export class Session implements DeviceConnection {
 
   heartbeat(now: number, beat: HeartbeatTimes): void {
     this.conn?.heartbeat(now, beat);
+  }
+
+  /** The current socket's token; while parked, the last socket's (unknown after a hand-off). */
+  get credential(): TokenRef {
+    if (this.conn) this.lastCredential = this.conn.credential;
+    return this.lastCredential;
+  }
+
+  /** Closes the socket with `code` and ends the device now: the token resumes nothing. */
+  kick(code: number, reason: string): void {
+    this.conn?.close(code, reason);
+    this.expire();
   }
 
   /** The device is gone: nothing more is kept and the token no longer resumes it. */

@@ -140,7 +140,7 @@ export class SocketIoGateway {
       name: identity.name,
       grants: identity.grants,
     };
-    const conn = new SocketIoConnection(sender, identity.expiresAt, socket, this.o, this.log);
+    const conn = new SocketIoConnection(sender, identity, socket, this.o, this.log);
     this.o.hub.add(conn);
     this.o.rate.attach(sender.userId);
     this.o.metrics.connections.labels('socket.io').inc();
@@ -172,8 +172,8 @@ class SocketIoConnection implements DeviceConnection {
 
   constructor(
     readonly sender: Sender,
-    /** When the handshake's token expires: socket.io has no refresh, the socket ends then. */
-    private readonly expiresAt: number,
+    /** The handshake's token: socket.io has no refresh, the socket ends at its expiry. */
+    readonly credential: Identity,
     private readonly socket: Socket,
     private readonly o: SocketIoGatewayOptions,
     private readonly log: Logger,
@@ -207,6 +207,19 @@ class SocketIoConnection implements DeviceConnection {
 
   close(): void {
     this.socket.disconnect(true);
+  }
+
+  /**
+   * socket.io has no close codes: the client is sent `session:closed` with the code a
+   * WebSocket would have had, then disconnected (which ends the device).
+   */
+  kick(code: number, reason: string): void {
+    this.socket.emit('session:closed', { code, reason });
+    this.socket.disconnect(true);
+  }
+
+  private get expiresAt(): number {
+    return this.credential.expiresAt;
   }
 
   /** engine.io pings and times out on its own (heartbeat settings); the token's expiry is ours. */

@@ -287,6 +287,7 @@ export class Gateway {
         socket,
         sender,
         expiresAt: identity.expiresAt,
+        credential: identity,
         auth: this.o.auth,
         dialect,
         limits: this.o.config.limits,

@@ -4,6 +4,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { AppError, SAFE_TEXT_PATTERN } from '@parley/protocol';
 import type { Authenticator } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
+import type { Operations } from './openapi.ts';
 import { ok } from './rest.ts';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -18,12 +19,23 @@ export function devLoginEnabled(config: Pick<Config, 'auth' | 'server'>): boolea
   return auth.devLogin ?? (!auth.jwtSecret && !auth.jwksUrl && LOOPBACK.has(server.host));
 }
 
-const TokenBody = TypeCompiler.Compile(
-  Type.Object({
-    userId: Type.String({ pattern: '^[A-Za-z0-9_.@-]{1,64}$' }),
-    name: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: SAFE_TEXT_PATTERN })),
-  }),
-);
+const TokenBodySchema = Type.Object({
+  userId: Type.String({ pattern: '^[A-Za-z0-9_.@-]{1,64}$' }),
+  name: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: SAFE_TEXT_PATTERN })),
+});
+const TokenBody = TypeCompiler.Compile(TokenBodySchema);
+
+/** The dev sign-in as the OpenAPI document shows it (served only when devLoginEnabled). */
+export const DEV_OPS: Operations = {
+  'POST /token': {
+    summary: 'Sign in as anyone (local setups only: see PARLEY_DEV_LOGIN)',
+    tag: 'dev',
+    access: 'public',
+    body: TokenBodySchema,
+    response: Type.Object({ token: Type.String(), userId: Type.String(), name: Type.String() }),
+    errors: [400, 429],
+  },
+};
 
 /**
  * `POST /api/dev/token {userId, name?}` → `{token, userId, name}`: signs anyone in as anyone,

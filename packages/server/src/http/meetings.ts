@@ -1,42 +1,81 @@
 import { Hono, type Context } from 'hono';
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Type } from '@sinclair/typebox';
 import { AppError, SAFE_TEXT_PATTERN, isValidId } from '@parley/protocol';
 import type { Authenticator } from '../auth/index.ts';
 import { NICKNAME_MAX_LENGTH, type MeetingService } from '../meetings/index.ts';
+import { body } from './body.ts';
+import type { Operations } from './openapi.ts';
+import {
+  IceServersSchema,
+  MeetingSchema,
+  MeetingViewSchema,
+  ParticipantSchema,
+} from './schemas.ts';
 import { bearer, ok, type AuthVars } from './rest.ts';
-
-/** A JSON body checked against a schema; an absent body is `{}`. 40001 when it does not fit. */
-function body<T extends TSchema>(schema: T): (c: Context) => Promise<Static<T>> {
-  const check = TypeCompiler.Compile(schema);
-  return async (c) => {
-    const text = await c.req.text();
-    let value: unknown = {};
-    if (text.trim() !== '') {
-      try {
-        value = JSON.parse(text);
-      } catch {
-        throw AppError.badRequest('body is not valid JSON');
-      }
-    }
-    if (check.Check(value)) return value;
-    const first = check.Errors(value).First();
-    const message =
-      first?.schema.pattern === SAFE_TEXT_PATTERN
-        ? 'control characters are not allowed'
-        : (first?.message ?? '');
-    throw AppError.badRequest(`invalid field ${first?.path || '/'}: ${message}`, {
-      field: first?.path || '/',
-    });
-  };
-}
 
 /** Free text that is stored: bounded, and no character the store refuses (docs/protocol.md). */
 const Text = (minLength: number, maxLength: number) =>
   Type.String({ minLength, maxLength, pattern: SAFE_TEXT_PATTERN });
 
-const createBody = body(Type.Object({ title: Type.Optional(Text(0, 200)) }));
-const joinBody = body(Type.Object({ nickname: Type.Optional(Text(1, NICKNAME_MAX_LENGTH)) }));
+const CreateBody = Type.Object({ title: Type.Optional(Text(0, 200)) });
+const JoinBody = Type.Object({ nickname: Type.Optional(Text(1, NICKNAME_MAX_LENGTH)) });
+const createBody = body(CreateBody);
+const joinBody = body(JoinBody);
+
+const LeftSchema = Type.Object({ meetingId: Type.String(), leftAt: Type.String() });
+const EndedSchema = Type.Object({
+  meetingId: Type.String(),
+  endedBy: Type.String(),
+  endedAt: Type.String(),
+});
+
+/** The meeting routes as the OpenAPI document shows them. */
+export const MEETING_OPS: Operations = {
+  'POST /': {
+    summary: 'Create a meeting (the caller hosts it)',
+    tag: 'meetings',
+    access: 'user',
+    body: CreateBody,
+    response: MeetingSchema,
+    errors: [400],
+  },
+  'GET /:meetingId': {
+    summary: 'A meeting and the people in it now',
+    tag: 'meetings',
+    access: 'user',
+    response: MeetingViewSchema,
+    errors: [400, 404],
+  },
+  'POST /:meetingId/join': {
+    summary: 'Join a meeting (then rtc:join on a signaling connection)',
+    tag: 'meetings',
+    access: 'user',
+    body: JoinBody,
+    response: ParticipantSchema,
+    errors: [400, 404, 410],
+  },
+  'POST /:meetingId/leave': {
+    summary: 'Leave a meeting',
+    tag: 'meetings',
+    access: 'user',
+    response: LeftSchema,
+    errors: [400, 403, 404, 410],
+  },
+  'POST /:meetingId/end': {
+    summary: 'End a meeting (its host only)',
+    tag: 'meetings',
+    access: 'user',
+    response: EndedSchema,
+    errors: [400, 403, 404, 410],
+  },
+  'GET /:meetingId/media-config': {
+    summary: "A participant's ICE servers for the meeting",
+    tag: 'meetings',
+    access: 'user',
+    response: IceServersSchema,
+    errors: [400, 403, 404, 410],
+  },
+};
 
 /** The `:meetingId` of the path, if it is an id at all (40001 otherwise). */
 function meetingIdOf(c: Context): string {

@@ -6,7 +6,9 @@ import { AppError } from '@parley/protocol';
 import { bearerToken } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Metrics } from '../observability/index.ts';
+import type { Operations } from './openapi.ts';
 import { fail } from './rest.ts';
+import { Type } from '@sinclair/typebox';
 
 /** Compares in constant time, so that the token cannot be guessed byte by byte. */
 function sameToken(given: string, expected: string): boolean {
@@ -14,6 +16,17 @@ function sameToken(given: string, expected: string): boolean {
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
 }
+
+/** The metrics route as the OpenAPI document shows it (when on the API's port). */
+export const METRICS_OPS: Operations = {
+  'GET /': {
+    summary: 'Prometheus metrics (with metrics.token: only for that Bearer token)',
+    tag: 'operations',
+    access: 'metrics',
+    raw: 'text/plain',
+    response: Type.String(),
+  },
+};
 
 /** `GET /` the Prometheus text; with `metrics.token`, only for `Authorization: Bearer <token>`. */
 export function metricsRoutes(metrics: Metrics, config: Config['metrics']): Hono {

@@ -3,7 +3,9 @@ import { AppError } from '@parley/protocol';
 import { granted, type Authenticator, type Identity } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';
+import type { Operations } from './openapi.ts';
 import { bearer, fail, ok, type AuthVars } from './rest.ts';
+import { PageQuery, PresencePageSchema } from './schemas.ts';
 
 /** Users per page unless `limit` says otherwise, and the most a page holds. */
 const DEFAULT_LIMIT = 100;
@@ -38,6 +40,18 @@ function visibleTo(who: Identity, scope: Config['rest']['presenceScope']) {
   if (scope === 'all' || who.grants.includes('presence:all')) return () => true;
   return (u: OnlineUser) => u.userId === who.userId || granted(who.grants, 'contact', u.userId);
 }
+
+/** The presence route as the OpenAPI document shows it. */
+export const PRESENCE_OPS: Operations = {
+  'GET /': {
+    summary: 'The online users the caller may see, by nickname',
+    tag: 'presence',
+    access: 'user',
+    query: PageQuery(MAX_LIMIT),
+    response: PresencePageSchema,
+    errors: [400],
+  },
+};
 
 /**
  * `GET /api/presence?limit=&cursor=`: the online users the caller may see (see visibleTo), by

@@ -29,6 +29,8 @@ export class Peer {
   readonly consumers = new Map<string, Consumer>();
   readonly dataProducers = new Map<string, DataProducer>();
   readonly dataConsumers = new Map<string, DataConsumer>();
+  /** Producers an administrator muted and the peer may not resume. */
+  readonly locked = new Set<string>();
   private isClosed = false;
 
   constructor(

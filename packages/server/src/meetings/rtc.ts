@@ -15,6 +15,7 @@ import {
   type RtcJoinCommand,
   type RtcLeaveCommand,
   type RtcJoined,
+  type RtcPeerInfo,
   type RtcProduceCommand,
   type RtcProduceDataCommand,
   type RtcProducerCommand,
@@ -33,7 +34,7 @@ import {
   type SctpStreamParameters,
   type SfuPool,
 } from '../sfu/index.ts';
-import { notFound } from './errors.ts';
+import { mutedByAdmin, notFound } from './errors.ts';
 import { Peer } from './peer.ts';
 import { Room } from './room.ts';
 
@@ -281,6 +282,7 @@ export class RtcService {
   pauseProducer(sender: Sender, c: RtcProducerCommand, pause: boolean) {
     return this.withPeer(sender, c.meetingId, async (peer, room) => {
       const producer = peer.producer(c.producerId);
+      if (!pause && peer.locked.has(producer.id)) throw mutedByAdmin(producer.id);
       await (pause ? producer.pause() : producer.resume());
       const type = pause ? 'rtc:producerPaused' : 'rtc:producerResumed';
       room.broadcast({ type, producerId: producer.id, peerId: peer.peerId }, peer);
@@ -501,6 +503,33 @@ export class RtcService {
     await room?.run(() => {
       room.broadcast({ type: 'rtc:meetingEnded', endedBy, endedAt });
       room.close('ended');
+    });
+  }
+
+  /** The peers of a meeting's media room held here, with their producers (the admin API). */
+  async media(meetingId: string): Promise<{ peers: RtcPeerInfo[] }> {
+    const room = await this.existing(meetingId);
+    return { peers: room ? [...room.peers.values()].map((p) => p.info()) : [] };
+  }
+
+  /**
+   * An administrator pauses a producer (server-side mute): everyone, its owner included, hears
+   * rtc:producerPaused. Unless `allowUnmute`, the owner's rtc:resumeProducer is refused
+   * (mutedByAdmin); muting again with `allowUnmute` lets it resume.
+   */
+  async adminMute(meetingId: string, producerId: string, allowUnmute: boolean) {
+    const room = await this.existing(meetingId);
+    const peer = room?.ownerOf(producerId);
+    if (!room || !peer) throw notFound('producer', producerId);
+    return room.run(async () => {
+      const producer = peer.producer(producerId);
+      if (allowUnmute) peer.locked.delete(producerId);
+      else peer.locked.add(producerId);
+      if (!producer.paused) {
+        await producer.pause();
+        room.broadcast({ type: 'rtc:producerPaused', producerId, peerId: peer.peerId });
+      }
+      return { producerId, peerId: peer.peerId, allowUnmute };
     });
   }
 

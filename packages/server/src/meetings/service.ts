@@ -92,6 +92,24 @@ export class MeetingService {
     return participant;
   }
 
+  /**
+   * An administrator removes `userId` from the meeting: as if they left (their peers hear
+   * rtc:left); they may join again unless their token is revoked.
+   */
+  async remove(meetingId: string, userId: string): Promise<{ meetingId: string; leftAt: string }> {
+    await this.active(meetingId);
+    const at = this.clock();
+    if (!(await this.o.store.leave(meetingId, userId, at))) throw AppError.notFound('participant');
+    await this.o.rtc.userLeft(meetingId, userId);
+    this.log.info({ event: 'meeting_removed', meetingId, userId }, 'removed from meeting');
+    return { meetingId, leftAt: new Date(at).toISOString() };
+  }
+
+  /** The active meetings and who is in them, a page at a time (the admin API). */
+  live(limit: number, after?: number) {
+    return this.o.store.live(limit, after);
+  }
+
   /** Leaves the meeting; the user's peers leave its media room. */
   async leave(who: Identity, meetingId: string): Promise<{ meetingId: string; leftAt: string }> {
     await this.active(meetingId);
@@ -104,13 +122,18 @@ export class MeetingService {
     return { meetingId, leftAt: new Date(at).toISOString() };
   }
 
-  /** Ends the meeting (host only): everyone leaves, peers hear rtc:meetingEnded, media closes. */
+  /**
+   * Ends the meeting (the host, or an administrator with `asAdmin`): everyone leaves, peers hear
+   * rtc:meetingEnded, media closes.
+   */
   async end(
     who: Identity,
     meetingId: string,
+    asAdmin = false,
   ): Promise<{ meetingId: string; endedBy: string; endedAt: string }> {
     const meeting = await this.active(meetingId);
-    if (meeting.hostId !== who.userId) throw AppError.forbidden('only the host may end a meeting');
+    if (meeting.hostId !== who.userId && !asAdmin)
+      throw AppError.forbidden('only the host may end a meeting');
     const at = this.clock();
     if (!(await this.o.store.end(meetingId, who.userId, at))) {
       throw AppError.meetingEnded(meetingId);

@@ -3,6 +3,7 @@ export { CallRecordStore, specStatus, outcome, type AbandonedCall } from './call
 export { MeetingStore } from './meetings.ts';
 export type { Database } from './schema.ts';
 export { LastSeen } from './last-seen.ts';
+export { RevocationStore } from './revocations.ts';
 export { endLeftovers, type Leftovers } from './leftovers.ts';
 export { WriteQueue, BacklogFullError } from './write-queue.ts';
 export { WriteJournal } from './write-journal.ts';

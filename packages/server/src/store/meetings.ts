@@ -97,6 +97,38 @@ export class MeetingStore implements MeetingRecords {
     return rows.map(toParticipant);
   }
 
+  /** The active meetings with their people, a page at a time (see MeetingRecords). */
+  async live(limit: number, after = 0) {
+    const rows = await this.db
+      .selectFrom('meetings')
+      .selectAll()
+      .where('status', '=', 'active')
+      .where('id', '>', after)
+      .orderBy('id')
+      .limit(limit + 1)
+      .execute();
+    const page = rows.slice(0, limit);
+    const ids = page.map((r) => r.meeting_id);
+    const stays =
+      ids.length === 0
+        ? []
+        : await this.db
+            .selectFrom('meeting_participants')
+            .selectAll()
+            .where('meeting_id', 'in', ids)
+            .where('left_at', 'is', null)
+            .orderBy('joined_at')
+            .orderBy('id')
+            .execute();
+    return {
+      meetings: page.map((r) => ({
+        ...toMeeting(r),
+        participants: stays.filter((p) => p.meeting_id === r.meeting_id).map(toParticipant),
+      })),
+      next: rows.length > limit ? page[page.length - 1]!.id : null,
+    };
+  }
+
   /** The user's open stay in the meeting, or undefined when the user is not in it. */
   async participation(meetingId: string, userId: string): Promise<MeetingParticipant | undefined> {
     const row = await this.db

@@ -134,6 +134,20 @@ function migrations(time: TimeType): Record<string, Migration> {
           .execute();
       },
     },
+    '0007_token_revocations': {
+      // Revoked tokens: by id until they expire, or a user's tokens issued before a time.
+      // Times in epoch ms, compared as numbers on every node's in-memory list.
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('token_revocations')
+          .addColumn('kind', 'varchar(8)', (c) => c.notNull())
+          .addColumn('subject', 'varchar(256)', (c) => c.notNull())
+          .addColumn('at_ms', 'bigint', (c) => c.notNull())
+          .addColumn('created_at', sql.raw(time), (c) => c.notNull())
+          .addPrimaryKeyConstraint('token_revocations_pk', ['kind', 'subject'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -75,10 +75,24 @@ export interface NodeLastSeenTable {
   seen_at: string;
 }
 
+/**
+ * `token_revocations`: `kind` `jti` (subject: the token id; at_ms: when it expires, after which
+ * the row may go) or `user` (subject: the user id; at_ms: their tokens issued before it are
+ * revoked). One row per subject: a later revocation of the same one replaces it.
+ */
+export interface TokenRevocationsTable {
+  kind: string;
+  subject: string;
+  /** Epoch ms; PostgreSQL's bigint comes back as a string. */
+  at_ms: number | string;
+  created_at: string;
+}
+
 /** The database as Kysely sees it. */
 export interface Database {
   call_records: CallRecordsTable;
   meetings: MeetingsTable;
   meeting_participants: MeetingParticipantsTable;
   node_last_seen: NodeLastSeenTable;
+  token_revocations: TokenRevocationsTable;
 }

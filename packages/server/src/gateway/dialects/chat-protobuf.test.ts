@@ -409,6 +409,7 @@ test('encode: every end reason has a spec type, reason and code', () => {
     shutdown: ['call-hangup', 'shutdown'],
     node_lost: ['call-hangup', 'node_lost'],
     node_restart: ['call-hangup', 'node_restart'],
+    admin: ['call-hangup', 'admin'],
   };
   for (const [reason, [type, text]] of Object.entries(want) as Array<[EndReason, string[]]>) {
     const { c } = content(

@@ -387,6 +387,7 @@ const ENDED: Record<EndReason, { type: string; reason: string }> = {
   shutdown: { type: 'call-hangup', reason: 'shutdown' },
   node_lost: { type: 'call-hangup', reason: 'node_lost' },
   node_restart: { type: 'call-hangup', reason: 'node_restart' },
+  admin: { type: 'call-hangup', reason: 'admin' },
 };
 
 /** Every event but the meetings' (`rtc:*`, which have no chat-protobuf shape) has an entry. */

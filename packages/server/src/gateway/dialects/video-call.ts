@@ -137,6 +137,7 @@ const END_TYPE: Record<EndReason, 'call_reject' | 'no_answer' | 'call_end'> = {
   shutdown: 'call_end',
   node_lost: 'call_end',
   node_restart: 'call_end',
+  admin: 'call_end',
 };
 
 /** The frame type and the sdp_type of a relayed offer or answer. */
