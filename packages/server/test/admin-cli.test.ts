@@ -32,9 +32,13 @@ describe('parley admin (CLI)', () => {
 
   test('calls, end-call, users, revoke; a token from --token or minted here', async () => {
     const alice = await srv.connect('alice');
-    await srv.connect('bob');
+    const bob = await srv.connect('bob');
     const invited = await alice.request('call:invite', { callee: 'bob', media: 'audio' });
     const callId = invited.data.callId as string;
+    // Answered, so the call outlives the invite's lifetime: each CLI run starts a process, and
+    // on a loaded machine the runs below took longer than a minute together.
+    await bob.next((f) => f.type === 'call:incoming' && f.data.callId === callId);
+    await bob.request('call:accept', { callId });
 
     const listed = JSON.parse(await admin(['calls', '--json'])) as Frame[];
     assert.deepEqual(
