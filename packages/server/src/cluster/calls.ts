@@ -30,6 +30,7 @@ import type { Hub } from '../gateway/index.ts';
 import type { Logger } from '../observability/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';
 import type { SignalRelay } from '../relay/index.ts';
+import type { BusRouter } from './bus-router.ts';
 import type { RedisCallIndex } from './call-index.ts';
 import type { NodeRegistry } from './registry.ts';
 import type { RouteCache } from './routes.ts';
@@ -236,8 +237,18 @@ export class ClusterCalls {
     return undefined;
   }
 
+  /** The routes of answered calls, and what other nodes relay along them. */
+  register(router: BusRouter): void {
+    router
+      .on('route', (m) => this.o.routes.put(m.route, this.o.hub))
+      .on('unroute', (m) => {
+        for (const id of m.callIds) this.o.routes.drop(id);
+      })
+      .on('relay', (m) => this.relayed(m.to, m.event));
+  }
+
   /** A relayed signal from the other party's node, for a device here. */
-  relayed(to: DeviceRef, event: SdpEvent | IceEvent): void {
+  private relayed(to: DeviceRef, event: SdpEvent | IceEvent): void {
     this.o.hub.toDevice(to, event);
     if (event.type !== 'call:offer') return;
     const entry = this.o.routes.find(to.userId, { callId: event.callId });
