@@ -69,7 +69,7 @@ export class MeetingRouting {
    * What the REST meeting service calls to leave and end meetings: runs here, and on the node
    * that holds the meeting's media room when that is another.
    */
-  forRest(rtc: RtcService): Pick<RtcService, 'userLeft' | 'ended'> {
+  forRest(rtc: Pick<RtcService, 'userLeft' | 'ended'>): Pick<RtcService, 'userLeft' | 'ended'> {
     return {
       userLeft: async (meetingId, userId) => {
         await rtc.userLeft(meetingId, userId);

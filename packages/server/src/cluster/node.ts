@@ -233,6 +233,7 @@ export class ClusterNode {
     // Each domain's bus messages, by kind.
     const router = new BusRouter(this.bus, nodeId);
     const here = (sender: Sender, c: Command) => s.local.run(sender, c);
+    this.rpc.listen(router);
     routeForwardedCommands(router, { rpc: this.rpc, hub: s.hub, run: lease.forwarded(here) });
     calls.register(router);
     presence.register(router);
