@@ -6,6 +6,7 @@ import { routeForwardedCommands } from './forwarded-commands.ts';
 import { localPlacement } from './local-placement.ts';
 import { busNodes, device } from './bus-nodes.ts';
 import { MeetingRouting } from './meeting-routing.ts';
+import type { LocalRunner } from './rpc.ts';
 
 /** Media rooms that record what REST asked of them. */
 const rooms = (did: string[], node: string) => ({
@@ -42,19 +43,25 @@ test("REST's leave and end reach the node holding the meeting, and return once i
   close();
 });
 
-test('rtc commands run where the meeting is; a device there hears when that node dies', async () => {
+/** n1's meeting routing, for meetings held on n2, where forwarded commands go to `run`. */
+function heldOnN2(run: LocalRunner) {
   const { node, log, close } = busNodes('n1', 'n2');
   const placement: Placement = {
     ...localPlacement('n1'),
     meetingNode: () => Promise.resolve('n2'),
   };
   const here = new MeetingRouting('n1', placement, node('n1').rpc, log);
-  const ran: string[] = [];
   routeForwardedCommands(node('n2').router, {
     rpc: node('n2').rpc,
     hub: { learn: () => undefined },
-    run: (sender, c) => ran.push(`n2 ${c.type} ${sender.deviceId}`),
+    run,
   });
+  return { here, close };
+}
+
+test('rtc commands run where the meeting is; a device there hears when that node dies', async () => {
+  const ran: string[] = [];
+  const { here, close } = heldOnN2((sender, c) => ran.push(`n2 ${c.type} ${sender.deviceId}`));
   const alice = device('alice', 'a1');
   const local = (sender: Sender, c: RtcCommand) => ran.push(`n1 ${c.type} ${sender.deviceId}`);
   // A meeting this node holds runs here; another's runs on its holder.
@@ -78,17 +85,7 @@ test('rtc commands run where the meeting is; a device there hears when that node
 });
 
 test('the nodes holding a leaving device’s meetings are handed over once', async () => {
-  const { node, log, close } = busNodes('n1', 'n2');
-  const placement: Placement = {
-    ...localPlacement('n1'),
-    meetingNode: () => Promise.resolve('n2'),
-  };
-  const here = new MeetingRouting('n1', placement, node('n1').rpc, log);
-  routeForwardedCommands(node('n2').router, {
-    rpc: node('n2').rpc,
-    hub: { learn: () => undefined },
-    run: () => null,
-  });
+  const { here, close } = heldOnN2(() => null);
   const bob = device('bob', 'b1');
   await here.run({ has: () => false }, () => null, bob, { type: 'rtc:join', meetingId: 'm3' });
   assert.deepEqual([...here.take('b1')], ['n2']);
