@@ -112,23 +112,30 @@ const known = (call: Call): Known => ({
   callId: call.callId,
 });
 
+/**
+ * A server of the suite's own (started before its tests, closed after) for 1:1 calls: invites
+ * live 20 s unless `calls` says otherwise, a dropped device is given up after 100 ms.
+ */
+export function callServer(
+  calls: Record<string, unknown>,
+  limits?: Record<string, unknown>,
+): { srv: TestServer } {
+  const suite = { srv: null as unknown as TestServer };
+  before(async () => {
+    suite.srv = await startServer({
+      calls: { inviteTtlMs: 20_000, disconnectGraceMs: 100, ...calls },
+      ...(limits ? { limits } : {}),
+    });
+  });
+  after(() => suite.srv.close());
+  return suite;
+}
+
 /** Runs every scenario through `d`, each suite on a server of its own. */
 export function callScenarios(d: CallDriver): void {
   const u = (name: string) => `${d.prefix}${name}`;
-  const serve = (calls: Record<string, unknown>, limits?: Record<string, unknown>) => {
-    const suite = { srv: null as unknown as TestServer };
-    before(async () => {
-      suite.srv = await startServer({
-        calls: { inviteTtlMs: 20_000, disconnectGraceMs: 100, ...calls },
-        ...(limits ? { limits } : {}),
-      });
-    });
-    after(() => suite.srv.close());
-    return suite;
-  };
-
   describe(d.title, () => {
-    const s = serve({}, { rateBurst: 1000 });
+    const s = callServer({}, { rateBurst: 1000 });
 
     test('rings every device; first answer wins; the other device is told; caller hangs up', async () => {
       const { call, devices } = await d.ring(s.srv, u('ring-alice'), u('ring-bob'), {
@@ -392,7 +399,7 @@ export function callScenarios(d: CallDriver): void {
   });
 
   describe(`${d.title} with a short invite lifetime`, () => {
-    const s = serve({ inviteTtlMs: 300 });
+    const s = callServer({ inviteTtlMs: 300 });
 
     test('no_answer: an unanswered invite ends for everyone', async () => {
       const { call, devices } = await d.ring(s.srv, u('na-alice'), u('na-bob'));
@@ -407,7 +414,7 @@ export function callScenarios(d: CallDriver): void {
   });
 
   describe(`${d.title} with busyPolicy ring`, () => {
-    const s = serve({ busyPolicy: 'ring' });
+    const s = callServer({ busyPolicy: 'ring' });
 
     test('a callee already in a call rings anyway (call waiting), and may refuse it', async () => {
       const [A, B, C] = [u('cw-alice'), u('cw-bob'), u('cw-carol')];

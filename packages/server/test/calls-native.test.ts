@@ -1,15 +1,13 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { callScenarios, type CallDriver, type Known, type RecordView } from './call-scenarios.ts';
 import {
-  callStarter,
-  recordCheck,
-  quiet,
-  startServer,
-  type Frame,
-  type TestClient,
-  type TestServer,
-} from './harness.ts';
+  callScenarios,
+  callServer,
+  type CallDriver,
+  type Known,
+  type RecordView,
+} from './call-scenarios.ts';
+import { callStarter, recordCheck, quiet, type Frame, type TestClient } from './harness.ts';
 
 /**
  * 1:1 calls over the native dialect (`/ws`), end to end over real sockets: the scenarios every
@@ -169,19 +167,12 @@ const native: CallDriver = {
 callScenarios(native);
 
 describe('native calls: what only the native dialect checks', () => {
-  let srv: TestServer;
-  before(async () => {
-    srv = await startServer({
-      calls: { inviteTtlMs: 20_000, disconnectGraceMs: 100 },
-      limits: { rateBurst: 1000 },
-    });
-  });
-  after(() => srv.close());
+  const s = callServer({}, { rateBurst: 1000 });
 
   test('a non-party is refused and nothing is forwarded', async () => {
-    const { call, callId, devices } = await ring(srv, 'np-alice', 'np-bob');
+    const { call, callId, devices } = await ring(s.srv, 'np-alice', 'np-bob');
     const [alice, b1, b2] = devices;
-    const eve = await srv.connect('np-eve');
+    const eve = await s.srv.connect('np-eve');
 
     // While ringing.
     await refused(eve, 'call:accept', { callId }, 'not_in_call');

@@ -1,16 +1,8 @@
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EndReason } from '@parley/protocol';
-import { callScenarios, type CallDriver, type Parties } from './call-scenarios.ts';
-import {
-  callStarter,
-  recordCheck,
-  quiet,
-  startServer,
-  type Frame,
-  type TestClient,
-  type TestServer,
-} from './harness.ts';
+import { callScenarios, callServer, type CallDriver, type Parties } from './call-scenarios.ts';
+import { callStarter, recordCheck, quiet, type Frame, type TestClient } from './harness.ts';
 
 /**
  * 1:1 calls over the video_call dialect (`/ws/video-call`, specs/video-call-json.md), end to
@@ -202,19 +194,13 @@ const videoCall: CallDriver = {
 callScenarios(videoCall);
 
 describe('video_call calls: what only the video_call dialect has', () => {
-  let srv: TestServer;
-  const connect = (user: string, clientType = 'web') => srv.connect(user, 'video_call', clientType);
-  before(async () => {
-    srv = await startServer({
-      calls: { inviteTtlMs: 20_000, disconnectGraceMs: 100 },
-      limits: { rateBurst: 1000 },
-    });
-  });
-  after(() => srv.close());
+  const s = callServer({}, { rateBurst: 1000 });
+  const connect = (user: string, clientType = 'web') =>
+    s.srv.connect(user, 'video_call', clientType);
 
   test('client no_answer from a callee device: the caller and the other device hear it, the sender gets no echo', async () => {
     const [A, B] = ['vcnb-alice', 'vcnb-bob'];
-    const { call, callId, devices } = await ring(srv, A, B);
+    const { call, callId, devices } = await ring(s.srv, A, B);
     const [alice, b1, b2] = devices;
     b2.send(vc('no_answer', A, B));
     for (const c of [alice, b1]) await ended(c, callId, 'no_answer', 'no_answer');
@@ -225,7 +211,7 @@ describe('video_call calls: what only the video_call dialect has', () => {
 
   test('a non-party and spoofed ids are refused; nothing is forwarded', async () => {
     const [A, B, E] = ['vnp-alice', 'vnp-bob', 'vnp-eve'];
-    const { call, callId, devices } = await ring(srv, A, B);
+    const { call, callId, devices } = await ring(s.srv, A, B);
     const [alice, b1, b2] = devices;
     const eve = await connect(E);
     const cand = { candidate: 'candidate:evil', sdpMid: '0', sdpMLineIndex: 0 };
@@ -279,7 +265,7 @@ describe('video_call calls: what only the video_call dialect has', () => {
 
   test('handled_answer from a client reaches only the sender’s other devices', async () => {
     const [A, B] = ['vha-alice', 'vha-bob'];
-    const { call, callId, devices } = await ring(srv, A, B, { to: ['web', 'pc'] });
+    const { call, callId, devices } = await ring(s.srv, A, B, { to: ['web', 'pc'] });
     const [alice, b1, b2] = devices;
     b1.send(vc('handled_answer', A, B));
     const h = await b2.next(of('handled_answer', callId));

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as turn, setTimeout as sleep } from 'node:timers/promises';
 import type { Bus, BusMessage } from '../core/index.ts';
-import { chatWithFile } from './bus-fixtures.ts';
+import { chatWithFile, offerToBob } from './bus-fixtures.ts';
 
 /** Nodes on one bus: each joins with its own Bus, as a node of a cluster does. */
 export interface BusCluster {
@@ -157,15 +157,7 @@ export function busContract(name: string, make: () => Promise<BusCluster>): void
       {
         kind: 'relay',
         to,
-        event: {
-          type: 'call:offer',
-          callId: 'n1.x',
-          caller: 'alice',
-          callee: 'bob',
-          media: 'video',
-          from: 'alice',
-          sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\na=ice-ufrag:ü\r\n',
-        },
+        event: offerToBob('video', 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\na=ice-ufrag:ü\r\n'),
       },
       {
         kind: 'device',

@@ -1,10 +1,10 @@
-import type { ServerEvent } from '@parley/protocol';
+import type { Media, SdpEvent, ServerEvent } from '@parley/protocol';
 import type { Logger } from '../observability/index.ts';
 import { LinkedBus } from './linked-bus.ts';
 import { NodeLinks, type LinkPeers } from './links.ts';
 import type { RedisBus } from './redis-bus.ts';
 
-/** What the bus tests share: nodes with direct links, and a message with bytes in it. */
+/** What the bus tests share: nodes with direct links, and the events the bus carries. */
 
 /** What the registry would say of the nodes: each one's advert, and who is taken for dead. */
 export class Peers implements LinkPeers {
@@ -59,4 +59,15 @@ export const chatWithFile = (content: string, file: Uint8Array): ServerEvent => 
     file,
     duration: 0,
   },
+});
+
+/** alice's offer to bob in call n1.x, as relayed to bob's node. */
+export const offerToBob = (media: Media, sdp: string): SdpEvent => ({
+  type: 'call:offer',
+  callId: 'n1.x',
+  caller: 'alice',
+  callee: 'bob',
+  media,
+  from: 'alice',
+  sdp,
 });

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BusMessage } from '../core/index.ts';
-import { chatWithFile } from './bus-fixtures.ts';
+import { chatWithFile, offerToBob } from './bus-fixtures.ts';
 import { decode, encode } from './codec.ts';
 
 const to = { userId: 'bob', deviceId: 'b1', clientType: 'web' };
@@ -15,15 +15,7 @@ test('the codec carries bytes (a chat file) as bytes, and batches as arrays', ()
   const relay: BusMessage = {
     kind: 'relay',
     to,
-    event: {
-      type: 'call:offer',
-      callId: 'n1.x',
-      caller: 'alice',
-      callee: 'bob',
-      media: 'audio',
-      from: 'alice',
-      sdp: 'v=0\r\n',
-    },
+    event: offerToBob('audio', 'v=0\r\n'),
   };
   assert.deepEqual(decode(`[${encode(relay)},${encode(m)}]`), [relay, m]);
 });
