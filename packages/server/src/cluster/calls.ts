@@ -2,11 +2,8 @@ import {
   AppError,
   ErrorCode,
   type Command,
-  type DeviceRef,
-  type IceEvent,
   type InviteCommand,
   type RelayCommand,
-  type SdpEvent,
 } from '@parley/protocol';
 import {
   findGlare,
@@ -30,7 +27,6 @@ import type { Hub } from '../gateway/index.ts';
 import type { Logger } from '../observability/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';
 import type { SignalRelay } from '../relay/index.ts';
-import type { BusRouter } from './bus-router.ts';
 import type { RedisCallIndex } from './call-index.ts';
 import type { NodeRegistry } from './registry.ts';
 import type { RouteCache } from './routes.ts';
@@ -235,24 +231,6 @@ export class ClusterCalls {
     }
     this.o.relay.relay(entry.relay, sender, cmd);
     return undefined;
-  }
-
-  /** The routes of answered calls, and what other nodes relay along them. */
-  register(router: BusRouter): void {
-    router
-      .on('route', (m) => this.o.routes.put(m.route, this.o.hub))
-      .on('unroute', (m) => {
-        for (const id of m.callIds) this.o.routes.drop(id);
-      })
-      .on('relay', (m) => this.relayed(m.to, m.event));
-  }
-
-  /** A relayed signal from the other party's node, for a device here. */
-  private relayed(to: DeviceRef, event: SdpEvent | IceEvent): void {
-    this.o.hub.toDevice(to, event);
-    if (event.type !== 'call:offer') return;
-    const entry = this.o.routes.find(to.userId, { callId: event.callId });
-    if (entry) this.o.relay.offerPassed(entry.relay);
   }
 
   /** The nodes other than this one that own live calls of `userId`. */

@@ -18,6 +18,7 @@ import type { RoomManager, RoomMirror } from '../rooms/index.ts';
 import type { CallRecordStore, Db } from '../store/index.ts';
 import { BusRouter } from './bus-router.ts';
 import { RedisCallIndex } from './call-index.ts';
+import { routeCalls } from './call-routes.ts';
 import { CallAnnouncer, ClusterCalls } from './calls.ts';
 import { RedisDirectory } from './directory.ts';
 import { fence } from './fencing.ts';
@@ -235,7 +236,7 @@ export class ClusterNode {
     const here = (sender: Sender, c: Command) => s.local.run(sender, c);
     this.rpc.listen(router);
     routeForwardedCommands(router, { rpc: this.rpc, hub: s.hub, run: lease.forwarded(here) });
-    calls.register(router);
+    routeCalls(router, { routes: this.routes, hub: s.hub, relay: s.relay });
     presence.register(router);
     this.sessions.register(router);
     this.meetings.register(router, s.rtc);
