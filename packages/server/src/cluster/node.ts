@@ -201,12 +201,13 @@ export class ClusterNode {
   /** Starts serving: routes commands, listens on the bus, runs the janitor. */
   serve(s: ServeOptions): Served {
     const { nodeId, config } = this.o;
+    const here = (sender: Sender, c: Command) => s.local.run(sender, c);
     const calls = new ClusterCalls({
       ...this.parts(s.hub),
       engine: s.engine,
       registry: this.registry,
       rpc: this.rpc,
-      local: (sender, command) => s.local.run(sender, command),
+      local: here,
       relay: s.relay,
       placement: this.placement,
     });
@@ -233,7 +234,6 @@ export class ClusterNode {
     });
     // Each domain's bus messages, by kind.
     const router = new BusRouter(this.bus, nodeId);
-    const here = (sender: Sender, c: Command) => s.local.run(sender, c);
     this.rpc.listen(router);
     routeForwardedCommands(router, { rpc: this.rpc, hub: s.hub, run: lease.forwarded(here) });
     routeCalls(router, { routes: this.routes, hub: s.hub, relay: s.relay });
