@@ -5,8 +5,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { Bus, BusMessage } from '../core/index.ts';
 import { busContract } from './bus-contract.ts';
-import { LinkedBus } from './linked-bus.ts';
-import { NodeLinks, type LinkPeers } from './links.ts';
+import { linkedNode, Peers } from './bus-fixtures.ts';
 import { MemoryBus } from './memory-bus.ts';
 import { RedisBus } from './redis-bus.ts';
 import { deletePrefix, keysFor } from './redis.ts';
@@ -77,30 +76,10 @@ function redisCluster(wrap?: (bus: RedisBus, nodeId: string) => Promise<Bus>) {
 
 busContract('redis bus', redisCluster());
 
-/** What the registry would say of the nodes: each one's advert; none dead. */
-class Peers implements LinkPeers {
-  readonly adverts = new Map<string, string>();
-  advertOf(nodeId: string) {
-    return this.adverts.get(nodeId);
-  }
-  isAlive() {
-    return true;
-  }
-}
-
 busContract('redis bus with direct links', () => {
   const peers = new Peers();
   return redisCluster(async (redisBus, nodeId) => {
-    const links = await NodeLinks.listen({
-      nodeId,
-      host: '127.0.0.1',
-      port: 0,
-      pingMs: 200,
-      timeoutMs: 1_000,
-      log,
-    });
-    links.usePeers(peers);
-    peers.adverts.set(nodeId, links.advert);
-    return new LinkedBus(redisBus, links);
+    const { bus } = await linkedNode(nodeId, redisBus, peers, log);
+    return bus;
   })();
 });

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as turn, setTimeout as sleep } from 'node:timers/promises';
-import type { ServerEvent } from '@parley/protocol';
 import type { Bus, BusMessage } from '../core/index.ts';
+import { chatWithFile, offerToBob } from './bus-fixtures.ts';
 
 /** Nodes on one bus: each joins with its own Bus, as a node of a cluster does. */
 export interface BusCluster {
@@ -28,23 +28,10 @@ async function until(what: string, ok: () => boolean, ms = 10_000): Promise<void
   }
 }
 
-/**
- * A handler that sees what was sent: a direct link's marker (`link-open`) is the transport's
- * own message (the node ignores it).
- */
-const sentOnly =
-  (handler: (m: BusMessage) => void) =>
-  (m: BusMessage): void => {
-    if (m.kind !== 'link-open') handler(m);
-  };
-
 /** A node and what it received. */
 async function nodeOn(cluster: BusCluster, nodeId: string) {
   const got: BusMessage[] = [];
-  const bus = await cluster.join(
-    nodeId,
-    sentOnly((m) => got.push(m)),
-  );
+  const bus = await cluster.join(nodeId, (m) => got.push(m));
   return { bus, got };
 }
 
@@ -115,10 +102,7 @@ export function busContract(name: string, make: () => Promise<BusCluster>): void
     const a = await nodeOn(c, 'a');
     const b = await nodeOn(c, 'b');
     const seen: string[] = [];
-    b.bus.subscribe(
-      'b',
-      sentOnly((m) => seen.push(`second:${numbers([m]).join()}`)),
-    );
+    b.bus.subscribe('b', (m) => seen.push(`second:${numbers([m]).join()}`));
     const first = b.got.length;
     a.bus.publish('b', numbered(1));
     a.bus.publish('b', numbered(2));
@@ -131,10 +115,7 @@ export function busContract(name: string, make: () => Promise<BusCluster>): void
     const a = await nodeOn(c, 'a');
     const b = await nodeOn(c, 'b');
     const second: BusMessage[] = [];
-    const stop = b.bus.subscribe(
-      'b',
-      sentOnly((m) => second.push(m)),
-    );
+    const stop = b.bus.subscribe('b', (m) => second.push(m));
     a.bus.publish('b', numbered(1));
     await until('the first, twice', () => second.length === 1 && b.got.length === 1);
     stop();
@@ -167,38 +148,16 @@ export function busContract(name: string, make: () => Promise<BusCluster>): void
     const a = await nodeOn(c, 'a');
     const b = await nodeOn(c, 'b');
     const to = { userId: 'bob', deviceId: 'b1', clientType: 'web' };
-    const chat: ServerEvent = {
-      type: 'chat:message',
-      from: 'alice',
-      timestamp: 1,
-      message: {
-        to: 'bob',
-        messageType: 1,
-        contentType: 2,
-        content: 'héllo 👋 "quoted" \\ \u0000',
-        kind: '',
-        avatar: '',
-        fromUsername: 'alice',
-        url: '',
-        fileSuffix: 'bin',
-        file: new Uint8Array([0, 1, 127, 128, 254, 255]),
-        duration: 0,
-      },
-    };
+    const chat = chatWithFile(
+      'héllo 👋 "quoted" \\ \u0000',
+      new Uint8Array([0, 1, 127, 128, 254, 255]),
+    );
     const sent: BusMessage[] = [
       { kind: 'deliver', to, event: chat },
       {
         kind: 'relay',
         to,
-        event: {
-          type: 'call:offer',
-          callId: 'n1.x',
-          caller: 'alice',
-          callee: 'bob',
-          media: 'video',
-          from: 'alice',
-          sdp: 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\na=ice-ufrag:ü\r\n',
-        },
+        event: offerToBob('video', 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\na=ice-ufrag:ü\r\n'),
       },
       {
         kind: 'device',

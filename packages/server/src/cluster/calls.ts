@@ -2,11 +2,8 @@ import {
   AppError,
   ErrorCode,
   type Command,
-  type DeviceRef,
-  type IceEvent,
   type InviteCommand,
   type RelayCommand,
-  type SdpEvent,
 } from '@parley/protocol';
 import {
   findGlare,
@@ -234,14 +231,6 @@ export class ClusterCalls {
     }
     this.o.relay.relay(entry.relay, sender, cmd);
     return undefined;
-  }
-
-  /** A relayed signal from the other party's node, for a device here. */
-  relayed(to: DeviceRef, event: SdpEvent | IceEvent): void {
-    this.o.hub.toDevice(to, event);
-    if (event.type !== 'call:offer') return;
-    const entry = this.o.routes.find(to.userId, { callId: event.callId });
-    if (entry) this.o.relay.offerPassed(entry.relay);
   }
 
   /** The nodes other than this one that own live calls of `userId`. */

@@ -43,7 +43,10 @@ export class LinkedBus implements Bus {
         else if (m.kind === 'node-lost') this.links.drop(m.nodeId);
       });
     }
-    return this.redis.subscribe(nodeId, handler);
+    // A marker is this bus's own business: the handlers see only what nodes sent them.
+    return this.redis.subscribe(nodeId, (m) => {
+      if (m.kind !== 'link-open') handler(m);
+    });
   }
 
   async close(): Promise<void> {

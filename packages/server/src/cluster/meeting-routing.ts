@@ -3,6 +3,7 @@ import type { Placement, Sender } from '../core/index.ts';
 import type { Hub } from '../gateway/index.ts';
 import type { RtcService } from '../meetings/index.ts';
 import type { Logger } from '../observability/index.ts';
+import type { BusRouter } from './bus-router.ts';
 import type { Request, Rpc } from './rpc.ts';
 
 /**
@@ -68,7 +69,7 @@ export class MeetingRouting {
    * What the REST meeting service calls to leave and end meetings: runs here, and on the node
    * that holds the meeting's media room when that is another.
    */
-  forRest(rtc: RtcService): Pick<RtcService, 'userLeft' | 'ended'> {
+  forRest(rtc: Pick<RtcService, 'userLeft' | 'ended'>): Pick<RtcService, 'userLeft' | 'ended'> {
     return {
       userLeft: async (meetingId, userId) => {
         await rtc.userLeft(meetingId, userId);
@@ -92,6 +93,17 @@ export class MeetingRouting {
         }));
       },
     };
+  }
+
+  /** What REST did on another node, for this node when it holds the media room. */
+  register(router: BusRouter, rtc: Pick<RtcService, 'userLeft' | 'ended'>): void {
+    router
+      .on('meeting-left', (m) =>
+        this.rpc.answer(m, m.kind, () => rtc.userLeft(m.meetingId, m.userId)),
+      )
+      .on('meeting-ended', (m) =>
+        this.rpc.answer(m, m.kind, () => rtc.ended(m.meetingId, m.endedBy, m.endedAt)),
+      );
   }
 
   /**

@@ -1,49 +1,46 @@
-import { Redis } from 'ioredis';
-import { createAdapter } from '@socket.io/redis-adapter';
+import type { Redis } from 'ioredis';
 import type { Command } from '@parley/protocol';
 import type { CallEngine } from '../calls/index.ts';
-import type {
-  AdminOp,
-  AdminPeers,
-  AdminResults,
-  Bus,
-  BusMessage,
-  Owners,
-  Sender,
-} from '../core/index.ts';
+import type { AdminOp, AdminPeers, AdminResults, Bus, Owners, Sender } from '../core/index.ts';
 import { linkHostOf, type Config } from '../config/index.ts';
 import {
-  CloseCode,
-  type Dispatcher,
   rateBudgets,
+  type Dispatcher,
   type Gateway,
   type Hub,
   type RemoteSessions,
-  type SessionHandoff,
 } from '../gateway/index.ts';
 import type { RtcService } from '../meetings/index.ts';
 import type { Logger } from '../observability/index.ts';
 import type { SignalRelay } from '../relay/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';
-import { runsWithRooms, type RoomManager, type RoomMirror } from '../rooms/index.ts';
+import type { RoomManager, RoomMirror } from '../rooms/index.ts';
 import type { CallRecordStore, Db } from '../store/index.ts';
+import { BusRouter } from './bus-router.ts';
 import { RedisCallIndex } from './call-index.ts';
+import { routeCalls } from './call-routes.ts';
 import { CallAnnouncer, ClusterCalls } from './calls.ts';
 import { RedisDirectory } from './directory.ts';
+import { fence } from './fencing.ts';
+import { routeForwardedCommands } from './forwarded-commands.ts';
 import { Janitor } from './janitor.ts';
-import { SharedRateLimiter } from './rate.ts';
 import { LinkedBus } from './linked-bus.ts';
 import { NodeLinks } from './links.ts';
-import { BusRouter } from './bus-router.ts';
+import { MeetingRouting } from './meeting-routing.ts';
+import { PresenceRouting, type DeviceHooks, type SpreadHooks } from './presence-routing.ts';
+import { SharedRateLimiter } from './rate.ts';
 import { RedisBus } from './redis-bus.ts';
 import { RedisPlacement } from './redis-placement.ts';
-import { MeetingRouting } from './meeting-routing.ts';
 import { RedisRoomMirror } from './room-mirror.ts';
 import { connectRedis, keysFor, openRedis, type Keys } from './redis.ts';
 import { NodeRegistry } from './registry.ts';
 import { RoomsLease } from './rooms-lease.ts';
 import { RouteCache } from './routes.ts';
 import { Rpc } from './rpc.ts';
+import { SessionHandoffs } from './session-handoff.ts';
+import { socketIoRedis, type SocketIoRedis } from './socket-io-adapter.ts';
+
+export type { DeviceHooks } from './presence-routing.ts';
 
 /** What joining the cluster needs. */
 export interface ClusterOptions {
@@ -51,12 +48,6 @@ export interface ClusterOptions {
   redisUrl: string;
   config: Pick<Config, 'server' | 'cluster' | 'limits' | 'calls'>;
   log: Logger;
-}
-
-/** How this node reacts to a device arriving or leaving, whichever node it was on. */
-export interface DeviceHooks {
-  online(device: Sender): void;
-  offline(device: Sender, graceElapsed: boolean): void;
 }
 
 /** The node's parts the cluster routes to. */
@@ -80,12 +71,8 @@ export interface ServeOptions {
 }
 
 /** What app.ts gets back: where commands run, and the device hooks that spread. */
-export interface Served {
+export interface Served extends SpreadHooks {
   owners: Owners;
-  onDeviceOnline: (device: Sender) => void;
-  onDeviceOffline: (device: Sender, graceElapsed: boolean) => void;
-  /** A meeting-only connection (socket.io) closed: the meetings it was in hear it. */
-  onMeetingDeviceOffline: (device: Sender) => void;
 }
 
 /**
@@ -111,11 +98,10 @@ export class ClusterNode {
   private readonly rpc: Rpc;
   private readonly keys: Keys;
   private readonly mirror: RedisRoomMirror;
-  /** The gateway whose sessions other nodes may take over (set once it exists). */
-  private gateway: Pick<Gateway, 'handOff'> | null = null;
+  private readonly sessions: SessionHandoffs;
   private janitor: Janitor | null = null;
-  /** Connections made for others (socket.io's adapter), closed with the node. */
-  private readonly extra: Redis[] = [];
+  /** socket.io's adapter over Redis, made when the app asks for it, closed with the node. */
+  private socketIo: SocketIoRedis | null = null;
   private readonly log: Logger;
 
   private constructor(
@@ -153,6 +139,7 @@ export class ClusterNode {
     this.routes = new RouteCache(nodeId, this.bus);
     this.placement = new RedisPlacement(nodeId, redis, keys, this.registry, log);
     this.meetings = new MeetingRouting(nodeId, this.placement, this.rpc, log);
+    this.sessions = new SessionHandoffs(this.registry, this.rpc);
   }
 
   /** Connects to Redis and registers this node; fails with how to start Redis if it cannot. */
@@ -198,18 +185,7 @@ export class ClusterNode {
 
   /** Resumes of sessions that another node issued: asked of that node over the bus. */
   remoteSessions(): RemoteSessions {
-    return {
-      take: async (nodeId, request) => {
-        if (!this.registry.isAlive(nodeId)) return null;
-        const handoff = await this.rpc.ask(nodeId, (corr, replyTo) => ({
-          kind: 'session-take',
-          corr,
-          replyTo,
-          ...request,
-        }));
-        return handoff as SessionHandoff | null;
-      },
-    };
+    return this.sessions.remote();
   }
 
   /** The other nodes, for the admin API: the live ones, and each one's AdminOps over the bus. */
@@ -228,7 +204,7 @@ export class ClusterNode {
 
   /** Lets other nodes take over this gateway's sessions when their devices resume there. */
   handOffSessionsOf(gateway: Pick<Gateway, 'handOff'>): void {
-    this.gateway = gateway;
+    this.sessions.handOffFrom(gateway);
   }
 
   /** The engine's watcher: keeps the call index and routes of the calls this node owns. */
@@ -241,12 +217,13 @@ export class ClusterNode {
   /** Starts serving: routes commands, listens on the bus, runs the janitor. */
   serve(s: ServeOptions): Served {
     const { nodeId, config } = this.o;
+    const here = (sender: Sender, c: Command) => s.local.run(sender, c);
     const calls = new ClusterCalls({
       ...this.parts(s.hub),
       engine: s.engine,
       registry: this.registry,
       rpc: this.rpc,
-      local: (sender, command) => s.local.run(sender, command),
+      local: here,
       relay: s.relay,
       placement: this.placement,
     });
@@ -260,7 +237,27 @@ export class ClusterNode {
       vacancyWaitMs: 2 * config.cluster.heartbeatMs + config.cluster.nodeTtlMs,
       log: this.log,
     });
-    this.route(new BusRouter(this.bus, nodeId), s, calls, lease);
+    const presence = new PresenceRouting({
+      nodeId,
+      bus: this.bus,
+      registry: this.registry,
+      calls,
+      meetings: this.meetings,
+      here: s.here,
+      rtc: s.rtc,
+      hub: s.hub,
+      fenced: () => fence({ engine: s.engine, hub: s.hub, log: this.log }),
+    });
+    // Each domain's bus messages, by kind.
+    const router = new BusRouter(this.bus, nodeId);
+    this.rpc.listen(router);
+    routeForwardedCommands(router, { rpc: this.rpc, hub: s.hub, run: lease.forwarded(here) });
+    routeCalls(router, { routes: this.routes, hub: s.hub, relay: s.relay });
+    presence.register(router);
+    this.sessions.register(router);
+    this.meetings.register(router, s.rtc);
+    // The admin API of another node: what it asks of this node's calls, devices, media rooms.
+    router.on('admin', (m) => this.rpc.answer(m, `admin:${m.op.op}`, () => s.admin(m.op)));
     this.janitor = new Janitor({
       nodeId,
       redis: this.redis,
@@ -276,44 +273,14 @@ export class ClusterNode {
     });
     this.janitor.start();
     lease.follow(s.rooms);
-    const here = (sender: Sender, c: Command) => s.local.run(sender, c);
-
-    const tell = (targets: Iterable<string>, m: BusMessage) => {
-      for (const n of targets) if (n !== nodeId) this.bus.publish(n, m);
-    };
     return {
       owners: {
         invite: (sender, c) => calls.invite(sender, c),
         call: (sender, c) => calls.run(sender, c),
         rooms: (sender, c) => lease.run(here, sender, c),
-        meeting: (sender, c) =>
-          this.meetings.run(s.rtc, (who, rtc) => s.local.run(who, rtc), sender, c),
+        meeting: (sender, c) => this.meetings.run(s.rtc, here, sender, c),
       },
-      onDeviceOnline: (device) => {
-        s.here.online(device);
-        void calls
-          .remoteOwners(device.userId)
-          .then((owners) => tell(owners, { kind: 'device', online: true, device }));
-      },
-      onDeviceOffline: (device, graceElapsed) => {
-        s.here.offline(device, graceElapsed);
-        const leader = this.registry.roomsLeader();
-        const meetings = this.meetings.take(device.deviceId);
-        void calls.remoteOwners(device.userId).then((owners) => {
-          const targets = new Set([...owners, ...meetings]);
-          if (leader) targets.add(leader);
-          tell(targets, { kind: 'device', online: false, device, graceElapsed });
-        });
-      },
-      onMeetingDeviceOffline: (device) => {
-        s.rtc.deviceGone(device);
-        tell(this.meetings.take(device.deviceId), {
-          kind: 'device',
-          online: false,
-          device,
-          graceElapsed: true,
-        });
-      },
+      ...presence.hooks(),
     };
   }
 
@@ -322,21 +289,10 @@ export class ClusterNode {
     return this.meetings.forRest(rtc);
   }
 
-  /**
-   * socket.io's Redis adapter, so that socket.io broadcasts and fetchSockets() span the nodes.
-   * Its own connections queue while Redis is away rather than fail (nothing here broadcasts
-   * on the hot path; Parley's events go through the hub).
-   */
-  socketIoAdapter(): ReturnType<typeof createAdapter> {
-    const options = {
-      maxRetriesPerRequest: null,
-      retryStrategy: (n: number) => Math.min(50 * n, 1000),
-    };
-    const pub = new Redis(this.o.redisUrl, { ...options, connectionName: 'parley-sio-pub' });
-    const sub = new Redis(this.o.redisUrl, { ...options, connectionName: 'parley-sio-sub' });
-    for (const r of [pub, sub]) r.on('error', () => undefined); // the cmd connection logs outages
-    this.extra.push(pub, sub);
-    return createAdapter(pub, sub, { key: `${this.o.config.cluster.prefix}:socket.io` });
+  /** socket.io's Redis adapter, so that socket.io broadcasts and fetchSockets() span the nodes. */
+  socketIoAdapter(): SocketIoRedis['adapter'] {
+    this.socketIo ??= socketIoRedis(this.o.redisUrl, this.o.config.cluster.prefix);
+    return this.socketIo.adapter;
   }
 
   /**
@@ -371,7 +327,7 @@ export class ClusterNode {
     await this.bus.close();
     this.sub.disconnect();
     this.pub.disconnect();
-    for (const r of this.extra) r.disconnect();
+    for (const r of this.socketIo?.connections ?? []) r.disconnect();
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 
@@ -385,68 +341,5 @@ export class ClusterNode {
       directory: this.directory,
       log: this.o.log,
     };
-  }
-
-  /**
-   * The cluster took this node for dead (it stalled past its liveness TTL) and a janitor has
-   * already ended its calls and removed its devices. Serving on would leave its clients
-   * unreachable and its calls half alive, so it starts over: its calls are dropped (they are
-   * recorded), and every client is disconnected (1012) to connect again, as a new device.
-   */
-  private fenced(s: ServeOptions): void {
-    const calls = s.engine.abandonAll();
-    const clients = [...s.hub.all()];
-    this.log.error(
-      { event: 'node_fenced', calls, clients: clients.length },
-      'this node was taken for dead: dropping its calls and clients',
-    );
-    for (const conn of clients) conn.close(CloseCode.Fenced, 'node was taken for dead');
-  }
-
-  /** Each domain's bus messages, by kind. */
-  private route(router: BusRouter, s: ServeOptions, calls: ClusterCalls, lease: RoomsLease): void {
-    // Commands forwarded to this node (the owner of their call, meeting or the rooms).
-    router
-      .on('command', (m) => {
-        s.hub.learn(m.sender.deviceId, m.replyTo);
-        this.rpc.serve(m, (sender, command) =>
-          runsWithRooms(command)
-            ? lease.whenReady((who, c) => s.local.run(who, c), sender, command)
-            : s.local.run(sender, command),
-        );
-      })
-      .on('reply', (m) => this.rpc.settle(m));
-    // Calls: the routes of answered calls, and what is relayed along them.
-    router
-      .on('route', (m) => this.routes.put(m.route, s.hub))
-      .on('unroute', (m) => {
-        for (const id of m.callIds) this.routes.drop(id);
-      })
-      .on('relay', (m) => calls.relayed(m.to, m.event));
-    // Presence and sessions: devices that come and go, nodes lost, sessions moving here.
-    router
-      .on('device', (m) => {
-        if (m.online) s.here.online(m.device);
-        else s.here.offline(m.device, m.graceElapsed === true);
-      })
-      .on('node-lost', (m) => {
-        if (m.nodeId === this.o.nodeId) return this.fenced(s);
-        this.registry.markDead(m.nodeId);
-        for (const device of m.devices) s.here.offline(device, true);
-        this.meetings.nodeLost(s.hub, m.nodeId);
-      })
-      .on('session-take', (m) =>
-        this.rpc.answer(m, m.kind, () => this.gateway?.handOff(m) ?? null),
-      );
-    // The admin API of another node: what it asks of this node's calls, devices, media rooms.
-    router.on('admin', (m) => this.rpc.answer(m, `admin:${m.op.op}`, () => s.admin(m.op)));
-    // Meetings: what REST did on another node, for the node holding the media room.
-    router
-      .on('meeting-left', (m) =>
-        this.rpc.answer(m, m.kind, () => s.rtc.userLeft(m.meetingId, m.userId)),
-      )
-      .on('meeting-ended', (m) =>
-        this.rpc.answer(m, m.kind, () => s.rtc.ended(m.meetingId, m.endedBy, m.endedAt)),
-      );
   }
 }

@@ -2,9 +2,9 @@ import type { Command } from '@parley/protocol';
 import type { Placement, Sender } from '../core/index.ts';
 import type { Logger } from '../observability/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';
-import type { RoomManager, RoomMirror } from '../rooms/index.ts';
+import { runsWithRooms, type RoomManager, type RoomMirror } from '../rooms/index.ts';
 import type { NodeRegistry } from './registry.ts';
-import type { Rpc } from './rpc.ts';
+import type { LocalRunner, Rpc } from './rpc.ts';
 
 /** What the rooms' lease needs. */
 export interface RoomsLeaseOptions {
@@ -59,13 +59,22 @@ export class RoomsLease {
   }
 
   /** Runs a room command here once the rooms taken over are loaded. */
-  async whenReady(
+  private async whenReady(
     here: (sender: Sender, c: Command) => unknown,
     sender: Sender,
     command: Command,
   ): Promise<unknown> {
     await this.ready;
     return here(sender, command);
+  }
+
+  /**
+   * How commands forwarded to this node run: a room command once the rooms taken over are
+   * loaded, any other at once.
+   */
+  forwarded(here: LocalRunner): LocalRunner {
+    return (sender, command) =>
+      runsWithRooms(command) ? this.whenReady(here, sender, command) : here(sender, command);
   }
 
   /** Loads the rooms a previous holder mirrored; members no longer connected leave them. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError, type Command } from '@parley/protocol';
 import type { Bus, BusMessage, Sender } from '../core/index.ts';
 import type { Logger } from '../observability/index.ts';
+import type { BusRouter } from './bus-router.ts';
 
 /** Bus messages that expect a reply. */
 export type Request = Extract<BusMessage, { corr: string; replyTo: string }>;
@@ -50,8 +51,13 @@ export class Rpc {
     });
   }
 
+  /** Takes the replies to this node's requests from its bus. */
+  listen(router: BusRouter): void {
+    router.on('reply', (m) => this.settle(m));
+  }
+
   /** Takes a reply to one of our requests. */
-  settle(m: Extract<BusMessage, { kind: 'reply' }>): void {
+  private settle(m: Extract<BusMessage, { kind: 'reply' }>): void {
     const p = this.pending.get(m.corr);
     if (!p) return;
     this.pending.delete(m.corr);
