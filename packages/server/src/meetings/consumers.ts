@@ -8,6 +8,7 @@ import {
 import { clientOp, type RtpCapabilities } from '../sfu/index.ts';
 import { notFound } from './errors.ts';
 import type { Peer } from './peer.ts';
+import type { Release } from './pipes.ts';
 import type { Room } from './room.ts';
 
 // The consumer requests of one peer, run in its room's order (see RtcService.withPeer).
@@ -15,23 +16,42 @@ import type { Room } from './room.ts';
 /** A consumer per remote track is the normal case; the cap bounds what the SFU holds. */
 export const MAX_CONSUMERS = 500;
 
-/** rtc:consume: a paused consumer of another peer's producer on a recv transport. */
+/**
+ * rtc:consume: a paused consumer of another peer's producer on a recv transport. A producer on
+ * another router of the meeting is piped to the consumer's router first (once: see pipes.ts),
+ * and the consumer holds that pipe until it closes.
+ */
 export async function consume(peer: Peer, room: Room, c: RtcConsumeCommand) {
-  const producer = room.ownerOf(c.producerId)?.producers.get(c.producerId);
-  if (!producer) throw notFound('producer', c.producerId);
+  const owner = room.ownerOf(c.producerId);
+  const producer = owner?.producers.get(c.producerId);
+  if (!owner || !producer) throw notFound('producer', c.producerId);
   const t = peer.recvTransport(c.transportId);
   if (peer.consumers.size >= MAX_CONSUMERS) {
     throw AppError.badRequest(`at most ${MAX_CONSUMERS} consumers per peer`);
   }
   const rtpCapabilities = c.rtpCapabilities as unknown as RtpCapabilities;
-  if (!room.router.canConsume({ producerId: producer.id, rtpCapabilities })) {
+  if (!owner.router.canConsume({ producerId: producer.id, rtpCapabilities })) {
     throw AppError.badRequest('rtpCapabilities cannot receive this producer', {
       field: '/rtpCapabilities',
     });
   }
-  const consumer = await clientOp(() =>
-    t.transport.consume({ producerId: producer.id, rtpCapabilities, paused: true }),
-  );
+  let release: Release;
+  try {
+    release = await room.pipes.acquire({ producerId: producer.id }, owner.router, peer.router);
+  } catch (err) {
+    // A producer that closed while it was being piped is not found, as it is a moment later.
+    throw producer.closed ? notFound('producer', c.producerId) : err;
+  }
+  let consumer;
+  try {
+    consumer = await clientOp(() =>
+      t.transport.consume({ producerId: producer.id, rtpCapabilities, paused: true }),
+    );
+  } catch (err) {
+    release();
+    throw producer.closed ? notFound('producer', c.producerId) : err;
+  }
+  consumer.observer.once('close', release);
   peer.addConsumer(consumer);
   consumer.on('layerschange', (layers) =>
     room.send(peer, {

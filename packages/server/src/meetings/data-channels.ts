@@ -3,6 +3,7 @@ import { clientOp, type SctpStreamParameters } from '../sfu/index.ts';
 import { MAX_CONSUMERS } from './consumers.ts';
 import { notFound } from './errors.ts';
 import type { Peer } from './peer.ts';
+import type { Release } from './pipes.ts';
 import type { Room } from './room.ts';
 
 // The data channel requests of one peer (data producers and data consumers), run in its room's
@@ -50,10 +51,13 @@ export async function produceData(peer: Peer, room: Room, c: RtcProduceDataComma
 /** rtc:consumeData: another peer's data channel on a recv transport with SCTP. */
 export async function consumeData(peer: Peer, room: Room, c: RtcConsumeDataCommand) {
   let dataProducer;
+  let owner;
   for (const other of room.peers.values()) {
-    dataProducer ??= other.dataProducers.get(c.dataProducerId);
+    dataProducer = other.dataProducers.get(c.dataProducerId);
+    owner = other;
+    if (dataProducer) break;
   }
-  if (!dataProducer) throw notFound('dataProducer', c.dataProducerId);
+  if (!dataProducer || !owner) throw notFound('dataProducer', c.dataProducerId);
   const t = peer.recvTransport(c.transportId);
   if (!t.transport.sctpParameters) {
     throw AppError.badRequest('transport was created without sctpCapabilities');
@@ -62,7 +66,21 @@ export async function consumeData(peer: Peer, room: Room, c: RtcConsumeDataComma
     throw AppError.badRequest(`at most ${MAX_CONSUMERS} data consumers per peer`);
   }
   const dataProducerId = dataProducer.id;
-  const dataConsumer = await clientOp(() => t.transport.consumeData({ dataProducerId }));
+  // A data producer on another router of the meeting is piped here first, as media is.
+  let release: Release;
+  try {
+    release = await room.pipes.acquire({ dataProducerId }, owner.router, peer.router);
+  } catch (err) {
+    throw dataProducer.closed ? notFound('dataProducer', dataProducerId) : err;
+  }
+  let dataConsumer;
+  try {
+    dataConsumer = await clientOp(() => t.transport.consumeData({ dataProducerId }));
+  } catch (err) {
+    release();
+    throw dataProducer.closed ? notFound('dataProducer', dataProducerId) : err;
+  }
+  dataConsumer.observer.once('close', release);
   peer.addDataConsumer(dataConsumer);
   return {
     dataConsumerId: dataConsumer.id,

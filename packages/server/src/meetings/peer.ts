@@ -5,6 +5,7 @@ import type {
   DataConsumer,
   DataProducer,
   Producer,
+  Router,
   WebRtcTransport,
 } from '../sfu/index.ts';
 import { notFound } from './errors.ts';
@@ -34,6 +35,8 @@ export class Peer {
   constructor(
     readonly device: DeviceRef,
     readonly nickname: string,
+    /** The meeting's router this peer is on: its transports, producers and consumers. */
+    readonly router: Router,
   ) {}
 
   get userId(): string {

@@ -1,5 +1,4 @@
 import { AppError, type RtcProduceCommand, type RtcProducerCommand } from '@parley/protocol';
-import type { Logger } from '../observability/index.ts';
 import { clientOp, type RtpParameters } from '../sfu/index.ts';
 import type { Peer } from './peer.ts';
 import type { Room } from './room.ts';
@@ -10,7 +9,7 @@ import type { Room } from './room.ts';
 const MAX_PRODUCERS = 16;
 
 /** rtc:produce: a producer on a send transport; the others hear rtc:newProducer. */
-export async function produce(peer: Peer, room: Room, c: RtcProduceCommand, log: Logger) {
+export async function produce(peer: Peer, room: Room, c: RtcProduceCommand) {
   const t = peer.transport(c.transportId, 'send');
   if (peer.producers.size >= MAX_PRODUCERS) {
     throw AppError.badRequest(`at most ${MAX_PRODUCERS} producers per peer`);
@@ -22,12 +21,9 @@ export async function produce(peer: Peer, room: Room, c: RtcProduceCommand, log:
   peer.addProducer(producer);
   producer.observer.once('close', () => {
     for (const other of room.peers.values()) other.forgetConsumersOf(producer.id);
+    room.speaker.remove(producer.id);
   });
-  if (producer.kind === 'audio') {
-    await room.speaker.addProducer({ producerId: producer.id }).catch((err: unknown) => {
-      log.warn({ event: 'speaker_add_failed', err }, 'active speaker observer refused');
-    });
-  }
+  if (producer.kind === 'audio') await room.speaker.add(producer.id, peer.router);
   room.broadcast(
     {
       type: 'rtc:newProducer',

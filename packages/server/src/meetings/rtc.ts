@@ -20,7 +20,7 @@ import * as data from './data-channels.ts';
 import { notFound } from './errors.ts';
 import { Peer } from './peer.ts';
 import * as producers from './producers.ts';
-import { Room } from './room.ts';
+import { Room, type RoomLayout } from './room.ts';
 import * as transports from './transports.ts';
 
 /** What the rtc service needs. */
@@ -29,6 +29,8 @@ export interface RtcServiceOptions {
   sfu: SfuPool;
   delivery: Delivery;
   emptyRoomGraceMs: number;
+  /** Consumers a worker takes before a meeting spreads to another worker. */
+  consumersPerWorker: number;
   caps: Pick<Config['caps'], 'peersPerUserPerMeeting' | 'peersPerUser' | 'transportsPerPeer'>;
   /** A meeting's media room closed on this node (cluster mode gives up its claim on it). */
   onRoomClosed?: (meetingId: string) => void;
@@ -88,6 +90,11 @@ export class RtcService {
     return this.rooms.get(meetingId)?.router;
   }
 
+  /** Where the meeting's media is on this node: routers, their peers, pipes (diagnostics). */
+  layout(meetingId: string): RoomLayout | undefined {
+    return this.rooms.get(meetingId)?.layout();
+  }
+
   /**
    * Registers a handler for every rtc:* command. Every command but rtc:join and
    * rtc:getRouterRtpCapabilities runs on the sender's own peer, in its room's order; the work on
@@ -112,7 +119,7 @@ export class RtcService {
       this.withPeer(s, c.meetingId, (p) => transports.transportStats(p, c)),
     );
     r.on('rtc:produce', (s, c) =>
-      this.withPeer(s, c.meetingId, (p, room) => producers.produce(p, room, c, this.log)),
+      this.withPeer(s, c.meetingId, (p, room) => producers.produce(p, room, c)),
     );
     r.on('rtc:closeProducer', (s, c: RtcProducerCommand) =>
       this.withPeer(s, c.meetingId, (p, room) => producers.closeProducer(p, room, c)),
@@ -178,7 +185,9 @@ export class RtcService {
         const participant = await this.access(sender, c.meetingId);
         if (room.closed) return null;
         this.checkPeerCaps(sender.userId, room);
-        const peer = new Peer(deviceOf(sender), participant.nickname);
+        const sfu = await room.place();
+        if (!sfu || room.closed) return null;
+        const peer = new Peer(deviceOf(sender), participant.nickname, sfu.router);
         const peers = [...room.peers.values()].map((p) => p.info());
         room.add(peer);
         return { peerId: peer.peerId, peers, activeSpeaker: room.activeSpeaker };
@@ -351,6 +360,8 @@ export class RtcService {
       openedBy,
       sfu,
       speaker,
+      pool: this.o.sfu,
+      consumersPerWorker: this.o.consumersPerWorker,
       delivery: this.o.delivery,
       emptyGraceMs: this.o.emptyRoomGraceMs,
       metrics: this.o.metrics,

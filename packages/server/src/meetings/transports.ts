@@ -25,7 +25,7 @@ export async function createTransport(
     );
   }
   const sctp = (c.sctpCapabilities as { numStreams: NumSctpStreams } | undefined)?.numStreams;
-  const transport = await room.sfu.createWebRtcTransport({
+  const transport = await room.sfuOf(peer.router).createWebRtcTransport({
     ...(sctp ? { sctp } : {}),
     appData: { peerId: peer.peerId, direction: c.direction },
   });
