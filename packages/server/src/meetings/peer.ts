@@ -75,7 +75,11 @@ export class Peer {
 
   addProducer(producer: Producer): void {
     this.producers.set(producer.id, producer);
-    producer.observer.once('close', () => this.producers.delete(producer.id));
+    // A producer closed by its router's worker dying stays listed: the room, told afterwards,
+    // still has to announce it closed to the peers on the other routers.
+    producer.observer.once('close', () => {
+      if (!this.router.closed) this.producers.delete(producer.id);
+    });
   }
 
   addConsumer(consumer: Consumer): void {
