@@ -14,7 +14,8 @@ import { createMeeting, joinMeeting, startMeetingServer } from './meeting-kit.ts
 /**
  * End to end in headless Chromium with fake devices: a meeting whose peers sit on routers on the
  * two workers of one node (a consumer budget of 2 per worker spreads it at the third peer), every
- * peer decoding every other's video through the pipes, data channels through them too.
+ * peer decoding every other's video through the pipes, data channels through them too; then
+ * the worker of one peer dies, the others keep decoding each other, and that peer rejoins.
  */
 
 const WAIT = { timeout: 60_000, polling: 250 };
@@ -54,14 +55,31 @@ after(async () => {
 });
 
 test(
-  'a meeting over two workers: every peer decodes every other',
-  { timeout: 240_000 },
+  'a meeting over two workers: every peer decodes every other, a worker dies',
+  { timeout: 300_000 },
   async () => {
     const meetingId = await createMeeting(srv, 'host');
     const users = ['host', 'ana', 'bo'] as const;
     await joinMeeting(srv, meetingId, ...users);
+    const options = async (user: string) => ({
+      server: srv.wsBase,
+      transport: 'ws' as const,
+      token: await srv.token(user, { name: user }),
+      meetingId,
+    });
     const pages: Record<string, Page> = {};
     const peerIds: Record<string, string> = {};
+    // Every one of `among` decodes the others' video: frames rising, a real width.
+    const decodesOthers = async (among: readonly string[]) => {
+      for (const user of among) {
+        const others = among
+          .filter((u) => u !== user)
+          .map((u) => peerIds[u]!)
+          .sort();
+        const v = await decoding(pages[user]!, user, others.length);
+        assert.deepEqual(v.map((x) => x.peerId).sort(), others, `${user} sees the others`);
+      }
+    };
     try {
       // One at a time: each joins, then publishes audio and simulcast video.
       for (const user of users) {
@@ -69,13 +87,7 @@ test(
         p.on('pageerror', (err) => process.stderr.write(`[${user}] ${err.message}\n`));
         await p.goto(page.url);
         await p.waitForFunction(() => typeof window.startMeeting === 'function');
-        const options = {
-          server: srv.wsBase,
-          transport: 'ws' as const,
-          token: await srv.token(user, { name: user }),
-          meetingId,
-        };
-        const joined = await p.evaluate((o) => window.startMeeting(o).join(), options);
+        const joined = await p.evaluate((o) => window.startMeeting(o).join(), await options(user));
         peerIds[user] = joined.peerId;
         pages[user] = p;
         await p.evaluate(() => window.meeting.publish());
@@ -88,37 +100,10 @@ test(
       assert.deepEqual(layout.routers[0]!.peers.sort(), [peerIds.host, peerIds.ana].sort());
       assert.deepEqual(layout.routers[1]!.peers, [peerIds.bo]);
 
-      // Everyone decodes the two others' video: frames rising, a real width.
-      for (const user of users) {
-        const p = pages[user]!;
-        const first = await until(`${user} decoding two videos`, () =>
-          p.evaluate(async () => {
-            const v = await window.meeting.video();
-            return v.length === 2 && v.every((x) => x.framesDecoded > 0 && x.width > 0) && v;
-          }),
-        );
-        await until(`${user}'s frames rising`, () =>
-          p.evaluate(async (before: Video) => {
-            const v = await window.meeting.video();
-            return (
-              v.length === 2 &&
-              v.every(
-                (x) =>
-                  x.framesDecoded >
-                  (before.find((b) => b.peerId === x.peerId)?.framesDecoded ?? Infinity) + 5,
-              )
-            );
-          }, first),
-        );
-        const others = users
-          .filter((u) => u !== user)
-          .map((u) => peerIds[u])
-          .sort();
-        assert.deepEqual(first.map((v) => v.peerId).sort(), others, `${user} sees the others`);
-      }
+      await decodesOthers(users);
       const piped = srv.app.rtc.layout(meetingId)!.pipes;
-      // Each way: the host's and Ana's cameras to Bo's router, Bo's camera and microphone (also
-      // for the active speaker observer) to theirs, and their microphones to Bo's.
+      // Each way: the host's and Ana's cameras and microphones to Bo's router, Bo's camera and
+      // microphone (the one the active speaker observer uses too) to theirs.
       assert.ok(piped >= 6, `pipes: ${piped}`);
 
       // Data channels through the pipes.
@@ -146,8 +131,71 @@ test(
         );
         assert.ok(Object.values(peerIds).includes((await speaker.jsonValue()) as string));
       }
+
+      // Bo's worker dies: Bo's media resets; the host and Ana hear his producers close and keep
+      // decoding each other, untouched (their router is on the other worker).
+      process.kill(layout.routers[1]!.workerPid, 'SIGKILL');
+      await pages.bo!.waitForFunction(
+        () => window.meeting.events.some((e) => e.type === 'rtc:mediaReset'),
+        undefined,
+        WAIT,
+      );
+      for (const user of ['host', 'ana']) {
+        await pages[user]!.waitForFunction(
+          (bo: string) =>
+            window.meeting.events.filter(
+              (e) => e.type === 'rtc:producerClosed' && e.data.peerId === bo,
+            ).length === 2,
+          peerIds.bo!,
+          WAIT,
+        );
+      }
+      await decodesOthers(['host', 'ana']);
+      for (const user of ['host', 'ana']) {
+        const resets = await pages[user]!.evaluate(
+          () => window.meeting.events.filter((e) => e.type === 'rtc:mediaReset').length,
+        );
+        assert.equal(resets, 0, `${user}'s media was not reset`);
+      }
+      assert.equal(srv.app.rtc.has(meetingId), true, 'the meeting goes on');
+
+      // Bo rejoins (as the SDK does on rtc:mediaReset) and everyone decodes everyone again.
+      const again = await pages.bo!.evaluate(
+        (o) => window.startMeeting(o).join(),
+        await options('bo'),
+      );
+      peerIds.bo = again.peerId;
+      await pages.bo!.evaluate(() => window.meeting.publish());
+      await decodesOthers(users);
     } finally {
       for (const p of Object.values(pages)) await p.close();
     }
   },
 );
+
+/** Waits until `user`'s page decodes `count` remote videos with frames rising; returns them. */
+async function decoding(p: Page, user: string, count: number): Promise<Video> {
+  const first = await until(`${user} decoding ${count} videos`, () =>
+    p.evaluate(async (n: number) => {
+      const v = await window.meeting.video();
+      return v.length === n && v.every((x) => x.framesDecoded > 0 && x.width > 0) && v;
+    }, count),
+  );
+  await until(`${user}'s frames rising`, () =>
+    p.evaluate(
+      async ({ before, n }: { before: Video; n: number }) => {
+        const v = await window.meeting.video();
+        return (
+          v.length === n &&
+          v.every(
+            (x) =>
+              x.framesDecoded >
+              (before.find((b) => b.peerId === x.peerId)?.framesDecoded ?? Infinity) + 5,
+          )
+        );
+      },
+      { before: first, n: count },
+    ),
+  );
+  return first;
+}
