@@ -76,6 +76,13 @@ async function transport(p: P, meetingId: string, direction: 'send' | 'recv'): P
   return t.transportId as string;
 }
 
+/** parley_meeting_pipes as /metrics has it. */
+async function pipesMetric(): Promise<number> {
+  const text = await srv.app.metrics.registry.metrics();
+  const line = text.split('\n').find((l) => l.startsWith('parley_meeting_pipes '));
+  return Number(line?.split(' ')[1]);
+}
+
 async function waitFor(check: () => boolean, what: string): Promise<void> {
   const deadline = Date.now() + 20_000;
   while (!check()) {
@@ -167,6 +174,7 @@ test('peers fill a worker, then spread; producers are piped once, lazily, and un
     'rtc:consumed',
   );
   assert.equal(layout().pipes, 1, 'a second consumer there uses the same pipe');
+  assert.equal(await pipesMetric(), 1, 'parley_meeting_pipes');
   assert.equal(consumersOn(first), 2, "Ben's consumer and one pipe consumer");
   const consumerId = daves.consumerId as string;
   await ok(
@@ -231,6 +239,7 @@ test('peers fill a worker, then spread; producers are piped once, lazily, and un
   await waitFor(() => layout().pipes === 1, "Cleo's pipes released");
   await ok(dave.sig, 'rtc:leave', { meetingId: id }, 'rtc:left');
   await waitFor(() => layout().pipes === 0, 'the last consumer unpipes');
+  assert.equal(await pipesMetric(), 0, 'parley_meeting_pipes');
   assert.equal(layout().routers.length, 1, 'the router nobody uses closed');
   await waitFor(() => consumersOn(first) === 1, 'the pipe consumers closed');
 

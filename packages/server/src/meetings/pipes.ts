@@ -22,6 +22,12 @@ interface PipeEnd {
 
 const noop: Release = () => undefined;
 
+/** Counts the pipes open (a metric). */
+export interface PipeGauge {
+  inc(): void;
+  dec(): void;
+}
+
 /**
  * A meeting's pipes between its routers (mediasoup's `pipeToRouter`): a producer is piped to
  * another router once, when the first user there (a consumer, the active speaker observer)
@@ -32,6 +38,8 @@ export class Pipes {
   private readonly pipes = new Map<string, Pipe>();
   /** Per key, the closing of its last pipe: a new pipe of the key waits for it. */
   private readonly closing = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly gauge: PipeGauge = { inc: noop, dec: noop }) {}
 
   /** Pipes open now. */
   get size(): number {
@@ -57,6 +65,7 @@ export class Pipes {
       const previous = this.closing.get(key);
       pipe = { users: 1, done: false, ready: this.open(what, from, to, previous) };
       this.pipes.set(key, pipe);
+      this.gauge.inc();
       const opened = pipe;
       opened.ready.then(
         (pipeConsumer) => pipeConsumer.observer.once('close', () => this.forget(key, opened)),
@@ -111,7 +120,9 @@ export class Pipes {
   }
 
   private forget(key: string, pipe: Pipe): void {
+    if (pipe.done) return;
     pipe.done = true;
+    this.gauge.dec();
     if (this.pipes.get(key) === pipe) this.pipes.delete(key);
   }
 }

@@ -73,7 +73,7 @@ export class Room extends EventEmitter<RoomEvents> {
   /** The meeting's live routers, in the order they were opened. */
   private readonly routers: SfuRouter[] = [];
   /** Producers piped between the routers. */
-  readonly pipes = new Pipes();
+  readonly pipes: Pipes;
   readonly speaker: Speaker;
 
   constructor(private readonly o: RoomOptions) {
@@ -81,6 +81,7 @@ export class Room extends EventEmitter<RoomEvents> {
     this.meetingId = o.meetingId;
     this.openedBy = o.openedBy;
     this.log = o.log.child({ meetingId: o.meetingId });
+    this.pipes = new Pipes(o.metrics.meetingPipes);
     this.speaker = new Speaker(
       o.speaker,
       o.sfu.router,
