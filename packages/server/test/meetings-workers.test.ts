@@ -341,4 +341,82 @@ test('a worker that dies resets only its own peers; the others keep the meeting'
     },
     'rtc:consumed',
   );
+
+  for (const p of [eve, finn, gus]) await ok(p.sig, 'rtc:leave', { meetingId: id }, 'rtc:left');
+  await waitFor(() => srv.app.sfu.workers().every((w) => w.streams === 0), 'no streams left');
+});
+
+test("the active speaker observer moves when its router's worker dies", async () => {
+  const id = await createMeeting(srv, 'hana');
+  await joinMeeting(srv, id, 'hana', 'ivan', 'jo');
+  const layout = () => srv.app.rtc.layout(id)!;
+  const hana = await peer('hana', id);
+  const video = await ok(
+    hana.sig,
+    'rtc:produce',
+    {
+      meetingId: id,
+      transportId: await transport(hana, id, 'send'),
+      kind: 'video',
+      rtpParameters: videoRtp(),
+      appData: {},
+    },
+    'rtc:produced',
+  );
+  const ivan = await peer('ivan', id);
+  await ok(
+    ivan.sig,
+    'rtc:consume',
+    {
+      meetingId: id,
+      producerId: video.producerId,
+      rtpCapabilities: ivan.caps,
+      transportId: await transport(ivan, id, 'recv'),
+    },
+    'rtc:consumed',
+  );
+  const jo = await peer('jo', id);
+  const [home, other] = layout().routers;
+  assert.deepEqual(other?.peers, [jo.peerId], 'Jo spread the meeting');
+  assert.equal(layout().speakerRouterId, home!.routerId);
+  await ok(
+    jo.sig,
+    'rtc:produce',
+    {
+      meetingId: id,
+      transportId: await transport(jo, id, 'send'),
+      kind: 'audio',
+      rtpParameters: audioRtp(777),
+      appData: {},
+    },
+    'rtc:produced',
+  );
+  assert.equal(layout().pipes, 1, "Jo's microphone piped to the observer");
+
+  process.kill(home!.workerPid, 'SIGKILL');
+  for (const p of [hana, ivan]) await p.sig.event('rtc:mediaReset', 20_000);
+  assert.equal(
+    (await jo.sig.event('rtc:producerClosed', 20_000)).data.producerId,
+    video.producerId,
+  );
+  await waitFor(() => layout().speakerRouterId === other.routerId, "the observer on Jo's router");
+  assert.equal(layout().routers.length, 1);
+  assert.equal(layout().pipes, 0, "Jo's microphone needs no pipe any more");
+
+  // Hana comes back, on Jo's router (it has room), and her microphone is watched there too.
+  await ok(hana.sig, 'rtc:join', { meetingId: id }, 'rtc:joined');
+  await ok(
+    hana.sig,
+    'rtc:produce',
+    {
+      meetingId: id,
+      transportId: await transport(hana, id, 'send'),
+      kind: 'audio',
+      rtpParameters: audioRtp(778),
+      appData: {},
+    },
+    'rtc:produced',
+  );
+  assert.equal(layout().routers.length, 1);
+  assert.equal(layout().pipes, 0);
 });
