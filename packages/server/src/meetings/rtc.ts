@@ -57,11 +57,12 @@ const deviceOf = ({ userId, deviceId, clientType }: Sender): DeviceRef => ({
 });
 
 /**
- * The meeting signaling of specs/meeting-sfu.md on the SFU: one media room per meeting with a
- * router on the least loaded worker, peers per device, and every rtc:* request. Every request is
- * checked against the sender: rtc:join needs a REST participation; everything else needs the
- * sender's own peer and only ever finds that peer's own transports, producers and consumers.
- * Work on a meeting runs one request at a time.
+ * The meeting signaling of specs/meeting-sfu.md on the SFU: one media room per meeting, opened
+ * with a router on the least loaded worker and spread over routers on more workers as it grows
+ * (room.ts), peers per device, and every rtc:* request. Every request is checked against the
+ * sender: rtc:join needs a REST participation; everything else needs the sender's own peer and
+ * only ever finds that peer's own transports, producers and consumers. Work on a meeting runs
+ * one request at a time.
  */
 export class RtcService {
   private readonly rooms = new Map<string, Room>();
