@@ -292,16 +292,19 @@ export class Room extends EventEmitter<RoomEvents> {
       "a worker of the meeting died; its peers' media reset",
     );
     if (this.speaker.router === sfu.router) {
-      const home = this.routers[0]!.router;
-      this.run(() => this.speaker.rehome(home)).catch((err: unknown) =>
+      // The new home is chosen when the job runs: a router may close before (dropIdle).
+      this.run(() => {
+        const home = this.routers[0];
+        if (home && !this.closeReason) return this.speaker.rehome(home.router);
+      }).catch((err: unknown) =>
         this.log.error({ event: 'rtc_speaker_lost', err }, 'active speaker observer not moved'),
       );
     }
   }
 
-  /** Closes a router of the meeting that no peer uses any more (not the observer's). */
+  /** Closes a router no peer of the meeting uses (not the observer's, nor the last one). */
   private dropIdle(router: Router): void {
-    if (router === this.speaker.router) return;
+    if (router === this.speaker.router || this.routers.length <= 1) return;
     for (const p of this.peers.values()) if (p.router === router) return;
     const i = this.routers.findIndex((r) => r.router === router);
     if (i >= 0) this.routers.splice(i, 1);
