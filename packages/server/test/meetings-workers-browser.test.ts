@@ -85,7 +85,7 @@ test(
       for (const user of users) {
         const p = await browser.newPage();
         p.on('pageerror', (err) => process.stderr.write(`[${user}] ${err.message}\n`));
-        await p.goto(page.url);
+        await p.goto(page.url, { timeout: WAIT.timeout });
         await p.waitForFunction(() => typeof window.startMeeting === 'function');
         const joined = await p.evaluate((o) => window.startMeeting(o).join(), await options(user));
         peerIds[user] = joined.peerId;
