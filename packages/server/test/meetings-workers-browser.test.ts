@@ -56,7 +56,7 @@ after(async () => {
 
 test(
   'a meeting over two workers: every peer decodes every other, a worker dies',
-  { timeout: 300_000 },
+  { timeout: 600_000 },
   async () => {
     const meetingId = await createMeeting(srv, 'host');
     const users = ['host', 'ana', 'bo'] as const;
