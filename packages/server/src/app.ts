@@ -240,6 +240,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     sfu,
     delivery: hub,
     emptyRoomGraceMs: config.sfu.emptyRoomGraceMs,
+    consumersPerWorker: config.sfu.consumersPerWorker,
     caps: config.caps,
     metrics,
     log,

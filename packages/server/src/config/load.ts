@@ -76,6 +76,7 @@ const ENV_MAP: ReadonlyArray<readonly [string, string]> = [
   ['MEDIASOUP_WORKER_BIN', 'sfu.workerBin'],
   ['PARLEY_SFU_EMPTY_ROOM_GRACE_MS', 'sfu.emptyRoomGraceMs'],
   ['PARLEY_SFU_LOG_LEVEL', 'sfu.logLevel'],
+  ['PARLEY_SFU_CONSUMERS_PER_WORKER', 'sfu.consumersPerWorker'],
   ['PARLEY_STUN_URLS', 'ice.stunUrls'],
   ['PARLEY_TURN_URLS', 'ice.turnUrls'],
   ['PARLEY_TURN_SECRET', 'ice.turnSecret'],

@@ -244,6 +244,12 @@ export const ConfigSchema = Type.Object({
       webRtcServerPort: Type.Integer({ minimum: 0, maximum: 65535, default: 0 }),
       /** The mediasoup-worker binary; see config/load.ts for how the default is found. */
       workerBin: Type.Optional(Type.String({ minLength: 1 })),
+      /**
+       * Consumers (of peers and of pipes between routers) one worker takes for meetings before a
+       * meeting spreads to a router on another worker: about what one worker forwards within a
+       * core (README, Benchmarks).
+       */
+      consumersPerWorker: Type.Integer({ minimum: 1, default: 800 }),
       /** How long an empty meeting keeps its router before closing it. */
       emptyRoomGraceMs: Ms(30_000, 'empty room grace'),
       /** mediasoup worker log level. */

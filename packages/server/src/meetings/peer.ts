@@ -5,6 +5,7 @@ import type {
   DataConsumer,
   DataProducer,
   Producer,
+  Router,
   WebRtcTransport,
 } from '../sfu/index.ts';
 import { notFound } from './errors.ts';
@@ -36,6 +37,8 @@ export class Peer {
   constructor(
     readonly device: DeviceRef,
     readonly nickname: string,
+    /** The meeting's router this peer is on: its transports, producers and consumers. */
+    readonly router: Router,
   ) {}
 
   get userId(): string {
@@ -74,7 +77,11 @@ export class Peer {
 
   addProducer(producer: Producer): void {
     this.producers.set(producer.id, producer);
-    producer.observer.once('close', () => this.producers.delete(producer.id));
+    // A producer closed by its router's worker dying stays listed: the room, told afterwards,
+    // still has to announce it closed to the peers on the other routers.
+    producer.observer.once('close', () => {
+      if (!this.router.closed) this.producers.delete(producer.id);
+    });
   }
 
   addConsumer(consumer: Consumer): void {

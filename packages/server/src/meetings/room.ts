@@ -1,10 +1,13 @@
 import { EventEmitter } from 'node:events';
-import type { RtcEvent, RtcSpeaker } from '@parley/protocol';
+import { AppError, type RtcEvent, type RtcSpeaker } from '@parley/protocol';
 import type { Delivery } from '../core/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
-import type { ActiveSpeakerObserver, Router, SfuRouter } from '../sfu/index.ts';
+import type { ActiveSpeakerObserver, Router, SfuPool, SfuRouter } from '../sfu/index.ts';
 import type { Peer } from './peer.ts';
+import { Pipes } from './pipes.ts';
+import { place } from './placement.ts';
 import { SerialQueue } from './serial.ts';
+import { Speaker } from './speaker.ts';
 
 /** Why a room closed. */
 export type RoomCloseReason = 'empty' | 'ended' | 'worker_died' | 'shutdown';
@@ -20,8 +23,13 @@ export interface RoomOptions {
   meetingId: string;
   /** The user whose join opened the room: its router counts against them while it is empty. */
   openedBy: string;
+  /** The meeting's first router, and the active speaker observer on it. */
   sfu: SfuRouter;
   speaker: ActiveSpeakerObserver;
+  /** Where the meeting's further routers come from when it spreads over workers. */
+  pool: Pick<SfuPool, 'createRouter' | 'leastLoaded' | 'workers'>;
+  /** Consumers a worker takes before the meeting spreads to another (see placement.ts). */
+  consumersPerWorker: number;
   delivery: Delivery;
   /** How long the room lives on without peers. */
   emptyGraceMs: number;
@@ -33,10 +41,21 @@ export interface RoomOptions {
 type WithoutMeeting<E> = E extends RtcEvent ? Omit<E, 'meetingId'> : never;
 type RoomEvent = WithoutMeeting<RtcEvent>;
 
+/** Where a meeting's media is, router by router (tests, diagnostics). */
+export interface RoomLayout {
+  routers: Array<{ routerId: string; workerPid: number; peers: string[] }>;
+  /** Producers and data producers piped from one router of the meeting to another now. */
+  pipes: number;
+  /** The router of the active speaker observer. */
+  speakerRouterId: string;
+}
+
 /**
- * A meeting's media room: its router (on one SFU worker), its peers, and the order in which work
- * on it runs (`run`). Closing is idempotent and cascades: peers' transports, then the router.
- * The room closes itself after `emptyGraceMs` without peers, and when its worker dies.
+ * A meeting's media room: its routers (on one or more SFU workers: each peer is on one, placed
+ * by `place`), the pipes between them, its peers, and the order in which work on it runs
+ * (`run`). Closing is idempotent and cascades: peers' transports, then the routers. The room
+ * closes itself after `emptyGraceMs` without peers, and when the workers of all its routers
+ * died; a worker that dies while others carry the meeting resets only its own peers' media.
  */
 export class Room extends EventEmitter<RoomEvents> {
   readonly meetingId: string;
@@ -51,37 +70,88 @@ export class Room extends EventEmitter<RoomEvents> {
   /** The observer's last dominant speaker (it says so only on a change). */
   private dominant: RtcSpeaker | null = null;
   private readonly log: Logger;
+  /** The meeting's live routers, in the order they were opened. */
+  private readonly routers: SfuRouter[] = [];
+  /** Producers piped between the routers. */
+  readonly pipes: Pipes;
+  readonly speaker: Speaker;
 
   constructor(private readonly o: RoomOptions) {
     super();
     this.meetingId = o.meetingId;
     this.openedBy = o.openedBy;
     this.log = o.log.child({ meetingId: o.meetingId });
-    o.sfu.router.once('workerclose', () => {
-      this.broadcast({ type: 'rtc:mediaReset', reason: 'worker_died' });
-      this.close('worker_died');
-    });
-    o.speaker.on('dominantspeaker', ({ producer }) => {
-      const owner = this.ownerOf(producer.id);
-      if (owner) {
-        this.dominant = { peerId: owner.peerId, producerId: producer.id };
-        this.broadcast({ type: 'rtc:activeSpeaker', ...this.dominant });
-      }
-    });
+    this.pipes = new Pipes(o.metrics.meetingPipes);
+    this.speaker = new Speaker(
+      o.speaker,
+      o.sfu.router,
+      this.pipes,
+      (producerId) => {
+        const owner = this.ownerOf(producerId);
+        if (owner) {
+          this.dominant = { peerId: owner.peerId, producerId };
+          this.broadcast({ type: 'rtc:activeSpeaker', ...this.dominant });
+        }
+      },
+      this.log,
+    );
+    this.adopt(o.sfu);
     o.metrics.meetingRooms.inc();
     this.armEmptyTimer();
   }
 
+  /** The meeting's first live router (every router has the same RTP capabilities). */
   get router(): Router {
-    return this.o.sfu.router;
+    return (this.routers[0] ?? this.o.sfu).router;
   }
 
-  get sfu(): SfuRouter {
-    return this.o.sfu;
+  /** Where the meeting's media is now. */
+  layout(): RoomLayout {
+    return {
+      routers: this.routers.map(({ router, workerPid }) => ({
+        routerId: router.id,
+        workerPid,
+        peers: [...this.peers.values()].filter((p) => p.router === router).map((p) => p.peerId),
+      })),
+      pipes: this.pipes.size,
+      speakerRouterId: this.speaker.router.id,
+    };
   }
 
-  get speaker(): ActiveSpeakerObserver {
-    return this.o.speaker;
+  /**
+   * The router for a peer about to join (see placement.ts): one of the meeting's, or a new one
+   * on the least loaded worker; null when the room closed meanwhile. Runs in the room's order.
+   */
+  async place(): Promise<SfuRouter | null> {
+    let expected = 0;
+    for (const p of this.peers.values()) expected += p.producers.size;
+    const least = await this.o.pool.leastLoaded();
+    const where = place(
+      this.routers.map((r) => r.workerPid),
+      this.o.pool.workers(),
+      this.o.consumersPerWorker,
+      expected,
+      least,
+    );
+    if ('router' in where) return this.routers[where.router] ?? null;
+    const sfu = await this.o.pool.createRouter({ meetingId: this.meetingId }, where.newRouterOn);
+    if (this.closeReason) {
+      sfu.router.close();
+      return null;
+    }
+    this.adopt(sfu);
+    this.log.info(
+      { event: 'rtc_room_spread', pid: sfu.workerPid, routers: this.routers.length },
+      'meeting spread to another worker',
+    );
+    return sfu;
+  }
+
+  /** The live router of `router` (a peer's), for its transports. */
+  sfuOf(router: Router): SfuRouter {
+    const sfu = this.routers.find((r) => r.router === router);
+    if (!sfu) throw AppError.invalidState('the media router of this peer is gone');
+    return sfu;
   }
 
   /**
@@ -154,6 +224,7 @@ export class Room extends EventEmitter<RoomEvents> {
     this.o.metrics.meetingPeers.dec();
     const producers = [...peer.producers.keys()];
     peer.close();
+    this.dropIdle(peer.router);
     for (const producerId of producers) {
       this.broadcast({ type: 'rtc:producerClosed', producerId, peerId: peer.peerId });
     }
@@ -188,10 +259,56 @@ export class Room extends EventEmitter<RoomEvents> {
     for (const peer of this.peers.values()) peer.close();
     this.peers.clear();
     this.byDevice.clear();
-    this.o.sfu.router.close();
+    for (const { router } of this.routers.splice(0)) router.close();
     this.o.metrics.meetingRooms.dec();
     this.log.info({ event: 'rtc_room_closed', reason }, 'media room closed');
     this.emit('close', reason);
+  }
+
+  /** Counts a router as the meeting's; a worker that dies takes only its own peers' media. */
+  private adopt(sfu: SfuRouter): void {
+    this.routers.push(sfu);
+    sfu.router.once('workerclose', () => this.routerLost(sfu));
+  }
+
+  private routerLost(sfu: SfuRouter): void {
+    const i = this.routers.indexOf(sfu);
+    if (i < 0 || this.closeReason) return;
+    this.routers.splice(i, 1);
+    if (this.routers.length === 0) {
+      this.broadcast({ type: 'rtc:mediaReset', reason: 'worker_died' });
+      this.close('worker_died');
+      return;
+    }
+    // The others hear rtc:producerClosed and rtc:peerLeft for each peer of the lost router, and
+    // these peers rtc:mediaReset: they rejoin, onto a live router.
+    for (const peer of [...this.peers.values()]) {
+      if (peer.router !== sfu.router) continue;
+      this.remove(peer);
+      this.send(peer, { type: 'rtc:mediaReset', reason: 'worker_died' });
+    }
+    this.log.warn(
+      { event: 'rtc_router_lost', pid: sfu.workerPid, routers: this.routers.length },
+      "a worker of the meeting died; its peers' media reset",
+    );
+    if (this.speaker.router === sfu.router) {
+      // The new home is chosen when the job runs: a router may close before (dropIdle).
+      this.run(() => {
+        const home = this.routers[0];
+        if (home && !this.closeReason) return this.speaker.rehome(home.router);
+      }).catch((err: unknown) =>
+        this.log.error({ event: 'rtc_speaker_lost', err }, 'active speaker observer not moved'),
+      );
+    }
+  }
+
+  /** Closes a router no peer of the meeting uses (not the observer's, nor the last one). */
+  private dropIdle(router: Router): void {
+    if (router === this.speaker.router || this.routers.length <= 1) return;
+    for (const p of this.peers.values()) if (p.router === router) return;
+    const i = this.routers.findIndex((r) => r.router === router);
+    if (i >= 0) this.routers.splice(i, 1);
+    router.close();
   }
 
   private armEmptyTimer(): void {

@@ -5,38 +5,24 @@ import {
   type RtcCapabilitiesCommand,
   type RtcCommand,
   type RtcCommandType,
-  type RtcConnectTransportCommand,
-  type RtcConsumeCommand,
-  type RtcConsumeDataCommand,
-  type RtcConsumerCommand,
-  type RtcConsumerLayersCommand,
-  type RtcConsumerPriorityCommand,
-  type RtcCreateTransportCommand,
   type RtcJoinCommand,
-  type RtcLeaveCommand,
   type RtcJoined,
   type RtcPeerInfo,
-  type RtcProduceCommand,
-  type RtcProduceDataCommand,
+  type RtcConsumerCommand,
   type RtcProducerCommand,
   type RtcTransportCommand,
 } from '@parley/protocol';
 import type { Clock, Delivery, MeetingRecords, Sender } from '../core/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
-import {
-  clientOp,
-  type DtlsParameters,
-  type NumSctpStreams,
-  type RtpCapabilities,
-  type Router,
-  type RtpParameters,
-  type SctpStreamParameters,
-  type SfuPool,
-} from '../sfu/index.ts';
-import { mutedByAdmin, notFound } from './errors.ts';
+import type { RtpCapabilities, Router, SfuPool } from '../sfu/index.ts';
+import * as consumers from './consumers.ts';
+import * as data from './data-channels.ts';
+import { notFound } from './errors.ts';
 import { Peer } from './peer.ts';
-import { Room } from './room.ts';
+import * as producers from './producers.ts';
+import { Room, type RoomLayout } from './room.ts';
+import * as transports from './transports.ts';
 
 /** What the rtc service needs. */
 export interface RtcServiceOptions {
@@ -44,6 +30,8 @@ export interface RtcServiceOptions {
   sfu: SfuPool;
   delivery: Delivery;
   emptyRoomGraceMs: number;
+  /** Consumers a worker takes before a meeting spreads to another worker. */
+  consumersPerWorker: number;
   caps: Pick<Config['caps'], 'peersPerUserPerMeeting' | 'peersPerUser' | 'transportsPerPeer'>;
   /** A meeting's media room closed on this node (cluster mode gives up its claim on it). */
   onRoomClosed?: (meetingId: string) => void;
@@ -60,14 +48,6 @@ export interface RtcHandlerRegistry {
   ): unknown;
 }
 
-/**
- * Per-peer caps, so that a client cannot make the SFU hold unbounded state: a few tracks and a
- * consumer per remote track are the normal case (transports and peers: `caps` in the config).
- */
-const MAX_PRODUCERS = 16;
-const MAX_DATA_PRODUCERS = 16;
-const MAX_CONSUMERS = 500;
-
 /** Joining retries when the room it found closed meanwhile (emptied, or its worker died). */
 const JOIN_ATTEMPTS = 3;
 
@@ -78,11 +58,12 @@ const deviceOf = ({ userId, deviceId, clientType }: Sender): DeviceRef => ({
 });
 
 /**
- * The meeting signaling of specs/meeting-sfu.md on the SFU: one media room per meeting with a
- * router on the least loaded worker, peers per device, and every rtc:* request. Every request is
- * checked against the sender: rtc:join needs a REST participation; everything else needs the
- * sender's own peer and only ever finds that peer's own transports, producers and consumers.
- * Work on a meeting runs one request at a time.
+ * The meeting signaling of specs/meeting-sfu.md on the SFU: one media room per meeting, opened
+ * with a router on the least loaded worker and spread over routers on more workers as it grows
+ * (room.ts), peers per device, and every rtc:* request. Every request is checked against the
+ * sender: rtc:join needs a REST participation; everything else needs the sender's own peer and
+ * only ever finds that peer's own transports, producers and consumers. Work on a meeting runs
+ * one request at a time.
  */
 export class RtcService {
   private readonly rooms = new Map<string, Room>();
@@ -111,29 +92,83 @@ export class RtcService {
     return this.rooms.get(meetingId)?.router;
   }
 
-  /** Registers a handler for every rtc:* command. */
+  /** Where the meeting's media is on this node: routers, their peers, pipes (diagnostics). */
+  layout(meetingId: string): RoomLayout | undefined {
+    return this.rooms.get(meetingId)?.layout();
+  }
+
+  /**
+   * Registers a handler for every rtc:* command. Every command but rtc:join and
+   * rtc:getRouterRtpCapabilities runs on the sender's own peer, in its room's order; the work on
+   * each entity is in its own file (transports, producers, consumers, data channels).
+   */
   register(r: RtcHandlerRegistry): void {
+    const { transportsPerPeer } = this.o.caps;
     r.on('rtc:join', (s, c) => this.join(s, c));
     r.on('rtc:getRouterRtpCapabilities', (s, c) => this.capabilities(s, c));
-    r.on('rtc:createTransport', (s, c) => this.createTransport(s, c));
-    r.on('rtc:connectTransport', (s, c) => this.connectTransport(s, c));
-    r.on('rtc:restartIce', (s, c) => this.restartIce(s, c));
-    r.on('rtc:getTransportStats', (s, c) => this.transportStats(s, c));
-    r.on('rtc:produce', (s, c) => this.produce(s, c));
-    r.on('rtc:closeProducer', (s, c) => this.closeProducer(s, c));
-    r.on('rtc:pauseProducer', (s, c) => this.pauseProducer(s, c, true));
-    r.on('rtc:resumeProducer', (s, c) => this.pauseProducer(s, c, false));
-    r.on('rtc:getProducerStats', (s, c) => this.producerStats(s, c));
-    r.on('rtc:consume', (s, c) => this.consume(s, c));
-    r.on('rtc:resumeConsumer', (s, c) => this.pauseConsumer(s, c, false));
-    r.on('rtc:pauseConsumer', (s, c) => this.pauseConsumer(s, c, true));
-    r.on('rtc:requestConsumerKeyFrame', (s, c) => this.requestKeyFrame(s, c));
-    r.on('rtc:getConsumerStats', (s, c) => this.consumerStats(s, c));
-    r.on('rtc:setConsumerPreferredLayers', (s, c) => this.preferredLayers(s, c));
-    r.on('rtc:setConsumerPriority', (s, c) => this.priority(s, c));
-    r.on('rtc:produceData', (s, c) => this.produceData(s, c));
-    r.on('rtc:consumeData', (s, c) => this.consumeData(s, c));
-    r.on('rtc:leave', (s, c) => this.leave(s, c));
+    r.on('rtc:createTransport', (s, c) =>
+      this.withPeer(s, c.meetingId, (p, room) =>
+        transports.createTransport(p, room, c, transportsPerPeer),
+      ),
+    );
+    r.on('rtc:connectTransport', (s, c) =>
+      this.withPeer(s, c.meetingId, (p) => transports.connectTransport(p, c)),
+    );
+    r.on('rtc:restartIce', (s, c: RtcTransportCommand) =>
+      this.withPeer(s, c.meetingId, (p) => transports.restartIce(p, c)),
+    );
+    r.on('rtc:getTransportStats', (s, c: RtcTransportCommand) =>
+      this.withPeer(s, c.meetingId, (p) => transports.transportStats(p, c)),
+    );
+    r.on('rtc:produce', (s, c) =>
+      this.withPeer(s, c.meetingId, (p, room) => producers.produce(p, room, c)),
+    );
+    r.on('rtc:closeProducer', (s, c: RtcProducerCommand) =>
+      this.withPeer(s, c.meetingId, (p, room) => producers.closeProducer(p, room, c)),
+    );
+    r.on('rtc:pauseProducer', (s, c: RtcProducerCommand) =>
+      this.withPeer(s, c.meetingId, (p, room) => producers.pauseProducer(p, room, c, true)),
+    );
+    r.on('rtc:resumeProducer', (s, c: RtcProducerCommand) =>
+      this.withPeer(s, c.meetingId, (p, room) => producers.pauseProducer(p, room, c, false)),
+    );
+    r.on('rtc:getProducerStats', (s, c: RtcProducerCommand) =>
+      this.withPeer(s, c.meetingId, (p) => producers.producerStats(p, c)),
+    );
+    r.on('rtc:consume', (s, c) =>
+      this.withPeer(s, c.meetingId, (p, room) => consumers.consume(p, room, c)),
+    );
+    r.on('rtc:resumeConsumer', (s, c: RtcConsumerCommand) =>
+      this.withPeer(s, c.meetingId, (p) => consumers.pauseConsumer(p, c, false)),
+    );
+    r.on('rtc:pauseConsumer', (s, c: RtcConsumerCommand) =>
+      this.withPeer(s, c.meetingId, (p) => consumers.pauseConsumer(p, c, true)),
+    );
+    r.on('rtc:requestConsumerKeyFrame', (s, c: RtcConsumerCommand) =>
+      this.withPeer(s, c.meetingId, (p) => consumers.requestKeyFrame(p, c)),
+    );
+    r.on('rtc:getConsumerStats', (s, c: RtcConsumerCommand) =>
+      this.withPeer(s, c.meetingId, (p) => consumers.consumerStats(p, c)),
+    );
+    r.on('rtc:setConsumerPreferredLayers', (s, c) =>
+      this.withPeer(s, c.meetingId, (p) => consumers.preferredLayers(p, c)),
+    );
+    r.on('rtc:setConsumerPriority', (s, c) =>
+      this.withPeer(s, c.meetingId, (p) => consumers.priority(p, c)),
+    );
+    r.on('rtc:produceData', (s, c) =>
+      this.withPeer(s, c.meetingId, (p, room) => data.produceData(p, room, c)),
+    );
+    r.on('rtc:consumeData', (s, c) =>
+      this.withPeer(s, c.meetingId, (p, room) => data.consumeData(p, room, c)),
+    );
+    r.on('rtc:leave', (s, c) =>
+      // The peer leaves the media room; its REST participation stays.
+      this.withPeer(s, c.meetingId, (p, room) => {
+        room.remove(p);
+        return { peerId: p.peerId };
+      }),
+    );
   }
 
   /** rtc:join: a new peer for the sender's device; returns the peers already there. */
@@ -152,7 +187,9 @@ export class RtcService {
         const participant = await this.access(sender, c.meetingId);
         if (room.closed) return null;
         this.checkPeerCaps(sender.userId, room);
-        const peer = new Peer(deviceOf(sender), participant.nickname);
+        const sfu = await room.place();
+        if (!sfu || room.closed) return null;
+        const peer = new Peer(deviceOf(sender), participant.nickname, sfu.router);
         const peers = [...room.peers.values()].map((p) => p.info());
         room.add(peer);
         return { peerId: peer.peerId, peers, activeSpeaker: room.activeSpeaker };
@@ -174,291 +211,6 @@ export class RtcService {
     if (!live?.peerOf(sender.deviceId)) await this.access(sender, c.meetingId);
     if (live && !live.closed) return { rtpCapabilities: live.router.rtpCapabilities };
     return { rtpCapabilities: await this.o.sfu.routerRtpCapabilities() };
-  }
-
-  /** rtc:createTransport: a WebRTC transport (with SCTP when the client can do data channels). */
-  createTransport(sender: Sender, c: RtcCreateTransportCommand) {
-    return this.withPeer(sender, c.meetingId, async (peer, room) => {
-      const max = this.o.caps.transportsPerPeer;
-      if (peer.transports.size >= max) {
-        throw AppError.limitExceeded(
-          `at most ${max} transports per peer`,
-          'transportsPerPeer',
-          max,
-        );
-      }
-      const sctp = (c.sctpCapabilities as { numStreams: NumSctpStreams } | undefined)?.numStreams;
-      const transport = await room.sfu.createWebRtcTransport({
-        ...(sctp ? { sctp } : {}),
-        appData: { peerId: peer.peerId, direction: c.direction },
-      });
-      peer.addTransport(transport, c.direction);
-      return {
-        transportId: transport.id,
-        iceParameters: transport.iceParameters,
-        iceCandidates: transport.iceCandidates,
-        dtlsParameters: transport.dtlsParameters,
-        ...(transport.sctpParameters ? { sctpParameters: transport.sctpParameters } : {}),
-      };
-    });
-  }
-
-  /** rtc:connectTransport: the DTLS parameters of the client side (once per transport). */
-  connectTransport(sender: Sender, c: RtcConnectTransportCommand) {
-    return this.withPeer(sender, c.meetingId, async (peer) => {
-      const t = peer.transport(c.transportId);
-      if (t.connected) throw AppError.invalidState('transport already connected');
-      const dtlsParameters = c.dtlsParameters as unknown as DtlsParameters;
-      await clientOp(() => t.transport.connect({ dtlsParameters }));
-      t.connected = true;
-      return { transportId: c.transportId };
-    });
-  }
-
-  /** rtc:restartIce: new ICE credentials for a transport (the client restarts ICE with them). */
-  restartIce(sender: Sender, c: RtcTransportCommand) {
-    return this.withPeer(sender, c.meetingId, async (peer) => {
-      const iceParameters = await peer.transport(c.transportId).transport.restartIce();
-      return { transportId: c.transportId, iceParameters };
-    });
-  }
-
-  /** rtc:getTransportStats. */
-  transportStats(sender: Sender, c: RtcTransportCommand) {
-    return this.withPeer(sender, c.meetingId, async (peer) => ({
-      transportId: c.transportId,
-      stats: await peer.transport(c.transportId).transport.getStats(),
-    }));
-  }
-
-  /** rtc:produce: a producer on a send transport; the others hear rtc:newProducer. */
-  produce(sender: Sender, c: RtcProduceCommand) {
-    return this.withPeer(sender, c.meetingId, async (peer, room) => {
-      const t = peer.transport(c.transportId, 'send');
-      if (peer.producers.size >= MAX_PRODUCERS) {
-        throw AppError.badRequest(`at most ${MAX_PRODUCERS} producers per peer`);
-      }
-      const rtpParameters = c.rtpParameters as unknown as RtpParameters;
-      const producer = await clientOp(() =>
-        t.transport.produce({ kind: c.kind, rtpParameters, paused: c.paused, appData: c.appData }),
-      );
-      peer.addProducer(producer);
-      producer.observer.once('close', () => {
-        for (const other of room.peers.values()) other.forgetConsumersOf(producer.id);
-      });
-      if (producer.kind === 'audio') {
-        await room.speaker.addProducer({ producerId: producer.id }).catch((err: unknown) => {
-          this.log.warn({ event: 'speaker_add_failed', err }, 'active speaker observer refused');
-        });
-      }
-      room.broadcast(
-        {
-          type: 'rtc:newProducer',
-          producerId: producer.id,
-          peerId: peer.peerId,
-          kind: producer.kind,
-          appData: c.appData,
-          paused: producer.paused,
-        },
-        peer,
-      );
-      return { producerId: producer.id };
-    });
-  }
-
-  /** rtc:closeProducer: the others hear rtc:producerClosed (their consumers close). */
-  closeProducer(sender: Sender, c: RtcProducerCommand) {
-    return this.withPeer(sender, c.meetingId, (peer, room) => {
-      peer.producer(c.producerId).close();
-      room.broadcast(
-        { type: 'rtc:producerClosed', producerId: c.producerId, peerId: peer.peerId },
-        peer,
-      );
-      return { producerId: c.producerId, peerId: peer.peerId };
-    });
-  }
-
-  /** rtc:pauseProducer / rtc:resumeProducer (mute); the others hear it. */
-  pauseProducer(sender: Sender, c: RtcProducerCommand, pause: boolean) {
-    return this.withPeer(sender, c.meetingId, async (peer, room) => {
-      const producer = peer.producer(c.producerId);
-      if (!pause && peer.locked.has(producer.id)) throw mutedByAdmin(producer.id);
-      await (pause ? producer.pause() : producer.resume());
-      const type = pause ? 'rtc:producerPaused' : 'rtc:producerResumed';
-      room.broadcast({ type, producerId: producer.id, peerId: peer.peerId }, peer);
-      return { producerId: producer.id, peerId: peer.peerId };
-    });
-  }
-
-  /** rtc:getProducerStats (own producers). */
-  producerStats(sender: Sender, c: RtcProducerCommand) {
-    return this.withPeer(sender, c.meetingId, async (peer) => ({
-      producerId: c.producerId,
-      stats: await peer.producer(c.producerId).getStats(),
-    }));
-  }
-
-  /** rtc:consume: a paused consumer of another peer's producer on a recv transport. */
-  consume(sender: Sender, c: RtcConsumeCommand) {
-    return this.withPeer(sender, c.meetingId, async (peer, room) => {
-      const producer = room.ownerOf(c.producerId)?.producers.get(c.producerId);
-      if (!producer) throw notFound('producer', c.producerId);
-      const t = peer.recvTransport(c.transportId);
-      if (peer.consumers.size >= MAX_CONSUMERS) {
-        throw AppError.badRequest(`at most ${MAX_CONSUMERS} consumers per peer`);
-      }
-      const rtpCapabilities = c.rtpCapabilities as unknown as RtpCapabilities;
-      if (!room.router.canConsume({ producerId: producer.id, rtpCapabilities })) {
-        throw AppError.badRequest('rtpCapabilities cannot receive this producer', {
-          field: '/rtpCapabilities',
-        });
-      }
-      const consumer = await clientOp(() =>
-        t.transport.consume({ producerId: producer.id, rtpCapabilities, paused: true }),
-      );
-      peer.addConsumer(consumer);
-      consumer.on('layerschange', (layers) =>
-        room.send(peer, {
-          type: 'rtc:consumerLayersChanged',
-          consumerId: consumer.id,
-          spatialLayer: layers?.spatialLayer ?? null,
-          temporalLayer: layers?.temporalLayer ?? null,
-        }),
-      );
-      return {
-        consumerId: consumer.id,
-        id: consumer.id,
-        producerId: producer.id,
-        kind: consumer.kind,
-        rtpParameters: consumer.rtpParameters,
-        type: consumer.type,
-        producerPaused: consumer.producerPaused,
-        appData: producer.appData,
-      };
-    });
-  }
-
-  /** rtc:resumeConsumer / rtc:pauseConsumer. */
-  pauseConsumer(sender: Sender, c: RtcConsumerCommand, pause: boolean) {
-    return this.withPeer(sender, c.meetingId, async (peer) => {
-      const consumer = peer.consumer(c.consumerId);
-      await (pause ? consumer.pause() : consumer.resume());
-      return { consumerId: consumer.id };
-    });
-  }
-
-  /** rtc:requestConsumerKeyFrame. */
-  requestKeyFrame(sender: Sender, c: RtcConsumerCommand) {
-    return this.withPeer(sender, c.meetingId, async (peer) => {
-      await peer.consumer(c.consumerId).requestKeyFrame();
-      return { consumerId: c.consumerId };
-    });
-  }
-
-  /** rtc:getConsumerStats. */
-  consumerStats(sender: Sender, c: RtcConsumerCommand) {
-    return this.withPeer(sender, c.meetingId, async (peer) => ({
-      consumerId: c.consumerId,
-      stats: await peer.consumer(c.consumerId).getStats(),
-    }));
-  }
-
-  /** rtc:setConsumerPreferredLayers (simulcast/SVC). */
-  preferredLayers(sender: Sender, c: RtcConsumerLayersCommand) {
-    return this.withPeer(sender, c.meetingId, async (peer) => {
-      const consumer = peer.consumer(c.consumerId);
-      const layers =
-        c.temporalLayer === undefined
-          ? { spatialLayer: c.spatialLayer }
-          : { spatialLayer: c.spatialLayer, temporalLayer: c.temporalLayer };
-      await clientOp(() => consumer.setPreferredLayers(layers));
-      return { consumerId: consumer.id, preferredLayers: consumer.preferredLayers ?? null };
-    });
-  }
-
-  /** rtc:setConsumerPriority. */
-  priority(sender: Sender, c: RtcConsumerPriorityCommand) {
-    return this.withPeer(sender, c.meetingId, async (peer) => {
-      const consumer = peer.consumer(c.consumerId);
-      await clientOp(() => consumer.setPriority(c.priority));
-      return { consumerId: consumer.id, priority: consumer.priority };
-    });
-  }
-
-  /** rtc:produceData: a data channel on a send transport with SCTP. */
-  produceData(sender: Sender, c: RtcProduceDataCommand) {
-    return this.withPeer(sender, c.meetingId, async (peer, room) => {
-      const t = peer.transport(c.transportId, 'send');
-      if (!t.transport.sctpParameters) {
-        throw AppError.badRequest('transport was created without sctpCapabilities');
-      }
-      if (peer.dataProducers.size >= MAX_DATA_PRODUCERS) {
-        throw AppError.badRequest(`at most ${MAX_DATA_PRODUCERS} data producers per peer`);
-      }
-      const sctpStreamParameters = c.sctpStreamParameters as unknown as SctpStreamParameters;
-      const dataProducer = await clientOp(() =>
-        t.transport.produceData({
-          sctpStreamParameters,
-          label: c.label,
-          protocol: c.protocol,
-          appData: c.appData,
-        }),
-      );
-      peer.addDataProducer(dataProducer);
-      dataProducer.observer.once('close', () => {
-        for (const other of room.peers.values()) other.forgetDataConsumersOf(dataProducer.id);
-      });
-      room.broadcast(
-        {
-          type: 'rtc:newDataProducer',
-          dataProducerId: dataProducer.id,
-          peerId: peer.peerId,
-          label: dataProducer.label,
-          protocol: dataProducer.protocol,
-          appData: c.appData,
-        },
-        peer,
-      );
-      return { dataProducerId: dataProducer.id };
-    });
-  }
-
-  /** rtc:consumeData: another peer's data channel on a recv transport with SCTP. */
-  consumeData(sender: Sender, c: RtcConsumeDataCommand) {
-    return this.withPeer(sender, c.meetingId, async (peer, room) => {
-      let dataProducer;
-      for (const other of room.peers.values()) {
-        dataProducer ??= other.dataProducers.get(c.dataProducerId);
-      }
-      if (!dataProducer) throw notFound('dataProducer', c.dataProducerId);
-      const t = peer.recvTransport(c.transportId);
-      if (!t.transport.sctpParameters) {
-        throw AppError.badRequest('transport was created without sctpCapabilities');
-      }
-      if (peer.dataConsumers.size >= MAX_CONSUMERS) {
-        throw AppError.badRequest(`at most ${MAX_CONSUMERS} data consumers per peer`);
-      }
-      const dataProducerId = dataProducer.id;
-      const dataConsumer = await clientOp(() => t.transport.consumeData({ dataProducerId }));
-      peer.addDataConsumer(dataConsumer);
-      return {
-        dataConsumerId: dataConsumer.id,
-        id: dataConsumer.id,
-        dataProducerId,
-        sctpStreamParameters: dataConsumer.sctpStreamParameters,
-        label: dataConsumer.label,
-        protocol: dataConsumer.protocol,
-        appData: dataProducer.appData,
-      };
-    });
-  }
-
-  /** rtc:leave: the peer leaves the media room; its REST participation stays. */
-  leave(sender: Sender, c: RtcLeaveCommand) {
-    return this.withPeer(sender, c.meetingId, (peer, room) => {
-      room.remove(peer);
-      return { peerId: peer.peerId };
-    });
   }
 
   /**
@@ -637,6 +389,8 @@ export class RtcService {
       openedBy,
       sfu,
       speaker,
+      pool: this.o.sfu,
+      consumersPerWorker: this.o.consumersPerWorker,
       delivery: this.o.delivery,
       emptyGraceMs: this.o.emptyRoomGraceMs,
       metrics: this.o.metrics,

@@ -103,6 +103,11 @@ export class Metrics {
     help: 'Meetings with a live SFU router on this node',
     registers: [this.registry],
   });
+  readonly meetingPipes = new Gauge({
+    name: 'parley_meeting_pipes',
+    help: 'Producers piped from one router of a meeting to another (another worker) on this node',
+    registers: [this.registry],
+  });
   readonly meetingPeers = new Gauge({
     name: 'parley_meeting_peers',
     help: 'Peers (devices) in meeting media rooms on this node',

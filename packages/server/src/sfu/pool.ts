@@ -23,6 +23,8 @@ interface WorkerState {
   routers: number;
   /** Producers plus consumers: the streams the worker forwards. */
   streams: number;
+  /** Consumers alone (of peers and of pipes): what a meeting's consumer budget counts. */
+  consumers: number;
 }
 
 /** A worker as `/healthz` and tests see it. */
@@ -31,6 +33,7 @@ export interface WorkerInfo {
   pid: number;
   routers: number;
   streams: number;
+  consumers: number;
 }
 
 /** Options of a WebRTC transport that the room decides. */
@@ -107,9 +110,13 @@ export class SfuPool {
     return this.capabilities;
   }
 
-  /** A new router on the least loaded live worker. */
-  async createRouter(appData: types.AppData = {}): Promise<SfuRouter> {
-    const state = await this.pick();
+  /**
+   * A new router on the least loaded live worker, or on the worker of process `pid` (a meeting
+   * spreading to it) while that one lives.
+   */
+  async createRouter(appData: types.AppData = {}, pid?: number): Promise<SfuRouter> {
+    const chosen = this.states.find((s) => s && !s.worker.closed && s.worker.pid === pid);
+    const state = chosen ?? (await this.pick());
     const router = await state.worker.createRouter({ mediaCodecs: MEDIA_CODECS, appData });
     const { listenIp, announcedIp } = this.o.sfu;
     const listenIps = [announcedIp ? { ip: listenIp, announcedIp } : { ip: listenIp }];
@@ -135,11 +142,12 @@ export class SfuPool {
 
   /** The live workers. */
   workers(): WorkerInfo[] {
-    return this.states.flatMap((s) =>
-      s && !s.worker.closed
-        ? [{ index: s.index, pid: s.worker.pid, routers: s.routers, streams: s.streams }]
-        : [],
-    );
+    return this.states.flatMap((s) => (s && !s.worker.closed ? [info(s)] : []));
+  }
+
+  /** The live worker that a new router would go to now (the least loaded). */
+  async leastLoaded(): Promise<WorkerInfo> {
+    return info(await this.pick());
   }
 
   /** CPU time each live worker process has used so far (user + system, ms). */
@@ -214,7 +222,7 @@ export class SfuPool {
         throw err;
       }
     }
-    const state: WorkerState = { index, worker, server, routers: 0, streams: 0 };
+    const state: WorkerState = { index, worker, server, routers: 0, streams: 0, consumers: 0 };
     this.count(state);
     worker.on('died', (err) => this.died(state, err));
     this.states[index] = state;
@@ -223,16 +231,22 @@ export class SfuPool {
 
   /** Keeps the router and stream counts of a worker that pick() balances on. */
   private count(state: WorkerState): void {
-    const stream = (o: { observer: { once(e: 'close', f: () => void): unknown } }) => {
+    type Closes = { observer: { once(e: 'close', f: () => void): unknown } };
+    const stream = (o: Closes) => {
       state.streams++;
       o.observer.once('close', () => state.streams--);
+    };
+    const consumer = (c: Closes) => {
+      stream(c);
+      state.consumers++;
+      c.observer.once('close', () => state.consumers--);
     };
     state.worker.observer.on('newrouter', (router) => {
       state.routers++;
       router.observer.once('close', () => state.routers--);
       router.observer.on('newtransport', (t) => {
         t.observer.on('newproducer', stream);
-        t.observer.on('newconsumer', stream);
+        t.observer.on('newconsumer', consumer);
       });
     });
   }
@@ -262,6 +276,11 @@ export class SfuPool {
       }
     }
   }
+}
+
+function info(s: WorkerState): WorkerInfo {
+  const { index, routers, streams, consumers } = s;
+  return { index, pid: s.worker.pid, routers, streams, consumers };
 }
 
 /**

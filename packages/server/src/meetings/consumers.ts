@@ -1,0 +1,110 @@
+import {
+  AppError,
+  type RtcConsumeCommand,
+  type RtcConsumerCommand,
+  type RtcConsumerLayersCommand,
+  type RtcConsumerPriorityCommand,
+} from '@parley/protocol';
+import { clientOp, type RtpCapabilities } from '../sfu/index.ts';
+import { notFound } from './errors.ts';
+import type { Peer } from './peer.ts';
+import type { Release } from './pipes.ts';
+import type { Room } from './room.ts';
+
+// The consumer requests of one peer, run in its room's order (see RtcService.withPeer).
+
+/** A consumer per remote track is the normal case; the cap bounds what the SFU holds. */
+export const MAX_CONSUMERS = 500;
+
+/**
+ * rtc:consume: a paused consumer of another peer's producer on a recv transport. A producer on
+ * another router of the meeting is piped to the consumer's router first (once: see pipes.ts),
+ * and the consumer holds that pipe until it closes.
+ */
+export async function consume(peer: Peer, room: Room, c: RtcConsumeCommand) {
+  const owner = room.ownerOf(c.producerId);
+  const producer = owner?.producers.get(c.producerId);
+  if (!owner || !producer) throw notFound('producer', c.producerId);
+  const t = peer.recvTransport(c.transportId);
+  if (peer.consumers.size >= MAX_CONSUMERS) {
+    throw AppError.badRequest(`at most ${MAX_CONSUMERS} consumers per peer`);
+  }
+  const rtpCapabilities = c.rtpCapabilities as unknown as RtpCapabilities;
+  if (!owner.router.canConsume({ producerId: producer.id, rtpCapabilities })) {
+    throw AppError.badRequest('rtpCapabilities cannot receive this producer', {
+      field: '/rtpCapabilities',
+    });
+  }
+  let release: Release;
+  try {
+    release = await room.pipes.acquire({ producerId: producer.id }, owner.router, peer.router);
+  } catch (err) {
+    // A producer that closed while it was being piped is not found, as it is a moment later.
+    throw producer.closed ? notFound('producer', c.producerId) : err;
+  }
+  let consumer;
+  try {
+    consumer = await clientOp(() =>
+      t.transport.consume({ producerId: producer.id, rtpCapabilities, paused: true }),
+    );
+  } catch (err) {
+    release();
+    throw producer.closed ? notFound('producer', c.producerId) : err;
+  }
+  consumer.observer.once('close', release);
+  peer.addConsumer(consumer);
+  consumer.on('layerschange', (layers) =>
+    room.send(peer, {
+      type: 'rtc:consumerLayersChanged',
+      consumerId: consumer.id,
+      spatialLayer: layers?.spatialLayer ?? null,
+      temporalLayer: layers?.temporalLayer ?? null,
+    }),
+  );
+  return {
+    consumerId: consumer.id,
+    id: consumer.id,
+    producerId: producer.id,
+    kind: consumer.kind,
+    rtpParameters: consumer.rtpParameters,
+    type: consumer.type,
+    producerPaused: consumer.producerPaused,
+    appData: producer.appData,
+  };
+}
+
+/** rtc:resumeConsumer / rtc:pauseConsumer. */
+export async function pauseConsumer(peer: Peer, c: RtcConsumerCommand, pause: boolean) {
+  const consumer = peer.consumer(c.consumerId);
+  await (pause ? consumer.pause() : consumer.resume());
+  return { consumerId: consumer.id };
+}
+
+/** rtc:requestConsumerKeyFrame. */
+export async function requestKeyFrame(peer: Peer, c: RtcConsumerCommand) {
+  await peer.consumer(c.consumerId).requestKeyFrame();
+  return { consumerId: c.consumerId };
+}
+
+/** rtc:getConsumerStats. */
+export async function consumerStats(peer: Peer, c: RtcConsumerCommand) {
+  return { consumerId: c.consumerId, stats: await peer.consumer(c.consumerId).getStats() };
+}
+
+/** rtc:setConsumerPreferredLayers (simulcast/SVC). */
+export async function preferredLayers(peer: Peer, c: RtcConsumerLayersCommand) {
+  const consumer = peer.consumer(c.consumerId);
+  const layers =
+    c.temporalLayer === undefined
+      ? { spatialLayer: c.spatialLayer }
+      : { spatialLayer: c.spatialLayer, temporalLayer: c.temporalLayer };
+  await clientOp(() => consumer.setPreferredLayers(layers));
+  return { consumerId: consumer.id, preferredLayers: consumer.preferredLayers ?? null };
+}
+
+/** rtc:setConsumerPriority. */
+export async function priority(peer: Peer, c: RtcConsumerPriorityCommand) {
+  const consumer = peer.consumer(c.consumerId);
+  await clientOp(() => consumer.setPriority(c.priority));
+  return { consumerId: consumer.id, priority: consumer.priority };
+}

@@ -1,0 +1,94 @@
+import { AppError, type RtcConsumeDataCommand, type RtcProduceDataCommand } from '@parley/protocol';
+import { clientOp, type SctpStreamParameters } from '../sfu/index.ts';
+import { MAX_CONSUMERS } from './consumers.ts';
+import { notFound } from './errors.ts';
+import type { Peer } from './peer.ts';
+import type { Release } from './pipes.ts';
+import type { Room } from './room.ts';
+
+// The data channel requests of one peer (data producers and data consumers), run in its room's
+// order (see RtcService.withPeer).
+
+/** A few data channels per peer are the normal case; the cap bounds what the SFU holds. */
+const MAX_DATA_PRODUCERS = 16;
+
+/** rtc:produceData: a data channel on a send transport with SCTP. */
+export async function produceData(peer: Peer, room: Room, c: RtcProduceDataCommand) {
+  const t = peer.transport(c.transportId, 'send');
+  if (!t.transport.sctpParameters) {
+    throw AppError.badRequest('transport was created without sctpCapabilities');
+  }
+  if (peer.dataProducers.size >= MAX_DATA_PRODUCERS) {
+    throw AppError.badRequest(`at most ${MAX_DATA_PRODUCERS} data producers per peer`);
+  }
+  const sctpStreamParameters = c.sctpStreamParameters as unknown as SctpStreamParameters;
+  const dataProducer = await clientOp(() =>
+    t.transport.produceData({
+      sctpStreamParameters,
+      label: c.label,
+      protocol: c.protocol,
+      appData: c.appData,
+    }),
+  );
+  peer.addDataProducer(dataProducer);
+  dataProducer.observer.once('close', () => {
+    for (const other of room.peers.values()) other.forgetDataConsumersOf(dataProducer.id);
+  });
+  room.broadcast(
+    {
+      type: 'rtc:newDataProducer',
+      dataProducerId: dataProducer.id,
+      peerId: peer.peerId,
+      label: dataProducer.label,
+      protocol: dataProducer.protocol,
+      appData: c.appData,
+    },
+    peer,
+  );
+  return { dataProducerId: dataProducer.id };
+}
+
+/** rtc:consumeData: another peer's data channel on a recv transport with SCTP. */
+export async function consumeData(peer: Peer, room: Room, c: RtcConsumeDataCommand) {
+  let dataProducer;
+  let owner;
+  for (const other of room.peers.values()) {
+    dataProducer = other.dataProducers.get(c.dataProducerId);
+    owner = other;
+    if (dataProducer) break;
+  }
+  if (!dataProducer || !owner) throw notFound('dataProducer', c.dataProducerId);
+  const t = peer.recvTransport(c.transportId);
+  if (!t.transport.sctpParameters) {
+    throw AppError.badRequest('transport was created without sctpCapabilities');
+  }
+  if (peer.dataConsumers.size >= MAX_CONSUMERS) {
+    throw AppError.badRequest(`at most ${MAX_CONSUMERS} data consumers per peer`);
+  }
+  const dataProducerId = dataProducer.id;
+  // A data producer on another router of the meeting is piped here first, as media is.
+  let release: Release;
+  try {
+    release = await room.pipes.acquire({ dataProducerId }, owner.router, peer.router);
+  } catch (err) {
+    throw dataProducer.closed ? notFound('dataProducer', dataProducerId) : err;
+  }
+  let dataConsumer;
+  try {
+    dataConsumer = await clientOp(() => t.transport.consumeData({ dataProducerId }));
+  } catch (err) {
+    release();
+    throw dataProducer.closed ? notFound('dataProducer', dataProducerId) : err;
+  }
+  dataConsumer.observer.once('close', release);
+  peer.addDataConsumer(dataConsumer);
+  return {
+    dataConsumerId: dataConsumer.id,
+    id: dataConsumer.id,
+    dataProducerId,
+    sctpStreamParameters: dataConsumer.sctpStreamParameters,
+    label: dataConsumer.label,
+    protocol: dataConsumer.protocol,
+    appData: dataProducer.appData,
+  };
+}

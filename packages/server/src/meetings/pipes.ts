@@ -1,0 +1,134 @@
+import type { Router } from '../sfu/index.ts';
+
+/** What is piped: a producer or a data producer, by id (its copy keeps the id). */
+export type Piped = { producerId: string } | { dataProducerId: string };
+
+/** Gives back one use of a pipe; idempotent. */
+export type Release = () => void;
+
+/** One producer piped to one router, and how many users there need it. */
+interface Pipe {
+  users: number;
+  readonly ready: Promise<PipeEnd>;
+  /** Set when the pipe closed or was released for good: the entry is no longer the key's. */
+  done: boolean;
+}
+
+/** The pipe consumer on the origin router (closing it closes the copy on the target). */
+interface PipeEnd {
+  close(): void;
+  readonly observer: { once(event: 'close', listener: () => void): unknown };
+}
+
+const noop: Release = () => undefined;
+
+/** Counts the pipes open (a metric). */
+export interface PipeGauge {
+  inc(): void;
+  dec(): void;
+}
+
+/**
+ * A meeting's pipes between its routers (mediasoup's `pipeToRouter`): a producer is piped to
+ * another router once, when the first user there (a consumer, the active speaker observer)
+ * needs it, and the pipe closes when the last of them releases it. A pipe that mediasoup
+ * closes (its producer or one of its routers went) is forgotten, and what it fed closes with it.
+ */
+export class Pipes {
+  private readonly pipes = new Map<string, Pipe>();
+  /** Per key, the closing of its last pipe: a new pipe of the key waits for it. */
+  private readonly closing = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly gauge: PipeGauge = { inc: noop, dec: noop }) {}
+
+  /** Pipes open now. */
+  get size(): number {
+    return this.pipes.size;
+  }
+
+  /** Whether `what` is piped (or being piped) to `to`. */
+  has(what: Piped, to: Router): boolean {
+    return this.pipes.has(keyOf(what, to));
+  }
+
+  /**
+   * Makes `what` (on `from`) available on `to`, piping it there unless it is already; resolves
+   * with the release of this use. Nothing to do when `from` is `to`.
+   */
+  async acquire(what: Piped, from: Router, to: Router): Promise<Release> {
+    if (from === to) return noop;
+    const key = keyOf(what, to);
+    let pipe = this.pipes.get(key);
+    if (pipe) {
+      pipe.users++;
+    } else {
+      const previous = this.closing.get(key);
+      pipe = { users: 1, done: false, ready: this.open(what, from, to, previous) };
+      this.pipes.set(key, pipe);
+      this.gauge.inc();
+      const opened = pipe;
+      opened.ready.then(
+        (pipeConsumer) => pipeConsumer.observer.once('close', () => this.forget(key, opened)),
+        () => this.forget(key, opened),
+      );
+    }
+    const mine = pipe;
+    try {
+      await mine.ready;
+    } catch (err) {
+      this.release(key, mine);
+      throw err;
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.release(key, mine);
+    };
+  }
+
+  private async open(
+    what: Piped,
+    from: Router,
+    to: Router,
+    previous: Promise<unknown> | undefined,
+  ): Promise<PipeEnd> {
+    // The copy keeps the producer's id: it cannot exist twice on `to`.
+    await previous;
+    if ('producerId' in what) {
+      const { pipeConsumer } = await from.pipeToRouter({ producerId: what.producerId, router: to });
+      return pipeConsumer!;
+    }
+    const { pipeDataConsumer } = await from.pipeToRouter({
+      dataProducerId: what.dataProducerId,
+      router: to,
+    });
+    return pipeDataConsumer!;
+  }
+
+  private release(key: string, pipe: Pipe): void {
+    if (pipe.done || --pipe.users > 0) return;
+    this.forget(key, pipe);
+    const closed = pipe.ready.then(
+      (pipeConsumer) => pipeConsumer.close(),
+      () => undefined,
+    );
+    this.closing.set(key, closed);
+    void closed.then(() => {
+      if (this.closing.get(key) === closed) this.closing.delete(key);
+    });
+  }
+
+  private forget(key: string, pipe: Pipe): void {
+    if (pipe.done) return;
+    pipe.done = true;
+    this.gauge.dec();
+    if (this.pipes.get(key) === pipe) this.pipes.delete(key);
+  }
+}
+
+function keyOf(what: Piped, to: Router): string {
+  return 'producerId' in what
+    ? `p:${what.producerId}>${to.id}`
+    : `d:${what.dataProducerId}>${to.id}`;
+}
