@@ -17,15 +17,33 @@ export interface Recording {
   rtpParameters: RtpParameters;
   kbps: number;
   pps: number;
+  /** The longest stretch of the replay loop without a key frame (ms). */
+  keyFrameGapMs: number;
 }
 
-/** How often the recording asks for a key frame: a consumer added later waits at most this. */
-export const KEY_FRAME_EVERY_MS = 1000;
+/** How often the recording asks for a key frame. */
+const KEY_FRAME_EVERY_MS = 1000;
+
+/** Whether an RTP packet starts a VP8 key frame (RFC 7741 payload descriptor and header). */
+export function isVp8KeyFrameStart(rtp: Buffer): boolean {
+  let at = 12 + (rtp[0]! & 0x0f) * 4;
+  if (rtp[0]! & 0x10) at += 4 + rtp.readUInt16BE(at + 2) * 4;
+  const first = rtp[at]!;
+  if (!(first & 0x10) || (first & 0x07) !== 0) return false; // not the start of partition 0
+  at++;
+  if (first & 0x80) {
+    const ext = rtp[at++]!;
+    if (ext & 0x80) at += rtp[at]! & 0x80 ? 2 : 1; // picture id
+    if (ext & 0x40) at++; // TL0PICIDX
+    if (ext & 0x30) at++; // TID / KEYIDX
+  }
+  return at < rtp.length && (rtp[at]! & 0x01) === 0;
+}
 
 /**
  * Records the top layer of a producer through a DirectTransport consumer, asking for a key frame
- * every second so that the replay has one every second too (a new consumer forwards nothing
- * until its first key frame).
+ * every second so that the replay has them often (a new consumer forwards nothing until its
+ * first key frame; the encoder decides how many requests it honours).
  */
 export async function record(
   router: Router,
@@ -44,6 +62,11 @@ export async function record(
   direct.close();
   const rtp = consumer.rtpParameters;
   const bytes = packets.reduce((s, p) => s + p.data.length, 0);
+  const keys = packets.filter((p) => isVp8KeyFrameStart(p.data)).map((p) => p.at);
+  const loopMs = seconds * 1000;
+  const gaps = keys.map((at, i) =>
+    i === 0 ? at - packets[0]!.at + loopMs - (keys.at(-1)! - packets[0]!.at) : at - keys[i - 1]!,
+  );
   return {
     packets,
     // The same stream, without RTX (the replay never retransmits).
@@ -55,6 +78,7 @@ export async function record(
     },
     kbps: (bytes * 8) / seconds / 1000,
     pps: packets.length / seconds,
+    keyFrameGapMs: keys.length === 0 ? Infinity : Math.max(...gaps),
   };
 }
 
@@ -176,11 +200,26 @@ export class SinkConsumers {
     return this.consumers.length;
   }
 
-  /** Adds consumers until there are `n`, a few requests in flight at a time. */
-  async grow(n: number): Promise<void> {
+  /**
+   * Adds consumers until there are `n`, a few requests in flight at a time, then waits (up to
+   * `withinMs`) until a sample of the new ones forwards: each from its first key frame on.
+   */
+  async grow(n: number, withinMs: number): Promise<void> {
+    const before = this.consumers.length;
     while (this.consumers.length < n) {
       const batch = Math.min(20, n - this.consumers.length);
       await Promise.all(Array.from({ length: batch }, () => this.add()));
+    }
+    const added = this.consumers.slice(before);
+    const every = Math.ceil(added.length / 20);
+    const sample = added.filter((_, i) => i % every === 0);
+    const deadline = performance.now() + withinMs;
+    while (sample.length > 0 && performance.now() < deadline) {
+      const sent = await Promise.all(sample.map((c) => c.getStats()));
+      if (sent.every((s) => (s.find((x) => x.type === 'outbound-rtp')?.packetCount ?? 0) > 0)) {
+        return;
+      }
+      await delay(250);
     }
   }
 

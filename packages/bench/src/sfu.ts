@@ -7,14 +7,7 @@ import { pino } from 'pino';
 import type { Page } from 'playwright-core';
 import { createApp, type App, loadConfig, type Identity, type SfuRouter } from '@parley/server';
 import { launchChromium, servePage, type MeetingPageWindow } from './browser.ts';
-import {
-  KEY_FRAME_EVERY_MS,
-  record,
-  replay,
-  SinkConsumers,
-  UdpSink,
-  type Recording,
-} from './sfu-fanout.ts';
+import { record, replay, SinkConsumers, UdpSink, type Recording } from './sfu-fanout.ts';
 import { CPU_TARGET, MIN_FORWARDED, runScaling, type ScalingResult } from './sfu-scaling.ts';
 import { fmtDec, fmtInt, table } from './stats.ts';
 
@@ -250,8 +243,7 @@ async function fanOut(app: App, sfuRouter: SfuRouter, rec: Recording, o: SfuBenc
   const rows: Step[] = [];
   try {
     for (let target = 0; target <= o.maxConsumers; target += o.step) {
-      await fan.grow(target);
-      await delay(KEY_FRAME_EVERY_MS + 1000); // every new consumer has seen a key frame
+      await fan.grow(target, rec.keyFrameGapMs + 3000); // each from its first key frame
       const cpu0 = await cpuMs();
       const sent0 = await fan.sentPerConsumer();
       const a0 = sink.arrived();
