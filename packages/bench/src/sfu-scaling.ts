@@ -44,7 +44,7 @@ export interface ScalingStep {
   consumers: number;
   /** CPU of each worker, % of one core. */
   cpu: number[];
-  /** The lowest share, over the routers, of the packets the producer received that a consumer sent (%). */
+  /** The lowest share, over the routers, of the stream's packets a consumer sent (%). */
   forwarded: number;
   /** Worker CPU time per packet sent by a consumer, all workers together (µs). */
   usPerPacket: number;
@@ -265,8 +265,9 @@ async function measureStep(
   return {
     consumers: legs.reduce((s, l) => s + l.consumers.count, 0),
     cpu: cpuMs.map((ms) => (ms / (sec * 1000)) * 100),
-    // What the consumers sent of what the producer received: the worker keeping up or not.
-    forwarded: Math.min(...sentEach.map((n) => (n / received) * 100)),
+    // Of the stream's rate: a worker that falls behind also leaves its ingest socket unread,
+    // and the packets it drops there are not forwarded either.
+    forwarded: Math.min(...sentEach.map((n) => (n / sec / rec.pps) * 100)),
     usPerPacket: (cpuMs.reduce((a, b) => a + b, 0) * 1000) / packets,
     arrived: ((s1.arrived - s0.arrived) / packets) * 100,
     source: (received / sec / rec.pps) * 100,
