@@ -174,8 +174,10 @@ srtp_prefix=$work/srtp
   && make install >&2) || die "building libsrtp2 failed (see above)"
 grep -q '^#define OPENSSL 1' "$srtp_dir/crypto/include/config.h" \
   || die "libsrtp2 was not configured on OpenSSL"
+# Only the static library is installed, so -lsrtp2 links it into the worker; OpenSSL's
+# libcrypto, which it calls, the worker links anyway. meson's dependency('libsrtp2') finds
+# this build before the system's.
 rm -f "$srtp_prefix"/lib/libsrtp2.so*
-# meson's dependency('libsrtp2') finds this build before the system's.
 export PKG_CONFIG_PATH=$srtp_prefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
 
 # 6. Patch the build to use system libraries instead of subprojects, and drop
@@ -214,7 +216,7 @@ p.write_text(text[:i] + """\
 openssl_dep = dependency('openssl', version: '>= 1.1.1')
 nlohmann_json_dep = dependency('nlohmann_json')
 libuv_dep = dependency('libuv')
-libsrtp2_dep = dependency('libsrtp2', static: true)
+libsrtp2_dep = dependency('libsrtp2')
 usrsctp_dep = dependency('usrsctp')
 absl_strings_dep = dependency('absl_strings')
 absl_types_dep = [
