@@ -239,25 +239,32 @@ async function fanOut(app: App, sfuRouter: SfuRouter, rec: Recording, o: SfuBenc
   const source = await replay(router, rec);
   const sink = await UdpSink.open();
   const fan = new SinkConsumers(router, source.producer.id, sink.port);
-  const cpuMs = async () => (await app.sfu.cpuTime()).find((w) => w.pid === workerPid)!.cpuMs;
+  // The counters read together and timed at the middle of their requests (see sfu-scaling.ts).
+  const snapshot = async () => {
+    const before = performance.now();
+    const [workers, sent] = await Promise.all([app.sfu.cpuTime(), fan.sentPerConsumer()]);
+    return {
+      at: (before + performance.now()) / 2,
+      cpuMs: workers.find((w) => w.pid === workerPid)!.cpuMs,
+      sent,
+      arrived: sink.arrived(),
+    };
+  };
   const rows: Step[] = [];
   try {
     for (let target = 0; target <= o.maxConsumers; target += o.step) {
       await fan.grow(target, rec.keyFrameGapMs + 3000); // each from its first key frame
-      const cpu0 = await cpuMs();
-      const sent0 = await fan.sentPerConsumer();
-      const a0 = sink.arrived();
-      const t0 = performance.now();
+      const s0 = await snapshot();
       await delay(o.windowSec * 1000);
-      const cpu1 = await cpuMs();
-      const sent1 = await fan.sentPerConsumer();
-      const sec = (performance.now() - t0) / 1000;
-      const perConsumer = (sent1 - sent0) / sec;
+      const s1 = await snapshot();
+      const sec = (s1.at - s0.at) / 1000;
+      const perConsumer = (s1.sent - s0.sent) / sec;
       const step: Step = {
         consumers: target,
-        cpu: ((cpu1 - cpu0) / (sec * 1000)) * 100,
+        cpu: ((s1.cpuMs - s0.cpuMs) / (sec * 1000)) * 100,
         delivered: target === 0 ? 0 : (perConsumer / rec.pps) * 100,
-        arrived: target === 0 ? 0 : ((sink.arrived() - a0) / sec / (perConsumer * target)) * 100,
+        arrived:
+          target === 0 ? 0 : ((s1.arrived - s0.arrived) / sec / (perConsumer * target)) * 100,
       };
       rows.push(step);
       process.stderr.write(
