@@ -9,8 +9,8 @@
 #   ${PARLEY_CACHE_DIR:-$HOME/.cache/parley}/mediasoup-worker-3.12.16-ossl/mediasoup-worker
 #
 # libsrtp2 is the exception: Debian builds it on NSS, whose cipher and HMAC calls
-# take ~3x OpenSSL's instructions per packet (callgrind: SRTP was three quarters of
-# the worker's time), and SRTP runs once per forwarded packet and consumer. So libsrtp2 is built here too,
+# take ~3x OpenSSL's instructions per packet (SRTP was 3/4 of the worker's
+# work); SRTP runs once for every packet and every consumer. So libsrtp2 is built here too,
 # statically and on OpenSSL, as mediasoup's own bundled build does, from Debian's
 # source package of the same version (apt's ordinary source download). The
 # "-ossl" flavour in the cache dir name makes a machine that holds the older
