@@ -22,7 +22,7 @@ if (stale) {
 // scripts/mediasoup-worker.sh builds it from the package's sources and caches it (the path
 // config/load.ts looks at). Skipped when MEDIASOUP_WORKER_BIN names one already.
 const cache = resolve(process.env.PARLEY_CACHE_DIR ?? join(homedir(), '.cache', 'parley'));
-const worker = join(cache, 'mediasoup-worker-3.12.16', 'mediasoup-worker');
+const worker = join(cache, 'mediasoup-worker-3.12.16-ossl', 'mediasoup-worker');
 if (!process.env.MEDIASOUP_WORKER_BIN && !existsSync(worker)) {
   process.stderr.write(
     'parley: building the mediasoup worker (one-time, takes several minutes; cached in ' +

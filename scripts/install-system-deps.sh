@@ -14,7 +14,7 @@ PACKAGES=(
   chromium fonts-liberation
   nginx
   # mediasoup-worker build deps (keep in sync with scripts/mediasoup-worker.sh)
-  libssl-dev nlohmann-json3-dev libuv1-dev libsrtp2-dev libusrsctp-dev libabsl-dev
+  libssl-dev nlohmann-json3-dev libuv1-dev libusrsctp-dev libabsl-dev
   ninja-build pkg-config python3 python3-venv g++ make
 )
 

@@ -4,9 +4,17 @@
 # mediasoup's own postinstall downloads a prebuilt worker from GitHub, which is
 # not reachable here. Instead we build the worker from the npm package's own
 # sources against Debian bookworm's system libraries (openssl, nlohmann-json,
-# libuv, libsrtp2, usrsctp, abseil), once per machine, and cache the result:
+# libuv, usrsctp, abseil), once per machine, and cache the result:
 #
-#   ${PARLEY_CACHE_DIR:-$HOME/.cache/parley}/mediasoup-worker-3.12.16/mediasoup-worker
+#   ${PARLEY_CACHE_DIR:-$HOME/.cache/parley}/mediasoup-worker-3.12.16-ossl/mediasoup-worker
+#
+# libsrtp2 is the exception: Debian builds it on NSS, whose cipher and HMAC calls
+# take ~3x OpenSSL's instructions per packet (SRTP was 3/4 of the worker's
+# work); SRTP runs once for every packet and every consumer. So libsrtp2 is built here too,
+# statically and on OpenSSL, as mediasoup's own bundled build does, from Debian's
+# source package of the same version (apt's ordinary source download). The
+# "-ossl" flavour in the cache dir name makes a machine that holds the older
+# NSS-linked build rebuild.
 #
 # Usage:
 #   export MEDIASOUP_WORKER_BIN=$(bash scripts/mediasoup-worker.sh)
@@ -17,9 +25,11 @@
 set -euo pipefail
 
 readonly MEDIASOUP_VERSION=3.12.16
+# Changes whenever the build recipe changes what the binary does (see the header).
+readonly FLAVOUR=ossl
 # Debian packages the build needs (runtime libraries come with the -dev ones).
 readonly APT_DEPS=(
-  libssl-dev nlohmann-json3-dev libuv1-dev libsrtp2-dev libusrsctp-dev libabsl-dev
+  libssl-dev nlohmann-json3-dev libuv1-dev libusrsctp-dev libabsl-dev
   ninja-build pkg-config python3 python3-venv g++ make
 )
 
@@ -48,7 +58,7 @@ fi
 
 cache_root=${PARLEY_CACHE_DIR:-${HOME:?HOME is not set; set PARLEY_CACHE_DIR}/.cache/parley}
 [[ $cache_root == /* ]] || cache_root=$PWD/$cache_root
-readonly cache_dir=$cache_root/mediasoup-worker-$MEDIASOUP_VERSION
+readonly cache_dir=$cache_root/mediasoup-worker-$MEDIASOUP_VERSION-$FLAVOUR
 readonly bin=$cache_dir/mediasoup-worker
 
 # 1. Fast path: already built on this machine.
@@ -129,6 +139,46 @@ log "fetching mediasoup@$MEDIASOUP_VERSION sources with npm pack"
 tar -xzf "$work/mediasoup-$MEDIASOUP_VERSION.tgz" -C "$work" || die "cannot unpack tarball"
 src=$work/package/worker
 [[ -f $src/meson.build ]] || die "$src/meson.build not found in the package"
+
+# 5b. libsrtp2 on OpenSSL, static, from Debian's source package. apt reads the
+#     deb-src index into a private state dir: the machine's apt setup is untouched.
+log "building libsrtp2 on OpenSSL from Debian's source package"
+apt_dir=$work/apt
+mkdir -p "$apt_dir/parts" "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$work/srtp-src"
+. /etc/os-release
+cat >"$apt_dir/parts/debian-src.sources" <<EOF
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: ${VERSION_CODENAME:-bookworm}
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOF
+apt_opts=(
+  -o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$apt_dir/parts"
+  -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache"
+  -o APT::Sandbox::User=root
+)
+apt-get "${apt_opts[@]}" -qq update >&2 || die "apt-get update of the deb-src index failed"
+(cd "$work/srtp-src" && apt-get "${apt_opts[@]}" -qq source --download-only libsrtp2 >&2) \
+  || die "apt-get source libsrtp2 failed"
+srtp_tar=$(ls "$work"/srtp-src/libsrtp2_*.orig.tar.gz 2>/dev/null | head -1)
+[[ -n $srtp_tar ]] || die "no libsrtp2 source tarball in $work/srtp-src"
+tar -xzf "$srtp_tar" -C "$work/srtp-src" || die "cannot unpack $srtp_tar"
+srtp_dir=$(find "$work/srtp-src" -maxdepth 1 -type d -name 'libsrtp-*' | head -1)
+[[ -n $srtp_dir ]] || die "unpacked libsrtp2 source not found"
+srtp_prefix=$work/srtp
+(cd "$srtp_dir" \
+  && CFLAGS='-O2 -fPIC' ./configure --enable-openssl --disable-debug-logging \
+    --prefix="$srtp_prefix" >&2 \
+  && make -j"$(nproc)" libsrtp2.a >&2 \
+  && make install >&2) || die "building libsrtp2 failed (see above)"
+grep -q '^#define OPENSSL 1' "$srtp_dir/crypto/include/config.h" \
+  || die "libsrtp2 was not configured on OpenSSL"
+# Only the static library is installed, so -lsrtp2 links it into the worker; OpenSSL's
+# libcrypto, which it calls, the worker links anyway. meson's dependency('libsrtp2') finds
+# this build before the system's.
+rm -f "$srtp_prefix"/lib/libsrtp2.so*
+export PKG_CONFIG_PATH=$srtp_prefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
 
 # 6. Patch the build to use system libraries instead of subprojects, and drop
 #    the catch2 test and fuzzer targets. Every edit must match exactly once.
@@ -213,7 +263,7 @@ edit("deps/libwebrtc/meson.build", "libuv_proj.get_variable('libuv_dep')", "libu
 edit("deps/libwebrtc/meson.build", "abseil_cpp_proj.get_variable('absl_strings_dep')", "absl_strings_dep", 2)
 edit("deps/libwebrtc/meson.build", "abseil_cpp_proj.get_variable('absl_types_dep')", "absl_types_dep", 2)
 
-# --- Debian installs libsrtp2's headers in include/srtp2 --------------------
+# --- libsrtp2 installs its headers in include/srtp2 -------------------------
 edit("include/DepLibSRTP.hpp", "#include <srtp.h>", "#include <srtp2/srtp.h>")
 edit("include/RTC/SrtpSession.hpp", "#include <srtp.h>", "#include <srtp2/srtp.h>")
 
@@ -232,12 +282,15 @@ ninja -C "$work/build" mediasoup-worker >&2 || die "ninja build failed (see abov
 
 built=$work/build/mediasoup-worker
 binary_ok "$built" || { ldd "$built" >&2 || true; die "built binary is not runnable"; }
+# The worker must carry the OpenSSL libsrtp2, not load Debian's NSS one.
+if ldd "$built" | grep -q libsrtp2; then die "the worker links the shared libsrtp2"; fi
 
 # 8. Atomic install into the cache (same filesystem: rename(2)).
 install -m 0755 "$built" "$cache_dir/.mediasoup-worker.tmp.$$"
 mv -f "$cache_dir/.mediasoup-worker.tmp.$$" "$bin"
 {
-  echo "mediasoup $MEDIASOUP_VERSION worker, built $(date -u +%Y-%m-%dT%H:%M:%SZ) in $((SECONDS - start))s"
+  echo "mediasoup $MEDIASOUP_VERSION worker ($FLAVOUR), built $(date -u +%Y-%m-%dT%H:%M:%SZ) in $((SECONDS - start))s"
+  echo "libsrtp2 $(basename "$srtp_tar") on OpenSSL, static"
   echo "meson $("$meson" --version); $(uname -srm)"
 } >"$cache_dir/BUILD-INFO"
 log "built $bin in $((SECONDS - start))s"

@@ -8,5 +8,12 @@ export { ConfigError, loadConfig, type Config } from './config/index.ts';
 export { createAuthenticator, type Authenticator, type Identity } from './auth/index.ts';
 export { openDatabase, type Db } from './store/index.ts';
 export { deletePrefix } from './cluster/index.ts';
-export type { Consumer, PlainTransport, Router, RtpParameters } from './sfu/index.ts';
+export type {
+  Consumer,
+  PlainTransport,
+  Producer,
+  Router,
+  RtpParameters,
+  SfuRouter,
+} from './sfu/index.ts';
 export { NODE_FLAGS } from './cli/node-flags.ts';

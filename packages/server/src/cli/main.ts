@@ -247,6 +247,14 @@ program
   )
   .option('--chromium <path>', 'the Chromium binary (default /usr/bin/chromium)')
   .option('--json', 'also print one JSON line with every figure')
+  .addOption(
+    new Option(
+      '--scaling [runs]',
+      'instead of the one-worker table: the largest fan-out on 1 worker, 2 workers and 2 nodes (steps and maximum per worker), measured this many times',
+    )
+      .argParser(count)
+      .preset(3),
+  )
   .action(
     async (opts: {
       joins: number;
@@ -256,6 +264,7 @@ program
       transport: 'ws' | 'socket.io';
       chromium?: string;
       json?: boolean;
+      scaling?: number;
     }) => {
       const { runSfuBench } = await loadBench();
       await runSfuBench({
@@ -265,6 +274,7 @@ program
         windowSec: opts.window,
         transport: opts.transport,
         json: opts.json ?? false,
+        scalingRuns: opts.scaling ?? 0,
         ...(opts.chromium ? { chromium: opts.chromium } : {}),
       });
       setTimeout(() => process.exit(0), 1000).unref();

@@ -93,8 +93,11 @@ const ENV_MAP: ReadonlyArray<readonly [string, string]> = [
 /** Variables that hold comma-separated lists. */
 const LIST_VARS = new Set(['PARLEY_STUN_URLS', 'PARLEY_TURN_URLS', 'PARLEY_TRUSTED_PROXIES']);
 
-/** The mediasoup version, which names the worker cache (keep in sync with the npm package). */
-const MEDIASOUP_VERSION = '3.12.16';
+/**
+ * The worker cache's name: the mediasoup version (keep in sync with the npm package) and the
+ * build's flavour (keep in sync with scripts/mediasoup-worker.sh).
+ */
+const MEDIASOUP_WORKER_BUILD = 'mediasoup-worker-3.12.16-ossl';
 
 /**
  * The worker binary that scripts/mediasoup-worker.sh builds and caches, if it is there. It is
@@ -103,7 +106,7 @@ const MEDIASOUP_VERSION = '3.12.16';
  */
 function cachedWorkerBin(env: NodeJS.ProcessEnv): string | undefined {
   const root = resolve(env.PARLEY_CACHE_DIR ?? join(homedir(), '.cache', 'parley'));
-  const bin = join(root, `mediasoup-worker-${MEDIASOUP_VERSION}`, 'mediasoup-worker');
+  const bin = join(root, MEDIASOUP_WORKER_BUILD, 'mediasoup-worker');
   return existsSync(bin) ? bin : undefined;
 }
 
