@@ -245,6 +245,22 @@ export const ConfigSchema = Type.Object({
        * core (README, Benchmarks).
        */
       consumersPerWorker: Type.Integer({ minimum: 1, default: 800 }),
+      /**
+       * Address the PipeTransports that carry a meeting's media between nodes listen on (unset:
+       * `listenIp`); set it to the node's private address when the nodes are on different
+       * machines.
+       */
+      pipeListenIp: Type.Optional(Type.String({ minLength: 1 })),
+      /**
+       * Address the other nodes send a pipe's media to when it differs from `pipeListenIp` (NAT,
+       * a wildcard listen address). Unset: `announcedIp` if `pipeListenIp` is unset too.
+       */
+      pipeAnnouncedIp: Type.Optional(Type.String({ minLength: 1 })),
+      /** Port range of the pipes between nodes; 0 and 0: the worker's (`rtcMinPort`-`rtcMaxPort`). */
+      pipeMinPort: Type.Integer({ minimum: 0, maximum: 65535, default: 0 }),
+      pipeMaxPort: Type.Integer({ minimum: 0, maximum: 65535, default: 0 }),
+      /** SRTP on the pipes between nodes: for a cluster network that is not trusted. */
+      pipeSrtp: Type.Boolean({ default: false }),
       /** How long an empty meeting keeps its router before closing it. */
       emptyRoomGraceMs: Ms(30_000, 'empty room grace'),
       /** mediasoup worker log level. */
