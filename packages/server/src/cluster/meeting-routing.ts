@@ -1,5 +1,5 @@
 import type { RtcCommand } from '@parley/protocol';
-import type { Placement, Sender } from '../core/index.ts';
+import type { MeetingSpanPort, Placement, Sender } from '../core/index.ts';
 import type { Hub } from '../gateway/index.ts';
 import type { RtcService } from '../meetings/index.ts';
 import type { Logger } from '../observability/index.ts';
@@ -9,7 +9,8 @@ import type { Request, Rpc } from './rpc.ts';
  * Meetings across the nodes: rtc:* commands run on the node holding the meeting's media
  * room, REST's leave and end reach it too, and this node remembers which of its devices are
  * in meetings held elsewhere (those nodes hear when such a device goes; the device hears when
- * one of them dies).
+ * one of them dies). When meetings span the nodes (`span`), rtc:* commands run where they
+ * arrive, and REST's leave and end reach every node serving the meeting.
  */
 export class MeetingRouting {
   /** deviceId → the device and meetingId → the node holding that meeting. */
@@ -20,6 +21,7 @@ export class MeetingRouting {
     private readonly placement: Placement,
     private readonly rpc: Rpc,
     private readonly log: Logger,
+    private readonly span: MeetingSpanPort | null = null,
   ) {}
 
   /**
@@ -32,9 +34,10 @@ export class MeetingRouting {
     sender: Sender,
     c: RtcCommand,
   ): Promise<unknown> {
-    const node = rtc.has(c.meetingId)
-      ? this.nodeId
-      : await this.placement.meetingNode(c.meetingId, c.type === 'rtc:join');
+    const node =
+      this.span || rtc.has(c.meetingId)
+        ? this.nodeId
+        : await this.placement.meetingNode(c.meetingId, c.type === 'rtc:join');
     if (node === this.nodeId) return here(sender, c);
     let entry = this.remote.get(sender.deviceId);
     if (!entry) this.remote.set(sender.deviceId, (entry = { device: sender, meetings: new Map() }));
@@ -103,12 +106,22 @@ export class MeetingRouting {
     meetingId: string,
     build: (corr: string, replyTo: string) => Request,
   ): Promise<void> {
-    const holder = await this.placement.meetingNode(meetingId, false);
-    if (holder === this.nodeId) return;
-    await this.rpc
-      .ask(holder, build)
-      .catch((err: unknown) =>
-        this.log.warn({ event: 'meeting_remote_failed', meetingId, err }, 'meeting node silent'),
-      );
+    const nodes = this.span
+      ? await this.span.nodes(meetingId).catch(() => [])
+      : [await this.placement.meetingNode(meetingId, false)];
+    await Promise.all(
+      nodes
+        .filter((node) => node !== this.nodeId)
+        .map((node) =>
+          this.rpc
+            .ask(node, build)
+            .catch((err: unknown) =>
+              this.log.warn(
+                { event: 'meeting_remote_failed', meetingId, node, err },
+                'meeting node silent',
+              ),
+            ),
+        ),
+    );
   }
 }

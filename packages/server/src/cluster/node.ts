@@ -2,7 +2,14 @@ import { Redis } from 'ioredis';
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { Command } from '@parley/protocol';
 import type { CallEngine } from '../calls/index.ts';
-import type { Bus, BusMessage, Owners, Sender } from '../core/index.ts';
+import type {
+  Bus,
+  BusMessage,
+  MeetingSpanPort,
+  Owners,
+  Sender,
+  SpanRequest,
+} from '../core/index.ts';
 import { linkHostOf, type Config } from '../config/index.ts';
 import {
   CloseCode,
@@ -30,6 +37,7 @@ import { BusRouter } from './bus-router.ts';
 import { RedisBus } from './redis-bus.ts';
 import { RedisPlacement } from './redis-placement.ts';
 import { MeetingRouting } from './meeting-routing.ts';
+import { RedisMeetingSpan } from './meeting-span.ts';
 import { RedisRoomMirror } from './room-mirror.ts';
 import { connectRedis, keysFor, openRedis, type Keys } from './redis.ts';
 import { NodeRegistry } from './registry.ts';
@@ -101,6 +109,7 @@ export class ClusterNode {
   private readonly rpc: Rpc;
   private readonly keys: Keys;
   private readonly mirror: RedisRoomMirror;
+  private span: RedisMeetingSpan | null = null;
   /** The gateway whose sessions other nodes may take over (set once it exists). */
   private gateway: Pick<Gateway, 'handOff'> | null = null;
   private janitor: Janitor | null = null;
@@ -142,7 +151,26 @@ export class ClusterNode {
     this.mirror = new RedisRoomMirror(redis, keys, log);
     this.routes = new RouteCache(nodeId, this.bus);
     this.placement = new RedisPlacement(nodeId, redis, keys, this.registry, log);
-    this.meetings = new MeetingRouting(nodeId, this.placement, this.rpc, log);
+    this.meetings = new MeetingRouting(
+      nodeId,
+      this.placement,
+      this.rpc,
+      log,
+      config.cluster.meetingsSpan ? this.meetingSpan() : null,
+    );
+  }
+
+  /** The cluster as meetings that span its nodes see it (see RtcService's `span`). */
+  meetingSpan(): MeetingSpanPort {
+    this.span ??= new RedisMeetingSpan(
+      this.o.nodeId,
+      this.redis,
+      this.keys,
+      this.registry,
+      this.bus,
+      this.rpc,
+    );
+    return this.span;
   }
 
   /** Connects to Redis and registers this node; fails with how to start Redis if it cannot. */
@@ -410,6 +438,7 @@ export class ClusterNode {
         this.registry.markDead(m.nodeId);
         for (const device of m.devices) s.here.offline(device, true);
         this.meetings.nodeLost(s.hub, m.nodeId);
+        s.rtc.span?.nodeLost(m.nodeId);
       })
       .on('session-take', (m) =>
         this.rpc.answer(m, m.kind, () => this.gateway?.handOff(m) ?? null),
@@ -422,5 +451,13 @@ export class ClusterNode {
       .on('meeting-ended', (m) =>
         this.rpc.answer(m, m.kind, () => s.rtc.ended(m.meetingId, m.endedBy, m.endedAt)),
       );
+    // Meetings spanning the nodes: news and pipe requests between the nodes serving one.
+    const spanAnswer = (m: SpanRequest & { corr: string; replyTo: string }) =>
+      this.rpc.answer(m, m.kind, () => s.rtc.span?.answer(m.replyTo, m) ?? null);
+    router
+      .on('span-snapshot', spanAnswer)
+      .on('span-pipe', spanAnswer)
+      .on('span-event', (m) => s.rtc.span?.notice(m.from, m))
+      .on('span-unpipe', (m) => s.rtc.span?.notice(m.from, m));
   }
 }

@@ -31,6 +31,7 @@ const ENV_MAP: ReadonlyArray<readonly [string, string]> = [
   ['PARLEY_CLUSTER_LINKS', 'cluster.links'],
   ['PARLEY_CLUSTER_LINK_HOST', 'cluster.linkHost'],
   ['PARLEY_CLUSTER_LINK_PORT', 'cluster.linkPort'],
+  ['PARLEY_CLUSTER_MEETINGS_SPAN', 'cluster.meetingsSpan'],
   ['LOG_LEVEL', 'log.level'],
   ['PARLEY_INVITE_TTL_MS', 'calls.inviteTtlMs'],
   ['PARLEY_DISCONNECT_GRACE_MS', 'calls.disconnectGraceMs'],

@@ -217,6 +217,13 @@ export const ConfigSchema = Type.Object({
       linkHost: Type.Optional(Type.String({ minLength: 1 })),
       /** Port of the link listener; 0: any free port (the nodes learn it through Redis). */
       linkPort: Type.Integer({ minimum: 0, maximum: 65535, default: 0 }),
+      /**
+       * A meeting spans the nodes: each peer is served by a router on the node it is connected
+       * to, and producers are piped between nodes where someone consumes them (see the
+       * `sfu.pipe*` settings). Off: a meeting's media room lives on one node, which the others
+       * forward its rtc:* requests to.
+       */
+      meetingsSpan: Type.Boolean({ default: false }),
     },
     { default: {} },
   ),

@@ -7,6 +7,7 @@ import type {
   ServerEvent,
 } from '@parley/protocol';
 import type { CallRoute } from './call-route.ts';
+import type { SpanNotice, SpanRequest } from './meeting-span.ts';
 import type { Sender } from './sender.ts';
 
 /**
@@ -48,6 +49,10 @@ export type BusMessage =
       dialect: string;
       received?: number;
     }
+  /** A meeting spanning nodes: a request of one node to another that serves it too. */
+  | (SpanRequest & { corr: string; replyTo: string })
+  /** A meeting spanning nodes: news from one node to another that serves it too. */
+  | (SpanNotice & { from: string })
   /** A meeting ended through REST: to the node holding its media room (a request). */
   | {
       kind: 'meeting-ended';

@@ -16,3 +16,13 @@ export type { Bus, BusMessage } from './bus.ts';
 export type { CallRoute } from './call-route.ts';
 export type { Placement } from './placement.ts';
 export type { Owners, CallCommandWithCall } from './owners.ts';
+export type {
+  MeetingSpanPort,
+  SpanEvent,
+  SpanEndpoint,
+  SpanPiped,
+  SpanRequest,
+  SpanNotice,
+  SpanPipeReply,
+  SpanSnapshot,
+} from './meeting-span.ts';

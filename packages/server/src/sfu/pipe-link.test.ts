@@ -85,7 +85,7 @@ async function pipeAcross(sfu: Record<string, unknown>): Promise<{ ports: number
     let received = 0;
     sink.on('message', () => received++);
     const egress = await rb.createPlainTransport({ listenIp: '127.0.0.1', rtcpMux: true });
-    await egress.connect({ ip: '127.0.0.1', port: (sink.address()).port });
+    await egress.connect({ ip: '127.0.0.1', port: sink.address().port });
     const consumer = await egress.consume({
       producerId: copy.id,
       rtpCapabilities: rb.rtpCapabilities,
