@@ -69,13 +69,14 @@ export class MeetingRouting {
 
   /**
    * What the REST meeting service calls to leave and end meetings: runs here, and on the node
-   * that holds the meeting's media room when that is another.
+   * that holds the meeting's media room when that is another (on every node serving it, when
+   * meetings span the nodes).
    */
   forRest(rtc: RtcService): Pick<RtcService, 'userLeft' | 'ended'> {
     return {
       userLeft: async (meetingId, userId) => {
         await rtc.userLeft(meetingId, userId);
-        await this.toHolder(meetingId, (corr, replyTo) => ({
+        await this.toHolders(meetingId, (corr, replyTo) => ({
           kind: 'meeting-left',
           corr,
           replyTo,
@@ -85,7 +86,7 @@ export class MeetingRouting {
       },
       ended: async (meetingId, endedBy, endedAt) => {
         await rtc.ended(meetingId, endedBy, endedAt);
-        await this.toHolder(meetingId, (corr, replyTo) => ({
+        await this.toHolders(meetingId, (corr, replyTo) => ({
           kind: 'meeting-ended',
           corr,
           replyTo,
@@ -98,11 +99,12 @@ export class MeetingRouting {
   }
 
   /**
-   * Has the node holding the meeting's media room do what REST did here, and waits for it (the
-   * client that called REST expects its peers to have been told). A node that does not answer
-   * is logged: the store already says what happened.
+   * Has the node holding the meeting's media room (every other node serving the meeting, when
+   * meetings span the nodes) do what REST did here, and waits for it (the client that called
+   * REST expects its peers to have been told). A node that does not answer is logged: the
+   * store already says what happened.
    */
-  private async toHolder(
+  private async toHolders(
     meetingId: string,
     build: (corr: string, replyTo: string) => Request,
   ): Promise<void> {

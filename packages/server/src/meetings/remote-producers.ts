@@ -206,7 +206,10 @@ export class MeetingSpan {
     if (r.kind === 'span-snapshot') {
       if (!room || !m) return [];
       m.nodes.add(from);
-      return room.run(() => [...room.peers.values()].map((p) => p.info()));
+      // Data channels stay within a node (no pipe carries them yet): not announced elsewhere.
+      return room.run(() =>
+        [...room.peers.values()].map((p) => ({ ...p.info(), dataProducers: [] })),
+      );
     }
     if (!room || !m) throw notFound('producer', r.producerId);
     return room.run(() => this.pipeOut(m, room, from, r.producerId, r.endpoint as PipeEndpoint));
