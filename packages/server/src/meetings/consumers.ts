@@ -5,7 +5,7 @@ import {
   type RtcConsumerLayersCommand,
   type RtcConsumerPriorityCommand,
 } from '@parley/protocol';
-import { clientOp, type Router, type RtpCapabilities } from '../sfu/index.ts';
+import { clientOp, type RtpCapabilities } from '../sfu/index.ts';
 import { notFound } from './errors.ts';
 import type { Peer } from './peer.ts';
 import type { Release } from './pipes.ts';
@@ -25,7 +25,7 @@ export const MAX_CONSUMERS = 500;
  */
 export async function consume(peer: Peer, room: Room, c: RtcConsumeCommand) {
   const rtpCapabilities = c.rtpCapabilities as unknown as RtpCapabilities;
-  const source = await sourceOf(room, c.producerId, peer.router);
+  const source = await sourceOf(room, c.producerId);
   const { producer } = source;
   let release: Release = source.release;
   let t;
@@ -79,14 +79,16 @@ export async function consume(peer: Peer, room: Room, c: RtcConsumeCommand) {
 }
 
 /**
- * The producer a consumer on `router` takes: a peer's of this node, or the copy of one on
+ * The producer a consumer takes: a peer's of this node, or the copy of one on
  * another node of a meeting that spans the cluster, piped here (see remote-producers.ts).
  */
-async function sourceOf(room: Room, producerId: string, router: Router): Promise<Source> {
+async function sourceOf(room: Room, producerId: string): Promise<Source> {
   const owner = room.ownerOf(producerId);
   const producer = owner?.producers.get(producerId);
   if (owner && producer) return { producer, router: owner.router, release: () => undefined };
-  const remote = await room.span?.acquire(room.meetingId, producerId, router);
+  // A remote producer lands on the observer's router, which lives as long as the room (a
+  // peer's router closes with its last peer, and would take the copy from the others).
+  const remote = await room.span?.acquire(room.meetingId, producerId, room.speaker.router);
   if (!remote) throw notFound('producer', producerId);
   return remote;
 }

@@ -94,7 +94,10 @@ export class MeetingSpan {
             kind: 'span-snapshot',
             meetingId,
           })) as SpanSnapshot;
-          for (const info of peers) m.peers.set(info.peerId, { node, info });
+          for (const info of peers) {
+            m.peers.set(info.peerId, { node, info });
+            for (const p of info.producers) if (p.kind === 'audio') this.hear(meetingId, p.id);
+          }
         } catch (err) {
           // Its peers stay unknown here until they publish: the meeting goes on without them.
           this.log.warn({ event: 'span_snapshot_failed', meetingId, node, err }, 'no snapshot');
@@ -121,6 +124,15 @@ export class MeetingSpan {
     const m = this.meetings.get(meetingId);
     if (!m) return;
     for (const node of m.nodes) this.port.tell(node, { kind: 'span-event', meetingId, event });
+  }
+
+  /** The peer (on another node) of a producer of the meeting, if one has it. */
+  peerOf(meetingId: string, producerId: string): string | undefined {
+    const m = this.meetings.get(meetingId);
+    for (const { info } of m?.peers.values() ?? []) {
+      if (info.producers.some((p) => p.id === producerId)) return info.peerId;
+    }
+    return undefined;
   }
 
   /** The peers of the meeting on other nodes (for rtc:joined). */
@@ -258,6 +270,7 @@ export class MeetingSpan {
         return;
       case 'rtc:newProducer': {
         const info = m.peers.get(e.peerId)?.info;
+        if (info && e.kind === 'audio') this.hear(m.meetingId, e.producerId);
         info?.producers.push({
           id: e.producerId,
           kind: e.kind,
@@ -286,6 +299,21 @@ export class MeetingSpan {
         return;
       }
     }
+  }
+
+  /**
+   * Pipes an audio producer of another node to the room's active speaker observer, so that
+   * every node names the speaker among all the meeting's peers. It holds the pipe until the
+   * producer closes (an Opus stream per producer and node).
+   */
+  private hear(meetingId: string, producerId: string): void {
+    const room = this.rooms(meetingId);
+    if (!room) return;
+    void this.acquire(meetingId, producerId, room.speaker.router)
+      .then((src) => src && room.speaker.add(producerId, src.router))
+      .catch((err: unknown) =>
+        this.log.warn({ event: 'span_speaker_failed', meetingId, err }, 'remote audio not heard'),
+      );
   }
 
   private nodeOf(m: RemoteMeeting, producerId: string): string | undefined {
@@ -322,6 +350,7 @@ export class MeetingSpan {
   /** Closes the copy of a remote producer here (and its consumers), and its pipe at the origin. */
   private dropIn(m: RemoteMeeting, producerId: string, pipe: PipeIn, tellOrigin = true): void {
     pipe.done = true;
+    this.rooms(m.meetingId)?.speaker.remove(producerId);
     if (m.pipesIn.get(producerId) === pipe) m.pipesIn.delete(producerId);
     void pipe.ready.then(
       ({ link }) => link.close(),

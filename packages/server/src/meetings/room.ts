@@ -99,9 +99,10 @@ export class Room extends EventEmitter<RoomEvents> {
       o.sfu.router,
       this.pipes,
       (producerId) => {
-        const owner = this.ownerOf(producerId);
-        if (owner) {
-          this.dominant = { peerId: owner.peerId, producerId };
+        // A peer of this node, or (a meeting spanning nodes) of another.
+        const peerId = this.ownerOf(producerId)?.peerId ?? o.span?.peerOf(o.meetingId, producerId);
+        if (peerId) {
+          this.dominant = { peerId, producerId };
           this.broadcast({ type: 'rtc:activeSpeaker', ...this.dominant });
         }
       },
@@ -173,7 +174,11 @@ export class Room extends EventEmitter<RoomEvents> {
    */
   get activeSpeaker(): RtcSpeaker | null {
     const s = this.dominant;
-    return s && this.peers.get(s.peerId)?.producers.has(s.producerId) ? { ...s } : null;
+    const live =
+      s &&
+      (this.peers.get(s.peerId)?.producers.has(s.producerId) ||
+        this.o.span?.peerOf(this.meetingId, s.producerId) === s.peerId);
+    return s && live ? { ...s } : null;
   }
 
   /** Why the room closed, or null while it is open. */

@@ -116,46 +116,39 @@ describe('a meeting spanning two nodes (signaling)', () => {
     const ca = await consume(audio);
     assert.equal(ca.kind, 'audio');
 
-    // Cara on node 1 too: the pipes are already there, she shares them.
+    const routerOf = (app: ClusterServer['app']) => app.rtc.router(id)!;
+    const transports = async (app: ClusterServer['app']) =>
+      (await routerOf(app).dump()).transportIds.length;
+    // Node 1: Ben's recv transport and one pipe per producer (each once, however many
+    // consumers: the audio one also feeds node 1's active speaker observer); node 0: Anna's
+    // send transport and the two pipes' other ends.
+    await waitFor(async () => (await transports(a1)) === 3, 'node 1: a pipe per producer');
+    assert.equal(await transports(a0), 3);
+
+    // Cara joins on node 1 too (she stays, consuming nothing).
     const cara = await on(1, 'cara');
     await ok(cara, 'rtc:join', { meetingId: id }, 'rtc:joined');
-    await ok(
-      cara,
-      'rtc:createTransport',
-      { meetingId: id, direction: 'recv' },
-      'rtc:transportCreated',
-    );
-    await ok(
-      cara,
-      'rtc:consume',
-      { meetingId: id, producerId: video, rtpCapabilities: caps },
-      'rtc:consumed',
-    );
-    const routerOf = (app: ClusterServer['app']) => app.rtc.router(id)!;
-    const pipeTransports = async (app: ClusterServer['app']) =>
-      (await routerOf(app).dump()).transportIds.length;
-    // Node 1: Ben's and Cara's recv transports and one pipe per producer; node 0: Anna's send
-    // transport and the two pipes' other ends.
-    assert.equal(await pipeTransports(a1), 4);
-    assert.equal(await pipeTransports(a0), 3);
 
     // Anna mutes her video: Ben hears it, through the other node.
     await ok(anna, 'rtc:pauseProducer', { meetingId: id, producerId: video }, 'rtc:producerPaused');
     const paused = await ben.event('rtc:producerPaused', 10_000);
     assert.equal(paused.data.producerId, video);
 
-    // Ben leaves: the audio pipe (his alone) closes on both nodes, the video pipe stays (Cara).
-    await ok(ben, 'rtc:leave', { meetingId: id }, 'rtc:left');
-    await waitFor(async () => (await pipeTransports(a1)) === 2, 'node 1 keeps the video pipe');
-    await waitFor(async () => (await pipeTransports(a0)) === 2, 'node 0 closes the audio pipe');
-    assert.equal((await anna.event('rtc:peerLeft', 10_000)).data.peerId, joined.peerId);
+    // Anna closes her audio: Ben hears rtc:producerClosed, and its pipe closes on both nodes.
+    await ok(anna, 'rtc:closeProducer', { meetingId: id, producerId: audio }, 'rtc:producerClosed');
+    const closed = await ben.event('rtc:producerClosed', 10_000);
+    assert.deepEqual(closed.data, { meetingId: id, producerId: audio, peerId: annaPeer });
+    await waitFor(async () => (await transports(a1)) === 2, 'node 1 closes the audio pipe');
+    await waitFor(async () => (await transports(a0)) === 2, 'node 0 closes the audio pipe');
 
-    // Anna closes her video: Cara hears rtc:producerClosed and the pipe goes.
-    await ok(anna, 'rtc:closeProducer', { meetingId: id, producerId: video }, 'rtc:producerClosed');
-    const closed = await cara.event('rtc:producerClosed', 10_000);
-    assert.deepEqual(closed.data, { meetingId: id, producerId: video, peerId: annaPeer });
-    await waitFor(async () => (await pipeTransports(a1)) === 1, 'node 1 closes the video pipe');
-    await waitFor(async () => (await pipeTransports(a0)) === 1, 'node 0 closes the video pipe');
+    // Ben, the video's last consumer on node 1, leaves: its pipe closes on both nodes, while
+    // the producer lives on; Anna and Cara hear that he left.
+    await ok(ben, 'rtc:leave', { meetingId: id }, 'rtc:left');
+    await waitFor(async () => (await transports(a1)) === 0, 'node 1 closes the video pipe');
+    await waitFor(async () => (await transports(a0)) === 1, 'node 0 closes the video pipe');
+    for (const sig of [anna, cara]) {
+      assert.equal((await sig.event('rtc:peerLeft', 10_000)).data.peerId, joined.peerId);
+    }
 
     // The host ends the meeting through REST: the peers of both nodes hear it.
     const end = await fetch(`${srv.httpBase}/api/meetings/${id}/end`, {
