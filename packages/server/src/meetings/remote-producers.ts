@@ -203,8 +203,11 @@ export class MeetingSpan {
     m.nodes.add(from);
     if (n.kind === 'span-unpipe') {
       const key = `${n.producerId}>${from}`;
-      m.pipesOut.get(key)?.close();
-      m.pipesOut.delete(key);
+      // In the room's order: after a pipe request of the same node still being answered.
+      void this.rooms(n.meetingId)?.run(() => {
+        m.pipesOut.get(key)?.close();
+        m.pipesOut.delete(key);
+      });
       return;
     }
     this.apply(m, from, n.event);
