@@ -245,6 +245,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     metrics,
     log,
     onRoomClosed: (id: string) => placement.meetingClosed(id),
+    ...(cluster && config.cluster.meetingsSpan ? { span: cluster.meetingSpan() } : {}),
   });
   const meetings = new MeetingService({
     store: meetingStore,

@@ -218,6 +218,8 @@ ${ports.map((p) => `    server 127.0.0.1:${p};`).join('\n')}
 /** A cluster as the suites see it: a TestServer whose `apps` are every node. */
 export interface ClusterServer extends TestServer {
   prefix: string;
+  /** `127.0.0.1:<port>` of each node, in the order of `apps` (to reach one node, not nginx). */
+  hosts: string[];
 }
 
 /**
@@ -269,5 +271,5 @@ export async function startCluster(overrides: Tree = {}, nodes = 3): Promise<Clu
     await dropKeys(prefix);
     for (const d of dataDirs) rmSync(d, { recursive: true, force: true });
   });
-  return { ...server, prefix };
+  return { ...server, prefix, hosts: ports.map((p) => `127.0.0.1:${p}`) };
 }

@@ -1,5 +1,5 @@
 import type { RtcCommand } from '@parley/protocol';
-import type { Placement, Sender } from '../core/index.ts';
+import type { MeetingSpanPort, Placement, Sender } from '../core/index.ts';
 import type { Hub } from '../gateway/index.ts';
 import type { RtcService } from '../meetings/index.ts';
 import type { Logger } from '../observability/index.ts';
@@ -10,7 +10,8 @@ import type { Request, Rpc } from './rpc.ts';
  * Meetings across the nodes: rtc:* commands run on the node holding the meeting's media
  * room, REST's leave and end reach it too, and this node remembers which of its devices are
  * in meetings held elsewhere (those nodes hear when such a device goes; the device hears when
- * one of them dies).
+ * one of them dies). When meetings span the nodes (`span`), rtc:* commands run where they
+ * arrive, and REST's leave and end reach every node serving the meeting.
  */
 export class MeetingRouting {
   /** deviceId → the device and meetingId → the node holding that meeting. */
@@ -21,6 +22,7 @@ export class MeetingRouting {
     private readonly placement: Placement,
     private readonly rpc: Rpc,
     private readonly log: Logger,
+    private readonly span: MeetingSpanPort | null = null,
   ) {}
 
   /**
@@ -33,9 +35,10 @@ export class MeetingRouting {
     sender: Sender,
     c: RtcCommand,
   ): Promise<unknown> {
-    const node = rtc.has(c.meetingId)
-      ? this.nodeId
-      : await this.placement.meetingNode(c.meetingId, c.type === 'rtc:join');
+    const node =
+      this.span || rtc.has(c.meetingId)
+        ? this.nodeId
+        : await this.placement.meetingNode(c.meetingId, c.type === 'rtc:join');
     if (node === this.nodeId) return here(sender, c);
     let entry = this.remote.get(sender.deviceId);
     if (!entry) this.remote.set(sender.deviceId, (entry = { device: sender, meetings: new Map() }));
@@ -67,13 +70,14 @@ export class MeetingRouting {
 
   /**
    * What the REST meeting service calls to leave and end meetings: runs here, and on the node
-   * that holds the meeting's media room when that is another.
+   * that holds the meeting's media room when that is another (on every node serving it, when
+   * meetings span the nodes).
    */
   forRest(rtc: Pick<RtcService, 'userLeft' | 'ended'>): Pick<RtcService, 'userLeft' | 'ended'> {
     return {
       userLeft: async (meetingId, userId) => {
         await rtc.userLeft(meetingId, userId);
-        await this.toHolder(meetingId, (corr, replyTo) => ({
+        await this.toHolders(meetingId, (corr, replyTo) => ({
           kind: 'meeting-left',
           corr,
           replyTo,
@@ -83,7 +87,7 @@ export class MeetingRouting {
       },
       ended: async (meetingId, endedBy, endedAt) => {
         await rtc.ended(meetingId, endedBy, endedAt);
-        await this.toHolder(meetingId, (corr, replyTo) => ({
+        await this.toHolders(meetingId, (corr, replyTo) => ({
           kind: 'meeting-ended',
           corr,
           replyTo,
@@ -107,20 +111,31 @@ export class MeetingRouting {
   }
 
   /**
-   * Has the node holding the meeting's media room do what REST did here, and waits for it (the
-   * client that called REST expects its peers to have been told). A node that does not answer
-   * is logged: the store already says what happened.
+   * Has the node holding the meeting's media room (every other node serving the meeting, when
+   * meetings span the nodes) do what REST did here, and waits for it (the client that called
+   * REST expects its peers to have been told). A node that does not answer is logged: the
+   * store already says what happened.
    */
-  private async toHolder(
+  private async toHolders(
     meetingId: string,
     build: (corr: string, replyTo: string) => Request,
   ): Promise<void> {
-    const holder = await this.placement.meetingNode(meetingId, false);
-    if (holder === this.nodeId) return;
-    await this.rpc
-      .ask(holder, build)
-      .catch((err: unknown) =>
-        this.log.warn({ event: 'meeting_remote_failed', meetingId, err }, 'meeting node silent'),
-      );
+    const nodes = this.span
+      ? await this.span.nodes(meetingId).catch(() => [])
+      : [await this.placement.meetingNode(meetingId, false)];
+    await Promise.all(
+      nodes
+        .filter((node) => node !== this.nodeId)
+        .map((node) =>
+          this.rpc
+            .ask(node, build)
+            .catch((err: unknown) =>
+              this.log.warn(
+                { event: 'meeting_remote_failed', meetingId, node, err },
+                'meeting node silent',
+              ),
+            ),
+        ),
+    );
   }
 }

@@ -1,7 +1,16 @@
 import type { Redis } from 'ioredis';
 import type { Command } from '@parley/protocol';
 import type { CallEngine } from '../calls/index.ts';
-import type { AdminOp, AdminPeers, AdminResults, Bus, Owners, Sender } from '../core/index.ts';
+import type {
+  AdminOp,
+  AdminPeers,
+  AdminResults,
+  Bus,
+  MeetingSpanPort,
+  Owners,
+  Sender,
+  SpanRequest,
+} from '../core/index.ts';
 import { linkHostOf, type Config } from '../config/index.ts';
 import {
   rateBudgets,
@@ -27,6 +36,7 @@ import { Janitor } from './janitor.ts';
 import { LinkedBus } from './linked-bus.ts';
 import { NodeLinks } from './links.ts';
 import { MeetingRouting } from './meeting-routing.ts';
+import { RedisMeetingSpan } from './meeting-span.ts';
 import { PresenceRouting, type DeviceHooks, type SpreadHooks } from './presence-routing.ts';
 import { SharedRateLimiter } from './rate.ts';
 import { RedisBus } from './redis-bus.ts';
@@ -99,6 +109,7 @@ export class ClusterNode {
   private readonly keys: Keys;
   private readonly mirror: RedisRoomMirror;
   private readonly sessions: SessionHandoffs;
+  private span: RedisMeetingSpan | null = null;
   private janitor: Janitor | null = null;
   /** socket.io's adapter over Redis, made when the app asks for it, closed with the node. */
   private socketIo: SocketIoRedis | null = null;
@@ -138,8 +149,27 @@ export class ClusterNode {
     this.mirror = new RedisRoomMirror(redis, keys, log);
     this.routes = new RouteCache(nodeId, this.bus);
     this.placement = new RedisPlacement(nodeId, redis, keys, this.registry, log);
-    this.meetings = new MeetingRouting(nodeId, this.placement, this.rpc, log);
+    this.meetings = new MeetingRouting(
+      nodeId,
+      this.placement,
+      this.rpc,
+      log,
+      config.cluster.meetingsSpan ? this.meetingSpan() : null,
+    );
     this.sessions = new SessionHandoffs(this.registry, this.rpc);
+  }
+
+  /** The cluster as meetings that span its nodes see it (see RtcService's `span`). */
+  meetingSpan(): MeetingSpanPort {
+    this.span ??= new RedisMeetingSpan(
+      this.o.nodeId,
+      this.redis,
+      this.keys,
+      this.registry,
+      this.bus,
+      this.rpc,
+    );
+    return this.span;
   }
 
   /** Connects to Redis and registers this node; fails with how to start Redis if it cannot. */
@@ -258,6 +288,14 @@ export class ClusterNode {
     this.meetings.register(router, s.rtc);
     // The admin API of another node: what it asks of this node's calls, devices, media rooms.
     router.on('admin', (m) => this.rpc.answer(m, `admin:${m.op.op}`, () => s.admin(m.op)));
+    // Meetings spanning the nodes: news and pipe requests between the nodes serving one.
+    const spanAnswer = (m: SpanRequest & { corr: string; replyTo: string }) =>
+      this.rpc.answer(m, m.kind, () => s.rtc.span?.answer(m.replyTo, m) ?? null);
+    router
+      .on('span-snapshot', spanAnswer)
+      .on('span-pipe', spanAnswer)
+      .on('span-event', (m) => s.rtc.span?.notice(m.from, m))
+      .on('span-unpipe', (m) => s.rtc.span?.notice(m.from, m));
     this.janitor = new Janitor({
       nodeId,
       redis: this.redis,

@@ -29,7 +29,7 @@ function presenceOn(o: { remoteOwners?: string[]; meetings?: string[]; leader?: 
       online: (d: Sender) => did.push(`online:${d.deviceId}`),
       offline: (d: Sender, grace: boolean) => did.push(`offline:${d.deviceId}:${grace}`),
     },
-    rtc: { deviceGone: (d) => did.push(`rtc-gone:${d.deviceId}`) },
+    rtc: { deviceGone: (d) => did.push(`rtc-gone:${d.deviceId}`), span: null },
     hub: { toDevice: () => undefined },
     fenced: () => did.push('fenced'),
   };

@@ -29,7 +29,7 @@ export interface PresenceRoutingOptions {
   meetings: Pick<MeetingRouting, 'take' | 'nodeLost'>;
   /** What this node itself does when a device comes or goes. */
   here: DeviceHooks;
-  rtc: Pick<RtcService, 'deviceGone'>;
+  rtc: Pick<RtcService, 'deviceGone' | 'span'>;
   /** Tells this node's devices in meetings held by a lost node. */
   hub: Pick<Hub, 'toDevice'>;
   /** This node was taken for dead by the others (see fence). */
@@ -78,7 +78,7 @@ export class PresenceRouting {
 
   /** Devices that came or went on other nodes, and nodes lost. */
   register(router: BusRouter): void {
-    const { nodeId, here, registry, meetings, hub } = this.o;
+    const { nodeId, here, registry, meetings, hub, rtc } = this.o;
     router
       .on('device', (m) => {
         if (m.online) here.online(m.device);
@@ -89,6 +89,7 @@ export class PresenceRouting {
         registry.markDead(m.nodeId);
         for (const device of m.devices) here.offline(device, true);
         meetings.nodeLost(hub, m.nodeId);
+        rtc.span?.nodeLost(m.nodeId);
       });
   }
 

@@ -35,6 +35,8 @@ export function keysFor(prefix: string) {
     roomPairs: `${prefix}:room-pairs`,
     /** meeting → the node that holds its media room. */
     meeting: (meetingId: string) => `${prefix}:meeting:${meetingId}`,
+    /** meeting → the nodes serving its peers, when meetings span the nodes. */
+    meetingNodes: (meetingId: string) => `${prefix}:meeting-nodes:${meetingId}`,
   };
 }
 

@@ -32,6 +32,7 @@ const ENV_MAP: ReadonlyArray<readonly [string, string]> = [
   ['PARLEY_CLUSTER_LINKS', 'cluster.links'],
   ['PARLEY_CLUSTER_LINK_HOST', 'cluster.linkHost'],
   ['PARLEY_CLUSTER_LINK_PORT', 'cluster.linkPort'],
+  ['PARLEY_CLUSTER_MEETINGS_SPAN', 'cluster.meetingsSpan'],
   ['LOG_LEVEL', 'log.level'],
   ['PARLEY_INVITE_TTL_MS', 'calls.inviteTtlMs'],
   ['PARLEY_DISCONNECT_GRACE_MS', 'calls.disconnectGraceMs'],
@@ -77,6 +78,11 @@ const ENV_MAP: ReadonlyArray<readonly [string, string]> = [
   ['PARLEY_SFU_EMPTY_ROOM_GRACE_MS', 'sfu.emptyRoomGraceMs'],
   ['PARLEY_SFU_LOG_LEVEL', 'sfu.logLevel'],
   ['PARLEY_SFU_CONSUMERS_PER_WORKER', 'sfu.consumersPerWorker'],
+  ['PARLEY_SFU_PIPE_LISTEN_IP', 'sfu.pipeListenIp'],
+  ['PARLEY_SFU_PIPE_ANNOUNCED_IP', 'sfu.pipeAnnouncedIp'],
+  ['PARLEY_SFU_PIPE_MIN_PORT', 'sfu.pipeMinPort'],
+  ['PARLEY_SFU_PIPE_MAX_PORT', 'sfu.pipeMaxPort'],
+  ['PARLEY_SFU_PIPE_SRTP', 'sfu.pipeSrtp'],
   ['PARLEY_STUN_URLS', 'ice.stunUrls'],
   ['PARLEY_TURN_URLS', 'ice.turnUrls'],
   ['PARLEY_TURN_SECRET', 'ice.turnSecret'],
@@ -122,6 +128,15 @@ export function linkHostOf(c: Pick<Config, 'server' | 'cluster'>): string {
 function crossFieldErrors(c: Config): string[] {
   const errors: string[] = [];
   if (c.sfu.rtcMinPort > c.sfu.rtcMaxPort) errors.push('  /sfu/rtcMinPort: above rtcMaxPort');
+  if (
+    c.sfu.pipeMinPort > c.sfu.pipeMaxPort ||
+    (c.sfu.pipeMinPort === 0) !== (c.sfu.pipeMaxPort === 0)
+  ) {
+    errors.push('  /sfu/pipeMinPort: set both pipe ports (min <= max) or neither');
+  }
+  if (c.sfu.pipeListenIp && WILDCARDS.has(c.sfu.pipeListenIp) && !c.sfu.pipeAnnouncedIp) {
+    errors.push('  /sfu/pipeAnnouncedIp: required when pipeListenIp is a wildcard');
+  }
   if (c.cluster.heartbeatMs * 2 > c.cluster.nodeTtlMs) {
     errors.push('  /cluster/nodeTtlMs: must be at least twice heartbeatMs');
   }

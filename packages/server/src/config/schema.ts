@@ -222,6 +222,13 @@ export const ConfigSchema = Type.Object({
       linkHost: Type.Optional(Type.String({ minLength: 1 })),
       /** Port of the link listener; 0: any free port (the nodes learn it through Redis). */
       linkPort: Type.Integer({ minimum: 0, maximum: 65535, default: 0 }),
+      /**
+       * A meeting spans the nodes: each peer is served by a router on the node it is connected
+       * to, and producers are piped between nodes where someone consumes them (see the
+       * `sfu.pipe*` settings). Off: a meeting's media room lives on one node, which the others
+       * forward its rtc:* requests to.
+       */
+      meetingsSpan: Type.Boolean({ default: false }),
     },
     { default: {} },
   ),
@@ -250,6 +257,22 @@ export const ConfigSchema = Type.Object({
        * core (README, Benchmarks).
        */
       consumersPerWorker: Type.Integer({ minimum: 1, default: 800 }),
+      /**
+       * Address the PipeTransports that carry a meeting's media between nodes listen on (unset:
+       * `listenIp`); set it to the node's private address when the nodes are on different
+       * machines.
+       */
+      pipeListenIp: Type.Optional(Type.String({ minLength: 1 })),
+      /**
+       * Address the other nodes send a pipe's media to when it differs from `pipeListenIp` (NAT,
+       * a wildcard listen address). Unset: `announcedIp` if `pipeListenIp` is unset too.
+       */
+      pipeAnnouncedIp: Type.Optional(Type.String({ minLength: 1 })),
+      /** Port range of the pipes between nodes; 0 and 0: the worker's (`rtcMinPort`-`rtcMaxPort`). */
+      pipeMinPort: Type.Integer({ minimum: 0, maximum: 65535, default: 0 }),
+      pipeMaxPort: Type.Integer({ minimum: 0, maximum: 65535, default: 0 }),
+      /** SRTP on the pipes between nodes: for a cluster network that is not trusted. */
+      pipeSrtp: Type.Boolean({ default: false }),
       /** How long an empty meeting keeps its router before closing it. */
       emptyRoomGraceMs: Ms(30_000, 'empty room grace'),
       /** mediasoup worker log level. */

@@ -8,6 +8,7 @@ import type {
 } from '@parley/protocol';
 import type { AdminOp, Revocation } from './admin.ts';
 import type { CallRoute } from './call-route.ts';
+import type { SpanNotice, SpanRequest } from './meeting-span.ts';
 import type { Sender } from './sender.ts';
 
 /**
@@ -49,6 +50,10 @@ export type BusMessage =
       dialect: string;
       received?: number;
     }
+  /** A meeting spanning nodes: a request of one node to another that serves it too. */
+  | (SpanRequest & { corr: string; replyTo: string })
+  /** A meeting spanning nodes: news from one node to another that serves it too. */
+  | (SpanNotice & { from: string })
   /** A meeting ended through REST: to the node holding its media room (a request). */
   | {
       kind: 'meeting-ended';

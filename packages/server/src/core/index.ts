@@ -24,3 +24,13 @@ export type {
   AdminResults,
   AdminPeers,
 } from './admin.ts';
+export type {
+  MeetingSpanPort,
+  SpanEvent,
+  SpanEndpoint,
+  SpanPiped,
+  SpanRequest,
+  SpanNotice,
+  SpanPipeReply,
+  SpanSnapshot,
+} from './meeting-span.ts';

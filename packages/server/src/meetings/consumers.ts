@@ -9,6 +9,7 @@ import { clientOp, type RtpCapabilities } from '../sfu/index.ts';
 import { notFound } from './errors.ts';
 import type { Peer } from './peer.ts';
 import type { Release } from './pipes.ts';
+import type { Source } from './remote-producers.ts';
 import type { Room } from './room.ts';
 
 // The consumer requests of one peer, run in its room's order (see RtcService.withPeer).
@@ -19,33 +20,37 @@ export const MAX_CONSUMERS = 500;
 /**
  * rtc:consume: a paused consumer of another peer's producer on a recv transport. A producer on
  * another router of the meeting is piped to the consumer's router first (once: see pipes.ts),
- * and the consumer holds that pipe until it closes.
+ * one on another node of a spanning meeting is piped to this node first (remote-producers.ts),
+ * and the consumer holds those pipes until it closes.
  */
 export async function consume(peer: Peer, room: Room, c: RtcConsumeCommand) {
-  const owner = room.ownerOf(c.producerId);
-  const producer = owner?.producers.get(c.producerId);
-  if (!owner || !producer) throw notFound('producer', c.producerId);
-  const t = peer.recvTransport(c.transportId);
-  if (peer.consumers.size >= MAX_CONSUMERS) {
-    throw AppError.badRequest(`at most ${MAX_CONSUMERS} consumers per peer`);
-  }
   const rtpCapabilities = c.rtpCapabilities as unknown as RtpCapabilities;
-  if (!owner.router.canConsume({ producerId: producer.id, rtpCapabilities })) {
-    throw AppError.badRequest('rtpCapabilities cannot receive this producer', {
-      field: '/rtpCapabilities',
-    });
-  }
-  let release: Release;
+  const source = await sourceOf(room, c.producerId);
+  const { producer } = source;
+  let release: Release = source.release;
+  let t;
   try {
-    release = await room.pipes.acquire({ producerId: producer.id }, owner.router, peer.router);
+    t = peer.recvTransport(c.transportId);
+    if (peer.consumers.size >= MAX_CONSUMERS) {
+      throw AppError.badRequest(`at most ${MAX_CONSUMERS} consumers per peer`);
+    }
+    if (!source.router.canConsume({ producerId: producer.id, rtpCapabilities })) {
+      throw AppError.badRequest('rtpCapabilities cannot receive this producer', {
+        field: '/rtpCapabilities',
+      });
+    }
+    const piped = await room.pipes.acquire({ producerId: producer.id }, source.router, peer.router);
+    release = both(piped, source.release);
   } catch (err) {
+    release();
     // A producer that closed while it was being piped is not found, as it is a moment later.
     throw producer.closed ? notFound('producer', c.producerId) : err;
   }
   let consumer;
+  const transport = t.transport;
   try {
     consumer = await clientOp(() =>
-      t.transport.consume({ producerId: producer.id, rtpCapabilities, paused: true }),
+      transport.consume({ producerId: producer.id, rtpCapabilities, paused: true }),
     );
   } catch (err) {
     release();
@@ -70,6 +75,28 @@ export async function consume(peer: Peer, room: Room, c: RtcConsumeCommand) {
     type: consumer.type,
     producerPaused: consumer.producerPaused,
     appData: producer.appData,
+  };
+}
+
+/**
+ * The producer a consumer takes: a peer's of this node, or the copy of one on
+ * another node of a meeting that spans the cluster, piped here (see remote-producers.ts).
+ */
+async function sourceOf(room: Room, producerId: string): Promise<Source> {
+  const owner = room.ownerOf(producerId);
+  const producer = owner?.producers.get(producerId);
+  if (owner && producer) return { producer, router: owner.router, release: () => undefined };
+  // A remote producer lands on the observer's router, which lives as long as the room (a
+  // peer's router closes with its last peer, and would take the copy from the others).
+  const remote = await room.span?.acquire(room.meetingId, producerId, room.speaker.router);
+  if (!remote) throw notFound('producer', producerId);
+  return remote;
+}
+
+function both(a: Release, b: Release): Release {
+  return () => {
+    a();
+    b();
   };
 }
 

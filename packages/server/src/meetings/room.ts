@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { AppError, type RtcEvent, type RtcSpeaker } from '@parley/protocol';
-import type { Delivery } from '../core/index.ts';
+import type { Delivery, SpanEvent } from '../core/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import type { ActiveSpeakerObserver, Router, SfuPool, SfuRouter } from '../sfu/index.ts';
 import type { Peer } from './peer.ts';
+import type { MeetingSpan } from './remote-producers.ts';
 import { Pipes } from './pipes.ts';
 import { place } from './placement.ts';
 import { SerialQueue } from './serial.ts';
@@ -33,6 +34,8 @@ export interface RoomOptions {
   delivery: Delivery;
   /** How long the room lives on without peers. */
   emptyGraceMs: number;
+  /** The other nodes of a meeting that spans a cluster (see remote-producers.ts). */
+  span?: MeetingSpan;
   metrics: Metrics;
   log: Logger;
 }
@@ -40,6 +43,16 @@ export interface RoomOptions {
 /** An event without the meeting id, which the room adds. */
 type WithoutMeeting<E> = E extends RtcEvent ? Omit<E, 'meetingId'> : never;
 type RoomEvent = WithoutMeeting<RtcEvent>;
+
+/** The broadcasts that the other nodes of a meeting spanning the cluster hear too. */
+const SPANNING = new Set<RtcEvent['type']>([
+  'rtc:peerJoined',
+  'rtc:peerLeft',
+  'rtc:newProducer',
+  'rtc:producerClosed',
+  'rtc:producerPaused',
+  'rtc:producerResumed',
+]);
 
 /** Where a meeting's media is, router by router (tests, diagnostics). */
 export interface RoomLayout {
@@ -87,9 +100,10 @@ export class Room extends EventEmitter<RoomEvents> {
       o.sfu.router,
       this.pipes,
       (producerId) => {
-        const owner = this.ownerOf(producerId);
-        if (owner) {
-          this.dominant = { peerId: owner.peerId, producerId };
+        // A peer of this node, or (a meeting spanning nodes) of another.
+        const peerId = this.ownerOf(producerId)?.peerId ?? o.span?.peerOf(o.meetingId, producerId);
+        if (peerId) {
+          this.dominant = { peerId, producerId };
           this.broadcast({ type: 'rtc:activeSpeaker', ...this.dominant });
         }
       },
@@ -161,7 +175,11 @@ export class Room extends EventEmitter<RoomEvents> {
    */
   get activeSpeaker(): RtcSpeaker | null {
     const s = this.dominant;
-    return s && this.peers.get(s.peerId)?.producers.has(s.producerId) ? { ...s } : null;
+    const live =
+      s &&
+      (this.peers.get(s.peerId)?.producers.has(s.producerId) ||
+        this.o.span?.peerOf(this.meetingId, s.producerId) === s.peerId);
+    return s && live ? { ...s } : null;
   }
 
   /** Why the room closed, or null while it is open. */
@@ -237,8 +255,24 @@ export class Room extends EventEmitter<RoomEvents> {
     if (this.peers.size === 0) this.armEmptyTimer();
   }
 
-  /** Sends an event to every peer but `except`. */
+  /** The other nodes of the meeting, when it spans a cluster. */
+  get span(): MeetingSpan | undefined {
+    return this.o.span;
+  }
+
+  /**
+   * Sends an event to every peer but `except`; news of the peers goes to the other nodes of the
+   * meeting too, when it spans a cluster.
+   */
   broadcast(event: RoomEvent, except?: Peer): void {
+    if (this.o.span && SPANNING.has(event.type)) {
+      this.o.span.relay(this.meetingId, { ...event, meetingId: this.meetingId } as SpanEvent);
+    }
+    this.broadcastHere(event, except);
+  }
+
+  /** Sends an event to every peer of this node but `except`. */
+  broadcastHere(event: RoomEvent, except?: Peer): void {
     const full = { ...event, meetingId: this.meetingId };
     for (const peer of this.peers.values()) {
       if (peer !== except) this.o.delivery.toDevice(peer.device, full);
@@ -256,7 +290,25 @@ export class Room extends EventEmitter<RoomEvents> {
     this.closeReason = reason;
     this.disarmEmptyTimer();
     this.o.metrics.meetingPeers.dec(this.peers.size);
-    for (const peer of this.peers.values()) peer.close();
+    for (const peer of this.peers.values()) {
+      // The other nodes of a spanning meeting keep it: they hear that these peers went.
+      for (const producerId of peer.producers.keys()) {
+        this.o.span?.relay(this.meetingId, {
+          type: 'rtc:producerClosed',
+          producerId,
+          peerId: peer.peerId,
+          meetingId: this.meetingId,
+        });
+      }
+      const { peerId, userId } = peer;
+      this.o.span?.relay(this.meetingId, {
+        type: 'rtc:peerLeft',
+        peerId,
+        userId,
+        meetingId: this.meetingId,
+      });
+      peer.close();
+    }
     this.peers.clear();
     this.byDevice.clear();
     for (const { router } of this.routers.splice(0)) router.close();

@@ -12,7 +12,7 @@ import {
   type RtcProducerCommand,
   type RtcTransportCommand,
 } from '@parley/protocol';
-import type { Clock, Delivery, MeetingRecords, Sender } from '../core/index.ts';
+import type { Clock, Delivery, MeetingRecords, MeetingSpanPort, Sender } from '../core/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import type { RtpCapabilities, Router, SfuPool } from '../sfu/index.ts';
@@ -21,6 +21,7 @@ import * as data from './data-channels.ts';
 import { notFound } from './errors.ts';
 import { Peer } from './peer.ts';
 import * as producers from './producers.ts';
+import { MeetingSpan } from './remote-producers.ts';
 import { Room, type RoomLayout } from './room.ts';
 import * as transports from './transports.ts';
 
@@ -35,6 +36,11 @@ export interface RtcServiceOptions {
   caps: Pick<Config['caps'], 'peersPerUserPerMeeting' | 'peersPerUser' | 'transportsPerPeer'>;
   /** A meeting's media room closed on this node (cluster mode gives up its claim on it). */
   onRoomClosed?: (meetingId: string) => void;
+  /**
+   * The cluster, when a meeting spans its nodes: each node serves its own peers, and the nodes
+   * of a meeting exchange news of their peers and pipe producers to each other.
+   */
+  span?: MeetingSpanPort;
   metrics: Metrics;
   log: Logger;
   clock?: Clock;
@@ -71,10 +77,15 @@ export class RtcService {
   private closing = false;
   private readonly clock: Clock;
   private readonly log: Logger;
+  /** The meetings' other nodes, when meetings span the cluster; null otherwise. */
+  readonly span: MeetingSpan | null;
 
   constructor(private readonly o: RtcServiceOptions) {
     this.clock = o.clock ?? Date.now;
     this.log = o.log.child({ mod: 'meetings' });
+    this.span = o.span
+      ? new MeetingSpan(o.span, o.sfu, (id) => this.rooms.get(id), this.log)
+      : null;
   }
 
   /** Meetings with a live media room on this node. */
@@ -191,6 +202,7 @@ export class RtcService {
         if (!sfu || room.closed) return null;
         const peer = new Peer(deviceOf(sender), participant.nickname, sfu.router);
         const peers = [...room.peers.values()].map((p) => p.info());
+        peers.push(...(this.span?.peers(c.meetingId) ?? []));
         room.add(peer);
         return { peerId: peer.peerId, peers, activeSpeaker: room.activeSpeaker };
       });
@@ -393,17 +405,27 @@ export class RtcService {
       consumersPerWorker: this.o.consumersPerWorker,
       delivery: this.o.delivery,
       emptyGraceMs: this.o.emptyRoomGraceMs,
+      ...(this.span ? { span: this.span } : {}),
       metrics: this.o.metrics,
       log: this.log,
     });
     room.once('close', () => {
       if (this.rooms.get(meetingId) === room) this.rooms.delete(meetingId);
+      this.span?.closed(meetingId);
       this.o.onRoomClosed?.(meetingId);
     });
     this.rooms.set(meetingId, room);
     if (this.closing) {
       room.close('shutdown');
       throw AppError.unavailable();
+    }
+    if (this.span) {
+      try {
+        await this.span.opened(meetingId);
+      } catch (err) {
+        room.close('shutdown');
+        throw err;
+      }
     }
     this.log.info({ event: 'rtc_room_opened', meetingId, pid: sfu.workerPid }, 'media room opened');
     return room;

@@ -4,6 +4,7 @@ import type { types } from 'mediasoup';
 import type { Config } from '../config/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import { MEDIA_CODECS } from './codecs.ts';
+import { PipeLink } from './pipe-link.ts';
 
 type Mediasoup = typeof MediasoupModule;
 
@@ -138,6 +139,11 @@ export class SfuPool {
           : router.createWebRtcTransport({ ...common, listenIps });
       },
     };
+  }
+
+  /** One end of a pipe to another node on `router` (see pipe-link.ts and config `sfu.pipe*`). */
+  openPipe(router: types.Router): Promise<PipeLink> {
+    return PipeLink.open(router, this.o.sfu);
   }
 
   /** The live workers. */

@@ -1,0 +1,400 @@
+import type { RtcPeerInfo } from '@parley/protocol';
+import type {
+  MeetingSpanPort,
+  SpanEvent,
+  SpanNotice,
+  SpanPipeReply,
+  SpanRequest,
+  SpanSnapshot,
+} from '../core/index.ts';
+import type { Logger } from '../observability/index.ts';
+import type {
+  PipeEndpoint,
+  PipedProducer,
+  PipeLink,
+  Producer,
+  Router,
+  SfuPool,
+} from '../sfu/index.ts';
+import { notFound } from './errors.ts';
+import type { Release } from './pipes.ts';
+import type { Room } from './room.ts';
+
+/** A producer of another node piped here: its copy on one of this node's routers. */
+interface PipeIn {
+  readonly node: string;
+  users: number;
+  readonly ready: Promise<{ link: PipeLink; copy: Producer; router: Router }>;
+  done: boolean;
+}
+
+/** What this node knows of one meeting that other nodes serve too. */
+interface RemoteMeeting {
+  readonly meetingId: string;
+  /** The other nodes serving it: where this node's news goes. */
+  readonly nodes: Set<string>;
+  /** peerId → the node of a peer elsewhere and what it publishes. */
+  readonly peers: Map<string, { node: string; info: RtcPeerInfo }>;
+  /** producerId → the copy piped here. */
+  readonly pipesIn: Map<string, PipeIn>;
+  /** `producerId>node` → the pipe sending one of this node's producers to another node. */
+  readonly pipesOut: Map<string, PipeLink>;
+}
+
+/** A producer a consumer here can take: local, or the copy of a remote one, and its release. */
+export interface Source {
+  producer: Producer;
+  router: Router;
+  release: Release;
+}
+
+/**
+ * A meeting spread over the nodes of a cluster. Each node serves its own peers on its own
+ * routers; the nodes of a meeting tell each other of their peers and producers (and a node
+ * that starts serving a meeting asks the others for theirs), so that every peer hears of every
+ * other as if they shared a router. A producer elsewhere is piped here when a consumer here
+ * first needs it (once per node: further routers of the meeting here get it through the room's
+ * own pipes) and unpiped when the last goes. A node that dies takes only its own peers: the
+ * others hear rtc:producerClosed and rtc:peerLeft for them.
+ */
+export class MeetingSpan {
+  private readonly meetings = new Map<string, RemoteMeeting>();
+  private readonly log: Logger;
+
+  constructor(
+    private readonly port: MeetingSpanPort,
+    private readonly pool: Pick<SfuPool, 'openPipe'>,
+    /** This node's open media room of a meeting. */
+    private readonly rooms: (meetingId: string) => Room | undefined,
+    log: Logger,
+  ) {
+    this.log = log.child({ mod: 'meeting-span' });
+  }
+
+  /**
+   * This node opened a media room for the meeting: it says so, and learns the peers the other
+   * nodes serve (before its first peer's rtc:joined lists them).
+   */
+  async opened(meetingId: string): Promise<void> {
+    const m: RemoteMeeting = {
+      meetingId,
+      nodes: new Set(),
+      peers: new Map(),
+      pipesIn: new Map(),
+      pipesOut: new Map(),
+    };
+    this.meetings.set(meetingId, m);
+    await this.port.serving(meetingId, true);
+    const nodes = await this.port.nodes(meetingId);
+    await Promise.all(
+      nodes.map(async (node) => {
+        m.nodes.add(node);
+        try {
+          const peers = (await this.port.ask(node, {
+            kind: 'span-snapshot',
+            meetingId,
+          })) as SpanSnapshot;
+          for (const info of peers) {
+            m.peers.set(info.peerId, { node, info });
+            for (const p of info.producers) if (p.kind === 'audio') this.hear(meetingId, p.id);
+          }
+        } catch (err) {
+          // Its peers stay unknown here until they publish: the meeting goes on without them.
+          this.log.warn({ event: 'span_snapshot_failed', meetingId, node, err }, 'no snapshot');
+        }
+      }),
+    );
+  }
+
+  /** This node's media room of the meeting closed: its pipes close, it serves it no more. */
+  closed(meetingId: string): void {
+    const m = this.meetings.get(meetingId);
+    if (!m) return;
+    this.meetings.delete(meetingId);
+    for (const [producerId, pipe] of m.pipesIn) this.dropIn(m, producerId, pipe);
+    for (const link of m.pipesOut.values()) link.close();
+    m.pipesOut.clear();
+    this.port.serving(meetingId, false).catch((err: unknown) => {
+      this.log.warn({ event: 'span_unserve_failed', meetingId, err }, 'meeting not given up');
+    });
+  }
+
+  /** The room broadcast news of its peers: the other nodes of the meeting hear it. */
+  relay(meetingId: string, event: SpanEvent): void {
+    const m = this.meetings.get(meetingId);
+    if (!m) return;
+    for (const node of m.nodes) this.port.tell(node, { kind: 'span-event', meetingId, event });
+  }
+
+  /** The peer (on another node) of a producer of the meeting, if one has it. */
+  peerOf(meetingId: string, producerId: string): string | undefined {
+    const m = this.meetings.get(meetingId);
+    for (const { info } of m?.peers.values() ?? []) {
+      if (info.producers.some((p) => p.id === producerId)) return info.peerId;
+    }
+    return undefined;
+  }
+
+  /** The peers of the meeting on other nodes (for rtc:joined). */
+  peers(meetingId: string): RtcPeerInfo[] {
+    const m = this.meetings.get(meetingId);
+    return m ? [...m.peers.values()].map(({ info }) => structuredClone(info)) : [];
+  }
+
+  /**
+   * The producer `producerId` of the meeting for a consumer on `router`: the copy of a remote
+   * one, piped here on first use; null when no node of the meeting has it.
+   */
+  async acquire(meetingId: string, producerId: string, router: Router): Promise<Source | null> {
+    const m = this.meetings.get(meetingId);
+    const node = m && this.nodeOf(m, producerId);
+    if (!m || !node) return null;
+    let pipe = m.pipesIn.get(producerId);
+    if (!pipe) {
+      const opened: PipeIn = {
+        node,
+        users: 0,
+        done: false,
+        ready: this.pipeIn(meetingId, node, producerId, router),
+      };
+      pipe = opened;
+      m.pipesIn.set(producerId, opened);
+      opened.ready.then(
+        ({ copy }) =>
+          copy.observer.once('close', () => {
+            opened.done = true;
+            if (m.pipesIn.get(producerId) === opened) m.pipesIn.delete(producerId);
+            const room = this.rooms(meetingId);
+            for (const peer of room?.peers.values() ?? []) peer.forgetConsumersOf(producerId);
+          }),
+        () => {
+          opened.done = true;
+          if (m.pipesIn.get(producerId) === opened) m.pipesIn.delete(producerId);
+        },
+      );
+    }
+    const mine = pipe;
+    mine.users++;
+    let got;
+    try {
+      got = await mine.ready;
+    } catch (err) {
+      mine.users--;
+      throw err;
+    }
+    if (got.copy.closed) {
+      mine.users--;
+      throw notFound('producer', producerId);
+    }
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      if (--mine.users > 0 || mine.done) return;
+      this.dropIn(m, producerId, mine);
+    };
+    return { producer: got.copy, router: got.router, release };
+  }
+
+  /** A notice from another node of one of this node's meetings. */
+  notice(from: string, n: SpanNotice): void {
+    const m = this.meetings.get(n.meetingId);
+    if (!m) return;
+    m.nodes.add(from);
+    if (n.kind === 'span-unpipe') {
+      const key = `${n.producerId}>${from}`;
+      // In the room's order: after a pipe request of the same node still being answered.
+      void this.rooms(n.meetingId)?.run(() => {
+        m.pipesOut.get(key)?.close();
+        m.pipesOut.delete(key);
+      });
+      return;
+    }
+    this.apply(m, from, n.event);
+    this.rooms(n.meetingId)?.broadcastHere(n.event);
+  }
+
+  /** A request from another node of one of this node's meetings. */
+  async answer(from: string, r: SpanRequest): Promise<SpanSnapshot | SpanPipeReply> {
+    const room = this.rooms(r.meetingId);
+    const m = this.meetings.get(r.meetingId);
+    if (r.kind === 'span-snapshot') {
+      if (!room || !m) return [];
+      m.nodes.add(from);
+      // Data channels stay within a node (no pipe carries them yet): not announced elsewhere.
+      return room.run(() =>
+        [...room.peers.values()].map((p) => ({ ...p.info(), dataProducers: [] })),
+      );
+    }
+    if (!room || !m) throw notFound('producer', r.producerId);
+    return room.run(() => this.pipeOut(m, room, from, r.producerId, r.endpoint as PipeEndpoint));
+  }
+
+  /** A node died: its peers leave this node's rooms, their producers close here. */
+  nodeLost(dead: string): void {
+    for (const [meetingId, m] of this.meetings) {
+      m.nodes.delete(dead);
+      for (const [key, link] of m.pipesOut) {
+        if (!key.endsWith(`>${dead}`)) continue;
+        link.close();
+        m.pipesOut.delete(key);
+      }
+      const room = this.rooms(meetingId);
+      for (const [peerId, { node, info }] of [...m.peers]) {
+        if (node !== dead) continue;
+        m.peers.delete(peerId);
+        for (const p of info.producers) {
+          const pipe = m.pipesIn.get(p.id);
+          if (pipe) this.dropIn(m, p.id, pipe, false);
+          room?.broadcastHere({ type: 'rtc:producerClosed', producerId: p.id, peerId });
+        }
+        room?.broadcastHere({ type: 'rtc:peerLeft', peerId, userId: info.userId });
+      }
+    }
+  }
+
+  /** Keeps what another node said of its peers (the room rebroadcasts it). */
+  private apply(m: RemoteMeeting, node: string, e: SpanEvent): void {
+    switch (e.type) {
+      case 'rtc:peerJoined':
+        m.peers.set(e.peerId, {
+          node,
+          info: {
+            peerId: e.peerId,
+            userId: e.userId,
+            nickname: e.nickname,
+            producers: [],
+            dataProducers: [],
+          },
+        });
+        return;
+      case 'rtc:peerLeft':
+        m.peers.delete(e.peerId);
+        return;
+      case 'rtc:newProducer': {
+        const info = m.peers.get(e.peerId)?.info;
+        if (info && e.kind === 'audio') this.hear(m.meetingId, e.producerId);
+        info?.producers.push({
+          id: e.producerId,
+          kind: e.kind,
+          appData: e.appData,
+          paused: e.paused,
+        });
+        return;
+      }
+      case 'rtc:producerClosed': {
+        const info = m.peers.get(e.peerId)?.info;
+        if (info) info.producers = info.producers.filter((p) => p.id !== e.producerId);
+        const pipe = m.pipesIn.get(e.producerId);
+        if (pipe) this.dropIn(m, e.producerId, pipe, false);
+        return;
+      }
+      case 'rtc:producerPaused':
+      case 'rtc:producerResumed': {
+        const paused = e.type === 'rtc:producerPaused';
+        const p = m.peers.get(e.peerId)?.info.producers.find((x) => x.id === e.producerId);
+        if (p) p.paused = paused;
+        // The copy follows the original (the pipe carries media, not its pause).
+        void m.pipesIn
+          .get(e.producerId)
+          ?.ready.then(({ copy }) => (paused ? copy.pause() : copy.resume()))
+          .catch(() => undefined);
+        return;
+      }
+    }
+  }
+
+  /**
+   * Pipes an audio producer of another node to the room's active speaker observer, so that
+   * every node names the speaker among all the meeting's peers. It holds the pipe until the
+   * producer closes (an Opus stream per producer and node).
+   */
+  private hear(meetingId: string, producerId: string): void {
+    const room = this.rooms(meetingId);
+    if (!room) return;
+    void this.acquire(meetingId, producerId, room.speaker.router)
+      .then((src) => src && room.speaker.add(producerId, src.router))
+      .catch((err: unknown) =>
+        this.log.warn({ event: 'span_speaker_failed', meetingId, err }, 'remote audio not heard'),
+      );
+  }
+
+  private nodeOf(m: RemoteMeeting, producerId: string): string | undefined {
+    for (const { node, info } of m.peers.values()) {
+      if (info.producers.some((p) => p.id === producerId)) return node;
+    }
+    return undefined;
+  }
+
+  /** Opens this node's end of a pipe on `router` and has the producer's node send into it. */
+  private async pipeIn(
+    meetingId: string,
+    node: string,
+    producerId: string,
+    router: Router,
+  ): Promise<{ link: PipeLink; copy: Producer; router: Router }> {
+    const link = await this.pool.openPipe(router);
+    try {
+      const reply = (await this.port.ask(node, {
+        kind: 'span-pipe',
+        meetingId,
+        producerId,
+        endpoint: link.local,
+      })) as SpanPipeReply;
+      await link.connect(reply.endpoint as PipeEndpoint);
+      const copy = await link.receive(reply.piped as unknown as PipedProducer);
+      return { link, copy, router };
+    } catch (err) {
+      link.close();
+      throw err;
+    }
+  }
+
+  /** Closes the copy of a remote producer here (and its consumers), and its pipe at the origin. */
+  private dropIn(m: RemoteMeeting, producerId: string, pipe: PipeIn, tellOrigin = true): void {
+    pipe.done = true;
+    this.rooms(m.meetingId)?.speaker.remove(producerId);
+    if (m.pipesIn.get(producerId) === pipe) m.pipesIn.delete(producerId);
+    void pipe.ready.then(
+      ({ link }) => link.close(),
+      () => undefined,
+    );
+    if (tellOrigin) {
+      this.port.tell(pipe.node, { kind: 'span-unpipe', meetingId: m.meetingId, producerId });
+    }
+  }
+
+  /** Sends one of this node's producers to node `to`, which receives at `endpoint`. */
+  private async pipeOut(
+    m: RemoteMeeting,
+    room: Room,
+    to: string,
+    producerId: string,
+    endpoint: PipeEndpoint,
+  ): Promise<SpanPipeReply> {
+    const owner = room.ownerOf(producerId);
+    const producer = owner?.producers.get(producerId);
+    if (!owner || !producer) throw notFound('producer', producerId);
+    const key = `${producerId}>${to}`;
+    m.pipesOut.get(key)?.close();
+    const link = await this.pool.openPipe(owner.router);
+    try {
+      await link.connect(endpoint);
+      const { consumer, piped } = await link.send(producer);
+      m.pipesOut.set(key, link);
+      // The producer closed, or its router went: the pipe goes too (the other node hears
+      // rtc:producerClosed from the room, or of this node's death).
+      consumer.observer.once('close', () => {
+        link.close();
+        if (m.pipesOut.get(key) === link) m.pipesOut.delete(key);
+      });
+      return {
+        endpoint: link.local,
+        piped: piped as unknown as SpanPipeReply['piped'],
+      };
+    } catch (err) {
+      link.close();
+      throw err;
+    }
+  }
+}

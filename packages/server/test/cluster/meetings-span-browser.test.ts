@@ -1,0 +1,188 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import {
+  launchChromium,
+  servePage,
+  DEFAULT_CHROMIUM,
+  type MeetingPageWindow,
+  type PageServer,
+} from '@parley/bench/browser';
+import { ChildNodes, type ChildNode } from '../child-nodes.ts';
+import {
+  FAST_CLUSTER,
+  REDIS_URL,
+  createSchema,
+  dropKeys,
+  requireRedis,
+  uniqueName,
+} from '../cluster-harness.ts';
+import type { TestServer } from '../harness.ts';
+import { createMeeting, joinMeeting, workerBin } from '../meeting-kit.ts';
+
+/**
+ * A meeting spanning three nodes on Redis (child processes), in headless Chromium with fake
+ * devices: each participant connects to a different node, so every video crosses a pipe
+ * between two nodes (SRTP on: `sfu.pipeSrtp`), and every participant decodes every other's.
+ * Then one node is killed (SIGKILL): the two others hear rtc:producerClosed and rtc:peerLeft
+ * for its participant, and keep decoding each other.
+ */
+
+const WAIT = { timeout: 90_000, polling: 250 };
+
+type Video = Array<{ peerId: string; framesDecoded: number; width: number }>;
+
+declare const window: MeetingPageWindow;
+
+async function until<R>(
+  what: string,
+  probe: () => Promise<R>,
+): Promise<Exclude<R, false | null | undefined | 0 | ''>> {
+  const deadline = Date.now() + WAIT.timeout;
+  for (;;) {
+    const r = await probe();
+    if (r) return r as Exclude<R, false | null | undefined | 0 | ''>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, WAIT.polling));
+  }
+}
+
+/** Waits until the page decodes `n` videos, each with frames rising; returns their peers. */
+async function decoding(p: Page, n: number, who: string): Promise<string[]> {
+  const first = await until(`${who} decoding ${n} videos`, () =>
+    p.evaluate(async (n: number) => {
+      const v = await window.meeting.video();
+      return v.length === n && v.every((x) => x.framesDecoded > 0 && x.width > 0) && v;
+    }, n),
+  );
+  await until(`${who}'s frames rising`, () =>
+    p.evaluate(
+      async ([before, n]: [Video, number]) => {
+        const v = await window.meeting.video();
+        return (
+          v.length === n &&
+          v.every(
+            (x) =>
+              x.framesDecoded >
+              (before.find((b) => b.peerId === x.peerId)?.framesDecoded ?? Infinity) + 5,
+          )
+        );
+      },
+      [first, n] as [Video, number],
+    ),
+  );
+  return first.map((v) => v.peerId).sort();
+}
+
+describe('a meeting spanning three nodes in Chromium', () => {
+  let pg: Awaited<ReturnType<typeof createSchema>>;
+  let prefix: string;
+  let dataDir: string;
+  let nodes: ChildNodes;
+  const started: ChildNode[] = [];
+  let browser: Browser;
+  let page: PageServer;
+
+  before(async () => {
+    await requireRedis();
+    pg = await createSchema();
+    prefix = uniqueName('span');
+    dataDir = mkdtempSync(join(tmpdir(), 'parley-span-'));
+    const bin = workerBin();
+    nodes = new ChildNodes(dataDir, () => ({
+      DATABASE_URL: pg.url,
+      REDIS_URL,
+      PARLEY_CLUSTER_PREFIX: prefix,
+      PARLEY_CLUSTER_HEARTBEAT_MS: String(FAST_CLUSTER.heartbeatMs),
+      PARLEY_CLUSTER_NODE_TTL_MS: String(FAST_CLUSTER.nodeTtlMs),
+      PARLEY_CLUSTER_JANITOR_MS: String(FAST_CLUSTER.janitorIntervalMs),
+      PARLEY_CLUSTER_MEETINGS_SPAN: 'true',
+      PARLEY_SFU_PIPE_SRTP: 'true',
+      MEDIASOUP_WORKER_BIN: bin,
+    }));
+    // One at a time: the first runs the migrations.
+    for (let i = 0; i < 3; i++) started.push(await nodes.start());
+    browser = await launchChromium(process.env.CHROMIUM_PATH ?? DEFAULT_CHROMIUM);
+    page = await servePage();
+  });
+  after(async () => {
+    await browser?.close();
+    await page?.close();
+    await nodes?.close();
+    await pg?.drop();
+    if (prefix) await dropKeys(prefix);
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  test(
+    'each participant on its own node decodes the others; a node dies, the others carry on',
+    { timeout: 300_000 },
+    async () => {
+      const api = {
+        httpBase: `http://127.0.0.1:${started[0]!.port}`,
+        token: (userId: string, o?: { name?: string }) => nodes.auth.mint(userId, o),
+      } as unknown as TestServer;
+      const meetingId = await createMeeting(api, 'host');
+      const users = ['host', 'ana', 'bo'] as const;
+      await joinMeeting(api, meetingId, ...users);
+      const pages: Record<string, Page> = {};
+      const peerIds: Record<string, string> = {};
+      try {
+        for (const [i, user] of users.entries()) {
+          const p = await browser.newPage();
+          p.on('pageerror', (err) => process.stderr.write(`[${user}] ${err.message}\n`));
+          await p.goto(page.url);
+          await p.waitForFunction(() => typeof window.startMeeting === 'function');
+          const options = {
+            server: `ws://127.0.0.1:${started[i]!.port}`,
+            transport: 'ws' as const,
+            token: await nodes.auth.mint(user, { name: user }),
+            meetingId,
+          };
+          const joined = await p.evaluate((o) => window.startMeeting(o).join(), options);
+          peerIds[user] = joined.peerId;
+          pages[user] = p;
+        }
+        for (const user of users) await pages[user]!.evaluate(() => window.meeting.publish());
+
+        const logs = () => started.map((n, i) => `--- node ${i}\n${n.child.tail()}`).join('\n');
+        try {
+          for (const user of users) {
+            const others = users
+              .filter((u) => u !== user)
+              .map((u) => peerIds[u]!)
+              .sort();
+            assert.deepEqual(await decoding(pages[user]!, 2, user), others, `${user} sees both`);
+          }
+
+          // Bo's node dies: host and ana hear his producers close and him leave, and keep
+          // decoding each other through the pipe between their nodes.
+          process.kill(started[2]!.child.pid, 'SIGKILL');
+          for (const user of ['host', 'ana'] as const) {
+            const p = pages[user]!;
+            await p.waitForFunction(
+              (bo: string) =>
+                window.meeting.events.some(
+                  (e) => e.type === 'rtc:peerLeft' && e.data.peerId === bo,
+                ) &&
+                window.meeting.events.filter(
+                  (e) => e.type === 'rtc:producerClosed' && e.data.peerId === bo,
+                ).length === 2,
+              peerIds.bo!,
+              WAIT,
+            );
+            const other = user === 'host' ? peerIds.ana! : peerIds.host!;
+            assert.deepEqual(await decoding(p, 1, user), [other], `${user} still decodes`);
+          }
+        } catch (err) {
+          throw new Error(`${(err as Error).message}\n${logs()}`);
+        }
+      } finally {
+        for (const p of Object.values(pages)) await p.close();
+      }
+    },
+  );
+});
