@@ -35,6 +35,8 @@ export function keysFor(prefix: string) {
     roomPairs: `${prefix}:room-pairs`,
     /** meeting → the node that holds its media room. */
     meeting: (meetingId: string) => `${prefix}:meeting:${meetingId}`,
+    /** A lease one node of the cluster holds at a time (e.g. a webhook endpoint's deliverer). */
+    lease: (name: string) => `${prefix}:lease:${name}`,
   };
 }
 

@@ -16,3 +16,12 @@ export type { Bus, BusMessage } from './bus.ts';
 export type { CallRoute } from './call-route.ts';
 export type { Placement } from './placement.ts';
 export type { Owners, CallCommandWithCall } from './owners.ts';
+export {
+  WEBHOOK_EVENTS,
+  type WebhookEventType,
+  type WebhookEvent,
+  type WebhookOutbox,
+  type OutboxEntry,
+  type OutboxDepth,
+  type DeadLetter,
+} from './webhooks.ts';

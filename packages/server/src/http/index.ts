@@ -8,3 +8,4 @@ export { bearer, ok, fail, type AuthVars } from './rest.ts';
 export { createHttpServer } from './server.ts';
 export { KeyedRateLimiter, bodyCap, ipRateLimit, rateLimitedAuth } from './limits.ts';
 export { metricsRoutes, metricsServer } from './metrics.ts';
+export { adminWebhookRoutes, adminOnly } from './admin-webhooks.ts';
