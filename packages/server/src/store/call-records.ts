@@ -232,7 +232,7 @@ export class CallRecordStore implements CallRecordWriter, CallHistory {
               .selectFrom('call_records')
               .select('call_id')
               .where('call_id', '=', c.callId)
-              .$call((q) => sql<SqlBool>`not exists (${q})`),
+              .$call((q) => sql<SqlBool>`not exists ${q}`),
           )
         : [];
     if (ringing.length === 0) return this.queue.write(this.insert(newRow(c)));

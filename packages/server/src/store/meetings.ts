@@ -262,7 +262,7 @@ export class MeetingStore implements MeetingRecords {
     const event =
       this.outbox?.statementsIf(
         leftEvent(meetingId, userId, at, 'disconnected'),
-        open.$call((q) => sql<SqlBool>`exists (${q})`),
+        open.$call((q) => sql<SqlBool>`exists ${q}`),
       ) ?? [];
     const close = this.db
       .updateTable('meeting_participants')
