@@ -18,6 +18,8 @@ export interface Delivery {
  */
 export class WebhookReceiver {
   readonly deliveries: Delivery[] = [];
+  /** The bodies of the attempts refused (`refuse`). */
+  readonly refused: string[] = [];
   /** Answer 500 instead of 204. */
   refuse = false;
   /** Runs on each delivery before the answer (e.g. reads Parley's API). */
@@ -52,6 +54,7 @@ export class WebhookReceiver {
         void (async () => {
           const body = Buffer.concat(chunks).toString('utf8');
           if (this.refuse) {
+            this.refused.push(body);
             res.writeHead(500).end();
             return;
           }
