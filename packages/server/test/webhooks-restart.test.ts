@@ -76,11 +76,7 @@ for (const store of ['sqlite', 'postgres'] as const) {
     await nodes.start();
     const types = (callId: string) =>
       WebhookReceiver.distinct(receiver.of('callId', callId)).map((d) => d.event.type);
-    await until(
-      'the answered call',
-      () => (types(done).length >= 3 ? true : undefined),
-      60_000,
-    );
+    await until('the answered call', () => (types(done).length >= 3 ? true : undefined), 60_000);
     assert.deepEqual(types(done), ['call.ringing', 'call.accepted', 'call.ended']);
     await until(
       'the ringing call ended by the restart',

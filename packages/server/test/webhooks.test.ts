@@ -16,9 +16,16 @@ const newSecret = () => `whsec_${randomBytes(24).toString('base64')}`;
 /** Quick but real: attempts every 100-400 ms (the default starts at 5 s, for hours). */
 const FAST = { retryMinMs: 100, retryMaxMs: 400, pollMs: 50 };
 
-const types = (list: readonly Delivery[]) => WebhookReceiver.distinct(list).map((d) => d.event.type);
+const types = (list: readonly Delivery[]) =>
+  WebhookReceiver.distinct(list).map((d) => d.event.type);
 
-async function post(srv: TestServer, userId: string, path: string, body: unknown, grants?: string[]) {
+async function post(
+  srv: TestServer,
+  userId: string,
+  path: string,
+  body: unknown,
+  grants?: string[],
+) {
   const res = await fetch(`${srv.httpBase}${path}`, {
     method: 'POST',
     headers: {
@@ -53,7 +60,10 @@ for (const store of ['sqlite', 'postgres'] as const) {
           seenByApi.set(d.body, await getJson(`${srv.httpBase}/api/calls/${data.callId}`, token));
         } else if (type === 'meeting.ended') {
           const token = await srv.token('w-host');
-          seenByApi.set(d.body, await getJson(`${srv.httpBase}/api/meetings/${data.meetingId}`, token));
+          seenByApi.set(
+            d.body,
+            await getJson(`${srv.httpBase}/api/meetings/${data.meetingId}`, token),
+          );
         }
       };
     });
@@ -85,16 +95,28 @@ for (const store of ['sqlite', 'postgres'] as const) {
       const api = seenByApi.get(ended.body);
       assert.equal(api?.status, 200);
       assert.deepEqual(ended.event.data.record, api.body.data);
-      assert.deepEqual(ended.event.data.record, (await getJson(`${srv.httpBase}/api/calls/${callId}`, await srv.token('w-bob'))).body.data);
+      assert.deepEqual(
+        ended.event.data.record,
+        (await getJson(`${srv.httpBase}/api/calls/${callId}`, await srv.token('w-bob'))).body.data,
+      );
       assert.equal(got[1]!.event.data.answeredBy.clientType, 'web');
     });
 
     test('a meeting: started, joined, left, ended in order, ended after the API shows it', async () => {
       const { body } = await post(srv, 'w-host', '/api/meetings', { title: 'standup' });
       const meetingId = String(body.data.meetingId);
-      assert.equal((await post(srv, 'w-host', `/api/meetings/${meetingId}/join`, { nickname: 'H' })).status, 200);
-      assert.equal((await post(srv, 'w-guest', `/api/meetings/${meetingId}/join`, { nickname: 'G' })).status, 200);
-      assert.equal((await post(srv, 'w-guest', `/api/meetings/${meetingId}/leave`, {})).status, 200);
+      assert.equal(
+        (await post(srv, 'w-host', `/api/meetings/${meetingId}/join`, { nickname: 'H' })).status,
+        200,
+      );
+      assert.equal(
+        (await post(srv, 'w-guest', `/api/meetings/${meetingId}/join`, { nickname: 'G' })).status,
+        200,
+      );
+      assert.equal(
+        (await post(srv, 'w-guest', `/api/meetings/${meetingId}/leave`, {})).status,
+        200,
+      );
       assert.equal((await post(srv, 'w-host', `/api/meetings/${meetingId}/end`, {})).status, 200);
       const got = await until('the meeting events', () => {
         const list = receiver.of('meetingId', meetingId);
@@ -160,7 +182,10 @@ for (const store of ['sqlite', 'postgres'] as const) {
         (await srv.app.webhooks.depth())[0]!.pending === 0 ? true : undefined,
       );
       const metrics = await (await fetch(`${srv.httpBase}/metrics`)).text();
-      assert.match(metrics, /parley_webhook_deliveries_total\{endpoint="default",result="success"\} \d+/);
+      assert.match(
+        metrics,
+        /parley_webhook_deliveries_total\{endpoint="default",result="success"\} \d+/,
+      );
       assert.match(metrics, /parley_webhook_queue_depth\{endpoint="default"\} 0/);
       assert.match(metrics, /parley_webhook_oldest_pending_seconds\{endpoint="default"\} 0/);
     });
@@ -170,7 +195,9 @@ for (const store of ['sqlite', 'postgres'] as const) {
 /** Failed attempts so far (as the metrics count them). */
 async function failures(srv: TestServer): Promise<number> {
   const text = await (await fetch(`${srv.httpBase}/metrics`)).text();
-  const m = /parley_webhook_deliveries_total\{endpoint="default",result="failure"\} (\d+)/.exec(text);
+  const m = /parley_webhook_deliveries_total\{endpoint="default",result="failure"\} (\d+)/.exec(
+    text,
+  );
   return m ? Number(m[1]) : 0;
 }
 
@@ -203,7 +230,10 @@ describe('dead letters', () => {
     await ok(alice, 'call:hangup', { callId });
     const admin = await srv.token('ops', { grants: ['admin'] });
     const dead = await until('the dead letter', async () => {
-      const { status, body } = await getJson(`${srv.httpBase}/api/admin/webhooks/dead?endpoint=billing`, admin);
+      const { status, body } = await getJson(
+        `${srv.httpBase}/api/admin/webhooks/dead?endpoint=billing`,
+        admin,
+      );
       assert.equal(status, 200);
       return body.data.deadLetters.length > 0 ? body.data.deadLetters : undefined;
     });
@@ -216,10 +246,23 @@ describe('dead letters', () => {
     const user = await srv.token('x-alice');
     assert.equal((await getJson(`${srv.httpBase}/api/admin/webhooks/dead`, user)).status, 403);
     assert.equal((await post(srv, 'x-alice', '/api/admin/webhooks/dead/replay', {})).status, 403);
-    assert.equal((await post(srv, 'ops', '/api/admin/webhooks/dead/replay', { endpoint: 'nope' }, ['admin'])).status, 404);
-    assert.equal((await post(srv, 'ops', '/api/admin/webhooks/dead/replay', { ids: ['x'] }, ['admin'])).status, 400);
+    assert.equal(
+      (await post(srv, 'ops', '/api/admin/webhooks/dead/replay', { endpoint: 'nope' }, ['admin']))
+        .status,
+      404,
+    );
+    assert.equal(
+      (await post(srv, 'ops', '/api/admin/webhooks/dead/replay', { ids: ['x'] }, ['admin'])).status,
+      400,
+    );
     receiver.refuse = false;
-    const replay = await post(srv, 'ops', '/api/admin/webhooks/dead/replay', { ids: [dead[0].id] }, ['admin']);
+    const replay = await post(
+      srv,
+      'ops',
+      '/api/admin/webhooks/dead/replay',
+      { ids: [dead[0].id] },
+      ['admin'],
+    );
     assert.equal(replay.status, 200);
     assert.equal(replay.body.data.replayed, 1);
     const got = await until('the replayed event', () => {
@@ -227,7 +270,11 @@ describe('dead letters', () => {
       return list.length > 0 ? list : undefined;
     });
     assert.deepEqual(types(got), ['call.ended']);
-    assert.equal(got[0]!.headers['webhook-id'], dead[0].msgId, 'the same webhook-id (idempotency key)');
+    assert.equal(
+      got[0]!.headers['webhook-id'],
+      dead[0].msgId,
+      'the same webhook-id (idempotency key)',
+    );
     assert.ok(got[0]!.verified);
     const after = await getJson(`${srv.httpBase}/api/admin/webhooks/dead`, admin);
     assert.deepEqual(after.body.data.deadLetters, []);

@@ -134,12 +134,14 @@ function crossFieldErrors(c: Config): string[] {
     errors.push('  /connections/headersTimeoutMs: must not exceed requestTimeoutMs');
   }
   if ((c.webhooks.url === undefined) !== (c.webhooks.secret === undefined)) {
-    errors.push('  /webhooks: url and secret (PARLEY_WEBHOOK_URL, PARLEY_WEBHOOK_SECRET) go together');
+    errors.push(
+      '  /webhooks: url and secret (PARLEY_WEBHOOK_URL, PARLEY_WEBHOOK_SECRET) go together',
+    );
   }
   const names = c.webhooks.endpoints.map((e) => e.name);
   if (c.webhooks.url !== undefined) names.push('default');
   if (new Set(names).size !== names.length) {
-    errors.push('  /webhooks/endpoints: names must be unique (`default` is PARLEY_WEBHOOK_URL\'s)');
+    errors.push("  /webhooks/endpoints: names must be unique (`default` is PARLEY_WEBHOOK_URL's)");
   }
   if (c.webhooks.retryMinMs > c.webhooks.retryMaxMs) {
     errors.push('  /webhooks/retryMinMs: above retryMaxMs');

@@ -20,9 +20,7 @@ const Replay = TypeCompiler.Compile(
   Type.Object(
     {
       endpoint: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-      ids: Type.Optional(
-        Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: 1000 }),
-      ),
+      ids: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: 1000 })),
     },
     { additionalProperties: false },
   ),

@@ -1,5 +1,12 @@
 import type { CallRecord, EndReason, Media } from '@parley/protocol';
-import { sql, type CompiledQuery, type Kysely, type Selectable, type SqlBool, type Updateable } from 'kysely';
+import {
+  sql,
+  type CompiledQuery,
+  type Kysely,
+  type Selectable,
+  type SqlBool,
+  type Updateable,
+} from 'kysely';
 import { compiledOnce } from './compiled-once.ts';
 import type { Db } from './database.ts';
 import type { OutboxWriter } from './outbox-writer.ts';

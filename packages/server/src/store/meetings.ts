@@ -34,7 +34,12 @@ function toParticipant(row: Selectable<MeetingParticipantsTable>): MeetingPartic
 }
 
 /** A participant left (or was made to leave) a meeting: the `participant.left` event. */
-const leftEvent = (meetingId: string, userId: string, at: number, reason: string): WebhookEvent => ({
+const leftEvent = (
+  meetingId: string,
+  userId: string,
+  at: number,
+  reason: string,
+): WebhookEvent => ({
   type: 'participant.left',
   stream: `meeting:${meetingId}`,
   at,

@@ -133,12 +133,30 @@ for (const s of stores) {
       const stream = `meeting:${m}`;
       await meetings.create({ meetingId: m, title: 'T', hostId: 'h', at: T0 });
       await meetings.join({ meetingId: m, userId: 'h', nickname: 'H', role: 'host', at: T0 + 1 });
-      await meetings.join({ meetingId: m, userId: 'p', nickname: 'P', role: 'participant', at: T0 + 2 });
+      await meetings.join({
+        meetingId: m,
+        userId: 'p',
+        nickname: 'P',
+        role: 'participant',
+        at: T0 + 2,
+      });
       // Joining again keeps the stay: no second event.
-      await meetings.join({ meetingId: m, userId: 'p', nickname: 'P', role: 'participant', at: T0 + 3 });
+      await meetings.join({
+        meetingId: m,
+        userId: 'p',
+        nickname: 'P',
+        role: 'participant',
+        at: T0 + 3,
+      });
       assert.equal(await meetings.leave(m, 'p', T0 + 4), true);
       assert.equal(await meetings.leave(m, 'p', T0 + 5), false);
-      await meetings.join({ meetingId: m, userId: 'p', nickname: 'P', role: 'participant', at: T0 + 6 });
+      await meetings.join({
+        meetingId: m,
+        userId: 'p',
+        nickname: 'P',
+        role: 'participant',
+        at: T0 + 6,
+      });
       // A dropped connection's leave, queued; then again for a stay already closed: no event.
       await meetings.left(m, 'p', T0 + 7);
       await meetings.left(m, 'p', T0 + 8);
@@ -185,10 +203,16 @@ for (const s of stores) {
       assert.equal((await outbox.depth('due')).pending, 2);
       assert.equal((await outbox.depth('due')).oldest, T0);
       due = await outbox.due('due', now + 5000, 10);
-      assert.deepEqual(due.map((e) => [e.stream, e.attempts]), [['s:a', 1]]);
+      assert.deepEqual(
+        due.map((e) => [e.stream, e.attempts]),
+        [['s:a', 1]],
+      );
       await outbox.dead(due[0]!.id, 2, now + 5000, 'HTTP 500');
       due = await outbox.due('due', now + 5000, 10);
-      assert.deepEqual(due.map((e) => JSON.parse(e.payload).data.n), [2]);
+      assert.deepEqual(
+        due.map((e) => JSON.parse(e.payload).data.n),
+        [2],
+      );
       const dead = await outbox.deadLetters({ endpoint: 'due', limit: 10 });
       assert.deepEqual(
         dead.map((d) => [d.type, d.attempts, d.lastError]),
@@ -198,7 +222,10 @@ for (const s of stores) {
       assert.deepEqual(await outbox.deadLetters({ endpoint: 'due', limit: 10 }), []);
       // Replayed: it is pending again, ahead of the stream's later event (lower id).
       due = await outbox.due('due', now, 10);
-      assert.deepEqual(due.map((e) => JSON.parse(e.payload).data.n), [1]);
+      assert.deepEqual(
+        due.map((e) => JSON.parse(e.payload).data.n),
+        [1],
+      );
       assert.equal(await outbox.prune(now + 1), 1, 'the delivered event of s:b');
     });
   });

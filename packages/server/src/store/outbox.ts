@@ -32,10 +32,11 @@ export class OutboxStore implements WebhookOutbox {
       .where('o.endpoint', '=', endpoint)
       .where('o.status', '=', 'pending')
       .where('o.next_at', '<=', iso(now))
-      .where(({ not, exists, selectFrom }) =>
-        not(
-          exists(
-            selectFrom('webhook_outbox as p')
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('webhook_outbox as p')
               .select(sql.lit(1).as('one'))
               .whereRef('p.endpoint', '=', 'o.endpoint')
               .whereRef('p.stream', '=', 'o.stream')

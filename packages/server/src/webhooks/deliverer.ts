@@ -53,7 +53,10 @@ export class EndpointDeliverer {
 
   start(): void {
     if (this.running) return;
-    this.leaseTimer = setInterval(() => void this.renew(), Math.max(1, this.o.settings.leaseMs / 3));
+    this.leaseTimer = setInterval(
+      () => void this.renew(),
+      Math.max(1, this.o.settings.leaseMs / 3),
+    );
     this.running = this.renew().then(() => this.loop());
   }
 

@@ -26,10 +26,7 @@ export class Webhooks {
 
   constructor(private readonly o: WebhooksOptions) {
     this.deliverers = new Map(
-      o.endpoints.map((endpoint) => [
-        endpoint.name,
-        new EndpointDeliverer({ ...o, endpoint }),
-      ]),
+      o.endpoints.map((endpoint) => [endpoint.name, new EndpointDeliverer({ ...o, endpoint })]),
     );
   }
 

@@ -37,15 +37,12 @@ async function delivered(apps: readonly App[]): Promise<number[]> {
   return Promise.all(
     apps.map(async (a) => {
       const { values } = await a.metrics.webhookDeliveries.get();
-      return values
-        .filter((v) => v.labels.result === 'success')
-        .reduce((n, v) => n + v.value, 0);
+      return values.filter((v) => v.labels.result === 'success').reduce((n, v) => n + v.value, 0);
     }),
   );
 }
 
-const types = (callId: string) =>
-  receiver.of('callId', callId).map((d) => `${d.event.type}`);
+const types = (callId: string) => receiver.of('callId', callId).map((d) => `${d.event.type}`);
 
 async function calls(n: number, tag: string): Promise<string[]> {
   const out: string[] = [];
