@@ -67,7 +67,8 @@ export interface WebhookOutbox {
    * (so that a stream's next event waits for the one before it), oldest first.
    */
   due(endpoint: string, now: number, limit: number): Promise<OutboxEntry[]>;
-  sent(id: number, at: number): Promise<void>;
+  /** Delivered: the events of `ids`. */
+  sent(ids: readonly number[], at: number): Promise<void>;
   /** A failed attempt: the next one at `nextAt`. */
   retry(id: number, attempts: number, nextAt: number, error: string): Promise<void>;
   /** Given up: dead-lettered. */

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { sql, type CompiledQuery, type Expression, type Kysely, type SqlBool } from 'kysely';
+import { compiledOnce } from './compiled-once.ts';
 import type { Database } from './schema.ts';
 import type { WebhookEvent, WebhookEventType } from '../core/index.ts';
 
@@ -26,12 +27,25 @@ const newMsgId = (): string => `msg_${randomBytes(16).toString('hex')}`;
  */
 export class OutboxWriter {
   private readonly listeners: Array<() => void> = [];
+  /** One endpoint's row, compiled once (an event is written with every call's transition). */
+  private readonly insert: (row: Row) => CompiledQuery;
+  private readonly lockStream: (v: { stream: string }) => CompiledQuery;
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly kind: 'sqlite' | 'postgres',
     private readonly endpoints: readonly OutboxEndpoint[],
-  ) {}
+  ) {
+    this.insert = compiledOnce<Row>(ROW, (row) =>
+      db
+        .insertInto('webhook_outbox')
+        .values(row)
+        .onConflict((oc) => oc.columns(['endpoint', 'msg_id']).doNothing()),
+    );
+    this.lockStream = compiledOnce<{ stream: string }>(['stream'], (v) => ({
+      compile: () => sql`select pg_advisory_xact_lock(hashtext(${v.stream}))`.compile(db),
+    }));
+  }
 
   /** Whether any endpoint wants events of `type` (no statement, no cost, when none does). */
   wants(type: WebhookEventType): boolean {
@@ -45,23 +59,20 @@ export class OutboxWriter {
     const msgId = newMsgId();
     const payload = body(e);
     const at = iso(e.at);
-    const rows = to.map((p) => ({
-      endpoint: p.name,
-      msg_id: msgId,
-      type: e.type,
-      stream: e.stream,
-      payload,
-      created_at: at,
-      status: 'pending',
-      attempts: 0,
-      next_at: at,
-    }));
-    const insert = this.db
-      .insertInto('webhook_outbox')
-      .values(rows)
-      .onConflict((oc) => oc.columns(['endpoint', 'msg_id']).doNothing())
-      .compile();
-    return [...this.lock(e.stream), insert];
+    const inserts = to.map((p) =>
+      this.insert({
+        endpoint: p.name,
+        msg_id: msgId,
+        type: e.type,
+        stream: e.stream,
+        payload,
+        created_at: at,
+        status: 'pending',
+        attempts: 0,
+        next_at: at,
+      }),
+    );
+    return [...this.lock(e.stream), ...inserts];
   }
 
   /**
@@ -100,9 +111,33 @@ export class OutboxWriter {
 
   private lock(stream: string): CompiledQuery[] {
     if (this.kind !== 'postgres') return [];
-    return [sql`select pg_advisory_xact_lock(hashtext(${stream}))`.compile(this.db)];
+    return [this.lockStream({ stream })];
   }
 }
+
+/** A new outbox row. */
+interface Row {
+  endpoint: string;
+  msg_id: string;
+  type: string;
+  stream: string;
+  payload: string;
+  created_at: string;
+  status: string;
+  attempts: number;
+  next_at: string;
+}
+const ROW: Array<keyof Row> = [
+  'endpoint',
+  'msg_id',
+  'type',
+  'stream',
+  'payload',
+  'created_at',
+  'status',
+  'attempts',
+  'next_at',
+];
 
 /** The body: `{"type", "timestamp" (ISO), "data"}`. */
 function body(e: WebhookEvent): string {

@@ -198,7 +198,7 @@ for (const s of stores) {
       );
       // s:a's first failed and waits: s:a's second waits behind it.
       await outbox.retry(due[0]!.id, 1, now + 5000, 'HTTP 503');
-      await outbox.sent(due[1]!.id, now);
+      await outbox.sent([due[1]!.id], now);
       assert.deepEqual(await outbox.due('due', now, 10), []);
       assert.equal((await outbox.depth('due')).pending, 2);
       assert.equal((await outbox.depth('due')).oldest, T0);

@@ -51,7 +51,8 @@ export class OutboxStore implements WebhookOutbox {
     return rows.map(toEntry);
   }
 
-  async sent(id: number, at: number): Promise<void> {
+  async sent(ids: readonly number[], at: number): Promise<void> {
+    if (ids.length === 0) return;
     await this.db
       .updateTable('webhook_outbox')
       .set((eb) => ({
@@ -60,7 +61,7 @@ export class OutboxStore implements WebhookOutbox {
         attempts: eb('attempts', '+', 1),
         last_error: null,
       }))
-      .where('id', '=', id)
+      .where('id', 'in', [...ids])
       .where('status', '=', 'pending')
       .execute();
   }

@@ -101,7 +101,12 @@ export class EndpointDeliverer {
             this.clock(),
             this.o.settings.concurrency,
           );
-          await Promise.all(due.map((e) => this.deliver(e)));
+          const taken = await Promise.all(due.map((e) => this.deliver(e)));
+          // The round's deliveries recorded at once (one statement, not one per event).
+          await this.o.outbox.sent(
+            due.filter((_, i) => taken[i]).map((e) => e.id),
+            this.clock(),
+          );
           worked = due.length > 0;
         } catch (err) {
           this.log.warn({ event: 'webhook_outbox_failed', err }, 'outbox not readable; again soon');
@@ -125,8 +130,8 @@ export class EndpointDeliverer {
     });
   }
 
-  /** One attempt; records its outcome in the outbox. */
-  private async deliver(e: OutboxEntry): Promise<void> {
+  /** One attempt; true when the endpoint took it, else the failure is recorded. */
+  private async deliver(e: OutboxEntry): Promise<boolean> {
     const { endpoint, settings, outbox, metrics } = this.o;
     let error: string;
     try {
@@ -145,13 +150,12 @@ export class EndpointDeliverer {
       await res.arrayBuffer().catch(() => undefined);
       if (res.ok) {
         metrics.webhookDeliveries.labels(endpoint.name, 'success').inc();
-        await outbox.sent(e.id, this.clock());
-        return;
+        return true;
       }
       error = `HTTP ${res.status}`;
     } catch (err) {
       // Stopping: the event stays pending as it was, for the next run or another node.
-      if (this.stopped) return;
+      if (this.stopped) return false;
       error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
     }
     const attempts = e.attempts + 1;
@@ -163,7 +167,7 @@ export class EndpointDeliverer {
         'webhook given up on: dead-lettered (replay it through the admin API)',
       );
       await outbox.dead(e.id, attempts, now, error);
-      return;
+      return false;
     }
     metrics.webhookDeliveries.labels(endpoint.name, 'failure').inc();
     const delay = retryDelay(attempts, settings.retryMinMs, settings.retryMaxMs);
@@ -172,5 +176,6 @@ export class EndpointDeliverer {
       'delivery failed',
     );
     await outbox.retry(e.id, attempts, now + delay, error);
+    return false;
   }
 }
