@@ -163,7 +163,15 @@ for (const store of ['sqlite', 'postgres'] as const) {
         await ok(alice, 'call:hangup', { callId });
         calls.push(callId);
       }
-      // Attempts are made and fail while it is down (several rounds of backoff).
+      // Every call's events are committed (its record is in the API, written with call.ended
+      // after the others), and attempts are made and fail while it is down.
+      const token = await srv.token('d-alice');
+      for (const callId of calls)
+        await until(`the record of ${callId}`, async () =>
+          (await getJson(`${srv.httpBase}/api/calls/${callId}`, token)).status === 200
+            ? true
+            : undefined,
+        );
       await until('failed attempts', async () =>
         (await failures(srv)) >= failuresBefore + 9 ? true : undefined,
       );
