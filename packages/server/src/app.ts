@@ -50,6 +50,8 @@ import {
   MEETING_OPS,
   meetingRoutes,
   METRICS_OPS,
+  ADMIN_WEBHOOK_OPS,
+  adminWebhookRoutes,
   metricsRoutes,
   metricsServer,
   OPENAPI_OPS,
@@ -76,10 +78,13 @@ import {
   migrate,
   RevocationStore,
   openDatabase,
+  OutboxStore,
+  OutboxWriter,
   WriteJournal,
   WriteQueue,
   type Db,
 } from './store/index.ts';
+import { announcingDirectory, endpointsOf, Webhooks } from './webhooks/index.ts';
 
 /** The server's version, as the OpenAPI document states it. */
 const VERSION = '0.1.0';
@@ -107,6 +112,8 @@ export interface App {
   readonly server: Server;
   /** The listener of `/metrics` when it has its own port (`metrics.port`), else null. */
   readonly metricsServer: Server | null;
+  /** The webhook deliverers and dead letters. */
+  readonly webhooks: Webhooks;
   /** This node's membership of the Redis cluster (null on a single node). */
   readonly cluster: ClusterNode | null;
   /**
@@ -175,7 +182,17 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
       },
     },
   });
-  const records = new CallRecordStore(db, writes);
+  // Webhook events go into the outbox in the transaction of the change each announces.
+  const hookEndpoints = endpointsOf(config.webhooks);
+  const outbox =
+    hookEndpoints.length > 0
+      ? new OutboxWriter(
+          db.kysely,
+          db.kind,
+          hookEndpoints.map(({ name, events }) => ({ name, events })),
+        )
+      : undefined;
+  const records = new CallRecordStore(db, writes, outbox);
   const replayed = await records.recover();
   if (replayed > 0)
     log.warn({ event: 'journal_replayed', writes: replayed }, 'wrote what the last run could not');
@@ -194,6 +211,17 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   const bus = cluster?.bus ?? new MemoryBus();
   const hub = new Hub(nodeId, directory, bus);
   const placement = cluster?.placement ?? localPlacement(nodeId);
+  const webhooks = new Webhooks({
+    endpoints: hookEndpoints,
+    outbox: new OutboxStore(db.kysely),
+    placement,
+    settings: config.webhooks,
+    metrics,
+    log,
+  });
+  outbox?.onCommitted(() => webhooks.nudge());
+  metrics.webhookDepth = () => webhooks.depth();
+  webhooks.start();
   const relay = new SignalRelay({
     iceBufferMs: config.calls.iceBufferMs,
     ringTtlMs: config.calls.inviteTtlMs,
@@ -215,7 +243,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   });
 
   const sfu = new SfuPool({ sfu: config.sfu, log, metrics });
-  const meetingStore = new MeetingStore(db.kysely, writes);
+  const meetingStore = new MeetingStore(db.kysely, writes, outbox);
   // A single node owns every row: what a run killed without warning left open is its own, ended
   // at that run's last sign of life, which this run records every few seconds.
   let lastSeenTimer: NodeJS.Timeout | null = null;
@@ -334,7 +362,19 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     foreignPrefixes: [SOCKET_IO_PATH],
     auth,
     hub,
-    directory,
+    // Users coming online and going offline, announced (when an endpoint wants it).
+    directory:
+      outbox && (outbox.wants('user.online') || outbox.wants('user.offline'))
+        ? announcingDirectory(directory, (e) => {
+            const qs = outbox.statements(e);
+            if (qs.length === 0) return;
+            writes.writeGroup(qs).then(
+              () => outbox.committed(),
+              (err: unknown) =>
+                log.error({ event: 'webhook_write_failed', err }, 'presence event not written'),
+            );
+          })
+        : directory,
     onDeviceOnline: served.onDeviceOnline,
     onDeviceOffline: served.onDeviceOffline,
     onMeetingDeviceOffline: served.onMeetingDeviceOffline,
@@ -399,6 +439,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     meetings,
     revoker,
   });
+  mount('/api/admin/webhooks', adminWebhookRoutes(restAuth, webhooks), ADMIN_WEBHOOK_OPS);
   mount('/api/admin', adminRoutes(restAuth, admin), ADMIN_OPS);
   if (devLoginEnabled(config)) {
     http.use('/api/dev/*', ipRateLimit(restRate));
@@ -451,6 +492,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     rtc,
     server,
     metricsServer: metricsApart,
+    webhooks,
     cluster,
     async listen() {
       if (metricsApart) await listenOn(metricsApart, config.metrics.port!, config.metrics.host);
@@ -475,6 +517,8 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
         rooms.close();
         sfu.close();
         await records.close(share);
+        // Whatever was not delivered stays in the outbox for the next run or another node.
+        await webhooks.close();
         server.closeAllConnections();
         await (cluster ?? bus).close();
         await db.kysely.destroy();

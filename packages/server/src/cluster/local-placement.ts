@@ -7,5 +7,7 @@ export function localPlacement(nodeId: string): Placement {
     meetingNode: () => Promise.resolve(nodeId),
     meetingClosed: () => undefined,
     roomsNode: () => Promise.resolve(nodeId),
+    lease: () => Promise.resolve(true),
+    releaseLease: () => Promise.resolve(),
   };
 }

@@ -72,3 +72,23 @@ test('the rooms run on the lease holder, or here while nobody holds it', async (
   registry.leader = 'n3';
   assert.equal(await placementOf('n1').roomsNode(10), 'n3');
 });
+
+test('a lease: one holder at a time, renewed by it, free when released or lapsed', async () => {
+  const n1 = placementOf('n1');
+  const n2 = placementOf('n2');
+  assert.equal(await n1.lease('webhooks:a', 5000), true);
+  assert.equal(await n2.lease('webhooks:a', 5000), false, 'held by n1');
+  assert.equal(await n1.lease('webhooks:a', 5000), true, 'renewed');
+  assert.equal(await n2.lease('webhooks:b', 5000), true, 'another lease is free');
+  await n2.releaseLease('webhooks:a');
+  assert.equal(await n2.lease('webhooks:a', 5000), false, "not n2's to give up");
+  await n1.releaseLease('webhooks:a');
+  assert.equal(await n2.lease('webhooks:a', 150), true, 'released: taken');
+  // n2 dies (stops renewing): the lease lapses and n1 takes it.
+  const deadline = Date.now() + 5000;
+  while (!(await n1.lease('webhooks:a', 5000))) {
+    assert.ok(Date.now() < deadline, 'the lapsed lease is taken');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal(await n2.lease('webhooks:a', 5000), false, 'n1 holds it now');
+});

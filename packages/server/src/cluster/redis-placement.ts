@@ -19,6 +19,15 @@ const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
+/** Takes KEYS[1] for ARGV[1] for ARGV[2] ms when vacant, renews it when ARGV[1] holds it. */
+const LEASE = `
+local holder = redis.call('GET', KEYS[1])
+if (not holder) or holder == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0`;
+
 /**
  * Placement over Redis: a call's owner is in its id; a meeting's media room is held by the
  * node that claimed it (a key, given up when the room closes, taken over when its holder is
@@ -64,5 +73,18 @@ export class RedisPlacement implements Placement {
 
   async roomsNode(waitMs: number): Promise<string> {
     return (await this.registry.leaderWithin(waitMs)) ?? this.nodeId;
+  }
+
+  async lease(name: string, ttlMs: number): Promise<boolean> {
+    try {
+      return (await this.redis.eval(LEASE, 1, this.keys.lease(name), this.nodeId, ttlMs)) === 1;
+    } catch (err) {
+      this.log.warn({ event: 'lease_failed', name, err }, 'lease not renewed');
+      return false;
+    }
+  }
+
+  async releaseLease(name: string): Promise<void> {
+    await this.redis.eval(RELEASE, 1, this.keys.lease(name), this.nodeId).catch(() => undefined);
   }
 }

@@ -37,6 +37,8 @@ export function keysFor(prefix: string) {
     meeting: (meetingId: string) => `${prefix}:meeting:${meetingId}`,
     /** meeting → the nodes serving its peers, when meetings span the nodes. */
     meetingNodes: (meetingId: string) => `${prefix}:meeting-nodes:${meetingId}`,
+    /** A lease one node of the cluster holds at a time (e.g. a webhook endpoint's deliverer). */
+    lease: (name: string) => `${prefix}:lease:${name}`,
   };
 }
 

@@ -150,3 +150,38 @@ test('rate budgets per class and the heartbeat: defaults and environment', () =>
   assert.deepEqual([e.limits.signalRatePerSec, e.limits.signalRateBurst], [50, 200]);
   assert.deepEqual([e.limits.meetingRatePerSec, e.limits.meetingRateBurst], [20, 300]);
 });
+
+test('webhooks: the single endpoint from the environment, endpoints from the file, checks', () => {
+  const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+  const c = loadConfig({
+    PARLEY_WEBHOOK_URL: 'https://hooks.example/parley',
+    PARLEY_WEBHOOK_SECRET: secret,
+    PARLEY_WEBHOOK_RETRY_MIN_MS: '250',
+  });
+  assert.equal(c.webhooks.url, 'https://hooks.example/parley');
+  assert.equal(c.webhooks.retryMinMs, 250);
+  assert.equal(c.webhooks.giveUpAfterMs, 86_400_000, 'retried for a day by default');
+  assert.deepEqual(c.webhooks.endpoints, []);
+  const invalid = (env: Record<string, string>, overrides: Record<string, unknown>, path: string) =>
+    assert.throws(
+      () => loadConfig(env, overrides),
+      (err: unknown) => err instanceof ConfigError && err.message.includes(path),
+      path,
+    );
+  invalid({ PARLEY_WEBHOOK_URL: 'https://h.example/' }, {}, 'url and secret');
+  invalid(
+    { PARLEY_WEBHOOK_URL: 'https://h.example/', PARLEY_WEBHOOK_SECRET: 'hunter2' },
+    {},
+    '/webhooks/secret',
+  );
+  const endpoint = { name: 'billing', url: 'https://b.example/', secret };
+  invalid(
+    {},
+    { webhooks: { endpoints: [{ ...endpoint, events: ['call.exploded'] }] } },
+    '/webhooks/endpoints/0/events/0',
+  );
+  invalid({}, { webhooks: { endpoints: [endpoint, endpoint] } }, 'names must be unique');
+  invalid({}, { webhooks: { retryMinMs: 10, retryMaxMs: 5 } }, '/webhooks/retryMinMs');
+  const f = loadConfig({}, { webhooks: { endpoints: [{ ...endpoint, events: ['call.ended'] }] } });
+  assert.deepEqual(f.webhooks.endpoints[0]!.events, ['call.ended']);
+});

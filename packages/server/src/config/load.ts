@@ -94,6 +94,13 @@ const ENV_MAP: ReadonlyArray<readonly [string, string]> = [
   ['PARLEY_CAP_PEERS_PER_MEETING', 'caps.peersPerUserPerMeeting'],
   ['PARLEY_CAP_PEERS', 'caps.peersPerUser'],
   ['PARLEY_CAP_TRANSPORTS_PER_PEER', 'caps.transportsPerPeer'],
+  ['PARLEY_WEBHOOK_URL', 'webhooks.url'],
+  ['PARLEY_WEBHOOK_SECRET', 'webhooks.secret'],
+  ['PARLEY_WEBHOOK_RETRY_MIN_MS', 'webhooks.retryMinMs'],
+  ['PARLEY_WEBHOOK_RETRY_MAX_MS', 'webhooks.retryMaxMs'],
+  ['PARLEY_WEBHOOK_GIVE_UP_AFTER_MS', 'webhooks.giveUpAfterMs'],
+  ['PARLEY_WEBHOOK_TIMEOUT_MS', 'webhooks.timeoutMs'],
+  ['PARLEY_WEBHOOK_POLL_MS', 'webhooks.pollMs'],
 ];
 
 /** Variables that hold comma-separated lists. */
@@ -145,6 +152,19 @@ function crossFieldErrors(c: Config): string[] {
   }
   if (c.connections.headersTimeoutMs > c.connections.requestTimeoutMs) {
     errors.push('  /connections/headersTimeoutMs: must not exceed requestTimeoutMs');
+  }
+  if ((c.webhooks.url === undefined) !== (c.webhooks.secret === undefined)) {
+    errors.push(
+      '  /webhooks: url and secret (PARLEY_WEBHOOK_URL, PARLEY_WEBHOOK_SECRET) go together',
+    );
+  }
+  const names = c.webhooks.endpoints.map((e) => e.name);
+  if (c.webhooks.url !== undefined) names.push('default');
+  if (new Set(names).size !== names.length) {
+    errors.push("  /webhooks/endpoints: names must be unique (`default` is PARLEY_WEBHOOK_URL's)");
+  }
+  if (c.webhooks.retryMinMs > c.webhooks.retryMaxMs) {
+    errors.push('  /webhooks/retryMinMs: above retryMaxMs');
   }
   if (c.ice.turnUrls.length > 0 && !c.ice.turnSecret) {
     errors.push('  /ice/turnSecret: required when turnUrls are set');

@@ -1,8 +1,52 @@
 import { availableParallelism } from 'node:os';
 import { Type, type Static } from '@sinclair/typebox';
+import { WEBHOOK_EVENTS } from '../core/index.ts';
 
 const Ms = (def: number, description: string) =>
   Type.Integer({ minimum: 1, default: def, description });
+
+/** A Standard Webhooks secret: `whsec_` and the base64 of the key. */
+const WebhookSecret = Type.String({ pattern: '^whsec_[A-Za-z0-9+/]{16,}={0,2}$' });
+
+/** Webhooks: where events are signed and sent (see README, Webhooks). */
+const WebhooksSchema = Type.Object(
+  {
+    /** The single endpoint of PARLEY_WEBHOOK_URL (named `default`, every event). */
+    url: Type.Optional(Type.String({ pattern: '^https?://' })),
+    /** Its secret (PARLEY_WEBHOOK_SECRET). */
+    secret: Type.Optional(WebhookSecret),
+    /** Endpoints, each with its own secret and the events it wants (default: all). */
+    endpoints: Type.Array(
+      Type.Object({
+        /** Names it in metrics, logs, the admin API; its deliveries are kept under it. */
+        name: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' }),
+        url: Type.String({ pattern: '^https?://' }),
+        secret: WebhookSecret,
+        events: Type.Optional(
+          Type.Array(Type.Union(WEBHOOK_EVENTS.map((e) => Type.Literal(e))), { minItems: 1 }),
+        ),
+      }),
+      { default: [] },
+    ),
+    /** First wait after a failed delivery; doubled (with jitter) at each failure. */
+    retryMinMs: Ms(5_000, 'first retry delay'),
+    /** Longest wait between two attempts. */
+    retryMaxMs: Ms(3_600_000, 'longest retry delay'),
+    /** How long an event is retried before it is dead-lettered. */
+    giveUpAfterMs: Ms(86_400_000, 'retry period'),
+    /** A delivery that has not answered by then failed. */
+    timeoutMs: Ms(10_000, 'delivery timeout'),
+    /** How often the deliverer looks for events written by other nodes or due for retry. */
+    pollMs: Ms(500, 'outbox poll interval'),
+    /** Events of different calls and meetings sent at once, per endpoint. */
+    concurrency: Type.Integer({ minimum: 1, maximum: 256, default: 16 }),
+    /** How long the lease of an endpoint's deliverer lasts unless renewed (cluster). */
+    leaseMs: Ms(10_000, 'deliverer lease'),
+    /** How long delivered events are kept in the outbox. */
+    retainMs: Ms(86_400_000, 'delivered events retention'),
+  },
+  { default: {} },
+);
 
 /** The whole configuration, with its defaults. Every field is documented in the README. */
 export const ConfigSchema = Type.Object({
@@ -337,6 +381,7 @@ export const ConfigSchema = Type.Object({
     },
     { default: {} },
   ),
+  webhooks: WebhooksSchema,
 });
 
 /** Parsed, defaulted and frozen configuration. */

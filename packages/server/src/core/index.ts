@@ -34,3 +34,12 @@ export type {
   SpanPipeReply,
   SpanSnapshot,
 } from './meeting-span.ts';
+export {
+  WEBHOOK_EVENTS,
+  type WebhookEventType,
+  type WebhookEvent,
+  type WebhookOutbox,
+  type OutboxEntry,
+  type OutboxDepth,
+  type DeadLetter,
+} from './webhooks.ts';

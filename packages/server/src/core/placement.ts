@@ -18,4 +18,12 @@ export interface Placement {
    * died); this node when there is none.
    */
   roomsNode(waitMs: number): Promise<string>;
+  /**
+   * Takes lease `name` for `ttlMs`, or renews it when this node holds it; true while this node
+   * holds it (then no other node of the cluster does, until it lapses unrenewed). False when
+   * the answer cannot be had. A single node always holds it.
+   */
+  lease(name: string, ttlMs: number): Promise<boolean>;
+  /** Gives lease `name` up if this node holds it (a successor need not wait for it to lapse). */
+  releaseLease(name: string): Promise<void>;
 }

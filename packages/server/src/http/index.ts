@@ -20,3 +20,4 @@ export {
   type Operation,
   type Operations,
 } from './openapi.ts';
+export { adminWebhookRoutes, ADMIN_WEBHOOK_OPS } from './admin-webhooks.ts';

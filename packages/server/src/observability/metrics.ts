@@ -157,6 +157,47 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly webhookDeliveries = new Counter({
+    name: 'parley_webhook_deliveries_total',
+    help: 'Webhook delivery attempts by endpoint and result (success, failure: to be retried, dead: given up)',
+    labelNames: ['endpoint', 'result'] as const,
+    registers: [this.registry],
+  });
+  /** Each endpoint's outbox (cluster-wide, read from the store); set by the composition root. */
+  webhookDepth: () => Promise<Array<{ endpoint: string; pending: number; oldest: number | null }>> =
+    () => Promise.resolve([]);
+  /** The last read of `webhookDepth`, shared by the two gauges of one scrape. */
+  private depthRead: ReturnType<Metrics['webhookDepth']> | null = null;
+  private readDepth(): ReturnType<Metrics['webhookDepth']> {
+    this.depthRead ??= this.webhookDepth()
+      .catch(() => [])
+      .finally(() => setImmediate(() => (this.depthRead = null)));
+    return this.depthRead;
+  }
+  readonly webhookQueueDepth: Gauge = new Gauge({
+    name: 'parley_webhook_queue_depth',
+    help: 'Webhook events waiting to be delivered, by endpoint (cluster-wide)',
+    labelNames: ['endpoint'] as const,
+    registers: [this.registry],
+    collect: async (): Promise<void> => {
+      for (const d of await this.readDepth())
+        this.webhookQueueDepth.labels(d.endpoint).set(d.pending);
+    },
+  });
+  readonly webhookOldestPending: Gauge = new Gauge({
+    name: 'parley_webhook_oldest_pending_seconds',
+    help: 'Age of the oldest webhook event not yet delivered, by endpoint (0 when none)',
+    labelNames: ['endpoint'] as const,
+    registers: [this.registry],
+    collect: async (): Promise<void> => {
+      const now = Date.now();
+      for (const d of await this.readDepth())
+        this.webhookOldestPending
+          .labels(d.endpoint)
+          .set(d.oldest === null ? 0 : Math.max(0, (now - d.oldest) / 1000));
+    },
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

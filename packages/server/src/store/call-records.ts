@@ -1,7 +1,15 @@
 import type { CallRecord, EndReason, Media } from '@parley/protocol';
-import type { CompiledQuery, Kysely, Selectable, Updateable } from 'kysely';
+import {
+  sql,
+  type CompiledQuery,
+  type Kysely,
+  type Selectable,
+  type SqlBool,
+  type Updateable,
+} from 'kysely';
 import { compiledOnce } from './compiled-once.ts';
 import type { Db } from './database.ts';
+import type { OutboxWriter } from './outbox-writer.ts';
 import type { CallRecordsTable, Database } from './schema.ts';
 import { WriteQueue } from './write-queue.ts';
 import type {
@@ -10,6 +18,7 @@ import type {
   CallRecordWriter,
   CallStart,
   RecordPage,
+  WebhookEvent,
   WriteStatus,
 } from '../core/index.ts';
 
@@ -133,10 +142,20 @@ function toRecord(row: Selectable<CallRecordsTable>): CallRecord {
   };
 }
 
+/** What a webhook event about a call says of it. */
+const callData = (c: CallStart) => ({
+  callId: c.callId,
+  caller: c.caller,
+  callee: c.callee,
+  media: c.media,
+});
+
 /**
  * The call detail records. A row exists from the invite on and is updated at each transition,
  * so a call whose node dies can be finalised by another. Writes go through a WriteQueue: one
- * the store refuses for a while is retried until it is taken.
+ * the store refuses for a while is retried until it is taken. Each transition's webhook event
+ * (`call.ringing`, `call.accepted`, `call.ended`) is written in the same transaction as the
+ * row (and journaled with it).
  */
 export class CallRecordStore implements CallRecordWriter, CallHistory {
   private readonly queue: WriteQueue;
@@ -147,8 +166,15 @@ export class CallRecordStore implements CallRecordWriter, CallHistory {
   private readonly report: (v: MediaReport) => CompiledQuery;
   private readonly end: (v: Ended) => CompiledQuery;
 
-  /** `queue` carries the writes (shared with the meetings' records); default: one of its own. */
-  constructor(store: Db, queue = new WriteQueue(store, { maxPending: 100_000 })) {
+  /**
+   * `queue` carries the writes (shared with the meetings' records); default: one of its own.
+   * `outbox` writes the webhook events (none without it).
+   */
+  constructor(
+    store: Db,
+    queue = new WriteQueue(store, { maxPending: 100_000 }),
+    private readonly outbox?: OutboxWriter,
+  ) {
     const db = (this.db = store.kysely);
     this.queue = queue;
     this.insert = compiledOnce(NEW_ROW, (row) =>
@@ -182,14 +208,49 @@ export class CallRecordStore implements CallRecordWriter, CallHistory {
     this.end = upsert<Ended>(ENDED, false);
   }
 
+  /** Writes `q` and, in its transaction, the statements of its webhook event. */
+  private write(q: CompiledQuery, events: CompiledQuery[] = []): Promise<void> {
+    if (events.length === 0) return this.queue.write(q);
+    return this.queue.writeGroup([q, ...events]).then(() => this.outbox?.committed());
+  }
+
+  private events(e: WebhookEvent): CompiledQuery[] {
+    return this.outbox?.statements(e) ?? [];
+  }
+
   /** Inserts the row for a new call (status 0). */
   created(c: CallStart): Promise<void> {
-    return this.queue.write(this.insert(newRow(c)));
+    const outbox = this.outbox;
+    // Announced only by the write that inserts the row (not by one that finds it there).
+    const ringing =
+      outbox?.wants('call.ringing') === true
+        ? outbox.statementsIf(
+            {
+              type: 'call.ringing',
+              stream: `call:${c.callId}`,
+              at: c.createdAt,
+              data: {
+                ...callData(c),
+                callerDevice: c.callerDevice,
+                createdAt: iso(c.createdAt),
+              },
+            },
+            this.db
+              .selectFrom('call_records')
+              .select('call_id')
+              .where('call_id', '=', c.callId)
+              .$call((q) => sql<SqlBool>`not exists ${q}`),
+          )
+        : [];
+    if (ringing.length === 0) return this.queue.write(this.insert(newRow(c)));
+    return this.queue
+      .writeGroup([...ringing, this.insert(newRow(c))])
+      .then(() => this.outbox?.committed());
   }
 
   /** Marks the call answered (status 1). */
   accepted(start: CallStart, at: number, device: string, clientType: string): Promise<void> {
-    return this.queue.write(
+    return this.write(
       this.accept({
         ...newRow(start),
         status: 1,
@@ -197,6 +258,16 @@ export class CallRecordStore implements CallRecordWriter, CallHistory {
         updated_at: iso(at),
         answered_device: device,
         answered_client_type: clientType,
+      }),
+      this.events({
+        type: 'call.accepted',
+        stream: `call:${start.callId}`,
+        at,
+        data: {
+          ...callData(start),
+          acceptedAt: iso(at),
+          answeredBy: { deviceId: device, clientType },
+        },
       }),
     );
   }
@@ -231,23 +302,7 @@ export class CallRecordStore implements CallRecordWriter, CallHistory {
   async ended(start: CallStart, e: CallEnd): Promise<CallRecord> {
     const accepted = e.acceptedAt !== null;
     const duration = accepted ? Math.round((e.endedAt - e.acceptedAt!) / 1000) : 0;
-    await this.queue.write(
-      this.end({
-        ...newRow(start),
-        status: specStatus(e.reason, accepted),
-        start_time: accepted ? iso(e.acceptedAt!) : null,
-        end_time: iso(e.endedAt),
-        updated_at: iso(e.endedAt),
-        duration,
-        end_reason: e.reason,
-        ring_ms: e.ringMs,
-        answered_device: e.answeredDevice,
-        answered_client_type: e.answeredClientType,
-        media_connected_at: e.mediaConnectedAt === null ? null : iso(e.mediaConnectedAt),
-        media_failed_reason: e.mediaFailedReason,
-      }),
-    );
-    return {
+    const record: CallRecord = {
       callId: start.callId,
       caller: start.caller,
       callee: start.callee,
@@ -265,6 +320,30 @@ export class CallRecordStore implements CallRecordWriter, CallHistory {
       mediaConnectedAt: e.mediaConnectedAt === null ? null : iso(e.mediaConnectedAt),
       mediaFailedReason: e.mediaFailedReason,
     };
+    await this.write(
+      this.end({
+        ...newRow(start),
+        status: specStatus(e.reason, accepted),
+        start_time: accepted ? iso(e.acceptedAt!) : null,
+        end_time: iso(e.endedAt),
+        updated_at: iso(e.endedAt),
+        duration,
+        end_reason: e.reason,
+        ring_ms: e.ringMs,
+        answered_device: e.answeredDevice,
+        answered_client_type: e.answeredClientType,
+        media_connected_at: e.mediaConnectedAt === null ? null : iso(e.mediaConnectedAt),
+        media_failed_reason: e.mediaFailedReason,
+      }),
+      // The record exactly as GET /api/calls/:callId returns it from this row.
+      this.events({
+        type: 'call.ended',
+        stream: `call:${start.callId}`,
+        at: e.endedAt,
+        data: { callId: start.callId, record },
+      }),
+    );
+    return record;
   }
 
   /**

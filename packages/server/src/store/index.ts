@@ -8,3 +8,5 @@ export { endLeftovers, type Leftovers } from './leftovers.ts';
 export { WriteQueue, BacklogFullError } from './write-queue.ts';
 export { WriteJournal } from './write-journal.ts';
 export { asAppError } from './store-errors.ts';
+export { OutboxWriter, type OutboxEndpoint } from './outbox-writer.ts';
+export { OutboxStore } from './outbox.ts';

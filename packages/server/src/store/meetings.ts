@@ -1,8 +1,9 @@
 import type { MeetingInfo, MeetingParticipant } from '@parley/protocol';
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable, type SqlBool } from 'kysely';
+import type { OutboxWriter } from './outbox-writer.ts';
 import type { Database, MeetingParticipantsTable, MeetingsTable } from './schema.ts';
 import type { WriteQueue } from './write-queue.ts';
-import type { MeetingRecords } from '../core/index.ts';
+import type { MeetingRecords, WebhookEvent } from '../core/index.ts';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 /** PostgreSQL gives Dates, SQLite the ISO text it was given. */
@@ -32,16 +33,51 @@ function toParticipant(row: Selectable<MeetingParticipantsTable>): MeetingPartic
   };
 }
 
-/** The `meetings` and `meeting_participants` tables (REQ-002), next to the call records. */
+/** A participant left (or was made to leave) a meeting: the `participant.left` event. */
+const leftEvent = (
+  meetingId: string,
+  userId: string,
+  at: number,
+  reason: string,
+): WebhookEvent => ({
+  type: 'participant.left',
+  stream: `meeting:${meetingId}`,
+  at,
+  data: { meetingId, userId, leftAt: iso(at), reason },
+});
+
+/**
+ * The `meetings` and `meeting_participants` tables (REQ-002), next to the call records. Each
+ * change's webhook events (`meeting.*`, `participant.*`) are written in its transaction.
+ */
 export class MeetingStore implements MeetingRecords {
   /**
    * `queue` carries the writes nobody waits for (a stay closed because its connection dropped),
-   * retried until the store takes them; without one they are written at once.
+   * retried until the store takes them; without one they are written at once. `outbox` writes
+   * the webhook events (none without it).
    */
   constructor(
     private readonly db: Kysely<Database>,
     private readonly queue?: WriteQueue,
+    private readonly outbox?: OutboxWriter,
   ) {}
+
+  /** Runs `change` and the webhook events it returns in one transaction. */
+  private async announce<T>(
+    change: (trx: Kysely<Database>) => Promise<{ result: T; events: WebhookEvent[] }>,
+  ): Promise<T> {
+    const outbox = this.outbox;
+    if (!outbox) return (await change(this.db)).result;
+    let wrote = false;
+    const result = await this.db.transaction().execute(async (trx) => {
+      const { result, events } = await change(trx);
+      await outbox.write(trx, events);
+      wrote = events.length > 0;
+      return result;
+    });
+    if (wrote) outbox.committed();
+    return result;
+  }
 
   /** Inserts a new active meeting. */
   async create(m: {
@@ -59,8 +95,22 @@ export class MeetingStore implements MeetingRecords {
       ended_at: null,
       ended_by: null,
     };
-    await this.db.insertInto('meetings').values(row).execute();
-    return toMeeting({ id: 0, ...row });
+    return this.announce(async (db) => {
+      await db.insertInto('meetings').values(row).execute();
+      const meeting = toMeeting({ id: 0, ...row });
+      const { meetingId, title, hostId, createdAt } = meeting;
+      return {
+        result: meeting,
+        events: [
+          {
+            type: 'meeting.started',
+            stream: `meeting:${m.meetingId}`,
+            at: m.at,
+            data: { meetingId, title, hostId, createdAt },
+          },
+        ],
+      };
+    });
   }
 
   /** How many meetings `hostId` hosts that have not ended (for the per-user cap). */
@@ -159,27 +209,47 @@ export class MeetingStore implements MeetingRecords {
       joined_at: iso(p.at),
       left_at: null,
     };
+    const joined = toParticipant({ id: 0, ...row });
     try {
-      await this.db.insertInto('meeting_participants').values(row).execute();
+      await this.announce(async (db) => {
+        await db.insertInto('meeting_participants').values(row).execute();
+        return {
+          result: undefined,
+          events: [
+            {
+              type: 'participant.joined',
+              stream: `meeting:${p.meetingId}`,
+              at: p.at,
+              data: { ...joined },
+            },
+          ],
+        };
+      });
     } catch (err) {
       // A concurrent join of the same user won the unique open-stay index.
       const winner = await this.participation(p.meetingId, p.userId);
       if (winner) return winner;
       throw err;
     }
-    return toParticipant({ id: 0, ...row });
+    return joined;
   }
 
   /** Closes the user's open stay; false when there was none. */
-  async leave(meetingId: string, userId: string, at: number): Promise<boolean> {
-    const r = await this.db
-      .updateTable('meeting_participants')
-      .set({ left_at: iso(at) })
-      .where('meeting_id', '=', meetingId)
-      .where('user_id', '=', userId)
-      .where('left_at', 'is', null)
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) > 0;
+  leave(meetingId: string, userId: string, at: number): Promise<boolean> {
+    return this.announce(async (db) => {
+      const closed = await db
+        .updateTable('meeting_participants')
+        .set({ left_at: iso(at) })
+        .where('meeting_id', '=', meetingId)
+        .where('user_id', '=', userId)
+        .where('left_at', 'is', null)
+        .returning('id')
+        .execute();
+      return {
+        result: closed.length > 0,
+        events: closed.length > 0 ? [leftEvent(meetingId, userId, at, 'left')] : [],
+      };
+    });
   }
 
   /**
@@ -187,16 +257,29 @@ export class MeetingStore implements MeetingRecords {
    * again after it was killed serves no one yet, so every stay still open was left by the
    * previous run. Returns how many it closed.
    */
-  async closeOpenStays(at: number): Promise<number> {
+  closeOpenStays(at: number): Promise<number> {
     const when = iso(at);
-    const r = await this.db
-      .updateTable('meeting_participants')
-      .set((eb) => ({
-        left_at: eb.case().when('joined_at', '>', when).then(eb.ref('joined_at')).else(when).end(),
-      }))
-      .where('left_at', 'is', null)
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows);
+    return this.announce(async (db) => {
+      const closed = await db
+        .updateTable('meeting_participants')
+        .set((eb) => ({
+          left_at: eb
+            .case()
+            .when('joined_at', '>', when)
+            .then(eb.ref('joined_at'))
+            .else(when)
+            .end(),
+        }))
+        .where('left_at', 'is', null)
+        .returning(['meeting_id', 'user_id', 'left_at'])
+        .execute();
+      return {
+        result: closed.length,
+        events: closed.map((r) =>
+          leftEvent(r.meeting_id, r.user_id, Date.parse(asIso(r.left_at)!), 'node_restart'),
+        ),
+      };
+    });
   }
 
   /**
@@ -206,34 +289,59 @@ export class MeetingStore implements MeetingRecords {
    */
   left(meetingId: string, userId: string, at: number): Promise<void> {
     if (!this.queue) return this.leave(meetingId, userId, at).then(() => undefined);
-    return this.queue.write(
-      this.db
-        .updateTable('meeting_participants')
-        .set({ left_at: iso(at) })
-        .where('meeting_id', '=', meetingId)
-        .where('user_id', '=', userId)
-        .where('left_at', 'is', null)
-        .compile(),
-    );
+    const open = this.db
+      .selectFrom('meeting_participants')
+      .select('id')
+      .where('meeting_id', '=', meetingId)
+      .where('user_id', '=', userId)
+      .where('left_at', 'is', null);
+    // The event is written (first) only if the stay is still open when the group runs.
+    const event =
+      this.outbox?.statementsIf(
+        leftEvent(meetingId, userId, at, 'disconnected'),
+        open.$call((q) => sql<SqlBool>`exists ${q}`),
+      ) ?? [];
+    const close = this.db
+      .updateTable('meeting_participants')
+      .set({ left_at: iso(at) })
+      .where('meeting_id', '=', meetingId)
+      .where('user_id', '=', userId)
+      .where('left_at', 'is', null)
+      .compile();
+    if (event.length === 0) return this.queue.write(close);
+    return this.queue.writeGroup([...event, close]).then(() => this.outbox?.committed());
   }
 
   /** Ends an active meeting and closes every open stay; false when it had already ended. */
   async end(meetingId: string, endedBy: string, at: number): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
+    const change = async (trx: Kysely<Database>) => {
       const r = await trx
         .updateTable('meetings')
         .set({ status: 'ended', ended_at: iso(at), ended_by: endedBy })
         .where('meeting_id', '=', meetingId)
         .where('status', '=', 'active')
         .executeTakeFirst();
-      if (Number(r.numUpdatedRows) === 0) return false;
-      await trx
+      if (Number(r.numUpdatedRows) === 0) return { result: false, events: [] };
+      const closed = await trx
         .updateTable('meeting_participants')
         .set({ left_at: iso(at) })
         .where('meeting_id', '=', meetingId)
         .where('left_at', 'is', null)
+        .returning('user_id')
         .execute();
-      return true;
-    });
+      const events: WebhookEvent[] = closed.map((p) =>
+        leftEvent(meetingId, p.user_id, at, 'meeting_ended'),
+      );
+      events.push({
+        type: 'meeting.ended',
+        stream: `meeting:${meetingId}`,
+        at,
+        data: { meetingId, endedBy, endedAt: iso(at) },
+      });
+      return { result: true, events };
+    };
+    // Without an outbox, still one transaction: the meeting and its stays end together.
+    if (this.outbox) return this.announce(change);
+    return this.db.transaction().execute(async (trx) => (await change(trx)).result);
   }
 }

@@ -134,6 +134,48 @@ function migrations(time: TimeType): Record<string, Migration> {
           .execute();
       },
     },
+    '0006_webhook_outbox': {
+      // Webhook events, one row per event and endpoint, written in the transaction of the
+      // change each announces (issue #16); a deliverer sends them and marks them sent or dead.
+      async up(db: Kysely<unknown>) {
+        const idType = time === 'timestamptz' ? 'bigserial' : 'integer';
+        await db.schema
+          .createTable('webhook_outbox')
+          .addColumn('id', sql.raw(idType), (c) =>
+            time === 'text' ? c.primaryKey().autoIncrement() : c.primaryKey(),
+          )
+          .addColumn('endpoint', 'varchar(64)', (c) => c.notNull())
+          .addColumn('msg_id', 'varchar(64)', (c) => c.notNull())
+          .addColumn('type', 'varchar(32)', (c) => c.notNull())
+          .addColumn('stream', 'varchar(200)', (c) => c.notNull())
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .addColumn('created_at', sql.raw(time), (c) => c.notNull())
+          .addColumn('status', 'varchar(8)', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('next_at', sql.raw(time), (c) => c.notNull())
+          .addColumn('last_error', 'varchar(300)')
+          .addColumn('done_at', sql.raw(time))
+          .execute();
+        // A write replayed from the journal inserts nothing twice.
+        await db.schema
+          .createIndex('idx_outbox_msg')
+          .unique()
+          .on('webhook_outbox')
+          .columns(['endpoint', 'msg_id'])
+          .execute();
+        await db.schema
+          .createIndex('idx_outbox_pending')
+          .on('webhook_outbox')
+          .columns(['endpoint', 'stream', 'id'])
+          .where(sql.ref('status'), '=', 'pending')
+          .execute();
+        await db.schema
+          .createIndex('idx_outbox_done')
+          .on('webhook_outbox')
+          .columns(['status', 'done_at'])
+          .execute();
+      },
+    },
     '0007_token_revocations': {
       // Revoked tokens: by id until they expire, or a user's tokens issued before a time.
       // Times in epoch ms, compared as numbers on every node's in-memory list.

@@ -88,6 +88,29 @@ export interface TokenRevocationsTable {
   created_at: string;
 }
 
+/**
+ * `webhook_outbox`: one row per webhook event and endpoint, inserted in the transaction of the
+ * change it announces; `pending` until the endpoint took it (`sent`) or it was given up on
+ * (`dead`, replayable).
+ */
+export interface WebhookOutboxTable {
+  id: Generated<number>;
+  endpoint: string;
+  /** The `webhook-id` header. */
+  msg_id: string;
+  type: string;
+  /** Events of one stream (a call, a meeting, a user) are delivered in id order. */
+  stream: string;
+  /** The exact body. */
+  payload: string;
+  created_at: string;
+  status: string;
+  attempts: number;
+  next_at: string;
+  last_error: string | null;
+  done_at: string | null;
+}
+
 /** The database as Kysely sees it. */
 export interface Database {
   call_records: CallRecordsTable;
@@ -95,4 +118,5 @@ export interface Database {
   meeting_participants: MeetingParticipantsTable;
   node_last_seen: NodeLastSeenTable;
   token_revocations: TokenRevocationsTable;
+  webhook_outbox: WebhookOutboxTable;
 }

@@ -2,10 +2,17 @@ import { mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/prom
 import { dirname } from 'node:path';
 import type { Statement } from './sqlite-protocol.ts';
 
-/** One journaled write: the store kind it was compiled for, and the statement. */
-interface Entry extends Statement {
-  kind: string;
-}
+/**
+ * One journaled write: the store kind it was compiled for, and the statement, or the
+ * statements that commit together (`stmts`).
+ */
+type Entry = { kind: string } & (Statement | { stmts: Statement[] });
+
+/** A journal line for one group of statements (a lone statement in the original form). */
+const line = (kind: string, g: readonly Statement[]): string =>
+  JSON.stringify(
+    g.length === 1 ? { kind, sql: g[0]!.sql, params: g[0]!.params } : { kind, stmts: g },
+  ) + '\n';
 
 /**
  * An append-only file of the writes the store has not taken yet (`pending-writes.jsonl` in the
@@ -31,15 +38,18 @@ export class WriteJournal {
     private readonly onTrouble: (err: unknown) => void,
   ) {}
 
-  /** The journaled statements of an earlier run (for this store kind), oldest first. */
-  async load(): Promise<Statement[]> {
+  /**
+   * The journaled writes of an earlier run (for this store kind), oldest first: each a group
+   * of statements that commit together.
+   */
+  async load(): Promise<Statement[][]> {
     let text: string;
     try {
       text = await readFile(this.file, 'utf8');
     } catch {
       return [];
     }
-    const out: Statement[] = [];
+    const out: Statement[][] = [];
     for (const line of text.split('\n')) {
       if (!line) continue;
       let e: Entry;
@@ -53,18 +63,16 @@ export class WriteJournal {
           `${this.file} holds ${e.kind} writes but the store is ${this.kind}: point DATABASE_URL back, or move the file away`,
         );
       }
-      out.push({ sql: e.sql, params: e.params });
+      out.push('stmts' in e ? e.stmts : [{ sql: e.sql, params: e.params }]);
     }
     this.entries = out.length;
     return out;
   }
 
-  /** Appends `stmts` and syncs them to disk. */
-  append(stmts: readonly Statement[]): Promise<void> {
-    if (stmts.length === 0) return Promise.resolve();
-    const text = stmts
-      .map((s) => JSON.stringify({ kind: this.kind, sql: s.sql, params: s.params }) + '\n')
-      .join('');
+  /** Appends the groups of statements and syncs them to disk. */
+  append(groups: readonly (readonly Statement[])[]): Promise<void> {
+    if (groups.length === 0) return Promise.resolve();
+    const text = groups.map((g) => line(this.kind, g)).join('');
     return this.serial(async () => {
       if (!this.fh) {
         await mkdir(dirname(this.file), { recursive: true });
@@ -72,7 +80,7 @@ export class WriteJournal {
       }
       await this.fh.appendFile(this.torn ? `\n${text}` : text);
       await this.fh.datasync();
-      this.entries += stmts.length;
+      this.entries += groups.length;
     });
   }
 
@@ -81,12 +89,10 @@ export class WriteJournal {
     return this.entries;
   }
 
-  /** Replaces the file's content with `stmts` (to drop what the store has taken since). */
-  rewrite(stmts: readonly Statement[]): Promise<void> {
+  /** Replaces the file's content with `groups` (to drop what the store has taken since). */
+  rewrite(groups: readonly (readonly Statement[])[]): Promise<void> {
     const tmp = `${this.file}.tmp`;
-    const text = stmts
-      .map((s) => JSON.stringify({ kind: this.kind, sql: s.sql, params: s.params }) + '\n')
-      .join('');
+    const text = groups.map((g) => line(this.kind, g)).join('');
     return this.serial(async () => {
       await this.closeFile();
       const fh = await open(tmp, 'w');
@@ -97,7 +103,7 @@ export class WriteJournal {
         await fh.close();
       }
       await rename(tmp, this.file);
-      this.entries = stmts.length;
+      this.entries = groups.length;
     });
   }
 

@@ -5,13 +5,15 @@ import { isPermanent } from './store-errors.ts';
 import type { WriteJournal } from './write-journal.ts';
 import type { WriteStatus } from '../core/index.ts';
 
+/** Statements that commit together or not at all (a change and the webhook events it makes). */
 interface Pending {
-  q: CompiledQuery;
+  qs: readonly CompiledQuery[];
   resolve: () => void;
   reject: (err: unknown) => void;
 }
 
 const statement = (q: CompiledQuery): Statement => ({ sql: q.sql, params: q.parameters });
+const group = (p: Pending): Statement[] => p.qs.map(statement);
 
 /** What the queue reports as it goes (metrics, logs). */
 export interface WriteQueueEvents {
@@ -27,7 +29,10 @@ export interface WriteQueueEvents {
 export interface WriteQueueOptions {
   /** Writes kept while the store refuses them; beyond it a write is refused at once. */
   maxPending: number;
-  /** Statements per transaction (a long backlog is written in pieces of this size). */
+  /**
+   * Statements per transaction (a long backlog is written in pieces of this size; a group is
+   * never split).
+   */
   maxBatch?: number;
   /** First and longest wait between attempts while the store fails. */
   retryMinMs?: number;
@@ -67,7 +72,7 @@ export class WriteQueue {
   private readonly retryMaxMs: number;
   /** Whether pending writes go to the journal (from a refusal until the backlog is empty). */
   private journaling = false;
-  private journalBuf: Statement[] = [];
+  private journalBuf: Statement[][] = [];
   private journalPump: Promise<void> | null = null;
   /** Closed: no more attempts (what is pending is in the journal). */
   private stopped = false;
@@ -83,14 +88,22 @@ export class WriteQueue {
 
   /** Queues `q`; resolves once the transaction that carries it has committed. */
   write(q: CompiledQuery): Promise<void> {
+    return this.writeGroup([q]);
+  }
+
+  /**
+   * Queues statements that must commit in one transaction, all or none (also when replayed
+   * from the journal); resolves once it has committed.
+   */
+  writeGroup(qs: readonly CompiledQuery[]): Promise<void> {
     if (this.pending.length >= this.o.maxPending) {
       const err = new BacklogFullError(this.o.maxPending);
       this.o.events?.dropped?.(err, 'backlog_full');
       return Promise.reject(err);
     }
-    if (this.journaling) this.toJournal([statement(q)]);
+    if (this.journaling) this.toJournal([qs.map(statement)]);
     return new Promise((resolve, reject) => {
-      this.pending.push({ q, resolve, reject });
+      this.pending.push({ qs, resolve, reject });
       if (this.pending.length === 1 && !this.flushing && !this.retryTimer)
         setImmediate(() => void this.flush());
     });
@@ -111,18 +124,22 @@ export class WriteQueue {
    * and waits until the store has taken them. Returns how many there were.
    */
   async recover(): Promise<number> {
-    const stmts = (await this.o.journal?.load()) ?? [];
-    if (stmts.length === 0) return 0;
+    const groups = (await this.o.journal?.load()) ?? [];
+    if (groups.length === 0) return 0;
     this.journaling = true;
-    const done = stmts.map(
-      (s) =>
+    const done = groups.map(
+      (g) =>
         new Promise<void>((resolve, reject) =>
-          this.pending.push({ q: CompiledQuery.raw(s.sql, [...s.params]), resolve, reject }),
+          this.pending.push({
+            qs: g.map((s) => CompiledQuery.raw(s.sql, [...s.params])),
+            resolve,
+            reject,
+          }),
         ),
     );
     await this.drain();
     await Promise.allSettled(done);
-    return stmts.length;
+    return groups.length;
   }
 
   /**
@@ -138,7 +155,7 @@ export class WriteQueue {
     this.retryTimer = null;
     if (this.pending.length > 0 && !this.journaling) {
       this.journaling = true;
-      this.toJournal(this.pending.map((p) => statement(p.q)));
+      this.toJournal(this.pending.map(group));
     }
     await this.journalPump;
     await this.o.journal?.close();
@@ -167,11 +184,23 @@ export class WriteQueue {
     return this.flushing;
   }
 
+  /** The groups of the next transaction: up to `maxBatch` statements, at least one group. */
+  private head(): Pending[] {
+    let n = 0;
+    let end = 0;
+    while (end < this.pending.length) {
+      n += this.pending[end]!.qs.length;
+      if (end > 0 && n > this.maxBatch) break;
+      end++;
+    }
+    return this.pending.slice(0, end);
+  }
+
   /** Writes the head of the queue; on a transient failure keeps it and schedules a retry. */
   private async run(): Promise<void> {
-    const batch = this.pending.slice(0, this.maxBatch);
+    const batch = this.head();
     try {
-      await this.db.writeBatch(batch.map((p) => p.q));
+      await this.db.writeBatch(batch.flatMap((p) => p.qs));
       this.taken(batch.length);
       return;
     } catch (err) {
@@ -180,7 +209,7 @@ export class WriteQueue {
     // A write that can never succeed must not hold the others back: find it, one at a time.
     for (const p of batch) {
       try {
-        await this.db.writeBatch([p.q]);
+        await this.db.writeBatch(p.qs);
         this.taken(1);
       } catch (err) {
         if (!isPermanent(err)) return this.failed(err);
@@ -203,7 +232,7 @@ export class WriteQueue {
       } else if (journal.size > 2 * this.pending.length + 10_000) {
         // Most of the journal is in the store by now: keep it to what is still pending.
         this.journalBuf = [];
-        void journal.rewrite(this.pending.map((p) => statement(p.q)));
+        void journal.rewrite(this.pending.map(group));
       }
     }
     if (this.downSince !== null) {
@@ -217,7 +246,7 @@ export class WriteQueue {
   private failed(err: unknown): void {
     if (!this.journaling && this.o.journal) {
       this.journaling = true;
-      this.toJournal(this.pending.map((p) => statement(p.q)));
+      this.toJournal(this.pending.map(group));
     }
     const first = this.downSince === null;
     this.downSince ??= Date.now();
@@ -235,10 +264,10 @@ export class WriteQueue {
   }
 
   /** Appends to the journal, one append (and fsync) at a time, each taking all that waits. */
-  private toJournal(stmts: Statement[]): void {
+  private toJournal(groups: Statement[][]): void {
     const journal = this.o.journal;
     if (!journal) return;
-    this.journalBuf.push(...stmts);
+    this.journalBuf.push(...groups);
     this.journalPump ??= (async () => {
       while (this.journalBuf.length > 0) {
         const batch = this.journalBuf;
