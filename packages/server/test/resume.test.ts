@@ -194,9 +194,14 @@ describe('resumable sessions', () => {
   test('a parked device stays online: a call to it rings after the resume', async () => {
     const alice = await srv.connect('r-park-alice');
     const bob = await open('r-park-bob');
+    const nativeConnections = async () =>
+      (await srv.app.metrics.connections.get()).values.find((v) => v.labels.dialect === 'native')
+        ?.value ?? 0;
+    const before = await nativeConnections();
     bob.c.ws.terminate();
     await bob.c.waitClose();
-    await new Promise((r) => setTimeout(r, 50));
+    // Parked once the server has seen the socket go (a fixed pause lost that race at load 10).
+    while ((await nativeConnections()) >= before) await new Promise((r) => setTimeout(r, 10));
     const inv = await alice.request('call:invite', { callee: 'r-park-bob', media: 'audio' });
     assert.equal(inv.type, 'ok');
     const callId = inv.data.callId as string;
