@@ -194,14 +194,24 @@ describe('resumable sessions', () => {
   test('a parked device stays online: a call to it rings after the resume', async () => {
     const alice = await srv.connect('r-park-alice');
     const bob = await open('r-park-bob');
-    const nativeConnections = async () =>
-      (await srv.app.metrics.connections.get()).values.find((v) => v.labels.dialect === 'native')
-        ?.value ?? 0;
+    // Native connections on every node (in a cluster bob may be on any of them).
+    const nativeConnections = async () => {
+      let n = 0;
+      for (const app of srv.apps) {
+        const { values } = await app.metrics.connections.get();
+        n += values.find((v) => v.labels.dialect === 'native')?.value ?? 0;
+      }
+      return n;
+    };
     const before = await nativeConnections();
     bob.c.ws.terminate();
     await bob.c.waitClose();
     // Parked once the server has seen the socket go (a fixed pause lost that race at load 10).
-    while ((await nativeConnections()) >= before) await new Promise((r) => setTimeout(r, 10));
+    const deadline = Date.now() + 20_000;
+    while ((await nativeConnections()) >= before) {
+      assert.ok(Date.now() < deadline, 'the server never saw the socket close');
+      await new Promise((r) => setTimeout(r, 10));
+    }
     const inv = await alice.request('call:invite', { callee: 'r-park-bob', media: 'audio' });
     assert.equal(inv.type, 'ok');
     const callId = inv.data.callId as string;
