@@ -122,6 +122,10 @@ export function runOpenLoop(
     const w0 = t0 + warmSends * step;
     const w1 = t0 + total * step;
     let m = 0;
+    // Keepalives (see RelayTarget.keepalive): client k's j-th at t0 + (j × clients + k) × kStep.
+    const keep = target.keepalive;
+    const kStep = keep ? keep.everyMs / senders : Infinity;
+    let k = 0;
     let start: CpuMark | undefined;
     let end: CpuMark | undefined;
     let drainTimer: NodeJS.Timeout | undefined;
@@ -181,8 +185,14 @@ export function runOpenLoop(
         else p.a.send(p.trickleA.make(at));
         m++;
       }
+      while (keep && t0 + k * kStep <= now && t0 + k * kStep < w1) {
+        const p = pairs[(k >> 1) % pairs.length]!;
+        (k & 1 ? p.b : p.a).send(keep.frame);
+        k++;
+      }
       if (m < total) {
-        setTimeout(tick, Math.max(0, t0 + m * step - performance.now()));
+        const next = Math.min(t0 + m * step, t0 + k * kStep);
+        setTimeout(tick, Math.max(0, next - performance.now()));
         return;
       }
       // The window closes when its last message is due; what arrives later counts for latency.

@@ -169,7 +169,8 @@ export function reportOpen(
     `\nOpen loop: each side of a pair sends one ~300-byte ICE message ${o.loop.ratePerSide}×/s, ` +
       `spread (one message per write), latency from the scheduled send; ${o.loop.seconds} s ` +
       `windows after ${o.loop.warmupSeconds} s of warm-up, ${o.trials} alternating trials; ` +
-      `median (min–max)` +
+      `median (min–max); each server's clients keep their connections alive as its own ` +
+      `client does (PeerJS: a HEARTBEAT every 5 s; Parley: pongs to the server's pings)` +
       (o.capacity
         ? `; load = offered ÷ ${fmtInt(o.capacity)} msgs/s (saturation, lower server)`
         : ''),

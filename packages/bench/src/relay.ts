@@ -49,6 +49,13 @@ export interface RelayTarget {
   readonly name: string;
   readonly pid?: number;
   readonly kinds: Kinds;
+  /**
+   * What the server's own client sends to stay connected, if the client keeps the connection
+   * alive rather than the server (PeerJS's client sends a HEARTBEAT every 5 s, `pingInterval`;
+   * Parley's server pings and the client's pong is the keepalive). The open-loop phase sends it
+   * as that client would, so each server carries its protocol's real keepalive load.
+   */
+  readonly keepalive?: { everyMs: number; frame: string };
   /** Opens `n` pairs with clients of `client` (default: the lean one). */
   open(n: number, tag: string, client?: ClientKind): Promise<RelayPair[]>;
   close(pairs: readonly RelayPair[]): Promise<void>;
@@ -330,6 +337,8 @@ export function peerJsTarget(wsBase: string, pid?: number): RelayTarget {
     name: 'PeerJS',
     ...(pid !== undefined ? { pid } : {}),
     kinds: { offer: '{"type":"OFFER"', answer: '{"type":"ANSWER"', ice: '{"type":"CANDIDATE"' },
+    // The PeerJS client's default (lib/socket.ts: pingInterval = 5000).
+    keepalive: { everyMs: 5000, frame: '{"type":"HEARTBEAT"}' },
     async open(n, tag, client = 'lean') {
       const url = (id: string) =>
         `${wsBase}/peerjs?key=peerjs&id=${id}&token=${randomBytes(6).toString('hex')}`;
