@@ -497,7 +497,10 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
     };
     report(result, print);
     const warnings = parley?.warnings() ?? 0;
-    if (warnings > 0) print(`\nnote: the Parley child logged ${warnings} warnings or errors`);
+    if (warnings > 0) {
+      print(`\nnote: the Parley child logged ${warnings} warnings or errors, the first:`);
+      for (const line of parley?.firstWarnings() ?? []) print(`  ${line}`);
+    }
     if (opts.json) print(JSON.stringify(result));
     return result;
   } finally {

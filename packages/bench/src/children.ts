@@ -146,17 +146,27 @@ export interface ServerChild {
   tail(): string;
   /** Log lines at warn level or above that the child wrote. */
   warnings(): number;
+  /** The first few of those lines, to print with the count (a count alone explains nothing). */
+  firstWarnings(): string[];
   /** SIGTERM, then SIGKILL after `graceMs`; resolves when it has exited. */
   stop(graceMs?: number): Promise<void>;
 }
 
+/** Warning lines a child keeps to print. */
+const FIRST_WARNINGS = 3;
+
 function watch(name: string, proc: ChildProcess): ServerChild & { exited: Promise<number | null> } {
   let tail = '';
   let warnings = 0;
+  const first: string[] = [];
   const keep = (chunk: Buffer) => {
     const text = chunk.toString();
     // The server logs level names (see observability/logger.ts); warn and worse count.
-    warnings += text.match(/"level":"(?:WARN|ERROR|FATAL)"/g)?.length ?? 0;
+    const lines = text.split('\n').filter((l) => /"level":"(?:WARN|ERROR|FATAL)"/.test(l));
+    warnings += lines.length;
+    first.push(
+      ...lines.slice(0, Math.max(0, FIRST_WARNINGS - first.length)).map((l) => l.slice(0, 400)),
+    );
     tail = (tail + text).slice(-8192);
   };
   proc.stdout?.on('data', keep);
@@ -171,6 +181,7 @@ function watch(name: string, proc: ChildProcess): ServerChild & { exited: Promis
     exited,
     tail: () => tail,
     warnings: () => warnings,
+    firstWarnings: () => [...first],
     async stop(graceMs = 15_000) {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
       proc.kill('SIGTERM');
