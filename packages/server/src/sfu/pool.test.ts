@@ -1,34 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { pino } from 'pino';
 import { loadConfig } from '../config/index.ts';
 import { Metrics } from '../observability/index.ts';
 import { SfuPool } from './index.ts';
-
-/** The real mediasoup worker (built by scripts/mediasoup-worker.sh); no mocks. */
-function pool(sfu: Record<string, unknown>): SfuPool {
-  const config = loadConfig(process.env, { sfu });
-  const bin = config.sfu.workerBin;
-  if (!bin || !existsSync(bin)) {
-    throw new Error(
-      'the mediasoup worker binary is needed: build it once with `bash scripts/mediasoup-worker.sh` ' +
-        '(a few minutes) and/or set MEDIASOUP_WORKER_BIN to the path it prints',
-    );
-  }
-  return new SfuPool({ sfu: config.sfu, log: pino({ level: 'silent' }), metrics: new Metrics() });
-}
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { testPool, until } from './pool.kit.ts';
 
 test('routers go to the least loaded worker; a dead worker is replaced', async () => {
-  const p = pool({ workers: 2 });
+  const p = testPool({ workers: 2 });
   try {
     await p.start();
     const a = await p.createRouter();
@@ -70,7 +49,7 @@ test('routers go to the least loaded worker; a dead worker is replaced', async (
 
 test('with a WebRtcServer every transport of a worker shares one port', async () => {
   const port = 50_000 + (process.pid % 5000);
-  const p = pool({ workers: 1, webRtcServerPort: port });
+  const p = testPool({ workers: 1, webRtcServerPort: port });
   try {
     const r = await p.createRouter();
     const t1 = await r.createWebRtcTransport({ appData: {} });
