@@ -1,6 +1,7 @@
 // The server's folder structure (issue #14, DESIGN.md): core/ is a leaf of ports, folders do
-// not import each other in a circle, and only the composition root (app.ts) and the CLI may
-// reach into cluster/; production code imports no test helper. `npm test` runs this (`npm run deps`).
+// not import each other in a circle, only the composition root (app.ts) and the CLI may reach
+// into cluster/, and production code imports no test helper. `npm test` runs this
+// (`npm run deps`).
 const src = '^packages/server/src/';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
