@@ -175,7 +175,8 @@ test(
       ]);
       if (stopped !== 0) fail(`npm start ended with ${stopped} after SIGTERM`);
       const gone = Date.now() + 10_000;
-      while (groupAlive(npm.pid!) && Date.now() < gone) await new Promise((r) => setTimeout(r, 100));
+      while (groupAlive(npm.pid!) && Date.now() < gone)
+        await new Promise((r) => setTimeout(r, 100));
       assert.equal(groupAlive(npm.pid!), false, 'a process of npm start outlived it');
       assert.match(output, /"event":"signal"/, 'the server heard the signal');
     } finally {
