@@ -62,7 +62,8 @@ function freshClone(): string {
   }
   // A checkout's package-lock.json is newer than the install, which would make `npm start`
   // run `npm ci` (scripts/ensure-install.mjs): the linked install is the one of this lock.
-  const installedAt = statSync(join(installed, '.package-lock.json')).mtime;
+  // (A second older: utimes takes whole milliseconds, and rounding may land after the install.)
+  const installedAt = new Date(statSync(join(installed, '.package-lock.json')).mtimeMs - 1000);
   utimesSync(join(dir, 'package-lock.json'), installedAt, installedAt);
   return dir;
 }
@@ -110,6 +111,12 @@ test(
     // Its own process group, so that nothing it starts (the SQLite process, the mediasoup
     // workers) can outlive the test unseen.
     const npm = spawn('npm', ['start'], { cwd: dir, env, detached: true, stdio: 'pipe' });
+    // The runner ends a file that overruns with SIGTERM: the group must not outlive it.
+    const abandon = () => {
+      if (groupAlive(npm.pid!)) process.kill(-npm.pid!, 'SIGKILL');
+      process.exit(1);
+    };
+    process.once('SIGTERM', abandon);
     let output = '';
     const keep = (chunk: Buffer) => void (output = (output + chunk.toString()).slice(-16_384));
     npm.stdout.on('data', keep);
@@ -123,6 +130,8 @@ test(
       const deadline = Date.now() + READY_MS;
       for (;;) {
         if (exitCode !== undefined) fail(`npm start exited (${exitCode}) before serving`);
+        // The linked install must do: a second one would take minutes and the network.
+        if (output.includes('installing dependencies')) fail('npm start ran npm ci');
         const status = await fetch(`${base}/healthz`).then(
           (r) => r.status,
           () => 0,
@@ -180,6 +189,7 @@ test(
       assert.equal(groupAlive(npm.pid!), false, 'a process of npm start outlived it');
       assert.match(output, /"event":"signal"/, 'the server heard the signal');
     } finally {
+      process.off('SIGTERM', abandon);
       if (groupAlive(npm.pid!)) process.kill(-npm.pid!, 'SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     }
