@@ -1,6 +1,7 @@
 // The server's folder structure (issue #14, DESIGN.md): core/ is a leaf of ports, folders do
-// not import each other in a circle, and only the composition root (app.ts) and the CLI may
-// reach into cluster/. `npm test` runs this (`npm run deps`).
+// not import each other in a circle, only the composition root (app.ts) and the CLI may reach
+// into cluster/, and production code imports no test helper. `npm test` runs this
+// (`npm run deps`).
 const src = '^packages/server/src/';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -36,6 +37,15 @@ export default {
       severity: 'error',
       from: { path: src, pathNot: `${src}(app\\.ts$|index\\.ts$|cluster/|cli/)` },
       to: { path: `${src}cluster/` },
+    },
+    {
+      // The build leaves tests and their helpers (`*.kit.ts`) out of dist/ (tsconfig.build.json),
+      // but tsc would still compile a kit that production code imports.
+      name: 'no-production-imports-test-kit',
+      comment: 'Only tests and other kits import a test helper (*.kit.ts); dist/ holds none.',
+      severity: 'error',
+      from: { path: src, pathNot: '\\.(test|kit)\\.ts$' },
+      to: { path: '\\.kit\\.ts$' },
     },
   ],
   options: {

@@ -109,6 +109,8 @@ class PageMeeting {
   peerId = '';
   joinedAt = 0;
   firstFrameAt = 0;
+  /** How many times the page joined again after rtc:mediaReset. */
+  rejoins = 0;
   private sig!: Signaling;
   private readonly device = new Device();
   private send!: types.Transport;
@@ -117,6 +119,9 @@ class PageMeeting {
   private dataProducer: types.DataProducer | null = null;
   private videoProducer: types.Producer | null = null;
   private ready!: Promise<void>;
+  /** The published camera and microphone, kept for a rejoin. */
+  private stream: MediaStream | null = null;
+  private rejoining = Promise.resolve();
 
   constructor(private readonly o: Options) {}
 
@@ -125,8 +130,6 @@ class PageMeeting {
     const { o } = this;
     this.joinedAt = performance.now();
     this.sig = await (o.transport === 'ws' ? wsSignaling(o) : socketIoSignaling(o));
-    let markReady!: () => void;
-    this.ready = new Promise((r) => (markReady = r));
     for (const type of [
       'rtc:peerJoined',
       'rtc:peerLeft',
@@ -150,13 +153,27 @@ class PageMeeting {
       (d) => void this.ready.then(() => this.consumeData(d.dataProducerId)),
     );
     this.sig.on('rtc:producerClosed', (d) => this.dropProducer(d.producerId as string));
+    // One rejoin at a time, each after the join before it has its transports.
+    this.sig.on('rtc:mediaReset', () => {
+      this.rejoining = this.rejoining.then(() => this.ready).then(() => this.rejoin());
+    });
 
-    const { meetingId } = o;
     const { rtpCapabilities } = await this.sig.request('rtc:getRouterRtpCapabilities', {
-      meetingId,
+      meetingId: o.meetingId,
     });
     await this.device.load({ routerRtpCapabilities: rtpCapabilities as types.RtpCapabilities });
-    const joined = await this.sig.request('rtc:join', { meetingId });
+    const peers = await this.enter();
+    return { peerId: this.peerId, peers };
+  }
+
+  /**
+   * rtc:join, the two transports, and a consumer for everything already published; events for
+   * producers that come meanwhile wait on `ready`. Returns how many peers were there.
+   */
+  private async enter(): Promise<number> {
+    let markReady!: () => void;
+    this.ready = new Promise((r) => (markReady = r));
+    const joined = await this.sig.request('rtc:join', { meetingId: this.o.meetingId });
     this.peerId = joined.peerId as string;
     this.send = await this.transport('send');
     this.recv = await this.transport('recv');
@@ -165,7 +182,27 @@ class PageMeeting {
       for (const p of peer.producers as Data[]) await this.consume(p.id, peer.peerId);
       for (const d of peer.dataProducers as Data[]) await this.consumeData(d.id);
     }
-    return { peerId: this.peerId, peers: (joined.peers as unknown[]).length };
+    return (joined.peers as unknown[]).length;
+  }
+
+  /**
+   * The server lost this peer's media (its SFU worker or node died: rtc:mediaReset): join again
+   * on the same connection, as the SDK does, and publish the same tracks again.
+   */
+  private async rejoin(): Promise<void> {
+    try {
+      this.send.close();
+      this.recv.close();
+      for (const r of this.remotes.values()) r.element.remove();
+      this.remotes.clear();
+      this.videoProducer = null;
+      this.dataProducer = null;
+      await this.enter();
+      if (this.stream) await this.produceAll(this.stream);
+      this.rejoins++;
+    } catch (err) {
+      console.warn('meeting page: cannot rejoin', err);
+    }
   }
 
   /** Publishes the fake microphone, the fake camera in three simulcast encodings, and "chat". */
@@ -180,10 +217,17 @@ class PageMeeting {
         frameRate: { ideal: size.frameRate },
       },
     });
+    this.stream = stream;
+    return this.produceAll(stream);
+  }
+
+  private async produceAll(stream: MediaStream): Promise<{ audio: string; video: string }> {
     const audio = await this.send.produce({
       track: stream.getAudioTracks()[0]!,
       codecOptions: { opusStereo: true, opusDtx: true, opusFec: true },
       appData: { source: 'mic' },
+      // The tracks outlive their producers (closed with the transport): a rejoin reuses them.
+      stopTracks: false,
     });
     this.videoProducer = await this.send.produce({
       track: stream.getVideoTracks()[0]!,
@@ -193,6 +237,7 @@ class PageMeeting {
         { rid: 'r2', maxBitrate: 1_500_000, scalabilityMode: 'S1T3', scaleResolutionDownBy: 1 },
       ],
       appData: { source: 'camera' },
+      stopTracks: false,
     });
     this.dataProducer = await this.send.produceData({ label: 'chat', appData: { kind: 'chat' } });
     return { audio: audio.id, video: this.videoProducer.id };

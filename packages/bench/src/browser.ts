@@ -59,6 +59,10 @@ export interface MeetingPage {
   events: Array<{ type: string; data: Record<string, unknown> }>;
   /** Data channel messages received. */
   messages: string[];
+  /** This page's peer id in the meeting (a new one after each rejoin). */
+  peerId: string;
+  /** How many times the page joined again, by itself, after rtc:mediaReset. */
+  rejoins: number;
   /** performance.now() when join() started, and when the first remote video frame showed. */
   joinedAt: number;
   firstFrameAt: number;

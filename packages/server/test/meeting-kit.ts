@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { io, type Socket } from 'socket.io-client';
 import { loadConfig } from '../src/config/index.ts';
+import { requireWorkerBin } from '../src/sfu/pool.kit.ts';
 import {
   startServer,
   TestClient,
@@ -17,15 +17,7 @@ import {
 
 /** The mediasoup worker binary; throws how to get it when it is missing (never skips). */
 export function workerBin(): string {
-  const bin = process.env.MEDIASOUP_WORKER_BIN ?? loadConfig({}).sfu.workerBin;
-  if (!bin || !existsSync(bin)) {
-    throw new Error(
-      `the mediasoup worker binary is needed (${bin ?? 'not found in ~/.cache/parley'}): ` +
-        'build it once with `bash scripts/mediasoup-worker.sh` (a few minutes) and/or set ' +
-        'MEDIASOUP_WORKER_BIN to the path it prints',
-    );
-  }
-  return bin;
+  return requireWorkerBin(process.env.MEDIASOUP_WORKER_BIN ?? loadConfig({}).sfu.workerBin);
 }
 
 type Tree = Record<string, unknown>;

@@ -1,13 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
-import {
-  launchChromium,
-  servePage,
-  DEFAULT_CHROMIUM,
-  type MeetingPageWindow,
-  type PageServer,
-} from '@parley/bench/browser';
+import type { Page } from 'playwright-core';
+import type { MeetingPageWindow } from '@parley/bench/browser';
+import { MeetingBrowser, WAIT, decodedPeers, until } from './browser-kit.ts';
 import type { TestServer } from './harness.ts';
 import { createMeeting, joinMeeting, rest, startMeetingServer } from './meeting-kit.ts';
 
@@ -18,44 +13,19 @@ import { createMeeting, joinMeeting, rest, startMeetingServer } from './meeting-
  * endpoint, once over socket.io. Waits are event-driven with generous limits (two shared cores).
  */
 
-const WAIT = { timeout: 60_000, polling: 250 };
-
-type Video = Array<{ peerId: string; framesDecoded: number; width: number }>;
-
 /** The page's window, as the callbacks below see it when they run in the browser. */
 declare const window: MeetingPageWindow;
 
-/**
- * Runs `probe` (a page.evaluate) every 250 ms until it returns something truthy. Playwright's
- * waitForFunction does not await an async predicate: a pending promise counts as truthy, so it
- * cannot wait on getStats().
- */
-async function until<R>(
-  what: string,
-  probe: () => Promise<R>,
-): Promise<Exclude<R, false | null | undefined | 0 | ''>> {
-  const deadline = Date.now() + WAIT.timeout;
-  for (;;) {
-    const r = await probe();
-    if (r) return r as Exclude<R, false | null | undefined | 0 | ''>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, WAIT.polling));
-  }
-}
-
 describe('meetings in Chromium', () => {
   let srv: TestServer;
-  let browser: Browser;
-  let page: PageServer;
+  let chromium: MeetingBrowser;
 
   before(async () => {
     srv = await startMeetingServer();
-    browser = await launchChromium(process.env.CHROMIUM_PATH ?? DEFAULT_CHROMIUM);
-    page = await servePage();
+    chromium = await MeetingBrowser.open();
   });
   after(async () => {
-    await browser?.close();
-    await page?.close();
+    await chromium?.close();
     await srv?.close();
   });
 
@@ -71,49 +41,28 @@ describe('meetings in Chromium', () => {
         const peerIds: Record<string, string> = {};
         try {
           for (const user of users) {
-            const p = await browser.newPage();
-            p.on('pageerror', (err) => process.stderr.write(`[${user}] ${err.message}\n`));
-            await p.goto(page.url);
-            await p.waitForFunction(() => typeof window.startMeeting === 'function');
-            const options = {
+            const joined = await chromium.join(user, {
               server: transport === 'ws' ? srv.wsBase : srv.httpBase,
               transport,
               token: await srv.token(user, { name: user }),
               meetingId,
-            };
-            const joined = await p.evaluate((o) => window.startMeeting(o).join(), options);
+            });
             peerIds[user] = joined.peerId;
-            pages[user] = p;
+            pages[user] = joined.page;
           }
           for (const user of users) await pages[user]!.evaluate(() => window.meeting.publish());
 
           // Everyone decodes the two others' video: frames rising, a real width.
           for (const user of users) {
-            const p = pages[user]!;
-            const first = await until(`${user} decoding two videos`, () =>
-              p.evaluate(async () => {
-                const v = await window.meeting.video();
-                return v.length === 2 && v.every((x) => x.framesDecoded > 0 && x.width > 0) && v;
-              }),
-            );
-            await until(`${user}'s frames rising`, () =>
-              p.evaluate(async (before: Video) => {
-                const v = await window.meeting.video();
-                return (
-                  v.length === 2 &&
-                  v.every(
-                    (x) =>
-                      x.framesDecoded >
-                      (before.find((b) => b.peerId === x.peerId)?.framesDecoded ?? Infinity) + 5,
-                  )
-                );
-              }, first),
-            );
             const others = users
               .filter((u) => u !== user)
               .map((u) => peerIds[u])
               .sort();
-            assert.deepEqual(first.map((v) => v.peerId).sort(), others, `${user} sees the others`);
+            assert.deepEqual(
+              await decodedPeers(pages[user]!, 2, user),
+              others,
+              `${user} sees the others`,
+            );
           }
 
           // Simulcast: the SFU receives three encodings of each camera.

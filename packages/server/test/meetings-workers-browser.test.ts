@@ -1,13 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
-import {
-  launchChromium,
-  servePage,
-  DEFAULT_CHROMIUM,
-  type MeetingPageWindow,
-  type PageServer,
-} from '@parley/bench/browser';
+import type { Page } from 'playwright-core';
+import type { MeetingPageWindow } from '@parley/bench/browser';
+import { MeetingBrowser, WAIT, decodedPeers } from './browser-kit.ts';
 import type { TestServer } from './harness.ts';
 import { createMeeting, joinMeeting, startMeetingServer } from './meeting-kit.ts';
 
@@ -15,42 +10,22 @@ import { createMeeting, joinMeeting, startMeetingServer } from './meeting-kit.ts
  * End to end in headless Chromium with fake devices: a meeting whose peers sit on routers on the
  * two workers of one node (a consumer budget of 2 per worker spreads it at the third peer), every
  * peer decoding every other's video through the pipes, data channels through them too; then
- * the worker of one peer dies, the others keep decoding each other, and that peer rejoins.
+ * the worker of one peer dies, the others keep decoding each other, and that peer's page rejoins
+ * by itself.
  */
-
-const WAIT = { timeout: 60_000, polling: 250 };
-
-type Video = Array<{ peerId: string; framesDecoded: number; width: number }>;
 
 /** The page's window, as the callbacks below see it when they run in the browser. */
 declare const window: MeetingPageWindow;
 
-/** Runs `probe` every 250 ms until it returns something truthy (see meetings-browser.test.ts). */
-async function until<R>(
-  what: string,
-  probe: () => Promise<R>,
-): Promise<Exclude<R, false | null | undefined | 0 | ''>> {
-  const deadline = Date.now() + WAIT.timeout;
-  for (;;) {
-    const r = await probe();
-    if (r) return r as Exclude<R, false | null | undefined | 0 | ''>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, WAIT.polling));
-  }
-}
-
 let srv: TestServer;
-let browser: Browser;
-let page: PageServer;
+let chromium: MeetingBrowser;
 
 before(async () => {
   srv = await startMeetingServer({}, { workers: 2, consumersPerWorker: 2 });
-  browser = await launchChromium(process.env.CHROMIUM_PATH ?? DEFAULT_CHROMIUM);
-  page = await servePage();
+  chromium = await MeetingBrowser.open();
 });
 after(async () => {
-  await browser?.close();
-  await page?.close();
+  await chromium?.close();
   await srv?.close();
 });
 
@@ -69,28 +44,29 @@ test(
     });
     const pages: Record<string, Page> = {};
     const peerIds: Record<string, string> = {};
-    // Every one of `among` decodes the others' video: frames rising, a real width.
-    const decodesOthers = async (among: readonly string[]) => {
+    // Every one of `among` decodes the others' video (and no other of `ignoring`'s peers):
+    // frames rising, a real width.
+    const decodesOthers = async (among: readonly string[], ignoring: string[] | null = null) => {
       for (const user of among) {
         const others = among
           .filter((u) => u !== user)
           .map((u) => peerIds[u]!)
           .sort();
-        const v = await decoding(pages[user]!, user, others.length);
-        assert.deepEqual(v.map((x) => x.peerId).sort(), others, `${user} sees the others`);
+        const counted = ignoring && [...others, ...ignoring];
+        assert.deepEqual(
+          await decodedPeers(pages[user]!, others.length, user, counted),
+          others,
+          `${user} sees the others`,
+        );
       }
     };
     try {
       // One at a time: each joins, then publishes audio and simulcast video.
       for (const user of users) {
-        const p = await browser.newPage();
-        p.on('pageerror', (err) => process.stderr.write(`[${user}] ${err.message}\n`));
-        await p.goto(page.url, { timeout: WAIT.timeout });
-        await p.waitForFunction(() => typeof window.startMeeting === 'function');
-        const joined = await p.evaluate((o) => window.startMeeting(o).join(), await options(user));
+        const joined = await chromium.join(user, await options(user));
         peerIds[user] = joined.peerId;
-        pages[user] = p;
-        await p.evaluate(() => window.meeting.publish());
+        pages[user] = joined.page;
+        await joined.page.evaluate(() => window.meeting.publish());
       }
 
       // Ana fits on the host's worker (2 producers within a budget of 2); Bo does not.
@@ -150,7 +126,9 @@ test(
           WAIT,
         );
       }
-      await decodesOthers(['host', 'ana']);
+      // Bo's page rejoins by itself meanwhile: his new peer does not count here, his old one
+      // does (its video must be gone).
+      await decodesOthers(['host', 'ana'], [peerIds.bo!]);
       for (const user of ['host', 'ana']) {
         const resets = await pages[user]!.evaluate(
           () => window.meeting.events.filter((e) => e.type === 'rtc:mediaReset').length,
@@ -159,43 +137,18 @@ test(
       }
       assert.equal(srv.app.rtc.has(meetingId), true, 'the meeting goes on');
 
-      // Bo rejoins (as the SDK does on rtc:mediaReset) and everyone decodes everyone again.
-      const again = await pages.bo!.evaluate(
-        (o) => window.startMeeting(o).join(),
-        await options('bo'),
+      // Bo's page joins again by itself on rtc:mediaReset (as the SDK does), on the live worker,
+      // and publishes the same tracks: everyone decodes everyone again.
+      const rejoined = await pages.bo!.waitForFunction(
+        (old: string) =>
+          window.meeting.rejoins === 1 && window.meeting.peerId !== old && window.meeting.peerId,
+        peerIds.bo!,
+        WAIT,
       );
-      peerIds.bo = again.peerId;
-      await pages.bo!.evaluate(() => window.meeting.publish());
+      peerIds.bo = (await rejoined.jsonValue()) as string;
       await decodesOthers(users);
     } finally {
       for (const p of Object.values(pages)) await p.close();
     }
   },
 );
-
-/** Waits until `user`'s page decodes `count` remote videos with frames rising; returns them. */
-async function decoding(p: Page, user: string, count: number): Promise<Video> {
-  const first = await until(`${user} decoding ${count} videos`, () =>
-    p.evaluate(async (n: number) => {
-      const v = await window.meeting.video();
-      return v.length === n && v.every((x) => x.framesDecoded > 0 && x.width > 0) && v;
-    }, count),
-  );
-  await until(`${user}'s frames rising`, () =>
-    p.evaluate(
-      async ({ before, n }: { before: Video; n: number }) => {
-        const v = await window.meeting.video();
-        return (
-          v.length === n &&
-          v.every(
-            (x) =>
-              x.framesDecoded >
-              (before.find((b) => b.peerId === x.peerId)?.framesDecoded ?? Infinity) + 5,
-          )
-        );
-      },
-      { before: first, n: count },
-    ),
-  );
-  return first;
-}

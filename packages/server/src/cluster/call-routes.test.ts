@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import type { DeviceRef, IceEvent, ServerEvent } from '@parley/protocol';
 import type { CallRoute } from '../core/index.ts';
 import type { RelayRoute } from '../relay/index.ts';
-import { offerToBob } from './bus-fixtures.ts';
-import { busNodes, settled } from './bus-nodes.ts';
+import { offerToBob } from './bus-fixtures.kit.ts';
+import { busNodes, settled } from './bus-nodes.kit.ts';
 import { routeCalls } from './call-routes.ts';
 import { RouteCache } from './routes.ts';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BusMessage } from '../core/index.ts';
-import { chatWithFile, offerToBob } from './bus-fixtures.ts';
+import { chatWithFile, offerToBob } from './bus-fixtures.kit.ts';
 import { decode, encode } from './codec.ts';
 
 const to = { userId: 'bob', deviceId: 'b1', clientType: 'web' };

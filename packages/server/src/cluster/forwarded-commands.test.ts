@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppError, ErrorCode, type Command } from '@parley/protocol';
 import { BusRouter } from './bus-router.ts';
-import { busNodes, device } from './bus-nodes.ts';
+import { busNodes, device } from './bus-nodes.kit.ts';
 import { routeForwardedCommands } from './forwarded-commands.ts';
 import { Rpc } from './rpc.ts';
 

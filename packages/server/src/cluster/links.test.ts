@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { WebSocket } from 'ws';
 import type { BusMessage } from '../core/index.ts';
-import { linkedNode, Peers } from './bus-fixtures.ts';
+import { linkedNode, Peers } from './bus-fixtures.kit.ts';
 import { RedisBus } from './redis-bus.ts';
 import { deletePrefix, keysFor } from './redis.ts';
 

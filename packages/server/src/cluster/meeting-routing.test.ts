@@ -4,7 +4,7 @@ import type { RtcCommand } from '@parley/protocol';
 import type { Placement, Sender } from '../core/index.ts';
 import { routeForwardedCommands } from './forwarded-commands.ts';
 import { localPlacement } from './local-placement.ts';
-import { busNodes, device } from './bus-nodes.ts';
+import { busNodes, device } from './bus-nodes.kit.ts';
 import { MeetingRouting } from './meeting-routing.ts';
 import type { LocalRunner } from './rpc.ts';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BusMessage, Sender } from '../core/index.ts';
-import { busNodes, device, settled } from './bus-nodes.ts';
+import { busNodes, device, settled } from './bus-nodes.kit.ts';
 import { PresenceRouting, type PresenceRoutingOptions } from './presence-routing.ts';
 
 /** n1's presence routing, with what it did recorded; n2, n3, n4 only listen. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Command } from '@parley/protocol';
 import { MemoryDirectory } from '../presence/index.ts';
 import type { RoomManager, RoomSnapshot } from '../rooms/index.ts';
-import { busNodes, device, settled } from './bus-nodes.ts';
+import { busNodes, device, settled } from './bus-nodes.kit.ts';
 import { localPlacement } from './local-placement.ts';
 import { RoomsLease } from './rooms-lease.ts';
 

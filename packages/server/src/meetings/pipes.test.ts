@@ -1,33 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
-import { pino } from 'pino';
-import { loadConfig } from '../config/index.ts';
-import { Metrics } from '../observability/index.ts';
-import { SfuPool, type SfuRouter } from '../sfu/index.ts';
+import type { SfuPool, SfuRouter } from '../sfu/index.ts';
+import { testPool, until } from '../sfu/pool.kit.ts';
 import { Pipes } from './pipes.ts';
 
-/** Two real mediasoup workers (built by scripts/mediasoup-worker.sh); no mocks. */
-function pool(): SfuPool {
-  const config = loadConfig(process.env, { sfu: { workers: 2 } });
-  const bin = config.sfu.workerBin;
-  if (!bin || !existsSync(bin)) {
-    throw new Error(
-      'the mediasoup worker binary is needed: build it once with `bash scripts/mediasoup-worker.sh` ' +
-        '(a few minutes) and/or set MEDIASOUP_WORKER_BIN to the path it prints',
-    );
-  }
-  return new SfuPool({ sfu: config.sfu, log: pino({ level: 'silent' }), metrics: new Metrics() });
-}
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** Two real mediasoup workers. */
+const pool = (): SfuPool => testPool({ workers: 2 });
 
 const OPUS = {
   codecs: [{ mimeType: 'audio/opus', payloadType: 111, clockRate: 48000, channels: 2 }],

@@ -1,32 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
-import { existsSync } from 'node:fs';
-import { pino } from 'pino';
-import { loadConfig } from '../config/index.ts';
-import { Metrics } from '../observability/index.ts';
-import { SfuPool } from './index.ts';
+import type { SfuPool } from './index.ts';
+import { testPool, until } from './pool.kit.ts';
 
 /** A pool standing for one node: its own mediasoup worker and pipe settings. */
-function node(sfu: Record<string, unknown>): SfuPool {
-  const config = loadConfig(process.env, { sfu: { workers: 1, ...sfu } });
-  const bin = config.sfu.workerBin;
-  if (!bin || !existsSync(bin)) {
-    throw new Error(
-      'the mediasoup worker binary is needed: build it once with `bash scripts/mediasoup-worker.sh` ' +
-        '(a few minutes) and/or set MEDIASOUP_WORKER_BIN to the path it prints',
-    );
-  }
-  return new SfuPool({ sfu: config.sfu, log: pino({ level: 'silent' }), metrics: new Metrics() });
-}
-
-async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const node = (sfu: Record<string, unknown>): SfuPool => testPool({ workers: 1, ...sfu });
 
 const OPUS_PT = 100;
 const SSRC = 0x1234_5678;

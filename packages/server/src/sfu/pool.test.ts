@@ -1,34 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
+import { createServer, type AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { loadConfig } from '../config/index.ts';
 import { Metrics } from '../observability/index.ts';
-import { SfuPool } from './index.ts';
-
-/** The real mediasoup worker (built by scripts/mediasoup-worker.sh); no mocks. */
-function pool(sfu: Record<string, unknown>): SfuPool {
-  const config = loadConfig(process.env, { sfu });
-  const bin = config.sfu.workerBin;
-  if (!bin || !existsSync(bin)) {
-    throw new Error(
-      'the mediasoup worker binary is needed: build it once with `bash scripts/mediasoup-worker.sh` ' +
-        '(a few minutes) and/or set MEDIASOUP_WORKER_BIN to the path it prints',
-    );
-  }
-  return new SfuPool({ sfu: config.sfu, log: pino({ level: 'silent' }), metrics: new Metrics() });
-}
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { SfuPool, type SfuRouter } from './index.ts';
+import { testPool, until } from './pool.kit.ts';
 
 test('routers go to the least loaded worker; a dead worker is replaced', async () => {
-  const p = pool({ workers: 2 });
+  const p = testPool({ workers: 2 });
   try {
     await p.start();
     const a = await p.createRouter();
@@ -68,11 +49,43 @@ test('routers go to the least loaded worker; a dead worker is replaced', async (
   }
 });
 
+/** A port free on 127.0.0.1 for both TCP and UDP now (a WebRtcServer listens on both). */
+async function freeRtcPort(): Promise<number> {
+  for (;;) {
+    const tcp = createServer();
+    await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
+    const { port } = tcp.address() as AddressInfo;
+    const udp = createSocket('udp4');
+    const free = await new Promise<boolean>((resolve) => {
+      udp.once('error', () => resolve(false));
+      udp.bind(port, '127.0.0.1', () => resolve(true));
+    });
+    if (free) udp.close();
+    await new Promise((resolve) => tcp.close(resolve));
+    if (free) return port;
+  }
+}
+
+/**
+ * A worker with a WebRtcServer on a free port. Another test's server may take the port between
+ * the look and the worker's bind (it did, when the port came from the pid): then another one.
+ */
+async function webRtcServerRouter(): Promise<{ p: SfuPool; port: number; r: SfuRouter }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freeRtcPort();
+    const p = testPool({ workers: 1, webRtcServerPort: port });
+    try {
+      return { p, port, r: await p.createRouter() };
+    } catch (err) {
+      p.close();
+      if (attempt >= 5 || !/address already in use/.test(String(err))) throw err;
+    }
+  }
+}
+
 test('with a WebRtcServer every transport of a worker shares one port', async () => {
-  const port = 50_000 + (process.pid % 5000);
-  const p = pool({ workers: 1, webRtcServerPort: port });
+  const { p, port, r } = await webRtcServerRouter();
   try {
-    const r = await p.createRouter();
     const t1 = await r.createWebRtcTransport({ appData: {} });
     const t2 = await r.createWebRtcTransport({ sctp: { OS: 16, MIS: 16 }, appData: {} });
     for (const t of [t1, t2]) {

@@ -1,11 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { testStores } from './test-stores.ts';
+import { testStores } from './stores.kit.ts';
 import type { EndReason } from '@parley/protocol';
 import { CallRecordStore, migrate, type Db } from './index.ts';
 import type { CallEnd, CallStart } from '../core/index.ts';
 
-/** The repository contract on every store (see test-stores.ts). */
+/** The repository contract on every store (see stores.kit.ts). */
 const stores = testStores('test');
 
 const start = (n: number, caller = 'alice', callee = 'bob'): CallStart => ({

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compiledOnce } from './compiled-once.ts';
 import { migrate } from './database.ts';
-import { testStores } from './test-stores.ts';
+import { testStores } from './stores.kit.ts';
 
 for (const store of testStores('compiled')) {
   test(`a statement compiled once takes new values each time (${store.name})`, async () => {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { endSessionsOf, openDatabase } from './database.ts';
-import { PG_URL } from './test-stores.ts';
+import { PG_URL } from './stores.kit.ts';
 
 /** A janitor ends a stalled node's PostgreSQL sessions, so its open transactions let go. */
 

@@ -1,9 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { testStores } from './test-stores.ts';
+import { testStores } from './stores.kit.ts';
 import { MeetingStore, migrate, type Db } from './index.ts';
 
-/** The repository contract on every store (see test-stores.ts). */
+/** The repository contract on every store (see stores.kit.ts). */
 const stores = testStores('meet');
 
 const T0 = Date.UTC(2026, 1, 26, 16, 0, 0);

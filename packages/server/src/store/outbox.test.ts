@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CallStart } from '../core/index.ts';
-import { testStores } from './test-stores.ts';
+import { testStores } from './stores.kit.ts';
 import { WriteQueue } from './write-queue.ts';
 import {
   CallRecordStore,

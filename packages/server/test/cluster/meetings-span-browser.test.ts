@@ -3,14 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import {
-  launchChromium,
-  servePage,
-  DEFAULT_CHROMIUM,
-  type MeetingPageWindow,
-  type PageServer,
-} from '@parley/bench/browser';
+import type { Page } from 'playwright-core';
+import type { MeetingPageWindow } from '@parley/bench/browser';
+import { MeetingBrowser, WAIT, decodedPeers } from '../browser-kit.ts';
 import { ChildNodes, type ChildNode } from '../child-nodes.ts';
 import {
   FAST_CLUSTER,
@@ -31,51 +26,7 @@ import { createMeeting, joinMeeting, workerBin } from '../meeting-kit.ts';
  * for its participant, and keep decoding each other.
  */
 
-const WAIT = { timeout: 90_000, polling: 250 };
-
-type Video = Array<{ peerId: string; framesDecoded: number; width: number }>;
-
 declare const window: MeetingPageWindow;
-
-async function until<R>(
-  what: string,
-  probe: () => Promise<R>,
-): Promise<Exclude<R, false | null | undefined | 0 | ''>> {
-  const deadline = Date.now() + WAIT.timeout;
-  for (;;) {
-    const r = await probe();
-    if (r) return r as Exclude<R, false | null | undefined | 0 | ''>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, WAIT.polling));
-  }
-}
-
-/** Waits until the page decodes `n` videos, each with frames rising; returns their peers. */
-async function decoding(p: Page, n: number, who: string): Promise<string[]> {
-  const first = await until(`${who} decoding ${n} videos`, () =>
-    p.evaluate(async (n: number) => {
-      const v = await window.meeting.video();
-      return v.length === n && v.every((x) => x.framesDecoded > 0 && x.width > 0) && v;
-    }, n),
-  );
-  await until(`${who}'s frames rising`, () =>
-    p.evaluate(
-      async ([before, n]: [Video, number]) => {
-        const v = await window.meeting.video();
-        return (
-          v.length === n &&
-          v.every(
-            (x) =>
-              x.framesDecoded >
-              (before.find((b) => b.peerId === x.peerId)?.framesDecoded ?? Infinity) + 5,
-          )
-        );
-      },
-      [first, n] as [Video, number],
-    ),
-  );
-  return first.map((v) => v.peerId).sort();
-}
 
 describe('a meeting spanning three nodes in Chromium', () => {
   let pg: Awaited<ReturnType<typeof createSchema>>;
@@ -83,8 +34,7 @@ describe('a meeting spanning three nodes in Chromium', () => {
   let dataDir: string;
   let nodes: ChildNodes;
   const started: ChildNode[] = [];
-  let browser: Browser;
-  let page: PageServer;
+  let chromium: MeetingBrowser;
 
   before(async () => {
     await requireRedis();
@@ -105,12 +55,10 @@ describe('a meeting spanning three nodes in Chromium', () => {
     }));
     // One at a time: the first runs the migrations.
     for (let i = 0; i < 3; i++) started.push(await nodes.start());
-    browser = await launchChromium(process.env.CHROMIUM_PATH ?? DEFAULT_CHROMIUM);
-    page = await servePage();
+    chromium = await MeetingBrowser.open();
   });
   after(async () => {
-    await browser?.close();
-    await page?.close();
+    await chromium?.close();
     await nodes?.close();
     await pg?.drop();
     if (prefix) await dropKeys(prefix);
@@ -132,19 +80,14 @@ describe('a meeting spanning three nodes in Chromium', () => {
       const peerIds: Record<string, string> = {};
       try {
         for (const [i, user] of users.entries()) {
-          const p = await browser.newPage();
-          p.on('pageerror', (err) => process.stderr.write(`[${user}] ${err.message}\n`));
-          await p.goto(page.url);
-          await p.waitForFunction(() => typeof window.startMeeting === 'function');
-          const options = {
+          const joined = await chromium.join(user, {
             server: `ws://127.0.0.1:${started[i]!.port}`,
-            transport: 'ws' as const,
+            transport: 'ws',
             token: await nodes.auth.mint(user, { name: user }),
             meetingId,
-          };
-          const joined = await p.evaluate((o) => window.startMeeting(o).join(), options);
+          });
           peerIds[user] = joined.peerId;
-          pages[user] = p;
+          pages[user] = joined.page;
         }
         for (const user of users) await pages[user]!.evaluate(() => window.meeting.publish());
 
@@ -155,7 +98,11 @@ describe('a meeting spanning three nodes in Chromium', () => {
               .filter((u) => u !== user)
               .map((u) => peerIds[u]!)
               .sort();
-            assert.deepEqual(await decoding(pages[user]!, 2, user), others, `${user} sees both`);
+            assert.deepEqual(
+              await decodedPeers(pages[user]!, 2, user),
+              others,
+              `${user} sees both`,
+            );
           }
 
           // Bo's node dies: host and ana hear his producers close and him leave, and keep
@@ -175,7 +122,7 @@ describe('a meeting spanning three nodes in Chromium', () => {
               WAIT,
             );
             const other = user === 'host' ? peerIds.ana! : peerIds.host!;
-            assert.deepEqual(await decoding(p, 1, user), [other], `${user} still decodes`);
+            assert.deepEqual(await decodedPeers(p, 1, user), [other], `${user} still decodes`);
           }
         } catch (err) {
           throw new Error(`${(err as Error).message}\n${logs()}`);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as turn, setTimeout as sleep } from 'node:timers/promises';
 import type { Bus, BusMessage } from '../core/index.ts';
-import { chatWithFile, offerToBob } from './bus-fixtures.ts';
+import { chatWithFile, offerToBob } from './bus-fixtures.kit.ts';
 
 /** Nodes on one bus: each joins with its own Bus, as a node of a cluster does. */
 export interface BusCluster {
