@@ -329,6 +329,20 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     log,
   });
   await revoker.start();
+  // Users coming online and going offline, announced (when an endpoint wants it), whether
+  // they disconnect or their node dies (the janitor takes its devices through it).
+  const announced =
+    outbox && (outbox.wants('user.online') || outbox.wants('user.offline'))
+      ? announcingDirectory(directory, (e) => {
+          const qs = outbox.statements(e);
+          if (qs.length === 0) return;
+          writes.writeGroup(qs).then(
+            () => outbox.committed(),
+            (err: unknown) =>
+              log.error({ event: 'webhook_write_failed', err }, 'presence event not written'),
+          );
+        })
+      : directory;
   const served = cluster?.serve({
     hub,
     engine,
@@ -340,6 +354,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     rooms,
     relay,
     admin: (op) => adminLocal.run(op),
+    directory: announced,
   }) ?? {
     owners: null,
     onDeviceOnline: here.online,
@@ -362,19 +377,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     foreignPrefixes: [SOCKET_IO_PATH],
     auth,
     hub,
-    // Users coming online and going offline, announced (when an endpoint wants it).
-    directory:
-      outbox && (outbox.wants('user.online') || outbox.wants('user.offline'))
-        ? announcingDirectory(directory, (e) => {
-            const qs = outbox.statements(e);
-            if (qs.length === 0) return;
-            writes.writeGroup(qs).then(
-              () => outbox.committed(),
-              (err: unknown) =>
-                log.error({ event: 'webhook_write_failed', err }, 'presence event not written'),
-            );
-          })
-        : directory,
+    directory: announced,
     onDeviceOnline: served.onDeviceOnline,
     onDeviceOffline: served.onDeviceOffline,
     onMeetingDeviceOffline: served.onMeetingDeviceOffline,

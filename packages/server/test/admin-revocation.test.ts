@@ -83,6 +83,35 @@ describe('token revocation (single node)', () => {
     assert.equal(refresh.error.code, 'unauthorized');
   });
 
+  test('a refreshed connection stands on every token it was authenticated with: revoking any closes it', async () => {
+    const opening = await srv.token('dora');
+    const refreshed = await srv.token('dora');
+    const native = await ws('/ws', opening);
+    const resumable = await ws('/ws?resumable=1', opening);
+    await resumable.nextType('session:ready');
+    for (const c of [native, resumable]) {
+      const r = await c.request('auth:refresh', { token: refreshed });
+      assert.equal(r.type, 'ok', JSON.stringify(r));
+    }
+    // Opened with the refresh's token only: it does not stand on the opening one.
+    const bystander = await ws('/ws', refreshed);
+    const r = await admin(srv, 'POST', '/revocations', { token: opening });
+    assert.equal(r.closed, 2, 'the two connections opened with it, refreshed since');
+    for (const c of [native, resumable]) assert.equal((await c.waitClose()).code, 4011);
+    assert.equal(bystander.closed, null);
+
+    // And the other way round: revoking a refresh's token closes the connections refreshed
+    // with it, after later refreshes too (within MAX_CREDENTIALS).
+    const third = await ws('/ws', await srv.token('dora'));
+    for (const t of [refreshed, await srv.token('dora')]) {
+      const ok = await third.request('auth:refresh', { token: t });
+      assert.equal(ok.type, 'ok', JSON.stringify(ok));
+    }
+    const again = await admin(srv, 'POST', '/revocations', { token: refreshed });
+    assert.equal(again.closed, 2);
+    for (const c of [third, bystander]) assert.equal((await c.waitClose()).code, 4011);
+  });
+
   test('by user: tokens issued before the cut-off are revoked, later ones stand', async () => {
     const now = Math.floor(Date.now() / 1000);
     const old = await tokenIssuedAt('bob', now - 60);

@@ -78,7 +78,7 @@ export class Revoker {
     const { list } = this.o;
     for (const r of rs) list.add(r);
     return this.o.hub.kickWhere(
-      (c) => list.revoked(c.credential),
+      (c) => c.credentials.some((t) => list.revoked(t)),
       CloseCode.TokenRevoked,
       'token revoked',
     );

@@ -102,6 +102,11 @@ export class RedisDirectory implements PresenceDirectory {
     }
   }
 
+  /** A dead node's entries (the janitor's cleanup). */
+  takeNode(nodeId: string): Promise<PresenceEntry[]> {
+    return takeNodeDevices(this.redis, this.key, nodeId);
+  }
+
   /** Registers every device of this node again (after Redis restarted or came back). */
   async restore(): Promise<void> {
     const entries = [...this.local.values()];
@@ -127,11 +132,7 @@ export class RedisDirectory implements PresenceDirectory {
 }
 
 /** The presence entries a dead node left behind, removed as they are read (janitor). */
-export async function takeNodeDevices(
-  redis: Redis,
-  key: Keys,
-  nodeId: string,
-): Promise<PresenceEntry[]> {
+async function takeNodeDevices(redis: Redis, key: Keys, nodeId: string): Promise<PresenceEntry[]> {
   const members = await redis.smembers(key.nodeDevices(nodeId));
   const out: PresenceEntry[] = [];
   for (const m of members) {

@@ -3,9 +3,9 @@ import type { EndedEvent } from '@parley/protocol';
 import type { Bus, Delivery, Sender } from '../core/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../observability/index.ts';
+import type { PresenceDirectory } from '../presence/index.ts';
 import { endSessionsOf, type CallRecordStore, type Db } from '../store/index.ts';
 import type { RedisCallIndex } from './call-index.ts';
-import { takeNodeDevices } from './directory.ts';
 import type { Keys } from './redis.ts';
 import type { NodeRegistry } from './registry.ts';
 
@@ -15,6 +15,11 @@ export interface JanitorOptions {
   redis: Redis;
   keys: Keys;
   registry: NodeRegistry;
+  /**
+   * The directory the gateway removes disconnected devices from: a dead node's go through it
+   * too, so that they go offline as theirs do (user.offline for a user left with no device).
+   */
+  directory: Pick<PresenceDirectory, 'takeNode'>;
   index: RedisCallIndex;
   records: CallRecordStore;
   /** The shared database, whose sessions of a dead node are ended first. */
@@ -79,12 +84,12 @@ export class Janitor {
   }
 
   private async cleanUp(dead: string): Promise<void> {
-    const { redis, keys, records, index, bus, delivery } = this.o;
+    const { records, index, bus, delivery } = this.o;
     const sessions = await endSessionsOf(this.o.db, dead).catch((err: unknown) => {
       this.log.warn({ event: 'fence_failed', dead, err }, 'could not end its database sessions');
       return 0;
     });
-    const devices = await takeNodeDevices(redis, keys, dead);
+    const devices = await this.o.directory.takeNode(dead);
     const known = await index.startsOf(dead);
     const lost = await records.abandon(dead, 'node_lost', Date.now(), known);
     await index.drop([...known, ...lost.map((l) => l.start)]);

@@ -7,7 +7,8 @@ export function localPlacement(nodeId: string): Placement {
     meetingNode: () => Promise.resolve(nodeId),
     meetingClosed: () => undefined,
     roomsNode: () => Promise.resolve(nodeId),
-    lease: () => Promise.resolve(true),
+    lease: () => Promise.resolve(1),
+    leaseHeld: () => Promise.resolve(true),
     releaseLease: () => Promise.resolve(),
   };
 }

@@ -78,6 +78,11 @@ export interface ServeOptions {
   relay: SignalRelay;
   /** Runs what another node's admin API asks of this one. */
   admin: (op: AdminOp) => Promise<unknown>;
+  /**
+   * The presence directory as the gateway uses it (this node's `directory`, perhaps wrapped to
+   * announce users going offline): the janitor removes a dead node's devices through it.
+   */
+  directory: PresenceDirectory;
 }
 
 /** What app.ts gets back: where commands run, and the device hooks that spread. */
@@ -301,6 +306,7 @@ export class ClusterNode {
       redis: this.redis,
       keys: this.keys,
       registry: this.registry,
+      directory: s.directory,
       index: this.index,
       records: s.records,
       db: s.db,

@@ -73,22 +73,35 @@ test('the rooms run on the lease holder, or here while nobody holds it', async (
   assert.equal(await placementOf('n1').roomsNode(10), 'n3');
 });
 
-test('a lease: one holder at a time, renewed by it, free when released or lapsed', async () => {
+test('a lease: one holder at a time, renewed by it, free when released or lapsed; fenced by its token', async () => {
   const n1 = placementOf('n1');
   const n2 = placementOf('n2');
-  assert.equal(await n1.lease('webhooks:a', 5000), true);
-  assert.equal(await n2.lease('webhooks:a', 5000), false, 'held by n1');
-  assert.equal(await n1.lease('webhooks:a', 5000), true, 'renewed');
-  assert.equal(await n2.lease('webhooks:b', 5000), true, 'another lease is free');
-  await n2.releaseLease('webhooks:a');
-  assert.equal(await n2.lease('webhooks:a', 5000), false, "not n2's to give up");
-  await n1.releaseLease('webhooks:a');
-  assert.equal(await n2.lease('webhooks:a', 150), true, 'released: taken');
+  const first = await n1.lease('webhooks:a', 5000);
+  assert.equal(typeof first, 'number');
+  assert.equal(await n2.lease('webhooks:a', 5000), null, 'held by n1');
+  assert.equal(await n1.lease('webhooks:a', 5000), first, 'renewed: the same tenure');
+  assert.equal(await n1.leaseHeld('webhooks:a', first!), true);
+  assert.equal(await n2.leaseHeld('webhooks:a', first!), false, "n1's tenure, not n2's");
+  assert.equal(typeof (await n2.lease('webhooks:b', 5000)), 'number', 'another lease is free');
+  await n2.releaseLease('webhooks:a', first!);
+  assert.equal(await n2.lease('webhooks:a', 5000), null, "not n2's to give up");
+  await n1.releaseLease('webhooks:a', first!);
+  const second = await n2.lease('webhooks:a', 150);
+  assert.ok(second! > first!, 'released: taken, with a greater token');
+  assert.equal(await n1.leaseHeld('webhooks:a', first!), false, "n1's tenure is over");
   // n2 dies (stops renewing): the lease lapses and n1 takes it.
   const deadline = Date.now() + 5000;
-  while (!(await n1.lease('webhooks:a', 5000))) {
+  let third: number | null;
+  while ((third = await n1.lease('webhooks:a', 5000)) === null) {
     assert.ok(Date.now() < deadline, 'the lapsed lease is taken');
     await new Promise((r) => setTimeout(r, 20));
   }
-  assert.equal(await n2.lease('webhooks:a', 5000), false, 'n1 holds it now');
+  assert.ok(third > second!, 'each taking has a greater token');
+  assert.equal(await n2.lease('webhooks:a', 5000), null, 'n1 holds it now');
+  assert.equal(await n2.leaseHeld('webhooks:a', second!), false, "n2's lapsed tenure is fenced");
+  // n1 lapses too and takes it again: a new tenure, so what ran under the old one stops.
+  await redis.del(keys.lease('webhooks:a'));
+  const fourth = await n1.lease('webhooks:a', 5000);
+  assert.ok(fourth! > third, 'taken again, not renewed');
+  assert.equal(await n1.leaseHeld('webhooks:a', third), false);
 });

@@ -14,19 +14,27 @@ if (not holder) or holder == ARGV[2] then
 end
 return holder`;
 
-/** Gives a meeting up if ARGV[1] still holds it. */
+/** Deletes KEYS[1] if it still holds ARGV[1] (a meeting given up by its node, a lease by its tenure). */
 const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
-/** Takes KEYS[1] for ARGV[1] for ARGV[2] ms when vacant, renews it when ARGV[1] holds it. */
+/**
+ * Takes lease KEYS[1] for node ARGV[1] for ARGV[2] ms when vacant, with the next fencing token
+ * (KEYS[2] counts them), or renews it when ARGV[1] holds it. The lease's value is
+ * `<node> <token>`. Returns the token, or -1 when another node holds it.
+ */
 const LEASE = `
-local holder = redis.call('GET', KEYS[1])
-if (not holder) or holder == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
+local cur = redis.call('GET', KEYS[1])
+if cur then
+  local holder, token = string.match(cur, '^(.*) (%d+)$')
+  if holder ~= ARGV[1] then return -1 end
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return tonumber(token)
 end
-return 0`;
+local token = redis.call('INCR', KEYS[2])
+redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. token, 'PX', ARGV[2])
+return token`;
 
 /**
  * Placement over Redis: a call's owner is in its id; a meeting's media room is held by the
@@ -75,16 +83,36 @@ export class RedisPlacement implements Placement {
     return (await this.registry.leaderWithin(waitMs)) ?? this.nodeId;
   }
 
-  async lease(name: string, ttlMs: number): Promise<boolean> {
+  async lease(name: string, ttlMs: number): Promise<number | null> {
+    const { keys } = this;
     try {
-      return (await this.redis.eval(LEASE, 1, this.keys.lease(name), this.nodeId, ttlMs)) === 1;
+      const token = (await this.redis.eval(
+        LEASE,
+        2,
+        keys.lease(name),
+        keys.leaseToken(name),
+        this.nodeId,
+        ttlMs,
+      )) as number;
+      return token > 0 ? token : null;
     } catch (err) {
       this.log.warn({ event: 'lease_failed', name, err }, 'lease not renewed');
+      return null;
+    }
+  }
+
+  async leaseHeld(name: string, token: number): Promise<boolean> {
+    try {
+      return (await this.redis.get(this.keys.lease(name))) === `${this.nodeId} ${token}`;
+    } catch (err) {
+      this.log.warn({ event: 'lease_failed', name, err }, 'lease not checked');
       return false;
     }
   }
 
-  async releaseLease(name: string): Promise<void> {
-    await this.redis.eval(RELEASE, 1, this.keys.lease(name), this.nodeId).catch(() => undefined);
+  async releaseLease(name: string, token: number): Promise<void> {
+    await this.redis
+      .eval(RELEASE, 1, this.keys.lease(name), `${this.nodeId} ${token}`)
+      .catch(() => undefined);
   }
 }

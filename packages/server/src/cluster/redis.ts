@@ -39,6 +39,8 @@ export function keysFor(prefix: string) {
     meetingNodes: (meetingId: string) => `${prefix}:meeting-nodes:${meetingId}`,
     /** A lease one node of the cluster holds at a time (e.g. a webhook endpoint's deliverer). */
     lease: (name: string) => `${prefix}:lease:${name}`,
+    /** The last fencing token of a lease (counts its takings). */
+    leaseToken: (name: string) => `${prefix}:lease-token:${name}`,
   };
 }
 

@@ -101,6 +101,7 @@ const ENV_MAP: ReadonlyArray<readonly [string, string]> = [
   ['PARLEY_WEBHOOK_GIVE_UP_AFTER_MS', 'webhooks.giveUpAfterMs'],
   ['PARLEY_WEBHOOK_TIMEOUT_MS', 'webhooks.timeoutMs'],
   ['PARLEY_WEBHOOK_POLL_MS', 'webhooks.pollMs'],
+  ['PARLEY_WEBHOOK_LEASE_MS', 'webhooks.leaseMs'],
 ];
 
 /** Variables that hold comma-separated lists. */

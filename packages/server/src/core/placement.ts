@@ -19,11 +19,15 @@ export interface Placement {
    */
   roomsNode(waitMs: number): Promise<string>;
   /**
-   * Takes lease `name` for `ttlMs`, or renews it when this node holds it; true while this node
-   * holds it (then no other node of the cluster does, until it lapses unrenewed). False when
-   * the answer cannot be had. A single node always holds it.
+   * Takes lease `name` for `ttlMs`, or renews it when this node holds it. While this node holds
+   * it (then no other node of the cluster does, until it lapses unrenewed): the tenure's fencing
+   * token, the same at each renewal and greater at each taking, so that whoever acts under the
+   * lease can check that its tenure is still the current one (`leaseHeld`). Null when another
+   * node holds it or the answer cannot be had. A single node always holds it.
    */
-  lease(name: string, ttlMs: number): Promise<boolean>;
-  /** Gives lease `name` up if this node holds it (a successor need not wait for it to lapse). */
-  releaseLease(name: string): Promise<void>;
+  lease(name: string, ttlMs: number): Promise<number | null>;
+  /** Whether the tenure of `token` still holds lease `name` (false when that cannot be known). */
+  leaseHeld(name: string, token: number): Promise<boolean>;
+  /** Gives lease `name` up if the tenure of `token` holds it (a successor need not wait). */
+  releaseLease(name: string, token: number): Promise<void>;
 }

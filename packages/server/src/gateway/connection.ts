@@ -14,6 +14,7 @@ import { FloodStrikes } from './flood.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import { rateClassOf, type RateCounter } from './rate-limit.ts';
 import { asAppError } from '../store/index.ts';
+import { withRefresh } from './credentials.ts';
 
 /** WebSocket close codes Parley uses (documented in docs/protocol.md). */
 export const CloseCode = {
@@ -124,8 +125,8 @@ export class Connection {
   private pingedAt = 0;
   /** When the connection's token expires (epoch ms); `auth:refresh` moves it. */
   expiresAt: number;
-  /** The token the connection stands on: the opening one, then each `auth:refresh`'s. */
-  credential: TokenRef;
+  /** The tokens the connection stands on: the opening one, then `auth:refresh`'s (bounded). */
+  credentials: readonly TokenRef[];
   /** Made on the first refusal: most connections never see one. */
   private flood: FloodStrikes | null = null;
   /** Closing for a flood: the answers owed are being flushed, nothing more is read. */
@@ -147,7 +148,7 @@ export class Connection {
   constructor(private readonly o: ConnectionOptions) {
     this.sender = o.sender;
     this.expiresAt = o.expiresAt;
-    this.credential = o.credential;
+    this.credentials = [o.credential];
     this.dialect = o.dialect;
     this.logger = o.log;
     const ws = o.ws as CarryingSocket;
@@ -299,7 +300,7 @@ export class Connection {
         throw AppError.forbidden('the token is for another user');
       }
       this.expiresAt = Math.max(this.expiresAt, identity.expiresAt);
-      this.credential = identity;
+      this.credentials = withRefresh(this.credentials, identity);
       return this.dialect.encodeResult(decoded, { expiresAt: this.expiresAt }, this.sender);
     } catch (err) {
       return this.errorFrame(err, decoded.requestId, 'auth:refresh');

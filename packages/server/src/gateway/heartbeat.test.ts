@@ -11,7 +11,7 @@ function fake(id: number, beats: Map<number, number>): DeviceConnection {
     sendEvent: () => {},
     close: () => {},
     kick: () => {},
-    credential: { userId: `u${id}` },
+    credentials: [{ userId: `u${id}` }],
     heartbeat: () => beats.set(id, (beats.get(id) ?? 0) + 1),
   };
 }

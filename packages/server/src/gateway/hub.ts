@@ -15,8 +15,11 @@ export interface DeviceConnection {
    * disconnect): a resumable session does not wait for a resume.
    */
   kick(code: number, reason: string): void;
-  /** The token the connection now stands on (the last `auth:refresh`'s, else its opening one). */
-  readonly credential: TokenRef;
+  /**
+   * The tokens the connection stands on: the one it was opened with and those of its
+   * `auth:refresh` (see MAX_CREDENTIALS); revoking any of them closes it.
+   */
+  readonly credentials: readonly TokenRef[];
   /** One heartbeat tick: pings the peer when due, or drops it when a ping went unanswered. */
   heartbeat(now: number, beat: HeartbeatTimes): void;
 }

@@ -59,7 +59,7 @@ export class Session implements DeviceConnection {
   private sentAtDrop = 0;
   private timer: NodeJS.Timeout | null = null;
   private expired = false;
-  private lastCredential: TokenRef;
+  private lastCredentials: readonly TokenRef[];
 
   constructor(
     readonly sender: Sender,
@@ -67,7 +67,7 @@ export class Session implements DeviceConnection {
     private readonly o: SessionOptions,
     private readonly registry: SessionRegistry,
   ) {
-    this.lastCredential = { userId: sender.userId, issuedAt: 0 };
+    this.lastCredentials = [{ userId: sender.userId, issuedAt: 0 }];
   }
 
   /**
@@ -128,7 +128,7 @@ export class Session implements DeviceConnection {
    */
   detach(conn: Connection): boolean {
     if (this.conn !== conn || this.expired) return false;
-    this.lastCredential = conn.credential;
+    this.lastCredentials = conn.credentials;
     this.conn = null;
     this.sentAtDrop = this.sent;
     this.timer = setTimeout(() => this.expire(), this.o.graceMs);
@@ -206,10 +206,10 @@ export class Session implements DeviceConnection {
     this.conn?.heartbeat(now, beat);
   }
 
-  /** The current socket's token; while parked, the last socket's (unknown after a hand-off). */
-  get credential(): TokenRef {
-    if (this.conn) this.lastCredential = this.conn.credential;
-    return this.lastCredential;
+  /** The current socket's tokens; while parked, the last socket's (unknown after a hand-off). */
+  get credentials(): readonly TokenRef[] {
+    if (this.conn) this.lastCredentials = this.conn.credentials;
+    return this.lastCredentials;
   }
 
   /** Closes the socket with `code` and ends the device now: the token resumes nothing. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
 import { Server, type ServerOptions, type Socket } from 'socket.io';
 import { AppError, assertBoundedValue, isRtcEvent, type ServerEvent } from '@parley/protocol';
-import { bearerToken, type Authenticator, type Identity } from '../auth/index.ts';
+import { bearerToken, type Authenticator, type Identity, type TokenRef } from '../auth/index.ts';
 import type { Sender } from '../core/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
@@ -183,6 +183,11 @@ class SocketIoConnection implements DeviceConnection {
     // client that does not read, without end. Capped like a WebSocket's send queue.
     socket.conn.on('packetCreate', (p: { data?: unknown }) => this.queued(p.data));
     socket.conn.on('flush', () => (this.backlog = 0));
+  }
+
+  /** What it stands on: the handshake's token alone. */
+  get credentials(): readonly TokenRef[] {
+    return [this.credential];
   }
 
   private queued(data: unknown): void {

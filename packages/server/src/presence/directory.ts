@@ -19,6 +19,11 @@ export interface PresenceDirectory {
   devices(userId: string): Promise<PresenceEntry[]>;
   /** Every online user with their nickname (the demo's contact list). */
   users(): Promise<Array<{ userId: string; name: string; devices: number }>>;
+  /**
+   * Removes every device of node `nodeId`, which is gone (a cluster's janitor cleaning up after
+   * a dead node), and returns them: they go offline as a disconnect's would.
+   */
+  takeNode(nodeId: string): Promise<PresenceEntry[]>;
 }
 
 /** The single-node directory. */
@@ -40,6 +45,19 @@ export class MemoryDirectory implements PresenceDirectory {
 
   devices(userId: string): Promise<PresenceEntry[]> {
     return Promise.resolve([...(this.byUser.get(userId)?.values() ?? [])]);
+  }
+
+  takeNode(nodeId: string): Promise<PresenceEntry[]> {
+    const taken: PresenceEntry[] = [];
+    for (const [userId, devices] of this.byUser) {
+      for (const e of devices.values()) {
+        if (e.nodeId !== nodeId) continue;
+        taken.push(e);
+        devices.delete(e.deviceId);
+      }
+      if (devices.size === 0) this.byUser.delete(userId);
+    }
+    return Promise.resolve(taken);
   }
 
   users(): Promise<Array<{ userId: string; name: string; devices: number }>> {

@@ -15,12 +15,26 @@ export type DeliverySettings = Pick<
 export interface DelivererOptions {
   endpoint: WebhookEndpoint;
   outbox: WebhookOutbox;
-  placement: Pick<Placement, 'lease' | 'releaseLease'>;
+  placement: Pick<Placement, 'lease' | 'leaseHeld' | 'releaseLease'>;
   settings: DeliverySettings;
   metrics: Pick<Metrics, 'webhookDeliveries'>;
   log: Logger;
   clock?: () => number;
 }
+
+/** This node's tenure of an endpoint's lease. */
+interface Tenure {
+  /** Its fencing token. */
+  token: number;
+  /**
+   * Until when (monotonic ms) it surely lasts: the renewal that granted it was asked at
+   * `until - leaseMs`, so the lease cannot lapse earlier, however long this process stalls.
+   */
+  until: number;
+}
+
+/** What became of one attempt. */
+type Outcome = { sent: true } | { sent: false; error: string } | 'fenced';
 
 /**
  * Sends one endpoint's events from the outbox, at least once each, while this node holds the
@@ -29,13 +43,19 @@ export interface DelivererOptions {
  * taken only after its predecessor was delivered or given up on, so each call's and meeting's
  * events arrive in order. A failed attempt is retried with exponential backoff and jitter until
  * `giveUpAfterMs` after the event, then the event is dead-lettered.
+ *
+ * The lease is fenced: a holder that stalled past it (its event loop blocked, the process
+ * stopped) may wake with a round read before its successor sent those events and more. So each
+ * attempt starts only while the tenure surely lasts (a local, monotonic deadline checked just
+ * before the request leaves), and a round's results are recorded only if its tenure's token is
+ * still the lease's; otherwise they are dropped and the successor sends the events again.
  */
 export class EndpointDeliverer {
   private readonly signer: Signer;
   private readonly clock: () => number;
   private readonly lease: string;
   private readonly log: Logger;
-  private held = false;
+  private tenure: Tenure | null = null;
   private stopped = false;
   private nudged = false;
   private wake: (() => void) | null = null;
@@ -74,40 +94,47 @@ export class EndpointDeliverer {
     this.leaseTimer = null;
     this.wake?.();
     await this.running;
-    if (this.held) await this.o.placement.releaseLease(this.lease);
-    this.held = false;
+    const tenure = this.tenure;
+    this.tenure = null;
+    if (tenure) await this.o.placement.releaseLease(this.lease, tenure.token);
   }
 
   private async renew(): Promise<void> {
     if (this.stopped) return;
-    const held = await this.o.placement.lease(this.lease, this.o.settings.leaseMs);
-    if (held !== this.held)
+    const { leaseMs } = this.o.settings;
+    const asked = performance.now();
+    const token = await this.o.placement.lease(this.lease, leaseMs);
+    if (this.stopped) return;
+    const was = this.tenure?.token ?? null;
+    this.tenure = token === null ? null : { token, until: asked + leaseMs };
+    if (token !== was)
       this.log.info(
-        { event: held ? 'webhook_lease_taken' : 'webhook_lease_lost' },
-        held ? 'delivering this endpoint' : 'another node delivers this endpoint',
+        { event: token !== null ? 'webhook_lease_taken' : 'webhook_lease_lost', token },
+        token !== null ? 'delivering this endpoint' : 'another node delivers this endpoint',
       );
-    this.held = held;
-    if (held) this.wake?.();
+    if (token !== null) this.wake?.();
+  }
+
+  /** The tenure while it surely lasts, else null. */
+  private current(): Tenure | null {
+    const t = this.tenure;
+    return t && performance.now() < t.until ? t : null;
   }
 
   private async loop(): Promise<void> {
     while (!this.stopped) {
       this.nudged = false;
       let worked = false;
-      if (this.held) {
+      const tenure = this.current();
+      if (tenure) {
         try {
           const due = await this.o.outbox.due(
             this.o.endpoint.name,
             this.clock(),
             this.o.settings.concurrency,
           );
-          const taken = await Promise.all(due.map((e) => this.deliver(e)));
-          // The round's deliveries recorded at once (one statement, not one per event).
-          await this.o.outbox.sent(
-            due.filter((_, i) => taken[i]).map((e) => e.id),
-            this.clock(),
-          );
-          worked = due.length > 0;
+          const outcomes = await Promise.all(due.map((e) => this.attempt(e, tenure.token)));
+          worked = (await this.record(due, outcomes, tenure.token)) && due.length > 0;
         } catch (err) {
           this.log.warn({ event: 'webhook_outbox_failed', err }, 'outbox not readable; again soon');
         }
@@ -130,10 +157,11 @@ export class EndpointDeliverer {
     });
   }
 
-  /** One attempt; true when the endpoint took it, else the failure is recorded. */
-  private async deliver(e: OutboxEntry): Promise<boolean> {
-    const { endpoint, settings, outbox, metrics } = this.o;
-    let error: string;
+  /** One attempt, if the tenure of `token` surely lasts as it leaves. */
+  private async attempt(e: OutboxEntry, token: number): Promise<Outcome> {
+    const { endpoint, settings, metrics } = this.o;
+    // Nothing is awaited between this check and the request's leaving.
+    if (this.current()?.token !== token) return 'fenced';
     try {
       const res = await fetch(endpoint.url, {
         method: 'POST',
@@ -150,14 +178,53 @@ export class EndpointDeliverer {
       await res.arrayBuffer().catch(() => undefined);
       if (res.ok) {
         metrics.webhookDeliveries.labels(endpoint.name, 'success').inc();
-        return true;
+        return { sent: true };
       }
-      error = `HTTP ${res.status}`;
+      return { sent: false, error: `HTTP ${res.status}` };
     } catch (err) {
       // Stopping: the event stays pending as it was, for the next run or another node.
-      if (this.stopped) return false;
-      error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      if (this.stopped) return 'fenced';
+      return {
+        sent: false,
+        error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+      };
     }
+  }
+
+  /**
+   * Records a round's outcomes, if its tenure still holds the lease; returns whether it did.
+   * The round's deliveries are recorded at once (one statement, not one per event).
+   */
+  private async record(
+    due: readonly OutboxEntry[],
+    outcomes: readonly Outcome[],
+    token: number,
+  ): Promise<boolean> {
+    if (due.length === 0) return true;
+    const done = outcomes.filter((o) => o !== 'fenced');
+    const held =
+      done.length === outcomes.length &&
+      this.current()?.token === token &&
+      (await this.o.placement.leaseHeld(this.lease, token));
+    if (!held) {
+      if (!this.stopped)
+        this.log.warn(
+          { event: 'webhook_lease_fenced', token, events: due.length },
+          "the lease's tenure ended under a round: its events are left to the next holder",
+        );
+      return false;
+    }
+    await this.o.outbox.sent(
+      due.filter((_, i) => done[i]!.sent).map((e) => e.id),
+      this.clock(),
+    );
+    for (const [i, o] of done.entries()) if (!o.sent) await this.failed(due[i]!, o.error);
+    return true;
+  }
+
+  /** A failed attempt: retried after a backoff, or dead-lettered once `giveUpAfterMs` passed. */
+  private async failed(e: OutboxEntry, error: string): Promise<void> {
+    const { endpoint, settings, outbox, metrics } = this.o;
     const attempts = e.attempts + 1;
     const now = this.clock();
     if (now - e.createdAt >= settings.giveUpAfterMs) {
@@ -167,7 +234,7 @@ export class EndpointDeliverer {
         'webhook given up on: dead-lettered (replay it through the admin API)',
       );
       await outbox.dead(e.id, attempts, now, error);
-      return false;
+      return;
     }
     metrics.webhookDeliveries.labels(endpoint.name, 'failure').inc();
     const delay = retryDelay(attempts, settings.retryMinMs, settings.retryMaxMs);
@@ -176,6 +243,5 @@ export class EndpointDeliverer {
       'delivery failed',
     );
     await outbox.retry(e.id, attempts, now + delay, error);
-    return false;
   }
 }

@@ -7,7 +7,7 @@ import type { WebhookEndpoint } from './endpoints.ts';
 export interface WebhooksOptions {
   endpoints: readonly WebhookEndpoint[];
   outbox: WebhookOutbox;
-  placement: Pick<Placement, 'lease' | 'releaseLease'>;
+  placement: Pick<Placement, 'lease' | 'leaseHeld' | 'releaseLease'>;
   settings: DeliverySettings & { retainMs: number };
   metrics: Pick<Metrics, 'webhookDeliveries'>;
   log: Logger;
