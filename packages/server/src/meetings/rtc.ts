@@ -238,7 +238,11 @@ export class RtcService {
           const peer = room.peerOf(sender.deviceId);
           if (!peer) return;
           room.remove(peer);
-          if (room.peersOf(sender.userId).length === 0) {
+          // The user is still in the meeting while a device of theirs is, on any node.
+          const elsewhere = this.span
+            ?.peers(room.meetingId)
+            .some((p) => p.userId === sender.userId);
+          if (room.peersOf(sender.userId).length === 0 && !elsewhere) {
             // Not awaited: the room's next command must not wait for the store.
             this.o.store
               .left(room.meetingId, sender.userId, this.clock())
