@@ -52,6 +52,7 @@ describe('a meeting spanning two nodes (signaling)', () => {
         limits: { rateBurst: 1000 },
         sfu: { workers: 1, workerBin: workerBin(), emptyRoomGraceMs: 60_000 },
         webhooks: { url: receiver.url, secret: receiver.secret, pollMs: 50 },
+        caps: { peersPerUserPerMeeting: 2 },
       },
       2,
     );
@@ -178,7 +179,7 @@ describe('a meeting spanning two nodes (signaling)', () => {
     const nodeApi = (i: number): TestServer => ({ ...srv, httpBase: `http://${srv.hosts[i]}` });
 
     // Dora on both nodes (phone on 0, laptop on 1), Eli on 1, Fay on 0; the phone and Fay
-    // publish audio.
+    // publish audio. At most two devices of a user may join (caps.peersPerUserPerMeeting).
     const phoneWs = await open(0, 'dora');
     const laptopWs = await open(1, 'dora');
     const [phone, laptop] = [wsSignaling(phoneWs), wsSignaling(laptopWs)];
@@ -209,6 +210,11 @@ describe('a meeting spanning two nodes (signaling)', () => {
       );
       return p.producerId as string;
     };
+    // Two devices of Dora's are in, one on each node: a third is over the meeting's cap.
+    const third = await on(0, 'dora');
+    const refusedJoin = await third.request('rtc:join', { meetingId: id });
+    assert.equal(refusedJoin.code, 42902, JSON.stringify(refusedJoin));
+    third.close();
     const phoneAudio = await publish(phone, 7001);
     const fayAudio = await publish(fay, 7002);
     for (const p of [phoneAudio, fayAudio]) {
