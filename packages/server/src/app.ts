@@ -438,6 +438,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     local: adminLocal,
     peers: cluster?.adminPeers() ?? null,
     placement,
+    meetingNodes: (id) => cluster?.meetingHolders(id) ?? Promise.resolve([nodeId]),
     directory,
     meetings,
     revoker,

@@ -127,6 +127,9 @@ describe('a node killed mid-call', () => {
         PARLEY_CLUSTER_NODE_TTL_MS: String(FAST_CLUSTER.nodeTtlMs),
         PARLEY_CLUSTER_JANITOR_MS: String(FAST_CLUSTER.janitorIntervalMs),
         PARLEY_DISCONNECT_GRACE_MS: '200',
+        // A meeting's media room on one node, so that its death resets the others' media (a
+        // meeting spanning the nodes loses only its peers: meetings-span-browser.test.ts).
+        PARLEY_CLUSTER_MEETINGS_SPAN: '0',
         // `parley start` starts the SFU at once; one worker is plenty here (two cores, shared).
         PARLEY_SFU_WORKERS: '1',
         LOG_LEVEL: process.env.TEST_LOG ?? 'warn',

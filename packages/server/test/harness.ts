@@ -46,14 +46,16 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-let cluster = false;
+/** The cluster settings of every node, once `useCluster()` was called; null: a single node. */
+let cluster: Tree | null = null;
 
 /**
  * From now on `startServer()` starts a three-node cluster behind nginx instead (Redis,
  * PostgreSQL, nginx): the suites under test/cluster/ run the same scenarios that way.
+ * `settings` go into every node's `cluster` configuration (e.g. `{ meetingsSpan: false }`).
  */
-export function useCluster(): void {
-  cluster = true;
+export function useCluster(settings: Tree = {}): void {
+  cluster = settings;
 }
 
 /** How a test's node runs besides its configuration. */
@@ -70,7 +72,12 @@ export async function startServer(
   overrides: Tree = {},
   options: ServerOptions = {},
 ): Promise<TestServer> {
-  if (cluster) return (await import('./cluster-harness.ts')).startCluster(overrides);
+  if (cluster) {
+    return (await import('./cluster-harness.ts')).startCluster({
+      ...overrides,
+      cluster: { ...cluster, ...(overrides.cluster as Tree | undefined) },
+    });
+  }
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-test-'));
   const config = loadConfig(
     { PARLEY_JWT_SECRET: 'test-secret-test-secret-0123456789' },

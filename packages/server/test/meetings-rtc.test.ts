@@ -877,19 +877,22 @@ describe('meeting lifecycle on the SFU', () => {
         { meetingId: id, direction: 'send' },
         'rtc:transportCreated',
       );
-      const sfu = holder(srv, id).sfu;
-      const [before] = sfu.workers();
-      process.kill(before!.pid, 'SIGKILL');
+      // The worker of every node holding the meeting's media (one node, unless the meeting
+      // spans the nodes of a cluster: then each holds its own peers').
+      const killed = holders(srv, id).map(({ sfu }) => ({ sfu, before: sfu.workers()[0]!.pid }));
+      for (const { before } of killed) process.kill(before, 'SIGKILL');
       for (const s of [rex.sig, sue.sig]) {
         assert.deepEqual((await s.event('rtc:mediaReset', 10_000)).data, {
           meetingId: id,
           reason: 'worker_died',
         });
       }
-      await waitFor(
-        () => sfu.workers()[0]?.pid !== undefined && sfu.workers()[0]?.pid !== before!.pid,
-        'replacement worker',
-      );
+      for (const { sfu, before } of killed) {
+        await waitFor(
+          () => sfu.workers()[0]?.pid !== undefined && sfu.workers()[0]?.pid !== before,
+          'replacement worker',
+        );
+      }
       const again = await join(rex.sig, id);
       assert.notEqual(again.peerId, rex.peerId);
       await ok(
@@ -1055,9 +1058,10 @@ function routers(srv: TestServer): number {
   return srv.apps.reduce((n, a) => n + a.sfu.workers().reduce((m, w) => m + w.routers, 0), 0);
 }
 
-/** The node that holds the meeting's media room (the only node on a single node). */
-function holder(srv: TestServer, meetingId: string): TestServer['app'] {
-  return srv.apps.find((a) => a.rtc.has(meetingId)) ?? srv.app;
+/** The nodes that hold the meeting's media (the only node on a single node). */
+function holders(srv: TestServer, meetingId: string): Array<TestServer['app']> {
+  const found = srv.apps.filter((a) => a.rtc.has(meetingId));
+  return found.length > 0 ? found : [srv.app];
 }
 
 /** Polls `check` (every 25 ms, up to 10 s). */

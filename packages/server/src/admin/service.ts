@@ -1,4 +1,4 @@
-import { AppError } from '@parley/protocol';
+import { AppError, ErrorCode } from '@parley/protocol';
 import type { Identity } from '../auth/index.ts';
 import type { AdminOp, AdminPeers, AdminResults, Placement, Revocation } from '../core/index.ts';
 import type { MeetingService } from '../meetings/index.ts';
@@ -13,7 +13,12 @@ export interface AdminServiceOptions {
   local: AdminLocal;
   /** The other nodes (cluster mode); null on a single node. */
   peers: AdminPeers | null;
-  placement: Pick<Placement, 'callOwner' | 'meetingNode'>;
+  placement: Pick<Placement, 'callOwner'>;
+  /**
+   * The nodes holding a meeting's media: one, or every node serving its peers when a meeting
+   * spans the cluster.
+   */
+  meetingNodes: (meetingId: string) => Promise<string[]>;
   directory: PresenceDirectory;
   meetings: Pick<MeetingService, 'live' | 'get' | 'end' | 'remove'>;
   revoker: Pick<Revoker, 'revoke'>;
@@ -88,12 +93,12 @@ export class AdminService {
     return { meetings, next: next === null ? null : String(next) };
   }
 
-  /** A meeting, its participants, and the media peers of the node holding its media room. */
+  /** A meeting, its participants, and the media peers of every node holding its media. */
   async meeting(meetingId: string) {
     const view = await this.o.meetings.get(meetingId);
-    const node = await this.o.placement.meetingNode(meetingId, false);
-    const { peers } = await this.on(node, { op: 'media', meetingId });
-    return { ...view, peers };
+    const nodes = await this.o.meetingNodes(meetingId);
+    const media = await Promise.all(nodes.map((n) => this.on(n, { op: 'media', meetingId })));
+    return { ...view, peers: media.flatMap((m) => m.peers) };
   }
 
   /** Ends a meeting as its host could. */
@@ -106,10 +111,22 @@ export class AdminService {
     return this.o.meetings.remove(meetingId, userId);
   }
 
-  /** Pauses a producer server-side; its owner may resume it only with `allowUnmute`. */
+  /**
+   * Pauses a producer server-side; its owner may resume it only with `allowUnmute`. Runs on
+   * the node of the producer's peer: the one of the meeting's nodes that has it.
+   */
   async mute(meetingId: string, producerId: string, allowUnmute: boolean) {
-    const node = await this.o.placement.meetingNode(meetingId, false);
-    return this.on(node, { op: 'mute', meetingId, producerId, allowUnmute });
+    const op = { op: 'mute', meetingId, producerId, allowUnmute } as const;
+    let missing: unknown = AppError.notFound('producer');
+    for (const node of await this.o.meetingNodes(meetingId)) {
+      try {
+        return await this.on(node, op);
+      } catch (err) {
+        if (!(err instanceof AppError) || err.code !== ErrorCode.NotFound) throw err;
+        missing = err;
+      }
+    }
+    throw missing;
   }
 
   /** Revokes tokens on every node (see Revoker). */

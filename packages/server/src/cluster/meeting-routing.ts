@@ -111,6 +111,19 @@ export class MeetingRouting {
   }
 
   /**
+   * The live nodes holding the meeting's media: the one holding its media room, or (when
+   * meetings span the nodes) this node and every other serving its peers.
+   */
+  async holders(meetingId: string): Promise<string[]> {
+    if (!this.span) return [await this.placement.meetingNode(meetingId, false)];
+    const others = await this.span.nodes(meetingId).catch((err: unknown) => {
+      this.log.warn({ event: 'meeting_nodes_failed', meetingId, err }, 'meeting nodes unknown');
+      return [];
+    });
+    return [this.nodeId, ...others.filter((n) => n !== this.nodeId)];
+  }
+
+  /**
    * Has the node holding the meeting's media room (every other node serving the meeting, when
    * meetings span the nodes) do what REST did here, and waits for it (the client that called
    * REST expects its peers to have been told). A node that does not answer is logged: the
@@ -120,9 +133,7 @@ export class MeetingRouting {
     meetingId: string,
     build: (corr: string, replyTo: string) => Request,
   ): Promise<void> {
-    const nodes = this.span
-      ? await this.span.nodes(meetingId).catch(() => [])
-      : [await this.placement.meetingNode(meetingId, false)];
+    const nodes = await this.holders(meetingId);
     await Promise.all(
       nodes
         .filter((node) => node !== this.nodeId)

@@ -333,6 +333,11 @@ export class ClusterNode {
     return this.meetings.forRest(rtc);
   }
 
+  /** The nodes holding a meeting's media, for the admin API (see MeetingRouting.holders). */
+  meetingHolders(meetingId: string): Promise<string[]> {
+    return this.meetings.holders(meetingId);
+  }
+
   /** socket.io's Redis adapter, so that socket.io broadcasts and fetchSockets() span the nodes. */
   socketIoAdapter(): SocketIoRedis['adapter'] {
     this.socketIo ??= socketIoRedis(this.o.redisUrl, this.o.config.cluster.prefix);

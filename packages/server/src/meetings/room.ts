@@ -290,10 +290,12 @@ export class Room extends EventEmitter<RoomEvents> {
     this.closeReason = reason;
     this.disarmEmptyTimer();
     this.o.metrics.meetingPeers.dec(this.peers.size);
+    // The other nodes of a spanning meeting keep it (unless it ended everywhere): they hear
+    // that these peers went.
+    const span = reason === 'ended' ? undefined : this.o.span;
     for (const peer of this.peers.values()) {
-      // The other nodes of a spanning meeting keep it: they hear that these peers went.
       for (const producerId of peer.producers.keys()) {
-        this.o.span?.relay(this.meetingId, {
+        span?.relay(this.meetingId, {
           type: 'rtc:producerClosed',
           producerId,
           peerId: peer.peerId,
@@ -301,7 +303,7 @@ export class Room extends EventEmitter<RoomEvents> {
         });
       }
       const { peerId, userId } = peer;
-      this.o.span?.relay(this.meetingId, {
+      span?.relay(this.meetingId, {
         type: 'rtc:peerLeft',
         peerId,
         userId,

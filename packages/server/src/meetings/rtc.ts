@@ -238,7 +238,9 @@ export class RtcService {
           const peer = room.peerOf(sender.deviceId);
           if (!peer) return;
           room.remove(peer);
-          if (room.peersOf(sender.userId).length === 0) {
+          // The user is still in the meeting while a device of theirs is, on any node.
+          const { userId } = sender;
+          if (room.peersOf(userId).length + this.peersElsewhere(room.meetingId, userId) === 0) {
             // Not awaited: the room's next command must not wait for the store.
             this.o.store
               .left(room.meetingId, sender.userId, this.clock())
@@ -308,12 +310,17 @@ export class RtcService {
 
   /**
    * Refuses one more peer of `userId` (in `room`, or in a room still to be opened) beyond the
-   * caps. What a user holds on this node: their peers, and the empty rooms their joins opened
-   * (each keeps a router through its grace period, so join-and-leave cannot pile them up).
+   * caps. In a meeting: the user's peers (on every node of a meeting spanning the cluster).
+   * Across meetings, what a user holds on this node: their peers, and the empty rooms their
+   * joins opened (each keeps a router through its grace period, so join-and-leave cannot pile
+   * them up).
    */
   private checkPeerCaps(userId: string, room?: Room): void {
     const { peersPerUserPerMeeting, peersPerUser } = this.o.caps;
-    if (room && room.peersOf(userId).length >= peersPerUserPerMeeting) {
+    const inMeeting = room
+      ? room.peersOf(userId).length + this.peersElsewhere(room.meetingId, userId)
+      : 0;
+    if (inMeeting >= peersPerUserPerMeeting) {
       throw AppError.limitExceeded(
         `at most ${peersPerUserPerMeeting} connections of one user may join a meeting's media`,
         'peersPerUserPerMeeting',
@@ -332,6 +339,11 @@ export class RtcService {
         peersPerUser,
       );
     }
+  }
+
+  /** The user's peers in a meeting spanning the cluster on its other nodes (0 on one node). */
+  private peersElsewhere(meetingId: string, userId: string): number {
+    return this.span?.peers(meetingId).filter((p) => p.userId === userId).length ?? 0;
   }
 
   /** Throws the spec's error unless the sender is in the meeting (through REST) right now. */
