@@ -4,17 +4,10 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
-import { sql } from 'kysely';
-import {
-  createAuthenticator,
-  deletePrefix,
-  ConfigError,
-  loadConfig,
-  openDatabase,
-} from '@parley/server';
+import { createAuthenticator, ConfigError, loadConfig } from '@parley/server';
 import { ICE_PER_SIDE } from './calls.ts';
 import { cpuMicros, freePort, parleyEnv, startParley, type ServerChild } from './children.ts';
+import { LOCAL_SERVICES, openScratch, servicesProblem } from './scratch.ts';
 import { parleyTarget, runRelay, type RelayPair, type RelayResult } from './relay.ts';
 import { fmtDec, fmtInt, fmtMs, pooled, table, type Latency } from './stats.ts';
 
@@ -82,30 +75,8 @@ export interface ClusterBenchResult {
 }
 
 async function requireServices(redisUrl: string, databaseUrl: string): Promise<void> {
-  const r = new Redis(redisUrl, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  try {
-    await r.connect();
-  } catch (err) {
-    throw new ConfigError(
-      `bench-cluster needs Redis at ${redisUrl} (REDIS_URL): ${(err as Error).message}`,
-    );
-  } finally {
-    r.disconnect();
-  }
-  const db = openDatabase({ databaseUrl, dataDir: '' });
-  try {
-    await sql`select 1`.execute(db.kysely);
-  } catch (err) {
-    throw new ConfigError(
-      `bench-cluster needs PostgreSQL at ${databaseUrl} (DATABASE_URL): ${(err as Error).message}`,
-    );
-  } finally {
-    await db.kysely.destroy();
-  }
+  const problem = await servicesProblem(redisUrl, databaseUrl);
+  if (problem) throw new ConfigError(`bench-cluster needs ${problem}`);
 }
 
 /** Runs the cluster benchmark, prints the report and returns the figures. */
@@ -113,17 +84,12 @@ export async function runClusterBench(opts: ClusterBenchOptions = {}): Promise<C
   const print = opts.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const pairs = opts.pairs ?? 500;
   const trials = opts.trials ?? 5;
-  const redisUrl = opts.redisUrl ?? 'redis://127.0.0.1:6379';
-  const databaseUrl = opts.databaseUrl ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const redisUrl = opts.redisUrl ?? LOCAL_SERVICES.redisUrl;
+  const databaseUrl = opts.databaseUrl ?? LOCAL_SERVICES.databaseUrl;
   await requireServices(redisUrl, databaseUrl);
 
   const tag = randomBytes(3).toString('hex');
-  const schema = `parley_bench_${tag}`;
-  const prefix = `parley-bench-${tag}`;
-  const admin = openDatabase({ databaseUrl, dataDir: '' });
-  await sql.raw(`create schema ${schema}`).execute(admin.kysely);
-  const url = new URL(databaseUrl);
-  url.searchParams.set('options', `-c search_path=${schema}`);
+  const scratch = await openScratch(redisUrl, databaseUrl, 'bench');
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-cluster-'));
   const secret = randomBytes(24).toString('base64url');
   const nodes: Array<{ child: ServerChild; ws: string }> = [];
@@ -132,10 +98,10 @@ export async function runClusterBench(opts: ClusterBenchOptions = {}): Promise<C
       const port = await freePort();
       const env = {
         ...parleyEnv({ port, dataDir: join(dataDir, id), secret }),
-        DATABASE_URL: url.toString(),
+        DATABASE_URL: scratch.databaseUrl,
         REDIS_URL: redisUrl,
         PARLEY_NODE_ID: id,
-        PARLEY_CLUSTER_PREFIX: prefix,
+        PARLEY_CLUSTER_PREFIX: scratch.prefix,
         PARLEY_CLUSTER_LINKS: opts.links === false ? '0' : '1',
       };
       nodes.push({ child: await startParley(env), ws: `ws://127.0.0.1:${port}` });
@@ -273,17 +239,7 @@ export async function runClusterBench(opts: ClusterBenchOptions = {}): Promise<C
     return result;
   } finally {
     await Promise.all(nodes.map((n) => n.child.stop()));
-    await sql
-      .raw(`drop schema ${schema} cascade`)
-      .execute(admin.kysely)
-      .catch(() => undefined);
-    await admin.kysely.destroy();
-    const r = new Redis(redisUrl, { maxRetriesPerRequest: 0 });
-    try {
-      await deletePrefix(r, prefix);
-    } finally {
-      r.disconnect();
-    }
+    await scratch.drop();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

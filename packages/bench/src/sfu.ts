@@ -1,13 +1,24 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { availableParallelism, loadavg } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
-import { pino } from 'pino';
 import type { Page } from 'playwright-core';
-import { createApp, type App, loadConfig, type Identity, type SfuRouter } from '@parley/server';
+import type { App, Identity, SfuRouter } from '@parley/server';
 import { launchChromium, servePage, type MeetingPageWindow } from './browser.ts';
 import { record, replay, SinkConsumers, UdpSink, type Recording } from './sfu-fanout.ts';
+import {
+  JOIN_CASES,
+  joinFigures,
+  placementOf,
+  WorkerFill,
+  type JoinSample,
+  type MediaHome,
+  type Placement,
+} from './sfu-joins.ts';
+import {
+  BENCH_CONSUMER_BUDGET,
+  startSfuNodes,
+  type ClusterServices,
+  type SfuNodes,
+} from './sfu-nodes.ts';
 import { CPU_TARGET, MIN_FORWARDED, runScaling, type ScalingResult } from './sfu-scaling.ts';
 import { fmtDec, fmtInt, table } from './stats.ts';
 
@@ -19,7 +30,9 @@ import { fmtDec, fmtInt, table } from './stats.ts';
  *    simulcast encodings; then, one after another, fresh pages run the whole spec flow
  *    (signaling connect, getRouterRtpCapabilities, device.load, rtc:join, two transports,
  *    consume and resume audio and video) until the first remote video frame is presented
- *    (requestVideoFrameCallback). p50/p95 of that time.
+ *    (requestVideoFrameCallback). p50/p95 of that time, for a joiner on the publisher's router,
+ *    on another worker's router (piped within the node) and on another node (piped between
+ *    nodes), in turn (sfu-joins.ts, sfu-nodes.ts).
  * 2. Fan-out capacity of one worker: a few seconds of that video's top layer are recorded (a
  *    DirectTransport consumer), Chromium is closed so that it stops competing for the cores,
  *    and the recording is replayed in real time into a PlainTransport producer. More and more
@@ -46,6 +59,8 @@ export interface SfuBenchOptions {
   json: boolean;
   /** Run the scaling run this many times instead of phase 2 (0: phase 2). */
   scalingRuns: number;
+  /** Redis and PostgreSQL for a second node (the join case "other node"); null: one node. */
+  cluster: ClusterServices | null;
 }
 
 /** The page's window, in the callbacks that run in the browser. */
@@ -58,76 +73,51 @@ const identity = (userId: string): Identity => ({
   expiresAt: Number.MAX_SAFE_INTEGER,
 });
 
-/** Nearest-rank percentile of sorted values. */
-const pct = (sorted: number[], p: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-
 /** Runs both phases and prints the figures. */
 export async function runSfuBench(o: SfuBenchOptions): Promise<void> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-sfu-'));
-  const config = loadConfig(process.env, {
-    server: { host: '127.0.0.1', port: 0 },
-    dataDir,
-    databaseUrl: undefined,
-    auth: { jwtSecret: randomBytes(24).toString('base64url') },
-    // The scaling run needs a second worker (a second core).
-    sfu: { workers: o.scalingRuns > 0 ? 2 : 1, webRtcServerPort: 0 },
-  });
-  const app = await createApp(config, { log: pino({ level: 'silent' }) });
-  const addr = await app.listen();
+  const nodes = await startSfuNodes(o.cluster);
+  const app = nodes.a;
   const browser = await launchChromium(o.chromium);
   const pages = await servePage();
   const out = (s: string) => process.stdout.write(`${s}\n`);
   try {
-    await app.sfu.start();
     const meetingId = (await app.meetings.create(identity('publisher'), 'bench')).meetingId;
-    const server =
-      o.transport === 'ws' ? `ws://127.0.0.1:${addr.port}` : `http://127.0.0.1:${addr.port}`;
-    const open = async (userId: string): Promise<Page> => {
+    const serverAt = (port: number) =>
+      o.transport === 'ws' ? `ws://127.0.0.1:${port}` : `http://127.0.0.1:${port}`;
+    const open = async (userId: string, port: number) => {
       await app.meetings.join(identity(userId), meetingId, userId);
       const page = await browser.newPage();
       await page.goto(pages.url);
       await page.waitForFunction(() => typeof window.startMeeting === 'function');
       const token = await app.auth.mint(userId);
-      await page.evaluate((opts) => window.startMeeting(opts).join(), {
-        server,
+      const { peerId } = await page.evaluate((opts) => window.startMeeting(opts).join(), {
+        server: serverAt(port),
         transport: o.transport,
         token,
         meetingId,
       });
-      return page;
+      return { page, peerId };
     };
 
     out(
-      `Parley SFU benchmark: mediasoup 3.12.16, ${config.sfu.workers} worker(s), ` +
+      `Parley SFU benchmark: mediasoup 3.12.16, ${app.config.sfu.workers} workers ` +
+        `(${nodes.b ? 'and a second node of one worker' : 'one node'}), ` +
         `${availableParallelism()} cores ` +
         `(load average ${loadavg()[0]!.toFixed(1)} at start), signaling over ${o.transport}`,
     );
     const progress = (s: string) => process.stderr.write(`  … ${s}\n`);
     progress('publishing 1280x720@30 in three simulcast encodings');
-    const publisher = await open('publisher');
-    const { video } = await publisher.evaluate(() =>
+    const publisher = await open('publisher', nodes.ports.a);
+    const { video } = await publisher.page.evaluate(() =>
       window.meeting.publish({ width: 1280, height: 720, frameRate: 30 }),
     );
 
     // Phase 1.
-    const joins: number[] = [];
-    for (let i = 0; i < o.joins; i++) {
-      const page = await open(`viewer-${i}`);
-      await page.waitForFunction(() => window.meeting.firstFrameAt > 0, undefined, {
-        timeout: 30_000,
-        polling: 20,
-      });
-      joins.push(await page.evaluate(() => window.meeting.firstFrameAt - window.meeting.joinedAt));
-      progress(`join ${i + 1}: first frame after ${fmtInt(joins.at(-1))} ms`);
-      await page.evaluate(() => window.meeting.leave());
-      await page.close();
-    }
-    joins.sort((a, b) => a - b);
-    out(
-      `\njoin → first remote video frame (Chromium, 1280x720 simulcast publisher, ${joins.length} joins): ` +
-        `p50 ${fmtInt(pct(joins, 50))} ms, p95 ${fmtInt(pct(joins, 95))} ms, max ${fmtInt(joins.at(-1))} ms`,
-    );
+    const joins = await measureJoins(nodes, { meetingId, video, publisher: publisher.peerId }, o, {
+      open,
+      progress,
+    });
+    out(joinTable(joins, nodes));
 
     // Phase 2: record the top layer, close the browser (its CPU), replay and fan out.
     const room = app.rtc.router(meetingId);
@@ -140,21 +130,124 @@ export async function runSfuBench(o: SfuBenchOptions): Promise<void> {
       o.scalingRuns > 0
         ? { scaling: await scaling(app, recording, o, out) }
         : await singleWorker(app, recording, o, out);
-    if (o.json) {
-      out(
-        JSON.stringify({
-          joinMs: { p50: pct(joins, 50), p95: pct(joins, 95), max: joins.at(-1), n: joins.length },
-          stream,
-          ...phase2,
-        }),
-      );
-    }
+    if (o.json) out(JSON.stringify({ joins: joinFigures(joins), stream, ...phase2 }));
   } finally {
     await browser.close();
     await pages.close();
-    await app.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await nodes.close();
   }
+}
+
+/** What phase 1 joins: the meeting, its publisher's peer and video producer. */
+interface Published {
+  meetingId: string;
+  video: string;
+  publisher: string;
+}
+
+/** How phase 1 opens a page that joins through a node's port, and reports progress. */
+interface JoinTools {
+  open(userId: string, port: number): Promise<{ page: Page; peerId: string }>;
+  progress(s: string): void;
+}
+
+/**
+ * Phase 1: `o.joins` joins of each case, taking turns. Before each, node A's publisher worker
+ * is filled to its consumer budget (other worker) or emptied (the others); after the first
+ * frame, where the joiner's media was and whether a pipe carried it.
+ */
+async function measureJoins(
+  nodes: SfuNodes,
+  m: Published,
+  o: SfuBenchOptions,
+  t: JoinTools,
+): Promise<JoinSample[]> {
+  const { a, b } = nodes;
+  const fill = new WorkerFill(a.rtc.router(m.meetingId)!, m.video, BENCH_CONSUMER_BUDGET - 1);
+  const cases = JOIN_CASES.filter((c) => c !== 'other node' || b);
+  const samples: JoinSample[] = [];
+  try {
+    for (let i = 0; i < o.joins; i++) {
+      for (const c of cases) {
+        const node = c === 'other node' ? b! : a;
+        if (c === 'other worker') await fill.fill();
+        else fill.empty();
+        const { page, peerId } = await t.open(
+          `viewer-${JOIN_CASES.indexOf(c)}-${i}`,
+          c === 'other node' ? nodes.ports.b! : nodes.ports.a,
+        );
+        await page.waitForFunction(() => window.meeting.firstFrameAt > 0, undefined, {
+          timeout: 30_000,
+          polling: 20,
+        });
+        const ms = await page.evaluate(() => window.meeting.firstFrameAt - window.meeting.joinedAt);
+        const joiner = homeOf(node, m.meetingId, peerId);
+        const publisher = homeOf(a, m.meetingId, m.publisher);
+        const placed = placementOf(joiner, publisher);
+        const piped = placed !== 'same router' && (await pipedHere(node, m, placed));
+        samples.push({ case: c, ms, placed, piped });
+        t.progress(
+          `join ${i + 1}, ${c}: first frame after ${fmtInt(ms)} ms; joiner on router ` +
+            `${joiner.routerId.slice(0, 8)} (node ${joiner.node}, worker ${joiner.workerPid}), ` +
+            `publisher on ${publisher.routerId.slice(0, 8)} (node ${publisher.node}, worker ` +
+            `${publisher.workerPid})${piped ? ', video piped' : ''}`,
+        );
+        await page.evaluate(() => window.meeting.leave());
+        await page.close();
+      }
+    }
+  } finally {
+    fill.empty();
+  }
+  return samples;
+}
+
+/** Where a peer's media is on a node (its router, from the room's layout). */
+function homeOf(node: App, meetingId: string, peerId: string): MediaHome {
+  const router = node.rtc.layout(meetingId)?.routers.find((r) => r.peers.includes(peerId));
+  if (!router) throw new Error(`peer ${peerId} has no router on node ${node.nodeId}`);
+  return { node: node.nodeId, routerId: router.routerId, workerPid: router.workerPid };
+}
+
+/**
+ * Whether the publisher's video reached a joiner placed away from it through a pipe: on another
+ * worker, the meeting's pipes between its routers (`parley_meeting_pipes`); on another node, a
+ * copy of the producer (same id) with a consumer on that node's router.
+ */
+async function pipedHere(node: App, m: Published, placed: Placement): Promise<boolean> {
+  if (placed === 'other node') {
+    const dump = (await node.rtc.router(m.meetingId)?.dump()) as
+      { mapProducerIdConsumerIds: Record<string, string[]> } | undefined;
+    return (dump?.mapProducerIdConsumerIds[m.video]?.length ?? 0) > 0;
+  }
+  return (node.rtc.layout(m.meetingId)?.pipes ?? 0) > 0;
+}
+
+/** Phase 1's figures per case, and what they show of the placements. */
+function joinTable(samples: JoinSample[], nodes: SfuNodes): string {
+  const figures = joinFigures(samples);
+  const rows = figures.map((f) => [
+    f.case,
+    `${f.asMeant} of ${f.n}`,
+    f.case === 'same router' ? '-' : `${f.piped} of ${f.asMeant}`,
+    fmtInt(f.p50),
+    fmtInt(f.p95),
+    fmtInt(f.max),
+  ]);
+  const misplaced = samples.filter((s) => s.placed !== s.case);
+  return (
+    `\njoin → first remote video frame (Chromium, 1280x720 simulcast publisher on node A; ` +
+    `each case in turn; the publisher's worker filled to its budget of ` +
+    `${BENCH_CONSUMER_BUDGET} consumers for "other worker"), ms:\n` +
+    table([['joiner', 'placed so', 'video piped', 'p50', 'p95', 'max'], ...rows]) +
+    (misplaced.length > 0
+      ? `\nplaced elsewhere than meant (not in the figures): ${misplaced
+          .map((s) => `${s.case} → ${s.placed}`)
+          .join(', ')}`
+      : '') +
+    (nodes.noB ? `\n"other node" not measured (${nodes.noB})` : '') +
+    ` (load average ${loadavg()[0]!.toFixed(1)})`
+  );
 }
 
 /** Phase 3: the scaling run. */

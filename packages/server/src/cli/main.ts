@@ -247,6 +247,10 @@ program
   )
   .option('--chromium <path>', 'the Chromium binary (default /usr/bin/chromium)')
   .option('--json', 'also print one JSON line with every figure')
+  .option(
+    '--one-node',
+    'no second node: the joins measure the same router and another worker only (otherwise a second node in this process, on Redis and PostgreSQL: REDIS_URL, DATABASE_URL, by default the local ones)',
+  )
   .addOption(
     new Option(
       '--scaling [runs]',
@@ -265,8 +269,10 @@ program
       chromium?: string;
       json?: boolean;
       scaling?: number;
+      oneNode?: boolean;
     }) => {
       const { runSfuBench } = await loadBench();
+      const config = loadConfig();
       await runSfuBench({
         joins: opts.joins,
         step: opts.step,
@@ -275,6 +281,12 @@ program
         transport: opts.transport,
         json: opts.json ?? false,
         scalingRuns: opts.scaling ?? 0,
+        cluster: opts.oneNode
+          ? null
+          : {
+              ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
+              ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
+            },
         ...(opts.chromium ? { chromium: opts.chromium } : {}),
       });
       setTimeout(() => process.exit(0), 1000).unref();

@@ -39,7 +39,13 @@ export async function consume(peer: Peer, room: Room, c: RtcConsumeCommand) {
         field: '/rtpCapabilities',
       });
     }
-    const piped = await room.pipes.acquire({ producerId: producer.id }, source.router, peer.router);
+    // Its media flows from the consumer's resume on (pauseConsumer).
+    const piped = await room.pipes.acquire(
+      { producerId: producer.id },
+      source.router,
+      peer.router,
+      true,
+    );
     release = both(piped, source.release);
   } catch (err) {
     release();
@@ -100,10 +106,15 @@ function both(a: Release, b: Release): Release {
   };
 }
 
-/** rtc:resumeConsumer / rtc:pauseConsumer. */
-export async function pauseConsumer(peer: Peer, c: RtcConsumerCommand, pause: boolean) {
+/**
+ * rtc:resumeConsumer / rtc:pauseConsumer. A consumer resumed is active before the pipe that
+ * brings its producer here starts (see sfu/local-pipe.ts): the key frame that the pipe asks
+ * for as it starts is then forwarded.
+ */
+export async function pauseConsumer(peer: Peer, room: Room, c: RtcConsumerCommand, pause: boolean) {
   const consumer = peer.consumer(c.consumerId);
   await (pause ? consumer.pause() : consumer.resume());
+  if (!pause) await room.pipes.start({ producerId: consumer.producerId }, peer.router);
   return { consumerId: consumer.id };
 }
 

@@ -1,4 +1,4 @@
-import type { Router } from '../sfu/index.ts';
+import { pipeLocally, type Router } from '../sfu/index.ts';
 
 /** What is piped: a producer or a data producer, by id (its copy keeps the id). */
 export type Piped = { producerId: string } | { dataProducerId: string };
@@ -9,7 +9,7 @@ export type Release = () => void;
 /** One producer piped to one router, and how many users there need it. */
 interface Pipe {
   users: number;
-  readonly ready: Promise<PipeEnd>;
+  readonly ready: Promise<Opened>;
   /** Set when the pipe closed or was released for good: the entry is no longer the key's. */
   done: boolean;
 }
@@ -18,6 +18,12 @@ interface Pipe {
 interface PipeEnd {
   close(): void;
   readonly observer: { once(event: 'close', listener: () => void): unknown };
+}
+
+/** An open pipe: its origin end, and what lets its media flow. */
+interface Opened {
+  end: PipeEnd;
+  start(): Promise<void>;
 }
 
 const noop: Release = () => undefined;
@@ -53,9 +59,11 @@ export class Pipes {
 
   /**
    * Makes `what` (on `from`) available on `to`, piping it there unless it is already; resolves
-   * with the release of this use. Nothing to do when `from` is `to`.
+   * with the release of this use. Nothing to do when `from` is `to`. A producer's media flows
+   * through a new pipe at once, or with `later` only from `start` (a consumer that its client
+   * has yet to resume: see sfu/local-pipe.ts).
    */
-  async acquire(what: Piped, from: Router, to: Router): Promise<Release> {
+  async acquire(what: Piped, from: Router, to: Router, later = false): Promise<Release> {
     if (from === to) return noop;
     const key = keyOf(what, to);
     let pipe = this.pipes.get(key);
@@ -68,13 +76,14 @@ export class Pipes {
       this.gauge.inc();
       const opened = pipe;
       opened.ready.then(
-        (pipeConsumer) => pipeConsumer.observer.once('close', () => this.forget(key, opened)),
+        ({ end }) => end.observer.once('close', () => this.forget(key, opened)),
         () => this.forget(key, opened),
       );
     }
     const mine = pipe;
     try {
-      await mine.ready;
+      const opened = await mine.ready;
+      if (!later) await opened.start();
     } catch (err) {
       this.release(key, mine);
       throw err;
@@ -87,30 +96,36 @@ export class Pipes {
     };
   }
 
+  /** Lets the media of the pipe of `what` to `to` flow, if there is one (idempotent). */
+  async start(what: Piped, to: Router): Promise<void> {
+    const opened = await this.pipes.get(keyOf(what, to))?.ready.catch(() => null);
+    await opened?.start();
+  }
+
   private async open(
     what: Piped,
     from: Router,
     to: Router,
     previous: Promise<unknown> | undefined,
-  ): Promise<PipeEnd> {
+  ): Promise<Opened> {
     // The copy keeps the producer's id: it cannot exist twice on `to`.
     await previous;
     if ('producerId' in what) {
-      const { pipeConsumer } = await from.pipeToRouter({ producerId: what.producerId, router: to });
-      return pipeConsumer!;
+      const pipe = await pipeLocally(from, to, what.producerId);
+      return { end: pipe.consumer, start: () => pipe.start() };
     }
     const { pipeDataConsumer } = await from.pipeToRouter({
       dataProducerId: what.dataProducerId,
       router: to,
     });
-    return pipeDataConsumer!;
+    return { end: pipeDataConsumer!, start: () => Promise.resolve() };
   }
 
   private release(key: string, pipe: Pipe): void {
     if (pipe.done || --pipe.users > 0) return;
     this.forget(key, pipe);
     const closed = pipe.ready.then(
-      (pipeConsumer) => pipeConsumer.close(),
+      ({ end }) => end.close(),
       () => undefined,
     );
     this.closing.set(key, closed);

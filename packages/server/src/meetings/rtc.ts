@@ -150,10 +150,10 @@ export class RtcService {
       this.withPeer(s, c.meetingId, (p, room) => consumers.consume(p, room, c)),
     );
     r.on('rtc:resumeConsumer', (s, c: RtcConsumerCommand) =>
-      this.withPeer(s, c.meetingId, (p) => consumers.pauseConsumer(p, c, false)),
+      this.withPeer(s, c.meetingId, (p, room) => consumers.pauseConsumer(p, room, c, false)),
     );
     r.on('rtc:pauseConsumer', (s, c: RtcConsumerCommand) =>
-      this.withPeer(s, c.meetingId, (p) => consumers.pauseConsumer(p, c, true)),
+      this.withPeer(s, c.meetingId, (p, room) => consumers.pauseConsumer(p, room, c, true)),
     );
     r.on('rtc:requestConsumerKeyFrame', (s, c: RtcConsumerCommand) =>
       this.withPeer(s, c.meetingId, (p) => consumers.requestKeyFrame(p, c)),
