@@ -22,6 +22,14 @@ interface PipeEnd {
 
 const noop: Release = () => undefined;
 
+/** Gives back two uses at once. */
+export function releaseBoth(a: Release, b: Release): Release {
+  return () => {
+    a();
+    b();
+  };
+}
+
 /** Counts the pipes open (a metric). */
 export interface PipeGauge {
   inc(): void;

@@ -5,6 +5,11 @@ export {
   type TransportRequest,
   type WorkerInfo,
 } from './pool.ts';
-export { PipeLink, type PipeEndpoint, type PipedProducer } from './pipe-link.ts';
+export {
+  PipeLink,
+  type PipeEndpoint,
+  type PipedDataProducer,
+  type PipedProducer,
+} from './pipe-link.ts';
 export { clientOp } from './errors.ts';
 export type * from './types.ts';
