@@ -447,7 +447,14 @@ export class MeetingSpan {
       if (p) {
         room.broadcastHere({ type: 'rtc:producerClosed', producerId: id, peerId });
         const { kind, appData, paused } = p;
-        room.broadcastHere({ type: 'rtc:newProducer', producerId: id, peerId, kind, appData, paused });
+        room.broadcastHere({
+          type: 'rtc:newProducer',
+          producerId: id,
+          peerId,
+          kind,
+          appData,
+          paused,
+        });
         if (kind === 'audio') this.hear(m.meetingId, id);
       }
       const d = info.dataProducers.find((x) => x.id === id);
@@ -526,9 +533,7 @@ export class MeetingSpan {
     const link = await this.pool.openPipe(owner.router, data);
     try {
       await link.connect(endpoint);
-      const { consumer, piped } = data
-        ? await link.sendData(producer)
-        : await link.send(producer);
+      const { consumer, piped } = data ? await link.sendData(producer) : await link.send(producer);
       m.pipesOut.set(key, link);
       // The producer closed, or its router went: the pipe goes too (the other node hears
       // rtc:producerClosed from the room, or of this node's death).

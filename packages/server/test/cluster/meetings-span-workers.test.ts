@@ -3,15 +3,14 @@ import assert from 'node:assert/strict';
 import { startCluster, type ClusterServer } from '../cluster-harness.ts';
 import { TestClient, type Frame } from '../harness.ts';
 import {
-  DTLS,
   audioRtp,
   createMeeting,
   joinMeeting,
   videoRtp,
   workerBin,
   wsSignaling,
-  type Signaling,
 } from '../meeting-kit.ts';
+import { ok, publisher, waitFor } from './span-kit.ts';
 
 /**
  * A meeting spanning two nodes whose second node spreads it over two workers. The copies of the
@@ -21,20 +20,6 @@ import {
  * were the producers' own router lost and the producers published again), consume them again
  * through a new pipe, and the first node closes the pipes that fed the dead router.
  */
-
-async function ok(sig: Signaling, type: string, data: unknown, want: string) {
-  const r = await sig.request(type, data);
-  assert.equal(r.type, want, `${type} → ${JSON.stringify(r)}`);
-  return r.data as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
-
-async function waitFor(check: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('a spanning meeting whose node loses the worker of its first router', () => {
   let srv: ClusterServer;
@@ -53,7 +38,12 @@ describe('a spanning meeting whose node loses the worker of its first router', (
     srv = await startCluster(
       {
         limits: { rateBurst: 1000 },
-        sfu: { workers: 2, consumersPerWorker: 1, workerBin: workerBin(), emptyRoomGraceMs: 60_000 },
+        sfu: {
+          workers: 2,
+          consumersPerWorker: 1,
+          workerBin: workerBin(),
+          emptyRoomGraceMs: 60_000,
+        },
         cluster: { meetingsSpan: true },
       },
       2,
@@ -71,36 +61,7 @@ describe('a spanning meeting whose node loses the worker of its first router', (
 
     // Anna publishes on node 0.
     const anna = await on(0, 'anna');
-    const caps = (
-      await ok(
-        anna.sig,
-        'rtc:getRouterRtpCapabilities',
-        { meetingId: id },
-        'rtc:routerRtpCapabilities',
-      )
-    ).rtpCapabilities;
-    const annaPeer = (await ok(anna.sig, 'rtc:join', { meetingId: id }, 'rtc:joined')).peerId;
-    const send = await ok(
-      anna.sig,
-      'rtc:createTransport',
-      { meetingId: id, direction: 'send' },
-      'rtc:transportCreated',
-    );
-    await ok(
-      anna.sig,
-      'rtc:connectTransport',
-      { meetingId: id, transportId: send.transportId, dtlsParameters: DTLS },
-      'rtc:transportConnected',
-    );
-    const produce = async (kind: string, rtpParameters: Frame) =>
-      (
-        await ok(
-          anna.sig,
-          'rtc:produce',
-          { meetingId: id, transportId: send.transportId, kind, rtpParameters, appData: { kind } },
-          'rtc:produced',
-        )
-      ).producerId as string;
+    const { caps, peerId: annaPeer, send, produce } = await publisher(anna.sig, id);
     const audio = await produce('audio', audioRtp(2002));
     const video = await produce('video', videoRtp());
 
@@ -145,7 +106,7 @@ describe('a spanning meeting whose node loses the worker of its first router', (
       (await a0.rtc.router(id)!.dump()).transportIds as string[];
     const before0 = await transportsOf0();
     assert.equal(before0.length, 3, "Anna's send transport and a pipe per producer");
-    const pipesBefore = before0.filter((t) => t !== send.transportId);
+    const pipesBefore = before0.filter((t) => t !== send);
 
     // The worker of node 1's first router dies.
     process.kill(first.workerPid, 'SIGKILL');

@@ -4,7 +4,6 @@ import { Redis } from 'ioredis';
 import { REDIS_URL, startCluster, type ClusterServer } from '../cluster-harness.ts';
 import { TestClient, type Frame } from '../harness.ts';
 import {
-  DTLS,
   audioRtp,
   createMeeting,
   joinMeeting,
@@ -13,6 +12,7 @@ import {
   wsSignaling,
   type Signaling,
 } from '../meeting-kit.ts';
+import { ok, publisher, waitFor } from './span-kit.ts';
 
 /**
  * A meeting spanning two nodes (`cluster.meetingsSpan`), signaling from Node: each peer is
@@ -24,11 +24,6 @@ import {
 
 const SCTP = { numStreams: { OS: 1024, MIS: 1024 } };
 
-async function ok(sig: Signaling, type: string, data: unknown, want: string) {
-  const r = await sig.request(type, data);
-  assert.equal(r.type, want, `${type} → ${JSON.stringify(r)}`);
-  return r.data as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
 
 describe('a meeting spanning two nodes (signaling)', () => {
   let srv: ClusterServer;
@@ -64,31 +59,7 @@ describe('a meeting spanning two nodes (signaling)', () => {
 
     // Anna on node 0 publishes audio and video.
     const anna = await on(0, 'anna');
-    const caps = (
-      await ok(anna, 'rtc:getRouterRtpCapabilities', { meetingId: id }, 'rtc:routerRtpCapabilities')
-    ).rtpCapabilities;
-    const annaPeer = (await ok(anna, 'rtc:join', { meetingId: id }, 'rtc:joined')).peerId;
-    const send = await ok(
-      anna,
-      'rtc:createTransport',
-      { meetingId: id, direction: 'send' },
-      'rtc:transportCreated',
-    );
-    await ok(
-      anna,
-      'rtc:connectTransport',
-      { meetingId: id, transportId: send.transportId, dtlsParameters: DTLS },
-      'rtc:transportConnected',
-    );
-    const produce = async (kind: string, rtpParameters: Frame) =>
-      (
-        await ok(
-          anna,
-          'rtc:produce',
-          { meetingId: id, transportId: send.transportId, kind, rtpParameters, appData: { kind } },
-          'rtc:produced',
-        )
-      ).producerId as string;
+    const { caps, peerId: annaPeer, produce } = await publisher(anna, id);
     const audio = await produce('audio', audioRtp(1001));
     const video = await produce('video', videoRtp());
 
@@ -252,7 +223,7 @@ describe('a meeting spanning two nodes (signaling)', () => {
     assert.equal(await dataConsumers(a0), 0);
   });
 
-  test("a node taken for dead leaves the node set of every meeting it served", async () => {
+  test('a node taken for dead leaves the node set of every meeting it served', async () => {
     const id = await createMeeting(srv, 'gus');
     await joinMeeting(srv, id, 'gus');
     const gus = await on(1, 'gus');
@@ -298,16 +269,4 @@ interface RouterDump {
 /** How many data consumers a router's dump lists for a data producer (or its copy). */
 function dataConsumersOf(dump: RouterDump, dataProducerId: string): number {
   return dump.mapDataProducerIdDataConsumerIds[dataProducerId]?.length ?? 0;
-}
-
-async function waitFor(
-  check: () => Promise<boolean>,
-  what: string,
-  timeoutMs = 15_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
