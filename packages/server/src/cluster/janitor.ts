@@ -6,6 +6,7 @@ import type { Logger } from '../observability/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';
 import { endSessionsOf, type CallRecordStore, type Db } from '../store/index.ts';
 import type { RedisCallIndex } from './call-index.ts';
+import { forgetNodeMeetings } from './meeting-span.ts';
 import type { Keys } from './redis.ts';
 import type { NodeRegistry } from './registry.ts';
 
@@ -84,7 +85,7 @@ export class Janitor {
   }
 
   private async cleanUp(dead: string): Promise<void> {
-    const { records, index, bus, delivery } = this.o;
+    const { redis, keys, records, index, bus, delivery } = this.o;
     const sessions = await endSessionsOf(this.o.db, dead).catch((err: unknown) => {
       this.log.warn({ event: 'fence_failed', dead, err }, 'could not end its database sessions');
       return 0;
@@ -94,6 +95,8 @@ export class Janitor {
     const lost = await records.abandon(dead, 'node_lost', Date.now(), known);
     await index.drop([...known, ...lost.map((l) => l.start)]);
     await index.forgetNode(dead);
+    // The meetings it served span the other nodes no longer (a no-op when meetings do not span).
+    const meetings = await forgetNodeMeetings(redis, keys, dead);
     if (lost.length > 0)
       bus.broadcast({ kind: 'unroute', callIds: lost.map((l) => l.start.callId) });
     const gone: Sender[] = devices.map(({ userId, deviceId, clientType, name }) => ({
@@ -139,7 +142,14 @@ export class Janitor {
       ]);
     }
     this.log.warn(
-      { event: 'node_lost', dead, calls: lost.length, devices: devices.length, sessions },
+      {
+        event: 'node_lost',
+        dead,
+        calls: lost.length,
+        devices: devices.length,
+        sessions,
+        meetings,
+      },
       'cleaned up after a dead node',
     );
   }

@@ -5,9 +5,36 @@ import type { NodeRegistry } from './registry.ts';
 import type { Rpc } from './rpc.ts';
 
 /**
+ * Takes a dead node out of the node set of every meeting it served, and drops its list of them,
+ * in one step (a node set never lists a node whose list is gone). KEYS[1]: its list; ARGV[1]:
+ * the node sets' key prefix; ARGV[2]: the node.
+ */
+const FORGET = `
+local meetings = redis.call('SMEMBERS', KEYS[1])
+for _, m in ipairs(meetings) do redis.call('SREM', ARGV[1] .. m, ARGV[2]) end
+redis.call('DEL', KEYS[1])
+return #meetings
+`;
+
+/**
+ * The janitor's part for meetings that span the nodes: `dead` leaves every meeting's node set
+ * (found through its own list, not a scan); resolves with how many it was in.
+ */
+export async function forgetNodeMeetings(redis: Redis, keys: Keys, dead: string): Promise<number> {
+  return (await redis.eval(
+    FORGET,
+    1,
+    keys.nodeMeetings(dead),
+    keys.meetingNodes(''),
+    dead,
+  )) as number;
+}
+
+/**
  * The cluster for meetings that span its nodes: a Redis set per meeting of the nodes serving
- * its peers (dead ones are skipped, as everywhere, by the registry's liveness), and the bus (a
- * direct link where there is one) for their news and requests.
+ * its peers (dead ones are skipped, as everywhere, by the registry's liveness, and removed by
+ * the janitor through each node's list of its meetings), and the bus (a direct link where there
+ * is one) for their news and requests.
  */
 export class RedisMeetingSpan implements MeetingSpanPort {
   constructor(
@@ -21,8 +48,13 @@ export class RedisMeetingSpan implements MeetingSpanPort {
 
   async serving(meetingId: string, yes: boolean): Promise<void> {
     const k = this.keys.meetingNodes(meetingId);
-    if (yes) await this.redis.sadd(k, this.nodeId);
-    else await this.redis.srem(k, this.nodeId);
+    const mine = this.keys.nodeMeetings(this.nodeId);
+    // Both or neither: the janitor finds a node's sets through its list.
+    const tx = this.redis.multi();
+    if (yes) tx.sadd(k, this.nodeId).sadd(mine, meetingId);
+    else tx.srem(k, this.nodeId).srem(mine, meetingId);
+    const failed = (await tx.exec())?.find(([err]) => err);
+    if (failed) throw failed[0];
   }
 
   async nodes(meetingId: string): Promise<string[]> {

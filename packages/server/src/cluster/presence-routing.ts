@@ -85,7 +85,11 @@ export class PresenceRouting {
         else here.offline(m.device, m.graceElapsed === true);
       })
       .on('node-lost', (m) => {
-        if (m.nodeId === nodeId) return this.o.fenced();
+        if (m.nodeId === nodeId) {
+          // The janitor took this node out of its meetings' node sets: it serves them still.
+          rtc.span?.reassert();
+          return this.o.fenced();
+        }
         registry.markDead(m.nodeId);
         for (const device of m.devices) here.offline(device, true);
         meetings.nodeLost(hub, m.nodeId);

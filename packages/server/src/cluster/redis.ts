@@ -37,6 +37,8 @@ export function keysFor(prefix: string) {
     meeting: (meetingId: string) => `${prefix}:meeting:${meetingId}`,
     /** meeting → the nodes serving its peers, when meetings span the nodes. */
     meetingNodes: (meetingId: string) => `${prefix}:meeting-nodes:${meetingId}`,
+    /** node → the meetings whose node sets list it, for cleanup when it dies. */
+    nodeMeetings: (nodeId: string) => `${prefix}:node-meetings:${nodeId}`,
     /** A lease one node of the cluster holds at a time (e.g. a webhook endpoint's deliverer). */
     lease: (name: string) => `${prefix}:lease:${name}`,
     /** The last fencing token of a lease (counts its takings). */

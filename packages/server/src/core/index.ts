@@ -29,6 +29,8 @@ export type {
   SpanEvent,
   SpanEndpoint,
   SpanPiped,
+  SpanPipedData,
+  SpanWhat,
   SpanRequest,
   SpanNotice,
   SpanPipeReply,

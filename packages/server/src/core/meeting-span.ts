@@ -14,7 +14,8 @@ export type SpanEvent = Extract<
       | 'rtc:newProducer'
       | 'rtc:producerClosed'
       | 'rtc:producerPaused'
-      | 'rtc:producerResumed';
+      | 'rtc:producerResumed'
+      | 'rtc:newDataProducer';
   }
 >;
 
@@ -34,23 +35,35 @@ export interface SpanPiped {
   appData: Record<string, unknown>;
 }
 
+/** A data producer as it leaves its node through a pipe (the SFU's PipedDataProducer). */
+export interface SpanPipedData {
+  id: string;
+  sctpStreamParameters: Record<string, unknown>;
+  label: string;
+  protocol: string;
+  appData: Record<string, unknown>;
+}
+
+/** What a pipe between nodes carries: a producer or a data producer, by id. */
+export type SpanWhat = { producerId: string } | { dataProducerId: string };
+
 /** What a node asks of the node of a producer it wants (a request that expects a reply). */
 export type SpanRequest =
   /** The peers of the meeting on the receiving node: a node that starts serving the meeting. */
   | { kind: 'span-snapshot'; meetingId: string }
-  /** Pipe `producerId` to the asking node, which receives at `endpoint`. */
-  | { kind: 'span-pipe'; meetingId: string; producerId: string; endpoint: SpanEndpoint };
+  /** Pipe the producer or data producer to the asking node, which receives at `endpoint`. */
+  | ({ kind: 'span-pipe'; meetingId: string; endpoint: SpanEndpoint } & SpanWhat);
 
-/** The reply to `span-pipe`: where to send to, and the producer as piped. */
+/** The reply to `span-pipe`: where to send to, and the producer (or data producer) as piped. */
 export interface SpanPipeReply {
   endpoint: SpanEndpoint;
-  piped: SpanPiped;
+  piped: SpanPiped | SpanPipedData;
 }
 
 /** What a node tells another without waiting for a reply. */
 export type SpanNotice =
   | { kind: 'span-event'; meetingId: string; event: SpanEvent }
-  /** The asking node needs `producerId` no more: close its pipe there. */
+  /** The asking node needs `producerId` (a producer's or data producer's) no more: close its pipe. */
   | { kind: 'span-unpipe'; meetingId: string; producerId: string };
 
 /**

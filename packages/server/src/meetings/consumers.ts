@@ -8,7 +8,7 @@ import {
 import { clientOp, type RtpCapabilities } from '../sfu/index.ts';
 import { notFound } from './errors.ts';
 import type { Peer } from './peer.ts';
-import type { Release } from './pipes.ts';
+import { releaseBoth, type Release } from './pipes.ts';
 import type { Source } from './remote-producers.ts';
 import type { Room } from './room.ts';
 
@@ -46,7 +46,7 @@ export async function consume(peer: Peer, room: Room, c: RtcConsumeCommand) {
       peer.router,
       true,
     );
-    release = both(piped, source.release);
+    release = releaseBoth(piped, source.release);
   } catch (err) {
     release();
     // A producer that closed while it was being piped is not found, as it is a moment later.
@@ -97,13 +97,6 @@ async function sourceOf(room: Room, producerId: string): Promise<Source> {
   const remote = await room.span?.acquire(room.meetingId, producerId, room.speaker.router);
   if (!remote) throw notFound('producer', producerId);
   return remote;
-}
-
-function both(a: Release, b: Release): Release {
-  return () => {
-    a();
-    b();
-  };
 }
 
 /**

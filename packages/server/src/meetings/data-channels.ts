@@ -3,7 +3,8 @@ import { clientOp, type SctpStreamParameters } from '../sfu/index.ts';
 import { MAX_CONSUMERS } from './consumers.ts';
 import { notFound } from './errors.ts';
 import type { Peer } from './peer.ts';
-import type { Release } from './pipes.ts';
+import { releaseBoth, type Release } from './pipes.ts';
+import type { DataSource } from './remote-producers.ts';
 import type { Room } from './room.ts';
 
 // The data channel requests of one peer (data producers and data consumers), run in its room's
@@ -48,16 +49,12 @@ export async function produceData(peer: Peer, room: Room, c: RtcProduceDataComma
   return { dataProducerId: dataProducer.id };
 }
 
-/** rtc:consumeData: another peer's data channel on a recv transport with SCTP. */
+/**
+ * rtc:consumeData: another peer's data channel on a recv transport with SCTP. A data producer
+ * on another router of the meeting is piped here first, as media is; one on another node of a
+ * spanning meeting is piped to this node first (remote-producers.ts).
+ */
 export async function consumeData(peer: Peer, room: Room, c: RtcConsumeDataCommand) {
-  let dataProducer;
-  let owner;
-  for (const other of room.peers.values()) {
-    dataProducer = other.dataProducers.get(c.dataProducerId);
-    owner = other;
-    if (dataProducer) break;
-  }
-  if (!dataProducer || !owner) throw notFound('dataProducer', c.dataProducerId);
   const t = peer.recvTransport(c.transportId);
   if (!t.transport.sctpParameters) {
     throw AppError.badRequest('transport was created without sctpCapabilities');
@@ -65,12 +62,15 @@ export async function consumeData(peer: Peer, room: Room, c: RtcConsumeDataComma
   if (peer.dataConsumers.size >= MAX_CONSUMERS) {
     throw AppError.badRequest(`at most ${MAX_CONSUMERS} data consumers per peer`);
   }
+  const source = await dataSourceOf(room, c.dataProducerId);
+  const { dataProducer } = source;
   const dataProducerId = dataProducer.id;
-  // A data producer on another router of the meeting is piped here first, as media is.
-  let release: Release;
+  let release: Release = source.release;
   try {
-    release = await room.pipes.acquire({ dataProducerId }, owner.router, peer.router);
+    const piped = await room.pipes.acquire({ dataProducerId }, source.router, peer.router);
+    release = releaseBoth(piped, source.release);
   } catch (err) {
+    release();
     throw dataProducer.closed ? notFound('dataProducer', dataProducerId) : err;
   }
   let dataConsumer;
@@ -91,4 +91,18 @@ export async function consumeData(peer: Peer, room: Room, c: RtcConsumeDataComma
     protocol: dataConsumer.protocol,
     appData: dataProducer.appData,
   };
+}
+
+/**
+ * The data producer a data consumer takes: a peer's of this node, or the copy of one on another
+ * node of a meeting that spans the cluster, piped to the observer's router (as media is).
+ */
+async function dataSourceOf(room: Room, dataProducerId: string): Promise<DataSource> {
+  for (const other of room.peers.values()) {
+    const dataProducer = other.dataProducers.get(dataProducerId);
+    if (dataProducer) return { dataProducer, router: other.router, release: () => undefined };
+  }
+  const remote = await room.span?.acquireData(room.meetingId, dataProducerId, room.speaker.router);
+  if (!remote) throw notFound('dataProducer', dataProducerId);
+  return remote;
 }

@@ -28,6 +28,14 @@ interface Opened {
 
 const noop: Release = () => undefined;
 
+/** Gives back two uses at once. */
+export function releaseBoth(a: Release, b: Release): Release {
+  return () => {
+    a();
+    b();
+  };
+}
+
 /** Counts the pipes open (a metric). */
 export interface PipeGauge {
   inc(): void;

@@ -6,10 +6,13 @@ import type {
   SpanPipeReply,
   SpanRequest,
   SpanSnapshot,
+  SpanWhat,
 } from '../core/index.ts';
 import type { Logger } from '../observability/index.ts';
 import type {
+  DataProducer,
   PipeEndpoint,
+  PipedDataProducer,
   PipedProducer,
   PipeLink,
   Producer,
@@ -20,11 +23,20 @@ import { notFound } from './errors.ts';
 import type { Release } from './pipes.ts';
 import type { Room } from './room.ts';
 
-/** A producer of another node piped here: its copy on one of this node's routers. */
+/** The copy of a producer or data producer of another node, on one of this node's routers. */
+interface Landed {
+  link: PipeLink;
+  copy: Producer | DataProducer;
+  router: Router;
+}
+
+/** A producer (or data producer) of another node piped here: its copy on one router. */
 interface PipeIn {
   readonly node: string;
+  readonly what: SpanWhat;
   users: number;
-  readonly ready: Promise<{ link: PipeLink; copy: Producer; router: Router }>;
+  readonly ready: Promise<Landed>;
+  /** Set when this node let the copy go (or it closed): the origin need not hear it again. */
   done: boolean;
 }
 
@@ -35,9 +47,9 @@ interface RemoteMeeting {
   readonly nodes: Set<string>;
   /** peerId → the node of a peer elsewhere and what it publishes. */
   readonly peers: Map<string, { node: string; info: RtcPeerInfo }>;
-  /** producerId → the copy piped here. */
+  /** producerId or dataProducerId → the copy piped here. */
   readonly pipesIn: Map<string, PipeIn>;
-  /** `producerId>node` → the pipe sending one of this node's producers to another node. */
+  /** `id>node` → the pipe sending one of this node's (data) producers to another node. */
   readonly pipesOut: Map<string, PipeLink>;
 }
 
@@ -48,14 +60,32 @@ export interface Source {
   release: Release;
 }
 
+/** A data producer a data consumer here can take, likewise. */
+export interface DataSource {
+  dataProducer: DataProducer;
+  router: Router;
+  release: Release;
+}
+
+const idOf = (what: SpanWhat): string =>
+  'producerId' in what ? what.producerId : what.dataProducerId;
+
+/** Runs `f` when a (data) producer or consumer closes (their observers' types do not unite). */
+function onClose(x: { observer: unknown }, f: () => void): void {
+  (x.observer as { once(event: 'close', listener: () => void): unknown }).once('close', f);
+}
+
 /**
  * A meeting spread over the nodes of a cluster. Each node serves its own peers on its own
  * routers; the nodes of a meeting tell each other of their peers and producers (and a node
  * that starts serving a meeting asks the others for theirs), so that every peer hears of every
  * other as if they shared a router. A producer elsewhere is piped here when a consumer here
  * first needs it (once per node: further routers of the meeting here get it through the room's
- * own pipes) and unpiped when the last goes. A node that dies takes only its own peers: the
- * others hear rtc:producerClosed and rtc:peerLeft for them.
+ * own pipes) and unpiped when the last goes; data producers alike, over pipes with SCTP. A node
+ * that dies takes only its own peers: the others hear rtc:producerClosed and rtc:peerLeft for
+ * them. A worker here that dies with the copies on it (the observer's router) costs this
+ * node's peers only their consumers of them: they hear the producers close and come back
+ * (rtc:producerClosed, rtc:newProducer, rtc:newDataProducer) and consume them again, piped anew.
  */
 export class MeetingSpan {
   private readonly meetings = new Map<string, RemoteMeeting>();
@@ -119,6 +149,19 @@ export class MeetingSpan {
     });
   }
 
+  /**
+   * This node was taken for dead (it stalled), and the cluster forgot which meetings it serves:
+   * it says so again for the rooms it still holds (the other nodes forgot its peers; they hear
+   * of those that join again).
+   */
+  reassert(): void {
+    for (const meetingId of this.meetings.keys()) {
+      this.port.serving(meetingId, true).catch((err: unknown) => {
+        this.log.warn({ event: 'span_reserve_failed', meetingId, err }, 'meeting not served again');
+      });
+    }
+  }
+
   /** The room broadcast news of its peers: the other nodes of the meeting hear it. */
   relay(meetingId: string, event: SpanEvent): void {
     const m = this.meetings.get(meetingId);
@@ -146,30 +189,47 @@ export class MeetingSpan {
    * one, piped here on first use; null when no node of the meeting has it.
    */
   async acquire(meetingId: string, producerId: string, router: Router): Promise<Source | null> {
+    const got = await this.take(meetingId, { producerId }, router);
+    return got && { producer: got.copy as Producer, router: got.router, release: got.release };
+  }
+
+  /** The data producer `dataProducerId` of the meeting for a data consumer on `router`, likewise. */
+  async acquireData(
+    meetingId: string,
+    dataProducerId: string,
+    router: Router,
+  ): Promise<DataSource | null> {
+    const got = await this.take(meetingId, { dataProducerId }, router);
+    return (
+      got && { dataProducer: got.copy as DataProducer, router: got.router, release: got.release }
+    );
+  }
+
+  private async take(
+    meetingId: string,
+    what: SpanWhat,
+    router: Router,
+  ): Promise<{ copy: Producer | DataProducer; router: Router; release: Release } | null> {
+    const id = idOf(what);
     const m = this.meetings.get(meetingId);
-    const node = m && this.nodeOf(m, producerId);
+    const node = m && this.nodeOf(m, id);
     if (!m || !node) return null;
-    let pipe = m.pipesIn.get(producerId);
+    let pipe = m.pipesIn.get(id);
     if (!pipe) {
       const opened: PipeIn = {
         node,
+        what,
         users: 0,
         done: false,
-        ready: this.pipeIn(meetingId, node, producerId, router),
+        ready: this.pipeIn(meetingId, node, what, router),
       };
       pipe = opened;
-      m.pipesIn.set(producerId, opened);
+      m.pipesIn.set(id, opened);
       opened.ready.then(
-        ({ copy }) =>
-          copy.observer.once('close', () => {
-            opened.done = true;
-            if (m.pipesIn.get(producerId) === opened) m.pipesIn.delete(producerId);
-            const room = this.rooms(meetingId);
-            for (const peer of room?.peers.values() ?? []) peer.forgetConsumersOf(producerId);
-          }),
+        ({ copy }) => onClose(copy, () => this.copyClosed(m, opened)),
         () => {
           opened.done = true;
-          if (m.pipesIn.get(producerId) === opened) m.pipesIn.delete(producerId);
+          if (m.pipesIn.get(id) === opened) m.pipesIn.delete(id);
         },
       );
     }
@@ -184,16 +244,16 @@ export class MeetingSpan {
     }
     if (got.copy.closed) {
       mine.users--;
-      throw notFound('producer', producerId);
+      throw 'producerId' in what ? notFound('producer', id) : notFound('dataProducer', id);
     }
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
       if (--mine.users > 0 || mine.done) return;
-      this.dropIn(m, producerId, mine);
+      this.dropIn(m, id, mine);
     };
-    return { producer: got.copy, router: got.router, release };
+    return { copy: got.copy, router: got.router, release };
   }
 
   /** A notice from another node of one of this node's meetings. */
@@ -221,13 +281,11 @@ export class MeetingSpan {
     if (r.kind === 'span-snapshot') {
       if (!room || !m) return [];
       m.nodes.add(from);
-      // Data channels stay within a node (no pipe carries them yet): not announced elsewhere.
-      return room.run(() =>
-        [...room.peers.values()].map((p) => ({ ...p.info(), dataProducers: [] })),
-      );
+      return room.run(() => [...room.peers.values()].map((p) => p.info()));
     }
-    if (!room || !m) throw notFound('producer', r.producerId);
-    return room.run(() => this.pipeOut(m, room, from, r.producerId, r.endpoint as PipeEndpoint));
+    const { endpoint, ...what } = r;
+    if (!room || !m) throw notFound('producer', idOf(what));
+    return room.run(() => this.pipeOut(m, room, from, what, endpoint as PipeEndpoint));
   }
 
   /** A node died: its peers leave this node's rooms, their producers close here. */
@@ -248,6 +306,8 @@ export class MeetingSpan {
           if (pipe) this.dropIn(m, p.id, pipe, false);
           room?.broadcastHere({ type: 'rtc:producerClosed', producerId: p.id, peerId });
         }
+        // Its data channels close here with their copies (as they do when a peer leaves).
+        this.dropDataOf(m, info);
         room?.broadcastHere({ type: 'rtc:peerLeft', peerId, userId: info.userId });
       }
     }
@@ -268,8 +328,20 @@ export class MeetingSpan {
           },
         });
         return;
-      case 'rtc:peerLeft':
+      case 'rtc:peerLeft': {
+        const info = m.peers.get(e.peerId)?.info;
         m.peers.delete(e.peerId);
+        // Its node closed its data producers (there is no event for that): their copies go.
+        if (info) this.dropDataOf(m, info);
+        return;
+      }
+      case 'rtc:newDataProducer':
+        m.peers.get(e.peerId)?.info.dataProducers.push({
+          id: e.dataProducerId,
+          label: e.label,
+          protocol: e.protocol,
+          appData: e.appData,
+        });
         return;
       case 'rtc:newProducer': {
         const info = m.peers.get(e.peerId)?.info;
@@ -297,7 +369,10 @@ export class MeetingSpan {
         // The copy follows the original (the pipe carries media, not its pause).
         void m.pipesIn
           .get(e.producerId)
-          ?.ready.then(({ copy }) => (paused ? copy.pause() : copy.resume()))
+          ?.ready.then(({ copy }) => {
+            const producer = copy as Producer;
+            return paused ? producer.pause() : producer.resume();
+          })
           .catch(() => undefined);
         return;
       }
@@ -319,30 +394,104 @@ export class MeetingSpan {
       );
   }
 
-  private nodeOf(m: RemoteMeeting, producerId: string): string | undefined {
+  /** The node of the peer (elsewhere) that has a producer or data producer `id`. */
+  private nodeOf(m: RemoteMeeting, id: string): string | undefined {
     for (const { node, info } of m.peers.values()) {
-      if (info.producers.some((p) => p.id === producerId)) return node;
+      if (info.producers.some((p) => p.id === id)) return node;
+      if (info.dataProducers.some((d) => d.id === id)) return node;
     }
     return undefined;
+  }
+
+  /** Closes the copies of the data producers of a peer elsewhere that is gone. */
+  private dropDataOf(m: RemoteMeeting, info: RtcPeerInfo): void {
+    for (const d of info.dataProducers) {
+      const pipe = m.pipesIn.get(d.id);
+      if (pipe) this.dropIn(m, d.id, pipe, false);
+    }
+  }
+
+  /**
+   * The copy of a producer or data producer of another node closed. When this node let it go
+   * (`done`), that is all. Otherwise it went with a router here (the worker of the observer's
+   * router died, or the room closed): the origin is told to close its end, and the peers here,
+   * whose consumers of the copy closed with it, hear the producer close and come back, to
+   * consume it again through a new pipe (to the observer's new router: the room moves it there
+   * in a job queued in this same turn, hence the re-announcement's job is queued after it).
+   */
+  private copyClosed(m: RemoteMeeting, pipe: PipeIn): void {
+    const id = idOf(pipe.what);
+    const room = this.rooms(m.meetingId);
+    for (const peer of room?.peers.values() ?? []) {
+      if ('producerId' in pipe.what) peer.forgetConsumersOf(id);
+      else peer.forgetDataConsumersOf(id);
+    }
+    if (pipe.done) return;
+    this.dropIn(m, id, pipe);
+    if (!room || room.closed) return;
+    setImmediate(() => {
+      room
+        .run(() => this.reannounce(m, room, id))
+        .catch((err: unknown) =>
+          this.log.warn({ event: 'span_reannounce_failed', meetingId: m.meetingId, err }, 'lost'),
+        );
+    });
+  }
+
+  /** Tells this node's peers that a producer elsewhere whose copy here was lost is back. */
+  private reannounce(m: RemoteMeeting, room: Room, id: string): void {
+    if (this.meetings.get(m.meetingId) !== m || room.closed) return;
+    for (const { info } of m.peers.values()) {
+      const { peerId } = info;
+      const p = info.producers.find((x) => x.id === id);
+      if (p) {
+        room.broadcastHere({ type: 'rtc:producerClosed', producerId: id, peerId });
+        const { kind, appData, paused } = p;
+        room.broadcastHere({
+          type: 'rtc:newProducer',
+          producerId: id,
+          peerId,
+          kind,
+          appData,
+          paused,
+        });
+        if (kind === 'audio') this.hear(m.meetingId, id);
+      }
+      const d = info.dataProducers.find((x) => x.id === id);
+      if (d) {
+        const { label, protocol, appData } = d;
+        room.broadcastHere({
+          type: 'rtc:newDataProducer',
+          dataProducerId: id,
+          peerId,
+          label,
+          protocol,
+          appData,
+        });
+      }
+    }
   }
 
   /** Opens this node's end of a pipe on `router` and has the producer's node send into it. */
   private async pipeIn(
     meetingId: string,
     node: string,
-    producerId: string,
+    what: SpanWhat,
     router: Router,
-  ): Promise<{ link: PipeLink; copy: Producer; router: Router }> {
-    const link = await this.pool.openPipe(router);
+  ): Promise<Landed> {
+    const data = 'dataProducerId' in what;
+    const link = await this.pool.openPipe(router, data);
     try {
       const reply = (await this.port.ask(node, {
         kind: 'span-pipe',
         meetingId,
-        producerId,
+        ...what,
         endpoint: link.local,
       })) as SpanPipeReply;
       await link.connect(reply.endpoint as PipeEndpoint);
-      const copy = await link.receive(reply.piped as unknown as PipedProducer);
+      const copy = data
+        ? await link.receiveData(reply.piped as unknown as PipedDataProducer)
+        : await link.receive(reply.piped as unknown as PipedProducer);
       return { link, copy, router };
     } catch (err) {
       link.close();
@@ -353,7 +502,7 @@ export class MeetingSpan {
   /** Closes the copy of a remote producer here (and its consumers), and its pipe at the origin. */
   private dropIn(m: RemoteMeeting, producerId: string, pipe: PipeIn, tellOrigin = true): void {
     pipe.done = true;
-    this.rooms(m.meetingId)?.speaker.remove(producerId);
+    if ('producerId' in pipe.what) this.rooms(m.meetingId)?.speaker.remove(producerId);
     if (m.pipesIn.get(producerId) === pipe) m.pipesIn.delete(producerId);
     void pipe.ready.then(
       ({ link }) => link.close(),
@@ -364,27 +513,31 @@ export class MeetingSpan {
     }
   }
 
-  /** Sends one of this node's producers to node `to`, which receives at `endpoint`. */
+  /** Sends one of this node's (data) producers to node `to`, which receives at `endpoint`. */
   private async pipeOut(
     m: RemoteMeeting,
     room: Room,
     to: string,
-    producerId: string,
+    what: SpanWhat,
     endpoint: PipeEndpoint,
   ): Promise<SpanPipeReply> {
-    const owner = room.ownerOf(producerId);
-    const producer = owner?.producers.get(producerId);
-    if (!owner || !producer) throw notFound('producer', producerId);
-    const key = `${producerId}>${to}`;
+    const id = idOf(what);
+    const data = 'dataProducerId' in what;
+    const owner = data
+      ? [...room.peers.values()].find((p) => p.dataProducers.has(id))
+      : room.ownerOf(id);
+    const producer = owner && (data ? owner.dataProducers.get(id) : owner.producers.get(id));
+    if (!owner || !producer) throw data ? notFound('dataProducer', id) : notFound('producer', id);
+    const key = `${id}>${to}`;
     m.pipesOut.get(key)?.close();
-    const link = await this.pool.openPipe(owner.router);
+    const link = await this.pool.openPipe(owner.router, data);
     try {
       await link.connect(endpoint);
-      const { consumer, piped } = await link.send(producer);
+      const { consumer, piped } = data ? await link.sendData(producer) : await link.send(producer);
       m.pipesOut.set(key, link);
       // The producer closed, or its router went: the pipe goes too (the other node hears
       // rtc:producerClosed from the room, or of this node's death).
-      consumer.observer.once('close', () => {
+      onClose(consumer, () => {
         link.close();
         if (m.pipesOut.get(key) === link) m.pipesOut.delete(key);
       });

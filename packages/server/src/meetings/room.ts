@@ -52,6 +52,7 @@ const SPANNING = new Set<RtcEvent['type']>([
   'rtc:producerClosed',
   'rtc:producerPaused',
   'rtc:producerResumed',
+  'rtc:newDataProducer',
 ]);
 
 /** Where a meeting's media is, router by router (tests, diagnostics). */

@@ -126,3 +126,59 @@ test('a pipe announces the configured address and carries SRTP keys when asked',
     a.close();
   }
 });
+
+test('a data producer piped between two nodes over SCTP: messages arrive, closes propagate', async () => {
+  const a = node({});
+  const b = node({});
+  try {
+    const ra = (await a.createRouter()).router;
+    const rb = (await b.createRouter()).router;
+    // Direct transports stand for the peers' SCTP transports: the server sends and reads.
+    const ingress = await ra.createDirectTransport();
+    const dataProducer = await ingress.produceData({ label: 'chat', protocol: 'json' });
+
+    const [endA, endB] = await Promise.all([a.openPipe(ra, true), b.openPipe(rb, true)]);
+    await Promise.all([endA.connect(endB.local), endB.connect(endA.local)]);
+    const { consumer: pipeConsumer, piped } = await endA.sendData(dataProducer);
+    const copy = await endB.receiveData(piped);
+    assert.equal(copy.id, dataProducer.id, 'the copy keeps the id');
+    assert.deepEqual([copy.label, copy.protocol], ['chat', 'json']);
+
+    const egress = await rb.createDirectTransport();
+    const dataConsumer = await egress.consumeData({ dataProducerId: copy.id });
+    const got: string[] = [];
+    dataConsumer.on('message', (m: Buffer) => got.push(m.toString()));
+    // The SCTP association comes up some time after connect: send until a message arrives.
+    let n = 0;
+    await until(() => {
+      dataProducer.send(`hello ${n++}`);
+      return got.length > 0;
+    }, 'a message crosses the pipe');
+    assert.match(got[0]!, /^hello \d+$/);
+
+    const consumerGone = new Promise((r) => dataConsumer.once('dataproducerclose', () => r(true)));
+    const pipeGone = new Promise((r) => pipeConsumer.observer.once('close', () => r(true)));
+    dataProducer.close();
+    assert.equal(await pipeGone, true);
+    copy.close();
+    assert.equal(await consumerGone, true);
+    endA.close();
+    endB.close();
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+test('a pipe opened without SCTP carries no data producer', async () => {
+  const a = node({});
+  try {
+    const router = (await a.createRouter()).router;
+    const dataProducer = await (await router.createDirectTransport()).produceData();
+    const end = await a.openPipe(router);
+    await assert.rejects(end.sendData(dataProducer));
+    end.close();
+  } finally {
+    a.close();
+  }
+});

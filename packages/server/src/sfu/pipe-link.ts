@@ -19,6 +19,16 @@ export interface PipedProducer {
   appData: types.AppData;
 }
 
+/** A data producer as it leaves one node through a pipe (SCTP), likewise. */
+export interface PipedDataProducer {
+  /** The original's id: the copy keeps it. */
+  id: string;
+  sctpStreamParameters: types.SctpStreamParameters;
+  label: string;
+  protocol: string;
+  appData: types.AppData;
+}
+
 /** The pipe settings of a node (see config `sfu.pipe*`). */
 export type PipeSettings = Pick<
   Config['sfu'],
@@ -33,19 +43,26 @@ const PORT_ATTEMPTS = 20;
  * on the configured pipe address and announces the one other nodes reach. The two ends swap
  * their `local` endpoints (through the cluster) and `connect` to each other; then `send` takes
  * a producer of this router into the pipe and the other end's `receive` produces its copy,
- * with the same id, kind, RTP parameters and pause state. Closing an end closes what it sent
- * and received; telling the other end is the caller's (the pipe's UDP carries no close).
+ * with the same id, kind, RTP parameters and pause state. An end opened with `sctp` carries a
+ * data producer likewise (`sendData`, `receiveData`), over an SCTP association between the two
+ * ends (SRTP does not cover it: data crosses such a pipe in the clear). Closing an end closes
+ * what it sent and received; telling the other end is the caller's (the pipe's UDP carries no
+ * close).
  */
 export class PipeLink {
   private constructor(readonly transport: types.PipeTransport) {}
 
-  /** Opens an end on `router`, on a free port of the pipe range when one is configured. */
-  static async open(router: types.Router, s: PipeSettings): Promise<PipeLink> {
+  /**
+   * Opens an end on `router`, on a free port of the pipe range when one is configured; `sctp`:
+   * for a data producer (both ends must say so).
+   */
+  static async open(router: types.Router, s: PipeSettings, sctp = false): Promise<PipeLink> {
     const ip = s.pipeListenIp ?? s.listenIp;
     const announcedIp = s.pipeListenIp ? s.pipeAnnouncedIp : (s.pipeAnnouncedIp ?? s.announcedIp);
     const options = {
       listenIp: announcedIp ? { ip, announcedIp } : { ip },
       enableSrtp: s.pipeSrtp,
+      enableSctp: sctp,
       // Retransmissions across nodes: a packet lost between machines is asked for again.
       enableRtx: true,
       appData: { pipe: 'node' },
@@ -115,6 +132,38 @@ export class PipeLink {
       kind: piped.kind,
       rtpParameters: piped.rtpParameters,
       paused: piped.paused,
+      appData: piped.appData,
+    });
+  }
+
+  /**
+   * Takes `dataProducer` (of this end's router) into the pipe: the pipe data consumer, and what
+   * the other end's `receiveData` needs. The consumer closes with the data producer.
+   */
+  async sendData(
+    dataProducer: Pick<types.DataProducer, 'id' | 'appData'>,
+  ): Promise<{ consumer: types.DataConsumer; piped: PipedDataProducer }> {
+    const consumer = await this.transport.consumeData({ dataProducerId: dataProducer.id });
+    return {
+      consumer,
+      piped: {
+        id: dataProducer.id,
+        // Set on every consumer of an SCTP transport (an end opened without `sctp` throws above).
+        sctpStreamParameters: consumer.sctpStreamParameters!,
+        label: consumer.label,
+        protocol: consumer.protocol,
+        appData: dataProducer.appData,
+      },
+    };
+  }
+
+  /** Produces the copy of a data producer that the other end `sendData`s, on this end's router. */
+  receiveData(piped: PipedDataProducer): Promise<types.DataProducer> {
+    return this.transport.produceData({
+      id: piped.id,
+      sctpStreamParameters: piped.sctpStreamParameters,
+      label: piped.label,
+      protocol: piped.protocol,
       appData: piped.appData,
     });
   }

@@ -141,9 +141,12 @@ export class SfuPool {
     };
   }
 
-  /** One end of a pipe to another node on `router` (see pipe-link.ts and config `sfu.pipe*`). */
-  openPipe(router: types.Router): Promise<PipeLink> {
-    return PipeLink.open(router, this.o.sfu);
+  /**
+   * One end of a pipe to another node on `router` (see pipe-link.ts and config `sfu.pipe*`);
+   * `sctp`: for a data producer.
+   */
+  openPipe(router: types.Router, sctp = false): Promise<PipeLink> {
+    return PipeLink.open(router, this.o.sfu, sctp);
   }
 
   /** The live workers. */

@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import type { Page } from 'playwright-core';
 import type { MeetingPageWindow } from '@parley/bench/browser';
-import { MeetingBrowser, WAIT, decodedPeers } from '../browser-kit.ts';
+import { MeetingBrowser, WAIT, decodedPeers, until } from '../browser-kit.ts';
 import { ChildNodes, type ChildNode } from '../child-nodes.ts';
 import {
   FAST_CLUSTER,
@@ -21,9 +22,10 @@ import { createMeeting, joinMeeting, workerBin } from '../meeting-kit.ts';
 /**
  * A meeting spanning three nodes on Redis (child processes), in headless Chromium with fake
  * devices: each participant connects to a different node, so every video crosses a pipe
- * between two nodes (SRTP on: `sfu.pipeSrtp`), and every participant decodes every other's.
- * Then one node is killed (SIGKILL): the two others hear rtc:producerClosed and rtc:peerLeft
- * for its participant, and keep decoding each other.
+ * between two nodes (SRTP on: `sfu.pipeSrtp`), and every participant decodes every other's
+ * and reads the others' data channel messages (SCTP pipes). Then one node is killed (SIGKILL):
+ * the two others hear rtc:producerClosed and rtc:peerLeft for its participant, and keep
+ * decoding each other; the janitor takes the dead node out of the meeting's node set.
  */
 
 declare const window: MeetingPageWindow;
@@ -35,6 +37,7 @@ describe('a meeting spanning three nodes in Chromium', () => {
   let nodes: ChildNodes;
   const started: ChildNode[] = [];
   let chromium: MeetingBrowser;
+  let redis: Redis;
 
   before(async () => {
     await requireRedis();
@@ -56,8 +59,10 @@ describe('a meeting spanning three nodes in Chromium', () => {
     // One at a time: the first runs the migrations.
     for (let i = 0; i < 3; i++) started.push(await nodes.start());
     chromium = await MeetingBrowser.open();
+    redis = new Redis(REDIS_URL);
   });
   after(async () => {
+    redis?.disconnect();
     await chromium?.close();
     await nodes?.close();
     await pg?.drop();
@@ -104,6 +109,32 @@ describe('a meeting spanning three nodes in Chromium', () => {
               `${user} sees both`,
             );
           }
+          // Data channels cross the nodes too (said until heard: a channel opens some time
+          // after its consumer is created, and what is said before is not kept).
+          const heardFrom = (user: string) =>
+            users.filter((u) => u !== user).map((u) => `hello from ${u}`);
+          await until('every participant reads the others on the data channel', async () => {
+            for (const user of users) {
+              await pages[user]!.evaluate((u) => {
+                try {
+                  window.meeting.say(`hello from ${u}`);
+                } catch {
+                  // Not open yet: the next round says it again.
+                }
+              }, user);
+            }
+            for (const user of users) {
+              const all = await pages[user]!.evaluate(
+                (want: string[]) => want.every((w) => window.meeting.messages.includes(w)),
+                heardFrom(user),
+              );
+              if (!all) return false;
+            }
+            return true;
+          });
+          const nodesKey = `${prefix}:meeting-nodes:${meetingId}`;
+          const servingBefore = await redis.smembers(nodesKey);
+          assert.equal(servingBefore.length, 3, 'three nodes serve the meeting');
 
           // Bo's node dies: host and ana hear his producers close and him leave, and keep
           // decoding each other through the pipe between their nodes.
@@ -123,6 +154,17 @@ describe('a meeting spanning three nodes in Chromium', () => {
             );
             const other = user === 'host' ? peerIds.ana! : peerIds.host!;
             assert.deepEqual(await decodedPeers(p, 1, user), [other], `${user} still decodes`);
+          }
+          // The janitor takes Bo's node out of the meeting's node set (and drops its list).
+          await until('the dead node leaves the node set', async () => {
+            return (await redis.smembers(nodesKey)).length === 2;
+          });
+          const serving = await redis.smembers(nodesKey);
+          const [dead] = servingBefore.filter((n) => !serving.includes(n));
+          assert.ok(dead, 'one of the three left');
+          assert.equal(await redis.exists(`${prefix}:node-meetings:${dead}`), 0);
+          for (const n of serving) {
+            assert.equal(await redis.exists(`${prefix}:alive:${n}`), 1, 'the live ones stay');
           }
         } catch (err) {
           throw new Error(`${(err as Error).message}\n${logs()}`);

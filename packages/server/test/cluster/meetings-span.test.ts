@@ -1,8 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { admin } from '../admin-kit.ts';
-import { startCluster, type ClusterServer } from '../cluster-harness.ts';
+import { REDIS_URL, startCluster, type ClusterServer } from '../cluster-harness.ts';
 import { TestClient, type Frame, type TestServer } from '../harness.ts';
 import {
   DTLS,
@@ -15,20 +16,18 @@ import {
   type Signaling,
 } from '../meeting-kit.ts';
 import { WebhookReceiver } from '../webhook-receiver.ts';
+import { ok, publisher, waitFor } from './span-kit.ts';
 
 /**
  * A meeting spanning two nodes (`cluster.meetingsSpan`, the default), signaling from Node: each
  * peer is served on the node it connected to, learns of the other node's peers and producers,
  * and consumes them through a pipe between the nodes (one per producer and node, gone with its
  * last consumer); the admin API and the meeting's records and webhooks see one meeting, not one
- * per node. Media itself is exercised by meetings-span-browser.test.ts.
+ * per node; data channels cross the nodes too, and a node taken for dead leaves the meeting's
+ * node set. Media itself is exercised by meetings-span-browser.test.ts.
  */
 
-async function ok(sig: Signaling, type: string, data: unknown, want: string) {
-  const r = await sig.request(type, data);
-  assert.equal(r.type, want, `${type} → ${JSON.stringify(r)}`);
-  return r.data as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
+const SCTP = { numStreams: { OS: 1024, MIS: 1024 } };
 
 describe('a meeting spanning two nodes (signaling)', () => {
   let srv: ClusterServer;
@@ -70,31 +69,7 @@ describe('a meeting spanning two nodes (signaling)', () => {
 
     // Anna on node 0 publishes audio and video.
     const anna = await on(0, 'anna');
-    const caps = (
-      await ok(anna, 'rtc:getRouterRtpCapabilities', { meetingId: id }, 'rtc:routerRtpCapabilities')
-    ).rtpCapabilities;
-    const annaPeer = (await ok(anna, 'rtc:join', { meetingId: id }, 'rtc:joined')).peerId;
-    const send = await ok(
-      anna,
-      'rtc:createTransport',
-      { meetingId: id, direction: 'send' },
-      'rtc:transportCreated',
-    );
-    await ok(
-      anna,
-      'rtc:connectTransport',
-      { meetingId: id, transportId: send.transportId, dtlsParameters: DTLS },
-      'rtc:transportConnected',
-    );
-    const produce = async (kind: string, rtpParameters: Frame) =>
-      (
-        await ok(
-          anna,
-          'rtc:produce',
-          { meetingId: id, transportId: send.transportId, kind, rtpParameters, appData: { kind } },
-          'rtc:produced',
-        )
-      ).producerId as string;
+    const { caps, peerId: annaPeer, produce } = await publisher(anna, id);
     const audio = await produce('audio', audioRtp(1001));
     const video = await produce('video', videoRtp());
 
@@ -303,12 +278,140 @@ describe('a meeting spanning two nodes (signaling)', () => {
       'participant.left:fay',
     ]);
   });
+
+  test('a data channel crosses the nodes: announced, piped once per node, unpiped with its last consumer', async () => {
+    const id = await createMeeting(srv, 'dora');
+    await joinMeeting(srv, id, 'dora', 'eli', 'fay');
+    const [a0, a1] = srv.apps as [ClusterServer['app'], ClusterServer['app']];
+    const dump = (app: ClusterServer['app']) => app.rtc.router(id)!.dump();
+
+    const dora = await on(0, 'dora');
+    const doraPeer = (await ok(dora, 'rtc:join', { meetingId: id }, 'rtc:joined')).peerId;
+    const send = await ok(
+      dora,
+      'rtc:createTransport',
+      { meetingId: id, direction: 'send', sctpCapabilities: SCTP },
+      'rtc:transportCreated',
+    );
+    // Eli (node 1) is there before the channel opens: he hears of it through node 0.
+    const eli = await on(1, 'eli');
+    await ok(eli, 'rtc:join', { meetingId: id }, 'rtc:joined');
+    await dora.event('rtc:peerJoined', 10_000);
+    const chat = (
+      await ok(
+        dora,
+        'rtc:produceData',
+        {
+          meetingId: id,
+          transportId: send.transportId,
+          sctpStreamParameters: { streamId: 0, ordered: true },
+          label: 'chat',
+          protocol: 'json',
+          appData: { topic: 'notes' },
+        },
+        'rtc:dataProduced',
+      )
+    ).dataProducerId as string;
+    const heard = await eli.event('rtc:newDataProducer', 10_000);
+    assert.deepEqual(heard.data, {
+      meetingId: id,
+      dataProducerId: chat,
+      peerId: doraPeer,
+      label: 'chat',
+      protocol: 'json',
+      appData: { topic: 'notes' },
+    });
+
+    // Fay (node 1) joins after: rtc:joined lists the channel among Dora's (and Eli, here).
+    const fay = await on(1, 'fay');
+    const fayJoined = await ok(fay, 'rtc:join', { meetingId: id }, 'rtc:joined');
+    const doraSeen = fayJoined.peers.find((p: Frame) => p.peerId === doraPeer);
+    assert.deepEqual(
+      doraSeen?.dataProducers.map((d: Frame) => [d.id, d.label]),
+      [[chat, 'chat']],
+    );
+
+    // Both consume it: one pipe (with SCTP) carries it to node 1 for the two.
+    for (const sig of [eli, fay]) {
+      const recv = await ok(
+        sig,
+        'rtc:createTransport',
+        { meetingId: id, direction: 'recv', sctpCapabilities: SCTP },
+        'rtc:transportCreated',
+      );
+      const d = await ok(
+        sig,
+        'rtc:consumeData',
+        { meetingId: id, dataProducerId: chat, transportId: recv.transportId },
+        'rtc:dataConsumed',
+      );
+      assert.equal(d.dataProducerId, chat);
+      assert.equal(d.label, 'chat');
+      assert.deepEqual(d.appData, { topic: 'notes' });
+    }
+    const dataConsumers = async (app: ClusterServer['app']) =>
+      dataConsumersOf(await dump(app), chat);
+    // Node 1: two receive transports and the pipe; its copy of the channel feeds both.
+    assert.equal((await dump(a1)).transportIds.length, 3);
+    assert.equal(await dataConsumers(a1), 2);
+    // Node 0: Dora's send transport and the pipe's other end, one data consumer (the pipe's).
+    assert.equal((await dump(a0)).transportIds.length, 2);
+    assert.equal(await dataConsumers(a0), 1);
+
+    // Eli leaves: Fay still needs the pipe. Fay leaves: the pipe closes on both nodes.
+    await ok(eli, 'rtc:leave', { meetingId: id }, 'rtc:left');
+    await waitFor(async () => (await dataConsumers(a1)) === 1, "Eli's data consumer closes");
+    assert.equal((await dump(a0)).transportIds.length, 2, 'the pipe stays for Fay');
+    await ok(fay, 'rtc:leave', { meetingId: id }, 'rtc:left');
+    await waitFor(async () => (await dump(a1)).transportIds.length === 0, 'node 1 unpipes');
+    await waitFor(async () => (await dump(a0)).transportIds.length === 1, 'node 0 unpipes');
+    assert.equal(await dataConsumers(a0), 0);
+  });
+
+  test('a node taken for dead leaves the node set of every meeting it served', async () => {
+    const id = await createMeeting(srv, 'gus');
+    await joinMeeting(srv, id, 'gus');
+    const gus = await on(1, 'gus');
+    await ok(gus, 'rtc:join', { meetingId: id }, 'rtc:joined');
+    const redis = new Redis(REDIS_URL);
+    try {
+      const nodesKey = `${srv.prefix}:meeting-nodes:${id}`;
+      const live = await redis.smembers(nodesKey);
+      assert.equal(live.length, 1, 'node 1 serves the meeting');
+      // A node that served this meeting and another, then died: registered, but with no
+      // liveness key, so the janitor of a live node takes it for dead.
+      const ghost = `ghost-${Date.now()}`;
+      const other = `${srv.prefix}:meeting-nodes:elsewhere-${ghost}`;
+      await redis
+        .multi()
+        .sadd(nodesKey, ghost)
+        .sadd(other, ghost, 'some-live-node')
+        .sadd(`${srv.prefix}:node-meetings:${ghost}`, id, `elsewhere-${ghost}`)
+        .sadd(`${srv.prefix}:nodes`, ghost)
+        .exec();
+      await waitFor(
+        async () => !(await redis.sismember(nodesKey, ghost)),
+        'the janitor takes the dead node out of the meeting',
+        30_000,
+      );
+      assert.deepEqual(await redis.smembers(nodesKey), live, 'the live node stays');
+      assert.deepEqual(await redis.smembers(other), ['some-live-node'], 'and out of the other');
+      assert.equal(await redis.exists(`${srv.prefix}:node-meetings:${ghost}`), 0);
+      await redis.del(other);
+    } finally {
+      redis.disconnect();
+    }
+    await ok(gus, 'rtc:leave', { meetingId: id }, 'rtc:left');
+  });
 });
 
-async function waitFor(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** A router's dump, as far as these tests read it. */
+interface RouterDump {
+  transportIds: string[];
+  mapDataProducerIdDataConsumerIds: Record<string, string[]>;
+}
+
+/** How many data consumers a router's dump lists for a data producer (or its copy). */
+function dataConsumersOf(dump: RouterDump, dataProducerId: string): number {
+  return dump.mapDataProducerIdDataConsumerIds[dataProducerId]?.length ?? 0;
 }
