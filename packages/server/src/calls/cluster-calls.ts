@@ -19,7 +19,6 @@ import type {
   Requests,
   Sender,
 } from '../core/index.ts';
-import type { Logger } from '../observability/index.ts';
 import type { SignalRelay } from '../relay/index.ts';
 import type { CallEngine } from './engine.ts';
 import { findGlare, selectCall } from './machine.ts';
@@ -37,7 +36,6 @@ interface Parts {
   /** Delivers here, and knows the node of a device that talked to this one. */
   hub: Pick<Delivery, 'toDevice'> & { locate(deviceId: string): string | undefined };
   directory: PresenceDirectory;
-  log: Logger;
 }
 
 /**
