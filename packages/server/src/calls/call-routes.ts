@@ -8,7 +8,11 @@ import type { RouteCache } from './route-cache.ts';
  */
 export function routeCalls(
   router: BusRoutes,
-  o: { routes: RouteCache; hub: Pick<Delivery, 'toDevice'>; relay: Pick<SignalRelay, 'offerPassed'> },
+  o: {
+    routes: RouteCache;
+    hub: Pick<Delivery, 'toDevice'>;
+    relay: Pick<SignalRelay, 'offerPassed'>;
+  },
 ): void {
   router
     .on('route', (m) => o.routes.put(m.route, o.hub))
