@@ -1,7 +1,7 @@
 // The server's folder structure (issue #14, DESIGN.md): core/ is a leaf of ports, folders do
 // not import each other in a circle, only the composition root (app.ts) and the CLI may reach
-// into cluster/, and production code imports no test helper. `npm test` runs this
-// (`npm run deps`).
+// into cluster/, cluster/ holds adapters only (no domain's router lives there), and production
+// code imports no test helper. `npm test` runs this (`npm run deps`).
 const src = '^packages/server/src/';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -47,8 +47,21 @@ export default {
       from: { path: src, pathNot: '\\.(test|kit)\\.ts$' },
       to: { path: '\\.kit\\.ts$' },
     },
+    {
+      // The routers of the domains' bus messages (calls, meetings, presence, rooms, sessions,
+      // admin) live in their domains, on the Bus/Placement/Requests ports of core/; app.ts
+      // registers them. A cluster file that needs a domain is a router in the wrong place.
+      name: 'cluster-is-adapters',
+      comment: 'cluster/ implements core/ ports; it imports no domain (their routers are theirs).',
+      severity: 'error',
+      from: { path: `${src}cluster/` },
+      to: { path: `${src}(admin|calls|meetings|presence|relay|rooms|webhooks|sfu|http)/` },
+    },
   ],
   options: {
+    // The structure of the shipped code. A unit test wires real adapters the way app.ts does
+    // (a domain router's test runs on the in-process bus of cluster/), so tests are left out.
+    exclude: { path: '\\.test\\.ts$' },
     // Only the server's own modules: packages and other workspaces are not its folders.
     includeOnly: src,
     tsPreCompilationDeps: true,

@@ -25,6 +25,7 @@ export {
   type RtcInfo,
 } from './call/netcall-events.ts';
 export { Call, type CallContext } from './call/call.ts';
+export { realClock, type CallClock, type TimerHandle } from './call/clock.ts';
 export type { CallPhase, CallRole } from './call/call-machine.ts';
 export type {
   CallEvents,

@@ -66,6 +66,7 @@ import { MeetingService, RtcService } from './meetings/index.ts';
 import { createLogger, Metrics, type Logger } from './observability/index.ts';
 import { MemoryDirectory } from './presence/index.ts';
 import { SignalRelay } from './relay/index.ts';
+import { ClusterRouting } from './cluster-routing.ts';
 import { routedDispatcher } from './routed-dispatcher.ts';
 import { RoomManager } from './rooms/index.ts';
 import { SfuPool } from './sfu/index.ts';
@@ -211,6 +212,8 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   const bus = cluster?.bus ?? new MemoryBus();
   const hub = new Hub(nodeId, directory, bus);
   const placement = cluster?.placement ?? localPlacement(nodeId);
+  // The domains' routers across the nodes, on the cluster's ports.
+  const routing = cluster ? new ClusterRouting(cluster, hub, log) : null;
   const webhooks = new Webhooks({
     endpoints: hookEndpoints,
     outbox: new OutboxStore(db.kysely),
@@ -239,7 +242,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     metrics,
     relay,
     log,
-    ...(cluster ? { watcher: cluster.announcer(hub) } : {}),
+    ...(routing ? { watcher: routing.announcer() } : {}),
   });
 
   const sfu = new SfuPool({ sfu: config.sfu, log, metrics });
@@ -273,11 +276,11 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     metrics,
     log,
     onRoomClosed: (id: string) => placement.meetingClosed(id),
-    ...(cluster && config.cluster.meetingsSpan ? { span: cluster.meetingSpan() } : {}),
+    ...(cluster?.span ? { span: cluster.span } : {}),
   });
   const meetings = new MeetingService({
     store: meetingStore,
-    rtc: cluster?.meetingRooms(rtc) ?? rtc,
+    rtc: routing?.meetingRooms(rtc) ?? rtc,
     ice: config.ice,
     caps: config.caps,
     log,
@@ -288,7 +291,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     delivery: hub,
     directory,
     log,
-    ...(cluster ? { mirror: cluster.roomMirror() } : {}),
+    ...(cluster ? { mirror: cluster.mirror } : {}),
   });
 
   const local = new Dispatcher()
@@ -343,24 +346,21 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
           );
         })
       : directory;
-  const served = cluster?.serve({
-    hub,
+  const served = routing?.serve({
     engine,
-    records,
-    db,
     local,
     here,
     rtc,
     rooms,
     relay,
     admin: (op) => adminLocal.run(op),
-    directory: announced,
   }) ?? {
     owners: null,
     onDeviceOnline: here.online,
     onDeviceOffline: here.offline,
     onMeetingDeviceOffline: (d: Sender) => rtc.deviceGone(d),
   };
+  cluster?.startJanitor({ records, db, delivery: hub, directory: announced });
   const dispatcher = served.owners ? routedDispatcher(local, served.owners) : local;
 
   const endpoints = new Map<string, Dialect>([
@@ -382,11 +382,11 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     onDeviceOffline: served.onDeviceOffline,
     onMeetingDeviceOffline: served.onMeetingDeviceOffline,
     dispatcher,
-    ...(cluster ? { rate: cluster.rate, remoteSessions: cluster.remoteSessions() } : {}),
+    ...(cluster && routing ? { rate: cluster.rate, remoteSessions: routing.remoteSessions() } : {}),
     metrics,
     log,
   });
-  cluster?.handOffSessionsOf(gateway);
+  routing?.handOffSessionsOf(gateway);
 
   const http = new Hono();
   http.use('*', bodyCap(config.rest));
@@ -436,9 +436,9 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   const admin = new AdminService({
     nodeId,
     local: adminLocal,
-    peers: cluster?.adminPeers() ?? null,
+    peers: routing?.adminPeers() ?? null,
     placement,
-    meetingNodes: (id) => cluster?.meetingHolders(id) ?? Promise.resolve([nodeId]),
+    meetingNodes: (id) => routing?.meetingHolders(id) ?? Promise.resolve([nodeId]),
     directory,
     meetings,
     revoker,

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { CallEvent, DeviceRef } from '@parley/protocol';
 import { FakeError, FakeServer, fakeSignaling } from '../../test/fake-server.ts';
 import { FakePeerHandler } from '../../test/fake-peer.ts';
+import { ManualClock } from '../../test/manual-clock.ts';
 import type { ParleyError } from '../errors.ts';
 import type { Signaling } from '../signaling.ts';
 import type { CallEvents } from './call-events.ts';
@@ -162,7 +163,8 @@ describe('Call, placed', () => {
   });
 
   test('the media timeout ends with the call: nothing is reported after a hangup', async () => {
-    const { server, signaling, ctx } = await setup('alice', { mediaTimeoutMs: 30 });
+    const clock = new ManualClock();
+    const { server, signaling, ctx } = await setup('alice', { mediaTimeoutMs: 30, clock });
     server.on('call:invite', () => ({ callId: 'k3' }));
     const call = Call.outgoing(ctx, 'bob', 'audio');
     watch(signaling, call);
@@ -170,14 +172,18 @@ describe('Call, placed', () => {
     server.push({ type: 'call:accepted', ...base, callId: 'k3', by: BOB });
     await server.settle();
     await call.startRtc();
+    assert.equal(clock.pending, 1, 'the media timeout is armed');
     await call.hangup();
     await server.next('call:hangup');
-    await new Promise((r) => setTimeout(r, 120));
+    assert.equal(clock.pending, 0, 'and cleared with the call');
+    clock.advance(120);
+    await server.settle();
     assert.deepEqual(server.all('call:media'), [], 'the timer went with the call');
   });
 
   test('quality readings while connected; none once the call ended', async () => {
-    const { server, signaling, ctx } = await setup('alice', { qualityIntervalMs: 10 });
+    const clock = new ManualClock();
+    const { server, signaling, ctx } = await setup('alice', { qualityIntervalMs: 10, clock });
     server.on('call:invite', () => ({ callId: 'k4' }));
     const call = Call.outgoing(ctx, 'bob', 'audio');
     watch(signaling, call);
@@ -186,12 +192,21 @@ describe('Call, placed', () => {
     await server.settle();
     await call.startRtc();
     server.push({ type: 'call:answer', ...base, callId: 'k4', from: 'bob', sdp: 'v=0' });
-    const [quality] = await call.next('quality');
+    await server.settle();
+    const next = call.next('quality');
+    // The first reading is the baseline; the second, one interval on, is the first quality.
+    for (let i = 0; i < 2; i++) {
+      clock.advance(10);
+      await server.settle();
+    }
+    const [quality] = await next;
     assert.equal(quality.level, 'lost', 'the fake receives nothing');
     let after = 0;
     call.on('quality', () => after++);
     await call.hangup();
-    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(clock.pending, 0, 'the readings stop with the call');
+    clock.advance(60);
+    await server.settle();
     assert.equal(after, 0);
   });
 
@@ -286,5 +301,86 @@ describe('Call, ringing here', () => {
     await assert.rejects(call.accept(), (e: ParleyError) => e.code === 'invalid_state');
     assert.deepEqual(events(), ['ended']);
     assert.deepEqual(last('ended'), { reason: 'failed', by: null });
+  });
+});
+
+describe('Call, on a clock moved by hand (its timeouts without waiting)', () => {
+  /** alice's call k6 to bob, answered by bob and with its media started. */
+  async function answered(clock: ManualClock, options: Partial<CallContext> = {}) {
+    const { server, signaling, ctx } = await setup('alice', { clock, ...options });
+    server.on('call:invite', () => ({ callId: 'k6' }));
+    const call = Call.outgoing(ctx, 'bob', 'video');
+    const watched = watch(signaling, call);
+    await call.place({ keepCalling: false });
+    server.push({ type: 'call:accepted', ...base, callId: 'k6', by: BOB });
+    await server.settle();
+    await call.startRtc();
+    return { server, call, ...watched };
+  }
+
+  test('media that has not connected at the default 30 s has failed (ice_timeout), not a tick before', async () => {
+    const clock = new ManualClock();
+    const { server, call } = await answered(clock);
+    clock.advance(29_999);
+    await server.settle();
+    assert.notEqual(call.mediaState, 'failed');
+    assert.deepEqual(server.all('call:media'), []);
+    clock.advance(1);
+    await server.settle();
+    assert.equal(call.mediaState, 'failed');
+    assert.deepEqual((await server.next('call:media')).data, {
+      callId: 'k6',
+      state: 'failed',
+      reason: 'ice_timeout',
+    });
+    assert.equal(call.ended, false, 'the app decides whether to hang up');
+  });
+
+  test('media that connects in time disarms the timeout; times come from the call clock', async () => {
+    const clock = new ManualClock(5_000_000);
+    const { server, call, last } = await answered(clock, { mediaTimeoutMs: 1_000 });
+    assert.equal((last('accepted') as CallEvents['accepted'][0]).at, 5_000_000);
+    clock.advance(999);
+    server.push({ type: 'call:answer', ...base, callId: 'k6', from: 'bob', sdp: 'v=0' });
+    await server.settle();
+    assert.equal(call.mediaState, 'connected');
+    assert.deepEqual((await server.next('call:media')).data, {
+      callId: 'k6',
+      state: 'connected',
+      at: 5_000_999,
+    });
+    clock.advance(60_000);
+    await server.settle();
+    assert.equal(call.mediaState, 'connected');
+    assert.deepEqual(server.all('call:media'), [], 'no timeout after the media connected');
+    await call.hangup();
+    assert.equal(clock.pending, 0, 'no timer outlives the call');
+  });
+
+  test('quality is read once per interval of the call clock (default 2 s)', async () => {
+    const clock = new ManualClock();
+    const { server, call } = await answered(clock);
+    server.push({ type: 'call:answer', ...base, callId: 'k6', from: 'bob', sdp: 'v=0' });
+    await server.settle();
+    const readings: unknown[] = [];
+    call.on('quality', (q) => readings.push(q));
+    const handler = FakePeerHandler.last;
+    let stats = 0;
+    const read = handler.getStats.bind(handler);
+    handler.getStats = () => {
+      stats++;
+      return read();
+    };
+    clock.advance(1_999);
+    await server.settle();
+    assert.equal(stats, 0);
+    clock.advance(1);
+    await server.settle();
+    assert.equal(stats, 1, 'the first reading: a baseline, no quality yet');
+    assert.equal(readings.length, 0);
+    clock.advance(4_000);
+    await server.settle();
+    assert.equal(stats, 3);
+    assert.equal(readings.length, 2);
   });
 });

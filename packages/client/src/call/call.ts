@@ -3,6 +3,7 @@ import { Emitter } from '../emitter.ts';
 import { ParleyError } from '../errors.ts';
 import type { Signaling } from '../signaling.ts';
 import type { CallEvents, CallMember } from './call-events.ts';
+import { realClock, type CallClock, type TimerHandle } from './clock.ts';
 import {
   incomingCall,
   outgoingCall,
@@ -39,6 +40,8 @@ export interface CallContext {
   mediaTimeoutMs?: number;
   /** `relay`: media only through TURN (the ICE servers'); default `all`. */
   iceTransportPolicy?: RTCIceTransportPolicy;
+  /** The time and timers the call runs on; default the wall clock and real timers. */
+  clock?: CallClock;
 }
 
 /**
@@ -65,8 +68,9 @@ export class Call extends Emitter<CallEvents> {
   private devices: Promise<void> | null = null;
   /** Resolves with the call id once our invite was acknowledged. */
   private invited: Promise<string> | null = null;
-  private mediaTimer: ReturnType<typeof setTimeout> | null = null;
-  private qualityTimer: ReturnType<typeof setInterval> | null = null;
+  private mediaTimer: TimerHandle | null = null;
+  private qualityTimer: TimerHandle | null = null;
+  private readonly clock: CallClock;
   private muted = false;
   private cameraOn = true;
 
@@ -76,6 +80,7 @@ export class Call extends Emitter<CallEvents> {
   ) {
     super();
     this.state = state;
+    this.clock = ctx.clock ?? realClock;
   }
 
   /** A call to `callee`, to be placed with {@link Call.place}. */
@@ -283,7 +288,7 @@ export class Call extends Emitter<CallEvents> {
   }
 
   private dispatch(input: CallInput): void {
-    const t = transition(this.state, input, Date.now());
+    const t = transition(this.state, input, this.clock.now());
     this.state = t.state;
     for (const effect of t.effects) this.run(effect);
   }
@@ -323,15 +328,15 @@ export class Call extends Emitter<CallEvents> {
       }
       case 'media_timer':
         if (e.on) this.armMediaTimer();
-        else if (this.mediaTimer) {
-          clearTimeout(this.mediaTimer);
+        else if (this.mediaTimer !== null) {
+          this.clock.clearTimeout(this.mediaTimer);
           this.mediaTimer = null;
         }
         return;
       case 'quality':
         if (e.on) this.startQuality();
-        else if (this.qualityTimer) {
-          clearInterval(this.qualityTimer);
+        else if (this.qualityTimer !== null) {
+          this.clock.clearInterval(this.qualityTimer);
           this.qualityTimer = null;
         }
         return;
@@ -409,8 +414,8 @@ export class Call extends Emitter<CallEvents> {
    */
   private armMediaTimer(): void {
     // Ended already: a listener of an earlier effect of the same transition hung up.
-    if (this.mediaTimer || this.ended) return;
-    this.mediaTimer = setTimeout(() => {
+    if (this.mediaTimer !== null || this.ended) return;
+    this.mediaTimer = this.clock.setTimeout(() => {
       this.mediaTimer = null;
       this.dispatch({ type: 'media_timeout' });
     }, this.ctx.mediaTimeoutMs ?? MEDIA_TIMEOUT_MS);
@@ -418,14 +423,14 @@ export class Call extends Emitter<CallEvents> {
 
   private startQuality(): void {
     const handler = this.handler;
-    if (this.qualityTimer || !handler || this.ended) return;
+    if (this.qualityTimer !== null || !handler || this.ended) return;
     let previous: QualitySample | null = null;
-    this.qualityTimer = setInterval(() => {
+    this.qualityTimer = this.clock.setInterval(() => {
       handler
         .getStats()
         .then((report) => {
           if (this.ended) return;
-          const { quality, sample } = measureQuality(report, previous, Date.now());
+          const { quality, sample } = measureQuality(report, previous, this.clock.now());
           if (previous) this.emit('quality', quality);
           previous = sample;
         })

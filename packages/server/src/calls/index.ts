@@ -12,3 +12,6 @@ export type {
   StartInput,
   CallerRef,
 } from './state.ts';
+export { RouteCache, type RouteEntry } from './route-cache.ts';
+export { routeCalls } from './call-routes.ts';
+export { CallAnnouncer, ClusterCalls, type ClusterCallsOptions } from './cluster-calls.ts';

@@ -7,6 +7,9 @@ import type {
   EndedEvent,
   Media,
 } from '@parley/protocol';
+import type { CallSummary } from '../core/index.ts';
+
+export type { CallSummary } from '../core/index.ts';
 
 /** The caller's device, with the nickname the callee is shown. */
 export interface CallerRef extends DeviceRef {
@@ -32,14 +35,6 @@ export interface CallState {
   readonly ringEndedAt: number | null;
   readonly endReason: EndReason | null;
   readonly endedBy: string | null;
-}
-
-/** What other nodes know of a live call: enough for busy checks, glare and selectors. */
-export interface CallSummary {
-  readonly callId: string;
-  readonly caller: string;
-  readonly callee: string;
-  readonly phase: CallPhase;
 }
 
 /** The summary of a call's state. */

@@ -1,14 +1,13 @@
-import type { Bus, BusMessage } from '../core/index.ts';
+import type { Bus, BusMessage, BusMessageOf, BusRoutes } from '../core/index.ts';
 
 type Kind = BusMessage['kind'];
-type Handler<K extends Kind> = (message: Extract<BusMessage, { kind: K }>) => void;
 
 /**
  * This node's bus messages, handed to the handler each domain registered for their kind
  * (peerjs-server's handler registry is the model) instead of one switch over every kind.
  * A kind nobody registered is someone else's (the hub's deliveries, the links' markers).
  */
-export class BusRouter {
+export class BusRouter implements BusRoutes {
   private readonly handlers = new Map<Kind, (message: BusMessage) => void>();
 
   constructor(bus: Bus, nodeId: string) {
@@ -16,7 +15,7 @@ export class BusRouter {
   }
 
   /** Registers the one handler of `kind`. */
-  on<K extends Kind>(kind: K, handler: Handler<K>): this {
+  on<K extends Kind>(kind: K, handler: (message: BusMessageOf<K>) => void): this {
     if (this.handlers.has(kind)) throw new TypeError(`bus kind ${kind} already routed`);
     this.handlers.set(kind, handler as (message: BusMessage) => void);
     return this;

@@ -1,7 +1,6 @@
 import type { Redis } from 'ioredis';
-import type { CallSummary } from '../calls/index.ts';
+import type { CallIndex, CallStart, CallSummary } from '../core/index.ts';
 import type { Logger } from '../observability/index.ts';
-import type { CallStart } from '../core/index.ts';
 import type { Keys } from './redis.ts';
 import type { NodeRegistry } from './registry.ts';
 
@@ -16,7 +15,7 @@ export function ownerOf(callId: string): string {
  * Each owner writes its calls (one hash per user, callId → summary); readers ignore calls whose
  * owner is dead, and the janitor removes them.
  */
-export class RedisCallIndex {
+export class RedisCallIndex implements CallIndex {
   private readonly log: Logger;
 
   constructor(

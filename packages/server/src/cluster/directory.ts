@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/index.ts';
-import type { PresenceDirectory, PresenceEntry } from '../presence/index.ts';
+import type { PresenceDirectory, PresenceEntry } from '../core/index.ts';
 import type { Keys } from './redis.ts';
 import type { NodeRegistry } from './registry.ts';
 

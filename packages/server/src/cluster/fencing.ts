@@ -1,10 +1,10 @@
-import type { CallEngine } from '../calls/index.ts';
 import { CloseCode, type Hub } from '../gateway/index.ts';
 import type { Logger } from '../observability/index.ts';
 
 /** What a fenced node drops. */
 export interface Fenced {
-  engine: Pick<CallEngine, 'abandonAll'>;
+  /** The calls: dropped unended here (the janitor ended them); how many there were. */
+  engine: { abandonAll(): number };
   hub: Pick<Hub, 'all'>;
   log: Logger;
 }

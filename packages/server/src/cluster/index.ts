@@ -1,4 +1,4 @@
 export { MemoryBus } from './memory-bus.ts';
 export { localPlacement } from './local-placement.ts';
-export { ClusterNode, type ClusterOptions, type DeviceHooks, type Served } from './node.ts';
+export { ClusterNode, type ClusterOptions, type JanitorParts } from './node.ts';
 export { RedisUnavailableError, deletePrefix } from './redis.ts';

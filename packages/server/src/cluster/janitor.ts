@@ -1,9 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { EndedEvent } from '@parley/protocol';
-import type { Bus, Delivery, Sender } from '../core/index.ts';
+import type { Bus, Delivery, PresenceDirectory, Sender } from '../core/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../observability/index.ts';
-import type { PresenceDirectory } from '../presence/index.ts';
 import { endSessionsOf, type CallRecordStore, type Db } from '../store/index.ts';
 import type { RedisCallIndex } from './call-index.ts';
 import { forgetNodeMeetings } from './meeting-span.ts';

@@ -1,56 +1,35 @@
 import type { Redis } from 'ioredis';
-import type { Command } from '@parley/protocol';
-import type { CallEngine } from '../calls/index.ts';
 import type {
-  AdminOp,
-  AdminPeers,
-  AdminResults,
+  BusRoutes,
   Bus,
+  CallIndex,
+  Delivery,
   MeetingSpanPort,
-  Owners,
-  Sender,
-  SpanRequest,
+  Nodes,
+  PresenceDirectory,
+  Requests,
+  RoomMirror,
 } from '../core/index.ts';
 import { linkHostOf, type Config } from '../config/index.ts';
-import {
-  rateBudgets,
-  type Dispatcher,
-  type Gateway,
-  type Hub,
-  type RemoteSessions,
-} from '../gateway/index.ts';
-import type { RtcService } from '../meetings/index.ts';
+import { rateBudgets } from '../gateway/index.ts';
 import type { Logger } from '../observability/index.ts';
-import type { SignalRelay } from '../relay/index.ts';
-import type { PresenceDirectory } from '../presence/index.ts';
-import type { RoomManager, RoomMirror } from '../rooms/index.ts';
 import type { CallRecordStore, Db } from '../store/index.ts';
 import { BusRouter } from './bus-router.ts';
 import { RedisCallIndex } from './call-index.ts';
-import { routeCalls } from './call-routes.ts';
-import { CallAnnouncer, ClusterCalls } from './calls.ts';
 import { RedisDirectory } from './directory.ts';
-import { fence } from './fencing.ts';
-import { routeForwardedCommands } from './forwarded-commands.ts';
+import { fence, type Fenced } from './fencing.ts';
 import { Janitor } from './janitor.ts';
 import { LinkedBus } from './linked-bus.ts';
 import { NodeLinks } from './links.ts';
-import { MeetingRouting } from './meeting-routing.ts';
 import { RedisMeetingSpan } from './meeting-span.ts';
-import { PresenceRouting, type DeviceHooks, type SpreadHooks } from './presence-routing.ts';
 import { SharedRateLimiter } from './rate.ts';
 import { RedisBus } from './redis-bus.ts';
 import { RedisPlacement } from './redis-placement.ts';
 import { RedisRoomMirror } from './room-mirror.ts';
 import { connectRedis, keysFor, openRedis, type Keys } from './redis.ts';
 import { NodeRegistry } from './registry.ts';
-import { RoomsLease } from './rooms-lease.ts';
-import { RouteCache } from './routes.ts';
 import { Rpc } from './rpc.ts';
-import { SessionHandoffs } from './session-handoff.ts';
 import { socketIoRedis, type SocketIoRedis } from './socket-io-adapter.ts';
-
-export type { DeviceHooks } from './presence-routing.ts';
 
 /** What joining the cluster needs. */
 export interface ClusterOptions {
@@ -60,24 +39,11 @@ export interface ClusterOptions {
   log: Logger;
 }
 
-/** The node's parts the cluster routes to. */
-export interface ServeOptions {
-  hub: Hub;
-  engine: CallEngine;
+/** What the janitor writes and tells when it cleans up after a dead node. */
+export interface JanitorParts {
   records: CallRecordStore;
   db: Db;
-  /** This node's own dispatcher: runs commands here, for local clients and forwarded ones. */
-  local: Dispatcher;
-  /** What this node does when a device comes or goes (its calls, rooms, meetings). */
-  here: DeviceHooks;
-  /** The media rooms of the meetings this node holds. */
-  rtc: RtcService;
-  /** The rooms, which this node serves while it holds the rooms lease. */
-  rooms: RoomManager;
-  /** The engine's relay: a device on this node relays along its call's route with it. */
-  relay: SignalRelay;
-  /** Runs what another node's admin API asks of this one. */
-  admin: (op: AdminOp) => Promise<unknown>;
+  delivery: Delivery;
   /**
    * The presence directory as the gateway uses it (this node's `directory`, perhaps wrapped to
    * announce users going offline): the janitor removes a dead node's devices through it.
@@ -85,40 +51,43 @@ export interface ServeOptions {
   directory: PresenceDirectory;
 }
 
-/** What app.ts gets back: where commands run, and the device hooks that spread. */
-export interface Served extends SpreadHooks {
-  owners: Owners;
-}
-
 /**
- * This node as a member of a Redis cluster: the bus, the node registry and its janitor, the
- * presence directory, the call index and relay routes, and the rate budget, all over Redis.
- * Where each command runs:
- *  - calls on their owner (the node that created them); relay between the two devices' nodes;
- *  - rooms and group chat on the node holding the rooms lease (one for the cluster: ROOM's
- *    checks look across rooms, at who shares any room and who offered whom); the holder
- *    mirrors them in Redis and the next holder takes them over;
- *  - everything else where it arrives.
+ * This node as a member of a Redis cluster: its adapters only. The bus (Redis, with direct
+ * links), the node registry and its janitor, the presence directory, the call index, the
+ * rooms' mirror, placement and leases, the rate budget, the request/reply over the bus and the
+ * router of its messages by kind. The domains' routers (calls, meetings, presence, rooms,
+ * sessions, admin) are registered on these ports by the composition root (app.ts); nothing
+ * here knows a domain.
  */
 export class ClusterNode {
+  readonly nodeId: string;
   readonly bus: Bus;
   readonly directory: PresenceDirectory;
   readonly rate: SharedRateLimiter;
-  readonly registry: NodeRegistry;
+  /** The cluster's members as this node sees them. */
+  readonly nodes: Nodes;
   /** Which node runs a call, a meeting's media room, the rooms. */
   readonly placement: RedisPlacement;
-  private readonly meetings: MeetingRouting;
-  private readonly index: RedisCallIndex;
-  private readonly routes: RouteCache;
+  /** This node's bus messages, by kind: each domain's router registers its own. */
+  readonly router: BusRoutes;
+  /** Requests to other nodes and their replies. */
+  readonly requests: Requests;
+  /** user → live calls, across the nodes. */
+  readonly index: CallIndex;
+  /** Where the rooms' holder copies their state for its successor. */
+  readonly mirror: RoomMirror;
+  /** The cluster as meetings that span its nodes see it; null unless they do (meetingsSpan). */
+  readonly span: MeetingSpanPort | null;
+  /** Longest a room command waits for a successor while the rooms lease is vacant. */
+  readonly vacancyWaitMs: number;
+  readonly log: Logger;
+  private readonly registry: NodeRegistry;
+  private readonly callIndex: RedisCallIndex;
   private readonly rpc: Rpc;
   private readonly keys: Keys;
-  private readonly mirror: RedisRoomMirror;
-  private readonly sessions: SessionHandoffs;
-  private span: RedisMeetingSpan | null = null;
   private janitor: Janitor | null = null;
   /** socket.io's adapter over Redis, made when the app asks for it, closed with the node. */
   private socketIo: SocketIoRedis | null = null;
-  private readonly log: Logger;
 
   private constructor(
     private readonly o: ClusterOptions,
@@ -128,11 +97,12 @@ export class ClusterNode {
     private readonly links: NodeLinks | null,
   ) {
     const { nodeId, config, log } = o;
+    this.nodeId = nodeId;
     this.log = log.child({ mod: 'cluster' });
     const keys = (this.keys = keysFor(config.cluster.prefix));
     const redisBus = new RedisBus(pub, sub, keys, log);
     this.bus = links ? new LinkedBus(redisBus, links) : redisBus;
-    this.registry = new NodeRegistry({
+    this.nodes = this.registry = new NodeRegistry({
       nodeId,
       redis,
       keys,
@@ -142,7 +112,7 @@ export class ClusterNode {
     });
     links?.usePeers(this.registry);
     this.directory = new RedisDirectory(redis, keys, this.registry, nodeId, log);
-    this.index = new RedisCallIndex(redis, keys, this.registry, log);
+    this.index = this.callIndex = new RedisCallIndex(redis, keys, this.registry, log);
     this.rate = new SharedRateLimiter(
       redis,
       keys,
@@ -150,31 +120,15 @@ export class ClusterNode {
       config.cluster.rateSyncMs,
       log,
     );
-    this.rpc = new Rpc(nodeId, this.bus, config.cluster.requestTimeoutMs, log);
+    const router = (this.router = new BusRouter(this.bus, nodeId));
+    this.requests = this.rpc = new Rpc(nodeId, this.bus, config.cluster.requestTimeoutMs, log);
+    this.rpc.listen(router);
     this.mirror = new RedisRoomMirror(redis, keys, log);
-    this.routes = new RouteCache(nodeId, this.bus);
     this.placement = new RedisPlacement(nodeId, redis, keys, this.registry, log);
-    this.meetings = new MeetingRouting(
-      nodeId,
-      this.placement,
-      this.rpc,
-      log,
-      config.cluster.meetingsSpan ? this.meetingSpan() : null,
-    );
-    this.sessions = new SessionHandoffs(this.registry, this.rpc);
-  }
-
-  /** The cluster as meetings that span its nodes see it (see RtcService's `span`). */
-  meetingSpan(): MeetingSpanPort {
-    this.span ??= new RedisMeetingSpan(
-      this.o.nodeId,
-      this.redis,
-      this.keys,
-      this.registry,
-      this.bus,
-      this.rpc,
-    );
-    return this.span;
+    this.span = config.cluster.meetingsSpan
+      ? new RedisMeetingSpan(nodeId, redis, keys, this.registry, this.bus, this.rpc)
+      : null;
+    this.vacancyWaitMs = 2 * config.cluster.heartbeatMs + config.cluster.nodeTtlMs;
   }
 
   /** Connects to Redis and registers this node; fails with how to start Redis if it cannot. */
@@ -213,129 +167,25 @@ export class ClusterNode {
     return node;
   }
 
-  /** Where the rooms' holder copies their state for its successor. */
-  roomMirror(): RoomMirror {
-    return this.mirror;
-  }
-
-  /** Resumes of sessions that another node issued: asked of that node over the bus. */
-  remoteSessions(): RemoteSessions {
-    return this.sessions.remote();
-  }
-
-  /** The other nodes, for the admin API: the live ones, and each one's AdminOps over the bus. */
-  adminPeers(): AdminPeers {
-    return {
-      nodes: () => this.registry.live(),
-      ask: async <O extends AdminOp>(nodeId: string, op: O) =>
-        (await this.rpc.ask(nodeId, (corr, replyTo) => ({
-          kind: 'admin',
-          corr,
-          replyTo,
-          op,
-        }))) as AdminResults[O['op']],
-    };
-  }
-
-  /** Lets other nodes take over this gateway's sessions when their devices resume there. */
-  handOffSessionsOf(gateway: Pick<Gateway, 'handOff'>): void {
-    this.sessions.handOffFrom(gateway);
-  }
-
-  /** The engine's watcher: keeps the call index and routes of the calls this node owns. */
-  announcer(hub: Hub): CallAnnouncer {
-    const announcer = new CallAnnouncer(this.parts(hub));
-    this.registry.onReconnect(() => announcer.restore());
-    return announcer;
-  }
-
-  /** Starts serving: routes commands, listens on the bus, runs the janitor. */
-  serve(s: ServeOptions): Served {
-    const { nodeId, config } = this.o;
-    const here = (sender: Sender, c: Command) => s.local.run(sender, c);
-    const calls = new ClusterCalls({
-      ...this.parts(s.hub),
-      engine: s.engine,
-      registry: this.registry,
-      rpc: this.rpc,
-      local: here,
-      relay: s.relay,
-      placement: this.placement,
-    });
-    const lease = new RoomsLease({
-      nodeId,
-      placement: this.placement,
-      registry: this.registry,
-      mirror: this.mirror,
-      directory: this.directory,
-      rpc: this.rpc,
-      vacancyWaitMs: 2 * config.cluster.heartbeatMs + config.cluster.nodeTtlMs,
-      log: this.log,
-    });
-    const presence = new PresenceRouting({
-      nodeId,
-      bus: this.bus,
-      registry: this.registry,
-      calls,
-      meetings: this.meetings,
-      here: s.here,
-      rtc: s.rtc,
-      hub: s.hub,
-      fenced: () => fence({ engine: s.engine, hub: s.hub, log: this.log }),
-    });
-    // Each domain's bus messages, by kind.
-    const router = new BusRouter(this.bus, nodeId);
-    this.rpc.listen(router);
-    routeForwardedCommands(router, { rpc: this.rpc, hub: s.hub, run: lease.forwarded(here) });
-    routeCalls(router, { routes: this.routes, hub: s.hub, relay: s.relay });
-    presence.register(router);
-    this.sessions.register(router);
-    this.meetings.register(router, s.rtc);
-    // The admin API of another node: what it asks of this node's calls, devices, media rooms.
-    router.on('admin', (m) => this.rpc.answer(m, `admin:${m.op.op}`, () => s.admin(m.op)));
-    // Meetings spanning the nodes: news and pipe requests between the nodes serving one.
-    const spanAnswer = (m: SpanRequest & { corr: string; replyTo: string }) =>
-      this.rpc.answer(m, m.kind, () => s.rtc.span?.answer(m.replyTo, m) ?? null);
-    router
-      .on('span-snapshot', spanAnswer)
-      .on('span-pipe', spanAnswer)
-      .on('span-event', (m) => s.rtc.span?.notice(m.from, m))
-      .on('span-unpipe', (m) => s.rtc.span?.notice(m.from, m));
+  /** Starts the janitor, which cleans up after dead nodes. */
+  startJanitor(parts: JanitorParts): void {
     this.janitor = new Janitor({
-      nodeId,
+      nodeId: this.nodeId,
       redis: this.redis,
       keys: this.keys,
       registry: this.registry,
-      directory: s.directory,
-      index: this.index,
-      records: s.records,
-      db: s.db,
+      index: this.callIndex,
+      ...parts,
       bus: this.bus,
-      delivery: s.hub,
-      cluster: config.cluster,
+      cluster: this.o.config.cluster,
       log: this.o.log,
     });
     this.janitor.start();
-    lease.follow(s.rooms);
-    return {
-      owners: {
-        invite: (sender, c) => calls.invite(sender, c),
-        call: (sender, c) => calls.run(sender, c),
-        rooms: (sender, c) => lease.run(here, sender, c),
-        meeting: (sender, c) => this.meetings.run(s.rtc, here, sender, c),
-      },
-      ...presence.hooks(),
-    };
   }
 
-  /** What the REST meeting service calls to leave and end meetings (see MeetingRouting). */
-  meetingRooms(rtc: RtcService): Pick<RtcService, 'userLeft' | 'ended'> {
-    return this.meetings.forRest(rtc);
-  }
-
-  /** The nodes holding a meeting's media, for the admin API (see MeetingRouting.holders). */
-  meetingHolders(meetingId: string): Promise<string[]> {
-    return this.meetings.holders(meetingId);
+  /** The cluster took this node for dead: it drops its calls and clients (see fence). */
+  fence(parts: Omit<Fenced, 'log'>): void {
+    fence({ ...parts, log: this.log });
   }
 
   /** socket.io's Redis adapter, so that socket.io broadcasts and fetchSockets() span the nodes. */
@@ -378,17 +228,5 @@ export class ClusterNode {
     this.pub.disconnect();
     for (const r of this.socketIo?.connections ?? []) r.disconnect();
     await this.redis.quit().catch(() => this.redis.disconnect());
-  }
-
-  private parts(hub: Hub) {
-    return {
-      nodeId: this.o.nodeId,
-      index: this.index,
-      routes: this.routes,
-      bus: this.bus,
-      hub,
-      directory: this.directory,
-      log: this.o.log,
-    };
   }
 }

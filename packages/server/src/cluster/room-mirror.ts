@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../observability/index.ts';
-import type { RoomMembership, RoomMirror, RoomPair, RoomSnapshot } from '../rooms/index.ts';
+import type { RoomMembership, RoomMirror, RoomPair, RoomSnapshot } from '../core/index.ts';
 import type { Keys } from './redis.ts';
 
 /**

@@ -1,20 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { AppError, type Command } from '@parley/protocol';
-import type { Bus, BusMessage, Sender } from '../core/index.ts';
+import type {
+  Bus,
+  BusMessage,
+  BusRequest,
+  BusRoutes,
+  LocalRunner,
+  Requests,
+  Sender,
+} from '../core/index.ts';
 import type { Logger } from '../observability/index.ts';
-import type { BusRouter } from './bus-router.ts';
-
-/** Bus messages that expect a reply. */
-export type Request = Extract<BusMessage, { corr: string; replyTo: string }>;
-
-/** What runs a command that another node forwarded here. */
-export type LocalRunner = (sender: Sender, command: Command) => unknown;
 
 /**
  * Commands forwarded to the node that owns their call, meeting or rooms, and the replies:
  * `command` out, `reply` back with the result or the typed error, matched by `corr`.
  */
-export class Rpc {
+export class Rpc implements Requests {
   private readonly pending = new Map<
     string,
     { resolve: (v: unknown) => void; reject: (e: AppError) => void; timer: NodeJS.Timeout }
@@ -39,7 +40,7 @@ export class Rpc {
   }
 
   /** Sends the request `build` makes (with our correlation id) and waits for its reply. */
-  ask(nodeId: string, build: (corr: string, replyTo: string) => Request): Promise<unknown> {
+  ask(nodeId: string, build: (corr: string, replyTo: string) => BusRequest): Promise<unknown> {
     const corr = randomUUID();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -52,7 +53,7 @@ export class Rpc {
   }
 
   /** Takes the replies to this node's requests from its bus. */
-  listen(router: BusRouter): void {
+  listen(router: BusRoutes): void {
     router.on('reply', (m) => this.settle(m));
   }
 
@@ -72,7 +73,7 @@ export class Rpc {
   }
 
   /** Does the work a request asks for here and sends the outcome back. */
-  answer(m: Request, context: string, work: () => unknown): void {
+  answer(m: BusRequest, context: string, work: () => unknown): void {
     const reply = (outcome: { result: unknown } | { error: AppError }) =>
       this.bus.publish(
         m.replyTo,

@@ -81,3 +81,15 @@ export interface Bus {
   subscribe(nodeId: string, handler: (message: BusMessage) => void): () => void;
   close(): Promise<void>;
 }
+
+/** A bus message of kind `K`. */
+export type BusMessageOf<K extends BusMessage['kind']> = Extract<BusMessage, { kind: K }>;
+
+/**
+ * This node's bus messages by kind: each domain registers the handler of its own kinds (the
+ * cluster's BusRouter implements it; peerjs-server's handler registry is the model).
+ */
+export interface BusRoutes {
+  /** Registers the one handler of `kind`. */
+  on<K extends BusMessage['kind']>(kind: K, handler: (message: BusMessageOf<K>) => void): this;
+}

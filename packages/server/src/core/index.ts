@@ -12,7 +12,12 @@ export type {
   CallHistory,
 } from './call-records.ts';
 export type { MeetingRecords } from './meeting-records.ts';
-export type { Bus, BusMessage } from './bus.ts';
+export type { Bus, BusMessage, BusMessageOf, BusRoutes } from './bus.ts';
+export type { BusRequest, LocalRunner, Requests } from './requests.ts';
+export type { Nodes } from './nodes.ts';
+export type { CallIndex, CallSummary } from './call-index.ts';
+export type { PresenceDirectory, PresenceEntry } from './directory.ts';
+export type { RoomMembership, RoomMirror, RoomPair, RoomSnapshot } from './room-mirror.ts';
 export type { CallRoute } from './call-route.ts';
 export type { Placement } from './placement.ts';
 export type { Owners, CallCommandWithCall } from './owners.ts';

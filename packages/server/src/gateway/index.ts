@@ -19,3 +19,5 @@ export { chatProtobufDialect } from './dialects/chat-protobuf.ts';
 export { roomDialect } from './dialects/room.ts';
 export { meetingDialect } from './dialects/meeting.ts';
 export { SocketIoGateway, SOCKET_IO_PATH, type SocketIoGatewayOptions } from './socket-io.ts';
+export { routeForwardedCommands } from './forwarded-commands.ts';
+export { SessionHandoffs } from './session-handoff.ts';

@@ -1,1 +1,8 @@
-export { MemoryDirectory, type PresenceDirectory, type PresenceEntry } from './directory.ts';
+export { MemoryDirectory } from './directory.ts';
+export {
+  PresenceRouting,
+  type DeviceHooks,
+  type PresenceRoutingOptions,
+  type SpreadHooks,
+} from './routing.ts';
+export type { PresenceDirectory, PresenceEntry } from '../core/index.ts';

@@ -11,7 +11,7 @@ import type { Clock, Delivery, Sender } from '../core/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger } from '../observability/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';
-import type { RoomMirror, RoomSnapshot } from './mirror.ts';
+import type { RoomMirror, RoomSnapshot } from '../core/index.ts';
 
 /** What the room manager needs. */
 export interface RoomManagerOptions {

@@ -1,19 +1,25 @@
 import type { Command } from '@parley/protocol';
-import type { Placement, Sender } from '../core/index.ts';
+import type {
+  LocalRunner,
+  Nodes,
+  Placement,
+  PresenceDirectory,
+  Requests,
+  RoomMirror,
+  Sender,
+} from '../core/index.ts';
 import type { Logger } from '../observability/index.ts';
-import type { PresenceDirectory } from '../presence/index.ts';
-import { runsWithRooms, type RoomManager, type RoomMirror } from '../rooms/index.ts';
-import type { NodeRegistry } from './registry.ts';
-import type { LocalRunner, Rpc } from './rpc.ts';
+import type { RoomManager } from './rooms.ts';
+import { runsWithRooms } from './rooms-node.ts';
 
 /** What the rooms' lease needs. */
 export interface RoomsLeaseOptions {
   nodeId: string;
   placement: Placement;
-  registry: Pick<NodeRegistry, 'onLeaderChange' | 'roomsLeader'>;
+  registry: Pick<Nodes, 'onLeaderChange' | 'roomsLeader'>;
   mirror: Pick<RoomMirror, 'load'>;
   directory: PresenceDirectory;
-  rpc: Rpc;
+  rpc: Requests;
   /** Longest a room command waits for a successor while the lease is vacant. */
   vacancyWaitMs: number;
   log: Logger;

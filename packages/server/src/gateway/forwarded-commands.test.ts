@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppError, ErrorCode, type Command } from '@parley/protocol';
-import { BusRouter } from './bus-router.ts';
-import { busNodes, device } from './bus-nodes.kit.ts';
+import { BusRouter } from '../cluster/bus-router.ts';
+import { busNodes, device } from '../cluster/bus-nodes.kit.ts';
+import { Rpc } from '../cluster/rpc.ts';
 import { routeForwardedCommands } from './forwarded-commands.ts';
-import { Rpc } from './rpc.ts';
 
 test('a forwarded command runs on the node it was sent to; its result or typed error comes back', async () => {
   const { node, close } = busNodes('n1', 'n2');

@@ -1,6 +1,5 @@
-import type { Hub } from '../gateway/index.ts';
-import type { BusRouter } from './bus-router.ts';
-import type { LocalRunner, Rpc } from './rpc.ts';
+import type { BusRoutes, LocalRunner, Requests } from '../core/index.ts';
+import type { Hub } from './hub.ts';
 
 /**
  * Commands other nodes forward to this one (the owner of their call, meeting or the rooms); the
@@ -8,8 +7,8 @@ import type { LocalRunner, Rpc } from './rpc.ts';
  * sender is connected, which the hub keeps to answer it without asking the directory.
  */
 export function routeForwardedCommands(
-  router: BusRouter,
-  o: { rpc: Rpc; hub: Pick<Hub, 'learn'>; run: LocalRunner },
+  router: BusRoutes,
+  o: { rpc: Requests; hub: Pick<Hub, 'learn'>; run: LocalRunner },
 ): void {
   router.on('command', (m) => {
     o.hub.learn(m.sender.deviceId, m.replyTo);

@@ -1,5 +1,6 @@
 import type { CallSelector, DeviceRef, IceEvent, SdpEvent } from '@parley/protocol';
-import { selectCall, type CallSummary } from '../calls/index.ts';
+import { selectCall } from './machine.ts';
+import type { CallSummary } from './state.ts';
 import { RelayRoute, type SignalDelivery } from '../relay/index.ts';
 import type { Bus, CallRoute } from '../core/index.ts';
 

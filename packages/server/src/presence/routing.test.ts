@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BusMessage, Sender } from '../core/index.ts';
-import { busNodes, device, settled } from './bus-nodes.kit.ts';
-import { PresenceRouting, type PresenceRoutingOptions } from './presence-routing.ts';
+import { busNodes, device, settled } from '../cluster/bus-nodes.kit.ts';
+import { PresenceRouting, type PresenceRoutingOptions } from './routing.ts';
 
 /** n1's presence routing, with what it did recorded; n2, n3, n4 only listen. */
 function presenceOn(o: { remoteOwners?: string[]; meetings?: string[]; leader?: string | null }) {

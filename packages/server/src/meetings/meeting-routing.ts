@@ -1,10 +1,15 @@
 import type { RtcCommand } from '@parley/protocol';
-import type { MeetingSpanPort, Placement, Sender } from '../core/index.ts';
-import type { Hub } from '../gateway/index.ts';
-import type { RtcService } from '../meetings/index.ts';
+import type {
+  BusRequest,
+  BusRoutes,
+  Delivery,
+  MeetingSpanPort,
+  Placement,
+  Requests,
+  Sender,
+} from '../core/index.ts';
 import type { Logger } from '../observability/index.ts';
-import type { BusRouter } from './bus-router.ts';
-import type { Request, Rpc } from './rpc.ts';
+import type { RtcService } from './rtc.ts';
 
 /**
  * Meetings across the nodes: rtc:* commands run on the node holding the meeting's media
@@ -20,7 +25,7 @@ export class MeetingRouting {
   constructor(
     private readonly nodeId: string,
     private readonly placement: Placement,
-    private readonly rpc: Rpc,
+    private readonly rpc: Requests,
     private readonly log: Logger,
     private readonly span: MeetingSpanPort | null = null,
   ) {}
@@ -58,7 +63,7 @@ export class MeetingRouting {
    * rtc:mediaReset, as when an SFU worker dies, and rejoin (which opens the room on a live
    * node).
    */
-  nodeLost(hub: Pick<Hub, 'toDevice'>, dead: string): void {
+  nodeLost(hub: Pick<Delivery, 'toDevice'>, dead: string): void {
     for (const { device, meetings } of this.remote.values()) {
       for (const [meetingId, node] of meetings) {
         if (node !== dead) continue;
@@ -100,7 +105,7 @@ export class MeetingRouting {
   }
 
   /** What REST did on another node, for this node when it holds the media room. */
-  register(router: BusRouter, rtc: Pick<RtcService, 'userLeft' | 'ended'>): void {
+  register(router: BusRoutes, rtc: Pick<RtcService, 'userLeft' | 'ended'>): void {
     router
       .on('meeting-left', (m) =>
         this.rpc.answer(m, m.kind, () => rtc.userLeft(m.meetingId, m.userId)),
@@ -131,7 +136,7 @@ export class MeetingRouting {
    */
   private async toHolders(
     meetingId: string,
-    build: (corr: string, replyTo: string) => Request,
+    build: (corr: string, replyTo: string) => BusRequest,
   ): Promise<void> {
     const nodes = await this.holders(meetingId);
     await Promise.all(

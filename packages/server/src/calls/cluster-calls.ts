@@ -5,42 +5,37 @@ import {
   type InviteCommand,
   type RelayCommand,
 } from '@parley/protocol';
-import {
-  findGlare,
-  PendingInvites,
-  selectCall,
-  summaryOf,
-  type CallEngine,
-  type CallState,
-  type CallSummary,
-  type CallWatcher,
-} from '../calls/index.ts';
 import type {
   Bus,
   CallCommandWithCall,
+  CallIndex,
   CallRoute,
   CallStart,
+  Delivery,
+  LocalRunner,
+  Nodes,
   Placement,
+  PresenceDirectory,
+  Requests,
   Sender,
 } from '../core/index.ts';
-import type { Hub } from '../gateway/index.ts';
-import type { Logger } from '../observability/index.ts';
-import type { PresenceDirectory } from '../presence/index.ts';
 import type { SignalRelay } from '../relay/index.ts';
-import type { RedisCallIndex } from './call-index.ts';
-import type { NodeRegistry } from './registry.ts';
-import type { RouteCache } from './routes.ts';
-import type { LocalRunner, Rpc } from './rpc.ts';
+import type { CallEngine } from './engine.ts';
+import { findGlare, selectCall } from './machine.ts';
+import { PendingInvites } from './pending-invites.ts';
+import type { RouteCache } from './route-cache.ts';
+import { summaryOf, type CallState, type CallSummary } from './state.ts';
+import type { CallWatcher } from './watcher.ts';
 
 /** What both sides of clustered calls share. */
 interface Parts {
   nodeId: string;
-  index: RedisCallIndex;
+  index: CallIndex;
   routes: RouteCache;
-  bus: Bus;
-  hub: Hub;
+  bus: Pick<Bus, 'publish'>;
+  /** Delivers here, and knows the node of a device that talked to this one. */
+  hub: Pick<Delivery, 'toDevice'> & { locate(deviceId: string): string | undefined };
   directory: PresenceDirectory;
-  log: Logger;
 }
 
 /**
@@ -154,8 +149,8 @@ export class CallAnnouncer implements CallWatcher {
 /** What the origin side needs besides the shared parts. */
 export interface ClusterCallsOptions extends Parts {
   engine: CallEngine;
-  registry: NodeRegistry;
-  rpc: Rpc;
+  registry: Pick<Nodes, 'confirmAlive'>;
+  rpc: Requests;
   /** Runs a call command on this node's engine (the owner's own dispatcher). */
   local: LocalRunner;
   relay: SignalRelay;

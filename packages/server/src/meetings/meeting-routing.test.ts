@@ -1,12 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RtcCommand } from '@parley/protocol';
-import type { Placement, Sender } from '../core/index.ts';
-import { routeForwardedCommands } from './forwarded-commands.ts';
-import { localPlacement } from './local-placement.ts';
-import { busNodes, device } from './bus-nodes.kit.ts';
+import { busNodes, device } from '../cluster/bus-nodes.kit.ts';
+import { localPlacement } from '../cluster/local-placement.ts';
+import type { LocalRunner, Placement, Sender } from '../core/index.ts';
+import { routeForwardedCommands } from '../gateway/forwarded-commands.ts';
 import { MeetingRouting } from './meeting-routing.ts';
-import type { LocalRunner } from './rpc.ts';
 
 /** Media rooms that record what REST asked of them. */
 const rooms = (did: string[], node: string) => ({

@@ -1,7 +1,6 @@
-import type { Gateway, RemoteSessions, SessionHandoff } from '../gateway/index.ts';
-import type { BusRouter } from './bus-router.ts';
-import type { NodeRegistry } from './registry.ts';
-import type { Rpc } from './rpc.ts';
+import type { BusRoutes, Nodes, Requests } from '../core/index.ts';
+import type { SessionHandoff } from './sessions.ts';
+import type { Gateway, RemoteSessions } from './upgrade.ts';
 
 /**
  * Sessions across the nodes: a device that resumes on another node than the one that issued
@@ -12,8 +11,8 @@ export class SessionHandoffs {
   private gateway: Pick<Gateway, 'handOff'> | null = null;
 
   constructor(
-    private readonly registry: Pick<NodeRegistry, 'isAlive'>,
-    private readonly rpc: Rpc,
+    private readonly registry: Pick<Nodes, 'isAlive'>,
+    private readonly rpc: Requests,
   ) {}
 
   /** Resumes of sessions that another node issued: asked of that node. */
@@ -38,7 +37,7 @@ export class SessionHandoffs {
   }
 
   /** Another node asks for one of this node's sessions. */
-  register(router: BusRouter): void {
+  register(router: BusRoutes): void {
     router.on('session-take', (m) =>
       this.rpc.answer(m, m.kind, () => this.gateway?.handOff(m) ?? null),
     );

@@ -1,15 +1,18 @@
-import type { Hub } from '../gateway/index.ts';
+import type { BusRoutes, Delivery } from '../core/index.ts';
 import type { SignalRelay } from '../relay/index.ts';
-import type { BusRouter } from './bus-router.ts';
-import type { RouteCache } from './routes.ts';
+import type { RouteCache } from './route-cache.ts';
 
 /**
  * The calls' bus messages for this node: the routes of answered calls with a device here (from
  * the call's owner), and the signals another node relays along them to a device here.
  */
 export function routeCalls(
-  router: BusRouter,
-  o: { routes: RouteCache; hub: Pick<Hub, 'toDevice'>; relay: Pick<SignalRelay, 'offerPassed'> },
+  router: BusRoutes,
+  o: {
+    routes: RouteCache;
+    hub: Pick<Delivery, 'toDevice'>;
+    relay: Pick<SignalRelay, 'offerPassed'>;
+  },
 ): void {
   router
     .on('route', (m) => o.routes.put(m.route, o.hub))

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import type { DeviceRef, IceEvent, ServerEvent } from '@parley/protocol';
 import type { CallRoute } from '../core/index.ts';
 import type { RelayRoute } from '../relay/index.ts';
-import { offerToBob } from './bus-fixtures.kit.ts';
-import { busNodes, settled } from './bus-nodes.kit.ts';
+import { offerToBob } from '../cluster/bus-fixtures.kit.ts';
+import { busNodes, settled } from '../cluster/bus-nodes.kit.ts';
 import { routeCalls } from './call-routes.ts';
-import { RouteCache } from './routes.ts';
+import { RouteCache } from './route-cache.ts';
 
 const alice: DeviceRef = { userId: 'alice', deviceId: 'a1', clientType: 'web' };
 const bob: DeviceRef = { userId: 'bob', deviceId: 'b1', clientType: 'ios' };

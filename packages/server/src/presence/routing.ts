@@ -1,10 +1,4 @@
-import type { Bus, BusMessage, Sender } from '../core/index.ts';
-import type { Hub } from '../gateway/index.ts';
-import type { RtcService } from '../meetings/index.ts';
-import type { BusRouter } from './bus-router.ts';
-import type { ClusterCalls } from './calls.ts';
-import type { MeetingRouting } from './meeting-routing.ts';
-import type { NodeRegistry } from './registry.ts';
+import type { Bus, BusMessage, BusRoutes, Delivery, Nodes, Sender } from '../core/index.ts';
 
 /** How this node reacts to a device arriving or leaving, whichever node it was on. */
 export interface DeviceHooks {
@@ -24,14 +18,25 @@ export interface SpreadHooks {
 export interface PresenceRoutingOptions {
   nodeId: string;
   bus: Pick<Bus, 'publish'>;
-  registry: Pick<NodeRegistry, 'roomsLeader' | 'markDead'>;
-  calls: Pick<ClusterCalls, 'remoteOwners'>;
-  meetings: Pick<MeetingRouting, 'take' | 'nodeLost'>;
+  registry: Pick<Nodes, 'roomsLeader' | 'markDead'>;
+  /** The calls across the nodes: which other nodes own a user's live calls. */
+  calls: { remoteOwners(userId: string): Promise<string[]> };
+  /** The meetings across the nodes (see MeetingRouting). */
+  meetings: {
+    /** The device left: the nodes holding its meetings elsewhere. */
+    take(deviceId: string): Set<string>;
+    /** A node died with the media rooms it held. */
+    nodeLost(hub: Pick<Delivery, 'toDevice'>, dead: string): void;
+  };
   /** What this node itself does when a device comes or goes. */
   here: DeviceHooks;
-  rtc: Pick<RtcService, 'deviceGone' | 'span'>;
+  /** This node's media rooms (see RtcService). */
+  rtc: {
+    deviceGone(device: Sender): void;
+    readonly span: { nodeLost(nodeId: string): void; reassert(): void } | null;
+  };
   /** Tells this node's devices in meetings held by a lost node. */
-  hub: Pick<Hub, 'toDevice'>;
+  hub: Pick<Delivery, 'toDevice'>;
   /** This node was taken for dead by the others (see fence). */
   fenced: () => void;
 }
@@ -77,7 +82,7 @@ export class PresenceRouting {
   }
 
   /** Devices that came or went on other nodes, and nodes lost. */
-  register(router: BusRouter): void {
+  register(router: BusRoutes): void {
     const { nodeId, here, registry, meetings, hub, rtc } = this.o;
     router
       .on('device', (m) => {

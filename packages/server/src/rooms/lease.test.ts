@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Command } from '@parley/protocol';
+import { busNodes, device, settled } from '../cluster/bus-nodes.kit.ts';
+import { localPlacement } from '../cluster/local-placement.ts';
+import type { RoomSnapshot } from '../core/index.ts';
 import { MemoryDirectory } from '../presence/index.ts';
-import type { RoomManager, RoomSnapshot } from '../rooms/index.ts';
-import { busNodes, device, settled } from './bus-nodes.kit.ts';
-import { localPlacement } from './local-placement.ts';
-import { RoomsLease } from './rooms-lease.ts';
+import { RoomsLease } from './lease.ts';
+import type { RoomManager } from './rooms.ts';
 
 /** n1 holding the rooms lease, whose predecessor's mirror loads when the test says. */
 function holder() {

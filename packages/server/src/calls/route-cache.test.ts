@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ErrorCode, type AppError, type DeviceRef, type ServerEvent } from '@parley/protocol';
 import type { BusMessage, CallRoute } from '../core/index.ts';
 import { signalTarget, type SignalDelivery } from '../relay/index.ts';
-import { RouteCache } from './routes.ts';
+import { RouteCache } from './route-cache.ts';
 
 const dev = (userId: string, deviceId: string) => ({ userId, deviceId, clientType: 'web' });
 const route = (callId: string, caller = 'alice', callee = 'bob'): CallRoute => ({

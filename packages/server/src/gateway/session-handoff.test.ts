@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { SessionHandoff } from '../gateway/index.ts';
-import { busNodes, device } from './bus-nodes.kit.ts';
+import { busNodes, device } from '../cluster/bus-nodes.kit.ts';
+import type { SessionHandoff } from './sessions.ts';
 import { SessionHandoffs } from './session-handoff.ts';
 
 test('a session another node issued is asked of that node; a dead node is not asked', async () => {

@@ -5,10 +5,10 @@ import { pino } from 'pino';
 import type { DeviceRef, ServerEvent } from '@parley/protocol';
 import type { Delivery, Sender } from '../core/index.ts';
 import { loadConfig } from '../config/index.ts';
+import { keysFor } from '../cluster/redis.ts';
+import { RedisRoomMirror } from '../cluster/room-mirror.ts';
 import { MemoryDirectory } from '../presence/index.ts';
-import { RoomManager } from '../rooms/index.ts';
-import { keysFor } from './redis.ts';
-import { RedisRoomMirror } from './room-mirror.ts';
+import { RoomManager } from './rooms.ts';
 
 /** The room manager's state in Redis, and a successor taking it over (real Redis). */
 
