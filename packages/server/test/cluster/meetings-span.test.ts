@@ -24,7 +24,6 @@ import { ok, publisher, waitFor } from './span-kit.ts';
 
 const SCTP = { numStreams: { OS: 1024, MIS: 1024 } };
 
-
 describe('a meeting spanning two nodes (signaling)', () => {
   let srv: ClusterServer;
   const sockets: TestClient[] = [];
