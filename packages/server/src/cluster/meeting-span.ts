@@ -53,8 +53,8 @@ export class RedisMeetingSpan implements MeetingSpanPort {
     const tx = this.redis.multi();
     if (yes) tx.sadd(k, this.nodeId).sadd(mine, meetingId);
     else tx.srem(k, this.nodeId).srem(mine, meetingId);
-    const failed = (await tx.exec())?.find(([err]) => err);
-    if (failed) throw failed[0];
+    const failed = (await tx.exec())?.find(([err]) => err)?.[0];
+    if (failed) throw failed;
   }
 
   async nodes(meetingId: string): Promise<string[]> {

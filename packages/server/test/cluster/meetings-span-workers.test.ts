@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCluster, type ClusterServer } from '../cluster-harness.ts';
-import { TestClient, type Frame } from '../harness.ts';
+import { TestClient } from '../harness.ts';
 import {
   audioRtp,
   createMeeting,
