@@ -30,6 +30,23 @@ async function ok(sig: Signaling, type: string, data: unknown, want: string) {
   return r.data as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
+/** A connected send transport of the peer; its id. */
+async function sendTransport(sig: Signaling, meetingId: string): Promise<string> {
+  const t = await ok(
+    sig,
+    'rtc:createTransport',
+    { meetingId, direction: 'send' },
+    'rtc:transportCreated',
+  );
+  await ok(
+    sig,
+    'rtc:connectTransport',
+    { meetingId, transportId: t.transportId, dtlsParameters: DTLS },
+    'rtc:transportConnected',
+  );
+  return t.transportId as string;
+}
+
 describe('a meeting spanning two nodes (signaling)', () => {
   let srv: ClusterServer;
   let receiver: WebhookReceiver;
@@ -74,24 +91,13 @@ describe('a meeting spanning two nodes (signaling)', () => {
       await ok(anna, 'rtc:getRouterRtpCapabilities', { meetingId: id }, 'rtc:routerRtpCapabilities')
     ).rtpCapabilities;
     const annaPeer = (await ok(anna, 'rtc:join', { meetingId: id }, 'rtc:joined')).peerId;
-    const send = await ok(
-      anna,
-      'rtc:createTransport',
-      { meetingId: id, direction: 'send' },
-      'rtc:transportCreated',
-    );
-    await ok(
-      anna,
-      'rtc:connectTransport',
-      { meetingId: id, transportId: send.transportId, dtlsParameters: DTLS },
-      'rtc:transportConnected',
-    );
+    const send = await sendTransport(anna, id);
     const produce = async (kind: string, rtpParameters: Frame) =>
       (
         await ok(
           anna,
           'rtc:produce',
-          { meetingId: id, transportId: send.transportId, kind, rtpParameters, appData: { kind } },
+          { meetingId: id, transportId: send, kind, rtpParameters, appData: { kind } },
           'rtc:produced',
         )
       ).producerId as string;
@@ -190,22 +196,11 @@ describe('a meeting spanning two nodes (signaling)', () => {
       peer[name] = (await ok(sig, 'rtc:join', { meetingId: id }, 'rtc:joined')).peerId as string;
     }
     const publish = async (sig: Signaling, ssrc: number) => {
-      const t = await ok(
-        sig,
-        'rtc:createTransport',
-        { meetingId: id, direction: 'send' },
-        'rtc:transportCreated',
-      );
-      await ok(
-        sig,
-        'rtc:connectTransport',
-        { meetingId: id, transportId: t.transportId, dtlsParameters: DTLS },
-        'rtc:transportConnected',
-      );
+      const transportId = await sendTransport(sig, id);
       const p = await ok(
         sig,
         'rtc:produce',
-        { meetingId: id, transportId: t.transportId, kind: 'audio', rtpParameters: audioRtp(ssrc) },
+        { meetingId: id, transportId, kind: 'audio', rtpParameters: audioRtp(ssrc) },
         'rtc:produced',
       );
       return p.producerId as string;
