@@ -185,7 +185,7 @@ describe('webhook deliverers across stalls and deaths of child-process nodes', (
   });
 
   test('the holder killed -9 with events pending: another node delivers them all, in order; its users go offline once', async () => {
-    const victimId = (await until('a holder', holder))!;
+    const victimId = await until('a holder', holder);
     const victim = running.get(victimId)!;
     const [, other] = [...running].find(([id]) => id !== victimId)!;
     // carol is only on the holder; dave is on it and on another node.
