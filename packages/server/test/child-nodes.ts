@@ -25,14 +25,15 @@ export class ChildNodes {
     private readonly env: () => Record<string, string>,
   ) {}
 
-  /** Starts a node on a free port and waits until it serves. */
-  start(): Promise<ChildNode> {
+  /** Starts a node on a free port and waits until it serves; `extra` adds to its environment. */
+  start(extra: Record<string, string> = {}): Promise<ChildNode> {
     return onFreePort(async (port) => {
       const child = await startParley({
         ...parleyEnv({ port, dataDir: this.dataDir, secret: JWT_SECRET }),
         PARLEY_SFU_WORKERS: '1',
         LOG_LEVEL: process.env.TEST_LOG ?? 'warn',
         ...this.env(),
+        ...extra,
       });
       this.children.push(child);
       return { port, child };

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { createAuthenticator } from '../auth/index.ts';
 import { loadConfig, ConfigError } from '../config/index.ts';
+import type { DeadLetter, OutboxDepth } from '../core/index.ts';
 import { ADMIN_GRANT } from '../http/index.ts';
 
 /** What every `parley admin` command takes. */
@@ -87,6 +88,7 @@ type LiveCall = {
   node: string;
 };
 type Meeting = { meetingId: string; hostId: string; title: string | null; participants: unknown[] };
+type Depth = OutboxDepth & { endpoint: string };
 type User = {
   userId: string;
   devices: Array<{ deviceId: string; clientType: string; node: string }>;
@@ -98,8 +100,8 @@ export function adminCommands(): Command {
     'call the admin API of a running server (see README: Admin API)',
   );
   // Options of every subcommand, so that they may come after its arguments.
-  const sub = (name: string) =>
-    admin
+  const sub = (name: string, parent: Command = admin) =>
+    parent
       .command(name)
       .addOption(
         new Option('--url <url>', 'the server (default: http://127.0.0.1:<PORT>)').env(
@@ -203,5 +205,66 @@ export function adminCommands(): Command {
         });
       },
     );
+  const webhooks = admin
+    .command('webhooks')
+    .description('webhook endpoints and their dead letters (see README: Webhooks)');
+  const hook = (name: string) => sub(name, webhooks);
+  hook('list')
+    .description('each webhook endpoint, its pending events and the oldest one')
+    .action(async (o: Common) => {
+      const { endpoints } = (await request(o, 'GET', '/webhooks')) as { endpoints: Depth[] };
+      print(o, endpoints, (e) =>
+        [
+          e.endpoint,
+          `${e.pending} pending`,
+          ...(e.oldest === null ? [] : [`oldest ${new Date(e.oldest).toISOString()}`]),
+        ].join('  '),
+      );
+    });
+  hook('dead')
+    .description('the dead letters, oldest first')
+    .option('--endpoint <name>', 'of one endpoint')
+    .action(async (o: Common & { endpoint?: string }) => {
+      const letters: DeadLetter[] = [];
+      const q = o.endpoint ? `&endpoint=${encodeURIComponent(o.endpoint)}` : '';
+      for (let after: string | null = null; ;) {
+        const a: string = after === null ? '' : `&after=${after}`;
+        const page = (await request(o, 'GET', `/webhooks/dead?limit=1000${q}${a}`)) as {
+          deadLetters: DeadLetter[];
+          next: string | null;
+        };
+        letters.push(...page.deadLetters);
+        if ((after = page.next) === null) break;
+      }
+      print(o, letters, (d) =>
+        [
+          d.id,
+          d.endpoint,
+          d.type,
+          d.msgId,
+          d.createdAt,
+          `${d.attempts} attempts`,
+          d.lastError ?? '',
+        ].join('  '),
+      );
+    });
+  hook('replay')
+    .description('send dead letters again: the given ids, or all (of --endpoint, or of every one)')
+    .argument('[ids...]', 'dead letter ids (default: all)')
+    .option('--endpoint <name>', 'of one endpoint')
+    .action(async (ids: string[], o: Common & { endpoint?: string }) => {
+      const numbers = ids.map(Number);
+      if (numbers.some((n) => !Number.isSafeInteger(n) || n < 1))
+        throw new ConfigError("replay: ids are the dead letters' ids (positive integers)");
+      const body = {
+        ...(o.endpoint ? { endpoint: o.endpoint } : {}),
+        ...(numbers.length > 0 ? { ids: numbers } : {}),
+      };
+      print(
+        o,
+        (await request(o, 'POST', '/webhooks/dead/replay', body)) as { replayed: number },
+        (r) => `replayed ${r.replayed}`,
+      );
+    });
   return admin;
 }
