@@ -55,6 +55,12 @@ export async function produceData(peer: Peer, room: Room, c: RtcProduceDataComma
  * spanning meeting is piped to this node first (remote-producers.ts).
  */
 export async function consumeData(peer: Peer, room: Room, c: RtcConsumeDataCommand) {
+  // An unknown data producer is said first (40405), whatever else the request lacks; nothing
+  // is piped until the transport and the limits are checked too.
+  const local = [...room.peers.values()].some((p) => p.dataProducers.has(c.dataProducerId));
+  if (!local && !room.span?.has(room.meetingId, c.dataProducerId)) {
+    throw notFound('dataProducer', c.dataProducerId);
+  }
   const t = peer.recvTransport(c.transportId);
   if (!t.transport.sctpParameters) {
     throw AppError.badRequest('transport was created without sctpCapabilities');

@@ -178,6 +178,12 @@ export class MeetingSpan {
     return undefined;
   }
 
+  /** Whether a peer of the meeting on another node has the producer or data producer `id`. */
+  has(meetingId: string, id: string): boolean {
+    const m = this.meetings.get(meetingId);
+    return m !== undefined && this.nodeOf(m, id) !== undefined;
+  }
+
   /** The peers of the meeting on other nodes (for rtc:joined). */
   peers(meetingId: string): RtcPeerInfo[] {
     const m = this.meetings.get(meetingId);
