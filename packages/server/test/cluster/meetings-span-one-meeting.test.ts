@@ -14,6 +14,7 @@ import {
   type Signaling,
 } from '../meeting-kit.ts';
 import { WebhookReceiver } from '../webhook-receiver.ts';
+import { ok, waitFor } from './span-kit.ts';
 
 /**
  * A meeting spanning two nodes (`cluster.meetingsSpan`) is still one meeting: the admin API of either
@@ -21,12 +22,6 @@ import { WebhookReceiver } from '../webhook-receiver.ts';
  * and make one stay, the end reaches every node at once, and the store and the webhooks hold
  * one meeting, each of its events once.
  */
-
-async function ok(sig: Signaling, type: string, data: unknown, want: string) {
-  const r = await sig.request(type, data);
-  assert.equal(r.type, want, `${type} → ${JSON.stringify(r)}`);
-  return r.data as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
 
 /** A connected send transport of the peer; its id. */
 async function sendTransport(sig: Signaling, meetingId: string): Promise<string> {
@@ -201,11 +196,3 @@ describe('a meeting spanning two nodes is one meeting', () => {
     ]);
   });
 });
-
-async function waitFor(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
