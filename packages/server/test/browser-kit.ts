@@ -43,6 +43,18 @@ export async function until<R>(
   }
 }
 
+/** Waits until the page heard `peerId` leave and both its producers (audio, video) close. */
+export async function heardPeerGone(p: Page, peerId: string): Promise<void> {
+  await p.waitForFunction(
+    (gone: string) =>
+      window.meeting.events.some((e) => e.type === 'rtc:peerLeft' && e.data.peerId === gone) &&
+      window.meeting.events.filter((e) => e.type === 'rtc:producerClosed' && e.data.peerId === gone)
+        .length === 2,
+    peerId,
+    WAIT,
+  );
+}
+
 /**
  * Waits until the page of `who` decodes `n` remote videos, each with a real width and its
  * frames rising; returns the first sample. With `among`, only the videos of those peers count

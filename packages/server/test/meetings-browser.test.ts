@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import type { MeetingPageWindow } from '@parley/bench/browser';
-import { MeetingBrowser, WAIT, decodedPeers, until } from './browser-kit.ts';
+import { MeetingBrowser, WAIT, decodedPeers, heardPeerGone, until } from './browser-kit.ts';
 import type { TestServer } from './harness.ts';
 import { createMeeting, joinMeeting, rest, startMeetingServer } from './meeting-kit.ts';
 
@@ -98,17 +98,7 @@ describe('meetings in Chromium', () => {
           await pages.bo!.evaluate(() => window.meeting.leave());
           for (const user of ['host', 'ana']) {
             const p = pages[user]!;
-            await p.waitForFunction(
-              (bo: string) =>
-                window.meeting.events.some(
-                  (e) => e.type === 'rtc:peerLeft' && e.data.peerId === bo,
-                ) &&
-                window.meeting.events.filter(
-                  (e) => e.type === 'rtc:producerClosed' && e.data.peerId === bo,
-                ).length === 2,
-              peerIds.bo!,
-              WAIT,
-            );
+            await heardPeerGone(p, peerIds.bo!);
             const v = await p.evaluate(() => window.meeting.video());
             assert.equal(v.length, 1, `${user} still decodes one video`);
           }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { Page } from 'playwright-core';
 import type { MeetingPageWindow } from '@parley/bench/browser';
-import { MeetingBrowser, WAIT, decodedPeers, until } from '../browser-kit.ts';
+import { MeetingBrowser, decodedPeers, heardPeerGone, until } from '../browser-kit.ts';
 import { ChildNodes, type ChildNode } from '../child-nodes.ts';
 import {
   FAST_CLUSTER,
@@ -141,17 +141,7 @@ describe('a meeting spanning three nodes in Chromium', () => {
           process.kill(started[2]!.child.pid, 'SIGKILL');
           for (const user of ['host', 'ana'] as const) {
             const p = pages[user]!;
-            await p.waitForFunction(
-              (bo: string) =>
-                window.meeting.events.some(
-                  (e) => e.type === 'rtc:peerLeft' && e.data.peerId === bo,
-                ) &&
-                window.meeting.events.filter(
-                  (e) => e.type === 'rtc:producerClosed' && e.data.peerId === bo,
-                ).length === 2,
-              peerIds.bo!,
-              WAIT,
-            );
+            await heardPeerGone(p, peerIds.bo!);
             const other = user === 'host' ? peerIds.ana! : peerIds.host!;
             assert.deepEqual(await decodedPeers(p, 1, user), [other], `${user} still decodes`);
           }
