@@ -51,8 +51,11 @@ export type SpanWhat = { producerId: string } | { dataProducerId: string };
 export type SpanRequest =
   /** The peers of the meeting on the receiving node: a node that starts serving the meeting. */
   | { kind: 'span-snapshot'; meetingId: string }
-  /** Pipe the producer or data producer to the asking node, which receives at `endpoint`. */
-  | ({ kind: 'span-pipe'; meetingId: string; endpoint: SpanEndpoint } & SpanWhat);
+  /**
+   * Pipe the producer or data producer to the asking node, which receives at `endpoint`; with
+   * `later`, the media flows only from the asking node's `span-start` (see MeetingSpan.start).
+   */
+  | ({ kind: 'span-pipe'; meetingId: string; endpoint: SpanEndpoint; later?: boolean } & SpanWhat);
 
 /** The reply to `span-pipe`: where to send to, and the producer (or data producer) as piped. */
 export interface SpanPipeReply {
@@ -64,7 +67,9 @@ export interface SpanPipeReply {
 export type SpanNotice =
   | { kind: 'span-event'; meetingId: string; event: SpanEvent }
   /** The asking node needs `producerId` (a producer's or data producer's) no more: close its pipe. */
-  | { kind: 'span-unpipe'; meetingId: string; producerId: string };
+  | { kind: 'span-unpipe'; meetingId: string; producerId: string }
+  /** A consumer on the asking node resumed: let the media of the pipe asked `later` flow. */
+  | { kind: 'span-start'; meetingId: string; producerId: string };
 
 /**
  * The cluster as a meeting that spans nodes sees it: which nodes serve peers of a meeting,

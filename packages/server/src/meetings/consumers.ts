@@ -94,20 +94,24 @@ async function sourceOf(room: Room, producerId: string): Promise<Source> {
   if (owner && producer) return { producer, router: owner.router, release: () => undefined };
   // A remote producer lands on the observer's router, which lives as long as the room (a
   // peer's router closes with its last peer, and would take the copy from the others).
-  const remote = await room.span?.acquire(room.meetingId, producerId, room.speaker.router);
+  const remote = await room.span?.acquire(room.meetingId, producerId, room.speaker.router, true);
   if (!remote) throw notFound('producer', producerId);
   return remote;
 }
 
 /**
- * rtc:resumeConsumer / rtc:pauseConsumer. A consumer resumed is active before the pipe that
- * brings its producer here starts (see sfu/local-pipe.ts): the key frame that the pipe asks
- * for as it starts is then forwarded.
+ * rtc:resumeConsumer / rtc:pauseConsumer. A consumer resumed is active before the pipes that
+ * bring its producer here start (see sfu/local-pipe.ts and MeetingSpan.start): the key frame
+ * that the first pipe asks for as it starts is then forwarded. The pipe between this node's
+ * routers starts before the one from another node, which that key frame crosses first.
  */
 export async function pauseConsumer(peer: Peer, room: Room, c: RtcConsumerCommand, pause: boolean) {
   const consumer = peer.consumer(c.consumerId);
   await (pause ? consumer.pause() : consumer.resume());
-  if (!pause) await room.pipes.start({ producerId: consumer.producerId }, peer.router);
+  if (!pause) {
+    await room.pipes.start({ producerId: consumer.producerId }, peer.router);
+    await room.span?.start(room.meetingId, consumer.producerId);
+  }
   return { consumerId: consumer.id };
 }
 

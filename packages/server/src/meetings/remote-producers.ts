@@ -38,6 +38,17 @@ interface PipeIn {
   readonly ready: Promise<Landed>;
   /** Set when this node let the copy go (or it closed): the origin need not hear it again. */
   done: boolean;
+  /** Whether its media flows (see MeetingSpan.start). */
+  started: boolean;
+}
+
+/**
+ * One of this node's (data) producers piped to another node: the sending end, and what lets
+ * its media flow (once; at once unless the other node asked `later`).
+ */
+interface PipeOut {
+  readonly link: PipeLink;
+  start(): Promise<void>;
 }
 
 /** What this node knows of one meeting that other nodes serve too. */
@@ -50,7 +61,7 @@ interface RemoteMeeting {
   /** producerId or dataProducerId → the copy piped here. */
   readonly pipesIn: Map<string, PipeIn>;
   /** `id>node` → the pipe sending one of this node's (data) producers to another node. */
-  readonly pipesOut: Map<string, PipeLink>;
+  readonly pipesOut: Map<string, PipeOut>;
 }
 
 /** A producer a consumer here can take: local, or the copy of a remote one, and its release. */
@@ -142,7 +153,7 @@ export class MeetingSpan {
     if (!m) return;
     this.meetings.delete(meetingId);
     for (const [producerId, pipe] of m.pipesIn) this.dropIn(m, producerId, pipe);
-    for (const link of m.pipesOut.values()) link.close();
+    for (const { link } of m.pipesOut.values()) link.close();
     m.pipesOut.clear();
     this.port.serving(meetingId, false).catch((err: unknown) => {
       this.log.warn({ event: 'span_unserve_failed', meetingId, err }, 'meeting not given up');
@@ -192,10 +203,16 @@ export class MeetingSpan {
 
   /**
    * The producer `producerId` of the meeting for a consumer on `router`: the copy of a remote
-   * one, piped here on first use; null when no node of the meeting has it.
+   * one, piped here on first use; null when no node of the meeting has it. With `later`, a new
+   * pipe's media flows only from `start` (a consumer that its client has yet to resume).
    */
-  async acquire(meetingId: string, producerId: string, router: Router): Promise<Source | null> {
-    const got = await this.take(meetingId, { producerId }, router);
+  async acquire(
+    meetingId: string,
+    producerId: string,
+    router: Router,
+    later = false,
+  ): Promise<Source | null> {
+    const got = await this.take(meetingId, { producerId }, router, later);
     return got && { producer: got.copy as Producer, router: got.router, release: got.release };
   }
 
@@ -211,10 +228,31 @@ export class MeetingSpan {
     );
   }
 
+  /**
+   * Lets the media of the pipe bringing `producerId` here flow, if it is one that waits
+   * (idempotent; nothing for a producer of this node).
+   *
+   * Why the wait: the origin's pipe consumer asks the publisher for a key frame the moment its
+   * end connects. Were that when the pipe is made, during rtc:consume, the key frame would pass
+   * while the joiner's consumer is still paused, and the consumer's own request on resume,
+   * within Chrome's minimum interval between key frames (300 ms), would be ignored: the joiner
+   * would wait for mediasoup's next request, 1 s later (as between workers: sfu/local-pipe.ts).
+   * So the origin connects its end when told here, after the consumer resumed; the consumer's
+   * own request, sent before that, is dropped by the origin's unconnected end.
+   */
+  async start(meetingId: string, producerId: string): Promise<void> {
+    const pipe = this.meetings.get(meetingId)?.pipesIn.get(producerId);
+    if (!pipe || pipe.started) return;
+    pipe.started = true;
+    await pipe.ready;
+    if (!pipe.done) this.port.tell(pipe.node, { kind: 'span-start', meetingId, producerId });
+  }
+
   private async take(
     meetingId: string,
     what: SpanWhat,
     router: Router,
+    later = false,
   ): Promise<{ copy: Producer | DataProducer; router: Router; release: Release } | null> {
     const id = idOf(what);
     const m = this.meetings.get(meetingId);
@@ -227,7 +265,8 @@ export class MeetingSpan {
         what,
         users: 0,
         done: false,
-        ready: this.pipeIn(meetingId, node, what, router),
+        started: !later,
+        ready: this.pipeIn(meetingId, node, what, router, later),
       };
       pipe = opened;
       m.pipesIn.set(id, opened);
@@ -252,6 +291,8 @@ export class MeetingSpan {
       mine.users--;
       throw 'producerId' in what ? notFound('producer', id) : notFound('dataProducer', id);
     }
+    // A pipe made for a consumer not yet resumed, now needed by one that cannot wait.
+    if (!later) void this.start(meetingId, id).catch(() => undefined);
     let released = false;
     const release = () => {
       if (released) return;
@@ -267,13 +308,19 @@ export class MeetingSpan {
     const m = this.meetings.get(n.meetingId);
     if (!m) return;
     m.nodes.add(from);
-    if (n.kind === 'span-unpipe') {
+    if (n.kind === 'span-unpipe' || n.kind === 'span-start') {
       const key = `${n.producerId}>${from}`;
       // In the room's order: after a pipe request of the same node still being answered.
-      void this.rooms(n.meetingId)?.run(() => {
-        m.pipesOut.get(key)?.close();
-        m.pipesOut.delete(key);
-      });
+      void this.rooms(n.meetingId)
+        ?.run(async () => {
+          const out = m.pipesOut.get(key);
+          if (n.kind === 'span-start') return out?.start();
+          out?.link.close();
+          m.pipesOut.delete(key);
+        })
+        .catch((err: unknown) =>
+          this.log.warn({ event: 'span_start_failed', meetingId: n.meetingId, err }, 'not sent'),
+        );
       return;
     }
     this.apply(m, from, n.event);
@@ -289,16 +336,18 @@ export class MeetingSpan {
       m.nodes.add(from);
       return room.run(() => [...room.peers.values()].map((p) => p.info()));
     }
-    const { endpoint, ...what } = r;
+    const { endpoint, later, ...what } = r;
     if (!room || !m) throw notFound('producer', idOf(what));
-    return room.run(() => this.pipeOut(m, room, from, what, endpoint as PipeEndpoint));
+    return room.run(() =>
+      this.pipeOut(m, room, from, what, endpoint as PipeEndpoint, later === true),
+    );
   }
 
   /** A node died: its peers leave this node's rooms, their producers close here. */
   nodeLost(dead: string): void {
     for (const [meetingId, m] of this.meetings) {
       m.nodes.delete(dead);
-      for (const [key, link] of m.pipesOut) {
+      for (const [key, { link }] of m.pipesOut) {
         if (!key.endsWith(`>${dead}`)) continue;
         link.close();
         m.pipesOut.delete(key);
@@ -478,12 +527,16 @@ export class MeetingSpan {
     }
   }
 
-  /** Opens this node's end of a pipe on `router` and has the producer's node send into it. */
+  /**
+   * Opens this node's end of a pipe on `router` and has the producer's node send into it (with
+   * `later`, from `start` on).
+   */
   private async pipeIn(
     meetingId: string,
     node: string,
     what: SpanWhat,
     router: Router,
+    later: boolean,
   ): Promise<Landed> {
     const data = 'dataProducerId' in what;
     const link = await this.pool.openPipe(router, data);
@@ -493,6 +546,7 @@ export class MeetingSpan {
         meetingId,
         ...what,
         endpoint: link.local,
+        ...(later ? { later } : {}),
       })) as SpanPipeReply;
       await link.connect(reply.endpoint as PipeEndpoint);
       const copy = data
@@ -519,13 +573,17 @@ export class MeetingSpan {
     }
   }
 
-  /** Sends one of this node's (data) producers to node `to`, which receives at `endpoint`. */
+  /**
+   * Sends one of this node's (data) producers to node `to`, which receives at `endpoint`: at
+   * once, or with `later` when `to` says `span-start` (see `start`).
+   */
   private async pipeOut(
     m: RemoteMeeting,
     room: Room,
     to: string,
     what: SpanWhat,
     endpoint: PipeEndpoint,
+    later: boolean,
   ): Promise<SpanPipeReply> {
     const id = idOf(what);
     const data = 'dataProducerId' in what;
@@ -535,17 +593,20 @@ export class MeetingSpan {
     const producer = owner && (data ? owner.dataProducers.get(id) : owner.producers.get(id));
     if (!owner || !producer) throw data ? notFound('dataProducer', id) : notFound('producer', id);
     const key = `${id}>${to}`;
-    m.pipesOut.get(key)?.close();
+    m.pipesOut.get(key)?.link.close();
     const link = await this.pool.openPipe(owner.router, data);
     try {
-      await link.connect(endpoint);
+      let connected: Promise<void> | null = null;
+      const out: PipeOut = { link, start: () => (connected ??= link.connect(endpoint)) };
+      // The consumer is made on the unconnected end: it asks for a key frame as it connects.
       const { consumer, piped } = data ? await link.sendData(producer) : await link.send(producer);
-      m.pipesOut.set(key, link);
+      if (!later) await out.start();
+      m.pipesOut.set(key, out);
       // The producer closed, or its router went: the pipe goes too (the other node hears
       // rtc:producerClosed from the room, or of this node's death).
       onClose(consumer, () => {
         link.close();
-        if (m.pipesOut.get(key) === link) m.pipesOut.delete(key);
+        if (m.pipesOut.get(key) === out) m.pipesOut.delete(key);
       });
       return {
         endpoint: link.local,

@@ -16,5 +16,6 @@ export function routeSpan(
     .on('span-snapshot', answer)
     .on('span-pipe', answer)
     .on('span-event', (m) => rtc.span?.notice(m.from, m))
-    .on('span-unpipe', (m) => rtc.span?.notice(m.from, m));
+    .on('span-unpipe', (m) => rtc.span?.notice(m.from, m))
+    .on('span-start', (m) => rtc.span?.notice(m.from, m));
 }

@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
+import type { types } from 'mediasoup';
 import { REDIS_URL, startCluster, type ClusterServer } from '../cluster-harness.ts';
 import { TestClient, type Frame } from '../harness.ts';
 import {
@@ -62,6 +63,16 @@ describe('a meeting spanning two nodes (signaling)', () => {
     const audio = await produce('audio', audioRtp(1001));
     const video = await produce('video', videoRtp());
 
+    // Node 0's ends of the pipes to node 1 (on Anna's router), to see when each connects.
+    const ends = new Map<string, types.PipeTransport>();
+    a0.rtc.router(id)!.observer.on('newtransport', (t) => {
+      if (t.appData.pipe === 'node') ends.set(t.id, t as types.PipeTransport);
+    });
+    const connected = async () => {
+      const dumps = await Promise.all([...ends.values()].map((t) => t.dump()));
+      return dumps.filter((d) => d.tuple.remotePort !== undefined).length;
+    };
+
     // Ben joins on node 1: rtc:joined lists Anna and her producers; Anna hears of Ben.
     const ben = await on(1, 'ben');
     const joined = await ok(ben, 'rtc:join', { meetingId: id }, 'rtc:joined');
@@ -89,6 +100,18 @@ describe('a meeting spanning two nodes (signaling)', () => {
     assert.deepEqual(cv.appData, { kind: 'video' });
     const ca = await consume(audio);
     assert.equal(ca.kind, 'audio');
+    // The audio's pipe flows at once (node 1's active speaker observer hears it); the video's
+    // only once Ben resumes his consumer, so that the key frame its connecting asks for reaches
+    // him (MeetingSpan.start).
+    await waitFor(() => ends.size === 2, "node 0's ends of both pipes");
+    assert.equal(await connected(), 1, 'only the audio pipe sends before the resume');
+    await ok(
+      ben,
+      'rtc:resumeConsumer',
+      { meetingId: id, consumerId: cv.consumerId },
+      'rtc:consumerResumed',
+    );
+    await waitFor(async () => (await connected()) === 2, 'the video pipe sends after the resume');
 
     const routerOf = (app: ClusterServer['app']) => app.rtc.router(id)!;
     const transports = async (app: ClusterServer['app']) =>
