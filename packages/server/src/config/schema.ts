@@ -272,7 +272,7 @@ export const ConfigSchema = Type.Object({
        * `sfu.pipe*` settings). Off: a meeting's media room lives on one node, which the others
        * forward its rtc:* requests to.
        */
-      meetingsSpan: Type.Boolean({ default: false }),
+      meetingsSpan: Type.Boolean({ default: true }),
     },
     { default: {} },
   ),
