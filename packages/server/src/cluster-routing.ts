@@ -175,7 +175,10 @@ export class ClusterRouting {
     routeForwardedCommands(router, { rpc: requests, hub, run: lease.forwarded(here) });
     routeCalls(router, { routes: this.routes, hub, relay: s.relay });
     presence.register(router);
-    this.sessions.register(router);
+    this.sessions.register(router, {
+      leaving: (deviceId) => this.meetings.handOff(s.rtc, deviceId),
+      arrived: (device, peers) => this.meetings.adopt(device, peers),
+    });
     this.meetings.register(router, s.rtc);
     routeAdmin(router, requests, s.admin);
     routeSpan(router, requests, s.rtc);

@@ -101,50 +101,89 @@ async function fullCall(
   await callee.next(of('call:record', callId), timeoutMs);
 }
 
-describe('a node killed mid-call', () => {
-  const nodes: Array<{ id: string; port: number; child: ServerChild }> = [];
-  const opened: TestClient[] = [];
-  let pg: Awaited<ReturnType<typeof createSchema>>;
-  let db: Db;
-  let prefix: string;
-  let dataDir: string;
+/** A node of the chaos cluster: a child process, so that SIGKILL and SIGSTOP are real. */
+interface ChaosNode {
+  id: string;
+  port: number;
+  child: ServerChild;
+}
 
-  before(async () => {
-    await requireRedis();
-    pg = await createSchema();
-    db = openDatabase({ databaseUrl: pg.url, dataDir: '' });
-    prefix = uniqueName('chaos');
-    dataDir = mkdtempSync(join(tmpdir(), 'parley-chaos-'));
-    // One at a time: the first runs the migrations.
-    for (const id of ['c1', 'c2', 'c3', 'c4']) {
-      const env = (port: number) => ({
-        ...parleyEnv({ port, dataDir: join(dataDir, id), secret: JWT_SECRET }),
-        DATABASE_URL: pg.url,
-        REDIS_URL,
-        PARLEY_NODE_ID: id,
-        PARLEY_CLUSTER_PREFIX: prefix,
-        PARLEY_CLUSTER_HEARTBEAT_MS: String(FAST_CLUSTER.heartbeatMs),
-        PARLEY_CLUSTER_NODE_TTL_MS: String(FAST_CLUSTER.nodeTtlMs),
-        PARLEY_CLUSTER_JANITOR_MS: String(FAST_CLUSTER.janitorIntervalMs),
-        PARLEY_DISCONNECT_GRACE_MS: '200',
-        // A meeting's media room on one node, so that its death resets the others' media (a
-        // meeting spanning the nodes loses only its peers: meetings-span-browser.test.ts).
-        PARLEY_CLUSTER_MEETINGS_SPAN: '0',
-        // `parley start` starts the SFU at once; one worker is plenty here (two cores, shared).
-        PARLEY_SFU_WORKERS: '1',
-        LOG_LEVEL: process.env.TEST_LOG ?? 'warn',
-      });
-      nodes.push(
-        await onFreePort(async (port) => ({ id, port, child: await startParley(env(port)) })),
-      );
-    }
-  });
+/** What the chaos cluster's nodes share: its store, key prefix and files. */
+interface ChaosCluster {
+  pg: Awaited<ReturnType<typeof createSchema>>;
+  prefix: string;
+  dataDir: string;
+}
 
-  /** Rethrows with every node's recent log, for the waits that depend on what nodes did. */
-  const withLogs = (err: unknown): never => {
+/** A fresh store, key prefix and files for a cluster of `kind`. */
+async function chaosCluster(kind: string): Promise<ChaosCluster> {
+  await requireRedis();
+  return {
+    pg: await createSchema(),
+    prefix: uniqueName(kind),
+    dataDir: mkdtempSync(join(tmpdir(), `parley-${kind}-`)),
+  };
+}
+
+/** Starts the nodes `ids` of `cluster` one at a time (the first runs the migrations). */
+async function startNodes(
+  cluster: ChaosCluster,
+  ids: readonly string[],
+  env: Record<string, string> = {},
+): Promise<ChaosNode[]> {
+  const nodes: ChaosNode[] = [];
+  for (const id of ids) {
+    const envOf = (port: number) => ({
+      ...parleyEnv({ port, dataDir: join(cluster.dataDir, id), secret: JWT_SECRET }),
+      DATABASE_URL: cluster.pg.url,
+      REDIS_URL,
+      PARLEY_NODE_ID: id,
+      PARLEY_CLUSTER_PREFIX: cluster.prefix,
+      PARLEY_CLUSTER_HEARTBEAT_MS: String(FAST_CLUSTER.heartbeatMs),
+      PARLEY_CLUSTER_NODE_TTL_MS: String(FAST_CLUSTER.nodeTtlMs),
+      PARLEY_CLUSTER_JANITOR_MS: String(FAST_CLUSTER.janitorIntervalMs),
+      PARLEY_DISCONNECT_GRACE_MS: '200',
+      // `parley start` starts the SFU at once; one worker is plenty here (two cores, shared).
+      PARLEY_SFU_WORKERS: '1',
+      LOG_LEVEL: process.env.TEST_LOG ?? 'warn',
+      ...env,
+    });
+    nodes.push(
+      await onFreePort(async (port) => ({ id, port, child: await startParley(envOf(port)) })),
+    );
+  }
+  return nodes;
+}
+
+/** Stops the nodes and removes what their cluster left (store, keys, files). */
+async function stopNodes(nodes: ChaosNode[], cluster: ChaosCluster | undefined): Promise<void> {
+  await Promise.all(nodes.map((n) => n.child.stop(2000)));
+  await cluster?.pg.drop();
+  if (cluster) await dropKeys(cluster.prefix);
+  if (cluster) rmSync(cluster.dataDir, { recursive: true, force: true });
+}
+
+/** Rethrows with every node's recent log, for the waits that depend on what nodes did. */
+const withLogsOf =
+  (nodes: ChaosNode[]) =>
+  (err: unknown): never => {
     const logs = nodes.map((n) => `--- ${n.id}\n${n.child.tail()}`).join('\n');
     throw new Error(`${(err as Error).message}\n${logs}`);
   };
+
+describe('a node killed mid-call', () => {
+  let nodes: ChaosNode[] = [];
+  const opened: TestClient[] = [];
+  let cluster: ChaosCluster;
+  let db: Db;
+
+  before(async () => {
+    cluster = await chaosCluster('chaos');
+    db = openDatabase({ databaseUrl: cluster.pg.url, dataDir: '' });
+    nodes = await startNodes(cluster, ['c1', 'c2', 'c3', 'c4']);
+  });
+
+  const withLogs = (err: unknown) => withLogsOf(nodes)(err);
 
   /** A call's row in the shared store. */
   const rowOf = (callId: string) =>
@@ -156,15 +195,12 @@ describe('a node killed mid-call', () => {
 
   after(async () => {
     for (const c of opened) c.close();
-    await Promise.all(nodes.map((n) => n.child.stop(2000)));
     await db?.kysely.destroy();
-    await pg?.drop();
-    if (prefix) await dropKeys(prefix);
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await stopNodes(nodes, cluster);
   });
 
   test("the owner dies: the survivor hears node_lost, the record is finalised, the dead node's users leave presence, new calls work; the rooms it held carry on elsewhere", async () => {
-    const [c1, c2, c3] = nodes as [(typeof nodes)[0], (typeof nodes)[0], (typeof nodes)[0]];
+    const [c1, c2, c3] = nodes as [ChaosNode, ChaosNode, ChaosNode];
     const health = (await (await fetch(`http://127.0.0.1:${c2.port}/healthz`)).json()) as Frame;
     assert.equal(health.cluster.roomsNode, 'c1', 'the first node holds the rooms');
     const alice = await client(c1.port, 'k-alice', opened);
@@ -174,12 +210,14 @@ describe('a node killed mid-call', () => {
     for (const c of [alice, bob, carol]) await ok(c, 'room:join', { roomId: 'k-room' });
     await ok(bob, 'room:signal', { to: 'k-carol', kind: 'offer', payload: { sdp: 'v=0 room' } });
     await carol.next((f) => f.type === 'room:signal' && f.data.kind === 'offer');
-    // A meeting whose media room c1 holds (alice opened it), with bob on c2 in it too.
+    // A meeting spanning c1 and c2: alice's peer is served on c1, bob's on c2.
     const meetingId = await meeting(c2.port, 'k-alice', 'k-bob');
-    for (const c of [alice, bob]) {
+    const peerOf = async (c: TestClient) => {
       await ok(c, 'rtc:getRouterRtpCapabilities', { meetingId });
-      await ok(c, 'rtc:join', { meetingId });
-    }
+      return ((await ok(c, 'rtc:join', { meetingId })).data as { peerId: string }).peerId;
+    };
+    const alicePeer = await peerOf(alice);
+    await peerOf(bob);
     const callId = await answeredCall(alice, bob, 'k-bob');
     assert.ok(callId.startsWith('c1.'), 'the call is owned by the caller’s node');
     alice.send({ type: 'call:offer', data: { callId, sdp: 'v=0 before' } });
@@ -226,7 +264,7 @@ describe('a node killed mid-call', () => {
     assert.equal(gone.data.reason, 'offline');
     const redis = new Redis(REDIS_URL);
     try {
-      assert.deepEqual(await redis.hgetall(`${prefix}:presence:k-alice`), {});
+      assert.deepEqual(await redis.hgetall(`${cluster.prefix}:presence:k-alice`), {});
     } finally {
       redis.disconnect();
     }
@@ -250,20 +288,19 @@ describe('a node killed mid-call', () => {
       ['k-bob', 'k-carol'],
     );
 
-    // The meeting's media room went with c1: bob hears it and rejoins, on a live node.
-    const reset = await bob.next((f) => f.type === 'rtc:mediaReset', 10_000);
-    assert.deepEqual([reset.data.meetingId, reset.data.reason], [meetingId, 'node_lost']);
-    await ok(bob, 'rtc:getRouterRtpCapabilities', { meetingId }).catch(withLogs);
-    const rejoined = await ok(bob, 'rtc:join', { meetingId });
-    assert.equal(typeof (rejoined.data as { peerId: string }).peerId, 'string');
+    // The meeting lost only c1's peer: bob hears alice leave, and his peer on c2 carries on
+    // without a rejoin (its media room never was on c1).
+    const aliceLeft = await bob.next((f) => f.type === 'rtc:peerLeft', 10_000).catch(withLogs);
+    assert.deepEqual([aliceLeft.data.meetingId, aliceLeft.data.peerId], [meetingId, alicePeer]);
+    await ok(bob, 'rtc:createTransport', { meetingId, direction: 'recv' });
   });
 
   test('the owner dies before the call’s row is written: the rung callee hears node_lost and the call is recorded', async () => {
-    const [, c2, c3] = nodes as [(typeof nodes)[0], (typeof nodes)[0], (typeof nodes)[0]];
+    const [, c2, c3] = nodes as [ChaosNode, ChaosNode, ChaosNode];
     const erin = await client(c2.port, 'k-erin', opened);
     const finn = await client(c3.port, 'k-finn', opened);
     // Holds every write to call_records: the owner's insert waits, uncommitted, until c2 dies.
-    const lock = new postgres.Client({ connectionString: pg.url });
+    const lock = new postgres.Client({ connectionString: cluster.pg.url });
     await lock.connect();
     let locked = true;
     try {
@@ -289,12 +326,7 @@ describe('a node killed mid-call', () => {
     }
   });
   test('a node that stalls past its TTL is taken for dead, and when it wakes it drops its calls and clients', async () => {
-    const [, , c3, c4] = nodes as [
-      (typeof nodes)[0],
-      (typeof nodes)[0],
-      (typeof nodes)[0],
-      (typeof nodes)[0],
-    ];
+    const [, , c3, c4] = nodes as [ChaosNode, ChaosNode, ChaosNode, ChaosNode];
     const gus = await client(c4.port, 'k-gus', opened);
     const hal = await client(c3.port, 'k-hal', opened);
     const callId = await answeredCall(gus, hal, 'k-hal');
@@ -315,6 +347,44 @@ describe('a node killed mid-call', () => {
     const again = await client(c4.port, 'k-gus', opened);
     await fullCall(again, hal, 'k-hal', 5000).catch(withLogs);
     assert.equal((await rowOf(callId)).end_reason, 'node_lost', 'the record stays as finalised');
+  });
+});
+
+describe('the node holding a meeting’s media room killed (meetings on one node)', () => {
+  // Pinned to the forwarding path (PARLEY_CLUSTER_MEETINGS_SPAN=0): only there does a meeting
+  // have one media room that a node takes with it when it dies. Meetings spanning the nodes
+  // (the default, above) lose only the dead node's peers.
+  let nodes: ChaosNode[] = [];
+  const opened: TestClient[] = [];
+  let cluster: ChaosCluster | undefined;
+
+  before(async () => {
+    cluster = await chaosCluster('chaos-room');
+    nodes = await startNodes(cluster, ['f1', 'f2'], { PARLEY_CLUSTER_MEETINGS_SPAN: '0' });
+  });
+
+  after(async () => {
+    for (const c of opened) c.close();
+    await stopNodes(nodes, cluster);
+  });
+
+  test('its peers on other nodes hear rtc:mediaReset (node_lost) and rejoin, on a live node', async () => {
+    const [f1, f2] = nodes as [ChaosNode, ChaosNode];
+    const withLogs = withLogsOf(nodes);
+    const alice = await client(f1.port, 'f-alice', opened);
+    const bob = await client(f2.port, 'f-bob', opened);
+    // alice's join opens the media room on f1; bob's rtc:* go there from f2.
+    const meetingId = await meeting(f2.port, 'f-alice', 'f-bob');
+    for (const c of [alice, bob]) {
+      await ok(c, 'rtc:getRouterRtpCapabilities', { meetingId });
+      await ok(c, 'rtc:join', { meetingId });
+    }
+    process.kill(f1.child.pid, 'SIGKILL');
+    const reset = await bob.next((f) => f.type === 'rtc:mediaReset', 10_000).catch(withLogs);
+    assert.deepEqual([reset.data.meetingId, reset.data.reason], [meetingId, 'node_lost']);
+    await ok(bob, 'rtc:getRouterRtpCapabilities', { meetingId }).catch(withLogs);
+    const rejoined = await ok(bob, 'rtc:join', { meetingId });
+    assert.equal(typeof (rejoined.data as { peerId: string }).peerId, 'string');
   });
 });
 

@@ -269,10 +269,10 @@ export const ConfigSchema = Type.Object({
       /**
        * A meeting spans the nodes: each peer is served by a router on the node it is connected
        * to, and producers are piped between nodes where someone consumes them (see the
-       * `sfu.pipe*` settings). Off: a meeting's media room lives on one node, which the others
-       * forward its rtc:* requests to.
+       * `sfu.pipe*` settings); the default. Off: a meeting's media room lives on one node, which
+       * the others forward its rtc:* requests to.
        */
-      meetingsSpan: Type.Boolean({ default: false }),
+      meetingsSpan: Type.Boolean({ default: true }),
     },
     { default: {} },
   ),

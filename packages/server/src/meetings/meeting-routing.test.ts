@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { RtcCommand } from '@parley/protocol';
 import { busNodes, device } from '../cluster/bus-nodes.kit.ts';
 import { localPlacement } from '../cluster/local-placement.ts';
-import type { LocalRunner, Placement, Sender } from '../core/index.ts';
+import type { LocalRunner, MeetingSpanPort, Placement, Sender } from '../core/index.ts';
 import { routeForwardedCommands } from '../gateway/forwarded-commands.ts';
 import { MeetingRouting } from './meeting-routing.ts';
 
@@ -42,14 +42,17 @@ test("REST's leave and end reach the node holding the meeting, and return once i
   close();
 });
 
-/** n1's meeting routing, for meetings held on n2, where forwarded commands go to `run`. */
-function heldOnN2(run: LocalRunner) {
+/**
+ * n1's meeting routing, for meetings held on n2 (or, with `span`, spanning the nodes), where
+ * forwarded commands go to `run`.
+ */
+function heldOnN2(run: LocalRunner, span: MeetingSpanPort | null = null) {
   const { node, log, close } = busNodes('n1', 'n2');
   const placement: Placement = {
     ...localPlacement('n1'),
     meetingNode: () => Promise.resolve('n2'),
   };
-  const here = new MeetingRouting('n1', placement, node('n1').rpc, log);
+  const here = new MeetingRouting('n1', placement, node('n1').rpc, log, span);
   routeForwardedCommands(node('n2').router, {
     rpc: node('n2').rpc,
     hub: { learn: () => undefined },
@@ -89,5 +92,47 @@ test('the nodes holding a leaving device’s meetings are handed over once', asy
   await here.run({ has: () => false }, () => null, bob, { type: 'rtc:join', meetingId: 'm3' });
   assert.deepEqual([...here.take('b1')], ['n2']);
   assert.deepEqual([...here.take('b1')], []);
+  close();
+});
+
+test('a device whose session moved keeps its peers where they are: they hear of it and get its rtc commands', async () => {
+  const ran: string[] = [];
+  // Meetings span the nodes: unless a device's peer is elsewhere, its commands run here.
+  const span: MeetingSpanPort = {
+    nodeId: 'n1',
+    serving: () => Promise.resolve(),
+    nodes: () => Promise.resolve([]),
+    tell: () => undefined,
+    ask: () => Promise.resolve(null),
+  };
+  const { here, close } = heldOnN2(
+    (_, c) => ran.push(`n2 ${c.type} ${(c as RtcCommand).meetingId}`),
+    span,
+  );
+  const local = (_: Sender, c: RtcCommand) => ran.push(`n1 ${c.type} ${c.meetingId}`);
+  const has = { has: () => false };
+  const cara = device('cara', 'c1');
+  // Her session came from n2, where her peer in m1 is (and her peer in m2 was here all along).
+  here.adopt(cara, { m1: 'n2', m2: 'n1' });
+  await here.run(has, local, cara, { type: 'rtc:restartIce', meetingId: 'm1', transportId: 't' });
+  await here.run(has, local, cara, { type: 'rtc:leave', meetingId: 'm2' });
+  await here.run(has, local, cara, { type: 'rtc:leave', meetingId: 'm1' });
+  // Her peer on n2 left: her next join is served here.
+  await here.run(has, local, cara, { type: 'rtc:join', meetingId: 'm1' });
+  assert.deepEqual(ran, [
+    'n2 rtc:restartIce m1',
+    'n1 rtc:leave m2',
+    'n2 rtc:leave m1',
+    'n1 rtc:join m1',
+  ]);
+
+  // Her session moves on: the next node gets where her peers are (this node's own too).
+  const dan = device('dan', 'd1');
+  here.adopt(dan, { m1: 'n2' });
+  assert.deepEqual(here.handOff({ meetingsOf: () => ['m4'] }, 'd1'), { m1: 'n2', m4: 'n1' });
+  assert.deepEqual([...here.take('d1')], [], 'this node no longer speaks for him');
+  // A device that goes from here: the nodes of its peers elsewhere hear it.
+  here.adopt(dan, { m1: 'n2' });
+  assert.deepEqual([...here.take('d1')], ['n2']);
   close();
 });

@@ -16,7 +16,9 @@ import type { RtcService } from './rtc.ts';
  * room, REST's leave and end reach it too, and this node remembers which of its devices are
  * in meetings held elsewhere (those nodes hear when such a device goes; the device hears when
  * one of them dies). When meetings span the nodes (`span`), rtc:* commands run where they
- * arrive, and REST's leave and end reach every node serving the meeting.
+ * arrive, and REST's leave and end reach every node serving the meeting. A device whose session
+ * moved here from another node (a resume) keeps its peers where they are: its rtc:* for those
+ * meetings run there, and those nodes hear when it goes.
  */
 export class MeetingRouting {
   /** deviceId → the device and meetingId → the node holding that meeting. */
@@ -32,7 +34,8 @@ export class MeetingRouting {
 
   /**
    * Runs an rtc:* command on the node that holds the meeting's media room (`here` when that
-   * is this node). A join claims a meeting nobody live holds for this node.
+   * is this node). A join claims a meeting nobody live holds for this node. When meetings span
+   * the nodes, that is this node, unless the device's peer is on the node its session came from.
    */
   async run(
     rtc: Pick<RtcService, 'has'>,
@@ -40,15 +43,44 @@ export class MeetingRouting {
     sender: Sender,
     c: RtcCommand,
   ): Promise<unknown> {
-    const node =
-      this.span || rtc.has(c.meetingId)
+    const node = this.span
+      ? (this.remote.get(sender.deviceId)?.meetings.get(c.meetingId) ?? this.nodeId)
+      : rtc.has(c.meetingId)
         ? this.nodeId
         : await this.placement.meetingNode(c.meetingId, c.type === 'rtc:join');
     if (node === this.nodeId) return here(sender, c);
-    let entry = this.remote.get(sender.deviceId);
-    if (!entry) this.remote.set(sender.deviceId, (entry = { device: sender, meetings: new Map() }));
-    entry.meetings.set(c.meetingId, node);
-    return this.rpc.request(node, sender, c);
+    this.held(sender, c.meetingId, node);
+    const reply = await this.rpc.request(node, sender, c);
+    // Its peer there is gone: a meeting spanning the nodes serves its next join here.
+    if (this.span && c.type === 'rtc:leave')
+      this.remote.get(sender.deviceId)?.meetings.delete(c.meetingId);
+    return reply;
+  }
+
+  /**
+   * The device's session leaves this node for another (a resume there): where its peers are,
+   * meetingId → node (this node's own, and those held elsewhere), for the new node to reach
+   * them. This node no longer speaks for the device.
+   */
+  handOff(rtc: Pick<RtcService, 'meetingsOf'>, deviceId: string): Record<string, string> {
+    const peers = Object.fromEntries(this.remote.get(deviceId)?.meetings ?? []);
+    this.remote.delete(deviceId);
+    for (const meetingId of rtc.meetingsOf(deviceId)) peers[meetingId] = this.nodeId;
+    return peers;
+  }
+
+  /** The device's session came here from another node, with where its peers are (handOff). */
+  adopt(device: Sender, peers: Record<string, string>): void {
+    for (const [meetingId, node] of Object.entries(peers)) {
+      if (node !== this.nodeId) this.held(device, meetingId, node);
+    }
+  }
+
+  /** The device has a peer in the meeting on another node. */
+  private held(device: Sender, meetingId: string, node: string): void {
+    let entry = this.remote.get(device.deviceId);
+    if (!entry) this.remote.set(device.deviceId, (entry = { device, meetings: new Map() }));
+    entry.meetings.set(meetingId, node);
   }
 
   /** The device left: the nodes holding its meetings elsewhere, which must hear of it. */

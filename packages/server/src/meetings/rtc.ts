@@ -98,6 +98,11 @@ export class RtcService {
     return this.rooms.has(meetingId);
   }
 
+  /** The meetings in which the device has a peer on this node. */
+  meetingsOf(deviceId: string): string[] {
+    return [...this.rooms.values()].filter((r) => r.peerOf(deviceId)).map((r) => r.meetingId);
+  }
+
   /** The meeting's router, while its media room is open (benchmarks, diagnostics). */
   router(meetingId: string): Router | undefined {
     return this.rooms.get(meetingId)?.router;

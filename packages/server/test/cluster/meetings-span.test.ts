@@ -245,6 +245,64 @@ describe('a meeting spanning two nodes (signaling)', () => {
     assert.equal(await dataConsumers(a0), 0);
   });
 
+  test('a native /ws session resumed on the other node keeps its peer where it is: its rtc:* and events reach it, its end ends it', async () => {
+    const id = await createMeeting(srv, 'hana');
+    await joinMeeting(srv, id, 'hana', 'ivan');
+    const [a0, a1] = srv.apps as [ClusterServer['app'], ClusterServer['app']];
+    /** A resumable native connection of hana's to node `i`; `query` resumes. */
+    const hanaOn = async (i: number, query: string) => {
+      const token = await srv.token('hana', { name: 'hana' });
+      const c = await TestClient.open(`ws://${srv.hosts[i]}/ws?token=${token}&${query}`);
+      sockets.push(c);
+      return { c, ready: (await c.nextType('session:ready')).data as Frame };
+    };
+    const native = async (c: TestClient, type: string, data: unknown) => {
+      const r = await c.request(type, data);
+      assert.equal(r.type, 'ok', `${type} → ${JSON.stringify(r)}`);
+      return r.data as Frame;
+    };
+    const peersOn = (app: ClusterServer['app']) =>
+      (app.rtc.layout(id)?.routers ?? []).flatMap((r) => r.peers);
+
+    // Hana joins on node 0 over the native endpoint, with a receive transport.
+    const first = await hanaOn(0, 'resumable=1');
+    const caps = (await native(first.c, 'rtc:getRouterRtpCapabilities', { meetingId: id }))
+      .rtpCapabilities as Frame;
+    const hanaPeer = (await native(first.c, 'rtc:join', { meetingId: id })).peerId as string;
+    const recv = (
+      await native(first.c, 'rtc:createTransport', { meetingId: id, direction: 'recv' })
+    ).transportId as string;
+    // Her socket drops; she resumes through node 1.
+    first.c.ws.terminate();
+    await first.c.waitClose();
+    const again = await hanaOn(1, `resume=${first.ready.resumeToken as string}`);
+    assert.equal(again.ready.resumed, true);
+    assert.equal(again.ready.deviceId, first.ready.deviceId);
+
+    // Ivan (node 1) publishes: hana hears of it on node 1, and consumes it on her node-0 peer.
+    const ivan = await on(1, 'ivan');
+    const { produce } = await publisher(ivan, id);
+    const audio = await produce('audio', audioRtp(2002));
+    const heard = await again.c.nextType('rtc:newProducer', 10_000);
+    assert.deepEqual([heard.data.producerId, heard.data.meetingId], [audio, id]);
+    const consumed = await native(again.c, 'rtc:consume', {
+      meetingId: id,
+      transportId: recv,
+      producerId: audio,
+      rtpCapabilities: caps,
+    });
+    assert.equal(consumed.producerId, audio);
+    assert.deepEqual(peersOn(a0), [hanaPeer], 'her peer stays on node 0');
+    assert.ok(!peersOn(a1).includes(hanaPeer));
+
+    // She leaves for good from node 1: her peer on node 0 goes, and ivan hears it.
+    again.c.close();
+    const left = await ivan.event('rtc:peerLeft', 10_000);
+    assert.equal(left.data.peerId, hanaPeer);
+    await waitFor(() => peersOn(a0).length === 0, 'node 0 drops her peer');
+    await ok(ivan, 'rtc:leave', { meetingId: id }, 'rtc:left');
+  });
+
   test('a node taken for dead leaves the node set of every meeting it served', async () => {
     const id = await createMeeting(srv, 'gus');
     await joinMeeting(srv, id, 'gus');
