@@ -1,9 +1,10 @@
 /**
  * A meeting client for the browser tests, written against specs/meeting-sfu.md with
- * mediasoup-client, exactly as an app would: getRouterRtpCapabilities → device.load → rtc:join
- * → both transports at once → produce audio and simulcast video (+ a data channel) → consume
- * every remote producer at once and resume each as soon as it is made. Bundled by esbuild; the
- * test drives it through `window.meeting`, and `parley bench-sfu` reads its join's `marks`.
+ * mediasoup-client, exactly as an app would: getRouterRtpCapabilities → device.load, beside
+ * rtc:join → both transports at once → produce audio and simulcast video (+ a data channel) →
+ * consume every remote producer at once and resume each as soon as it is made. Bundled by
+ * esbuild; the test drives it through `window.meeting`, and `parley bench-sfu` reads its join's
+ * `marks`.
  */
 import { Device, type types } from 'mediasoup-client';
 import { io, type Socket } from 'socket.io-client';
@@ -161,25 +162,33 @@ class PageMeeting {
       this.rejoining = this.rejoining.then(() => this.ready).then(() => this.rejoin());
     });
 
-    const { rtpCapabilities } = await this.sig.request('rtc:getRouterRtpCapabilities', {
-      meetingId: o.meetingId,
-    });
-    this.mark('capabilities');
-    await this.device.load({ routerRtpCapabilities: rtpCapabilities as types.RtpCapabilities });
-    this.mark('loaded');
-    const peers = await this.enter();
+    const loaded = this.sig
+      .request('rtc:getRouterRtpCapabilities', { meetingId: o.meetingId })
+      .then(({ rtpCapabilities }) => {
+        this.mark('capabilities');
+        const routerRtpCapabilities = rtpCapabilities as types.RtpCapabilities;
+        return this.device.load({ routerRtpCapabilities });
+      })
+      .then(() => this.mark('loaded'));
+    const peers = await this.enter(loaded);
     return { peerId: this.peerId, peers };
   }
 
   /**
-   * rtc:join, the two transports, and a consumer for everything already published; events for
-   * producers that come meanwhile wait on `ready`. Returns how many peers were there.
+   * rtc:join (while the device loads, on a first join: neither needs the other), the two
+   * transports, and a consumer for everything already published; events for producers that come
+   * meanwhile wait on `ready`. Returns how many peers were there.
    */
-  private async enter(): Promise<number> {
+  private async enter(loaded = Promise.resolve()): Promise<number> {
     let markReady!: () => void;
     this.ready = new Promise((r) => (markReady = r));
-    const joined = await this.sig.request('rtc:join', { meetingId: this.o.meetingId });
-    this.mark('joined');
+    const [joined] = await Promise.all([
+      this.sig.request('rtc:join', { meetingId: this.o.meetingId }).then((j) => {
+        this.mark('joined');
+        return j;
+      }),
+      loaded,
+    ]);
     this.peerId = joined.peerId as string;
     [this.send, this.recv] = await Promise.all([this.transport('send'), this.transport('recv')]);
     this.mark('transports');

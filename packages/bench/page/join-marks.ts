@@ -44,16 +44,16 @@ export interface JoinStep {
 }
 
 /**
- * The steps, in the order a join goes through them. Some run side by side (the recv
- * transport's connect inside its first consume, ICE and DTLS beside the resume), so their
- * durations do not add up to the total.
+ * The steps, in the order a join goes through them. Some run side by side (rtc:join beside the
+ * capabilities and device.load, the recv transport's connect inside its first consume, ICE and
+ * DTLS beside the resume), so their durations do not add up to the total.
  */
 export const JOIN_STEPS: readonly JoinStep[] = [
   { name: 'signaling connect', from: ['start'], to: 'signaling' },
   { name: 'rtc:getRouterRtpCapabilities', from: ['signaling'], to: 'capabilities' },
   { name: 'device.load', from: ['capabilities'], to: 'loaded' },
-  { name: 'rtc:join', from: ['loaded'], to: 'joined' },
-  { name: 'rtc:createTransport ×2', from: ['joined'], to: 'transports' },
+  { name: 'rtc:join (beside the two above)', from: ['signaling'], to: 'joined' },
+  { name: 'rtc:createTransport ×2', from: ['loaded', 'joined'], to: 'transports' },
   { name: 'rtc:consume audio+video', from: ['transports'], to: 'consumed' },
   { name: 'recvTransport.consume (SDP)', from: ['consumed'], to: 'consumer' },
   { name: '  of which rtc:connectTransport', from: ['connect'], to: 'connectReply' },
