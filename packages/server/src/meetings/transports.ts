@@ -4,7 +4,13 @@ import {
   type RtcCreateTransportCommand,
   type RtcTransportCommand,
 } from '@parley/protocol';
-import { clientOp, type DtlsParameters, type NumSctpStreams } from '../sfu/index.ts';
+import {
+  clientOp,
+  type DtlsParameters,
+  type DtlsState,
+  type NumSctpStreams,
+  type WebRtcTransport,
+} from '../sfu/index.ts';
 import type { Peer } from './peer.ts';
 import type { Room } from './room.ts';
 
@@ -47,6 +53,20 @@ export async function connectTransport(peer: Peer, c: RtcConnectTransportCommand
   await clientOp(() => t.transport.connect({ dtlsParameters }));
   t.connected = true;
   return { transportId: c.transportId };
+}
+
+/**
+ * Runs `then` once the transport's DTLS is connected: at once if it is; never if it fails or
+ * closes first.
+ */
+export function whenConnected(transport: WebRtcTransport, then: () => void): void {
+  if (transport.dtlsState === 'connected') return then();
+  const settled = (state: DtlsState) => {
+    if (state === 'new' || state === 'connecting') return;
+    transport.observer.off('dtlsstatechange', settled);
+    if (state === 'connected') then();
+  };
+  transport.observer.on('dtlsstatechange', settled);
 }
 
 /** rtc:restartIce: new ICE credentials for a transport (the client restarts ICE with them). */
