@@ -14,7 +14,7 @@ import { notFound } from './errors.ts';
 export interface PeerTransport {
   readonly transport: WebRtcTransport;
   readonly direction: 'send' | 'recv';
-  /** Set once rtc:connectTransport succeeded (a transport connects once). */
+  /** Set while rtc:connectTransport runs and once it succeeded (a transport connects once). */
   connected: boolean;
 }
 

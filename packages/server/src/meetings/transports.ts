@@ -14,7 +14,8 @@ import {
 import type { Peer } from './peer.ts';
 import type { Room } from './room.ts';
 
-// The transport requests of one peer, run in its room's order (see RtcService.withPeer).
+// The transport requests of one peer, run in its room's order but rtc:connectTransport (see
+// RtcService.withPeer).
 
 /** rtc:createTransport: a WebRTC transport (with SCTP when the client can do data channels). */
 export async function createTransport(
@@ -45,13 +46,22 @@ export async function createTransport(
   };
 }
 
-/** rtc:connectTransport: the DTLS parameters of the client side (once per transport). */
+/**
+ * rtc:connectTransport: the DTLS parameters of the client side (once per transport). Runs out
+ * of the room's order (see RtcService.register).
+ */
 export async function connectTransport(peer: Peer, c: RtcConnectTransportCommand) {
   const t = peer.transport(c.transportId);
   if (t.connected) throw AppError.invalidState('transport already connected');
-  const dtlsParameters = c.dtlsParameters as unknown as DtlsParameters;
-  await clientOp(() => t.transport.connect({ dtlsParameters }));
+  // Set at once: this runs out of the room's order, and a second request meanwhile is refused.
   t.connected = true;
+  const dtlsParameters = c.dtlsParameters as unknown as DtlsParameters;
+  try {
+    await clientOp(() => t.transport.connect({ dtlsParameters }));
+  } catch (err) {
+    t.connected = false;
+    throw err;
+  }
   return { transportId: c.transportId };
 }
 
