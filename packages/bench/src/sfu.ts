@@ -112,6 +112,14 @@ export async function runSfuBench(o: SfuBenchOptions): Promise<void> {
     const { video } = await publisher.page.evaluate(() =>
       window.meeting.publish({ width: 1280, height: 720, frameRate: 30 }),
     );
+    // The joins start once the SFU gets all three layers: the publisher's ramp-up (its layers
+    // turning on as its bandwidth estimate grows) would hold up a first join's key frame.
+    await publisher.page.waitForFunction(
+      async () =>
+        (await window.meeting.videoProducerStats()).filter((s) => s.bitrate > 0).length >= 3,
+      undefined,
+      { timeout: 30_000, polling: 100 },
+    );
 
     // Phase 1.
     const joins = await measureJoins(nodes, { meetingId, video, publisher: publisher.peerId }, o, {
