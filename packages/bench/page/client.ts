@@ -1,11 +1,14 @@
 /**
  * A meeting client for the browser tests, written against specs/meeting-sfu.md with
- * mediasoup-client, exactly as an app would: getRouterRtpCapabilities → device.load → rtc:join
- * → transports → produce audio and simulcast video (+ a data channel) → consume every remote
- * producer and resume it. Bundled by esbuild; the test drives it through `window.meeting`.
+ * mediasoup-client, exactly as an app would: getRouterRtpCapabilities → device.load, beside
+ * rtc:join → both transports at once → produce audio and simulcast video (+ a data channel) →
+ * consume every remote producer at once and resume each as soon as it is made. Bundled by
+ * esbuild; the test drives it through `window.meeting`, and `parley bench-sfu` reads its join's
+ * `marks`.
  */
 import { Device, type types } from 'mediasoup-client';
 import { io, type Socket } from 'socket.io-client';
+import type { JoinMark } from './join-marks.ts';
 
 /** How the test starts a client. */
 interface Options {
@@ -107,8 +110,8 @@ class PageMeeting {
   /** Data channel messages received. */
   readonly messages: string[] = [];
   peerId = '';
-  joinedAt = 0;
-  firstFrameAt = 0;
+  /** When the first join reached each of its steps (performance.now()). */
+  readonly marks: Partial<Record<JoinMark, number>> = {};
   /** How many times the page joined again after rtc:mediaReset. */
   rejoins = 0;
   private sig!: Signaling;
@@ -128,8 +131,9 @@ class PageMeeting {
   /** Connects and joins; consumes everything already published and whatever comes later. */
   async join(): Promise<{ peerId: string; peers: number }> {
     const { o } = this;
-    this.joinedAt = performance.now();
+    this.mark('start');
     this.sig = await (o.transport === 'ws' ? wsSignaling(o) : socketIoSignaling(o));
+    this.mark('signaling');
     for (const type of [
       'rtc:peerJoined',
       'rtc:peerLeft',
@@ -158,31 +162,45 @@ class PageMeeting {
       this.rejoining = this.rejoining.then(() => this.ready).then(() => this.rejoin());
     });
 
-    const { rtpCapabilities } = await this.sig.request('rtc:getRouterRtpCapabilities', {
-      meetingId: o.meetingId,
-    });
-    await this.device.load({ routerRtpCapabilities: rtpCapabilities as types.RtpCapabilities });
-    const peers = await this.enter();
+    const loaded = this.sig
+      .request('rtc:getRouterRtpCapabilities', { meetingId: o.meetingId })
+      .then(({ rtpCapabilities }) => {
+        this.mark('capabilities');
+        const routerRtpCapabilities = rtpCapabilities as types.RtpCapabilities;
+        return this.device.load({ routerRtpCapabilities });
+      })
+      .then(() => this.mark('loaded'));
+    const peers = await this.enter(loaded);
     return { peerId: this.peerId, peers };
   }
 
   /**
-   * rtc:join, the two transports, and a consumer for everything already published; events for
-   * producers that come meanwhile wait on `ready`. Returns how many peers were there.
+   * rtc:join (while the device loads, on a first join: neither needs the other), the two
+   * transports, and a consumer for everything already published; events for producers that come
+   * meanwhile wait on `ready`. Returns how many peers were there.
    */
-  private async enter(): Promise<number> {
+  private async enter(loaded = Promise.resolve()): Promise<number> {
     let markReady!: () => void;
     this.ready = new Promise((r) => (markReady = r));
-    const joined = await this.sig.request('rtc:join', { meetingId: this.o.meetingId });
+    const [joined] = await Promise.all([
+      this.sig.request('rtc:join', { meetingId: this.o.meetingId }).then((j) => {
+        this.mark('joined');
+        return j;
+      }),
+      loaded,
+    ]);
     this.peerId = joined.peerId as string;
-    this.send = await this.transport('send');
-    this.recv = await this.transport('recv');
+    [this.send, this.recv] = await Promise.all([this.transport('send'), this.transport('recv')]);
+    this.mark('transports');
     markReady();
-    for (const peer of joined.peers as Data[]) {
-      for (const p of peer.producers as Data[]) await this.consume(p.id, peer.peerId);
-      for (const d of peer.dataProducers as Data[]) await this.consumeData(d.id);
-    }
-    return (joined.peers as unknown[]).length;
+    const peers = joined.peers as Data[];
+    await Promise.all(
+      peers.flatMap((peer) => [
+        ...(peer.producers as Data[]).map((p) => this.consume(p.id as string, peer.peerId)),
+        ...(peer.dataProducers as Data[]).map((d) => this.consumeData(d.id as string)),
+      ]),
+    );
+    return peers.length;
   }
 
   /**
@@ -301,10 +319,19 @@ class PageMeeting {
         ? this.device.createSendTransport(options)
         : this.device.createRecvTransport(options);
     transport.on('connect', ({ dtlsParameters }, callback, errback) => {
+      if (direction === 'recv') this.mark('connect');
       this.sig
         .request('rtc:connectTransport', { meetingId, transportId: transport.id, dtlsParameters })
-        .then(() => callback(), errback);
+        .then(() => {
+          if (direction === 'recv') this.mark('connectReply');
+          callback();
+        }, errback);
     });
+    if (direction === 'recv') {
+      transport.on('connectionstatechange', (state) => {
+        if (state === 'connected') this.mark('dtls');
+      });
+    }
     transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
       this.sig
         .request('rtc:produce', {
@@ -341,16 +368,29 @@ class PageMeeting {
       producerId,
       rtpCapabilities: this.device.rtpCapabilities,
     });
+    const video = params.kind === 'video';
+    if (video) this.mark('consumed');
     // The response is what recvTransport.consume() takes (id, producerId, kind, rtpParameters).
     const consumer = await this.recv.consume(params as types.ConsumerOptions);
+    if (video) {
+      this.mark('consumer');
+      consumer.track.addEventListener('unmute', () => this.mark('rtp'), { once: true });
+    }
     await this.sig.request('rtc:resumeConsumer', { meetingId, consumerId: consumer.id });
+    if (video) this.mark('resumed');
     const element = document.createElement(consumer.kind === 'video' ? 'video' : 'audio');
     element.autoplay = true;
     element.muted = true;
     if (element instanceof HTMLVideoElement) {
       element.playsInline = true;
-      element.requestVideoFrameCallback(() => {
-        this.firstFrameAt ||= performance.now();
+      element.requestVideoFrameCallback((_, frame) => {
+        const now = performance.now();
+        // For a WebRTC source: when the frame's last packet arrived, and how long it decoded (s).
+        const { receiveTime, processingDuration } = frame;
+        if (receiveTime !== undefined) this.mark('keyFrame', receiveTime);
+        if (receiveTime !== undefined && processingDuration !== undefined)
+          this.mark('decoded', receiveTime + processingDuration * 1000);
+        this.mark('presented', now);
       });
     }
     element.srcObject = new MediaStream([consumer.track]);
@@ -365,6 +405,11 @@ class PageMeeting {
     });
     const dc = await this.recv.consumeData(params as types.DataConsumerOptions);
     dc.on('message', (m: unknown) => this.messages.push(String(m)));
+  }
+
+  /** Records a step of the first join (later ones, a rejoin's, are not a join's figures). */
+  private mark(step: JoinMark, at = performance.now()): void {
+    this.marks[step] ??= at;
   }
 
   private dropProducer(producerId: string): void {

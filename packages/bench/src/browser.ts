@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium, type Browser } from 'playwright-core';
+import type { JoinMark } from '../page/join-marks.ts';
 
 /**
  * Headless Chromium with fake camera and microphone, and a page server for the meeting client
@@ -63,9 +64,8 @@ export interface MeetingPage {
   peerId: string;
   /** How many times the page joined again, by itself, after rtc:mediaReset. */
   rejoins: number;
-  /** performance.now() when join() started, and when the first remote video frame showed. */
-  joinedAt: number;
-  firstFrameAt: number;
+  /** When the first join reached each of its steps (performance.now(); see join-marks.ts). */
+  marks: Partial<Record<JoinMark, number>>;
   join(): Promise<{ peerId: string; peers: number }>;
   publish(size?: {
     width: number;

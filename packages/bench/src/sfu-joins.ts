@@ -1,4 +1,5 @@
 import type { Router } from '@parley/server';
+import { JOIN_STEPS, stepMs, type JoinMark } from '../page/join-marks.ts';
 
 /**
  * The join phase of `parley bench-sfu`, by where the joiner's media is served against the
@@ -43,6 +44,8 @@ export interface JoinSample {
   case: JoinCase;
   /** From join() to the first remote video frame presented, ms. */
   ms: number;
+  /** When the join reached each of its steps (the page's clock, ms). */
+  marks: Partial<Record<JoinMark, number>>;
   /** Where the joiner's media was. */
   placed: Placement;
   /**
@@ -91,6 +94,34 @@ export function joinFigures(samples: readonly JoinSample[]): JoinFigures[] {
         piped: meant.filter((s) => s.piped).length,
       },
     ];
+  });
+}
+
+/** One step's durations in one case, ms. */
+export interface StepFigures {
+  step: string;
+  p50: number;
+  p95: number;
+}
+
+/**
+ * Per case measured (JOIN_CASES order), each step's p50 and p95 over the joins placed as the
+ * case means; NaN where no join recorded the step.
+ */
+export function stepFigures(
+  samples: readonly JoinSample[],
+): Array<{ case: JoinCase; steps: StepFigures[] }> {
+  return JOIN_CASES.flatMap((c) => {
+    const meant = samples.filter((s) => s.case === c && s.placed === c);
+    if (meant.length === 0) return [];
+    const steps = JOIN_STEPS.map((step) => {
+      const ms = meant
+        .map((s) => stepMs(step, s.marks))
+        .filter((x) => !Number.isNaN(x))
+        .sort((a, b) => a - b);
+      return { step: step.name, p50: pct(ms, 50), p95: pct(ms, 95) };
+    });
+    return [{ case: c, steps }];
   });
 }
 

@@ -8,6 +8,7 @@ import {
   JOIN_CASES,
   joinFigures,
   placementOf,
+  stepFigures,
   WorkerFill,
   type JoinSample,
   type MediaHome,
@@ -111,6 +112,14 @@ export async function runSfuBench(o: SfuBenchOptions): Promise<void> {
     const { video } = await publisher.page.evaluate(() =>
       window.meeting.publish({ width: 1280, height: 720, frameRate: 30 }),
     );
+    // The joins start once the SFU gets all three layers: the publisher's ramp-up (its layers
+    // turning on as its bandwidth estimate grows) would hold up a first join's key frame.
+    await publisher.page.waitForFunction(
+      async () =>
+        (await window.meeting.videoProducerStats()).filter((s) => s.bitrate > 0).length >= 3,
+      undefined,
+      { timeout: 30_000, polling: 100 },
+    );
 
     // Phase 1.
     const joins = await measureJoins(nodes, { meetingId, video, publisher: publisher.peerId }, o, {
@@ -118,6 +127,7 @@ export async function runSfuBench(o: SfuBenchOptions): Promise<void> {
       progress,
     });
     out(joinTable(joins, nodes));
+    out(stepTable(joins));
 
     // Phase 2: record the top layer, close the browser (its CPU), replay and fan out.
     const room = app.rtc.router(meetingId);
@@ -130,7 +140,10 @@ export async function runSfuBench(o: SfuBenchOptions): Promise<void> {
       o.scalingRuns > 0
         ? { scaling: await scaling(app, recording, o, out) }
         : await singleWorker(app, recording, o, out);
-    if (o.json) out(JSON.stringify({ joins: joinFigures(joins), stream, ...phase2 }));
+    if (o.json) {
+      const figures = { joins: joinFigures(joins), steps: stepFigures(joins) };
+      out(JSON.stringify({ ...figures, stream, ...phase2 }));
+    }
   } finally {
     await browser.close();
     await pages.close();
@@ -176,16 +189,17 @@ async function measureJoins(
           `viewer-${JOIN_CASES.indexOf(c)}-${i}`,
           c === 'other node' ? nodes.ports.b! : nodes.ports.a,
         );
-        await page.waitForFunction(() => window.meeting.firstFrameAt > 0, undefined, {
+        await page.waitForFunction(() => window.meeting.marks.presented !== undefined, undefined, {
           timeout: 30_000,
           polling: 20,
         });
-        const ms = await page.evaluate(() => window.meeting.firstFrameAt - window.meeting.joinedAt);
+        const marks = await page.evaluate(() => window.meeting.marks);
+        const ms = marks.presented! - marks.start!;
         const joiner = homeOf(node, m.meetingId, peerId);
         const publisher = homeOf(a, m.meetingId, m.publisher);
         const placed = placementOf(joiner, publisher);
         const piped = placed !== 'same router' && (await pipedHere(node, m, placed));
-        samples.push({ case: c, ms, placed, piped });
+        samples.push({ case: c, ms, marks, placed, piped });
         t.progress(
           `join ${i + 1}, ${c}: first frame after ${fmtInt(ms)} ms; joiner on router ` +
             `${joiner.routerId.slice(0, 8)} (node ${joiner.node}, worker ${joiner.workerPid}), ` +
@@ -247,6 +261,19 @@ function joinTable(samples: JoinSample[], nodes: SfuNodes): string {
       : '') +
     (nodes.noB ? `\n"other node" not measured (${nodes.noB})` : '') +
     ` (load average ${loadavg()[0]!.toFixed(1)})`
+  );
+}
+
+/** Phase 1's joins step by step: p50 and p95 of each step's duration, per case. */
+function stepTable(samples: JoinSample[]): string {
+  const cases = stepFigures(samples);
+  const rows = cases[0]?.steps.map((_, i) => [
+    cases[0]!.steps[i]!.step,
+    ...cases.flatMap((c) => [fmtInt(c.steps[i]!.p50), fmtInt(c.steps[i]!.p95)]),
+  ]);
+  return (
+    `\nthe joins step by step (the page's clock; steps that overlap do not add up), ms:\n` +
+    table([['step', ...cases.flatMap((c) => [`${c.case} p50`, 'p95'])], ...(rows ?? [])])
   );
 }
 

@@ -11,6 +11,7 @@ import type { Peer } from './peer.ts';
 import { releaseBoth, type Release } from './pipes.ts';
 import type { Source } from './remote-producers.ts';
 import type { Room } from './room.ts';
+import { whenConnected } from './transports.ts';
 
 // The consumer requests of one peer, run in its room's order (see RtcService.withPeer).
 
@@ -63,7 +64,7 @@ export async function consume(peer: Peer, room: Room, c: RtcConsumeCommand) {
     throw producer.closed ? notFound('producer', c.producerId) : err;
   }
   consumer.observer.once('close', release);
-  peer.addConsumer(consumer);
+  peer.addConsumer(consumer, transport);
   consumer.on('layerschange', (layers) =>
     room.send(peer, {
       type: 'rtc:consumerLayersChanged',
@@ -100,18 +101,29 @@ async function sourceOf(room: Room, producerId: string): Promise<Source> {
 }
 
 /**
- * rtc:resumeConsumer / rtc:pauseConsumer. A consumer resumed is active before the pipes that
- * bring its producer here start (see sfu/local-pipe.ts and MeetingSpan.start): the key frame
- * that the first pipe asks for as it starts is then forwarded. The pipe between this node's
- * routers starts before the one from another node, which that key frame crosses first.
+ * rtc:resumeConsumer / rtc:pauseConsumer. The pipes that bring a consumer's producer here
+ * start only once that consumer forwards: resumed, on a transport whose DTLS is connected (see
+ * sfu/local-pipe.ts and MeetingSpan.start). The key frame that the first pipe asks for as it
+ * starts then reaches the client; asked for earlier, it would be dropped, and would make
+ * Chrome's encoder ignore the consumer's own request at DTLS connect (300 ms apart at least), a
+ * 1 s wait for mediasoup's retry. A client resumes as soon as it has the consumer, often before
+ * its DTLS is up. The pipe between this node's routers starts before the one from another
+ * node, which that key frame crosses first.
  */
 export async function pauseConsumer(peer: Peer, room: Room, c: RtcConsumerCommand, pause: boolean) {
   const consumer = peer.consumer(c.consumerId);
   await (pause ? consumer.pause() : consumer.resume());
-  if (!pause) {
-    await room.pipes.start({ producerId: consumer.producerId }, peer.router);
-    await room.span?.start(room.meetingId, consumer.producerId);
-  }
+  if (pause) return { consumerId: consumer.id };
+  const { producerId } = consumer;
+  const start = async () => {
+    await room.pipes.start({ producerId }, peer.router);
+    await room.span?.start(room.meetingId, producerId);
+  };
+  const transport = peer.transportOf(consumer);
+  if (!transport || transport.dtlsState === 'connected') await start();
+  // Out of the room's order: waiting there for a client's DTLS would hold up the meeting. A
+  // pipe closed meanwhile has nothing to start.
+  else whenConnected(transport, () => void start().catch(() => undefined));
   return { consumerId: consumer.id };
 }
 

@@ -14,7 +14,7 @@ import { notFound } from './errors.ts';
 export interface PeerTransport {
   readonly transport: WebRtcTransport;
   readonly direction: 'send' | 'recv';
-  /** Set once rtc:connectTransport succeeded (a transport connects once). */
+  /** Set while rtc:connectTransport runs and once it succeeded (a transport connects once). */
   connected: boolean;
 }
 
@@ -32,6 +32,8 @@ export class Peer {
   readonly dataConsumers = new Map<string, DataConsumer>();
   /** Producers an administrator muted and the peer may not resume. */
   readonly locked = new Set<string>();
+  /** The transport each consumer sends on. */
+  private readonly consumedOn = new WeakMap<Consumer, WebRtcTransport>();
   private isClosed = false;
 
   constructor(
@@ -84,8 +86,9 @@ export class Peer {
     });
   }
 
-  addConsumer(consumer: Consumer): void {
+  addConsumer(consumer: Consumer, transport: WebRtcTransport): void {
     this.consumers.set(consumer.id, consumer);
+    this.consumedOn.set(consumer, transport);
     consumer.observer.once('close', () => this.consumers.delete(consumer.id));
   }
 
@@ -130,6 +133,11 @@ export class Peer {
     const c = this.consumers.get(id);
     if (!c) throw notFound('consumer', id);
     return c;
+  }
+
+  /** The transport a consumer of this peer sends on. */
+  transportOf(consumer: Consumer): WebRtcTransport | undefined {
+    return this.consumedOn.get(consumer);
   }
 
   /**

@@ -68,8 +68,8 @@ export class Pipes {
   /**
    * Makes `what` (on `from`) available on `to`, piping it there unless it is already; resolves
    * with the release of this use. Nothing to do when `from` is `to`. A producer's media flows
-   * through a new pipe at once, or with `later` only from `start` (a consumer that its client
-   * has yet to resume: see sfu/local-pipe.ts).
+   * through a new pipe at once, or with `later` only from `start` (a consumer that does not
+   * forward yet: see sfu/local-pipe.ts).
    */
   async acquire(what: Piped, from: Router, to: Router, later = false): Promise<Release> {
     if (from === to) return noop;

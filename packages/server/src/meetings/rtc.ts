@@ -69,7 +69,7 @@ const deviceOf = ({ userId, deviceId, clientType }: Sender): DeviceRef => ({
  * (room.ts), peers per device, and every rtc:* request. Every request is checked against the
  * sender: rtc:join needs a REST participation; everything else needs the sender's own peer and
  * only ever finds that peer's own transports, producers and consumers. Work on a meeting runs
- * one request at a time.
+ * one request at a time, but for rtc:connectTransport, which touches one transport alone.
  */
 export class RtcService {
   private readonly rooms = new Map<string, Room>();
@@ -115,8 +115,9 @@ export class RtcService {
 
   /**
    * Registers a handler for every rtc:* command. Every command but rtc:join and
-   * rtc:getRouterRtpCapabilities runs on the sender's own peer, in its room's order; the work on
-   * each entity is in its own file (transports, producers, consumers, data channels).
+   * rtc:getRouterRtpCapabilities runs on the sender's own peer, in its room's order (but
+   * rtc:connectTransport); the work on each entity is in its own file (transports, producers,
+   * consumers, data channels).
    */
   register(r: RtcHandlerRegistry): void {
     const { transportsPerPeer } = this.o.caps;
@@ -128,7 +129,10 @@ export class RtcService {
       ),
     );
     r.on('rtc:connectTransport', (s, c) =>
-      this.withPeer(s, c.meetingId, (p) => transports.connectTransport(p, c)),
+      // Out of the room's order: it touches the peer's own transport alone, and would wait
+      // there behind the peer's consumes (and the pipes they make), holding up its DTLS and so
+      // its first frame.
+      this.withPeer(s, c.meetingId, (p) => transports.connectTransport(p, c), false),
     );
     r.on('rtc:restartIce', (s, c: RtcTransportCommand) =>
       this.withPeer(s, c.meetingId, (p) => transports.restartIce(p, c)),
@@ -189,10 +193,16 @@ export class RtcService {
 
   /** rtc:join: a new peer for the sender's device; returns the peers already there. */
   async join(sender: Sender, c: RtcJoinCommand): Promise<RtcJoined> {
-    await this.access(sender, c.meetingId);
+    let checked = false;
     for (let attempt = 0; attempt < JOIN_ATTEMPTS; attempt++) {
-      // Checked before a router is opened too, so that refused joins open none.
-      if (!this.rooms.has(c.meetingId)) this.checkPeerCaps(sender.userId);
+      // Checked before a room and its router are opened, so that refused joins open none. A
+      // join into an open room is checked in the room's order alone (below): once is enough on
+      // the way to a first frame.
+      if (!this.rooms.has(c.meetingId)) {
+        if (!checked) await this.access(sender, c.meetingId);
+        checked = true;
+        this.checkPeerCaps(sender.userId);
+      }
       const room = await this.room(c.meetingId, sender.userId);
       const joined = await room.run(async () => {
         if (room.closed) return null;
@@ -354,10 +364,13 @@ export class RtcService {
   /** Throws the spec's error unless the sender is in the meeting (through REST) right now. */
   private async access(sender: Sender, meetingId: string): Promise<MeetingParticipant> {
     if (this.closing) throw AppError.unavailable();
-    const meeting = await this.o.store.get(meetingId);
+    // Both at once: every join waits on this (twice for the first of a room).
+    const [meeting, participant] = await Promise.all([
+      this.o.store.get(meetingId),
+      this.o.store.participation(meetingId, sender.userId),
+    ]);
     if (!meeting) throw notFound('meeting', meetingId);
     if (meeting.status === 'ended') throw AppError.meetingEnded(meetingId);
-    const participant = await this.o.store.participation(meetingId, sender.userId);
     if (!participant) {
       throw AppError.forbidden(
         'not a participant of this meeting: join it with POST /api/meetings/:meetingId/join first',
@@ -367,13 +380,15 @@ export class RtcService {
   }
 
   /**
-   * Runs a request of a peer in its room's order. A sender without a peer in the meeting gets
-   * the error of its situation: no meeting, meeting ended, not a participant, not rtc-joined.
+   * Runs a request of a peer in its room's order (or at once, unless `ordered`). A sender
+   * without a peer in the meeting gets the error of its situation: no meeting, meeting ended,
+   * not a participant, not rtc-joined.
    */
   private async withPeer<T>(
     sender: Sender,
     meetingId: string,
     job: (peer: Peer, room: Room) => T | Promise<T>,
+    ordered = true,
   ): Promise<T> {
     const room = this.rooms.get(meetingId);
     const peer = room?.peerOf(sender.deviceId);
@@ -381,14 +396,15 @@ export class RtcService {
       await this.access(sender, meetingId);
       throw AppError.forbidden('not in the meeting media: send rtc:join first');
     }
-    return room.run(() => {
+    const run = () => {
       if (peer.closed) {
         throw room.closed === 'ended'
           ? AppError.meetingEnded(meetingId)
           : AppError.forbidden('no longer in the meeting media: send rtc:join again');
       }
       return job(peer, room);
-    });
+    };
+    return ordered ? room.run(run) : run();
   }
 
   /** The meeting's open media room, or undefined. */

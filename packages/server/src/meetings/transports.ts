@@ -4,11 +4,18 @@ import {
   type RtcCreateTransportCommand,
   type RtcTransportCommand,
 } from '@parley/protocol';
-import { clientOp, type DtlsParameters, type NumSctpStreams } from '../sfu/index.ts';
+import {
+  clientOp,
+  type DtlsParameters,
+  type DtlsState,
+  type NumSctpStreams,
+  type WebRtcTransport,
+} from '../sfu/index.ts';
 import type { Peer } from './peer.ts';
 import type { Room } from './room.ts';
 
-// The transport requests of one peer, run in its room's order (see RtcService.withPeer).
+// The transport requests of one peer, run in its room's order but rtc:connectTransport (see
+// RtcService.withPeer).
 
 /** rtc:createTransport: a WebRTC transport (with SCTP when the client can do data channels). */
 export async function createTransport(
@@ -39,14 +46,37 @@ export async function createTransport(
   };
 }
 
-/** rtc:connectTransport: the DTLS parameters of the client side (once per transport). */
+/**
+ * rtc:connectTransport: the DTLS parameters of the client side (once per transport). Runs out
+ * of the room's order (see RtcService.register).
+ */
 export async function connectTransport(peer: Peer, c: RtcConnectTransportCommand) {
   const t = peer.transport(c.transportId);
   if (t.connected) throw AppError.invalidState('transport already connected');
-  const dtlsParameters = c.dtlsParameters as unknown as DtlsParameters;
-  await clientOp(() => t.transport.connect({ dtlsParameters }));
+  // Set at once: this runs out of the room's order, and a second request meanwhile is refused.
   t.connected = true;
+  const dtlsParameters = c.dtlsParameters as unknown as DtlsParameters;
+  try {
+    await clientOp(() => t.transport.connect({ dtlsParameters }));
+  } catch (err) {
+    t.connected = false;
+    throw err;
+  }
   return { transportId: c.transportId };
+}
+
+/**
+ * Runs `then` once the transport's DTLS is connected: at once if it is; never if it fails or
+ * closes first.
+ */
+export function whenConnected(transport: WebRtcTransport, then: () => void): void {
+  if (transport.dtlsState === 'connected') return then();
+  const settled = (state: DtlsState) => {
+    if (state === 'new' || state === 'connecting') return;
+    transport.observer.off('dtlsstatechange', settled);
+    if (state === 'connected') then();
+  };
+  transport.observer.on('dtlsstatechange', settled);
 }
 
 /** rtc:restartIce: new ICE credentials for a transport (the client restarts ICE with them). */

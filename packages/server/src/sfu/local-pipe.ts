@@ -18,8 +18,9 @@ export interface LocalPipe {
  * resume; the key frame passes before that consumer forwards anything, and the consumer's own
  * request a few tens of ms later falls within the minimum interval between key frames that
  * Chrome's encoder keeps (300 ms), so it is ignored, and mediasoup asks again only after 1 s
- * (measured: `parley bench-sfu`, README). Connecting the sending end when the consumer resumes
- * makes the pipe's own request the one that consumer needs.
+ * (measured: `parley bench-sfu`, README). Connecting the sending end once the consumer forwards
+ * (resumed, its transport's DTLS connected: meetings/consumers.ts) makes the pipe's own request
+ * the one that consumer needs.
  */
 export async function pipeLocally(
   from: types.Router,

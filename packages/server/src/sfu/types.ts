@@ -24,6 +24,8 @@ export type RtpParameters = types.RtpParameters;
 export type RtpCapabilities = types.RtpCapabilities;
 /** DTLS parameters of a transport. */
 export type DtlsParameters = types.DtlsParameters;
+/** The DTLS state of a WebRTC transport. */
+export type DtlsState = types.DtlsState;
 /** SCTP stream parameters of a data producer. */
 export type SctpStreamParameters = types.SctpStreamParameters;
 /** SCTP stream counts of a transport. */
