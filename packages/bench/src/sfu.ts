@@ -31,9 +31,10 @@ import { fmtDec, fmtInt, table } from './stats.ts';
  *    simulcast encodings; then, one after another, fresh pages run the whole spec flow
  *    (signaling connect, getRouterRtpCapabilities, device.load, rtc:join, two transports,
  *    consume and resume audio and video) until the first remote video frame is presented
- *    (requestVideoFrameCallback). p50/p95 of that time, for a joiner on the publisher's router,
- *    on another worker's router (piped within the node) and on another node (piped between
- *    nodes), in turn (sfu-joins.ts, sfu-nodes.ts).
+ *    (requestVideoFrameCallback). p50/p95 of that time, and of each step of it (the page's
+ *    marks: page/join-marks.ts), for a joiner on the publisher's router, on another worker's
+ *    router (piped within the node) and on another node (piped between nodes), in turn
+ *    (sfu-joins.ts, sfu-nodes.ts).
  * 2. Fan-out capacity of one worker: a few seconds of that video's top layer are recorded (a
  *    DirectTransport consumer), Chromium is closed so that it stops competing for the cores,
  *    and the recording is replayed in real time into a PlainTransport producer. More and more
