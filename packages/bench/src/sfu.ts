@@ -31,9 +31,10 @@ import { fmtDec, fmtInt, table } from './stats.ts';
  *    simulcast encodings; then, one after another, fresh pages run the whole spec flow
  *    (signaling connect, getRouterRtpCapabilities, device.load, rtc:join, two transports,
  *    consume and resume audio and video) until the first remote video frame is presented
- *    (requestVideoFrameCallback). p50/p95 of that time, for a joiner on the publisher's router,
- *    on another worker's router (piped within the node) and on another node (piped between
- *    nodes), in turn (sfu-joins.ts, sfu-nodes.ts).
+ *    (requestVideoFrameCallback). p50/p95 of that time, and of each step of it (the page's
+ *    marks: page/join-marks.ts), for a joiner on the publisher's router, on another worker's
+ *    router (piped within the node) and on another node (piped between nodes), in turn
+ *    (sfu-joins.ts, sfu-nodes.ts).
  * 2. Fan-out capacity of one worker: a few seconds of that video's top layer are recorded (a
  *    DirectTransport consumer), Chromium is closed so that it stops competing for the cores,
  *    and the recording is replayed in real time into a PlainTransport producer. More and more
@@ -112,8 +113,9 @@ export async function runSfuBench(o: SfuBenchOptions): Promise<void> {
     const { video } = await publisher.page.evaluate(() =>
       window.meeting.publish({ width: 1280, height: 720, frameRate: 30 }),
     );
-    // The joins start once the SFU gets all three layers: the publisher's ramp-up (its layers
-    // turning on as its bandwidth estimate grows) would hold up a first join's key frame.
+    // The joins start once the SFU gets all three layers (and with a warm-up round: see
+    // measureJoins): the publisher's ramp-up, its layers turning on as its bandwidth estimate
+    // grows, would hold up a first join's key frame.
     await publisher.page.waitForFunction(
       async () =>
         (await window.meeting.videoProducerStats()).filter((s) => s.bitrate > 0).length >= 3,
@@ -165,9 +167,9 @@ interface JoinTools {
 }
 
 /**
- * Phase 1: `o.joins` joins of each case, taking turns. Before each, node A's publisher worker
- * is filled to its consumer budget (other worker) or emptied (the others); after the first
- * frame, where the joiner's media was and whether a pipe carried it.
+ * Phase 1: `o.joins` joins of each case, taking turns, after a warm-up round. Before each,
+ * node A's publisher worker is filled to its consumer budget (other worker) or emptied (the
+ * others); after the first frame, where the joiner's media was and whether a pipe carried it.
  */
 async function measureJoins(
   nodes: SfuNodes,
@@ -180,7 +182,9 @@ async function measureJoins(
   const cases = JOIN_CASES.filter((c) => c !== 'other node' || b);
   const samples: JoinSample[] = [];
   try {
-    for (let i = 0; i < o.joins; i++) {
+    // Round 0 warms up (not in the figures): a first join right after the publisher starts
+    // can wait seconds for a key frame of a layer that its encoder is still turning on.
+    for (let i = 0; i <= o.joins; i++) {
       for (const c of cases) {
         const node = c === 'other node' ? b! : a;
         if (c === 'other worker') await fill.fill();
@@ -199,9 +203,9 @@ async function measureJoins(
         const publisher = homeOf(a, m.meetingId, m.publisher);
         const placed = placementOf(joiner, publisher);
         const piped = placed !== 'same router' && (await pipedHere(node, m, placed));
-        samples.push({ case: c, ms, marks, placed, piped });
+        if (i > 0) samples.push({ case: c, ms, marks, placed, piped });
         t.progress(
-          `join ${i + 1}, ${c}: first frame after ${fmtInt(ms)} ms; joiner on router ` +
+          `${i > 0 ? `join ${i}` : 'warm-up'}, ${c}: first frame after ${fmtInt(ms)} ms; joiner on router ` +
             `${joiner.routerId.slice(0, 8)} (node ${joiner.node}, worker ${joiner.workerPid}), ` +
             `publisher on ${publisher.routerId.slice(0, 8)} (node ${publisher.node}, worker ` +
             `${publisher.workerPid})${piped ? ', video piped' : ''}`,

@@ -525,6 +525,23 @@ describe('meeting signaling on the SFU (raw WebSocket /ws/meeting)', () => {
       { meetingId: id, transportId: t.transportId, dtlsParameters: DTLS },
       40902,
     );
+    // Also when both come at once (rtc:connectTransport runs out of the room's order).
+    const again = await ok(
+      fay.sig,
+      'rtc:createTransport',
+      { meetingId: id, direction: 'recv' },
+      'rtc:transportCreated',
+    );
+    const connect = { meetingId: id, transportId: again.transportId, dtlsParameters: DTLS };
+    const both = await Promise.all([
+      fay.sig.request('rtc:connectTransport', connect),
+      fay.sig.request('rtc:connectTransport', connect),
+    ]);
+    assert.deepEqual(
+      both.map((r) => (r.type === 'rtc:error' ? r.code : r.type)).sort(),
+      [40902, 'rtc:transportConnected'].sort(),
+      JSON.stringify(both),
+    );
     // 40901: the meeting ended.
     const end = await rest(srv, 'fay', 'POST', `/api/meetings/${id}/end`);
     assert.equal(end.status, 200);

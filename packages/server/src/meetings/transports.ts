@@ -11,6 +11,7 @@ import {
   type NumSctpStreams,
   type WebRtcTransport,
 } from '../sfu/index.ts';
+import { notFound } from './errors.ts';
 import type { Peer } from './peer.ts';
 import type { Room } from './room.ts';
 
@@ -60,7 +61,8 @@ export async function connectTransport(peer: Peer, c: RtcConnectTransportCommand
     await clientOp(() => t.transport.connect({ dtlsParameters }));
   } catch (err) {
     t.connected = false;
-    throw err;
+    // Closed meanwhile (its peer left): gone, as it is to any request after.
+    throw t.transport.closed ? notFound('transport', c.transportId) : err;
   }
   return { transportId: c.transportId };
 }
