@@ -53,6 +53,17 @@ export interface MeetingPageOptions {
   meetingId: string;
 }
 
+/** One remote video a meeting page receives. */
+export interface RemoteVideo {
+  peerId: string;
+  framesDecoded: number;
+  packetsReceived: number;
+  /** The rendered width (0 before the first frame). */
+  width: number;
+  /** The SFU closed the transport it comes on (its DTLS close alert came). */
+  sfuClosed: boolean;
+}
+
 /** The meeting client in a page (page/client.ts), as `window.meeting`. */
 export interface MeetingPage {
   /** Every broadcast event received, in order. */
@@ -72,7 +83,7 @@ export interface MeetingPage {
     height: number;
     frameRate: number;
   }): Promise<{ audio: string; video: string }>;
-  video(): Promise<Array<{ peerId: string; framesDecoded: number; width: number }>>;
+  video(): Promise<RemoteVideo[]>;
   videoProducerStats(): Promise<Array<{ rid: string; bitrate: number }>>;
   say(text: string): void;
   leave(): Promise<void>;
