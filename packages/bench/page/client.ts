@@ -14,6 +14,8 @@ interface Options {
   transport: 'ws' | 'socket.io';
   token: string;
   meetingId: string;
+  /** Where Chrome's send-side bandwidth estimate starts (x-google-start-bitrate), in kbps. */
+  sendStartKbps?: number;
 }
 
 type Data = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -238,6 +240,9 @@ class PageMeeting {
       ],
       appData: { source: 'camera' },
       stopTracks: false,
+      ...(this.o.sendStartKbps && {
+        codecOptions: { videoGoogleStartBitrate: this.o.sendStartKbps },
+      }),
     });
     this.dataProducer = await this.send.produceData({ label: 'chat', appData: { kind: 'chat' } });
     return { audio: audio.id, video: this.videoProducer.id };

@@ -46,6 +46,8 @@ describe('meetings in Chromium', () => {
               transport,
               token: await srv.token(user, { name: user }),
               meetingId,
+              // All three simulcast layers from the start, as apps do (mediasoup's demo too).
+              sendStartKbps: 1000,
             });
             peerIds[user] = joined.peerId;
             pages[user] = joined.page;
