@@ -69,7 +69,8 @@ describe('meetings in the demo', () => {
 
   test(
     'three people: grid of videos, active speaker, one leaves, the host ends it',
-    { timeout: 300_000 },
+    // A hang guard: each wait is bounded on its own, and a loaded machine makes them long.
+    { timeout: 600_000 },
     async () => {
       const contexts = await Promise.all(['host', 'ana', 'bo'].map(() => userContext(demo)));
       try {
