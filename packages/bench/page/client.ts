@@ -17,6 +17,8 @@ interface Options {
   transport: 'ws' | 'socket.io';
   token: string;
   meetingId: string;
+  /** Where Chrome's send-side bandwidth estimate starts (x-google-start-bitrate), in kbps. */
+  sendStartKbps?: number;
 }
 
 type Data = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -256,24 +258,44 @@ class PageMeeting {
       ],
       appData: { source: 'camera' },
       stopTracks: false,
+      ...(this.o.sendStartKbps && {
+        codecOptions: { videoGoogleStartBitrate: this.o.sendStartKbps },
+      }),
     });
     this.dataProducer = await this.send.produceData({ label: 'chat', appData: { kind: 'chat' } });
     return { audio: audio.id, video: this.videoProducer.id };
   }
 
-  /** Per remote video: its peer, frames decoded so far and the rendered width. */
-  async video(): Promise<Array<{ peerId: string; framesDecoded: number; width: number }>> {
+  /**
+   * Per remote video: its peer, frames decoded and RTP packets received so far, the rendered
+   * width, and whether the SFU closed the transport it comes on: the worker sends a DTLS close
+   * alert as it deletes a transport, and the page's DTLS transport turns `closed` on it.
+   */
+  async video(): Promise<
+    Array<{
+      peerId: string;
+      framesDecoded: number;
+      packetsReceived: number;
+      width: number;
+      sfuClosed: boolean;
+    }>
+  > {
     const out = [];
     for (const r of this.remotes.values()) {
       if (r.consumer.kind !== 'video' || r.consumer.closed) continue;
       let framesDecoded = 0;
+      let packetsReceived = 0;
       (await r.consumer.getStats()).forEach((s: Data) => {
-        if (s.type === 'inbound-rtp') framesDecoded = (s.framesDecoded as number) ?? 0;
+        if (s.type !== 'inbound-rtp') return;
+        framesDecoded = (s.framesDecoded as number) ?? 0;
+        packetsReceived = (s.packetsReceived as number) ?? 0;
       });
       out.push({
         peerId: r.peerId,
         framesDecoded,
+        packetsReceived,
         width: (r.element as HTMLVideoElement).videoWidth,
+        sfuClosed: r.consumer.rtpReceiver?.transport?.state === 'closed',
       });
     }
     return out;

@@ -52,6 +52,24 @@ export interface MeetingPageOptions {
   transport: 'ws' | 'socket.io';
   token: string;
   meetingId: string;
+  /**
+   * Where Chrome's send-side bandwidth estimate starts (x-google-start-bitrate), in kbps; its
+   * default, 300, grows into the upper simulcast layers only as packets come back in time, and
+   * a loaded CPU delays them the way a congested link would (the estimate sank to 116 kbps at
+   * load 40, on loopback).
+   */
+  sendStartKbps?: number;
+}
+
+/** One remote video a meeting page receives. */
+export interface RemoteVideo {
+  peerId: string;
+  framesDecoded: number;
+  packetsReceived: number;
+  /** The rendered width (0 before the first frame). */
+  width: number;
+  /** The SFU closed the transport it comes on (its DTLS close alert came). */
+  sfuClosed: boolean;
 }
 
 /** The meeting client in a page (page/client.ts), as `window.meeting`. */
@@ -72,7 +90,7 @@ export interface MeetingPage {
     height: number;
     frameRate: number;
   }): Promise<{ audio: string; video: string }>;
-  video(): Promise<Array<{ peerId: string; framesDecoded: number; width: number }>>;
+  video(): Promise<RemoteVideo[]>;
   videoProducerStats(): Promise<Array<{ rid: string; bitrate: number }>>;
   say(text: string): void;
   leave(): Promise<void>;

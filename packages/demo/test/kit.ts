@@ -14,8 +14,12 @@ import { buildDemo } from '../build.ts';
  * user does. Waits are event-driven with generous limits (the machine has two shared cores).
  */
 
-/** A generous wait for anything that involves media. */
-export const WAIT = { timeout: 45_000, polling: 200 } as const;
+/**
+ * A generous wait for anything that involves media: a bound, not a budget. The server's
+ * browser tests allow 90 s too; with two Chromium suites on one loaded core, a third joiner's
+ * meeting screen took over 45 s to come up.
+ */
+export const WAIT = { timeout: 90_000, polling: 200 } as const;
 
 /** The server, the browser and the built demo of one test file. */
 export interface Demo {

@@ -69,7 +69,8 @@ describe('meetings in the demo', () => {
 
   test(
     'three people: grid of videos, active speaker, one leaves, the host ends it',
-    { timeout: 300_000 },
+    // A hang guard: each wait is bounded on its own, and a loaded machine makes them long.
+    { timeout: 600_000 },
     async () => {
       const contexts = await Promise.all(['host', 'ana', 'bo'].map(() => userContext(demo)));
       try {
@@ -111,11 +112,11 @@ describe('meetings in the demo', () => {
           false,
           'only the host may end',
         );
-        await host!.getByTestId('meeting-end').click();
-        await ana!
-          .getByTestId('toast')
-          .filter({ hasText: 'The host ended the meeting' })
-          .waitFor(WAIT);
+        // The toast shows for 4 s only: watched for from before the click that causes it.
+        await Promise.all([
+          host!.getByTestId('meeting-end').click(),
+          ana!.getByTestId('toast').filter({ hasText: 'The host ended the meeting' }).waitFor(WAIT),
+        ]);
         await ana!.getByTestId('lobby').waitFor(WAIT);
         await host!.getByTestId('lobby').waitFor(WAIT);
         assert.equal(demo.srv.app.rtc.has(meetingId), false, 'the media room is closed');

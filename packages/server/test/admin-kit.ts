@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { setTimeout as delay } from 'node:timers/promises';
 import { SignJWT } from 'jose';
 import type { Frame, TestServer } from './harness.ts';
 
@@ -37,15 +36,6 @@ export async function admin(
   assert.equal(r.status, 200, `${method} ${path} → ${JSON.stringify(r.body)}`);
   assert.equal(r.body.code, 0);
   return r.body.data as Frame;
-}
-
-/** Waits until `check` holds, asking every 50 ms for at most 10 s. */
-export async function until(check: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`not within 10 s: ${what}`);
-    await delay(50);
-  }
 }
 
 /** The secret startServer() and startCluster() sign with. */

@@ -1,8 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADMIN_OPS } from '../src/http/index.ts';
-import { admin, call, until } from './admin-kit.ts';
-import { recordRow, type Frame, type TestClient, type TestServer } from './harness.ts';
+import { admin, call } from './admin-kit.ts';
+import { until, recordRow, type Frame, type TestClient, type TestServer } from './harness.ts';
 import {
   DTLS,
   audioRtp,
@@ -135,7 +135,7 @@ describe('admin API (single node)', () => {
     const closed = await ios.waitClose();
     assert.equal(closed.code, 4012);
     assert.equal(web.closed, null, 'the other device stays');
-    await until(async () => (await erin())?.devices.length === 1, 'the device left presence');
+    await until('the device left presence', async () => (await erin())?.devices.length === 1);
     const gone = await call(
       srv,
       await srv.token('root', { grants: ['admin'] }),

@@ -6,7 +6,9 @@ import {
   type MeetingPageOptions,
   type MeetingPageWindow,
   type PageServer,
+  type RemoteVideo,
 } from '@parley/bench/browser';
+import { until, type Truthy } from './harness.ts';
 
 /**
  * Helpers for the meeting tests in headless Chromium (fake devices), where each page runs the
@@ -20,27 +22,17 @@ import {
 export const WAIT = { timeout: 90_000, polling: 250 };
 
 /** What a page decodes: one entry per remote video. */
-export type Video = Array<{ peerId: string; framesDecoded: number; width: number }>;
+export type Video = RemoteVideo[];
 
 /** The page's window, as the callbacks below see it when they run in the browser. */
 declare const window: MeetingPageWindow;
 
 /**
- * Runs `probe` (a page.evaluate) every WAIT.polling ms until it returns something truthy.
- * Playwright's waitForFunction does not await an async predicate: a pending promise counts as
- * truthy, so it cannot wait on getStats().
+ * `until` at a page's pace: each probe is a page.evaluate (often getStats), and Playwright's
+ * waitForFunction does not await an async predicate (a pending promise counts as truthy).
  */
-export async function until<R>(
-  what: string,
-  probe: () => Promise<R>,
-): Promise<Exclude<R, false | null | undefined | 0 | ''>> {
-  const deadline = Date.now() + WAIT.timeout;
-  for (;;) {
-    const r = await probe();
-    if (r) return r as Exclude<R, false | null | undefined | 0 | ''>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, WAIT.polling));
-  }
+export function untilPage<R>(what: string, probe: () => Promise<R>): Promise<Truthy<R>> {
+  return until(what, probe, WAIT.timeout, WAIT.polling);
 }
 
 /** Waits until the page heard `peerId` leave and both its producers (audio, video) close. */
@@ -66,7 +58,7 @@ export async function decoding(
   who: string,
   among: readonly string[] | null = null,
 ): Promise<Video> {
-  const first = await until(`${who} decoding ${n} videos`, () =>
+  const first = await untilPage(`${who} decoding ${n} videos`, () =>
     p.evaluate(
       async ([n, among]: [number, readonly string[] | null]) => {
         const v = (await window.meeting.video()).filter((x) => !among || among.includes(x.peerId));
@@ -75,7 +67,7 @@ export async function decoding(
       [n, among] as [number, readonly string[] | null],
     ),
   );
-  await until(`${who}'s frames rising`, () =>
+  await untilPage(`${who}'s frames rising`, () =>
     p.evaluate(
       async ([before, n, among]: [Video, number, readonly string[] | null]) => {
         const v = (await window.meeting.video()).filter((x) => !among || among.includes(x.peerId));

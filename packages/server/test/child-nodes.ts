@@ -3,6 +3,7 @@ import { createAuthenticator } from '../src/auth/index.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { JWT_SECRET, onFreePort } from './cluster-harness.ts';
 import { TestClient } from './harness.ts';
+import type { RestTarget } from './meeting-kit.ts';
 
 /** A started node: its port and its process. */
 export interface ChildNode {
@@ -10,12 +11,20 @@ export interface ChildNode {
   child: ServerChild;
 }
 
+/** Mints the tokens that nodes started on JWT_SECRET take. */
+export const nodeAuth = createAuthenticator(loadConfig({ PARLEY_JWT_SECRET: JWT_SECRET }));
+
+/** The REST API of the node at `port`, called with tokens of `nodeAuth`. */
+export function nodeApi(port: number): RestTarget {
+  return { httpBase: `http://127.0.0.1:${port}`, token: (userId, o) => nodeAuth.mint(userId, o) };
+}
+
 /**
  * Parley nodes started as child processes on one data dir (so that a test can kill -9 one
  * and start the next on what it left), and the native clients opened on them.
  */
 export class ChildNodes {
-  readonly auth = createAuthenticator(loadConfig({ PARLEY_JWT_SECRET: JWT_SECRET }));
+  readonly auth = nodeAuth;
   private readonly children: ServerChild[] = [];
   private readonly opened: TestClient[] = [];
 

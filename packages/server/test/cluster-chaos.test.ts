@@ -8,7 +8,6 @@ import { Redis } from 'ioredis';
 import postgres from 'pg';
 import { pino } from 'pino';
 import { createApp, type App } from '../src/app.ts';
-import { createAuthenticator } from '../src/auth/index.ts';
 import { parleyEnv, startParley, type ServerChild } from '@parley/bench/children';
 import { loadConfig } from '../src/config/index.ts';
 import { openDatabase, type Db } from '../src/store/index.ts';
@@ -23,14 +22,14 @@ import {
   uniqueName,
   waitForPort,
 } from './cluster-harness.ts';
+import { nodeApi, nodeAuth } from './child-nodes.ts';
 import { TestClient, type Frame } from './harness.ts';
+import { createMeeting, joinMeeting } from './meeting-kit.ts';
 
 /**
  * Failures of a cluster: a node killed with SIGKILL mid-call (nodes are child processes), and
  * Redis restarting under traffic (a redis-server of the test's own, never the machine's).
  */
-
-const auth = createAuthenticator(loadConfig({ PARLEY_JWT_SECRET: JWT_SECRET }));
 
 const of =
   (type: string, callId: string) =>
@@ -39,7 +38,7 @@ const of =
 
 /** A client of the native dialect on the node at `port`. */
 async function client(port: number, userId: string, opened: TestClient[]): Promise<TestClient> {
-  const token = await auth.mint(userId, { name: userId, grants: ['voice'] });
+  const token = await nodeAuth.mint(userId, { name: userId, grants: ['voice'] });
   const c = await TestClient.open(`ws://127.0.0.1:${port}/ws?token=${token}&clientType=web`);
   opened.push(c);
   return c;
@@ -55,24 +54,8 @@ async function ok(c: TestClient, type: string, data: unknown): Promise<Frame> {
 
 /** A meeting hosted by `host` that `others` joined too (REST on the node at `port`). */
 async function meeting(port: number, host: string, ...others: string[]): Promise<string> {
-  const call = async (userId: string, path: string, body: unknown) => {
-    const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${await auth.mint(userId, { name: userId })}`,
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify(body),
-    });
-    assert.equal(res.status, 200, path);
-    return (await res.json()) as Frame;
-  };
-  const { meetingId } = (await call(host, '/api/meetings', { title: 'chaos' })).data as {
-    meetingId: string;
-  };
-  for (const u of [host, ...others]) {
-    await call(u, `/api/meetings/${meetingId}/join`, { nickname: u });
-  }
+  const meetingId = await createMeeting(nodeApi(port), host);
+  await joinMeeting(nodeApi(port), meetingId, host, ...others);
   return meetingId;
 }
 

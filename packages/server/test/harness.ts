@@ -256,6 +256,28 @@ export class TestClient {
   }
 }
 
+/** What `until` resolves with: a value its check returned that counts as true. */
+export type Truthy<T> = Exclude<T, false | null | undefined | 0 | ''>;
+
+/**
+ * Polls `check` every `everyMs` until it returns something truthy, and returns that; fails
+ * saying `what` after `timeoutMs` (a bound for two shared, loaded cores, not a budget).
+ */
+export async function until<T>(
+  what: string,
+  check: () => T | Promise<T>,
+  timeoutMs = 20_000,
+  everyMs = 50,
+): Promise<Truthy<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v as Truthy<T>;
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
 /** Nothing has come to any of `clients` that the test has not taken. */
 export async function quiet(...clients: TestClient[]): Promise<void> {
   const rest = await Promise.all(clients.map((c) => c.quiet()));

@@ -40,9 +40,12 @@ export interface Rest {
   body: Frame;
 }
 
+/** What a REST call needs of a node: where it is and a token of the user calling. */
+export type RestTarget = Pick<TestServer, 'httpBase' | 'token'>;
+
 /** Calls the REST API as `userId`. */
 export async function rest(
-  srv: TestServer,
+  srv: RestTarget,
   userId: string,
   method: 'GET' | 'POST',
   path: string,
@@ -58,14 +61,14 @@ export async function rest(
 }
 
 /** Creates a meeting hosted by `host`; returns its id. */
-export async function createMeeting(srv: TestServer, host: string): Promise<string> {
+export async function createMeeting(srv: RestTarget, host: string): Promise<string> {
   const r = await rest(srv, host, 'POST', '/api/meetings', { title: 'standup' });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   return r.body.data.meetingId as string;
 }
 
 /** Joins users to a meeting through REST. */
-export async function joinMeeting(srv: TestServer, meetingId: string, ...users: string[]) {
+export async function joinMeeting(srv: RestTarget, meetingId: string, ...users: string[]) {
   for (const u of users) {
     const r = await rest(srv, u, 'POST', `/api/meetings/${meetingId}/join`, { nickname: u });
     assert.equal(r.status, 200, JSON.stringify(r.body));

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import type { MeetingPageWindow } from '@parley/bench/browser';
-import { MeetingBrowser, WAIT, decodedPeers, heardPeerGone, until } from './browser-kit.ts';
+import { MeetingBrowser, WAIT, decodedPeers, heardPeerGone, untilPage } from './browser-kit.ts';
 import type { TestServer } from './harness.ts';
 import { createMeeting, joinMeeting, rest, startMeetingServer } from './meeting-kit.ts';
 
@@ -46,6 +46,8 @@ describe('meetings in Chromium', () => {
               transport,
               token: await srv.token(user, { name: user }),
               meetingId,
+              // All three simulcast layers from the start, as apps do (mediasoup's demo too).
+              sendStartKbps: 1000,
             });
             peerIds[user] = joined.peerId;
             pages[user] = joined.page;
@@ -67,7 +69,7 @@ describe('meetings in Chromium', () => {
 
           // Simulcast: the SFU receives three encodings of each camera.
           for (const user of users) {
-            await until(`three simulcast streams from ${user}`, () =>
+            await untilPage(`three simulcast streams from ${user}`, () =>
               pages[user]!.evaluate(async () => {
                 const s = await window.meeting.videoProducerStats();
                 return s.length === 3 && new Set(s.map((x) => x.rid)).size === 3;
@@ -103,7 +105,8 @@ describe('meetings in Chromium', () => {
             assert.equal(v.length, 1, `${user} still decodes one video`);
           }
 
-          // The host ends the meeting: everyone left hears rtc:meetingEnded and media stops.
+          // The host ends the meeting: everyone left hears rtc:meetingEnded, and the SFU closes
+          // the transports their media came on.
           const end = await rest(srv, 'host', 'POST', `/api/meetings/${meetingId}/end`);
           assert.equal(end.status, 200);
           for (const user of ['host', 'ana']) {
@@ -120,14 +123,28 @@ describe('meetings in Chromium', () => {
             });
           }
           assert.equal(srv.app.rtc.has(meetingId), false, 'the media room is closed');
-          await new Promise((r) => setTimeout(r, 1000));
-          const frozen = await pages.ana!.evaluate(() => window.meeting.video());
+          // Media stops: the worker's DTLS close alert reaches each page, and no RTP packet comes
+          // after it. Packets, not decoded frames: a loaded page goes on decoding what came
+          // before the end (5 frames in 1.5 s at load 35, 1 after the close at load 40).
+          const packets = (user: string) =>
+            pages[user]!.evaluate(async () =>
+              (await window.meeting.video()).map((v) => v.packetsReceived),
+            );
+          const atClose: Record<string, number[]> = {};
+          for (const user of ['host', 'ana']) {
+            await untilPage(`the SFU closing ${user}'s media transport`, () =>
+              pages[user]!.evaluate(async () => {
+                const v = await window.meeting.video();
+                return v.length === 1 && v.every((x) => x.sfuClosed);
+              }),
+            );
+            atClose[user] = await packets(user);
+          }
+          // Not a wait for a condition: the time given to a late packet to show up.
           await new Promise((r) => setTimeout(r, 1500));
-          assert.deepEqual(
-            await pages.ana!.evaluate(() => window.meeting.video()),
-            frozen,
-            'no more frames',
-          );
+          for (const user of ['host', 'ana']) {
+            assert.deepEqual(await packets(user), atClose[user], `no packet after ${user}'s close`);
+          }
         } finally {
           for (const p of Object.values(pages)) await p.close();
         }

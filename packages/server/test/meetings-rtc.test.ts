@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Frame, TestClient, TestServer } from './harness.ts';
+import { until, type Frame, type TestClient, type TestServer } from './harness.ts';
 import {
   DTLS,
   SioClient,
@@ -770,10 +770,7 @@ describe('meeting signaling on the SFU (raw WebSocket /ws/meeting)', () => {
     assert.equal(await leftAt(), null, 'kim is still in the meeting on the laptop');
     laptopWs.close();
     assert.equal((await lou.sig.event('rtc:peerLeft')).data.peerId, laptop.peerId);
-    await waitFor(
-      async () => (await leftAt()) !== null,
-      'left_at after the last connection dropped',
-    );
+    await until('left_at after the last connection dropped', async () => (await leftAt()) !== null);
     const again = await meetingWs(srv, 'kim');
     sockets.push(again);
     await fails(wsSignaling(again), 'rtc:join', { meetingId: id }, 40301);
@@ -841,7 +838,7 @@ describe('meeting signaling on the SFU (raw WebSocket /ws/meeting)', () => {
         endedAt: end.body.data.endedAt,
       });
     }
-    await waitFor(() => !roomOpen(srv, id), 'media closed');
+    await until('media closed', () => !roomOpen(srv, id));
   });
 
   test('the native /ws endpoint speaks rtc:* too (ok/error envelopes, {type, data} events)', async () => {
@@ -871,7 +868,7 @@ describe('meeting lifecycle on the SFU', () => {
       const q = await join(wsSignaling(c), id);
       await ok(q.sig, 'rtc:leave', { meetingId: id }, 'rtc:left');
       assert.equal(roomOpen(srv, id), true, 'still open within the grace');
-      await waitFor(() => !roomOpen(srv, id), 'room closed after the grace');
+      await until('room closed after the grace', () => !roomOpen(srv, id));
       assert.equal(routers(srv), 0);
       await join(q.sig, id);
       assert.equal(roomOpen(srv, id), true, 'joining again opens a new room');
@@ -905,9 +902,9 @@ describe('meeting lifecycle on the SFU', () => {
         });
       }
       for (const { sfu, before } of killed) {
-        await waitFor(
-          () => sfu.workers()[0]?.pid !== undefined && sfu.workers()[0]?.pid !== before,
+        await until(
           'replacement worker',
+          () => sfu.workers()[0]?.pid !== undefined && sfu.workers()[0]?.pid !== before,
         );
       }
       const again = await join(rex.sig, id);
@@ -1079,13 +1076,4 @@ function routers(srv: TestServer): number {
 function holders(srv: TestServer, meetingId: string): Array<TestServer['app']> {
   const found = srv.apps.filter((a) => a.rtc.has(meetingId));
   return found.length > 0 ? found : [srv.app];
-}
-
-/** Polls `check` (every 25 ms, up to 10 s). */
-async function waitFor(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }

@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { TestClient, TestServer } from './harness.ts';
+import { until, type TestClient, type TestServer } from './harness.ts';
 import {
   audioRtp,
   createMeeting,
@@ -81,14 +81,6 @@ async function pipesMetric(): Promise<number> {
   const text = await srv.app.metrics.registry.metrics();
   const line = text.split('\n').find((l) => l.startsWith('parley_meeting_pipes '));
   return Number(line?.split(' ')[1]);
-}
-
-async function waitFor(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 test('peers fill a worker, then spread; producers are piped once, lazily, and unpiped with their last consumer', async () => {
@@ -236,16 +228,16 @@ test('peers fill a worker, then spread; producers are piped once, lazily, and un
 
   // Cleo leaves: her microphone's pipe goes; Anna's video stays piped while Dave consumes it.
   await ok(cleo.sig, 'rtc:leave', { meetingId: id }, 'rtc:left');
-  await waitFor(() => layout().pipes === 1, "Cleo's pipes released");
+  await until("Cleo's pipes released", () => layout().pipes === 1);
   await ok(dave.sig, 'rtc:leave', { meetingId: id }, 'rtc:left');
-  await waitFor(() => layout().pipes === 0, 'the last consumer unpipes');
+  await until('the last consumer unpipes', () => layout().pipes === 0);
   assert.equal(await pipesMetric(), 0, 'parley_meeting_pipes');
   assert.equal(layout().routers.length, 1, 'the router nobody uses closed');
-  await waitFor(() => consumersOn(first) === 1, 'the pipe consumers closed');
+  await until('the pipe consumers closed', () => consumersOn(first) === 1);
 
   // The meeting's media empties (its first router stays for the grace period).
   for (const p of [anna, ben]) await ok(p.sig, 'rtc:leave', { meetingId: id }, 'rtc:left');
-  await waitFor(() => srv.app.sfu.workers().every((w) => w.streams === 0), 'no streams left');
+  await until('no streams left', () => srv.app.sfu.workers().every((w) => w.streams === 0));
 });
 
 test('a worker that dies resets only its own peers; the others keep the meeting', async () => {
@@ -324,9 +316,9 @@ test('a worker that dies resets only its own peers; the others keep the meeting'
   assert.ok(layout().routers.every((r) => r.workerPid !== gusRouter.workerPid));
 
   // Gus rejoins, on a live worker (the replacement), and gets Eve's video again.
-  await waitFor(
-    () => srv.app.sfu.workers().filter((w) => w.pid !== gusRouter.workerPid).length === 2,
+  await until(
     'the replacement worker',
+    () => srv.app.sfu.workers().filter((w) => w.pid !== gusRouter.workerPid).length === 2,
   );
   const again = await ok(gus.sig, 'rtc:join', { meetingId: id }, 'rtc:joined');
   assert.notEqual(again.peerId, gus.peerId);
@@ -343,7 +335,7 @@ test('a worker that dies resets only its own peers; the others keep the meeting'
   );
 
   for (const p of [eve, finn, gus]) await ok(p.sig, 'rtc:leave', { meetingId: id }, 'rtc:left');
-  await waitFor(() => srv.app.sfu.workers().every((w) => w.streams === 0), 'no streams left');
+  await until('no streams left', () => srv.app.sfu.workers().every((w) => w.streams === 0));
 });
 
 test("the active speaker observer moves when its router's worker dies", async () => {
@@ -399,7 +391,7 @@ test("the active speaker observer moves when its router's worker dies", async ()
     (await jo.sig.event('rtc:producerClosed', 20_000)).data.producerId,
     video.producerId,
   );
-  await waitFor(() => layout().speakerRouterId === other.routerId, "the observer on Jo's router");
+  await until("the observer on Jo's router", () => layout().speakerRouterId === other.routerId);
   assert.equal(layout().routers.length, 1);
   assert.equal(layout().pipes, 0, "Jo's microphone needs no pipe any more");
 

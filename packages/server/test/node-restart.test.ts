@@ -4,9 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { ChildNodes } from './child-nodes.ts';
-import type { Frame } from './harness.ts';
-import { answeredCall, getJson, of, ok, until } from './store-fault-kit.ts';
+import { ChildNodes, nodeApi } from './child-nodes.ts';
+import { until, type Frame } from './harness.ts';
+import { createMeeting, joinMeeting } from './meeting-kit.ts';
+import { answeredCall, getJson, of, ok } from './store-fault-kit.ts';
 
 /**
  * kill -9 of a single node mid-call, then a restart on the same data dir: the calls it had
@@ -22,19 +23,6 @@ after(async () => {
 });
 const start = () => nodes.start();
 const client = (port: number, userId: string) => nodes.client(port, userId);
-
-async function post(port: number, userId: string, path: string, body: unknown): Promise<Frame> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${await auth.mint(userId, { name: userId })}`,
-      'content-type': 'application/json',
-    },
-    body: JSON.stringify(body),
-  });
-  assert.equal(res.status, 200, path);
-  return (await res.json()) as Frame;
-}
 
 /** Reads the node's SQLite file from this process (as an operator's sqlite3 would). */
 function query<T>(sqlText: string, ...params: unknown[]): T[] {
@@ -56,9 +44,8 @@ test('kill -9 mid-call, restart: calls and stays end node_restart at the last si
     await ok(alice, 'call:invite', { callee: 'r-carol', media: 'video' })
   ).data as { callId: string };
   await carol.next(of('call:incoming', ringing));
-  const { meetingId } = (await post(first.port, 'r-alice', '/api/meetings', { title: 'm' }))
-    .data as { meetingId: string };
-  await post(first.port, 'r-alice', `/api/meetings/${meetingId}/join`, { nickname: 'alice' });
+  const meetingId = await createMeeting(nodeApi(first.port), 'r-alice');
+  await joinMeeting(nodeApi(first.port), meetingId, 'r-alice');
 
   // The answered call's row is written, and the node was seen alive after that.
   const answeredAt = await until('the answered row', () => {

@@ -48,21 +48,6 @@ export async function answeredCall(
   return callId;
 }
 
-/** Polls `check` every 50 ms until it returns a value other than undefined, or fails. */
-export async function until<T>(
-  what: string,
-  check: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** GET a JSON endpoint: status and body. */
 export async function getJson(
   url: string,

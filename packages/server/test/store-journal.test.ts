@@ -11,9 +11,9 @@ import {
   of,
   ok,
   privatePostgres,
-  until,
   type PrivatePostgres,
 } from './store-fault-kit.ts';
+import { until } from './harness.ts';
 
 /**
  * A node killed (kill -9) while its PostgreSQL is down: the records it could not write are in

@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { startServer, type TestServer } from './harness.ts';
+import { until, startServer, type TestServer } from './harness.ts';
 import {
   answeredCall,
   getJson,
@@ -10,7 +10,6 @@ import {
   of,
   ok,
   sample,
-  until,
 } from './store-fault-kit.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { freePort } from './cluster-harness.ts';
-import { startServer, type TestServer } from './harness.ts';
+import { until, startServer, type TestServer } from './harness.ts';
 import {
   answeredCall,
   getJson,
@@ -9,7 +9,6 @@ import {
   of,
   ok,
   privatePostgres,
-  until,
   type PrivatePostgres,
 } from './store-fault-kit.ts';
 

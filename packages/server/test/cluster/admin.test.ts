@@ -2,9 +2,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import type { App } from '../../src/app.ts';
-import { call, tokenIssuedAt, until } from '../admin-kit.ts';
+import { call, tokenIssuedAt } from '../admin-kit.ts';
 import { startCluster, type ClusterServer } from '../cluster-harness.ts';
-import { TestClient, type Frame } from '../harness.ts';
+import { until, TestClient, type Frame } from '../harness.ts';
 
 /**
  * The admin API across a two-node cluster on Redis and PostgreSQL: lists span the nodes,
@@ -79,8 +79,8 @@ describe('admin API in a two-node cluster', () => {
       ((await adminOn(b, 'GET', '/users?limit=200')).users as Frame[])
         .find((u) => u.userId === userId)
         ?.devices.map((d: Frame) => d.node) as string[] | undefined;
-    await until(async () => (await nodesOf('carol'))?.[0] === a.nodeId, 'carol online on A');
-    await until(async () => (await nodesOf('dan'))?.[0] === b.nodeId, 'dan online on B');
+    await until('carol online on A', async () => (await nodesOf('carol'))?.[0] === a.nodeId);
+    await until('dan online on B', async () => (await nodesOf('dan'))?.[0] === b.nodeId);
     const users = (await adminOn(a, 'GET', '/users?limit=200')).users as Frame[];
     const device = users.find((u) => u.userId === 'carol')!.devices[0].deviceId as string;
     const r = await adminOn(b, 'POST', `/users/carol/devices/${device}/disconnect`);

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { Page } from 'playwright-core';
 import type { MeetingPageWindow } from '@parley/bench/browser';
-import { MeetingBrowser, decodedPeers, heardPeerGone, until } from '../browser-kit.ts';
-import { ChildNodes, type ChildNode } from '../child-nodes.ts';
+import { MeetingBrowser, WAIT, decodedPeers, heardPeerGone, untilPage } from '../browser-kit.ts';
+import { ChildNodes, nodeApi, type ChildNode } from '../child-nodes.ts';
 import {
   FAST_CLUSTER,
   REDIS_URL,
@@ -16,7 +16,7 @@ import {
   requireRedis,
   uniqueName,
 } from '../cluster-harness.ts';
-import type { TestServer } from '../harness.ts';
+import { until } from '../harness.ts';
 import { createMeeting, joinMeeting, workerBin } from '../meeting-kit.ts';
 
 /**
@@ -74,10 +74,7 @@ describe('a meeting spanning three nodes in Chromium', () => {
     'each participant on its own node decodes the others; a node dies, the others carry on',
     { timeout: 300_000 },
     async () => {
-      const api = {
-        httpBase: `http://127.0.0.1:${started[0]!.port}`,
-        token: (userId: string, o?: { name?: string }) => nodes.auth.mint(userId, o),
-      } as unknown as TestServer;
+      const api = nodeApi(started[0]!.port);
       const meetingId = await createMeeting(api, 'host');
       const users = ['host', 'ana', 'bo'] as const;
       await joinMeeting(api, meetingId, ...users);
@@ -113,7 +110,7 @@ describe('a meeting spanning three nodes in Chromium', () => {
           // after its consumer is created, and what is said before is not kept).
           const heardFrom = (user: string) =>
             users.filter((u) => u !== user).map((u) => `hello from ${u}`);
-          await until('every participant reads the others on the data channel', async () => {
+          await untilPage('every participant reads the others on the data channel', async () => {
             for (const user of users) {
               await pages[user]!.evaluate((u) => {
                 try {
@@ -146,9 +143,11 @@ describe('a meeting spanning three nodes in Chromium', () => {
             assert.deepEqual(await decodedPeers(p, 1, user), [other], `${user} still decodes`);
           }
           // The janitor takes Bo's node out of the meeting's node set (and drops its list).
-          await until('the dead node leaves the node set', async () => {
-            return (await redis.smembers(nodesKey)).length === 2;
-          });
+          await until(
+            'the dead node leaves the node set',
+            async () => (await redis.smembers(nodesKey)).length === 2,
+            WAIT.timeout,
+          );
           const serving = await redis.smembers(nodesKey);
           const [dead] = servingBefore.filter((n) => !serving.includes(n));
           assert.ok(dead, 'one of the three left');

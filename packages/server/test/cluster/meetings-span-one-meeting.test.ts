@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { admin } from '../admin-kit.ts';
 import { startCluster, type ClusterServer } from '../cluster-harness.ts';
-import { TestClient, type Frame, type TestServer } from '../harness.ts';
+import { until, TestClient, type Frame, type TestServer } from '../harness.ts';
 import {
   DTLS,
   audioRtp,
@@ -14,7 +14,7 @@ import {
   type Signaling,
 } from '../meeting-kit.ts';
 import { WebhookReceiver } from '../webhook-receiver.ts';
-import { ok, waitFor } from './span-kit.ts';
+import { ok } from './span-kit.ts';
 
 /**
  * A meeting spanning two nodes (`cluster.meetingsSpan`) is still one meeting: the admin API of either
@@ -110,9 +110,9 @@ describe('a meeting spanning two nodes is one meeting', () => {
     const phoneAudio = await publish(phone, 7001);
     const fayAudio = await publish(fay, 7002);
     for (const p of [phoneAudio, fayAudio]) {
-      await waitFor(
-        () => a1.rtc.span?.peerOf(id, p) !== undefined,
+      await until(
         'node 1 knows the producers of node 0',
+        () => a1.rtc.span?.peerOf(id, p) !== undefined,
       );
     }
 
@@ -159,7 +159,7 @@ describe('a meeting spanning two nodes is one meeting', () => {
     for (const sig of [eli, fay]) {
       assert.equal((await sig.event('rtc:peerLeft', 10_000)).data.peerId, peer.laptop);
     }
-    await waitFor(async () => (await stay())[0] !== null, 'left_at once Dora is gone');
+    await until('left_at once Dora is gone', async () => (await stay())[0] !== null);
 
     // The host's end (through node 0): Eli on node 1 hears rtc:meetingEnded, not that Fay's
     // producer closed and she left first; both nodes close the meeting's media.
@@ -170,7 +170,7 @@ describe('a meeting spanning two nodes is one meeting', () => {
     assert.equal(end.status, 200);
     for (const sig of [eli, fay]) await sig.event('rtc:meetingEnded', 10_000);
     await assert.rejects(eli.event('rtc:producerClosed', 1000), /no matching frame/);
-    await waitFor(() => !a0.rtc.has(id) && !a1.rtc.has(id), 'media closed on both nodes');
+    await until('media closed on both nodes', () => !a0.rtc.has(id) && !a1.rtc.has(id));
 
     // One meeting record, and its webhooks once each, whichever node served whom.
     const rows = await srv.app.db.kysely
@@ -183,7 +183,7 @@ describe('a meeting spanning two nodes is one meeting', () => {
       WebhookReceiver.distinct(receiver.of('meetingId', id))
         .map((d) => `${d.event.type}:${d.event.data.userId ?? ''}`)
         .sort();
-    await waitFor(() => events().includes('meeting.ended:'), 'the meeting.ended webhook');
+    await until('the meeting.ended webhook', () => events().includes('meeting.ended:'));
     assert.deepEqual(events(), [
       'meeting.ended:',
       'meeting.started:',

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCluster, type ClusterServer } from '../cluster-harness.ts';
-import { TestClient } from '../harness.ts';
+import { until, TestClient } from '../harness.ts';
 import {
   audioRtp,
   createMeeting,
@@ -10,7 +10,7 @@ import {
   workerBin,
   wsSignaling,
 } from '../meeting-kit.ts';
-import { ok, publisher, waitFor } from './span-kit.ts';
+import { ok, publisher } from './span-kit.ts';
 
 /**
  * A meeting spanning two nodes whose second node spreads it over two workers. The copies of the
@@ -124,7 +124,7 @@ describe('a spanning meeting whose node loses the worker of its first router', (
       assert.equal(back.data.kind, producerId === video ? 'video' : 'audio');
       assert.deepEqual(back.data.appData, { kind: back.data.kind });
     }
-    await waitFor(() => layout().speakerRouterId === second.routerId, 'the observer moved');
+    await until('the observer moved', () => layout().speakerRouterId === second.routerId);
 
     // She consumes the video again: piped anew to the node's live router.
     const again = await cara.consume(video);
@@ -133,9 +133,9 @@ describe('a spanning meeting whose node loses the worker of its first router', (
 
     // Node 0 closed the pipes that fed the dead router, and opened new ones: the video for
     // Cara, and the microphone for the observer in its new home.
-    await waitFor(async () => {
+    await until("node 0's pipes to the dead router close, and new ones open", async () => {
       const now = await transportsOf0();
       return now.length === 3 && pipesBefore.every((t) => !now.includes(t));
-    }, "node 0's pipes to the dead router close, and new ones open");
+    });
   });
 });

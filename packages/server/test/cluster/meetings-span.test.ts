@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import type { types } from 'mediasoup';
 import { REDIS_URL, startCluster, type ClusterServer } from '../cluster-harness.ts';
-import { TestClient, type Frame } from '../harness.ts';
+import { until, TestClient, type Frame } from '../harness.ts';
 import {
   audioRtp,
   createMeeting,
@@ -13,7 +13,7 @@ import {
   wsSignaling,
   type Signaling,
 } from '../meeting-kit.ts';
-import { ok, publisher, waitFor } from './span-kit.ts';
+import { ok, publisher } from './span-kit.ts';
 
 /**
  * A meeting spanning two nodes (`cluster.meetingsSpan`), signaling from Node: each peer is
@@ -104,7 +104,7 @@ describe('a meeting spanning two nodes (signaling)', () => {
     // only once Ben's consumer forwards (resumed, its transport's DTLS up: here it never is), so
     // that the key frame its connecting asks for reaches him (MeetingSpan.start;
     // meetings-span-browser.test.ts shows the video then crossing).
-    await waitFor(() => ends.size === 2, "node 0's ends of both pipes");
+    await until("node 0's ends of both pipes", () => ends.size === 2);
     assert.equal(await connected(), 1, 'only the audio pipe sends before the consumer forwards');
 
     const routerOf = (app: ClusterServer['app']) => app.rtc.router(id)!;
@@ -113,7 +113,7 @@ describe('a meeting spanning two nodes (signaling)', () => {
     // Node 1: Ben's recv transport and one pipe per producer (each once, however many
     // consumers: the audio one also feeds node 1's active speaker observer); node 0: Anna's
     // send transport and the two pipes' other ends.
-    await waitFor(async () => (await transports(a1)) === 3, 'node 1: a pipe per producer');
+    await until('node 1: a pipe per producer', async () => (await transports(a1)) === 3);
     assert.equal(await transports(a0), 3);
 
     // Cara joins on node 1 too (she stays, consuming nothing).
@@ -129,14 +129,14 @@ describe('a meeting spanning two nodes (signaling)', () => {
     await ok(anna, 'rtc:closeProducer', { meetingId: id, producerId: audio }, 'rtc:producerClosed');
     const closed = await ben.event('rtc:producerClosed', 10_000);
     assert.deepEqual(closed.data, { meetingId: id, producerId: audio, peerId: annaPeer });
-    await waitFor(async () => (await transports(a1)) === 2, 'node 1 closes the audio pipe');
-    await waitFor(async () => (await transports(a0)) === 2, 'node 0 closes the audio pipe');
+    await until('node 1 closes the audio pipe', async () => (await transports(a1)) === 2);
+    await until('node 0 closes the audio pipe', async () => (await transports(a0)) === 2);
 
     // Ben, the video's last consumer on node 1, leaves: its pipe closes on both nodes, while
     // the producer lives on; Anna and Cara hear that he left.
     await ok(ben, 'rtc:leave', { meetingId: id }, 'rtc:left');
-    await waitFor(async () => (await transports(a1)) === 0, 'node 1 closes the video pipe');
-    await waitFor(async () => (await transports(a0)) === 1, 'node 0 closes the video pipe');
+    await until('node 1 closes the video pipe', async () => (await transports(a1)) === 0);
+    await until('node 0 closes the video pipe', async () => (await transports(a0)) === 1);
     for (const sig of [anna, cara]) {
       assert.equal((await sig.event('rtc:peerLeft', 10_000)).data.peerId, joined.peerId);
     }
@@ -231,11 +231,11 @@ describe('a meeting spanning two nodes (signaling)', () => {
 
     // Eli leaves: Fay still needs the pipe. Fay leaves: the pipe closes on both nodes.
     await ok(eli, 'rtc:leave', { meetingId: id }, 'rtc:left');
-    await waitFor(async () => (await dataConsumers(a1)) === 1, "Eli's data consumer closes");
+    await until("Eli's data consumer closes", async () => (await dataConsumers(a1)) === 1);
     assert.equal((await dump(a0)).transportIds.length, 2, 'the pipe stays for Fay');
     await ok(fay, 'rtc:leave', { meetingId: id }, 'rtc:left');
-    await waitFor(async () => (await dump(a1)).transportIds.length === 0, 'node 1 unpipes');
-    await waitFor(async () => (await dump(a0)).transportIds.length === 1, 'node 0 unpipes');
+    await until('node 1 unpipes', async () => (await dump(a1)).transportIds.length === 0);
+    await until('node 0 unpipes', async () => (await dump(a0)).transportIds.length === 1);
     assert.equal(await dataConsumers(a0), 0);
   });
 
@@ -293,7 +293,7 @@ describe('a meeting spanning two nodes (signaling)', () => {
     again.c.close();
     const left = await ivan.event('rtc:peerLeft', 10_000);
     assert.equal(left.data.peerId, hanaPeer);
-    await waitFor(() => peersOn(a0).length === 0, 'node 0 drops her peer');
+    await until('node 0 drops her peer', () => peersOn(a0).length === 0);
     await ok(ivan, 'rtc:leave', { meetingId: id }, 'rtc:left');
   });
 
@@ -318,9 +318,9 @@ describe('a meeting spanning two nodes (signaling)', () => {
         .sadd(`${srv.prefix}:node-meetings:${ghost}`, id, `elsewhere-${ghost}`)
         .sadd(`${srv.prefix}:nodes`, ghost)
         .exec();
-      await waitFor(
-        async () => !(await redis.sismember(nodesKey, ghost)),
+      await until(
         'the janitor takes the dead node out of the meeting',
+        async () => !(await redis.sismember(nodesKey, ghost)),
         30_000,
       );
       assert.deepEqual(await redis.smembers(nodesKey), live, 'the live node stays');

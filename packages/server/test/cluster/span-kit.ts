@@ -11,19 +11,6 @@ export async function ok(sig: Signaling, type: string, data: unknown, want: stri
   return r.data as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-/** Polls `check` until it holds, or fails after `timeoutMs` saying `what`. */
-export async function waitFor(
-  check: () => Promise<boolean> | boolean,
-  what: string,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /**
  * Joins a publisher: the router's capabilities, its peer, a connected send transport, and a
  * `produce` of a track (its appData: `{ kind }`).
