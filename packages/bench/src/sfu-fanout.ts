@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Consumer, PlainTransport, Router, RtpParameters } from '@parley/server';
+import type { SinkReply, SinkRequest, SinkTransport } from './sink-child.ts';
+import { TWCC_URI } from './twcc.ts';
 
 /**
  * What the fan-out benchmarks share: a recorded stream, its real-time replay into a router, and
@@ -130,57 +131,57 @@ export async function replay(router: Router, rec: Recording) {
 }
 
 /**
- * A UDP port on loopback that takes the consumers' packets and never reads them: a child
- * process binds it with a small receive buffer, so the kernel queues a few and drops the rest
- * at the socket. A sink that reads (a Node socket) would spend a core of this 2-core machine on
- * receiving and would wake on every packet, which loopback charges partly to the sending worker;
- * a real deployment hands its packets to a NIC instead. Its buffer fills within milliseconds;
- * from then on every packet that reaches it is counted in its drops (/proc/net/udp).
+ * The consumers' receiver: a child process (sink-child.ts) with one UDP port on loopback that
+ * reads every packet and answers each transport as a browser does, with transport-cc feedback
+ * every 50 ms. Without feedback, mediasoup's congestion controller keeps each consumer's packets
+ * in its send history for 60 s (a tree of ~2,800 entries per consumer at this stream's rate),
+ * which made the cost per consumer grow with their number (see the README). It runs apart so
+ * that its reading, on the other core, is not the bench's event loop.
  */
-export class UdpSink {
+export class FeedbackSink {
+  private readonly pending = new Map<number, (arrived: number) => void>();
+  private asked = 0;
+
   private constructor(
     private readonly child: ChildProcess,
     readonly port: number,
-  ) {}
-
-  static async open(): Promise<UdpSink> {
-    const child = spawn(
-      'python3',
-      [
-        '-c',
-        [
-          'import socket, sys',
-          's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
-          's.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)',
-          "s.bind(('127.0.0.1', 0))",
-          'print(s.getsockname()[1], flush=True)',
-          'sys.stdin.read()',
-        ].join('\n'),
-      ],
-      { stdio: ['pipe', 'pipe', 'inherit'] },
-    );
-    const line = await new Promise<string>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('exit', (code) => reject(new Error(`the UDP sink exited (${code})`)));
-      createInterface({ input: child.stdout }).once('line', resolve);
+  ) {
+    child.on('message', (m: SinkReply) => {
+      if ('arrived' in m) {
+        this.pending.get(m.count)?.(m.arrived);
+        this.pending.delete(m.count);
+      }
     });
-    return new UdpSink(child, Number(line));
   }
 
-  /** Packets the full socket dropped so far: once it is full, every packet that reached it. */
-  arrived(): number {
-    const hexPort = `:${this.port.toString(16).toUpperCase().padStart(4, '0')}`;
-    for (const l of readFileSync('/proc/net/udp', 'utf8').split('\n')) {
-      const f = l.trim().split(/\s+/);
-      if (f[1]?.endsWith(hexPort) && f[1].startsWith('0100007F')) {
-        return Number(f.at(-1));
-      }
-    }
-    return NaN;
+  static async open(): Promise<FeedbackSink> {
+    const entry = fileURLToPath(new URL('./sink-child.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), entry], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const port = await new Promise<number>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', (code) => reject(new Error(`the UDP sink exited (${code})`)));
+      child.once('message', (m: SinkReply) => resolve('port' in m ? m.port : NaN));
+    });
+    return new FeedbackSink(child, port);
+  }
+
+  /** Answers `transport`'s packets with feedback sent under `keyBase64`. */
+  add(t: SinkTransport): void {
+    this.child.send({ add: t } satisfies SinkRequest);
+  }
+
+  /** Packets that reached the sink so far. */
+  arrived(): Promise<number> {
+    const count = ++this.asked;
+    return new Promise((resolve) => {
+      this.pending.set(count, resolve);
+      this.child.send({ count } satisfies SinkRequest);
+    });
   }
 
   close(): void {
-    this.child.stdin!.end();
     this.child.kill();
   }
 }
@@ -193,7 +194,7 @@ export class SinkConsumers {
   constructor(
     private readonly router: Router,
     private readonly producerId: string,
-    private readonly sinkPort: number,
+    private readonly sink: FeedbackSink,
   ) {}
 
   get count(): number {
@@ -250,19 +251,25 @@ export class SinkConsumers {
       srtpCryptoSuite: 'AES_CM_128_HMAC_SHA1_80',
     });
     this.transports.push(t);
+    const keyBase64 = randomBytes(30).toString('base64');
     await t.connect({
       ip: '127.0.0.1',
-      port: this.sinkPort,
-      srtpParameters: {
-        cryptoSuite: 'AES_CM_128_HMAC_SHA1_80',
-        keyBase64: randomBytes(30).toString('base64'),
-      },
+      port: this.sink.port,
+      srtpParameters: { cryptoSuite: 'AES_CM_128_HMAC_SHA1_80', keyBase64 },
     });
-    this.consumers.push(
-      await t.consume({
-        producerId: this.producerId,
-        rtpCapabilities: this.router.rtpCapabilities,
-      }),
-    );
+    const consumer = await t.consume({
+      producerId: this.producerId,
+      rtpCapabilities: this.router.rtpCapabilities,
+    });
+    this.consumers.push(consumer);
+    const { headerExtensions = [], encodings = [] } = consumer.rtpParameters;
+    const extensionId = headerExtensions.find((h) => h.uri === TWCC_URI)?.id;
+    if (extensionId === undefined) throw new Error('the consumer has no transport-cc extension');
+    this.sink.add({
+      port: t.tuple.localPort,
+      keyBase64,
+      extensionId,
+      mediaSsrc: encodings[0]!.ssrc!,
+    });
   }
 }

@@ -1,7 +1,7 @@
 import { loadavg } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { App, Producer, Router } from '@parley/server';
-import { replay, SinkConsumers, UdpSink, type Recording } from './sfu-fanout.ts';
+import { replay, SinkConsumers, FeedbackSink, type Recording } from './sfu-fanout.ts';
 import { fmtDec, fmtInt, table } from './stats.ts';
 
 /**
@@ -82,7 +82,7 @@ export async function runScaling(
   o: ScalingOptions,
   out: (s: string) => void,
 ): Promise<ScalingResult[]> {
-  const sink = await UdpSink.open();
+  const sink = await FeedbackSink.open();
   const results: ScalingResult[] = [];
   try {
     for (let run = 1; run <= o.runs; run++) {
@@ -167,7 +167,7 @@ async function measureTopology(
   app: App,
   rec: Recording,
   o: ScalingOptions,
-  sink: UdpSink,
+  sink: FeedbackSink,
   topology: Topology,
   run: number,
 ): Promise<ScalingResult> {
@@ -178,7 +178,7 @@ async function measureTopology(
     {
       router: first.router,
       pid: first.workerPid,
-      consumers: new SinkConsumers(first.router, producerId, sink.port),
+      consumers: new SinkConsumers(first.router, producerId, sink),
     },
   ];
   const routers = [first.router];
@@ -198,7 +198,7 @@ async function measureTopology(
       legs.push({
         router: second.router,
         pid: second.workerPid,
-        consumers: new SinkConsumers(second.router, producerId, sink.port),
+        consumers: new SinkConsumers(second.router, producerId, sink),
       });
     }
     const steps: ScalingStep[] = [];
@@ -232,7 +232,7 @@ async function measureStep(
   app: App,
   producer: Producer,
   legs: Leg[],
-  sink: UdpSink,
+  sink: FeedbackSink,
   rec: Recording,
   windowSec: number,
 ): Promise<ScalingStep> {
@@ -241,17 +241,18 @@ async function measureStep(
   // than the window.
   const snapshot = async () => {
     const before = performance.now();
-    const [workers, sent, stats] = await Promise.all([
+    const [workers, sent, stats, arrived] = await Promise.all([
       app.sfu.cpuTime(),
       Promise.all(legs.map((l) => l.consumers.sentPerConsumer())),
       producer.getStats(),
+      sink.arrived(),
     ]);
     return {
       at: (before + performance.now()) / 2,
       cpuMs: legs.map((l) => workers.find((w) => w.pid === l.pid)?.cpuMs ?? NaN),
       sent,
       received: stats.reduce((s, x) => s + x.packetCount, 0),
-      arrived: sink.arrived(),
+      arrived,
     };
   };
   const s0 = await snapshot();

@@ -3,7 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Page } from 'playwright-core';
 import type { App, Identity, SfuRouter } from '@parley/server';
 import { launchChromium, servePage, type MeetingPageWindow } from './browser.ts';
-import { record, replay, SinkConsumers, UdpSink, type Recording } from './sfu-fanout.ts';
+import { record, replay, SinkConsumers, FeedbackSink, type Recording } from './sfu-fanout.ts';
 import {
   JOIN_CASES,
   joinFigures,
@@ -39,7 +39,8 @@ import { fmtDec, fmtInt, table } from './stats.ts';
  *    DirectTransport consumer), Chromium is closed so that it stops competing for the cores,
  *    and the recording is replayed in real time into a PlainTransport producer. More and more
  *    consumers of it, each on its own PlainTransport with SRTP (WebRTC consumers pay for SRTP
- *    too), send to one local UDP sink (which never reads: see UdpSink) until the worker process
+ *    too), send to one local UDP sink, which answers each transport with transport-cc feedback
+ *    as a browser does (see FeedbackSink), until the worker process
  *    uses 85% of a core, by its own rusage. "forwarded" is what a sample of the consumers sent,
  *    as a share of the stream's packet rate: below 100% the worker no longer keeps up.
  *    mediasoup documents ~500 consumers per worker as a rule of thumb.
@@ -361,17 +362,21 @@ interface Step {
 async function fanOut(app: App, sfuRouter: SfuRouter, rec: Recording, o: SfuBenchOptions) {
   const { router, workerPid } = sfuRouter;
   const source = await replay(router, rec);
-  const sink = await UdpSink.open();
-  const fan = new SinkConsumers(router, source.producer.id, sink.port);
+  const sink = await FeedbackSink.open();
+  const fan = new SinkConsumers(router, source.producer.id, sink);
   // The counters read together and timed at the middle of their requests (see sfu-scaling.ts).
   const snapshot = async () => {
     const before = performance.now();
-    const [workers, sent] = await Promise.all([app.sfu.cpuTime(), fan.sentPerConsumer()]);
+    const [workers, sent, arrived] = await Promise.all([
+      app.sfu.cpuTime(),
+      fan.sentPerConsumer(),
+      sink.arrived(),
+    ]);
     return {
       at: (before + performance.now()) / 2,
       cpuMs: workers.find((w) => w.pid === workerPid)!.cpuMs,
       sent,
-      arrived: sink.arrived(),
+      arrived,
     };
   };
   const rows: Step[] = [];
