@@ -9,6 +9,7 @@ import type {
   PresenceDirectory,
   Requests,
   RoomMirror,
+  UserPeers,
 } from '../core/index.ts';
 import { linkHostOf, type Config } from '../config/index.ts';
 import { rateBudgets } from '../gateway/index.ts';
@@ -23,6 +24,7 @@ import { LinkedBus } from './linked-bus.ts';
 import { NodeLinks } from './links.ts';
 import { RedisMeetingSpan } from './meeting-span.ts';
 import { SharedRateLimiter } from './rate.ts';
+import { RedisUserPeers } from './user-peers.ts';
 import { RedisBus } from './redis-bus.ts';
 import { RedisPlacement } from './redis-placement.ts';
 import { RedisRoomMirror } from './room-mirror.ts';
@@ -78,6 +80,8 @@ export class ClusterNode {
   readonly mirror: RoomMirror;
   /** The cluster as meetings that span its nodes see it; null unless they do (meetingsSpan). */
   readonly span: MeetingSpanPort | null;
+  /** Users' media peers on every node, for the per-user cap across meetings. */
+  readonly userPeers: UserPeers;
   /** Longest a room command waits for a successor while the rooms lease is vacant. */
   readonly vacancyWaitMs: number;
   readonly log: Logger;
@@ -85,6 +89,7 @@ export class ClusterNode {
   private readonly callIndex: RedisCallIndex;
   private readonly rpc: Rpc;
   private readonly keys: Keys;
+  private readonly peerSlots: RedisUserPeers;
   private janitor: Janitor | null = null;
   /** socket.io's adapter over Redis, made when the app asks for it, closed with the node. */
   private socketIo: SocketIoRedis | null = null;
@@ -128,6 +133,9 @@ export class ClusterNode {
     this.span = config.cluster.meetingsSpan
       ? new RedisMeetingSpan(nodeId, redis, keys, this.registry, this.bus, this.rpc)
       : null;
+    this.userPeers = this.peerSlots = new RedisUserPeers(nodeId, redis, keys, log);
+    // Redis may have come back empty: this node's slots are written again.
+    this.registry.onReconnect(() => this.peerSlots.reassert());
     this.vacancyWaitMs = 2 * config.cluster.heartbeatMs + config.cluster.nodeTtlMs;
   }
 
@@ -185,6 +193,8 @@ export class ClusterNode {
 
   /** The cluster took this node for dead: it drops its calls and clients (see fence). */
   fence(parts: Omit<Fenced, 'log'>): void {
+    // The janitor removed this node's peer slots; its peers still hold them until they go.
+    this.peerSlots.reassert();
     fence({ ...parts, log: this.log });
   }
 
@@ -220,6 +230,7 @@ export class ClusterNode {
   /** Leaves the cluster: stops the janitor and heartbeat, fails pending requests, disconnects. */
   async close(): Promise<void> {
     await this.janitor?.stop();
+    await this.peerSlots.close();
     await this.registry.stop();
     this.rate.close();
     this.rpc.close();
