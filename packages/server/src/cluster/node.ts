@@ -171,6 +171,7 @@ export class ClusterNode {
       throw err;
     }
     const node = new ClusterNode(o, redis, sub, pub, links);
+    await node.peerSlots.forget();
     await node.registry.start();
     return node;
   }
@@ -230,7 +231,7 @@ export class ClusterNode {
   /** Leaves the cluster: stops the janitor and heartbeat, fails pending requests, disconnects. */
   async close(): Promise<void> {
     await this.janitor?.stop();
-    await this.peerSlots.close();
+    await this.peerSlots.forget();
     await this.registry.stop();
     this.rate.close();
     this.rpc.close();

@@ -73,7 +73,7 @@ test("a dead node's slots count no more, and the janitor removes them", async ()
   assert.equal(await redis.exists(keys.nodeUserPeers('d3')), 0);
 });
 
-test('a node writes its slots again after they were lost, and removes them when it stops', async () => {
+test('a node writes its slots again after they were lost, and removes them when it stops or starts', async () => {
   const a = await node('a4');
   assert.equal(await a.take('eve', 5, 0), true);
   assert.equal(await a.take('eve', 5, 0), true);
@@ -84,7 +84,7 @@ test('a node writes its slots again after they were lost, and removes them when 
   a.reassert();
   assert.deepEqual(await fields('eve'), { a4: '2' });
   assert.deepEqual(await fields('fay'), { a4: '1' });
-  await a.close();
+  await a.forget();
   assert.deepEqual(await fields('eve'), {});
   assert.equal(await redis.exists(keys.nodeUserPeers('a4')), 0);
 });

@@ -67,7 +67,7 @@ export async function forgetNodePeers(redis: Redis, keys: Keys, node: string): P
  * reads the other live nodes' fields and writes its own in one Lua script, so that joins on two
  * nodes at once cannot both pass the cap. A dead node's fields stop counting once its liveness
  * key expires and are removed by the janitor (through the node's set of users); a node that
- * stops or was taken for dead removes or rewrites its own.
+ * starts or stops removes its own, and one taken for dead writes them again.
  *
  * A slot is counted here from the moment it is asked for, so that what this node writes (in the
  * order it sends, on one connection) always includes takes still in flight; a refused take then
@@ -130,8 +130,11 @@ export class RedisUserPeers implements UserPeers {
     );
   }
 
-  /** Removes this node's slots (it stops; its peers are gone). */
-  async close(): Promise<void> {
+  /**
+   * Removes this node's slots: when it starts (a previous run under its id may have left some)
+   * and when it stops (its peers are gone).
+   */
+  async forget(): Promise<void> {
     await this.redis
       .eval(FORGET, 1, ...this.forgetArgs())
       .catch((err: unknown) =>
