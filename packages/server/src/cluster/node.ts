@@ -24,7 +24,6 @@ import { LinkedBus } from './linked-bus.ts';
 import { NodeLinks } from './links.ts';
 import { RedisMeetingSpan } from './meeting-span.ts';
 import { SharedRateLimiter } from './rate.ts';
-import { RedisUserPeers } from './user-peers.ts';
 import { RedisBus } from './redis-bus.ts';
 import { RedisPlacement } from './redis-placement.ts';
 import { RedisRoomMirror } from './room-mirror.ts';
@@ -32,6 +31,7 @@ import { connectRedis, keysFor, openRedis, type Keys } from './redis.ts';
 import { NodeRegistry } from './registry.ts';
 import { Rpc } from './rpc.ts';
 import { socketIoRedis, type SocketIoRedis } from './socket-io-adapter.ts';
+import { RedisUserPeers } from './user-peers.ts';
 
 /** What joining the cluster needs. */
 export interface ClusterOptions {
