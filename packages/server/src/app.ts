@@ -13,7 +13,7 @@ import {
   type Authenticator,
 } from './auth/index.ts';
 import { CallEngine } from './calls/index.ts';
-import { ClusterNode, localPlacement, MemoryBus } from './cluster/index.ts';
+import { ClusterNode, localPlacement, MemoryBus, MemoryUserPeers } from './cluster/index.ts';
 import type { Sender } from './core/index.ts';
 import type { Config } from './config/index.ts';
 import {
@@ -273,6 +273,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     emptyRoomGraceMs: config.sfu.emptyRoomGraceMs,
     consumersPerWorker: config.sfu.consumersPerWorker,
     caps: config.caps,
+    userPeers: cluster?.userPeers ?? new MemoryUserPeers(),
     metrics,
     log,
     onRoomClosed: (id: string) => placement.meetingClosed(id),

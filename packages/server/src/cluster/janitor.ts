@@ -6,6 +6,7 @@ import type { Logger } from '../observability/index.ts';
 import { endSessionsOf, type CallRecordStore, type Db } from '../store/index.ts';
 import type { RedisCallIndex } from './call-index.ts';
 import { forgetNodeMeetings } from './meeting-span.ts';
+import { forgetNodePeers } from './user-peers.ts';
 import type { Keys } from './redis.ts';
 import type { NodeRegistry } from './registry.ts';
 
@@ -35,8 +36,8 @@ export interface JanitorOptions {
  * them wins a lock and: ends the dead node's live calls in the store (node_lost), including
  * those it had listed in the call index but not yet written a row for, and tells the
  * surviving parties, drops the calls from the index and their routes everywhere, removes the
- * node's presence entries and tells every node that those devices are gone (rooms, meetings,
- * calls owned elsewhere react as to a disconnect).
+ * node's presence entries and its users' media peer slots, and tells every node that those
+ * devices are gone (rooms, meetings, calls owned elsewhere react as to a disconnect).
  *
  * A node only judges others after its own connection to Redis has been up for a whole liveness
  * TTL: after an outage, the others need that long to refresh their keys.
@@ -96,6 +97,8 @@ export class Janitor {
     await index.forgetNode(dead);
     // The meetings it served span the other nodes no longer (a no-op when meetings do not span).
     const meetings = await forgetNodeMeetings(redis, keys, dead);
+    // Its media peers count against their users no more (they stopped with its liveness key).
+    const peerUsers = await forgetNodePeers(redis, keys, dead);
     if (lost.length > 0)
       bus.broadcast({ kind: 'unroute', callIds: lost.map((l) => l.start.callId) });
     const gone: Sender[] = devices.map(({ userId, deviceId, clientType, name }) => ({
@@ -148,6 +151,7 @@ export class Janitor {
         devices: devices.length,
         sessions,
         meetings,
+        peerUsers,
       },
       'cleaned up after a dead node',
     );

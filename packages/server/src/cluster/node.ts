@@ -9,6 +9,7 @@ import type {
   PresenceDirectory,
   Requests,
   RoomMirror,
+  UserPeers,
 } from '../core/index.ts';
 import { linkHostOf, type Config } from '../config/index.ts';
 import { rateBudgets } from '../gateway/index.ts';
@@ -30,6 +31,7 @@ import { connectRedis, keysFor, openRedis, type Keys } from './redis.ts';
 import { NodeRegistry } from './registry.ts';
 import { Rpc } from './rpc.ts';
 import { socketIoRedis, type SocketIoRedis } from './socket-io-adapter.ts';
+import { RedisUserPeers } from './user-peers.ts';
 
 /** What joining the cluster needs. */
 export interface ClusterOptions {
@@ -78,6 +80,8 @@ export class ClusterNode {
   readonly mirror: RoomMirror;
   /** The cluster as meetings that span its nodes see it; null unless they do (meetingsSpan). */
   readonly span: MeetingSpanPort | null;
+  /** Users' media peers on every node, for the per-user cap across meetings. */
+  readonly userPeers: UserPeers;
   /** Longest a room command waits for a successor while the rooms lease is vacant. */
   readonly vacancyWaitMs: number;
   readonly log: Logger;
@@ -85,6 +89,7 @@ export class ClusterNode {
   private readonly callIndex: RedisCallIndex;
   private readonly rpc: Rpc;
   private readonly keys: Keys;
+  private readonly peerSlots: RedisUserPeers;
   private janitor: Janitor | null = null;
   /** socket.io's adapter over Redis, made when the app asks for it, closed with the node. */
   private socketIo: SocketIoRedis | null = null;
@@ -128,6 +133,9 @@ export class ClusterNode {
     this.span = config.cluster.meetingsSpan
       ? new RedisMeetingSpan(nodeId, redis, keys, this.registry, this.bus, this.rpc)
       : null;
+    this.userPeers = this.peerSlots = new RedisUserPeers(nodeId, redis, keys, log);
+    // Redis may have come back empty: this node's slots are written again.
+    this.registry.onReconnect(() => this.peerSlots.reassert());
     this.vacancyWaitMs = 2 * config.cluster.heartbeatMs + config.cluster.nodeTtlMs;
   }
 
@@ -163,6 +171,7 @@ export class ClusterNode {
       throw err;
     }
     const node = new ClusterNode(o, redis, sub, pub, links);
+    await node.peerSlots.forget();
     await node.registry.start();
     return node;
   }
@@ -185,6 +194,8 @@ export class ClusterNode {
 
   /** The cluster took this node for dead: it drops its calls and clients (see fence). */
   fence(parts: Omit<Fenced, 'log'>): void {
+    // The janitor removed this node's peer slots; its peers still hold them until they go.
+    this.peerSlots.reassert();
     fence({ ...parts, log: this.log });
   }
 
@@ -220,6 +231,7 @@ export class ClusterNode {
   /** Leaves the cluster: stops the janitor and heartbeat, fails pending requests, disconnects. */
   async close(): Promise<void> {
     await this.janitor?.stop();
+    await this.peerSlots.forget();
     await this.registry.stop();
     this.rate.close();
     this.rpc.close();

@@ -39,6 +39,10 @@ export function keysFor(prefix: string) {
     meetingNodes: (meetingId: string) => `${prefix}:meeting-nodes:${meetingId}`,
     /** node → the meetings whose node sets list it, for cleanup when it dies. */
     nodeMeetings: (nodeId: string) => `${prefix}:node-meetings:${nodeId}`,
+    /** user → node → the user's media peers (slots) on that node, for the per-user cap. */
+    userPeers: (userId: string) => `${prefix}:user-peers:${userId}`,
+    /** node → the users with media peers on it, for cleanup when it dies. */
+    nodeUserPeers: (nodeId: string) => `${prefix}:node-user-peers:${nodeId}`,
     /** A lease one node of the cluster holds at a time (e.g. a webhook endpoint's deliverer). */
     lease: (name: string) => `${prefix}:lease:${name}`,
     /** The last fencing token of a lease (counts its takings). */

@@ -20,6 +20,7 @@ export type { PresenceDirectory, PresenceEntry } from './directory.ts';
 export type { RoomMembership, RoomMirror, RoomPair, RoomSnapshot } from './room-mirror.ts';
 export type { CallRoute } from './call-route.ts';
 export type { Placement } from './placement.ts';
+export type { UserPeers } from './user-peers.ts';
 export type { Owners, CallCommandWithCall } from './owners.ts';
 export type {
   Revocation,

@@ -41,6 +41,8 @@ export class Peer {
     readonly nickname: string,
     /** The meeting's router this peer is on: its transports, producers and consumers. */
     readonly router: Router,
+    /** Called once, when the peer closes (it gives back its user's slot under the peer cap). */
+    private readonly onClose?: () => void,
   ) {}
 
   get userId(): string {
@@ -163,5 +165,6 @@ export class Peer {
     this.isClosed = true;
     for (const { transport } of [...this.transports.values()]) transport.close();
     this.transports.clear();
+    this.onClose?.();
   }
 }

@@ -12,7 +12,14 @@ import {
   type RtcProducerCommand,
   type RtcTransportCommand,
 } from '@parley/protocol';
-import type { Clock, Delivery, MeetingRecords, MeetingSpanPort, Sender } from '../core/index.ts';
+import type {
+  Clock,
+  Delivery,
+  MeetingRecords,
+  MeetingSpanPort,
+  Sender,
+  UserPeers,
+} from '../core/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import type { RtpCapabilities, Router, SfuPool } from '../sfu/index.ts';
@@ -34,6 +41,8 @@ export interface RtcServiceOptions {
   /** Consumers a worker takes before a meeting spreads to another worker. */
   consumersPerWorker: number;
   caps: Pick<Config['caps'], 'peersPerUserPerMeeting' | 'peersPerUser' | 'transportsPerPeer'>;
+  /** Users' peers on every node (this one alone on a single node), for `caps.peersPerUser`. */
+  userPeers: UserPeers;
   /** A meeting's media room closed on this node (cluster mode gives up its claim on it). */
   onRoomClosed?: (meetingId: string) => void;
   /**
@@ -193,37 +202,49 @@ export class RtcService {
 
   /** rtc:join: a new peer for the sender's device; returns the peers already there. */
   async join(sender: Sender, c: RtcJoinCommand): Promise<RtcJoined> {
+    const { userId } = sender;
     let checked = false;
-    for (let attempt = 0; attempt < JOIN_ATTEMPTS; attempt++) {
-      // Checked before a room and its router are opened, so that refused joins open none. A
-      // join into an open room is checked in the room's order alone (below): once is enough on
-      // the way to a first frame.
-      if (!this.rooms.has(c.meetingId)) {
-        if (!checked) await this.access(sender, c.meetingId);
-        checked = true;
-        this.checkPeerCaps(sender.userId);
-      }
-      const room = await this.room(c.meetingId, sender.userId);
-      const joined = await room.run(async () => {
-        if (room.closed) return null;
-        if (room.peerOf(sender.deviceId)) {
-          throw AppError.invalidState('this connection already joined the meeting media');
+    // The user's slot under the peer cap across meetings: taken once, held by the peer once it
+    // exists (and given back when it closes), given back here if the join fails before.
+    let slot = false;
+    try {
+      for (let attempt = 0; attempt < JOIN_ATTEMPTS; attempt++) {
+        // Checked before a room and its router are opened, so that refused joins open none. A
+        // join into an open room is checked in the room's order alone (below): once is enough
+        // on the way to a first frame.
+        if (!this.rooms.has(c.meetingId)) {
+          if (!checked) await this.access(sender, c.meetingId);
+          checked = true;
+          slot ||= await this.takeSlot(userId);
         }
-        // Checked again in the room's order: a REST leave or end may have come in between.
-        const participant = await this.access(sender, c.meetingId);
-        if (room.closed) return null;
-        this.checkPeerCaps(sender.userId, room);
-        const sfu = await room.place();
-        if (!sfu || room.closed) return null;
-        const peer = new Peer(deviceOf(sender), participant.nickname, sfu.router);
-        const peers = [...room.peers.values()].map((p) => p.info());
-        peers.push(...(this.span?.peers(c.meetingId) ?? []));
-        room.add(peer);
-        return { peerId: peer.peerId, peers, activeSpeaker: room.activeSpeaker };
-      });
-      if (joined) return joined;
+        const room = await this.room(c.meetingId, userId);
+        const joined = await room.run(async () => {
+          if (room.closed) return null;
+          if (room.peerOf(sender.deviceId)) {
+            throw AppError.invalidState('this connection already joined the meeting media');
+          }
+          // Checked again in the room's order: a REST leave or end may have come in between.
+          const participant = await this.access(sender, c.meetingId);
+          if (room.closed) return null;
+          this.checkMeetingCap(userId, room);
+          slot ||= await this.takeSlot(userId, room);
+          const sfu = room.closed ? null : await room.place();
+          if (!sfu || room.closed) return null;
+          const peers = [...room.peers.values()].map((p) => p.info());
+          peers.push(...(this.span?.peers(c.meetingId) ?? []));
+          const peer = new Peer(deviceOf(sender), participant.nickname, sfu.router, () =>
+            this.o.userPeers.give(userId),
+          );
+          slot = false;
+          room.add(peer);
+          return { peerId: peer.peerId, peers, activeSpeaker: room.activeSpeaker };
+        });
+        if (joined) return joined;
+      }
+      throw AppError.internal();
+    } finally {
+      if (slot) this.o.userPeers.give(userId);
     }
-    throw AppError.internal();
   }
 
   /**
@@ -324,17 +345,12 @@ export class RtcService {
   }
 
   /**
-   * Refuses one more peer of `userId` (in `room`, or in a room still to be opened) beyond the
-   * caps. In a meeting: the user's peers (on every node of a meeting spanning the cluster).
-   * Across meetings, what a user holds on this node: their peers, and the empty rooms their
-   * joins opened (each keeps a router through its grace period, so join-and-leave cannot pile
-   * them up).
+   * Refuses one more peer of `userId` in `room` beyond the cap of a meeting: the user's peers
+   * there (on every node of a meeting spanning the cluster).
    */
-  private checkPeerCaps(userId: string, room?: Room): void {
-    const { peersPerUserPerMeeting, peersPerUser } = this.o.caps;
-    const inMeeting = room
-      ? room.peersOf(userId).length + this.peersElsewhere(room.meetingId, userId)
-      : 0;
+  private checkMeetingCap(userId: string, room: Room): void {
+    const { peersPerUserPerMeeting } = this.o.caps;
+    const inMeeting = room.peersOf(userId).length + this.peersElsewhere(room.meetingId, userId);
     if (inMeeting >= peersPerUserPerMeeting) {
       throw AppError.limitExceeded(
         `at most ${peersPerUserPerMeeting} connections of one user may join a meeting's media`,
@@ -342,18 +358,29 @@ export class RtcService {
         peersPerUserPerMeeting,
       );
     }
-    let held = 0;
+  }
+
+  /**
+   * Takes a slot for one more peer of `userId` (in `room`, or in a room still to be opened), or
+   * refuses it beyond the cap across meetings: the user's peers and joins under way on every
+   * node of the cluster, and the empty rooms their joins opened on this one (each keeps a router
+   * through its grace period, so join-and-leave cannot pile them up). A room a join of theirs
+   * still under way opened counts twice until its peer is in (a refusal a moment early).
+   */
+  private async takeSlot(userId: string, room?: Room): Promise<true> {
+    const { peersPerUser } = this.o.caps;
+    let opened = 0;
     for (const r of this.rooms.values()) {
-      held +=
-        r.peers.size === 0 ? Number(r.openedBy === userId && r !== room) : r.peersOf(userId).length;
+      opened += Number(r.peers.size === 0 && r.openedBy === userId && r !== room);
     }
-    if (held >= peersPerUser) {
+    if (!(await this.o.userPeers.take(userId, peersPerUser, opened))) {
       throw AppError.limitExceeded(
         `at most ${peersPerUser} connections of one user may be in meetings' media at once`,
         'peersPerUser',
         peersPerUser,
       );
     }
+    return true;
   }
 
   /** The user's peers in a meeting spanning the cluster on its other nodes (0 on one node). */
