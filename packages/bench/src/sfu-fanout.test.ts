@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { pino } from 'pino';
 import { createApp, loadConfig, type PlainTransport } from '@parley/server';
-import { FeedbackSink, isVp8KeyFrameStart, SinkConsumers } from './sfu-fanout.ts';
+import { FeedbackSink, isVp8KeyFrameStart, SinkConsumers, UdpSink } from './sfu-fanout.ts';
 import { TWCC_URI } from './twcc.ts';
 
 /** An RTP packet (optionally with a one-byte header extension block) around a VP8 payload. */
@@ -36,6 +36,25 @@ test('isVp8KeyFrameStart finds the first packet of a key frame, past extensions 
   assert.equal(isVp8KeyFrameStart(rtp([0x90, 0x80, 0x81, 0x23, 0x11])), false);
   assert.equal(isVp8KeyFrameStart(rtp([0x80, 0x80, 0x81, 0x23, 0x10])), false);
   assert.equal(isVp8KeyFrameStart(rtp([0x91, 0x80, 0x81, 0x23, 0x10])), false);
+});
+
+test('UdpSink counts what reaches it once its buffer is full, and never reads', async () => {
+  const sink = await UdpSink.open();
+  const socket = createSocket('udp4');
+  try {
+    assert.equal(await sink.arrived(), 0);
+    const sent = 2000;
+    const payload = Buffer.alloc(1000);
+    for (let i = 0; i < sent; i++) socket.send(payload, sink.port, '127.0.0.1');
+    // Its 64 KiB buffer keeps a few dozen; every later packet is a drop it counts.
+    const deadline = Date.now() + 20_000;
+    while ((await sink.arrived()) < sent - 500 && Date.now() < deadline) await delay(50);
+    const arrived = await sink.arrived();
+    assert.ok(arrived >= sent - 500 && arrived < sent, `${arrived} of ${sent} counted`);
+  } finally {
+    socket.close();
+    sink.close();
+  }
 });
 
 test('FeedbackSink answers each consumer transport with feedback mediasoup accepts', async (t) => {
@@ -105,7 +124,7 @@ test('FeedbackSink answers each consumer transport with feedback mediasoup accep
     producerId: producer.id,
     rtpCapabilities: router.rtpCapabilities,
   });
-  sink.add({
+  sink.answer({
     port: control.tuple.localPort,
     keyBase64: randomBytes(30).toString('base64'),
     extensionId: consumer.rtpParameters.headerExtensions!.find((h) => h.uri === TWCC_URI)!.id,

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Consumer, PlainTransport, Router, RtpParameters } from '@parley/server';
@@ -131,14 +133,99 @@ export async function replay(router: Router, rec: Recording) {
 }
 
 /**
- * The consumers' receiver: a child process (sink-child.ts) with one UDP port on loopback that
- * reads every packet and answers each transport as a browser does, with transport-cc feedback
- * every 50 ms. Without feedback, mediasoup's congestion controller keeps each consumer's packets
- * in its send history for 60 s (a tree of ~2,800 entries per consumer at this stream's rate),
- * which made the cost per consumer grow with their number (see the README). It runs apart so
- * that its reading, on the other core, is not the bench's event loop.
+ * Where the fan-out's consumers send: a UDP port on loopback. Two kinds (`bench-sfu --sink`):
+ * `drop` never reads (UdpSink), `answer` reads and answers as a browser does (FeedbackSink).
  */
-export class FeedbackSink {
+export interface Sink {
+  readonly port: number;
+  /** Packets that reached the sink so far. */
+  arrived(): Promise<number>;
+  /** Answers a consumer's transport, if this sink answers. */
+  answer(t: SinkTransport): void;
+  close(): void;
+}
+
+export type SinkKind = 'drop' | 'answer';
+
+export function openSink(kind: SinkKind): Promise<Sink> {
+  return kind === 'answer' ? FeedbackSink.open() : UdpSink.open();
+}
+
+/**
+ * A UDP port on loopback that takes the consumers' packets and never reads them: a child
+ * process binds it with a small receive buffer, so the kernel queues a few and drops the rest
+ * at the socket. A sink that reads (a Node socket) would spend a core of this 2-core machine on
+ * receiving and would wake on every packet, which loopback charges partly to the sending worker;
+ * a real deployment hands its packets to a NIC instead. Its buffer fills within milliseconds;
+ * from then on every packet that reaches it is counted in its drops (/proc/net/udp). What it
+ * costs in realism: it never answers, so mediasoup's congestion controller keeps each
+ * consumer's packets in its send history for 60 s (FeedbackSink answers instead).
+ */
+export class UdpSink implements Sink {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly port: number,
+  ) {}
+
+  static async open(): Promise<UdpSink> {
+    const child = spawn(
+      'python3',
+      [
+        '-c',
+        [
+          'import socket, sys',
+          's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+          's.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)',
+          "s.bind(('127.0.0.1', 0))",
+          'print(s.getsockname()[1], flush=True)',
+          'sys.stdin.read()',
+        ].join('\n'),
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    const line = await new Promise<string>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', (code) => reject(new Error(`the UDP sink exited (${code})`)));
+      createInterface({ input: child.stdout }).once('line', resolve);
+    });
+    return new UdpSink(child, Number(line));
+  }
+
+  /** Packets the full socket dropped so far: once it is full, every packet that reached it. */
+  arrived(): Promise<number> {
+    return Promise.resolve(this.dropped());
+  }
+
+  /** Nothing: this sink never answers. */
+  answer(): void {}
+
+  private dropped(): number {
+    const hexPort = `:${this.port.toString(16).toUpperCase().padStart(4, '0')}`;
+    for (const l of readFileSync('/proc/net/udp', 'utf8').split('\n')) {
+      const f = l.trim().split(/\s+/);
+      if (f[1]?.endsWith(hexPort) && f[1].startsWith('0100007F')) {
+        return Number(f.at(-1));
+      }
+    }
+    return NaN;
+  }
+
+  close(): void {
+    this.child.stdin!.end();
+    this.child.kill();
+  }
+}
+
+/**
+ * A receiver that answers as a browser does: a child process (sink-child.ts) with one UDP port
+ * on loopback that reads every packet and sends each consumer's transport transport-cc feedback
+ * every 50 ms. Without feedback, mediasoup's congestion controller keeps each consumer's packets
+ * in its send history for 60 s (a tree of ~2,800 entries per consumer at this stream's rate);
+ * with it, the worker pays for the feedback instead, as with browsers. The price on loopback:
+ * reading takes the child about a third of a core at 800 consumers, and each packet that finds
+ * it asleep wakes it, in the sending worker's system time (see the README).
+ */
+export class FeedbackSink implements Sink {
   private readonly pending = new Map<number, (arrived: number) => void>();
   private asked = 0;
 
@@ -167,8 +254,8 @@ export class FeedbackSink {
     return new FeedbackSink(child, port);
   }
 
-  /** Answers `transport`'s packets with feedback sent under `keyBase64`. */
-  add(t: SinkTransport): void {
+  /** Answers `t`'s packets with feedback sent under its key. */
+  answer(t: SinkTransport): void {
     this.child.send({ add: t } satisfies SinkRequest);
   }
 
@@ -194,7 +281,7 @@ export class SinkConsumers {
   constructor(
     private readonly router: Router,
     private readonly producerId: string,
-    private readonly sink: FeedbackSink,
+    private readonly sink: Sink,
   ) {}
 
   get count(): number {
@@ -265,7 +352,7 @@ export class SinkConsumers {
     const { headerExtensions = [], encodings = [] } = consumer.rtpParameters;
     const extensionId = headerExtensions.find((h) => h.uri === TWCC_URI)?.id;
     if (extensionId === undefined) throw new Error('the consumer has no transport-cc extension');
-    this.sink.add({
+    this.sink.answer({
       port: t.tuple.localPort,
       keyBase64,
       extensionId,

@@ -1,7 +1,14 @@
 import { loadavg } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { App, Producer, Router } from '@parley/server';
-import { replay, SinkConsumers, FeedbackSink, type Recording } from './sfu-fanout.ts';
+import {
+  openSink,
+  replay,
+  SinkConsumers,
+  type Recording,
+  type Sink,
+  type SinkKind,
+} from './sfu-fanout.ts';
 import { fmtDec, fmtInt, table } from './stats.ts';
 
 /**
@@ -27,6 +34,8 @@ export interface ScalingOptions {
   maxPerWorker: number;
   /** Seconds of each measurement window. */
   windowSec: number;
+  /** What the consumers send to: see Sink. */
+  sink: SinkKind;
   /** How many times each topology is measured. */
   runs: number;
 }
@@ -82,7 +91,7 @@ export async function runScaling(
   o: ScalingOptions,
   out: (s: string) => void,
 ): Promise<ScalingResult[]> {
-  const sink = await FeedbackSink.open();
+  const sink = await openSink(o.sink);
   const results: ScalingResult[] = [];
   try {
     for (let run = 1; run <= o.runs; run++) {
@@ -167,7 +176,7 @@ async function measureTopology(
   app: App,
   rec: Recording,
   o: ScalingOptions,
-  sink: FeedbackSink,
+  sink: Sink,
   topology: Topology,
   run: number,
 ): Promise<ScalingResult> {
@@ -232,7 +241,7 @@ async function measureStep(
   app: App,
   producer: Producer,
   legs: Leg[],
-  sink: FeedbackSink,
+  sink: Sink,
   rec: Recording,
   windowSec: number,
 ): Promise<ScalingStep> {

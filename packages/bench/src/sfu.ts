@@ -3,7 +3,14 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Page } from 'playwright-core';
 import type { App, Identity, SfuRouter } from '@parley/server';
 import { launchChromium, servePage, type MeetingPageWindow } from './browser.ts';
-import { record, replay, SinkConsumers, FeedbackSink, type Recording } from './sfu-fanout.ts';
+import {
+  openSink,
+  record,
+  replay,
+  SinkConsumers,
+  type Recording,
+  type SinkKind,
+} from './sfu-fanout.ts';
 import {
   JOIN_CASES,
   joinFigures,
@@ -39,8 +46,9 @@ import { fmtDec, fmtInt, table } from './stats.ts';
  *    DirectTransport consumer), Chromium is closed so that it stops competing for the cores,
  *    and the recording is replayed in real time into a PlainTransport producer. More and more
  *    consumers of it, each on its own PlainTransport with SRTP (WebRTC consumers pay for SRTP
- *    too), send to one local UDP sink, which answers each transport with transport-cc feedback
- *    as a browser does (see FeedbackSink), until the worker process
+ *    too), send to one local UDP sink (`sink`: by default one that never reads, UdpSink; or one
+ *    that answers each transport with transport-cc feedback as a browser does, FeedbackSink)
+ *    until the worker process
  *    uses 85% of a core, by its own rusage. "forwarded" is what a sample of the consumers sent,
  *    as a share of the stream's packet rate: below 100% the worker no longer keeps up.
  *    mediasoup documents ~500 consumers per worker as a rule of thumb.
@@ -57,6 +65,8 @@ export interface SfuBenchOptions {
   maxConsumers: number;
   /** Seconds of each CPU measurement window. */
   windowSec: number;
+  /** What the consumers send to: see Sink. */
+  sink: SinkKind;
   transport: 'ws' | 'socket.io';
   chromium?: string;
   json: boolean;
@@ -292,7 +302,13 @@ async function scaling(
   const results = await runScaling(
     app,
     recording,
-    { step: o.step, maxPerWorker: o.maxConsumers, windowSec: o.windowSec, runs: o.scalingRuns },
+    {
+      step: o.step,
+      maxPerWorker: o.maxConsumers,
+      windowSec: o.windowSec,
+      runs: o.scalingRuns,
+      sink: o.sink,
+    },
     out,
   );
   out(`(load average ${loadavg()[0]!.toFixed(1)} at the end)`);
@@ -362,7 +378,7 @@ interface Step {
 async function fanOut(app: App, sfuRouter: SfuRouter, rec: Recording, o: SfuBenchOptions) {
   const { router, workerPid } = sfuRouter;
   const source = await replay(router, rec);
-  const sink = await FeedbackSink.open();
+  const sink = await openSink(o.sink);
   const fan = new SinkConsumers(router, source.producer.id, sink);
   // The counters read together and timed at the middle of their requests (see sfu-scaling.ts).
   const snapshot = async () => {

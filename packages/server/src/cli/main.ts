@@ -245,6 +245,14 @@ program
       .choices(['ws', 'socket.io'])
       .default('ws'),
   )
+  .addOption(
+    new Option(
+      '--sink <kind>',
+      "the fan-out's receiver: drop (never reads) or answer (reads, and answers each consumer's transport with transport-cc feedback as a browser does)",
+    )
+      .choices(['drop', 'answer'])
+      .default('drop'),
+  )
   .option('--chromium <path>', 'the Chromium binary (default /usr/bin/chromium)')
   .option('--json', 'also print one JSON line with every figure')
   .option(
@@ -266,6 +274,7 @@ program
       maxConsumers: number;
       window: number;
       transport: 'ws' | 'socket.io';
+      sink: 'drop' | 'answer';
       chromium?: string;
       json?: boolean;
       scaling?: number;
@@ -278,6 +287,7 @@ program
         step: opts.step,
         maxConsumers: opts.maxConsumers,
         windowSec: opts.window,
+        sink: opts.sink,
         transport: opts.transport,
         json: opts.json ?? false,
         scalingRuns: opts.scaling ?? 0,
