@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Device, FakeHandler, testFakeParameters } from 'mediasoup-client';
 import type { RtcEvent } from '@parley/protocol';
-import { FakeServer, fakeSignaling } from '../../test/fake-server.ts';
+import { FakeError, FakeServer, fakeSignaling, type Handler } from '../../test/fake-server.ts';
 import { RestApi } from '../rest.ts';
 import { Meeting, type MeetingEvents } from './meeting.ts';
 
@@ -185,6 +185,61 @@ describe('Meeting on mediasoup-client', () => {
     });
     await meeting.join();
     assert.equal(meeting.activeSpeaker, 'bo-peer');
+  });
+
+  test('join asks for every producer already published at once', async () => {
+    const { server, meeting, events } = await setup();
+    // The answers wait until both requests are in: one at a time, the join would time out.
+    const consume = server.handlers.get('rtc:consume')!;
+    let both: () => void = () => undefined;
+    const bothIn = new Promise<void>((r) => (both = r));
+    let asked = 0;
+    server.on('rtc:consume', async (d) => {
+      if (++asked === 2) both();
+      await bothIn;
+      return consume(d);
+    });
+    await meeting.join();
+    assert.deepEqual(events(), ['peerJoined', 'trackAdded', 'trackAdded', 'activeSpeaker']);
+    assert.equal(meeting.peers.get('ana-peer')!.tracks.size, 2);
+  });
+
+  test('a producer that closes while the join receives it is skipped; the rest is received', async () => {
+    const { server, meeting, events, push } = await setup();
+    const consume = server.handlers.get('rtc:consume')!;
+    server.on('rtc:consume', (d) => {
+      if (d.producerId !== 'ana-cam') return consume(d);
+      push({ type: 'rtc:producerClosed', producerId: 'ana-cam', peerId: 'ana-peer' });
+      throw new FakeError('not_found', 'producer not found');
+    });
+    await meeting.join();
+    assert.deepEqual(events(), ['peerJoined', 'trackAdded', 'activeSpeaker']);
+    assert.deepEqual([...meeting.peers.get('ana-peer')!.tracks.keys()], ['ana-mic']);
+  });
+
+  test('a pause or a close told while a consumer is made applies to its track', async () => {
+    const { server, meeting, events, push } = await setup();
+    const consume = server.handlers.get('rtc:consume')!;
+    const producerOf = new Map<string, string>();
+    server.on('rtc:consume', (d) => {
+      const params = consume(d) as { id: string };
+      producerOf.set(params.id, d.producerId as string);
+      return params;
+    });
+    // Told after rtc:consume's answer, before the track is there to take it.
+    const resume: Handler = (d) => {
+      const producerId = producerOf.get(d.consumerId as string)!;
+      if (producerId === 'ana-mic') {
+        push({ type: 'rtc:producerPaused', producerId, peerId: 'ana-peer' });
+      } else push({ type: 'rtc:producerClosed', producerId, peerId: 'ana-peer' });
+      return { consumerId: d.consumerId };
+    };
+    server.on('rtc:resumeConsumer', resume);
+    await meeting.join();
+    assert.deepEqual(events(), ['peerJoined', 'trackAdded', 'activeSpeaker']);
+    const tracks = meeting.peers.get('ana-peer')!.tracks;
+    assert.deepEqual([...tracks.keys()], ['ana-mic']);
+    assert.equal(tracks.get('ana-mic')!.paused, true);
   });
 
   test('a lost session rebuilds the media; the end closes it', async () => {
