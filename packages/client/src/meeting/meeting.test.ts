@@ -242,6 +242,19 @@ describe('Meeting on mediasoup-client', () => {
     assert.equal(tracks.get('ana-mic')!.paused, true);
   });
 
+  test('a join that fails half-way leaves the media, so that the next one is not refused', async () => {
+    const { server, meeting } = await setup();
+    server.on('rtc:createTransport', () => {
+      throw new FakeError('internal', 'no transport');
+    });
+    await assert.rejects(meeting.join(), /no transport/);
+    assert.deepEqual(
+      server.all('rtc:leave').map((f) => f.data),
+      [{ meetingId: MID }],
+    );
+    assert.equal(meeting.active, false);
+  });
+
   test('a lost session rebuilds the media; the end closes it', async () => {
     const { server, signaling, meeting, events, push } = await setup();
     await meeting.join();

@@ -158,7 +158,14 @@ export class Meeting extends Emitter<MeetingEvents> {
   async join(): Promise<void> {
     await this.o.rest.joinMeeting(this.meetingId, this.o.nickname);
     this.iceServers = await this.o.rest.meetingIceServers(this.meetingId);
-    await this.serial(() => this.enter());
+    try {
+      await this.serial(() => this.enter());
+    } catch (err) {
+      // Half in, the SFU may hold a peer of this device, which refuses the next rtc:join of
+      // this connection ('already joined'), and this object would follow the meeting for no one.
+      await this.leave(true);
+      throw err;
+    }
   }
 
   /** Publishes the microphone and the camera (simulcast); resolves with the local stream. */
