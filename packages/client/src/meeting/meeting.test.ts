@@ -255,6 +255,23 @@ describe('Meeting on mediasoup-client', () => {
     assert.equal(meeting.active, false);
   });
 
+  test("a peer that leaves before the join's answer comes is not in the meeting", async () => {
+    const { server, meeting, events, push } = await setup();
+    const join = server.handlers.get('rtc:join')!;
+    server.on('rtc:join', (d) => {
+      // The server's events overtake the answer, whose snapshot still has Ana.
+      push({ type: 'rtc:producerClosed', producerId: 'ana-mic', peerId: 'ana-peer' });
+      push({ type: 'rtc:producerClosed', producerId: 'ana-cam', peerId: 'ana-peer' });
+      push({ type: 'rtc:peerLeft', peerId: 'ana-peer', userId: 'ana' });
+      return join(d);
+    });
+    await meeting.join();
+    assert.deepEqual(events(), []);
+    assert.deepEqual([...meeting.peers.keys()], []);
+    assert.equal(meeting.activeSpeaker, null);
+    assert.equal(server.all('rtc:consume').length, 0);
+  });
+
   test('a lost session rebuilds the media; the end closes it', async () => {
     const { server, signaling, meeting, events, push } = await setup();
     await meeting.join();

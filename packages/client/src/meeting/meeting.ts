@@ -129,6 +129,12 @@ export class Meeting extends Emitter<MeetingEvents> {
   private screen: MediaStream | null = null;
   /** rtc:activeSpeaker events so far: one during rtc:join is newer than its snapshot. */
   private speakerEvents = 0;
+  /**
+   * While rtc:join's answer is on its way, the peers and producers the SFU said went: events
+   * can overtake that answer (the server keeps a connection's answers in order, and the
+   * capabilities' may still be worked out), and its snapshot is older than they are.
+   */
+  private joining: { left: Set<string>; closed: Set<string> } | null = null;
   /** Work on the media runs one step at a time (joins, publishes, consumes). */
   private chain: Promise<unknown> = Promise.resolve();
   private readonly unsubscribe: Array<() => void> = [];
@@ -249,17 +255,27 @@ export class Meeting extends Emitter<MeetingEvents> {
    */
   private async enter(): Promise<void> {
     const events = this.speakerEvents;
-    const [joined] = await Promise.all([this.request<RtcJoined>('rtc:join'), this.loadDevice()]);
+    const early = { left: new Set<string>(), closed: new Set<string>() };
+    this.joining = early;
+    let joined: RtcJoined;
+    try {
+      [joined] = await Promise.all([this.request<RtcJoined>('rtc:join'), this.loadDevice()]);
+    } finally {
+      this.joining = null;
+    }
     this.peerId = joined.peerId;
     // The speaker named before this join (the SFU says so again only when it changes), unless
     // a change came while the answer was on its way.
     if (this.speakerEvents === events) this.activeSpeaker = joined.activeSpeaker?.peerId ?? null;
+    if (this.activeSpeaker && early.left.has(this.activeSpeaker)) this.activeSpeaker = null;
     // Known from the answer on: a peer that leaves, or a producer that pauses or closes, while
     // the transports are made is told by events that must find them.
     const wanted: Wanted[] = [];
     for (const p of joined.peers) {
+      if (early.left.has(p.peerId)) continue;
       this.addPeer(p);
       for (const { id, paused, appData } of p.producers) {
+        if (early.closed.has(id)) continue;
         wanted.push({ producerId: id, peerId: p.peerId, paused, appData });
         this.inFlight.set(id, {});
       }
@@ -477,7 +493,10 @@ export class Meeting extends Emitter<MeetingEvents> {
         return;
       case 'rtc:peerLeft': {
         const peer = this.peers.get(ev.peerId);
-        if (!peer) return;
+        if (!peer) {
+          this.joining?.left.add(ev.peerId);
+          return;
+        }
         for (const producerId of [...peer.tracks.keys()]) this.dropProducer(producerId);
         this.peers.delete(ev.peerId);
         if (this.activeSpeaker === ev.peerId) this.activeSpeaker = null;
@@ -493,6 +512,7 @@ export class Meeting extends Emitter<MeetingEvents> {
       case 'rtc:producerClosed': {
         const pending = this.inFlight.get(ev.producerId);
         if (pending) pending.closed = true;
+        this.joining?.closed.add(ev.producerId);
         this.dropProducer(ev.producerId);
         return;
       }
