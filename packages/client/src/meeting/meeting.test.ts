@@ -204,6 +204,40 @@ describe('Meeting on mediasoup-client', () => {
     assert.equal(meeting.peers.get('ana-peer')!.tracks.size, 2);
   });
 
+  test("a publisher's new producers are asked for together", async () => {
+    const { server, meeting, events, push, kinds } = await setup();
+    await meeting.join();
+    events();
+    const seen = server.received.length;
+    let added = 0;
+    const bothAdded = new Promise<void>((r) =>
+      meeting.on('trackAdded', () => ++added === 2 && r()),
+    );
+    push({ type: 'rtc:peerJoined', peerId: 'bo-peer', userId: 'bo', nickname: 'Bo' });
+    kinds.set('bo-mic', 'audio');
+    for (const [id, source] of [
+      ['bo-mic', 'mic'],
+      ['bo-cam', 'camera'],
+    ] as const) {
+      push({
+        type: 'rtc:newProducer',
+        producerId: id,
+        peerId: 'bo-peer',
+        kind: kinds.get(id) ?? 'video',
+        appData: { source },
+        paused: false,
+      });
+    }
+    await bothAdded;
+    assert.deepEqual(events(), ['peerJoined', 'trackAdded', 'trackAdded']);
+    // Both asked for before either is resumed: made in one renegotiation.
+    assert.deepEqual(
+      server.received.slice(seen).map((f) => f.type),
+      ['rtc:consume', 'rtc:consume', 'rtc:resumeConsumer', 'rtc:resumeConsumer'],
+    );
+    assert.deepEqual([...meeting.peers.get('bo-peer')!.tracks.keys()], ['bo-mic', 'bo-cam']);
+  });
+
   test('a producer that closes while the join receives it is skipped; the rest is received', async () => {
     const { server, meeting, events, push } = await setup();
     const consume = server.handlers.get('rtc:consume')!;

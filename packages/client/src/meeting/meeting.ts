@@ -126,6 +126,8 @@ export class Meeting extends Emitter<MeetingEvents> {
   private readonly consumers = new Map<string, { consumer: types.Consumer; remote: RemoteTrack }>();
   /** Producers being received, by id, from the answer that named them to their trackAdded. */
   private readonly inFlight = new Map<string, InFlight>();
+  /** rtc:newProducer's producers that wait for their turn: received together when it comes. */
+  private fresh: Wanted[] = [];
   private screen: MediaStream | null = null;
   /** rtc:activeSpeaker events so far: one during rtc:join is newer than its snapshot. */
   private speakerEvents = 0;
@@ -506,7 +508,10 @@ export class Meeting extends Emitter<MeetingEvents> {
       case 'rtc:newProducer': {
         const { producerId, peerId, paused, appData } = ev;
         this.inFlight.set(producerId, {});
-        void this.serial(() => this.consume([{ producerId, peerId, paused, appData }]));
+        // A publisher's microphone and camera come together: one renegotiation for both.
+        if (this.fresh.push({ producerId, peerId, paused, appData }) === 1) {
+          void this.serial(() => this.consume(this.fresh.splice(0)));
+        }
         return;
       }
       case 'rtc:producerClosed': {
