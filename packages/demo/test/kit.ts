@@ -105,6 +105,8 @@ export async function userContext(demo: Demo): Promise<BrowserContext> {
       }
     };
   });
+  await context.addInitScript({ content: TOASTS });
+  if (process.env.DEMO_TRACE) await context.addInitScript({ content: TRACE });
   return context;
 }
 
@@ -124,8 +126,10 @@ export async function signIn(
   const page = await context.newPage();
   page.on('pageerror', (err) => process.stderr.write(`[${userId}] page error: ${err.message}\n`));
   page.on('console', (m) => {
-    if (m.type() === 'error' || m.type() === 'warning') {
-      process.stderr.write(`[${userId}] console ${m.type()}: ${m.text()}\n`);
+    if (m.type() === 'error' || m.type() === 'warning' || process.env.DEMO_TRACE) {
+      process.stderr.write(
+        `${new Date().toISOString()} [${userId}] console ${m.type()}: ${m.text()}\n`,
+      );
     }
   });
   await page.goto(demo.url);
@@ -233,4 +237,49 @@ export async function answer(page: Page): Promise<void> {
   await page.bringToFront();
   await page.getByTestId('incoming-accept').click();
   await page.getByTestId('call-screen').waitFor(WAIT);
+}
+
+/*
+ * What a page shows the user of an error is a toast, gone after 4 s: a test that waits for a
+ * screen that never comes would otherwise say nothing of why (a failed join). Error toasts go to
+ * the console as errors, so to the test's output; with DEMO_TRACE=1, so do the other toasts and
+ * every signaling frame and REST call of the page, with the time the test saw it (where a slow
+ * step's time goes).
+ */
+const TOASTS = `new MutationObserver((changes) => {
+  for (const c of changes) for (const n of c.addedNodes) {
+    if (n instanceof HTMLElement && n.dataset.testid === 'toast') {
+      const error = n.classList.contains('toast-error');
+      console[error ? 'error' : 'info']('toast: ' + n.textContent);
+    }
+  }
+}).observe(document, { childList: true, subtree: true });`;
+
+const TRACE = `(() => {
+  const cut = (t) => String(t).slice(0, 200);
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(url, protocols) {
+      super(url, protocols);
+      console.debug('ws open');
+      this.addEventListener('message', (e) => console.debug('ws< ' + cut(e.data)));
+      this.addEventListener('close', (e) => console.debug('ws close ' + e.code + ' ' + e.reason));
+    }
+    send(data) {
+      console.debug('ws> ' + cut(data));
+      super.send(data);
+    }
+  };
+  const nativeFetch = window.fetch.bind(window);
+  window.fetch = async (input, init) => {
+    console.debug('fetch> ' + ((init && init.method) || 'GET') + ' ' + String(input));
+    const r = await nativeFetch(input, init);
+    console.debug('fetch< ' + r.status + ' ' + String(input));
+    return r;
+  };
+})();`;
+
+/** With DEMO_TRACE=1: a step of a test, with the time, beside its pages' traces. */
+export function step(what: string): void {
+  if (process.env.DEMO_TRACE) process.stderr.write(`${new Date().toISOString()} ${what}\n`);
 }

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
-import { signIn, startDemo, userContext, WAIT, type Demo } from './kit.ts';
+import { signIn, startDemo, step, userContext, WAIT, type Demo } from './kit.ts';
 
 /**
  * A meeting of three through the demo on the SFU (real mediasoup worker, headless Chromium): the
@@ -49,6 +49,7 @@ async function expectRemoteVideos(page: Page, count: number): Promise<void> {
 
 /** Opens the meeting screen from the lobby and waits for the local camera in its tile. */
 async function enter(page: Page, meetingId?: string): Promise<void> {
+  step(`enter the meeting ${meetingId ?? '(new)'}`);
   await page.bringToFront();
   if (meetingId) {
     await page.getByTestId('meeting-id-input').fill(meetingId);
@@ -57,7 +58,9 @@ async function enter(page: Page, meetingId?: string): Promise<void> {
     await page.getByTestId('meeting-create').click();
   }
   await page.getByTestId('meeting-screen').waitFor(WAIT);
+  step('meeting screen');
   await page.locator('[data-testid=meeting-tile].is-local.has-video').waitFor(WAIT);
+  step('local video');
 }
 
 describe('meetings in the demo', () => {

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Device, FakeHandler, testFakeParameters } from 'mediasoup-client';
 import type { RtcEvent } from '@parley/protocol';
-import { FakeServer, fakeSignaling } from '../../test/fake-server.ts';
+import { FakeError, FakeServer, fakeSignaling, type Handler } from '../../test/fake-server.ts';
 import { RestApi } from '../rest.ts';
 import { Meeting, type MeetingEvents } from './meeting.ts';
 
@@ -185,6 +185,125 @@ describe('Meeting on mediasoup-client', () => {
     });
     await meeting.join();
     assert.equal(meeting.activeSpeaker, 'bo-peer');
+  });
+
+  test('join asks for every producer already published at once', async () => {
+    const { server, meeting, events } = await setup();
+    // The answers wait until both requests are in: one at a time, the join would time out.
+    const consume = server.handlers.get('rtc:consume')!;
+    let both: () => void = () => undefined;
+    const bothIn = new Promise<void>((r) => (both = r));
+    let asked = 0;
+    server.on('rtc:consume', async (d) => {
+      if (++asked === 2) both();
+      await bothIn;
+      return consume(d);
+    });
+    await meeting.join();
+    assert.deepEqual(events(), ['peerJoined', 'trackAdded', 'trackAdded', 'activeSpeaker']);
+    assert.equal(meeting.peers.get('ana-peer')!.tracks.size, 2);
+  });
+
+  test("a publisher's new producers are asked for together", async () => {
+    const { server, meeting, events, push, kinds } = await setup();
+    await meeting.join();
+    events();
+    const seen = server.received.length;
+    let added = 0;
+    const bothAdded = new Promise<void>((r) =>
+      meeting.on('trackAdded', () => ++added === 2 && r()),
+    );
+    push({ type: 'rtc:peerJoined', peerId: 'bo-peer', userId: 'bo', nickname: 'Bo' });
+    kinds.set('bo-mic', 'audio');
+    for (const [id, source] of [
+      ['bo-mic', 'mic'],
+      ['bo-cam', 'camera'],
+    ] as const) {
+      push({
+        type: 'rtc:newProducer',
+        producerId: id,
+        peerId: 'bo-peer',
+        kind: kinds.get(id) ?? 'video',
+        appData: { source },
+        paused: false,
+      });
+    }
+    await bothAdded;
+    assert.deepEqual(events(), ['peerJoined', 'trackAdded', 'trackAdded']);
+    // Both asked for before either is resumed: made in one renegotiation.
+    assert.deepEqual(
+      server.received.slice(seen).map((f) => f.type),
+      ['rtc:consume', 'rtc:consume', 'rtc:resumeConsumer', 'rtc:resumeConsumer'],
+    );
+    assert.deepEqual([...meeting.peers.get('bo-peer')!.tracks.keys()], ['bo-mic', 'bo-cam']);
+  });
+
+  test('a producer that closes while the join receives it is skipped; the rest is received', async () => {
+    const { server, meeting, events, push } = await setup();
+    const consume = server.handlers.get('rtc:consume')!;
+    server.on('rtc:consume', (d) => {
+      if (d.producerId !== 'ana-cam') return consume(d);
+      push({ type: 'rtc:producerClosed', producerId: 'ana-cam', peerId: 'ana-peer' });
+      throw new FakeError('not_found', 'producer not found');
+    });
+    await meeting.join();
+    assert.deepEqual(events(), ['peerJoined', 'trackAdded', 'activeSpeaker']);
+    assert.deepEqual([...meeting.peers.get('ana-peer')!.tracks.keys()], ['ana-mic']);
+  });
+
+  test('a pause or a close told while a consumer is made applies to its track', async () => {
+    const { server, meeting, events, push } = await setup();
+    const consume = server.handlers.get('rtc:consume')!;
+    const producerOf = new Map<string, string>();
+    server.on('rtc:consume', (d) => {
+      const params = consume(d) as { id: string };
+      producerOf.set(params.id, d.producerId as string);
+      return params;
+    });
+    // Told after rtc:consume's answer, before the track is there to take it.
+    const resume: Handler = (d) => {
+      const producerId = producerOf.get(d.consumerId as string)!;
+      if (producerId === 'ana-mic') {
+        push({ type: 'rtc:producerPaused', producerId, peerId: 'ana-peer' });
+      } else push({ type: 'rtc:producerClosed', producerId, peerId: 'ana-peer' });
+      return { consumerId: d.consumerId };
+    };
+    server.on('rtc:resumeConsumer', resume);
+    await meeting.join();
+    assert.deepEqual(events(), ['peerJoined', 'trackAdded', 'activeSpeaker']);
+    const tracks = meeting.peers.get('ana-peer')!.tracks;
+    assert.deepEqual([...tracks.keys()], ['ana-mic']);
+    assert.equal(tracks.get('ana-mic')!.paused, true);
+  });
+
+  test('a join that fails half-way leaves the media, so that the next one is not refused', async () => {
+    const { server, meeting } = await setup();
+    server.on('rtc:createTransport', () => {
+      throw new FakeError('internal', 'no transport');
+    });
+    await assert.rejects(meeting.join(), /no transport/);
+    assert.deepEqual(
+      server.all('rtc:leave').map((f) => f.data),
+      [{ meetingId: MID }],
+    );
+    assert.equal(meeting.active, false);
+  });
+
+  test("a peer that leaves before the join's answer comes is not in the meeting", async () => {
+    const { server, meeting, events, push } = await setup();
+    const join = server.handlers.get('rtc:join')!;
+    server.on('rtc:join', (d) => {
+      // The server's events overtake the answer, whose snapshot still has Ana.
+      push({ type: 'rtc:producerClosed', producerId: 'ana-mic', peerId: 'ana-peer' });
+      push({ type: 'rtc:producerClosed', producerId: 'ana-cam', peerId: 'ana-peer' });
+      push({ type: 'rtc:peerLeft', peerId: 'ana-peer', userId: 'ana' });
+      return join(d);
+    });
+    await meeting.join();
+    assert.deepEqual(events(), []);
+    assert.deepEqual([...meeting.peers.keys()], []);
+    assert.equal(meeting.activeSpeaker, null);
+    assert.equal(server.all('rtc:consume').length, 0);
   });
 
   test('a lost session rebuilds the media; the end closes it', async () => {

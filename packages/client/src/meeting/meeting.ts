@@ -81,6 +81,23 @@ const SIMULCAST: RTCRtpEncodingParameters[] = [
 
 type Data = Record<string, unknown>;
 
+/** A remote producer to receive: from rtc:join's answer, or an rtc:newProducer. */
+interface Wanted {
+  producerId: string;
+  peerId: string;
+  paused: boolean;
+  appData: Data;
+}
+
+/** What rtc:consume answers: what recvTransport.consume() takes, and the producer's state. */
+type ConsumeAnswer = types.ConsumerOptions & { producerPaused?: boolean };
+
+/** What the SFU said of a producer while its consumer was being made (its events had no track). */
+interface InFlight {
+  paused?: boolean;
+  closed?: boolean;
+}
+
 /**
  * A meeting on the SFU with mediasoup-client (specs/meeting-sfu.md, front-end section): join,
  * publish the microphone and a simulcast camera, share the screen, receive every other
@@ -107,9 +124,19 @@ export class Meeting extends Emitter<MeetingEvents> {
   private iceServers: IceServer[] = [];
   private readonly producers = new Map<TrackSource, types.Producer>();
   private readonly consumers = new Map<string, { consumer: types.Consumer; remote: RemoteTrack }>();
+  /** Producers being received, by id, from the answer that named them to their trackAdded. */
+  private readonly inFlight = new Map<string, InFlight>();
+  /** rtc:newProducer's producers that wait for their turn: received together when it comes. */
+  private fresh: Wanted[] = [];
   private screen: MediaStream | null = null;
   /** rtc:activeSpeaker events so far: one during rtc:join is newer than its snapshot. */
   private speakerEvents = 0;
+  /**
+   * While rtc:join's answer is on its way, the peers and producers the SFU said went: events
+   * can overtake that answer (the server keeps a connection's answers in order, and the
+   * capabilities' may still be worked out), and its snapshot is older than they are.
+   */
+  private joining: { left: Set<string>; closed: Set<string> } | null = null;
   /** Work on the media runs one step at a time (joins, publishes, consumes). */
   private chain: Promise<unknown> = Promise.resolve();
   private readonly unsubscribe: Array<() => void> = [];
@@ -139,7 +166,14 @@ export class Meeting extends Emitter<MeetingEvents> {
   async join(): Promise<void> {
     await this.o.rest.joinMeeting(this.meetingId, this.o.nickname);
     this.iceServers = await this.o.rest.meetingIceServers(this.meetingId);
-    await this.serial(() => this.enter());
+    try {
+      await this.serial(() => this.enter());
+    } catch (err) {
+      // Half in, the SFU may hold a peer of this device, which refuses the next rtc:join of
+      // this connection ('already joined'), and this object would follow the meeting for no one.
+      await this.leave(true);
+      throw err;
+    }
   }
 
   /** Publishes the microphone and the camera (simulcast); resolves with the local stream. */
@@ -214,29 +248,56 @@ export class Meeting extends Emitter<MeetingEvents> {
     return this.o.signaling.request<T>(type, { meetingId: this.meetingId, ...data });
   }
 
-  /** rtc:join and the transports; then consumes every producer already there. */
+  /**
+   * rtc:join and the transports; then receives every producer already there. As a good
+   * mediasoup-client app does (the bench page, README "Where a join's time goes"): rtc:join goes
+   * beside the capabilities and device.load (neither needs the other), both transports at once,
+   * every producer at once. One after the other, a third joiner on a loaded machine took over
+   * 90 s to get here, most of it one recv renegotiation per producer.
+   */
   private async enter(): Promise<void> {
-    if (!this.device.loaded) {
-      const { rtpCapabilities } = await this.request<{ rtpCapabilities: types.RtpCapabilities }>(
-        'rtc:getRouterRtpCapabilities',
-      );
-      await this.device.load({ routerRtpCapabilities: rtpCapabilities });
-    }
     const events = this.speakerEvents;
-    const joined = await this.request<RtcJoined>('rtc:join');
+    const early = { left: new Set<string>(), closed: new Set<string>() };
+    this.joining = early;
+    let joined: RtcJoined;
+    try {
+      [joined] = await Promise.all([this.request<RtcJoined>('rtc:join'), this.loadDevice()]);
+    } finally {
+      this.joining = null;
+    }
     this.peerId = joined.peerId;
     // The speaker named before this join (the SFU says so again only when it changes), unless
     // a change came while the answer was on its way.
     if (this.speakerEvents === events) this.activeSpeaker = joined.activeSpeaker?.peerId ?? null;
-    this.send = await this.transport('send');
-    this.recv = await this.transport('recv');
+    if (this.activeSpeaker && early.left.has(this.activeSpeaker)) this.activeSpeaker = null;
+    // Known from the answer on: a peer that leaves, or a producer that pauses or closes, while
+    // the transports are made is told by events that must find them.
+    const wanted: Wanted[] = [];
     for (const p of joined.peers) {
+      if (early.left.has(p.peerId)) continue;
       this.addPeer(p);
-      for (const producer of p.producers) {
-        await this.consume(producer.id, p.peerId, producer.paused, producer.appData);
+      for (const { id, paused, appData } of p.producers) {
+        if (early.closed.has(id)) continue;
+        wanted.push({ producerId: id, peerId: p.peerId, paused, appData });
+        this.inFlight.set(id, {});
       }
     }
+    try {
+      [this.send, this.recv] = await Promise.all([this.transport('send'), this.transport('recv')]);
+    } catch (err) {
+      for (const w of wanted) this.inFlight.delete(w.producerId);
+      throw err;
+    }
+    await this.consume(wanted);
     if (this.activeSpeaker) this.emit('activeSpeaker', { peerId: this.activeSpeaker });
+  }
+
+  private async loadDevice(): Promise<void> {
+    if (this.device.loaded) return;
+    const { rtpCapabilities } = await this.request<{ rtpCapabilities: types.RtpCapabilities }>(
+      'rtc:getRouterRtpCapabilities',
+    );
+    await this.device.load({ routerRtpCapabilities: rtpCapabilities });
   }
 
   private async transport(direction: 'send' | 'recv'): Promise<types.Transport> {
@@ -321,24 +382,71 @@ export class Meeting extends Emitter<MeetingEvents> {
     });
   }
 
-  private async consume(
-    producerId: string,
-    peerId: string,
-    paused: boolean,
-    appData: Data,
-  ): Promise<void> {
-    if (!this.recv || this.closed) return;
-    const params = await this.request<types.ConsumerOptions>('rtc:consume', {
-      producerId,
-      rtpCapabilities: this.device.rtpCapabilities,
+  /**
+   * Receives `wanted`: every rtc:consume at once, then every consumer in the same tick, which
+   * mediasoup-client makes with one renegotiation of the recv transport (the slow step of a
+   * loaded page), each resumed as soon as it is made. A producer that cannot be received (it
+   * closed meanwhile) is skipped with a warning: the others still are.
+   */
+  private async consume(wanted: Wanted[]): Promise<void> {
+    const recv = this.recv;
+    // The records the events of these producers update from now on (or already did).
+    const seen = wanted.map((w) => {
+      const known = this.inFlight.get(w.producerId);
+      if (known) return known;
+      const fresh: InFlight = {};
+      this.inFlight.set(w.producerId, fresh);
+      return fresh;
     });
-    const consumer = await this.recv.consume(params);
-    await this.request('rtc:resumeConsumer', { consumerId: consumer.id });
-    const source = appData.source;
+    try {
+      if (!recv || this.closed) return;
+      const live = wanted.flatMap((w, i) => (seen[i]!.closed ? [] : [{ w, seen: seen[i]! }]));
+      const answers = await Promise.allSettled(
+        live.map(({ w }) =>
+          this.request<ConsumeAnswer>('rtc:consume', {
+            producerId: w.producerId,
+            rtpCapabilities: this.device.rtpCapabilities,
+          }),
+        ),
+      );
+      const made = await Promise.allSettled(
+        answers.flatMap((a, i) =>
+          a.status === 'fulfilled' ? [this.receive(recv, live[i]!.w, a.value, live[i]!.seen)] : [],
+        ),
+      );
+      for (const r of [...answers, ...made]) {
+        if (r.status === 'rejected') console.warn('parley: cannot receive a track', r.reason);
+      }
+    } finally {
+      wanted.forEach((w, i) => {
+        if (this.inFlight.get(w.producerId) === seen[i]) this.inFlight.delete(w.producerId);
+      });
+    }
+  }
+
+  /** Makes, resumes and announces the consumer of one producer (see consume()). */
+  private async receive(
+    recv: types.Transport,
+    w: Wanted,
+    params: ConsumeAnswer,
+    seen: InFlight,
+  ): Promise<void> {
+    const consumer = await recv.consume(params);
+    try {
+      await this.request('rtc:resumeConsumer', { consumerId: consumer.id });
+    } catch (err) {
+      consumer.close();
+      throw err;
+    }
+    if (seen.closed || this.closed || recv.closed) {
+      consumer.close();
+      return;
+    }
+    const source = w.appData.source;
     const remote: RemoteTrack = {
       consumerId: consumer.id,
-      producerId,
-      peerId,
+      producerId: w.producerId,
+      peerId: w.peerId,
       kind: consumer.kind,
       source:
         source === 'screen' || source === 'mic' || source === 'camera'
@@ -347,10 +455,11 @@ export class Meeting extends Emitter<MeetingEvents> {
             ? 'mic'
             : 'camera',
       track: consumer.track,
-      paused,
+      // The latest word: an event after the answer, then the answer, then the announcement.
+      paused: seen.paused ?? params.producerPaused ?? w.paused,
     };
     this.consumers.set(consumer.id, { consumer, remote });
-    this.peers.get(peerId)?.tracks.set(producerId, remote);
+    this.peers.get(w.peerId)?.tracks.set(w.producerId, remote);
     this.emit('trackAdded', remote);
   }
 
@@ -386,23 +495,36 @@ export class Meeting extends Emitter<MeetingEvents> {
         return;
       case 'rtc:peerLeft': {
         const peer = this.peers.get(ev.peerId);
-        if (!peer) return;
+        if (!peer) {
+          this.joining?.left.add(ev.peerId);
+          return;
+        }
         for (const producerId of [...peer.tracks.keys()]) this.dropProducer(producerId);
         this.peers.delete(ev.peerId);
         if (this.activeSpeaker === ev.peerId) this.activeSpeaker = null;
         this.emit('peerLeft', peer);
         return;
       }
-      case 'rtc:newProducer':
-        void this.serial(() => this.consume(ev.producerId, ev.peerId, ev.paused, ev.appData)).catch(
-          (err: unknown) => console.warn('parley: cannot receive a track', err),
-        );
+      case 'rtc:newProducer': {
+        const { producerId, peerId, paused, appData } = ev;
+        this.inFlight.set(producerId, {});
+        // A publisher's microphone and camera come together: one renegotiation for both.
+        if (this.fresh.push({ producerId, peerId, paused, appData }) === 1) {
+          void this.serial(() => this.consume(this.fresh.splice(0)));
+        }
         return;
-      case 'rtc:producerClosed':
+      }
+      case 'rtc:producerClosed': {
+        const pending = this.inFlight.get(ev.producerId);
+        if (pending) pending.closed = true;
+        this.joining?.closed.add(ev.producerId);
         this.dropProducer(ev.producerId);
         return;
+      }
       case 'rtc:producerPaused':
       case 'rtc:producerResumed': {
+        const pending = this.inFlight.get(ev.producerId);
+        if (pending) pending.paused = ev.type === 'rtc:producerPaused';
         const remote = this.peers.get(ev.peerId)?.tracks.get(ev.producerId);
         if (!remote) return;
         remote.paused = ev.type === 'rtc:producerPaused';
@@ -450,6 +572,7 @@ export class Meeting extends Emitter<MeetingEvents> {
   private teardown(): void {
     for (const { remote } of this.consumers.values()) this.emit('trackRemoved', remote);
     this.consumers.clear();
+    for (const pending of this.inFlight.values()) pending.closed = true;
     for (const peer of this.peers.values()) this.emit('peerLeft', peer);
     this.peers.clear();
     this.activeSpeaker = null;
