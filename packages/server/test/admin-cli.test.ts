@@ -4,8 +4,8 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { until, startServer, type Frame, type TestServer } from './harness.ts';
-import { answeredCall, ok } from './store-fault-kit.ts';
+import { ok, until, startServer, type Frame, type TestServer } from './harness.ts';
+import { answeredCall } from './store-fault-kit.ts';
 import { WebhookReceiver } from './webhook-receiver.ts';
 
 /** `npx parley admin …` against a running server, as an operator would type it. */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createApp, type App } from '../src/app.ts';
 import { loadConfig } from '../src/config/index.ts';
 import { createLogger } from '../src/observability/index.ts';
-import { TestClient, type Frame } from './harness.ts';
+import { ok, TestClient } from './harness.ts';
 import { LogCapture, type LogLine } from './log-capture.ts';
 
 /**
@@ -45,12 +45,6 @@ async function connect(userId: string, headers: Record<string, string>): Promise
   const c = await TestClient.open(`${base}?token=${token}`, headers);
   clients.push(c);
   return c;
-}
-
-async function ok(c: TestClient, type: string, data: unknown): Promise<Frame> {
-  const r = await c.request(type, data);
-  assert.equal(r.type, 'ok', `${type}: ${JSON.stringify(r)}`);
-  return r;
 }
 
 const event = (name: string, callId: string) => (l: LogLine) =>

@@ -23,7 +23,7 @@ import {
   waitForPort,
 } from './cluster-harness.ts';
 import { nodeApi, nodeAuth } from './child-nodes.ts';
-import { TestClient, type Frame } from './harness.ts';
+import { of, ok, TestClient, type Frame } from './harness.ts';
 import { createMeeting, joinMeeting } from './meeting-kit.ts';
 
 /**
@@ -31,25 +31,12 @@ import { createMeeting, joinMeeting } from './meeting-kit.ts';
  * Redis restarting under traffic (a redis-server of the test's own, never the machine's).
  */
 
-const of =
-  (type: string, callId: string) =>
-  (f: Frame): boolean =>
-    f.type === type && (f.data?.callId ?? f.data?.record?.callId) === callId;
-
 /** A client of the native dialect on the node at `port`. */
 async function client(port: number, userId: string, opened: TestClient[]): Promise<TestClient> {
   const token = await nodeAuth.mint(userId, { name: userId, grants: ['voice'] });
   const c = await TestClient.open(`ws://127.0.0.1:${port}/ws?token=${token}&clientType=web`);
   opened.push(c);
   return c;
-}
-
-async function ok(c: TestClient, type: string, data: unknown): Promise<Frame> {
-  const r = await c.request(type, data).catch((err: unknown) => {
-    throw new Error(`${type}: ${(err as Error).message}`);
-  });
-  assert.equal(r.type, 'ok', `${type}: ${JSON.stringify(r)}`);
-  return r;
 }
 
 /** A meeting hosted by `host` that `others` joined too (REST on the node at `port`). */

@@ -278,6 +278,21 @@ export async function until<T>(
   }
 }
 
+/** Frames of `type` about call `callId` (the record event carries it inside the record). */
+export const of =
+  (type: string, callId: string) =>
+  (f: Frame): boolean =>
+    f.type === type && (f.data?.callId ?? f.data?.record?.callId) === callId;
+
+/** Sends a native command and asserts that it was taken (a request that fails names it). */
+export async function ok(c: TestClient, type: string, data: unknown): Promise<Frame> {
+  const r = await c.request(type, data).catch((err: unknown) => {
+    throw new Error(`${type}: ${(err as Error).message}`);
+  });
+  assert.equal(r.type, 'ok', `${type}: ${JSON.stringify(r)}`);
+  return r;
+}
+
 /** Nothing has come to any of `clients` that the test has not taken. */
 export async function quiet(...clients: TestClient[]): Promise<void> {
   const rest = await Promise.all(clients.map((c) => c.quiet()));

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { ChildNodes, nodeApi } from './child-nodes.ts';
-import { until, type Frame } from './harness.ts';
+import { of, ok, until, type Frame } from './harness.ts';
 import { createMeeting, joinMeeting } from './meeting-kit.ts';
-import { answeredCall, getJson, of, ok } from './store-fault-kit.ts';
+import { answeredCall, getJson } from './store-fault-kit.ts';
 
 /**
  * kill -9 of a single node mid-call, then a restart on the same data dir: the calls it had

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, TestClient, type Frame, type TestServer } from './harness.ts';
+import { of, startServer, TestClient, type Frame, type TestServer } from './harness.ts';
 
 /**
  * Resumable sessions on the native endpoint (`?resumable=1`, `?resume=<token>`): a device that
@@ -9,11 +9,6 @@ import { startServer, TestClient, type Frame, type TestServer } from './harness.
  */
 
 const GRACE = 800;
-
-const of =
-  (type: string, callId: string) =>
-  (f: Frame): boolean =>
-    f.type === type && (f.data?.callId ?? f.data?.record?.callId) === callId;
 
 describe('resumable sessions', () => {
   let srv: TestServer;

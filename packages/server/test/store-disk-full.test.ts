@@ -1,8 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { until, startServer, type TestServer } from './harness.ts';
-import { answeredCall, fillUp, getJson, of, ok, tinyFilesystem } from './store-fault-kit.ts';
+import { of, ok, until, startServer, type TestServer } from './harness.ts';
+import { answeredCall, fillUp, getJson, tinyFilesystem } from './store-fault-kit.ts';
 
 /**
  * The data dir's disk full (a 4 MB tmpfs filled to the last byte): 30 calls go through, none

@@ -1,4 +1,3 @@
-import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import {
   chownSync,
@@ -12,20 +11,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Frame, TestClient } from './harness.ts';
-
-/** Frames of `type` about call `callId` (the record event carries it inside the record). */
-export const of =
-  (type: string, callId: string) =>
-  (f: Frame): boolean =>
-    f.type === type && (f.data?.callId ?? f.data?.record?.callId) === callId;
-
-/** Sends a native command and asserts that it was taken. */
-export async function ok(c: TestClient, type: string, data: unknown): Promise<Frame> {
-  const r = await c.request(type, data);
-  assert.equal(r.type, 'ok', `${type}: ${JSON.stringify(r)}`);
-  return r;
-}
+import { of, ok, type Frame, type TestClient } from './harness.ts';
 
 /**
  * `caller` calls `calleeId` (the user of `callee`), who answers, and they exchange offer and

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { until, startServer, type TestServer } from './harness.ts';
-import { answeredCall, getJson, of, ok } from './store-fault-kit.ts';
+import { of, ok, until, startServer, type TestServer } from './harness.ts';
+import { answeredCall, getJson } from './store-fault-kit.ts';
 
 /**
  * The SQLite files taken from under a running node. Deleted: the node writes the database back

@@ -5,15 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChildNodes } from './child-nodes.ts';
 import { freePort } from './cluster-harness.ts';
-import {
-  answeredCall,
-  getJson,
-  of,
-  ok,
-  privatePostgres,
-  type PrivatePostgres,
-} from './store-fault-kit.ts';
-import { until } from './harness.ts';
+import { answeredCall, getJson, privatePostgres, type PrivatePostgres } from './store-fault-kit.ts';
+import { of, ok, until } from './harness.ts';
 
 /**
  * A node killed (kill -9) while its PostgreSQL is down: the records it could not write are in

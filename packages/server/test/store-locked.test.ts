@@ -1,16 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { until, startServer, type TestServer } from './harness.ts';
-import {
-  answeredCall,
-  getJson,
-  iceLatency,
-  lockSqlite,
-  of,
-  ok,
-  sample,
-} from './store-fault-kit.ts';
+import { of, ok, until, startServer, type TestServer } from './harness.ts';
+import { answeredCall, getJson, iceLatency, lockSqlite, sample } from './store-fault-kit.ts';
 
 /**
  * SQLite locked by another process for 20 s: the event loop keeps going (relay latency as usual, calls

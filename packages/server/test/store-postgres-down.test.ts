@@ -1,13 +1,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { freePort } from './cluster-harness.ts';
-import { until, startServer, type TestServer } from './harness.ts';
+import { of, ok, until, startServer, type TestServer } from './harness.ts';
 import {
   answeredCall,
   getJson,
   iceLatency,
-  of,
-  ok,
   privatePostgres,
   type PrivatePostgres,
 } from './store-fault-kit.ts';

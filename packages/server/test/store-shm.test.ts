@@ -2,8 +2,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { truncateSync } from 'node:fs';
 import { join } from 'node:path';
-import { until, startServer, type TestServer } from './harness.ts';
-import { answeredCall, getJson, of, ok, sample } from './store-fault-kit.ts';
+import { of, ok, until, startServer, type TestServer } from './harness.ts';
+import { answeredCall, getJson, sample } from './store-fault-kit.ts';
 
 /**
  * The -shm file truncated under a running node: SQLite, which maps it into memory, gets SIGBUS

@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChildNodes } from './child-nodes.ts';
 import { createSchema } from './cluster-harness.ts';
-import { answeredCall, getJson, of, ok } from './store-fault-kit.ts';
+import { answeredCall, getJson } from './store-fault-kit.ts';
 import { WebhookReceiver } from './webhook-receiver.ts';
-import { until } from './harness.ts';
+import { of, ok, until } from './harness.ts';
 
 /**
  * kill -9 of a node between the commit of its events and their delivery: the next run on the

@@ -2,8 +2,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createSchema } from './cluster-harness.ts';
-import { until, startServer, type TestServer } from './harness.ts';
-import { answeredCall, getJson, ok } from './store-fault-kit.ts';
+import { ok, until, startServer, type TestServer } from './harness.ts';
+import { answeredCall, getJson } from './store-fault-kit.ts';
 import { WebhookReceiver, type Delivery } from './webhook-receiver.ts';
 
 /**

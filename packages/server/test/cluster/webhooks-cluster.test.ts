@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { App } from '../../src/app.ts';
 import { startCluster, type ClusterServer } from '../cluster-harness.ts';
-import { answeredCall, ok } from '../store-fault-kit.ts';
+import { answeredCall } from '../store-fault-kit.ts';
 import { WebhookReceiver } from '../webhook-receiver.ts';
-import { until } from '../harness.ts';
+import { ok, until } from '../harness.ts';
 
 /**
  * Webhooks in a three-node cluster: one deliverer for the endpoint cluster-wide (the lease),

@@ -15,8 +15,8 @@ import {
   requireRedis,
   uniqueName,
 } from '../cluster-harness.ts';
-import { until, type TestClient } from '../harness.ts';
-import { answeredCall, ok } from '../store-fault-kit.ts';
+import { ok, until, type TestClient } from '../harness.ts';
+import { answeredCall } from '../store-fault-kit.ts';
 import { WebhookReceiver } from '../webhook-receiver.ts';
 
 /**
