@@ -111,6 +111,12 @@ class PageMeeting {
   readonly events: Array<{ type: string; data: Data }> = [];
   /** Data channel messages received. */
   readonly messages: string[] = [];
+  /**
+   * The dominant speaker this page knows of: rtc:join's answer names the one already chosen,
+   * later ones come as rtc:activeSpeaker (only on a change: a page that joins after the choice,
+   * when it does not change again, never gets that event).
+   */
+  activeSpeaker: string | null = null;
   peerId = '';
   /** When the first join reached each of its steps (performance.now()). */
   readonly marks: Partial<Record<JoinMark, number>> = {};
@@ -150,6 +156,7 @@ class PageMeeting {
     ]) {
       this.sig.on(type, (data) => this.events.push({ type, data }));
     }
+    this.sig.on('rtc:activeSpeaker', (d) => (this.activeSpeaker = d.peerId as string));
     this.sig.on(
       'rtc:newProducer',
       (d) => void this.ready.then(() => this.consume(d.producerId, d.peerId)),
@@ -184,6 +191,7 @@ class PageMeeting {
   private async enter(loaded = Promise.resolve()): Promise<number> {
     let markReady!: () => void;
     this.ready = new Promise((r) => (markReady = r));
+    const speakerEvents = this.events.filter((e) => e.type === 'rtc:activeSpeaker').length;
     const [joined] = await Promise.all([
       this.sig.request('rtc:join', { meetingId: this.o.meetingId }).then((j) => {
         this.mark('joined');
@@ -192,6 +200,10 @@ class PageMeeting {
       loaded,
     ]);
     this.peerId = joined.peerId as string;
+    // The answer's speaker, unless a change came while it was on its way (that one is newer).
+    if (this.events.filter((e) => e.type === 'rtc:activeSpeaker').length === speakerEvents) {
+      this.activeSpeaker = ((joined.activeSpeaker as Data | null)?.peerId as string) ?? null;
+    }
     [this.send, this.recv] = await Promise.all([this.transport('send'), this.transport('recv')]);
     this.mark('transports');
     markReady();

@@ -78,6 +78,8 @@ export interface MeetingPage {
   events: Array<{ type: string; data: Record<string, unknown> }>;
   /** Data channel messages received. */
   messages: string[];
+  /** The dominant speaker's peer id: from rtc:join's answer, then each rtc:activeSpeaker. */
+  activeSpeaker: string | null;
   /** This page's peer id in the meeting (a new one after each rejoin). */
   peerId: string;
   /** How many times the page joined again, by itself, after rtc:mediaReset. */

@@ -4,12 +4,23 @@ import type { PresenceDirectory, PresenceEntry } from '../core/index.ts';
 import type { Keys } from './redis.ts';
 import type { NodeRegistry } from './registry.ts';
 
-/** Drops a device and, when it was the user's last, the user from the user list. */
+/** Adds a device; returns the user's other entries as they were (one step: see add()). */
+const ADD = `
+local before = redis.call('HVALS', KEYS[1])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+redis.call('SADD', KEYS[3], ARGV[4])
+return before`;
+
+/**
+ * Drops a device and, when it was the user's last, the user from the user list; returns
+ * whether it was there and the entries left (one step: see remove()).
+ */
 const REMOVE = `
-redis.call('HDEL', KEYS[1], ARGV[1])
+local had = redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('SREM', KEYS[3], ARGV[3])
 if redis.call('HLEN', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end
-return 1`;
+return {had, redis.call('HVALS', KEYS[1])}`;
 
 const parse = (json: string): PresenceEntry | null => {
   try {
@@ -40,15 +51,36 @@ export class RedisDirectory implements PresenceDirectory {
     registry.onReconnect(() => void this.restore());
   }
 
-  async add(entry: PresenceEntry): Promise<void> {
+  /**
+   * The entries read and the write are one script, so that two first devices of a user that
+   * come at once on two nodes see each other in turn: one counts 1 (its user.online), not both 2.
+   */
+  async add(entry: PresenceEntry): Promise<number> {
     this.local.set(entry.deviceId, entry);
-    await this.write(entry).catch((err: unknown) => this.failed('add', err));
+    const { userId, deviceId } = entry;
+    try {
+      const before = (await this.redis.eval(
+        ADD,
+        3,
+        this.key.presence(userId),
+        this.key.presenceUsers,
+        this.key.nodeDevices(this.nodeId),
+        deviceId,
+        JSON.stringify(entry),
+        userId,
+        `${userId}\0${deviceId}`,
+      )) as string[];
+      return this.live(before).filter((e) => e.deviceId !== deviceId).length + 1;
+    } catch (err) {
+      this.failed('add', err);
+      return this.localDevices(userId).length;
+    }
   }
 
-  async remove(userId: string, deviceId: string): Promise<void> {
-    this.local.delete(deviceId);
-    await this.redis
-      .eval(
+  async remove(userId: string, deviceId: string): Promise<number | null> {
+    const had = this.local.delete(deviceId);
+    try {
+      const [removed, left] = (await this.redis.eval(
         REMOVE,
         3,
         this.key.presence(userId),
@@ -57,20 +89,27 @@ export class RedisDirectory implements PresenceDirectory {
         deviceId,
         userId,
         `${userId}\0${deviceId}`,
-      )
-      .catch((err: unknown) => this.failed('remove', err));
+      )) as [number, string[]];
+      return removed === 1 || had ? this.live(left).length : null;
+    } catch (err) {
+      this.failed('remove', err);
+      return had ? this.localDevices(userId).length : null;
+    }
   }
 
   async devices(userId: string): Promise<PresenceEntry[]> {
-    let all: Record<string, string>;
     try {
-      all = await this.redis.hgetall(this.key.presence(userId));
+      return this.live(await this.redis.hvals(this.key.presence(userId)));
     } catch (err) {
       this.failed('read', err);
-      return [...this.local.values()].filter((e) => e.userId === userId);
+      return this.localDevices(userId);
     }
+  }
+
+  /** The entries of live nodes among `jsons`. */
+  private live(jsons: string[]): PresenceEntry[] {
     const out: PresenceEntry[] = [];
-    for (const json of Object.values(all)) {
+    for (const json of jsons) {
       const e = parse(json);
       if (!e || !this.registry.isAlive(e.nodeId)) continue;
       // This node knows its own devices best (a stale entry may outlive a lost removal).
@@ -78,6 +117,10 @@ export class RedisDirectory implements PresenceDirectory {
       out.push(e);
     }
     return out;
+  }
+
+  private localDevices(userId: string): PresenceEntry[] {
+    return [...this.local.values()].filter((e) => e.userId === userId);
   }
 
   async users(): Promise<Array<{ userId: string; name: string; devices: number }>> {

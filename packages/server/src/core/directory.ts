@@ -13,8 +13,17 @@ export interface PresenceEntry extends DeviceRef {
  * same contract with a TTL refreshed by heartbeat, so a dead node's devices disappear.
  */
 export interface PresenceDirectory {
-  add(entry: PresenceEntry): Promise<void>;
-  remove(userId: string, deviceId: string): Promise<void>;
+  /**
+   * Adds a device; resolves how many live devices its user has with it, counted in the same
+   * step as the add: of two first devices that come at once (on two nodes), one is the first.
+   */
+  add(entry: PresenceEntry): Promise<number>;
+  /**
+   * Removes a device; resolves how many live devices its user has left, counted in the same
+   * step as the removal (of two last devices that go at once, one is the last), or null when
+   * the device was not there.
+   */
+  remove(userId: string, deviceId: string): Promise<number | null>;
   /** Every online device of a user, on any node. */
   devices(userId: string): Promise<PresenceEntry[]>;
   /** Every online user with their nickname (the demo's contact list). */

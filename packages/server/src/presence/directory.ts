@@ -4,17 +4,18 @@ import type { PresenceDirectory, PresenceEntry } from '../core/index.ts';
 export class MemoryDirectory implements PresenceDirectory {
   private readonly byUser = new Map<string, Map<string, PresenceEntry>>();
 
-  add(entry: PresenceEntry): Promise<void> {
+  add(entry: PresenceEntry): Promise<number> {
     let devices = this.byUser.get(entry.userId);
     if (!devices) this.byUser.set(entry.userId, (devices = new Map<string, PresenceEntry>()));
     devices.set(entry.deviceId, entry);
-    return Promise.resolve();
+    return Promise.resolve(devices.size);
   }
 
-  remove(userId: string, deviceId: string): Promise<void> {
+  remove(userId: string, deviceId: string): Promise<number | null> {
     const devices = this.byUser.get(userId);
-    if (devices?.delete(deviceId) && devices.size === 0) this.byUser.delete(userId);
-    return Promise.resolve();
+    if (!devices?.delete(deviceId)) return Promise.resolve(null);
+    if (devices.size === 0) this.byUser.delete(userId);
+    return Promise.resolve(devices.size);
   }
 
   devices(userId: string): Promise<PresenceEntry[]> {

@@ -15,8 +15,8 @@ export function announcingDirectory(
 ): PresenceDirectory {
   return {
     async add(entry) {
-      await inner.add(entry);
-      if ((await inner.devices(entry.userId)).length !== 1) return;
+      const devices = await inner.add(entry);
+      if (devices !== 1) return devices;
       announce({
         type: 'user.online',
         stream: `user:${entry.userId}`,
@@ -28,27 +28,31 @@ export function announcingDirectory(
           clientType: entry.clientType,
         },
       });
+      return devices;
     },
+    // Counted in the same step as the change (see PresenceDirectory): of two first (or last)
+    // devices at once, exactly one announces.
     async remove(userId, deviceId) {
-      const had = (await inner.devices(userId)).some((d) => d.deviceId === deviceId);
-      await inner.remove(userId, deviceId);
-      if (had) await offlineUnlessLeft(userId, deviceId);
+      const left = await inner.remove(userId, deviceId);
+      if (left === 0) offline(userId, deviceId);
+      return left;
     },
     // A dead node's devices: each of its users with no device left anywhere goes offline, once
     // (one janitor cleans up after a node).
     async takeNode(nodeId) {
       const taken = await inner.takeNode(nodeId);
       const lastOf = new Map(taken.map((e) => [e.userId, e.deviceId]));
-      for (const [userId, deviceId] of lastOf) await offlineUnlessLeft(userId, deviceId);
+      for (const [userId, deviceId] of lastOf) {
+        if ((await inner.devices(userId)).length === 0) offline(userId, deviceId);
+      }
       return taken;
     },
     devices: (userId) => inner.devices(userId),
     users: () => inner.users(),
   };
 
-  /** `user.offline` if `userId` has no device left (`deviceId` was the last to go). */
-  async function offlineUnlessLeft(userId: string, deviceId: string): Promise<void> {
-    if ((await inner.devices(userId)).length > 0) return;
+  /** `user.offline`: `deviceId` was the last of `userId`'s devices to go. */
+  function offline(userId: string, deviceId: string): void {
     announce({
       type: 'user.offline',
       stream: `user:${userId}`,

@@ -198,7 +198,7 @@ describe('webhook deliverers across stalls and deaths of child-process nodes', (
       );
     await until('carol and dave online', () =>
       online('carol') && online('dave') ? true : undefined,
-    );
+    ).catch(withLogs);
 
     // The endpoint refuses: the holder tries the calls' first events and keeps them pending.
     receiver.refuse = true;
