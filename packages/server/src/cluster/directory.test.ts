@@ -2,10 +2,10 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import type { PresenceEntry } from '../core/index.ts';
 import { RedisDirectory } from './directory.ts';
 import { deletePrefix, keysFor } from './redis.ts';
 import type { NodeRegistry } from './registry.ts';
+import { presenceEntry as entry } from '../presence/entry.kit.ts';
 
 /** Presence in Redis (real Redis; every node taken for alive). */
 
@@ -19,15 +19,6 @@ const everyoneAlive = { isAlive: () => true, onReconnect: () => {} } as unknown 
 after(async () => {
   await deletePrefix(redis, prefix);
   redis.disconnect();
-});
-
-const entry = (userId: string, deviceId: string, nodeId: string): PresenceEntry => ({
-  userId,
-  deviceId,
-  clientType: 'web',
-  name: userId,
-  nodeId,
-  since: 0,
 });
 
 test('two first devices at once on two nodes count 1 and 2, two last ones at once 1 and 0', async () => {

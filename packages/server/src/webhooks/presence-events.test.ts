@@ -1,17 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { WebhookEvent } from '../core/index.ts';
-import { MemoryDirectory, type PresenceEntry } from '../presence/index.ts';
+import { MemoryDirectory } from '../presence/index.ts';
 import { announcingDirectory } from './presence-events.ts';
-
-const entry = (userId: string, deviceId: string, nodeId: string): PresenceEntry => ({
-  userId,
-  deviceId,
-  clientType: 'web',
-  name: userId,
-  nodeId,
-  since: 0,
-});
+import { presenceEntry as entry } from '../presence/entry.kit.ts';
 
 test('a user online on their first device, offline when their last goes, by disconnect or node death', async () => {
   const got: WebhookEvent[] = [];
