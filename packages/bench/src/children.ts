@@ -2,6 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as delay } from 'node:timers/promises';
 import { NODE_FLAGS } from '@parley/server';
 
 /**
@@ -95,6 +96,22 @@ function childrenMicros(pid: number): number {
   let total = 0;
   for (const c of children.split(' ').filter(Boolean)) total += cpuMicros(Number(c)) ?? 0;
   return total;
+}
+
+/**
+ * Waits until the machine has a core to spare: at most `busyCores` cores' worth of CPU busy over
+ * a 100 ms window (machineMicros), or `maxMs` passed. Resolves how long it waited (ms).
+ */
+export async function settle(busyCores = 1, maxMs = 5_000): Promise<number> {
+  const start = performance.now();
+  let [at, busy] = [start, machineMicros()];
+  while (busy !== undefined && performance.now() - start < maxMs) {
+    await delay(100);
+    const [now, nowBusy] = [performance.now(), machineMicros()!];
+    if ((nowBusy - busy) / ((now - at) * 1_000) <= busyCores) break;
+    [at, busy] = [now, nowBusy];
+  }
+  return performance.now() - start;
 }
 
 /**

@@ -8,7 +8,13 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { pino } from 'pino';
 import { createApp, loadConfig, type PlainTransport } from '@parley/server';
-import { FeedbackSink, isVp8KeyFrameStart, SinkConsumers, UdpSink } from './sfu-fanout.ts';
+import {
+  BROWSER_SRTP,
+  FeedbackSink,
+  isVp8KeyFrameStart,
+  SinkConsumers,
+  UdpSink,
+} from './sfu-fanout.ts';
 import { TWCC_URI } from './twcc.ts';
 
 /** An RTP packet (optionally with a one-byte header extension block) around a VP8 payload. */
@@ -105,20 +111,25 @@ test('FeedbackSink answers each consumer transport with feedback mediasoup accep
     clearInterval(timer);
     udp.close();
   });
-  const fan = new SinkConsumers(router, producer.id, sink);
-  await fan.grow(2, 10_000);
+  // Two consumers in the suite a browser negotiates (the default), one in each other suite.
+  const fans = [
+    new SinkConsumers(router, producer.id, sink),
+    new SinkConsumers(router, producer.id, sink, 'AEAD_AES_128_GCM'),
+    new SinkConsumers(router, producer.id, sink, 'AES_CM_128_HMAC_SHA1_80'),
+  ];
+  await Promise.all(fans.map((f, i) => f.grow(i === 0 ? 2 : 1, 10_000)));
   // The control: a transport whose feedback the sink sends under another key than the one the
   // transport expects, so that mediasoup drops every packet of it.
   const control = await router.createPlainTransport({
     listenIp: '127.0.0.1',
     comedia: false,
     enableSrtp: true,
+    srtpCryptoSuite: BROWSER_SRTP,
   });
-  const keyBase64 = randomBytes(30).toString('base64');
   await control.connect({
     ip: '127.0.0.1',
     port: sink.port,
-    srtpParameters: { cryptoSuite: 'AES_CM_128_HMAC_SHA1_80', keyBase64 },
+    srtpParameters: { cryptoSuite: BROWSER_SRTP, keyBase64: randomBytes(44).toString('base64') },
   });
   const consumer = await control.consume({
     producerId: producer.id,
@@ -126,7 +137,8 @@ test('FeedbackSink answers each consumer transport with feedback mediasoup accep
   });
   sink.answer({
     port: control.tuple.localPort,
-    keyBase64: randomBytes(30).toString('base64'),
+    suite: BROWSER_SRTP,
+    keyBase64: randomBytes(44).toString('base64'),
     extensionId: consumer.rtpParameters.headerExtensions!.find((h) => h.uri === TWCC_URI)!.id,
     mediaSsrc: consumer.rtpParameters.encodings![0]!.ssrc!,
   });
@@ -134,14 +146,12 @@ test('FeedbackSink answers each consumer transport with feedback mediasoup accep
   // towards what the stream wants; without feedback it stays where it started.
   const estimate = async (tr: PlainTransport) =>
     (await tr.getStats())[0]!.availableOutgoingBitrate!;
+  const transports = fans.flatMap((f) => f.transports);
   const deadline = Date.now() + 20_000;
   const answered = async () =>
-    (await Promise.all(fan.transports.map(estimate))).every((b) => b > 900_000);
+    (await Promise.all(transports.map(estimate))).every((b) => b > 900_000);
   while (!(await answered()) && Date.now() < deadline) await delay(100);
-  assert.ok(
-    await answered(),
-    `estimates ${(await Promise.all(fan.transports.map(estimate))).join()}`,
-  );
+  assert.ok(await answered(), `estimates ${(await Promise.all(transports.map(estimate))).join()}`);
   assert.ok((await estimate(control)) <= 600_000, `control ${await estimate(control)}`);
   assert.ok((await sink.arrived()) > 0);
 });

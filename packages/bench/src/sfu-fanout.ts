@@ -8,6 +8,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Consumer, PlainTransport, Router, RtpParameters } from '@parley/server';
 import type { SinkReply, SinkRequest, SinkTransport } from './sink-child.ts';
 import { TWCC_URI } from './twcc.ts';
+import { SUITE_KEYS, type SrtcpSuite } from './srtcp.ts';
 
 /**
  * What the fan-out benchmarks share: a recorded stream, its real-time replay into a router, and
@@ -273,7 +274,17 @@ export class FeedbackSink implements Sink {
   }
 }
 
-/** Consumers of one producer, each on its own PlainTransport sending SRTP to a sink. */
+/**
+ * The SRTP crypto suite Chromium and mediasoup agree on over DTLS (mediasoup's first choice,
+ * which Chromium offers; read from the page's transport stats, `srtpCipher`): what a meeting's
+ * consumers encrypt with, and so the fan-out's by default (`bench-sfu --srtp`).
+ */
+export const BROWSER_SRTP: SrtcpSuite = 'AEAD_AES_256_GCM';
+
+/**
+ * Consumers of one producer, each on its own PlainTransport sending SRTP (in `suite`) to a
+ * sink.
+ */
 export class SinkConsumers {
   readonly transports: PlainTransport[] = [];
   readonly consumers: Consumer[] = [];
@@ -282,6 +293,7 @@ export class SinkConsumers {
     private readonly router: Router,
     private readonly producerId: string,
     private readonly sink: Sink,
+    private readonly suite: SrtcpSuite = BROWSER_SRTP,
   ) {}
 
   get count(): number {
@@ -330,19 +342,21 @@ export class SinkConsumers {
   }
 
   private async add(): Promise<void> {
+    const { suite } = this;
     const t = await this.router.createPlainTransport({
       listenIp: '127.0.0.1',
       rtcpMux: true,
       comedia: false,
       enableSrtp: true,
-      srtpCryptoSuite: 'AES_CM_128_HMAC_SHA1_80',
+      srtpCryptoSuite: suite,
     });
     this.transports.push(t);
-    const keyBase64 = randomBytes(30).toString('base64');
+    const { key, salt } = SUITE_KEYS[suite];
+    const keyBase64 = randomBytes(key + salt).toString('base64');
     await t.connect({
       ip: '127.0.0.1',
       port: this.sink.port,
-      srtpParameters: { cryptoSuite: 'AES_CM_128_HMAC_SHA1_80', keyBase64 },
+      srtpParameters: { cryptoSuite: suite, keyBase64 },
     });
     const consumer = await t.consume({
       producerId: this.producerId,
@@ -354,6 +368,7 @@ export class SinkConsumers {
     if (extensionId === undefined) throw new Error('the consumer has no transport-cc extension');
     this.sink.answer({
       port: t.tuple.localPort,
+      suite,
       keyBase64,
       extensionId,
       mediaSsrc: encodings[0]!.ssrc!,

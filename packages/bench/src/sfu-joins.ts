@@ -54,6 +54,8 @@ export interface JoinSample {
    * node); false when no pipe was needed (same router).
    */
   piped: boolean;
+  /** How long the join waited for a free core before it started (see runSfuBench), ms. */
+  waitedMs: number;
 }
 
 /** One case's figures. */

@@ -10,6 +10,7 @@ import {
   type SinkKind,
 } from './sfu-fanout.ts';
 import { fmtDec, fmtInt, table } from './stats.ts';
+import type { SrtcpSuite } from './srtcp.ts';
 
 /**
  * The scaling run of `parley bench-sfu --scaling`: the largest fan-out of one recorded stream
@@ -36,6 +37,8 @@ export interface ScalingOptions {
   windowSec: number;
   /** What the consumers send to: see Sink. */
   sink: SinkKind;
+  /** The consumers' SRTP crypto suite. */
+  srtp: SrtcpSuite;
   /** How many times each topology is measured. */
   runs: number;
 }
@@ -108,7 +111,7 @@ export async function runScaling(
   } finally {
     sink.close();
   }
-  out(summary(results, rec));
+  out(summary(results, rec, o.srtp));
   return results;
 }
 
@@ -120,7 +123,7 @@ function spread(values: number[], fmt: (x: number) => string): string {
   return v.length === 1 ? fmt(mid) : `${fmt(mid)} (${fmt(v[0]!)}–${fmt(v.at(-1)!)})`;
 }
 
-function summary(results: ScalingResult[], rec: Recording): string {
+function summary(results: ScalingResult[], rec: Recording, srtp: SrtcpSuite): string {
   const runs = new Set(results.map((r) => r.run)).size;
   const median = (v: number[]) => {
     const s = [...v].sort((a, b) => a - b);
@@ -153,7 +156,7 @@ function summary(results: ScalingResult[], rec: Recording): string {
   return (
     `\nscaling run: one recorded VP8 stream (${fmtInt(rec.kbps)} kbit/s, ${fmtInt(rec.pps)} ` +
     `packets/s, key frames at most ${fmtInt(rec.keyFrameGapMs)} ms apart) to PlainTransport ` +
-    `consumers with SRTP; "carried": the largest fan-out measured with every worker below ` +
+    `consumers with SRTP (${srtp}); "carried": the largest fan-out measured with every worker below ` +
     `${CPU_TARGET}% of a core and every consumer forwarding ≥ ${MIN_FORWARDED}% of the stream; ` +
     `"at ${CPU_TARGET}%": from the CPU per packet of the largest step; median (min–max) of ` +
     `${runs} run${runs === 1 ? '' : 's'} (CPU per worker at the carried step; µs over every step):\n` +
@@ -187,7 +190,7 @@ async function measureTopology(
     {
       router: first.router,
       pid: first.workerPid,
-      consumers: new SinkConsumers(first.router, producerId, sink),
+      consumers: new SinkConsumers(first.router, producerId, sink, o.srtp),
     },
   ];
   const routers = [first.router];
@@ -207,7 +210,7 @@ async function measureTopology(
       legs.push({
         router: second.router,
         pid: second.workerPid,
-        consumers: new SinkConsumers(second.router, producerId, sink),
+        consumers: new SinkConsumers(second.router, producerId, sink, o.srtp),
       });
     }
     const steps: ScalingStep[] = [];

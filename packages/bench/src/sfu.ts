@@ -3,6 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Page } from 'playwright-core';
 import type { App, Identity, SfuRouter } from '@parley/server';
 import { launchChromium, servePage, type MeetingPageWindow } from './browser.ts';
+import { settle } from './children.ts';
 import {
   openSink,
   record,
@@ -14,6 +15,7 @@ import {
 import {
   JOIN_CASES,
   joinFigures,
+  pct,
   placementOf,
   stepFigures,
   WorkerFill,
@@ -27,6 +29,7 @@ import {
   type ClusterServices,
   type SfuNodes,
 } from './sfu-nodes.ts';
+import type { SrtcpSuite } from './srtcp.ts';
 import { CPU_TARGET, MIN_FORWARDED, runScaling, type ScalingResult } from './sfu-scaling.ts';
 import { fmtDec, fmtInt, table } from './stats.ts';
 
@@ -41,12 +44,12 @@ import { fmtDec, fmtInt, table } from './stats.ts';
  *    (requestVideoFrameCallback). p50/p95 of that time, and of each step of it (the page's
  *    marks: page/join-marks.ts), for a joiner on the publisher's router, on another worker's
  *    router (piped within the node) and on another node (piped between nodes), in turn
- *    (sfu-joins.ts, sfu-nodes.ts).
+ *    (sfu-joins.ts, sfu-nodes.ts). Each join starts once a core is free (`settle`).
  * 2. Fan-out capacity of one worker: a few seconds of that video's top layer are recorded (a
  *    DirectTransport consumer), Chromium is closed so that it stops competing for the cores,
  *    and the recording is replayed in real time into a PlainTransport producer. More and more
- *    consumers of it, each on its own PlainTransport with SRTP (WebRTC consumers pay for SRTP
- *    too), send to one local UDP sink (`sink`: by default one that never reads, UdpSink; or one
+ *    consumers of it, each on its own PlainTransport with SRTP in a browser's suite (`srtp`:
+ *    WebRTC consumers pay for SRTP too), send to one local UDP sink (`sink`: by default one that never reads, UdpSink; or one
  *    that answers each transport with transport-cc feedback as a browser does, FeedbackSink)
  *    until the worker process
  *    uses 85% of a core, by its own rusage. "forwarded" is what a sample of the consumers sent,
@@ -67,6 +70,8 @@ export interface SfuBenchOptions {
   windowSec: number;
   /** What the consumers send to: see Sink. */
   sink: SinkKind;
+  /** The consumers' SRTP crypto suite (BROWSER_SRTP: what a browser's consumers use). */
+  srtp: SrtcpSuite;
   transport: 'ws' | 'socket.io';
   chromium?: string;
   json: boolean;
@@ -103,13 +108,16 @@ export async function runSfuBench(o: SfuBenchOptions): Promise<void> {
       await page.goto(pages.url);
       await page.waitForFunction(() => typeof window.startMeeting === 'function');
       const token = await app.auth.mint(userId);
+      // A join starts once a core is free: not inside this page's load or the last one's close,
+      // which take more CPU than the join (a renderer each), on this 2-core machine.
+      const waitedMs = await settle();
       const { peerId } = await page.evaluate((opts) => window.startMeeting(opts).join(), {
         server: serverAt(port),
         transport: o.transport,
         token,
         meetingId,
       });
-      return { page, peerId };
+      return { page, peerId, waitedMs };
     };
 
     out(
@@ -173,7 +181,7 @@ interface Published {
 
 /** How phase 1 opens a page that joins through a node's port, and reports progress. */
 interface JoinTools {
-  open(userId: string, port: number): Promise<{ page: Page; peerId: string }>;
+  open(userId: string, port: number): Promise<{ page: Page; peerId: string; waitedMs: number }>;
   progress(s: string): void;
 }
 
@@ -200,7 +208,7 @@ async function measureJoins(
         const node = c === 'other node' ? b! : a;
         if (c === 'other worker') await fill.fill();
         else fill.empty();
-        const { page, peerId } = await t.open(
+        const { page, peerId, waitedMs } = await t.open(
           `viewer-${JOIN_CASES.indexOf(c)}-${i}`,
           c === 'other node' ? nodes.ports.b! : nodes.ports.a,
         );
@@ -214,7 +222,7 @@ async function measureJoins(
         const publisher = homeOf(a, m.meetingId, m.publisher);
         const placed = placementOf(joiner, publisher);
         const piped = placed !== 'same router' && (await pipedHere(node, m, placed));
-        if (i > 0) samples.push({ case: c, ms, marks, placed, piped });
+        if (i > 0) samples.push({ case: c, ms, marks, placed, piped, waitedMs });
         t.progress(
           `${i > 0 ? `join ${i}` : 'warm-up'}, ${c}: first frame after ${fmtInt(ms)} ms; joiner on router ` +
             `${joiner.routerId.slice(0, 8)} (node ${joiner.node}, worker ${joiner.workerPid}), ` +
@@ -264,11 +272,14 @@ function joinTable(samples: JoinSample[], nodes: SfuNodes): string {
     fmtInt(f.max),
   ]);
   const misplaced = samples.filter((s) => s.placed !== s.case);
+  const waited = samples.map((s) => s.waitedMs).sort((a, b) => a - b);
+  const waits = `waited p50 ${fmtInt(pct(waited, 50))} ms, max ${fmtInt(waited.at(-1) ?? NaN)} ms`;
   return (
     `\njoin → first remote video frame (Chromium, 1280x720 simulcast publisher on node A; ` +
     `each case in turn; the publisher's worker filled to its budget of ` +
     `${BENCH_CONSUMER_BUDGET} consumers for "other worker"), ms:\n` +
     table([['joiner', 'placed so', 'video piped', 'p50', 'p95', 'max'], ...rows]) +
+    `\neach join started once no more than one core was busy (${waits})` +
     (misplaced.length > 0
       ? `\nplaced elsewhere than meant (not in the figures): ${misplaced
           .map((s) => `${s.case} → ${s.placed}`)
@@ -308,6 +319,7 @@ async function scaling(
       windowSec: o.windowSec,
       runs: o.scalingRuns,
       sink: o.sink,
+      srtp: o.srtp,
     },
     out,
   );
@@ -324,7 +336,7 @@ async function singleWorker(
 ) {
   out(
     `\nfan-out of one recorded stream (VP8, top layer: ${fmtInt(recording.kbps)} kbit/s, ` +
-      `${fmtInt(recording.pps)} packets/s) to PlainTransport consumers with SRTP, one worker:`,
+      `${fmtInt(recording.pps)} packets/s) to PlainTransport consumers with SRTP (${o.srtp}), one worker:`,
   );
   const rows = await fanOut(app, await app.sfu.createRouter({ bench: true }), recording, o);
   out(
@@ -379,7 +391,7 @@ async function fanOut(app: App, sfuRouter: SfuRouter, rec: Recording, o: SfuBenc
   const { router, workerPid } = sfuRouter;
   const source = await replay(router, rec);
   const sink = await openSink(o.sink);
-  const fan = new SinkConsumers(router, source.producer.id, sink);
+  const fan = new SinkConsumers(router, source.producer.id, sink, o.srtp);
   // The counters read together and timed at the middle of their requests (see sfu-scaling.ts).
   const snapshot = async () => {
     const before = performance.now();

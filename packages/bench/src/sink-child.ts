@@ -1,5 +1,5 @@
 import { createSocket } from 'node:dgram';
-import { SrtcpSender } from './srtcp.ts';
+import { SrtcpSender, type SrtcpSuite } from './srtcp.ts';
 import { TwccReceiver, twccSequence } from './twcc.ts';
 
 /**
@@ -15,6 +15,7 @@ const FEEDBACK_EVERY_MS = 50;
 
 export interface SinkTransport {
   port: number;
+  suite: SrtcpSuite;
   keyBase64: string;
   extensionId: number;
   mediaSsrc: number;
@@ -54,9 +55,9 @@ setInterval(() => {
 
 process.on('message', (m: SinkRequest) => {
   if ('add' in m) {
-    const { port, keyBase64, extensionId, mediaSsrc } = m.add;
+    const { port, suite, keyBase64, extensionId, mediaSsrc } = m.add;
     const twcc = new TwccReceiver(nextSsrc++, mediaSsrc);
-    byPort.set(port, { port, extensionId, srtcp: new SrtcpSender(keyBase64), twcc });
+    byPort.set(port, { port, extensionId, srtcp: new SrtcpSender(keyBase64, suite), twcc });
   } else {
     process.send!({ count: m.count, arrived } satisfies SinkReply);
   }

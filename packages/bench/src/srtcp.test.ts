@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createCipheriv, createHmac } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
 import { deriveKey, SrtcpSender } from './srtcp.ts';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s/g, ''), 'hex');
@@ -42,4 +42,34 @@ test('SrtcpSender encrypts all but the first 8 bytes, appends E|index and an 80-
   assert.deepEqual(first.subarray(rtcp.length + 4), tag);
   // A different index: a different keystream.
   assert.notDeepEqual(second.subarray(8, rtcp.length), first.subarray(8, rtcp.length));
+});
+
+test('SrtcpSender with AEAD_AES_256_GCM: header in the clear, GCM over the rest, tag then E|index (RFC 7714)', () => {
+  const master = Buffer.alloc(44, 9);
+  const sender = new SrtcpSender(master.toString('base64'), 'AEAD_AES_256_GCM');
+  const rtcp = hex('8fcd0005 11223344 55667788 00010003 00000100 d5550000');
+  sender.protect(rtcp);
+  const second = sender.protect(rtcp);
+  assert.equal(second.length, rtcp.length + 16 + 4);
+  assert.deepEqual(second.subarray(0, 8), rtcp.subarray(0, 8));
+  const trailer = second.subarray(rtcp.length + 16);
+  assert.equal(trailer.readUInt32BE(), 0x80000001);
+  // The session key (label 3, 32 bytes) and salt (label 5, 12 bytes) from the 12-byte master
+  // salt; the IV: the salt XOR 00 00 | SSRC | 00 00 | index.
+  const [k, s] = [master.subarray(0, 32), master.subarray(32)];
+  const iv = deriveKey(k, s, 0x05, 12);
+  for (let i = 0; i < 4; i++) iv[2 + i]! ^= rtcp[4 + i]!;
+  iv[11]! ^= 1;
+  const decipher = createDecipheriv('aes-256-gcm', deriveKey(k, s, 0x03, 32), iv);
+  decipher.setAAD(Buffer.concat([rtcp.subarray(0, 8), trailer]));
+  decipher.setAuthTag(second.subarray(rtcp.length, rtcp.length + 16));
+  const clear = Buffer.concat([decipher.update(second.subarray(8, rtcp.length)), decipher.final()]);
+  assert.deepEqual(clear, rtcp.subarray(8));
+});
+
+test('SrtcpSender refuses a key of the wrong length for its suite', () => {
+  assert.throws(
+    () => new SrtcpSender(Buffer.alloc(30).toString('base64'), 'AEAD_AES_256_GCM'),
+    /AEAD_AES_256_GCM takes 44 bytes/,
+  );
 });

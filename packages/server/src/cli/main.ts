@@ -253,6 +253,14 @@ program
       .choices(['drop', 'answer'])
       .default('drop'),
   )
+  .addOption(
+    new Option(
+      '--srtp <suite>',
+      "the fan-out consumers' SRTP crypto suite (by default the one Chromium and mediasoup agree on)",
+    )
+      .choices(['AEAD_AES_256_GCM', 'AEAD_AES_128_GCM', 'AES_CM_128_HMAC_SHA1_80'])
+      .default('AEAD_AES_256_GCM'),
+  )
   .option('--chromium <path>', 'the Chromium binary (default /usr/bin/chromium)')
   .option('--json', 'also print one JSON line with every figure')
   .option(
@@ -275,6 +283,7 @@ program
       window: number;
       transport: 'ws' | 'socket.io';
       sink: 'drop' | 'answer';
+      srtp: 'AEAD_AES_256_GCM' | 'AEAD_AES_128_GCM' | 'AES_CM_128_HMAC_SHA1_80';
       chromium?: string;
       json?: boolean;
       scaling?: number;
@@ -288,6 +297,7 @@ program
         maxConsumers: opts.maxConsumers,
         windowSec: opts.window,
         sink: opts.sink,
+        srtp: opts.srtp,
         transport: opts.transport,
         json: opts.json ?? false,
         scalingRuns: opts.scaling ?? 0,
