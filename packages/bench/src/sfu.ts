@@ -49,12 +49,12 @@ import { fmtDec, fmtInt, table } from './stats.ts';
  *    DirectTransport consumer), Chromium is closed so that it stops competing for the cores,
  *    and the recording is replayed in real time into a PlainTransport producer. More and more
  *    consumers of it, each on its own PlainTransport with SRTP in a browser's suite (`srtp`:
- *    WebRTC consumers pay for SRTP too), send to one local UDP sink (`sink`: by default one that never reads, UdpSink; or one
- *    that answers each transport with transport-cc feedback as a browser does, FeedbackSink)
- *    until the worker process
- *    uses 85% of a core, by its own rusage. "forwarded" is what a sample of the consumers sent,
- *    as a share of the stream's packet rate: below 100% the worker no longer keeps up.
- *    mediasoup documents ~500 consumers per worker as a rule of thumb.
+ *    WebRTC consumers pay for SRTP too), send to one local UDP sink (`sink`: by default one
+ *    that never reads, UdpSink; or one that answers each transport with transport-cc feedback
+ *    as a browser does, FeedbackSink) until the worker process uses 85% of a core, by its own
+ *    rusage. "forwarded" is what a sample of the consumers sent, as a share of the stream's
+ *    packet rate: below 100% the worker no longer keeps up. mediasoup documents ~500 consumers
+ *    per worker as a rule of thumb.
  * 3. With `scaling`, instead of 2: the scaling run (sfu-scaling.ts), the largest fan-out on one
  *    worker, on two workers (pipeToRouter) and on two nodes (a PipeTransport pair), `runs`
  *    times.
