@@ -6,6 +6,7 @@ import type { MediaConstraints, PeerHandlerFactory } from './call/peer-handler.t
 import { Emitter } from './emitter.ts';
 import { ParleyError } from './errors.ts';
 import { Meeting } from './meeting/meeting.ts';
+import { MeetingDevices } from './meeting/devices.ts';
 import { DefaultReconnectPolicy, type ReconnectPolicy } from './reconnect-policy.ts';
 import { RestApi } from './rest.ts';
 import { Signaling, type ConnectionState, type TokenSource } from './signaling.ts';
@@ -85,10 +86,13 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
   private user = '';
   private ice: { servers: IceServer[]; at: number } | null = null;
   private unlisten: (() => void) | null = null;
+  /** The mediasoup-client Device every meeting of this client shares, loaded once. */
+  private readonly devices: MeetingDevices;
 
   constructor(options: ParleyClientOptions) {
     super();
     this.o = options;
+    this.devices = new MeetingDevices(options.meetingDevice);
     const url = (options.url ?? globalThis.location?.origin ?? '').replace(/\/+$/, '');
     if (!url) throw ParleyError.badRequest('url is required outside a browser page');
     this.signaling = new Signaling({
@@ -175,7 +179,7 @@ export class ParleyClient extends Emitter<ParleyClientEvents> {
       signaling: this.signaling,
       rest: this.rest,
       ...(options.nickname ? { nickname: options.nickname } : {}),
-      ...(this.o.meetingDevice ? { device: this.o.meetingDevice } : {}),
+      devices: this.devices,
       ...(this.o.iceTransportPolicy ? { iceTransportPolicy: this.o.iceTransportPolicy } : {}),
     });
     await meeting.join();

@@ -61,6 +61,7 @@ export {
   type RemoteTrack,
   type TrackSource,
 } from './meeting/meeting.ts';
+export { MeetingDevices } from './meeting/devices.ts';
 export {
   Signaling,
   type SignalingEvents,

@@ -4,13 +4,13 @@ import { ParleyError } from './errors.ts';
 import type { ReconnectPolicy } from './reconnect-policy.ts';
 import type { SignalingSocket, SocketFactory } from './socket.ts';
 
-/** Where the signaling connection is. */
 /**
  * The close code of a device an administrator disconnected (docs/protocol.md): it is not
  * reconnected, which would make it a new device of the same user at once.
  */
 const KICKED = 4012;
 
+/** Where the signaling connection is. */
 export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting';
 
 /**

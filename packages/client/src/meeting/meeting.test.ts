@@ -4,6 +4,7 @@ import { Device, FakeHandler, testFakeParameters } from 'mediasoup-client';
 import type { RtcEvent } from '@parley/protocol';
 import { FakeError, FakeServer, fakeSignaling, type Handler } from '../../test/fake-server.ts';
 import { RestApi } from '../rest.ts';
+import { MeetingDevices } from './devices.ts';
 import { Meeting, type MeetingEvents } from './meeting.ts';
 
 /**
@@ -27,7 +28,11 @@ function fakeRest(calls: string[]): RestApi {
   return new RestApi('http://parley.test', () => 'jwt', fetchFn);
 }
 
-async function setup() {
+/** A Device on mediasoup-client's FakeHandler. */
+const fakeDevice = () =>
+  new Device({ handlerFactory: FakeHandler.createFactory(testFakeParameters) });
+
+async function setup(devices = new MeetingDevices(fakeDevice)) {
   const server = new FakeServer();
   const kinds = new Map<string, 'audio' | 'video'>([
     ['ana-mic', 'audio'],
@@ -73,7 +78,7 @@ async function setup() {
     signaling,
     rest: fakeRest(rest),
     nickname: 'Me',
-    device: () => new Device({ handlerFactory: FakeHandler.createFactory(testFakeParameters) }),
+    devices,
   });
   const log: Array<[keyof MeetingEvents, unknown]> = [];
   for (const e of [
@@ -95,6 +100,19 @@ async function setup() {
 }
 
 describe('Meeting on mediasoup-client', () => {
+  test("meetings sharing the client's devices load one Device: the second join loads none", async () => {
+    let made = 0;
+    const devices = new MeetingDevices(() => (made++, fakeDevice()));
+    const first = await setup(devices);
+    await first.meeting.join();
+    const second = await setup(devices);
+    await second.meeting.join();
+    assert.equal(made, 1);
+    // Each still asks its router: one with other capabilities would get a Device of its own.
+    assert.equal(second.server.all('rtc:getRouterRtpCapabilities').length, 1);
+    assert.equal(second.server.all('rtc:consume').length, 2);
+  });
+
   test('join: REST, capabilities, rtc:join, two transports, and everything already published', async () => {
     const { server, meeting, rest, events } = await setup();
     await meeting.join();

@@ -1,9 +1,10 @@
-import { Device, type types } from 'mediasoup-client';
+import type { Device, types } from 'mediasoup-client';
 import type { IceServer, RtcEvent, RtcJoined, ServerEvent } from '@parley/protocol';
 import { Emitter } from '../emitter.ts';
 import { ParleyError } from '../errors.ts';
 import type { RestApi } from '../rest.ts';
 import type { Signaling } from '../signaling.ts';
+import { MeetingDevices } from './devices.ts';
 
 /** What a published or received track is. */
 export type TrackSource = 'camera' | 'mic' | 'screen';
@@ -58,8 +59,8 @@ export interface MeetingOptions {
   rest: RestApi;
   /** The name others see; default: the token's name. */
   nickname?: string;
-  /** mediasoup-client's Device; tests pass one on a FakeHandler. */
-  device?: () => Device;
+  /** The client's loaded mediasoup-client Devices, shared by its meetings (see MeetingDevices). */
+  devices?: MeetingDevices;
   /** `relay`: the transports use TURN candidates only. */
   iceTransportPolicy?: RTCIceTransportPolicy;
 }
@@ -115,7 +116,9 @@ export class Meeting extends Emitter<MeetingEvents> {
    * known from the moment the meeting is joined; null while the SFU has named none.
    */
   activeSpeaker: string | null = null;
-  private device: Device;
+  private readonly devices: MeetingDevices;
+  /** Loaded at each join (rtc:join waits for nothing else to use it). */
+  private device!: Device;
   private local: MediaStream | null = null;
   /** What this device publishes, by source, to publish again after a rebuild. */
   private readonly published = new Map<TrackSource, MediaStreamTrack>();
@@ -145,7 +148,7 @@ export class Meeting extends Emitter<MeetingEvents> {
   constructor(private readonly o: MeetingOptions) {
     super();
     this.meetingId = o.meetingId;
-    this.device = o.device?.() ?? new Device();
+    this.devices = o.devices ?? new MeetingDevices();
     this.unsubscribe.push(
       o.signaling.on('event', (e) => this.onEvent(e)),
       o.signaling.on('sessionLost', () => void this.rebuild()),
@@ -292,12 +295,12 @@ export class Meeting extends Emitter<MeetingEvents> {
     if (this.activeSpeaker) this.emit('activeSpeaker', { peerId: this.activeSpeaker });
   }
 
+  /** The router's capabilities, and a Device loaded with them (the client's, when it has one). */
   private async loadDevice(): Promise<void> {
-    if (this.device.loaded) return;
     const { rtpCapabilities } = await this.request<{ rtpCapabilities: types.RtpCapabilities }>(
       'rtc:getRouterRtpCapabilities',
     );
-    await this.device.load({ routerRtpCapabilities: rtpCapabilities });
+    this.device = await this.devices.device(rtpCapabilities);
   }
 
   private async transport(direction: 'send' | 'recv'): Promise<types.Transport> {
