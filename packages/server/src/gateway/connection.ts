@@ -1,5 +1,3 @@
-import type { Duplex } from 'node:stream';
-import { WebSocket } from 'ws';
 import { AppError, type ServerEvent } from '@parley/protocol';
 import type { Authenticator, TokenRef } from '../auth/index.ts';
 import type { Sender } from '../core/index.ts';
@@ -7,7 +5,8 @@ import type { Config } from '../config/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import type { Decoded, Dialect, WireFrame } from './dialect.ts';
 import { ByteBudget } from './byte-budget.ts';
-import { wsFrame } from './ws-frame.ts';
+import { wsFrame } from './websocket/frames.ts';
+import { WsState, type WsListener, type WsSocket } from './websocket/socket.ts';
 import { pingDue, type HeartbeatTimes } from './heartbeat.ts';
 import { ReplyOrder } from './reply-order.ts';
 import { FloodStrikes } from './flood.ts';
@@ -46,26 +45,6 @@ export const CloseCode = {
  */
 const STALL_BYTES = 64 * 1024;
 
-/** The connection a ws socket carries, for the listeners below (shared, not one per socket). */
-const CONNECTION = Symbol('connection');
-interface CarryingSocket extends WebSocket {
-  [CONNECTION]: Connection;
-}
-
-/*
- * One set of listener functions for every socket (`this` is the socket) rather than closures
- * per connection: an idle connection's cost is mostly what it allocates once and keeps.
- */
-function onWsMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
-  (this as CarryingSocket)[CONNECTION].onMessage(data, isBinary);
-}
-function onWsPong(this: WebSocket): void {
-  (this as CarryingSocket)[CONNECTION].lastSeen = Date.now();
-}
-function onWsError(this: WebSocket, err: Error): void {
-  const conn = (this as CarryingSocket)[CONNECTION];
-  conn.logger.debug({ ...conn.who(), event: 'ws_error', err }, 'socket error');
-}
 /**
  * Connections with frames held for the end of the tick, written by one `nextTick` for all of
  * them (not one callback per connection and tick).
@@ -82,17 +61,11 @@ function flushHeld(): void {
 /** How long a connection closed for a flood may take to send the answers it still owes. */
 const FLUSH_MS = 5000;
 
-const TEXT = { binary: false } as const;
-const BINARY = { binary: true } as const;
-
 /** What a connection needs from the node. */
 export interface ConnectionOptions {
-  ws: WebSocket;
-  /**
-   * The upgraded TCP socket under `ws`; when given, frames are framed here and the frames of
-   * one tick go out in one write.
-   */
-  socket?: Duplex;
+  ws: WsSocket;
+  /** What the socket's end means for the device (the gateway's part). */
+  onClosed: (conn: Connection, code: number) => void;
   sender: Sender;
   /** When the token the connection was opened with expires (epoch ms). */
   expiresAt: number;
@@ -116,7 +89,7 @@ export interface ConnectionOptions {
  * One device's socket: frame size and rate checks, decode through its dialect, dispatch, and
  * encoding of everything sent back. A bad frame gets an error in the dialect; the socket stays.
  */
-export class Connection {
+export class Connection implements WsListener {
   readonly sender: Sender;
   readonly dialect: Dialect;
   /** Last time the peer showed it is alive (message or pong), epoch ms. */
@@ -151,11 +124,20 @@ export class Connection {
     this.credentials = [o.credential];
     this.dialect = o.dialect;
     this.logger = o.log;
-    const ws = o.ws as CarryingSocket;
-    ws[CONNECTION] = this;
-    ws.on('message', onWsMessage);
-    ws.on('pong', onWsPong);
-    ws.on('error', onWsError);
+  }
+
+  // ---- WsListener: what the socket hears
+
+  pong(): void {
+    this.lastSeen = Date.now();
+  }
+
+  closed(code: number): void {
+    this.o.onClosed(this, code);
+  }
+
+  error(err: Error): void {
+    this.logger.debug({ ...this.who(), event: 'ws_error', err }, 'socket error');
   }
 
   /** The fields that name this connection in a log line (made only when a line is written). */
@@ -172,7 +154,7 @@ export class Connection {
 
   /** Whether the socket can still send. */
   get open(): boolean {
-    return this.o.ws.readyState === WebSocket.OPEN;
+    return this.o.ws.state === WsState.Open;
   }
 
   send(frame: WireFrame): void {
@@ -187,16 +169,12 @@ export class Connection {
    */
   write(frame: WireFrame): void {
     const { ws } = this.o;
-    if (ws.readyState !== WebSocket.OPEN) return;
+    if (ws.state !== WsState.Open) return;
     if (ws.bufferedAmount + this.heldBytes > this.o.connections.maxBufferedBytes) {
       this.slowConsumer('overflow');
       return;
     }
     // Bytes are sent as text unless the dialect speaks binary (a JSON frame may be bytes).
-    if (!this.o.socket) {
-      ws.send(frame, this.dialect.binary ? BINARY : TEXT);
-      return;
-    }
     const bytes = wsFrame(frame, this.dialect.binary === true);
     this.heldBytes += bytes.length;
     if (this.heldFirst === null) {
@@ -220,13 +198,13 @@ export class Connection {
     this.heldFirst = this.heldMore = null;
     this.heldBytes = 0;
     // Closed meanwhile: the close frame is out, nothing may follow it.
-    if (first === null || this.o.ws.readyState !== WebSocket.OPEN) return;
-    this.o.socket!.write(more === null ? first : Buffer.concat([first, ...more]));
+    if (first === null || this.o.ws.state !== WsState.Open) return;
+    this.o.ws.socket.write(more === null ? first : Buffer.concat([first, ...more]));
   }
 
   /**
    * Closes a socket whose client does not read. The close frame waits behind the backlog;
-   * ws destroys the socket if the client does not complete the close within 30 s.
+   * the socket is destroyed if the client does not complete the close within 30 s.
    */
   private slowConsumer(reason: 'overflow' | 'stalled'): void {
     this.o.metrics.slowConsumers.labels(reason).inc();
@@ -265,7 +243,7 @@ export class Connection {
       this.terminate();
     } else if (now >= this.expiresAt) {
       this.tokenExpired();
-    } else if (this.o.ws.readyState === WebSocket.OPEN) {
+    } else if (this.o.ws.state === WsState.Open) {
       if (this.stalled(now)) this.slowConsumer('stalled');
       else if (!waiting && pingDue(now, this.pingedAt, beat)) {
         this.pingedAt = now;
@@ -307,8 +285,8 @@ export class Connection {
     }
   }
 
-  /** A frame from the client (called by the socket's shared listener). */
-  onMessage(data: Buffer, isBinary: boolean): void {
+  /** A frame from the client: a view of the bytes read, not kept past this call. */
+  message(data: Buffer, isBinary: boolean): void {
     if (this.flooded) return;
     const now = Date.now();
     this.lastSeen = now;

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
-import type { BlockList } from 'node:net';
+import type { BlockList, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
 import { AppError } from '@parley/protocol';
 import { bearerToken, type Authenticator } from '../auth/index.ts';
 import type { Sender } from '../core/index.ts';
@@ -16,6 +15,8 @@ import type { DeviceConnection, Hub } from './hub.ts';
 import { heartbeatTickMs, sweepHeartbeats } from './heartbeat.ts';
 import { RateLimiter, rateBudgets, type RateCounter } from './rate-limit.ts';
 import { SessionRegistry, type Session, type SessionHandoff } from './sessions.ts';
+import { acceptHandshake } from './websocket/handshake.ts';
+import { WsSocket } from './websocket/socket.ts';
 
 /** A resume that names a session of another node (cluster mode): asks that node for it. */
 export interface RemoteSessions {
@@ -78,11 +79,11 @@ function destroyOnError(this: Duplex): void {
 }
 
 /** Answers an upgrade with an HTTP error and closes the socket once the answer is out. */
-function refuse(socket: Duplex, status: number, text: string): void {
+function refuse(socket: Duplex, status: number, text: string, headers = ''): void {
   if (socket.destroyed || socket.writableEnded) return;
   socket.once('finish', () => socket.destroy());
   socket.end(
-    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`,
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\n${headers}Content-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`,
   );
 }
 
@@ -91,7 +92,8 @@ function refuse(socket: Duplex, status: number, text: string): void {
  * nothing else on a bad token), then registers the device and hands frames to its Connection.
  */
 export class Gateway {
-  private readonly wss: WebSocketServer;
+  /** The largest message a socket reads; a larger one closes it with 1009. */
+  private readonly maxPayload: number;
   /** The per-user message rate, shared with the socket.io endpoint. */
   readonly rate: RateCounter;
   private readonly sweeper: NodeJS.Timeout;
@@ -108,12 +110,8 @@ export class Gateway {
     this.log = o.log.child({ mod: 'gateway' });
     this.proxies = trustedProxies(o.config.server.trustedProxies);
     // Frames between maxFrameBytes and this cap get a typed error and the socket stays open;
-    // only frames above it make ws close with 1009.
-    this.wss = new WebSocketServer({
-      noServer: true,
-      maxPayload: Math.max(16 * limits.maxFrameBytes, 2 * limits.maxChatFrameBytes, 1 << 20),
-      perMessageDeflate: false,
-    });
+    // only frames above it close the socket with 1009.
+    this.maxPayload = Math.max(16 * limits.maxFrameBytes, 2 * limits.maxChatFrameBytes, 1 << 20);
     this.rate = o.rate ?? new RateLimiter(rateBudgets(limits));
     this.sessions = new SessionRegistry({
       nodeId: o.nodeId,
@@ -224,7 +222,6 @@ export class Gateway {
     clearInterval(this.sweeper);
     for (const conn of [...this.o.hub.all()])
       conn.close(CloseCode.GoingAway, 'server shutting down');
-    this.wss.close();
   }
 
   private async upgrade(
@@ -269,58 +266,63 @@ export class Gateway {
     if (!resumed && resumeToken && resumable) {
       resumed = await this.adoptRemote(resumeToken, identity.userId, dialect, received);
     }
+    const handshake = acceptHandshake(req);
+    if (!handshake.ok) {
+      settle();
+      return refuse(socket, handshake.status, handshake.text, handshake.headers);
+    }
     if (!settle()) return;
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const sender: Sender = resumed?.sender ?? {
-        userId: identity.userId,
-        name: identity.name,
-        grants: identity.grants,
-        deviceId: randomUUID(),
-        clientType,
-        client: clientInfo(req, this.proxies),
-      };
-      const session = resumable ? (resumed ?? this.sessions.open(sender, dialect)) : undefined;
-      // ws has its own error handling on the socket from here on.
-      socket.off('error', destroyOnError);
-      const conn = new Connection({
-        ws,
-        socket,
-        sender,
-        expiresAt: identity.expiresAt,
-        credential: identity,
-        auth: this.o.auth,
-        dialect,
-        limits: this.o.config.limits,
-        connections: this.o.config.connections,
-        rate: this.rate,
-        dispatcher: this.o.dispatcher,
-        metrics: this.o.metrics,
-        log: this.log,
-        ...(session ? { output: (frame: WireFrame) => session.output(frame) } : {}),
-      });
-      this.o.metrics.connections.labels(dialect.name).inc();
-      if (dialect.meetingOnly) this.meetingPeer(conn);
-      else if (!resumed) this.online(session ?? conn);
-      session?.attach(conn, resumed !== undefined, received);
-      this.watchClose(ws, conn, session);
-      this.log.info(
-        {
-          ...conn.who(),
-          event: resumed ? 'resumed' : 'connected',
-          clientType: sender.clientType,
-          resumable,
-        },
-        resumed ? 'device resumed' : 'device connected',
-      );
+    socket.write(handshake.response);
+    const ws = new WsSocket(socket as Socket, this.maxPayload);
+    const sender: Sender = resumed?.sender ?? {
+      userId: identity.userId,
+      name: identity.name,
+      grants: identity.grants,
+      deviceId: randomUUID(),
+      clientType,
+      client: clientInfo(req, this.proxies),
+    };
+    const session = resumable ? (resumed ?? this.sessions.open(sender, dialect)) : undefined;
+    const conn = new Connection({
+      ws,
+      onClosed: this.closer(session),
+      sender,
+      expiresAt: identity.expiresAt,
+      credential: identity,
+      auth: this.o.auth,
+      dialect,
+      limits: this.o.config.limits,
+      connections: this.o.config.connections,
+      rate: this.rate,
+      dispatcher: this.o.dispatcher,
+      metrics: this.o.metrics,
+      log: this.log,
+      ...(session ? { output: (frame: WireFrame) => session.output(frame) } : {}),
     });
+    this.o.metrics.connections.labels(dialect.name).inc();
+    if (dialect.meetingOnly) this.meetingPeer(conn);
+    else if (!resumed) this.online(session ?? conn);
+    session?.attach(conn, resumed !== undefined, received);
+    // The WebSocket has its own error handling on the socket from here on.
+    socket.off('error', destroyOnError);
+    ws.start(conn, head);
+    this.log.info(
+      {
+        ...conn.who(),
+        event: resumed ? 'resumed' : 'connected',
+        clientType: sender.clientType,
+        resumable,
+      },
+      resumed ? 'device resumed' : 'device connected',
+    );
   }
 
   /**
    * What the socket's end means for its device. A method of its own so that the listener
-   * closes over these three alone, not over the whole handshake (an idle connection keeps it).
+   * closes over the session alone, not over the whole handshake (an idle connection keeps it).
    */
-  private watchClose(ws: WebSocket, conn: Connection, session: Session | undefined): void {
-    ws.on('close', (code: number) => {
+  private closer(session: Session | undefined): (conn: Connection, code: number) => void {
+    return (conn, code) => {
       const { dialect } = conn;
       this.o.metrics.connections.labels(dialect.name).dec();
       if (dialect.meetingOnly) this.meetingPeerGone(conn);
@@ -330,7 +332,7 @@ export class Gateway {
       else if (session.detach(conn)) {
         this.log.info({ ...conn.who(), event: 'parked' }, 'device awaits its resume');
       }
-    });
+    };
   }
 
   /**

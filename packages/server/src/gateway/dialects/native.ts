@@ -18,6 +18,7 @@ import {
   withLiteral,
 } from '../json.ts';
 import { Candidate, Id, SdpText } from './fields.ts';
+import { IceFrames } from './ice-frame.ts';
 import { rtcDecoders } from './meeting.ts';
 
 /**
@@ -155,6 +156,9 @@ function requestIdOf(raw: unknown): string | undefined {
   return typeof id === 'string' && id.length >= 1 && id.length <= 128 ? id : undefined;
 }
 
+/** Relayed ICE: per message, only the candidate is stringified. */
+const iceFrames = new IceFrames();
+
 /** One event as a native frame. */
 function eventFrame(event: ServerEvent): WireFrame {
   // A relayed SDP goes out as the sender wrote it, copied rather than escaped again (`sdpJson`).
@@ -213,6 +217,7 @@ export const nativeDialect: Dialect = {
     // chat-protobuf devices only.
     if (event.type === 'chat:signal') return null;
     // (JSON leaves out an undefined member.)
+    if (event.type === 'call:ice') return iceFrames.frame(event);
     return eventFrame('origin' in event && event.origin ? { ...event, origin: undefined } : event);
   },
 

@@ -5,7 +5,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import { wsFrame } from './ws-frame.ts';
+import { wsFrame } from './frames.ts';
 
 test('wsFrame: every length encoding, text and binary, as the ws client reads them', async () => {
   const texts = ['', 'x'.repeat(125), 'é'.repeat(63), 'y'.repeat(126), 'z'.repeat(0xffff)];

@@ -1,0 +1,119 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { WebSocket } from 'ws';
+import { acceptHandshake } from './handshake.ts';
+import { wsFrame } from './frames.ts';
+import { WsSocket, WsState, type WsListener } from './socket.ts';
+
+/** A server of WsSockets that echoes every message, and a `ws` client connected to it. */
+async function pair(maxPayload = 1 << 20) {
+  const server = createServer();
+  const events: string[] = [];
+  const accepted = new Promise<WsSocket>((resolve) =>
+    server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      const h = acceptHandshake(req);
+      assert.ok(h.ok);
+      socket.write(h.response);
+      const ws = new WsSocket(socket, maxPayload);
+      const listener: WsListener = {
+        message: (data, binary) => {
+          events.push(`message ${data.toString()}`);
+          socket.write(wsFrame(data, binary));
+        },
+        pong: () => events.push('pong'),
+        closed: (code) => events.push(`closed ${code}`),
+        error: () => events.push('error'),
+      };
+      ws.start(listener, head);
+      resolve(ws);
+    }),
+  );
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const client = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+  await once(client, 'open');
+  const ws = await accepted;
+  const closed = new Promise<number>((resolve) =>
+    client.on('close', (code: number) => resolve(code)),
+  );
+  const ended = new Promise<void>((resolve) => ws.socket.on('close', () => resolve()));
+  return { server, client, ws, events, closed, ended };
+}
+
+test('WsSocket: messages both ways, text and binary, with the ws client', async () => {
+  const { server, client, ws } = await pair();
+  const got: Array<[string, boolean]> = [];
+  const both = new Promise<void>((resolve) =>
+    client.on('message', (data: Buffer, binary: boolean) => {
+      got.push([data.toString(), binary]);
+      if (got.length === 3) resolve();
+    }),
+  );
+  client.send('héllo');
+  client.send(Buffer.from('bytes'));
+  client.send('x'.repeat(100_000));
+  await both;
+  assert.deepEqual(got, [
+    ['héllo', false],
+    ['bytes', true],
+    ['x'.repeat(100_000), false],
+  ]);
+  assert.equal(ws.state, WsState.Open);
+  client.terminate();
+  server.close();
+});
+
+test("WsSocket: answers the client's ping with its payload; the client answers ours", async () => {
+  const { server, client, ws, events } = await pair();
+  const pong = once(client, 'pong');
+  client.ping('are you there');
+  assert.equal(String((await pong)[0]), 'are you there');
+  const ping = once(client, 'ping');
+  ws.ping();
+  await ping;
+  while (!events.includes('pong')) await new Promise((r) => setImmediate(r));
+  client.terminate();
+  server.close();
+});
+
+test('WsSocket: the client closes: its code is echoed and reported, the connection ends', async () => {
+  const { server, client, ws, events, closed, ended } = await pair();
+  client.close(1000, 'bye');
+  assert.equal(await closed, 1000);
+  await ended;
+  assert.equal(ws.state, WsState.Closed);
+  assert.deepEqual(events, ['closed 1000']);
+  server.close();
+});
+
+test('WsSocket: the server closes: the client gets the code, and messages after it are not read', async () => {
+  const { server, client, ws, events, closed, ended } = await pair();
+  ws.close(4013, 'slow consumer');
+  client.send('after our close');
+  assert.equal(await closed, 4013);
+  await ended;
+  assert.ok(!events.some((e) => e.startsWith('message')), events.join());
+  // The client's close frame echoed ours.
+  assert.deepEqual(events, ['closed 4013']);
+  server.close();
+});
+
+test('WsSocket: a client that breaks the protocol is closed with its code (1009 too big)', async () => {
+  const { server, client, events, closed, ended } = await pair(1000);
+  client.send('x'.repeat(1001));
+  assert.equal(await closed, 1009);
+  await ended;
+  assert.deepEqual(events, ['closed 1006']);
+  server.close();
+});
+
+test('WsSocket: a client that goes away without a close frame is reported as 1006', async () => {
+  const { server, client, events, ended } = await pair();
+  client.terminate();
+  await ended;
+  assert.deepEqual(events, ['closed 1006']);
+  server.close();
+});

@@ -1,0 +1,163 @@
+import type { Socket } from 'node:net';
+import { FrameReader, type FrameSink } from './frame-reader.ts';
+import { PING_FRAME, closeFrame, pongFrame } from './frames.ts';
+
+/** Where a WebSocket is in its life (the numbers the WebSocket API uses). */
+export const WsState = { Open: 1, Closing: 2, Closed: 3 } as const;
+export type WsState = (typeof WsState)[keyof typeof WsState];
+
+/** What the socket's owner hears. */
+export interface WsListener {
+  /** A data message: a view of the bytes read, valid during the call only. */
+  message(data: Buffer, binary: boolean): void;
+  pong(): void;
+  /** The TCP connection ended. `code`: the client's close code, 1005 none, 1006 no close frame. */
+  closed(code: number): void;
+  error(err: Error): void;
+}
+
+/** How long a closing socket waits for the client's close frame before it is destroyed. */
+const CLOSE_TIMEOUT_MS = 30_000;
+
+/** A backlog above which a client's pings go unanswered: it does not read its pongs anyway. */
+const PONG_BACKLOG = 64 * 1024;
+
+const WS = Symbol('ws');
+interface CarryingSocket extends Socket {
+  [WS]: WsSocket;
+}
+
+/*
+ * One set of listeners for every socket (`this` is the TCP socket), not closures per connection:
+ * an idle connection's cost is mostly what it allocates once and keeps.
+ */
+function onData(this: Socket, chunk: Buffer): void {
+  (this as CarryingSocket)[WS].reader.push(chunk);
+}
+function onEnd(this: Socket): void {
+  (this as CarryingSocket)[WS].peerEnded();
+}
+function onClose(this: Socket): void {
+  (this as CarryingSocket)[WS].socketClosed();
+}
+function onError(this: Socket, err: Error): void {
+  (this as CarryingSocket)[WS].socketError(err);
+}
+
+/**
+ * The server's end of a WebSocket (RFC 6455) over an upgraded TCP socket: reads the client's
+ * frames, answers pings, runs the closing handshake, and leaves every data frame it sends to
+ * the caller, who writes whole frames (`wsFrame`) to `socket` itself. Parley's own rather than
+ * `ws`'s because the relay spends most of its time per message in this layer: a frame read
+ * here goes from the socket's chunk to the listener without a stream or an event in between.
+ */
+export class WsSocket implements FrameSink {
+  state: WsState = WsState.Open;
+  readonly reader: FrameReader;
+  private listener: WsListener | null = null;
+  /** What `closed` reports: the client's close code once its close frame is in. */
+  private closeCode = 1006;
+  private closeSent = false;
+  private closeReceived = false;
+  private closeTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly socket: Socket,
+    maxPayload: number,
+  ) {
+    this.reader = new FrameReader(maxPayload, this);
+  }
+
+  /** Starts reading, with `head` (bytes that came with the upgrade request) first. */
+  start(listener: WsListener, head: Buffer): void {
+    this.listener = listener;
+    const socket = this.socket as CarryingSocket;
+    socket[WS] = this;
+    socket.setNoDelay(true);
+    socket.setTimeout(0);
+    socket.on('data', onData);
+    socket.on('end', onEnd);
+    socket.on('close', onClose);
+    socket.on('error', onError);
+    if (head.length > 0) this.reader.push(head);
+  }
+
+  /** Bytes written to the socket that the kernel has not taken yet. */
+  get bufferedAmount(): number {
+    return this.socket.writableLength;
+  }
+
+  ping(): void {
+    if (this.state === WsState.Open) this.socket.write(PING_FRAME);
+  }
+
+  /**
+   * Starts the closing handshake: the close frame goes out after everything written before
+   * it, and the TCP connection ends when the client answers, or after CLOSE_TIMEOUT_MS.
+   */
+  close(code: number, reason = ''): void {
+    if (this.state === WsState.Closed) return;
+    if (this.closeSent) {
+      if (this.closeReceived) this.socket.end();
+      return;
+    }
+    this.closeSent = true;
+    this.state = WsState.Closing;
+    this.socket.write(closeFrame(code, reason));
+    if (this.closeReceived) this.socket.end();
+    else this.closeTimer = setTimeout(() => this.socket.destroy(), CLOSE_TIMEOUT_MS);
+  }
+
+  /** Drops the connection without a closing handshake. */
+  terminate(): void {
+    this.socket.destroy();
+  }
+
+  // ---- FrameSink: what the reader found
+
+  message(data: Buffer, binary: boolean): void {
+    // After our close frame, the client's data is not read (RFC 6455 §5.5.1 lets it come).
+    if (this.state === WsState.Open) this.listener!.message(data, binary);
+  }
+
+  pinged(data: Buffer): void {
+    if (this.state === WsState.Open && this.socket.writableLength < PONG_BACKLOG) {
+      this.socket.write(pongFrame(data));
+    }
+  }
+
+  ponged(): void {
+    this.listener!.pong();
+  }
+
+  closeFrame(code: number, reason: string): void {
+    this.closeReceived = true;
+    this.closeCode = code;
+    // Echo the client's code (none when it named none), then end: it spoke last.
+    this.close(code, reason);
+  }
+
+  fail(code: number, reason: string): void {
+    // As if the client had closed: our close frame names the breach, then the connection ends.
+    this.closeReceived = true;
+    this.close(code, reason);
+  }
+
+  // ---- the TCP socket
+
+  peerEnded(): void {
+    this.state = WsState.Closing;
+    this.socket.end();
+  }
+
+  socketClosed(): void {
+    this.state = WsState.Closed;
+    if (this.closeTimer) clearTimeout(this.closeTimer);
+    this.listener!.closed(this.closeCode);
+  }
+
+  socketError(err: Error): void {
+    this.listener!.error(err);
+    this.socket.destroy();
+  }
+}
