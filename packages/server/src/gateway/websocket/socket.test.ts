@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { acceptHandshake } from './handshake.ts';
 import { wsFrame } from './frames.ts';
@@ -82,7 +82,10 @@ test("WsSocket: answers the client's ping with its payload; the client answers o
 test('WsSocket: the client closes: its code is echoed and reported, the connection ends', async () => {
   const { server, client, ws, events, closed, ended } = await pair();
   client.close(1000, 'bye');
-  assert.equal(await closed, 1000);
+  const late = new Promise<never>((_, reject) =>
+    setTimeout(() => reject(new Error('still open after 5 s')), 5000).unref(),
+  );
+  assert.equal(await Promise.race([closed, late]), 1000);
   await ended;
   assert.equal(ws.state, WsState.Closed);
   assert.deepEqual(events, ['closed 1000']);
@@ -115,5 +118,36 @@ test('WsSocket: a client that goes away without a close frame is reported as 100
   client.terminate();
   await ended;
   assert.deepEqual(events, ['closed 1006']);
+  server.close();
+});
+
+test('WsSocket: a client that sends its close frame but never ends the connection is dropped after the close timeout', async () => {
+  const server = createServer();
+  const closed = new Promise<number>((resolve) =>
+    server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      const h = acceptHandshake(req);
+      assert.ok(h.ok);
+      socket.write(h.response);
+      const ws = new WsSocket(socket, 1000, 200);
+      ws.start({ message: () => {}, pong: () => {}, closed: resolve, error: () => {} }, head);
+    }),
+  );
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  // A raw client that says goodbye (a masked close frame, 1000) but keeps its side open.
+  const client = connect({ port: (server.address() as AddressInfo).port, allowHalfOpen: true });
+  client.on('error', () => {});
+  client.write(
+    'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+  );
+  client.write(Buffer.from([0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8]));
+  const started = Date.now();
+  const late = new Promise<never>((_, reject) =>
+    setTimeout(() => reject(new Error('still open after 5 s')), 5000).unref(),
+  );
+  assert.equal(await Promise.race([closed, late]), 1000);
+  assert.ok(Date.now() - started >= 150, 'not before the timeout');
+  client.destroy();
   server.close();
 });

@@ -16,7 +16,7 @@ export interface WsListener {
   error(err: Error): void;
 }
 
-/** How long a closing socket waits for the client's close frame before it is destroyed. */
+/** How long a closing socket waits for the client to end the connection before it is destroyed. */
 const CLOSE_TIMEOUT_MS = 30_000;
 
 /** A backlog above which a client's pings go unanswered: it does not read its pongs anyway. */
@@ -64,6 +64,7 @@ export class WsSocket implements FrameSink {
   constructor(
     readonly socket: Socket,
     maxPayload: number,
+    private readonly closeTimeoutMs = CLOSE_TIMEOUT_MS,
   ) {
     this.reader = new FrameReader(maxPayload, this);
   }
@@ -93,7 +94,8 @@ export class WsSocket implements FrameSink {
 
   /**
    * Starts the closing handshake: the close frame goes out after everything written before
-   * it, and the TCP connection ends when the client answers, or after CLOSE_TIMEOUT_MS.
+   * it, and the TCP connection ends when the client answers; it is destroyed if it has not
+   * closed within the close timeout (30 s).
    */
   close(code: number, reason = ''): void {
     if (this.state === WsState.Closed) return;
@@ -105,7 +107,8 @@ export class WsSocket implements FrameSink {
     this.state = WsState.Closing;
     this.socket.write(closeFrame(code, reason));
     if (this.closeReceived) this.socket.end();
-    else this.closeTimer = setTimeout(() => this.socket.destroy(), CLOSE_TIMEOUT_MS);
+    // Bounded either way: a client may neither answer our close frame nor end its side.
+    this.closeTimer = setTimeout(() => this.socket.destroy(), this.closeTimeoutMs);
   }
 
   /** Drops the connection without a closing handshake. */
