@@ -204,3 +204,31 @@ test('FrameReader: a whole frame in one chunk is handed on as a view of it (no c
   assert.equal(got?.buffer, chunk.buffer);
   assert.equal(got?.toString(), 'hello');
 });
+
+test('FrameReader: arbitrary bytes never throw, and after a close or a breach nothing more is read', () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 64 }),
+          // Plausible headers with random bits, so that parsing gets past the first checks.
+          fc
+            .tuple(fc.nat(255), fc.nat(255), fc.uint8Array({ maxLength: 40 }))
+            .map(([b0, b1, rest]) => Uint8Array.from([b0, b1 | 0x80, ...rest])),
+        ),
+        { maxLength: 20 },
+      ),
+      (chunks) => {
+        const { r, seen } = reader(100);
+        for (const c of chunks) r.push(Buffer.from(c));
+        const end = seen.findIndex((s) => 'fail' in s || 'close' in s);
+        assert.ok(end === -1 || end === seen.length - 1, JSON.stringify(seen));
+        for (const s of seen) {
+          if ('message' in s) assert.ok(s.message.length <= 100);
+          if ('fail' in s) assert.ok([1002, 1007, 1009].includes(s.fail));
+        }
+      },
+    ),
+    { numRuns: 2000 },
+  );
+});
