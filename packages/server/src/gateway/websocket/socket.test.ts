@@ -151,3 +151,17 @@ test('WsSocket: a client that sends its close frame but never ends the connectio
   client.destroy();
   server.close();
 });
+
+test('WsSocket: a client that pings in a loop gets a burst of pongs, not one each', async () => {
+  const { server, client, ws } = await pair();
+  let pongs = 0;
+  client.on('pong', () => pongs++);
+  for (let i = 0; i < 200; i++) client.ping();
+  // A message after the pings: once its echo is back, every pong there will be is too.
+  client.send('after');
+  await once(client, 'message');
+  assert.ok(pongs >= 10 && pongs <= 12, `${pongs} pongs`);
+  assert.equal(ws.state, WsState.Open);
+  client.terminate();
+  server.close();
+});

@@ -22,6 +22,14 @@ const CLOSE_TIMEOUT_MS = 30_000;
 /** A backlog above which a client's pings go unanswered: it does not read its pongs anyway. */
 const PONG_BACKLOG = 64 * 1024;
 
+/**
+ * Pings a client gets pongs for: `PING_BURST` at once, then `PINGS_PER_SEC`. A keepalive pings
+ * every few seconds; a pong is a write syscall, so a client that pings in a loop must not get
+ * one each. Pings past the budget are read and dropped.
+ */
+const PING_BURST = 10;
+const PINGS_PER_SEC = 2;
+
 const WS = Symbol('ws');
 interface CarryingSocket extends Socket {
   [WS]: WsSocket;
@@ -60,6 +68,9 @@ export class WsSocket implements FrameSink {
   private closeSent = false;
   private closeReceived = false;
   private closeTimer: NodeJS.Timeout | null = null;
+  /** The client's ping budget (see PING_BURST) and when it was last topped up. */
+  private pingTokens = PING_BURST;
+  private pingsAt = 0;
 
   constructor(
     readonly socket: Socket,
@@ -124,9 +135,16 @@ export class WsSocket implements FrameSink {
   }
 
   pinged(data: Buffer): void {
-    if (this.state === WsState.Open && this.socket.writableLength < PONG_BACKLOG) {
-      this.socket.write(pongFrame(data));
-    }
+    if (this.state !== WsState.Open || this.socket.writableLength >= PONG_BACKLOG) return;
+    const now = Date.now();
+    this.pingTokens = Math.min(
+      PING_BURST,
+      this.pingTokens + ((now - this.pingsAt) / 1000) * PINGS_PER_SEC,
+    );
+    this.pingsAt = now;
+    if (this.pingTokens < 1) return;
+    this.pingTokens -= 1;
+    this.socket.write(pongFrame(data));
   }
 
   ponged(): void {
