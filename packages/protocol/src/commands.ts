@@ -80,6 +80,12 @@ export interface HangupCommand {
  */
 export const sdpJson: unique symbol = Symbol('parley.sdpJson');
 
+/**
+ * Where an ICE command or event may carry its candidate as the JSON literal the sender's frame
+ * held (see `sdpJson`): a relayed candidate is then copied, not stringified again.
+ */
+export const candidateJson: unique symbol = Symbol('parley.candidateJson');
+
 /** SDP offer or answer for the other party's device (also mid-call renegotiation). */
 export interface SdpCommand {
   type: 'call:offer' | 'call:answer';
@@ -93,6 +99,7 @@ export interface IceCommand {
   type: 'call:ice';
   call: CallSelector;
   candidate: IceCandidate | null;
+  [candidateJson]?: Uint8Array | undefined;
   origin?: ChatOrigin | undefined;
 }
 /** video_call's handled_answer sent by a client: relayed to the sender's other devices. */

@@ -1,6 +1,6 @@
 import type { CallRecord, ClientType, DeviceRef, EndReason, Media } from './call.ts';
 import type { ChatOrigin, ChatPayload, IceCandidate, RoomSignalKind } from './commands.ts';
-import type { sdpJson } from './commands.ts';
+import type { candidateJson, sdpJson } from './commands.ts';
 import type { RtcEvent } from './meeting.ts';
 
 /** Fields every call event carries, so that every dialect can address its own shape. */
@@ -60,6 +60,8 @@ export interface IceEvent extends CallEventBase {
   type: 'call:ice';
   from: string;
   candidate: IceCandidate | null;
+  /** `candidate` as the sender's JSON literal, when its dialect kept it (see `candidateJson`). */
+  [candidateJson]?: Uint8Array | undefined;
 }
 /** video_call handled_answer that a client sent, relayed to that user's other devices. */
 export interface HandledEvent extends CallEventBase {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { peekMembers, sdpLiteral, withLiteral } from './json.ts';
+import fc from 'fast-check';
+import { candidateLiteral, peekMembers, sdpLiteral, withLiteral } from './json.ts';
 
 const SDP = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\n';
 
@@ -96,4 +97,64 @@ test('peekMembers reads the first string members of an unparsed frame, bounded',
   });
   const late = Buffer.from(`{"data":"${'z'.repeat(2000)}","requestId":"late"}`);
   assert.deepEqual(peekMembers(late, ['requestId']), {}, 'only the start is searched');
+});
+
+const CAND =
+  '{"candidate":"candidate:1 1 udp 2122260223 10.0.0.1 5000 typ host","sdpMid":"0","sdpMLineIndex":0}';
+
+test('candidateLiteral takes the candidate object as the sender wrote it', () => {
+  const at = (text: string) => candidateLiteral(Buffer.from(text))?.toString();
+  assert.equal(at(`{"type":"call:ice","data":{"callId":"c","candidate":${CAND}}}`), CAND);
+  // Whitespace around the colon, other members after it, nested values inside it.
+  const spaced = '{ "candidate" : "a:\\"b}", "x": {"y": [1, {"z": "}"}]} }';
+  assert.equal(
+    at(`{"type":"call:ice","data":{"candidate" :\n ${spaced}, "callId":"c"},"requestId":"r"}`),
+    spaced,
+  );
+});
+
+test('candidateLiteral gives up whenever it cannot be sure which object the parser read', () => {
+  const gives = (text: string) =>
+    assert.equal(candidateLiteral(Buffer.from(text)), undefined, text);
+  // A duplicate: the parser takes the last.
+  gives(`{"data":{"candidate":${CAND},"candidate":${CAND}}}`);
+  // An extra member that holds a candidate of its own, before or after.
+  gives(`{"data":{"x":{"candidate":{"candidate":"q"}},"candidate":${CAND}}}`);
+  gives(`{"data":{"candidate":${CAND},"x":{"candidate":1}}}`);
+  // A name spelled with an escape.
+  gives(`{"data":{"c\\u0061ndidate":{"candidate":"q"},"candidate":${CAND}}}`);
+  // Null, or no inner member named so.
+  gives('{"data":{"candidate":null}}');
+});
+
+test('candidateLiteral never returns anything but the parsed value (generated frames)', () => {
+  const name = fc.oneof(
+    { arbitrary: fc.constant('"candidate"'), weight: 4 },
+    fc.constantFrom('"c\\u0061ndidate"', '"x\\"candidate"', '"sdpMid"', '"callId"'),
+  );
+  const ws = fc.constantFrom('', ' ', '\n\t ');
+  const leaf = fc.constantFrom('"candidate"', '"\\"candidate\\":{"', '"}"', '1', 'null', '"a\\\\"');
+  const value: fc.Arbitrary<string> = fc.letrec((tie) => ({
+    v: fc.oneof(
+      { arbitrary: leaf, weight: 3 },
+      fc
+        .array(fc.tuple(name, ws, tie('v') as fc.Arbitrary<string>), { maxLength: 3 })
+        .map((ms) => `{${ms.map(([k, w, v]) => `${k}${w}:${w}${v}`).join(',')}}`),
+    ),
+  })).v;
+  let spliced = 0;
+  fc.assert(
+    fc.property(fc.array(fc.tuple(name, ws, value), { minLength: 1, maxLength: 4 }), (members) => {
+      const text = `{"type":"call:ice","data":{${members.map(([k, w, v]) => `${k}${w}:${w}${v}`).join(',')}}}`;
+      const parsed = JSON.parse(text) as { data: { candidate?: unknown } };
+      const c = parsed.data.candidate;
+      if (typeof c !== 'object' || c === null || !('candidate' in c)) return;
+      const literal = candidateLiteral(Buffer.from(text));
+      if (literal === undefined) return;
+      spliced++;
+      assert.deepEqual(JSON.parse(literal.toString()), c, text);
+    }),
+    { numRuns: 5000 },
+  );
+  assert.ok(spliced > 50, `the fast path was taken (${spliced} times)`);
 });

@@ -1,4 +1,10 @@
-import { AppError, SAFE_TEXT_PATTERN, sdpJson, type Command } from '@parley/protocol';
+import {
+  AppError,
+  SAFE_TEXT_PATTERN,
+  candidateJson,
+  sdpJson,
+  type Command,
+} from '@parley/protocol';
 import type { TSchema, Static } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import type { ValueError } from '@sinclair/typebox/errors';
@@ -53,6 +59,11 @@ const BACKSLASH = 0x5c;
 const COLON = 0x3a;
 const UNICODE_ESCAPE = Buffer.from('\\u');
 const SDP_KEY = Buffer.from('"sdp"');
+const CANDIDATE_NAME = Buffer.from('"candidate"');
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
 
 /** Whether the byte at `i` follows an odd run of backslashes, i.e. is escaped. */
 function escaped(frame: Buffer, i: number): boolean {
@@ -87,10 +98,83 @@ export function sdpLiteral(frame: Buffer): Buffer | undefined {
   return unicodeOutside ? undefined : frame.subarray(start, end + 1);
 }
 
-/** Keeps an offer's or answer's SDP literal from `frame` on the command (see `sdpJson`). */
-export function keepSdpLiteral(command: Command, frame: Buffer): void {
+/** Where the JSON object value starting at `start` ends (one past its `}`), or -1. */
+function objectEnd(frame: Buffer, start: number): number {
+  let depth = 0;
+  for (let i = start; i < frame.length; i++) {
+    const b = frame[i];
+    if (b === QUOTE) {
+      // A string, skipped whole: its quotes are the only ones that are not escaped.
+      let end = frame.indexOf(QUOTE, i + 1);
+      while (end > 0 && escaped(frame, end)) end = frame.indexOf(QUOTE, end + 1);
+      if (end < 0) return -1;
+      i = end;
+    } else if (b === OPEN_BRACE || b === OPEN_BRACKET) {
+      depth++;
+    } else if ((b === CLOSE_BRACE || b === CLOSE_BRACKET) && --depth === 0) {
+      return i + 1;
+    }
+  }
+  return -1;
+}
+
+/**
+ * The `candidate` object of an ICE frame that JSON.parse accepted and validated (`data.candidate`
+ * an object with a string member `candidate`, not null), as its literal bytes (a view), or
+ * undefined when a cheap scan cannot be sure which literal that is.
+ *
+ * Why the scan is sound: with no `\u` in the frame, every member name is spelled as its bytes.
+ * An unescaped `"candidate"` followed by a colon (after any whitespace) is a member name: inside
+ * a string a quote is escaped, a string's closing quote is never followed by a letter, and only
+ * a member name is followed by a colon. The frame holds at least two such names, the member of
+ * `data` and the one inside its value; when it holds exactly two, they are those, the outer
+ * first. Anything else (a duplicate, an extra member that holds a `candidate`) gives up, and
+ * the candidate is stringified as before.
+ */
+export function candidateLiteral(frame: Buffer): Buffer | undefined {
+  if (frame.indexOf(UNICODE_ESCAPE) >= 0) return undefined;
+  const outer = memberValue(frame, CANDIDATE_NAME, 0);
+  if (outer < 0) return undefined;
+  const inner = memberValue(frame, CANDIDATE_NAME, outer);
+  if (inner < 0 || memberValue(frame, CANDIDATE_NAME, inner) >= 0) return undefined;
+  if (frame[outer] !== OPEN_BRACE) return undefined;
+  const end = objectEnd(frame, outer);
+  return end > inner ? frame.subarray(outer, end) : undefined;
+}
+
+/**
+ * Where the value of the next member named `name` (its quoted bytes) at or after `from` starts,
+ * or -1: an occurrence counts if its opening quote is not escaped and a colon follows it.
+ */
+function memberValue(frame: Buffer, name: Buffer, from: number): number {
+  for (let at = frame.indexOf(name, from); at >= 0; at = frame.indexOf(name, at + 1)) {
+    if (escaped(frame, at)) continue;
+    const i = skipSpace(frame, at + name.length);
+    if (frame[i] !== COLON) continue;
+    return skipSpace(frame, i + 1);
+  }
+  return -1;
+}
+
+/** The first index at or after `i` that is not JSON whitespace. */
+function skipSpace(frame: Buffer, i: number): number {
+  while (i < frame.length) {
+    const b = frame[i];
+    if (b !== 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) break;
+    i++;
+  }
+  return i;
+}
+
+/**
+ * Keeps the literal an encoder can copy instead of stringifying again: an offer's or answer's
+ * SDP (see `sdpJson`), an ICE command's candidate object (see `candidateJson`).
+ */
+export function keepLiterals(command: Command, frame: Buffer): void {
   if (command.type === 'call:offer' || command.type === 'call:answer') {
     command[sdpJson] = sdpLiteral(frame);
+  } else if (command.type === 'call:ice' && command.candidate !== null) {
+    command[candidateJson] = candidateLiteral(frame);
   }
 }
 

@@ -1,5 +1,6 @@
 import {
   AppError,
+  candidateJson,
   sdpJson,
   type DeviceRef,
   type IceCandidate,
@@ -50,7 +51,7 @@ export class SignalRelay {
     }
     const to = signalTarget(s, sender);
     if (cmd.type === 'call:ice') {
-      this.ice(route, to, sender.userId, cmd.candidate, cmd.origin, now);
+      this.ice(route, to, sender.userId, cmd.candidate, cmd.origin, now, cmd[candidateJson]);
       return;
     }
     route.delivery.toDevice(to, {
@@ -127,9 +128,11 @@ export class SignalRelay {
     candidate: IceCandidate | null,
     origin: ChatOrigin | undefined,
     now: number,
+    /** The candidate's JSON literal, for a candidate relayed at once (a held one drops it). */
+    literal?: Uint8Array,
   ): void {
     if (route.offerRelayed) {
-      this.deliverIce(route, to, from, candidate, origin);
+      this.deliverIce(route, to, from, candidate, origin, literal);
       return;
     }
     route.earlyIce ??= new EarlyIceBuffer(this.o.iceBufferMs);
@@ -148,6 +151,7 @@ export class SignalRelay {
     from: string,
     candidate: IceCandidate | null,
     origin: ChatOrigin | undefined,
+    literal?: Uint8Array,
   ): void {
     const s = route.view;
     route.delivery.toDevice(to, {
@@ -158,6 +162,7 @@ export class SignalRelay {
       media: s.media,
       from,
       candidate,
+      [candidateJson]: literal,
       origin,
     });
     this.o.metrics.relayedIce.inc();

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { ServerEvent } from '@parley/protocol';
+import { candidateJson, type ServerEvent } from '@parley/protocol';
 import { IceFrames } from './ice-frame.ts';
 
 type IceEvent = Extract<ServerEvent, { type: 'call:ice' }>;
@@ -62,4 +62,28 @@ test('IceFrames: a call whose parties change under the same id still gets the ri
   ];
   for (const e of variants)
     assert.equal(frames.frame(e), JSON.stringify({ type: e.type, data: e }));
+});
+
+test("IceFrames: with the sender's literal, the frame carries those bytes and parses to the same event", () => {
+  fc.assert(
+    fc.property(
+      fc.array(event, { minLength: 1, maxLength: 20 }),
+      fc.boolean(),
+      (events, spaced) => {
+        const frames = new IceFrames();
+        for (const e of events) {
+          if (e.candidate === null) continue;
+          const literal = Buffer.from(JSON.stringify(e.candidate, null, spaced ? 1 : undefined));
+          const out = frames.frame({ ...e, [candidateJson]: literal });
+          assert.ok(Buffer.isBuffer(out));
+          assert.ok(out.includes(literal));
+          assert.deepEqual(
+            JSON.parse(out.toString()),
+            JSON.parse(JSON.stringify({ type: e.type, data: e })),
+          );
+        }
+      },
+    ),
+    { numRuns: 200 },
+  );
 });

@@ -1,4 +1,4 @@
-import type { ServerEvent } from '@parley/protocol';
+import { candidateJson, type ServerEvent } from '@parley/protocol';
 
 type IceEvent = Extract<ServerEvent, { type: 'call:ice' }>;
 
@@ -10,7 +10,11 @@ interface IceHead {
   media: string;
   from: string;
   text: string;
+  /** `text` as UTF-8, for a frame around the candidate's literal bytes. */
+  bytes: Buffer;
 }
+
+const CLOSE_BRACE = 0x7d;
 
 /** Calls whose heads are kept; past it the cache starts afresh (a miss costs one stringify). */
 const MAX_CALLS = 8192;
@@ -18,27 +22,37 @@ const MAX_CALLS = 8192;
 /**
  * Native `call:ice` frames. A relayed candidate is the hot path of a signaling server, and all
  * of its frame but the candidate is the same for every candidate one side of a call sends: that
- * part is made once per side and call, and only the candidate is stringified per message.
- * The text is the same as `JSON.stringify({type, data: event})` (origin left out).
+ * part is made once per side and call. The candidate is copied from the sender's frame when
+ * its dialect kept the literal (`candidateJson`), else stringified. Either way the text is the
+ * same as `JSON.stringify({type, data: event})` (origin left out), up to the whitespace the
+ * sender's literal may hold.
  */
 export class IceFrames {
   /** By call: the head of each side (a call's two sides alternate, so both are kept). */
   private readonly heads = new Map<string, [IceHead | null, IceHead | null]>();
 
-  frame(event: IceEvent): string {
-    const candidate = JSON.stringify(event.candidate);
-    return `${this.head(event)}${candidate}}}`;
+  frame(event: IceEvent): string | Buffer {
+    const head = this.head(event);
+    const literal = event[candidateJson];
+    if (literal === undefined) return `${head.text}${JSON.stringify(event.candidate)}}}`;
+    // The candidate as the sender wrote it: copied, not stringified again.
+    const out = Buffer.allocUnsafe(head.bytes.length + literal.length + 2);
+    out.set(head.bytes, 0);
+    out.set(literal, head.bytes.length);
+    out[out.length - 2] = CLOSE_BRACE;
+    out[out.length - 1] = CLOSE_BRACE;
+    return out;
   }
 
-  private head(event: IceEvent): string {
+  private head(event: IceEvent): IceHead {
     let sides = this.heads.get(event.callId);
     if (sides === undefined) {
       if (this.heads.size >= MAX_CALLS) this.heads.clear();
       sides = [null, null];
       this.heads.set(event.callId, sides);
     }
-    if (sides[0] !== null && matches(sides[0], event)) return sides[0].text;
-    if (sides[1] !== null && matches(sides[1], event)) return sides[1].text;
+    if (sides[0] !== null && matches(sides[0], event)) return sides[0];
+    if (sides[1] !== null && matches(sides[1], event)) return sides[1];
     const made = makeHead(event);
     // The side that sent last stays; the slot of the other (or a stale one) is taken.
     if (sides[0] !== null && sides[0].from === event.from) sides[0] = made;
@@ -47,7 +61,7 @@ export class IceFrames {
       sides[1] = sides[0];
       sides[0] = made;
     }
-    return made.text;
+    return made;
   }
 }
 
@@ -66,5 +80,5 @@ function makeHead(e: IceEvent): IceHead {
   const data = JSON.stringify({ type: e.type, callId, caller, callee, media, from });
   // `{"type":"call:ice","data":{…,"from":"…","candidate":` — the candidate and `}}` follow.
   const text = `{"type":${JSON.stringify(e.type)},"data":${data.slice(0, -1)},"candidate":`;
-  return { callId, caller, callee, media, from, text };
+  return { callId, caller, callee, media, from, text, bytes: Buffer.from(text) };
 }

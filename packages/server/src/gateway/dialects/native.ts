@@ -9,14 +9,7 @@ import {
   type SessionReady,
 } from '@parley/protocol';
 import type { Decoded, Dialect, WireFrame } from '../dialect.ts';
-import {
-  decoder,
-  keepSdpLiteral,
-  parseJson,
-  peekMembers,
-  validator,
-  withLiteral,
-} from '../json.ts';
+import { decoder, keepLiterals, parseJson, peekMembers, validator, withLiteral } from '../json.ts';
 import { Candidate, Id, SdpText } from './fields.ts';
 import { IceFrames } from './ice-frame.ts';
 import { rtcDecoders } from './meeting.ts';
@@ -197,7 +190,7 @@ export const nativeDialect: Dialect = {
       const decode = Object.hasOwn(decoders, env.type) ? decoders[env.type] : undefined;
       if (!decode) throw AppError.unknownType(env.type);
       const command = decode(env.data ?? {});
-      keepSdpLiteral(command, data);
+      keepLiterals(command, data);
       // A ROOM receiver expects the sender's requestId on the forwarded signal.
       if (command.type === 'room:signal' && requestId !== undefined) command.requestId = requestId;
       return requestId === undefined ? { ok: true, command } : { ok: true, command, requestId };

@@ -12,7 +12,7 @@ import {
 } from '@parley/protocol';
 import type { Sender } from '../../core/index.ts';
 import type { Decoded, Dialect, WireFrame } from '../dialect.ts';
-import { keepSdpLiteral, parseJson, validator, withLiteral } from '../json.ts';
+import { keepLiterals, parseJson, validator, withLiteral } from '../json.ts';
 import { Candidate, Id, SdpText } from './fields.ts';
 
 /**
@@ -161,7 +161,7 @@ export const videoCallDialect: Dialect = {
       const decode = Object.hasOwn(decoders, context) ? decoders[context] : undefined;
       if (!decode) throw AppError.unknownType(context);
       const command = decode(env.data, sender);
-      keepSdpLiteral(command, data);
+      keepLiterals(command, data);
       return { ok: true, command, context };
     } catch (err) {
       const error = err instanceof AppError ? err : AppError.badRequest('malformed frame');
