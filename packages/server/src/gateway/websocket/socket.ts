@@ -109,7 +109,8 @@ export class WsSocket implements FrameSink {
    * closed within the close timeout (30 s).
    */
   close(code: number, reason = ''): void {
-    if (this.state === WsState.Closed) return;
+    // Closed, or the client ended the connection and our side is ending too: nothing to send.
+    if (this.state === WsState.Closed || this.socket.writableEnded) return;
     if (this.closeSent) {
       if (this.closeReceived) this.socket.end();
       return;
