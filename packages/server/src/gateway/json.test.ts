@@ -121,7 +121,9 @@ test('candidateLiteral gives up whenever it cannot be sure which object the pars
   // An extra member that holds a candidate of its own, before or after.
   gives(`{"data":{"x":{"candidate":{"candidate":"q"}},"candidate":${CAND}}}`);
   gives(`{"data":{"candidate":${CAND},"x":{"candidate":1}}}`);
-  // A name spelled with an escape.
+  // A name spelled with an escape: here the parser takes the second, escaped pair.
+  gives('{"data":{"candidate":{"candidate":"A"},"c\\u0061ndidate":{"c\\u0061ndidate":"B"}}}');
+  // Or one that makes a third name.
   gives(`{"data":{"c\\u0061ndidate":{"candidate":"q"},"candidate":${CAND}}}`);
   // Null, or no inner member named so.
   gives('{"data":{"candidate":null}}');
