@@ -57,19 +57,31 @@ export function decoder<T extends TSchema, R>(
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COLON = 0x3a;
-const UNICODE_ESCAPE = Buffer.from('\\u');
-const SDP_KEY = Buffer.from('"sdp"');
+const UNICODE_ESCAPE = '\\u';
+const SDP_NAME = '"sdp"';
 const CANDIDATE_NAME = '"candidate"';
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 
-/** Whether the byte at `i` follows an odd run of backslashes, i.e. is escaped. */
-function escaped(frame: Buffer, i: number): boolean {
+/*
+ * The literal scans below read a frame as latin1, one character per byte: its indexes are the
+ * frame's byte offsets, and a string's indexOf costs less than a call into Buffer's.
+ */
+
+/** Whether the character at `i` follows an odd run of backslashes, i.e. is escaped. */
+function escapedAt(text: string, i: number): boolean {
   let j = i - 1;
-  while (j >= 0 && frame[j] === BACKSLASH) j--;
+  while (j >= 0 && text.charCodeAt(j) === BACKSLASH) j--;
   return ((i - 1 - j) & 1) === 1;
+}
+
+/** The closing quote of the JSON string whose opening quote is at `open`, or -1. */
+function stringEnd(text: string, open: number): number {
+  let end = text.indexOf('"', open + 1);
+  while (end > 0 && escapedAt(text, end)) end = text.indexOf('"', end + 1);
+  return end;
 }
 
 /**
@@ -86,23 +98,16 @@ function escaped(frame: Buffer, i: number): boolean {
  * up, as we do for anything else such as whitespace after the colon.
  */
 export function sdpLiteral(frame: Buffer): Buffer | undefined {
-  const at = frame.indexOf(SDP_KEY);
-  if (at < 0 || frame.indexOf(SDP_KEY, at + 1) >= 0) return undefined;
-  const start = at + SDP_KEY.length + 1;
-  if (frame[start - 1] !== COLON || frame[start] !== QUOTE) return undefined;
-  let end = frame.indexOf(QUOTE, start + 1);
-  while (end > 0 && escaped(frame, end)) end = frame.indexOf(QUOTE, end + 1);
+  const text = frame.toString('latin1');
+  const at = text.indexOf(SDP_NAME);
+  if (at < 0 || text.indexOf(SDP_NAME, at + 1) >= 0) return undefined;
+  const start = at + SDP_NAME.length + 1;
+  if (text.charCodeAt(start - 1) !== COLON || text.charCodeAt(start) !== QUOTE) return undefined;
+  const end = stringEnd(text, start);
   if (end < 0) return undefined;
   const unicodeOutside =
-    frame.lastIndexOf(UNICODE_ESCAPE, start) >= 0 || frame.indexOf(UNICODE_ESCAPE, end) >= 0;
+    text.lastIndexOf(UNICODE_ESCAPE, start) >= 0 || text.indexOf(UNICODE_ESCAPE, end) >= 0;
   return unicodeOutside ? undefined : frame.subarray(start, end + 1);
-}
-
-/** Whether the character at `i` follows an odd run of backslashes, i.e. is escaped. */
-function escapedAt(text: string, i: number): boolean {
-  let j = i - 1;
-  while (j >= 0 && text.charCodeAt(j) === BACKSLASH) j--;
-  return ((i - 1 - j) & 1) === 1;
 }
 
 /** Where the JSON object value starting at `start` ends (one past its `}`), or -1. */
@@ -112,8 +117,7 @@ function objectEnd(text: string, start: number): number {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
       // A string, skipped whole: its quotes are the only ones that are not escaped.
-      let end = text.indexOf('"', i + 1);
-      while (end > 0 && escapedAt(text, end)) end = text.indexOf('"', end + 1);
+      const end = stringEnd(text, i);
       if (end < 0) return -1;
       i = end;
     } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
@@ -139,10 +143,8 @@ function objectEnd(text: string, start: number): number {
  * the candidate is stringified as before.
  */
 export function candidateLiteral(frame: Buffer): Buffer | undefined {
-  // Searched as latin1, one character per byte: its indexes are the frame's byte offsets, and a
-  // string's indexOf costs less than a call into Buffer's.
   const text = frame.toString('latin1');
-  if (text.includes('\\u')) return undefined;
+  if (text.includes(UNICODE_ESCAPE)) return undefined;
   const outer = memberValue(text, 0);
   if (outer < 0) return undefined;
   const inner = memberValue(text, outer);

@@ -149,7 +149,7 @@ function requestIdOf(raw: unknown): string | undefined {
   return typeof id === 'string' && id.length >= 1 && id.length <= 128 ? id : undefined;
 }
 
-/** Relayed ICE: per message, only the candidate is stringified. */
+/** Relayed ICE: a head kept per call and side, and the candidate (copied or stringified). */
 const iceFrames = new IceFrames();
 
 /** One event as a native frame. */
