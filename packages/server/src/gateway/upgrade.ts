@@ -243,6 +243,9 @@ export class Gateway {
       this.log.info({ event: 'upgrade_refused', reason: (err as Error).message }, 'bad token');
       return refuse(socket, 401, 'Unauthorized');
     }
+    // Not a WebSocket handshake: refused before it can claim a session to resume.
+    const handshake = acceptHandshake(req);
+    if (!handshake.ok) return refuse(socket, handshake.status, handshake.text, handshake.headers);
     const clientType = url.searchParams.get('clientType') ?? 'web';
     if (!CLIENT_TYPE.test(clientType)) return refuse(socket, 400, 'Bad Request');
     const resumeToken = url.searchParams.get('resume');
@@ -265,11 +268,6 @@ export class Gateway {
     }
     if (!resumed && resumeToken && resumable) {
       resumed = await this.adoptRemote(resumeToken, identity.userId, dialect, received);
-    }
-    const handshake = acceptHandshake(req);
-    if (!handshake.ok) {
-      settle();
-      return refuse(socket, handshake.status, handshake.text, handshake.headers);
     }
     if (!settle()) return;
     socket.write(handshake.response);
