@@ -46,11 +46,20 @@ export const CloseCode = {
 const STALL_BYTES = 64 * 1024;
 
 /**
- * Connections with frames held for the end of the tick, written by one `nextTick` for all of
- * them (not one callback per connection and tick).
+ * Connections with frames held back, so that each gets one write for all the frames one piece
+ * of work made for it (a relayed ICE burst, an event and its ack). The work is the read of a
+ * chunk from a socket, flushed as the chunk is done (`chunkRead`); anything else (a timer, a
+ * store's answer) is flushed by one `nextTick` for all of them (not one callback per
+ * connection and tick).
  */
 const held: Connection[] = [];
 let flushScheduled = false;
+/**
+ * A socket's chunk is being read: its frames are flushed when it is done, without a tick.
+ * Flushing there rather than at the end of the tick matters at realistic loads, one message
+ * per wake-up: the sooner the frame is written, the cheaper the write (see the README).
+ */
+let reading = false;
 function flushHeld(): void {
   flushScheduled = false;
   // A flush does not hold more frames (it only writes), so the list cannot grow meanwhile.
@@ -132,6 +141,11 @@ export class Connection implements WsListener {
     this.lastSeen = Date.now();
   }
 
+  chunkRead(): void {
+    reading = false;
+    if (held.length > 0) flushHeld();
+  }
+
   closed(code: number): void {
     this.o.onClosed(this, code);
   }
@@ -180,7 +194,7 @@ export class Connection implements WsListener {
     if (this.heldFirst === null) {
       this.heldFirst = bytes;
       held.push(this);
-      if (!flushScheduled) {
+      if (!flushScheduled && !reading) {
         flushScheduled = true;
         process.nextTick(flushHeld);
       }
@@ -188,9 +202,10 @@ export class Connection implements WsListener {
   }
 
   /**
-   * The end of the tick: this tick's frames go out in one write (a relayed ICE burst, an event
-   * and its ack), since a syscall per frame is the largest cost of relaying. A lone frame, the
-   * usual case at a realistic load, is written as it is: no copy, no cork, no writev.
+   * The end of a chunk's read (or of the tick): the frames held go out in one write (a relayed
+   * ICE burst, an event and its ack), since a syscall per frame is the largest cost of
+   * relaying. A lone frame, the usual case at a realistic load, is written as it is: no copy,
+   * no cork, no writev.
    */
   flush(): void {
     const first = this.heldFirst;
@@ -288,6 +303,7 @@ export class Connection implements WsListener {
   /** A frame from the client: a view of the bytes read, not kept past this call. */
   message(data: Buffer, isBinary: boolean): void {
     if (this.flooded) return;
+    reading = true;
     const now = Date.now();
     this.lastSeen = now;
     if (now >= this.expiresAt) {

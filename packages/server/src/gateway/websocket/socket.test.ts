@@ -9,7 +9,7 @@ import { wsFrame } from './frames.ts';
 import { WsSocket, WsState, type WsListener } from './socket.ts';
 
 /** A server of WsSockets that echoes every message, and a `ws` client connected to it. */
-async function pair(maxPayload = 1 << 20) {
+async function pair(maxPayload = 1 << 20, hooks: Partial<WsListener> = {}) {
   const server = createServer();
   const events: string[] = [];
   const accepted = new Promise<WsSocket>((resolve) =>
@@ -23,9 +23,11 @@ async function pair(maxPayload = 1 << 20) {
           events.push(`message ${data.toString()}`);
           socket.write(wsFrame(data, binary));
         },
+        chunkRead: () => {},
         pong: () => events.push('pong'),
         closed: (code) => events.push(`closed ${code}`),
         error: () => events.push('error'),
+        ...hooks,
       };
       ws.start(listener, head);
       resolve(ws);
@@ -64,6 +66,37 @@ test('WsSocket: messages both ways, text and binary, with the ws client', async 
   assert.equal(ws.state, WsState.Open);
   client.terminate();
   server.close();
+});
+
+test('WsSocket: the end of each chunk is reported after its messages, before the tick ends', async () => {
+  // What the connection relies on to write the frames a chunk's messages made without a tick.
+  const seen: string[] = [];
+  const { server, client } = await pair(1 << 20, {
+    message: (data) => {
+      seen.push(`message ${data.toString()}`);
+      process.nextTick(() => seen.push('tick'));
+    },
+    chunkRead: () => seen.push('chunk'),
+  });
+  for (const m of ['a', 'b', 'c']) client.send(m);
+  while (seen.filter((e) => e === 'tick').length < 3) await new Promise((r) => setImmediate(r));
+  client.terminate();
+  server.close();
+  // Every message is followed by the end of its chunk before its tick is over.
+  seen.forEach((e, i) => {
+    if (e.startsWith('message')) {
+      const rest = seen.slice(i + 1);
+      assert.ok(rest.indexOf('chunk') >= 0, seen.join());
+      assert.ok(
+        rest.indexOf('tick') < 0 || rest.indexOf('chunk') < rest.indexOf('tick'),
+        seen.join(),
+      );
+    }
+  });
+  assert.deepEqual(
+    seen.filter((e) => e.startsWith('message')),
+    ['message a', 'message b', 'message c'],
+  );
 });
 
 test("WsSocket: answers the client's ping with its payload; the client answers ours", async () => {
@@ -129,7 +162,11 @@ test('WsSocket: a client that sends its close frame but never ends the connectio
       assert.ok(h.ok);
       socket.write(h.response);
       const ws = new WsSocket(socket, 1000, 200);
-      ws.start({ message: () => {}, pong: () => {}, closed: resolve, error: () => {} }, head);
+      const ignore = () => {};
+      ws.start(
+        { message: ignore, chunkRead: ignore, pong: ignore, closed: resolve, error: ignore },
+        head,
+      );
     }),
   );
   server.listen(0, '127.0.0.1');

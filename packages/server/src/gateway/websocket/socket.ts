@@ -10,6 +10,11 @@ export type WsState = (typeof WsState)[keyof typeof WsState];
 export interface WsListener {
   /** A data message: a view of the bytes read, valid during the call only. */
   message(data: Buffer, binary: boolean): void;
+  /**
+   * A chunk read from the socket has been handed on in full (its messages, if any): what they
+   * made can be written now, at once rather than at the end of the tick.
+   */
+  chunkRead(): void;
   pong(): void;
   /** The TCP connection ended. `code`: the client's close code, 1005 none, 1006 no close frame. */
   closed(code: number): void;
@@ -40,7 +45,7 @@ interface CarryingSocket extends Socket {
  * an idle connection's cost is mostly what it allocates once and keeps.
  */
 function onData(this: Socket, chunk: Buffer): void {
-  (this as CarryingSocket)[WS].reader.push(chunk);
+  (this as CarryingSocket)[WS].read(chunk);
 }
 function onEnd(this: Socket): void {
   (this as CarryingSocket)[WS].peerEnded();
@@ -91,7 +96,16 @@ export class WsSocket implements FrameSink {
     socket.on('end', onEnd);
     socket.on('close', onClose);
     socket.on('error', onError);
-    if (head.length > 0) this.reader.push(head);
+    if (head.length > 0) this.read(head);
+  }
+
+  /** One chunk from the socket: its frames, then the end of the chunk. */
+  read(chunk: Buffer): void {
+    try {
+      this.reader.push(chunk);
+    } finally {
+      this.listener!.chunkRead();
+    }
   }
 
   /** Bytes written to the socket that the kernel has not taken yet. */
