@@ -9,6 +9,8 @@ const SDP = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\n';
 function assertSound(text: string): Buffer | undefined {
   const frame = Buffer.from(text);
   const literal = sdpLiteral(frame);
+  // Given the frame's own UTF-8 text (as the dialects pass it), the answer is the same.
+  assert.deepEqual(sdpLiteral(frame, frame.toString()), literal, text);
   if (literal) {
     const parsed = JSON.parse(text) as { data: { sdp: string } };
     assert.equal(JSON.parse(literal.toString()), parsed.data.sdp, text);
@@ -135,7 +137,15 @@ test('candidateLiteral never returns anything but the parsed value (generated fr
     fc.constantFrom('"c\\u0061ndidate"', '"x\\"candidate"', '"sdpMid"', '"callId"'),
   );
   const ws = fc.constantFrom('', ' ', '\n\t ');
-  const leaf = fc.constantFrom('"candidate"', '"\\"candidate\\":{"', '"}"', '1', 'null', '"a\\\\"');
+  const leaf = fc.constantFrom(
+    '"candidate"',
+    '"\\"candidate\\":{"',
+    '"}"',
+    '1',
+    'null',
+    '"a\\\\"',
+    '"é€"',
+  );
   const value: fc.Arbitrary<string> = fc.letrec((tie) => ({
     v: fc.oneof(
       { arbitrary: leaf, weight: 3 },
@@ -151,7 +161,10 @@ test('candidateLiteral never returns anything but the parsed value (generated fr
       const parsed = JSON.parse(text) as { data: { candidate?: unknown } };
       const c = parsed.data.candidate;
       if (typeof c !== 'object' || c === null || !('candidate' in c)) return;
-      const literal = candidateLiteral(Buffer.from(text));
+      const frame = Buffer.from(text);
+      const literal = candidateLiteral(frame);
+      // Given the frame's own UTF-8 text (as the dialects pass it), the answer is the same.
+      assert.deepEqual(candidateLiteral(frame, text), literal, text);
       if (literal === undefined) return;
       spliced++;
       assert.deepEqual(JSON.parse(literal.toString()), c, text);
@@ -159,4 +172,21 @@ test('candidateLiteral never returns anything but the parsed value (generated fr
     { numRuns: 5000 },
   );
   assert.ok(spliced > 50, `the fast path was taken (${spliced} times)`);
+});
+
+test('the literal scans reuse the UTF-8 text only where it is the frame byte for byte', () => {
+  const cand = '{"candidate":"candidate:1 1 udp 1 192.0.2.1 9 typ host"}';
+  // Non-ASCII in the frame: the text's indexes are not byte offsets, so the frame is read again.
+  const wide = Buffer.from(`{"type":"call:ice","data":{"callId":"ç€","candidate":${cand}}}`);
+  assert.equal(candidateLiteral(wide, wide.toString())?.toString(), cand);
+  const sdp = Buffer.from(`{"type":"call:offer","data":{"callId":"ç","sdp":"s=€"}}`);
+  assert.equal(sdpLiteral(sdp, sdp.toString())?.toString(), '"s=€"');
+  // Bytes that are not UTF-8 (each becomes one U+FFFD: a character per byte still).
+  const bad = Buffer.concat([
+    Buffer.from('{"type":"call:ice","data":{"callId":"'),
+    Buffer.from([0x80, 0x80]),
+    Buffer.from(`","candidate":${cand}}}`),
+  ]);
+  assert.equal(bad.toString().length, bad.length);
+  assert.equal(candidateLiteral(bad, bad.toString())?.toString(), cand);
 });

@@ -16,9 +16,19 @@ import type { ValueError } from '@sinclair/typebox/errors';
  * decode time, before any state changes.
  */
 export function parseJson(data: Buffer, isBinary: boolean): unknown {
+  return parseText(jsonText(data, isBinary));
+}
+
+/** A text frame's JSON text: its one UTF-8 decode, which the literal scans may reuse. */
+export function jsonText(data: Buffer, isBinary: boolean): string {
   if (isBinary) throw AppError.badRequest('binary frames are not accepted on this endpoint');
+  return data.toString('utf8');
+}
+
+/** `parseJson` of a frame's text (`jsonText`). */
+export function parseText(text: string): unknown {
   try {
-    return JSON.parse(data.toString('utf8')) as unknown;
+    return JSON.parse(text) as unknown;
   } catch {
     throw AppError.badRequest('frame is not valid JSON');
   }
@@ -70,6 +80,17 @@ const CLOSE_BRACKET = 0x5d;
  * frame's byte offsets, and a string's indexOf costs less than a call into Buffer's.
  */
 
+/**
+ * The frame as latin1: `utf8`, its UTF-8 text, when that has a character per byte (an ASCII
+ * frame, the usual case: not decoded twice), else decoded again. Equal lengths mean every byte
+ * became one character at its own index: a multi-byte sequence makes fewer characters than
+ * bytes, and each byte that is not UTF-8 one U+FFFD. The scans look for ASCII only, which both
+ * readings keep where it is.
+ */
+function byteText(frame: Buffer, utf8: string | undefined): string {
+  return utf8 !== undefined && utf8.length === frame.length ? utf8 : frame.toString('latin1');
+}
+
 /** Whether the character at `i` follows an odd run of backslashes, i.e. is escaped. */
 function escapedAt(text: string, i: number): boolean {
   let j = i - 1;
@@ -97,8 +118,8 @@ function stringEnd(text: string, open: number): number {
  * parser read; a duplicate, a nested `sdp` or a string value "sdp" would occur too, and we give
  * up, as we do for anything else such as whitespace after the colon.
  */
-export function sdpLiteral(frame: Buffer): Buffer | undefined {
-  const text = frame.toString('latin1');
+export function sdpLiteral(frame: Buffer, utf8?: string): Buffer | undefined {
+  const text = byteText(frame, utf8);
   const at = text.indexOf(SDP_NAME);
   if (at < 0 || text.indexOf(SDP_NAME, at + 1) >= 0) return undefined;
   const start = at + SDP_NAME.length + 1;
@@ -142,8 +163,8 @@ function objectEnd(text: string, start: number): number {
  * first. Anything else (a duplicate, an extra member that holds a `candidate`) gives up, and
  * the candidate is stringified as before.
  */
-export function candidateLiteral(frame: Buffer): Buffer | undefined {
-  const text = frame.toString('latin1');
+export function candidateLiteral(frame: Buffer, utf8?: string): Buffer | undefined {
+  const text = byteText(frame, utf8);
   if (text.includes(UNICODE_ESCAPE)) return undefined;
   const outer = memberValue(text, 0);
   if (outer < 0) return undefined;
@@ -181,13 +202,14 @@ function skipSpace(text: string, i: number): number {
 
 /**
  * Keeps the literal an encoder can copy instead of stringifying again: an offer's or answer's
- * SDP (see `sdpJson`), an ICE command's candidate object (see `candidateJson`).
+ * SDP (see `sdpJson`), an ICE command's candidate object (see `candidateJson`). `utf8`: the
+ * frame's text as it was parsed (`jsonText`).
  */
-export function keepLiterals(command: Command, frame: Buffer): void {
+export function keepLiterals(command: Command, frame: Buffer, utf8?: string): void {
   if (command.type === 'call:offer' || command.type === 'call:answer') {
-    command[sdpJson] = sdpLiteral(frame);
+    command[sdpJson] = sdpLiteral(frame, utf8);
   } else if (command.type === 'call:ice' && command.candidate !== null) {
-    command[candidateJson] = candidateLiteral(frame);
+    command[candidateJson] = candidateLiteral(frame, utf8);
   }
 }
 

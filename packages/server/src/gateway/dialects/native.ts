@@ -9,7 +9,15 @@ import {
   type SessionReady,
 } from '@parley/protocol';
 import type { Decoded, Dialect, WireFrame } from '../dialect.ts';
-import { decoder, keepLiterals, parseJson, peekMembers, validator, withLiteral } from '../json.ts';
+import {
+  decoder,
+  jsonText,
+  keepLiterals,
+  parseText,
+  peekMembers,
+  validator,
+  withLiteral,
+} from '../json.ts';
 import { Candidate, Id, SdpText } from './fields.ts';
 import { IceFrames } from './ice-frame.ts';
 import { rtcDecoders } from './meeting.ts';
@@ -182,7 +190,8 @@ export const nativeDialect: Dialect = {
   decode(data, isBinary): Decoded {
     let requestId: string | undefined;
     try {
-      const raw = parseJson(data, isBinary);
+      const text = jsonText(data, isBinary);
+      const raw = parseText(text);
       // Taken before validation, so that a malformed request is still answered by its id.
       requestId = requestIdOf(raw);
       assertBoundedValue(raw);
@@ -190,7 +199,7 @@ export const nativeDialect: Dialect = {
       const decode = Object.hasOwn(decoders, env.type) ? decoders[env.type] : undefined;
       if (!decode) throw AppError.unknownType(env.type);
       const command = decode(env.data ?? {});
-      keepLiterals(command, data);
+      keepLiterals(command, data, text);
       // A ROOM receiver expects the sender's requestId on the forwarded signal.
       if (command.type === 'room:signal' && requestId !== undefined) command.requestId = requestId;
       return requestId === undefined ? { ok: true, command } : { ok: true, command, requestId };

@@ -12,7 +12,7 @@ import {
 } from '@parley/protocol';
 import type { Sender } from '../../core/index.ts';
 import type { Decoded, Dialect, WireFrame } from '../dialect.ts';
-import { keepLiterals, parseJson, validator, withLiteral } from '../json.ts';
+import { jsonText, keepLiterals, parseText, validator, withLiteral } from '../json.ts';
 import { Candidate, Id, SdpText } from './fields.ts';
 
 /**
@@ -154,14 +154,15 @@ export const videoCallDialect: Dialect = {
   decode(data, isBinary, sender): Decoded {
     let context: string | undefined;
     try {
-      const raw = parseJson(data, isBinary);
+      const text = jsonText(data, isBinary);
+      const raw = parseText(text);
       assertBoundedValue(raw);
       const env = envelope(raw);
       context = env.data.type;
       const decode = Object.hasOwn(decoders, context) ? decoders[context] : undefined;
       if (!decode) throw AppError.unknownType(context);
       const command = decode(env.data, sender);
-      keepLiterals(command, data);
+      keepLiterals(command, data, text);
       return { ok: true, command, context };
     } catch (err) {
       const error = err instanceof AppError ? err : AppError.badRequest('malformed frame');
