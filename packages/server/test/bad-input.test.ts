@@ -486,6 +486,23 @@ describe('rate limits', () => {
     assert.ok(limited.every((f) => typeof f.requestId !== 'string' || f.requestId.startsWith('f')));
   });
 
+  test('native: a client that keeps pinging past its budget is a flood too (4029)', async () => {
+    const c = await srv.connect('rl-pings');
+    let pongs = 0;
+    c.ws.on('pong', () => pongs++);
+    // A keepalive's pings are answered: the burst of 10.
+    for (let i = 0; i < 10; i++) c.ws.ping();
+    const ok = await c.request('call:hangup', { callId: 'none' });
+    assert.equal(ok.error?.code, 'not_found');
+    assert.equal(pongs, 10);
+    assert.equal(c.closed, null);
+    // Past it, each ping is a strike: floodStrikes of them close the socket.
+    for (let i = 0; i < limits.floodStrikes; i++) c.ws.ping();
+    const closed = await c.waitClose();
+    assert.equal(closed.code, 4029);
+    assert.equal(pongs, 10);
+  });
+
   test('video_call: a burst within rateBurst passes', async () => {
     const c = await srv.connect('rl-vburst', 'video_call');
     for (let i = 0; i < limits.rateBurst; i++) {

@@ -146,6 +146,12 @@ export class Connection implements WsListener {
     if (held.length > 0) flushHeld();
   }
 
+  controlRefused(): void {
+    if (this.flooded) return;
+    this.o.metrics.rateLimited.inc();
+    this.strike();
+  }
+
   closed(code: number): void {
     this.o.onClosed(this, code);
   }

@@ -25,6 +25,7 @@ async function pair(maxPayload = 1 << 20, hooks: Partial<WsListener> = {}) {
         },
         chunkRead: () => {},
         pong: () => events.push('pong'),
+        controlRefused: () => events.push('refused'),
         closed: (code) => events.push(`closed ${code}`),
         error: () => events.push('error'),
         ...hooks,
@@ -164,7 +165,14 @@ test('WsSocket: a client that sends its close frame but never ends the connectio
       const ws = new WsSocket(socket, 1000, 200);
       const ignore = () => {};
       ws.start(
-        { message: ignore, chunkRead: ignore, pong: ignore, closed: resolve, error: ignore },
+        {
+          message: ignore,
+          chunkRead: ignore,
+          pong: ignore,
+          controlRefused: ignore,
+          closed: resolve,
+          error: ignore,
+        },
         head,
       );
     }),
@@ -189,8 +197,8 @@ test('WsSocket: a client that sends its close frame but never ends the connectio
   server.close();
 });
 
-test('WsSocket: a client that pings in a loop gets a burst of pongs, not one each', async () => {
-  const { server, client, ws } = await pair();
+test('WsSocket: a client that pings in a loop gets a burst of pongs, not one each; the rest are reported', async () => {
+  const { server, client, ws, events } = await pair();
   let pongs = 0;
   client.on('pong', () => pongs++);
   for (let i = 0; i < 200; i++) client.ping();
@@ -198,6 +206,7 @@ test('WsSocket: a client that pings in a loop gets a burst of pongs, not one eac
   client.send('after');
   await once(client, 'message');
   assert.ok(pongs >= 10 && pongs <= 12, `${pongs} pongs`);
+  assert.equal(events.filter((e) => e === 'refused').length, 200 - pongs);
   assert.equal(ws.state, WsState.Open);
   client.terminate();
   server.close();

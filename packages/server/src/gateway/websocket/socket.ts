@@ -16,6 +16,11 @@ export interface WsListener {
    */
   chunkRead(): void;
   pong(): void;
+  /**
+   * A ping or pong past the client's control-frame budget (see PING_BURST): not answered or
+   * heeded. The owner counts it as it counts any message refused for its rate.
+   */
+  controlRefused(): void;
   /** The TCP connection ended. `code`: the client's close code, 1005 none, 1006 no close frame. */
   closed(code: number): void;
   error(err: Error): void;
@@ -28,9 +33,11 @@ const CLOSE_TIMEOUT_MS = 30_000;
 const PONG_BACKLOG = 64 * 1024;
 
 /**
- * Pings a client gets pongs for: `PING_BURST` at once, then `PINGS_PER_SEC`. A keepalive pings
- * every few seconds; a pong is a write syscall, so a client that pings in a loop must not get
- * one each. Pings past the budget are read and dropped.
+ * Control frames (pings and pongs) a client may send: `PING_BURST` at once, then
+ * `PINGS_PER_SEC`. A keepalive pings every few seconds, and a pong answers each of our pings
+ * (every 30 s); a pong of ours is a write syscall, so a client that pings in a loop must not get
+ * one each. Frames past the budget are read and dropped, and reported (`controlRefused`): a
+ * client that keeps on is a flood like any other.
  */
 const PING_BURST = 10;
 const PINGS_PER_SEC = 2;
@@ -73,7 +80,7 @@ export class WsSocket implements FrameSink {
   private closeSent = false;
   private closeReceived = false;
   private closeTimer: NodeJS.Timeout | null = null;
-  /** The client's ping budget (see PING_BURST) and when it was last topped up. */
+  /** The client's control-frame budget (see PING_BURST) and when it was last topped up. */
   private pingTokens = PING_BURST;
   private pingsAt = 0;
 
@@ -150,20 +157,28 @@ export class WsSocket implements FrameSink {
   }
 
   pinged(data: Buffer): void {
-    if (this.state !== WsState.Open || this.socket.writableLength >= PONG_BACKLOG) return;
+    if (this.state !== WsState.Open || !this.controlAllowed()) return;
+    if (this.socket.writableLength < PONG_BACKLOG) this.socket.write(pongFrame(data));
+  }
+
+  ponged(): void {
+    if (this.state === WsState.Open && this.controlAllowed()) this.listener!.pong();
+  }
+
+  /** Takes a control frame from the client's budget; false (and reported) past it. */
+  private controlAllowed(): boolean {
     const now = Date.now();
     this.pingTokens = Math.min(
       PING_BURST,
       this.pingTokens + ((now - this.pingsAt) / 1000) * PINGS_PER_SEC,
     );
     this.pingsAt = now;
-    if (this.pingTokens < 1) return;
-    this.pingTokens -= 1;
-    this.socket.write(pongFrame(data));
-  }
-
-  ponged(): void {
-    this.listener!.pong();
+    if (this.pingTokens >= 1) {
+      this.pingTokens -= 1;
+      return true;
+    }
+    this.listener!.controlRefused();
+    return false;
   }
 
   closeFrame(code: number, reason: string): void {
