@@ -1,10 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { Kysely, Migrator, PostgresDialect, sql, type CompiledQuery } from 'kysely';
+import { Kysely, Migrator, sql, type CompiledQuery } from 'kysely';
 import type { Config } from '../config/index.ts';
 import type { Database } from './schema.ts';
 import { StaticMigrationProvider, type TimeType } from './migrations.ts';
+import { OwnSchemaPostgresDialect } from './own-schema-introspector.ts';
 import { SqliteProcess } from './sqlite-process.ts';
 import { SqliteProcessDialect } from './sqlite-process-dialect.ts';
 
@@ -57,7 +58,7 @@ export function openDatabase(
     pool.on('error', () => undefined);
     pool.on('connect', (client) => client.on('error', () => undefined));
     const url = new URL(databaseUrl);
-    const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const kysely = new Kysely<Database>({ dialect: new OwnSchemaPostgresDialect({ pool }) });
     return {
       kysely,
       kind: 'postgres',
@@ -118,15 +119,11 @@ export async function migrate(db: Db): Promise<string[]> {
     provider: new StaticMigrationProvider(time),
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
-  for (let attempt = 1; ; attempt++) {
-    const { error, results } = await migrator.migrateToLatest();
-    if (!error) {
-      return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
-    }
-    // Kysely looks for its bookkeeping table by listing the tables of every schema on the
-    // server; a schema that someone else drops meanwhile (another deployment, a parallel test)
-    // fails that listing with "schema does not exist" (3F000), though ours is fine. Again.
-    if ((error as { code?: unknown }).code === '3F000' && attempt < 5) continue;
-    throw error instanceof Error ? error : new Error(`migration failed: ${JSON.stringify(error)}`);
+  // Kysely looks for its bookkeeping tables by listing tables: in PostgreSQL, of our schema
+  // only (OwnSchemaIntrospector), so that another schema's changes cannot fail the listing.
+  const { error, results } = await migrator.migrateToLatest();
+  if (!error) {
+    return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
   }
+  throw error instanceof Error ? error : new Error(`migration failed: ${JSON.stringify(error)}`);
 }
