@@ -107,8 +107,8 @@ export async function endSessionsOf(db: Db, nodeId: string): Promise<number> {
 /** Brings the schema up to date; returns the names of the migrations it applied. */
 export async function migrate(db: Db): Promise<string[]> {
   const time: TimeType = db.kind === 'postgres' ? 'timestamptz' : 'text';
-  // Kysely looks for its bookkeeping tables in every schema unless told which: with another
-  // schema's on the server (another deployment, a parallel test) it would skip creating ours.
+  // Kysely's bookkeeping tables go in our schema, named, rather than wherever the connection's
+  // search_path would put them first.
   const schema =
     db.kind === 'postgres'
       ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db.kysely))
