@@ -129,7 +129,12 @@ function roomFrames(s: ReturnType<typeof shapes>): fc.Arbitrary<Payload> {
 function meetingFrames(s: ReturnType<typeof shapes>): fc.Arbitrary<Payload> {
   return typeName(RTC_TYPES).chain((type) =>
     fc
-      .record({ data: fields(pick(s.rtc, rtcFields(String(type)))), id: idMode })
+      // A hostile type may be any JSON value, one that String() cannot convert among them
+      // (an object with a `toString` member): it gets the fields every rtc command has.
+      .record({
+        data: fields(pick(s.rtc, rtcFields(typeof type === 'string' ? type : ''))),
+        id: idMode,
+      })
       .map(({ data, id }): Payload => ({ kind: 'json', value: { type, data }, id })),
   );
 }
