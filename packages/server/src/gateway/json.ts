@@ -205,7 +205,7 @@ function skipSpace(text: string, i: number): number {
  * SDP (see `sdpJson`), an ICE command's candidate object (see `candidateJson`). `utf8`: the
  * frame's text as it was parsed (`jsonText`).
  */
-export function keepLiterals(command: Command, frame: Buffer, utf8?: string): void {
+export function keepLiterals(command: Command, frame: Buffer, utf8: string): void {
   if (command.type === 'call:offer' || command.type === 'call:answer') {
     command[sdpJson] = sdpLiteral(frame, utf8);
   } else if (command.type === 'call:ice' && command.candidate !== null) {
