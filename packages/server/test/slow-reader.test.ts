@@ -24,8 +24,11 @@ async function nonReader(srv: TestServer, userId: string): Promise<{ ws: WebSock
   return { ws, tcp };
 }
 
-/** Sends `count` 32 KB chat messages from `from` to `to`, each acknowledged. */
-async function flood(from: TestClient, to: string, count: number): Promise<void> {
+/**
+ * Sends up to `count` 32 KB chat messages from `from` to `to`, each acknowledged, until `to`
+ * goes offline (its socket closed, the sender is told so): returns whether `to` is still on.
+ */
+async function flood(from: TestClient, to: string, count: number): Promise<boolean> {
   for (let i = 0; i < count; i++) {
     const ack = await from.request('chat:send', {
       to,
@@ -33,8 +36,20 @@ async function flood(from: TestClient, to: string, count: number): Promise<void>
       contentType: 1,
       content: CONTENT,
     });
+    if (ack.type === 'error' && ack.error.code === 'target_offline') return false;
     assert.equal(ack.type, 'ok', JSON.stringify(ack));
   }
+  return true;
+}
+
+/** Whether the presence API shows `userId` online (asked as `asker`). */
+async function online(srv: TestServer, asker: string, userId: string): Promise<boolean> {
+  const res = await fetch(`${srv.httpBase}/api/presence`, {
+    headers: { authorization: `Bearer ${await srv.token(asker)}` },
+  });
+  assert.equal(res.status, 200);
+  const body = (await res.json()) as { data: { users: Array<{ userId: string }> } };
+  return body.data.users.some((u) => u.userId === userId);
 }
 
 async function closedFor(srv: TestServer, reason: string): Promise<number> {
@@ -77,6 +92,15 @@ describe('a client that does not read, past the buffer cap', () => {
       },
       () => `not closed after ${sent} messages of 32 KB`,
       20_000,
+    );
+    // Bob cannot answer the close frame (he reads nothing), yet he is gone at once, not after
+    // the 30 s close timeout: a chat to him is refused as offline instead of acknowledged and
+    // lost, and presence no longer shows him.
+    await eventually(
+      async () =>
+        !(await flood(alice, 'slow-bob', 1)) && !(await online(srv, 'slow-alice', 'slow-bob')),
+      () => 'slow-bob still online while his socket closes',
+      2000,
     );
     bob.tcp.resume();
     const [code] = (await closing) as [number];

@@ -21,7 +21,13 @@ export interface WsListener {
    * heeded. The owner counts it as it counts any message refused for its rate.
    */
   controlRefused(): void;
-  /** The TCP connection ended. `code`: the client's close code, 1005 none, 1006 no close frame. */
+  /**
+   * The link is over for its device, reported once: nothing more is read from it. As soon as
+   * either side's close frame is out or in (`code`: the code of the first close frame, 1005 for
+   * none), not when the TCP connection has ended, which may take the close timeout (30 s) when
+   * the client neither reads nor answers; or when the TCP connection ended without a close
+   * frame (1006).
+   */
   closed(code: number): void;
   error(err: Error): void;
 }
@@ -75,8 +81,11 @@ export class WsSocket implements FrameSink {
   state: WsState = WsState.Open;
   readonly reader: FrameReader;
   private listener: WsListener | null = null;
-  /** What `closed` reports: the client's close code once its close frame is in. */
+  /** What `closed` reports when the connection ends first: the client's code if it sent one. */
   private closeCode = 1006;
+  /** `closed` has been reported, or is due when the socket starts (`closedEarly`: its code). */
+  private reported = false;
+  private closedEarly = 0;
   private closeSent = false;
   private closeReceived = false;
   private closeTimer: NodeJS.Timeout | null = null;
@@ -103,7 +112,8 @@ export class WsSocket implements FrameSink {
     socket.on('end', onEnd);
     socket.on('close', onClose);
     socket.on('error', onError);
-    if (head.length > 0) this.read(head);
+    if (this.closedEarly !== 0) listener.closed(this.closedEarly);
+    else if (head.length > 0) this.read(head);
   }
 
   /** One chunk from the socket: its frames, then the end of the chunk. */
@@ -142,6 +152,18 @@ export class WsSocket implements FrameSink {
     if (this.closeReceived) this.socket.end();
     // Bounded either way: a client may neither answer our close frame nor end its side.
     this.closeTimer = setTimeout(() => this.socket.destroy(), this.closeTimeoutMs);
+    // The device is gone now, not when the client gets round to ending the connection: until
+    // then, nothing sent to it would arrive, nor anything it sends be read.
+    this.report(code);
+  }
+
+  private report(code: number): void {
+    if (this.reported) return;
+    this.reported = true;
+    // Closed before it started (the replay of a resumed session can pass the buffer cap):
+    // `start` reports it.
+    if (this.listener) this.listener.closed(code);
+    else this.closedEarly = code;
   }
 
   /** Drops the connection without a closing handshake. */
@@ -204,7 +226,7 @@ export class WsSocket implements FrameSink {
   socketClosed(): void {
     this.state = WsState.Closed;
     if (this.closeTimer) clearTimeout(this.closeTimer);
-    this.listener!.closed(this.closeCode);
+    this.report(this.closeCode);
   }
 
   socketError(err: Error): void {
