@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { Command, InvalidArgumentError } from 'commander';
 import { pino } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { DEFAULT_CHROMIUM, launchChromium } from '@parley/bench/browser';
@@ -19,14 +19,23 @@ import type { Timing } from './page.ts';
  * p95 of invite → media connected and invite → first remote video frame.
  */
 
-const { values } = parseArgs({
-  options: {
-    calls: { type: 'string', default: '30' },
-    json: { type: 'boolean', default: false },
-  },
-});
-const calls = Number(values.calls);
-if (!Number.isInteger(calls) || calls < 1) throw new Error('--calls must be a positive integer');
+const values = new Command('npm run bench:sdk --')
+  .description('call setup through the SDK against bare RTCPeerConnections, in Chromium')
+  .option(
+    '--calls <count>',
+    'calls of each kind',
+    (v) => {
+      const n = Number(v);
+      if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected 1 or more');
+      return n;
+    },
+    30,
+  )
+  .option('--json', 'also print one JSON line with every figure', false)
+  .allowExcessArguments(false)
+  .parse()
+  .opts<{ calls: number; json: boolean }>();
+const calls = values.calls;
 
 /** The minimal relay: `{to, ...}` from peer `from` is sent to peer `to` as `{from, ...}`. */
 async function startRelay() {

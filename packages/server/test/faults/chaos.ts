@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { devCommand, whole } from '../dev-cli.ts';
 import { SCENARIOS, type FaultOptions, type Figures } from './scenarios.ts';
 
 /**
@@ -10,15 +10,23 @@ import { SCENARIOS, type FaultOptions, type Figures } from './scenarios.ts';
  *   npm run chaos -- [--only kill9,postgres] [--pairs 20] [--fault-seconds 20] [--live-calls 1000]
  */
 
-const { values } = parseArgs({
-  options: {
-    only: { type: 'string' },
-    pairs: { type: 'string', default: '20' },
-    'fault-seconds': { type: 'string', default: '20' },
-    'live-calls': { type: 'string', default: '1000' },
-    'warm-seconds': { type: 'string', default: '5' },
-  },
-});
+const values = devCommand(
+  'chaos',
+  'breaks a real Parley and its stores while calls churn through it',
+)
+  .option('--only <scenarios>', `comma-separated, of: ${Object.keys(SCENARIOS).join(', ')}`)
+  .option('--pairs <count>', 'pairs of users making calls', whole(1), 20)
+  .option('--fault-seconds <s>', 'how long each fault lasts', whole(1), 20)
+  .option('--live-calls <count>', 'calls in progress when the node is killed', whole(0), 1000)
+  .option('--warm-seconds <s>', 'calls before the fault', whole(0), 5)
+  .parse()
+  .opts<{
+    only?: string;
+    pairs: number;
+    faultSeconds: number;
+    liveCalls: number;
+    warmSeconds: number;
+  }>();
 
 const names = values.only ? values.only.split(',') : Object.keys(SCENARIOS);
 const unknown = names.filter((n) => !(n in SCENARIOS));
@@ -29,10 +37,10 @@ if (unknown.length) {
   process.exit(2);
 }
 const options: FaultOptions = {
-  pairs: Number(values.pairs),
-  faultMs: Number(values['fault-seconds']) * 1000,
-  liveCalls: Number(values['live-calls']),
-  warmMs: Number(values['warm-seconds']) * 1000,
+  pairs: values.pairs,
+  faultMs: values.faultSeconds * 1000,
+  liveCalls: values.liveCalls,
+  warmMs: values.warmSeconds * 1000,
 };
 
 const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(v < 10 ? 1 : 0) : '—');

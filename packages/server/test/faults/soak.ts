@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { devCommand, whole } from '../dev-cli.ts';
 import { CallLoad } from './call-load.ts';
 import { ParleyNode, token } from './node.ts';
 import { Peer } from './peer.ts';
@@ -12,21 +12,23 @@ import { Peer } from './peer.ts';
  * the first minute.
  */
 
-const { values } = parseArgs({
-  options: {
-    minutes: { type: 'string', default: '10' },
-    'interval-seconds': { type: 'string', default: '30' },
-    pairs: { type: 'string', default: '20' },
-    meetings: { type: 'string', default: '4' },
-  },
-});
-const runMs = Number(values.minutes) * 60_000;
-const intervalMs = Number(values['interval-seconds']) * 1000;
+const values = devCommand(
+  'soak',
+  'call churn and meeting joins against one Parley, watching its memory',
+)
+  .option('--minutes <n>', 'how long to run', whole(1), 10)
+  .option('--interval-seconds <s>', 'how often to print RSS and heap', whole(1), 30)
+  .option('--pairs <count>', 'pairs of users making calls', whole(1), 20)
+  .option('--meetings <count>', 'meeting join loops', whole(0), 4)
+  .parse()
+  .opts<{ minutes: number; intervalSeconds: number; pairs: number; meetings: number }>();
+const runMs = values.minutes * 60_000;
+const intervalMs = values.intervalSeconds * 1000;
 
 const node = await ParleyNode.create();
 await node.start();
 const calls = new CallLoad({
-  pairs: Number(values.pairs),
+  pairs: values.pairs,
   base: () => node.ws,
   token,
   prefix: `soak${process.pid}`,
@@ -95,7 +97,7 @@ async function memory(): Promise<{ rss: number; heap: number }> {
 }
 
 calls.start();
-const meetingLoops = Array.from({ length: Number(values.meetings) }, (_, i) => meetingLoop(i));
+const meetingLoops = Array.from({ length: values.meetings }, (_, i) => meetingLoop(i));
 const samples: Array<{ at: number; rss: number; heap: number }> = [];
 const t0 = performance.now();
 process.stdout.write(

@@ -1,40 +1,41 @@
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { Option } from 'commander';
 import { createSchema } from '../cluster-harness.ts';
+import { devCommand, whole } from '../dev-cli.ts';
 import { startMeetingServer } from '../meeting-kit.ts';
 import { FUZZ_SERVER } from './server.ts';
 import { fuzz, mb, type FuzzReport } from './run.ts';
 
 /**
- * `npm run fuzz [-- --seed N --frames N --store postgres|sqlite]` (or FUZZ_SEED, FUZZ_FRAMES):
- * a long seeded fuzz run against an in-process node, printing the figures the README quotes.
- * The store is PostgreSQL by default (a private schema in PARLEY_TEST_DATABASE_URL's database),
- * as in the short run of `npm test`. Exits 1 on any violation.
+ * `npm run fuzz [-- --seed N --frames N --store postgres|sqlite --violations FILE]` (or
+ * FUZZ_SEED, FUZZ_FRAMES): a long seeded fuzz run against an in-process node, printing the
+ * figures the README quotes. The store is PostgreSQL by default (a private schema in
+ * PARLEY_TEST_DATABASE_URL's database), as in the short run of `npm test`. Exits 1 on any
+ * violation.
  */
 
-const { values } = parseArgs({
-  options: {
-    seed: { type: 'string', default: process.env.FUZZ_SEED ?? '12' },
-    frames: { type: 'string', default: process.env.FUZZ_FRAMES ?? '100000' },
-    store: { type: 'string', default: 'postgres' },
-    /** Writes every violation, in full, to this file as JSON. */
-    violations: { type: 'string' },
-  },
-});
-const seed = Number(values.seed);
-const frames = Number(values.frames);
-const store = values.store;
-if (
-  !Number.isSafeInteger(seed) ||
-  !Number.isSafeInteger(frames) ||
-  frames < 1 ||
-  (store !== 'postgres' && store !== 'sqlite')
-) {
-  process.stderr.write(
-    'usage: npm run fuzz -- [--seed <integer>] [--frames <count>] [--store postgres|sqlite]\n',
-  );
-  process.exit(2);
-}
+const values = devCommand('fuzz', 'a seeded fuzz run against an in-process Parley node')
+  .addOption(
+    new Option('--seed <integer>', 'the seed')
+      .env('FUZZ_SEED')
+      .argParser(whole(Number.MIN_SAFE_INTEGER))
+      .default(12),
+  )
+  .addOption(
+    new Option('--frames <count>', 'frames to send')
+      .env('FUZZ_FRAMES')
+      .argParser(whole(1))
+      .default(100_000),
+  )
+  .addOption(
+    new Option('--store <kind>', "the node's store")
+      .choices(['postgres', 'sqlite'])
+      .default('postgres'),
+  )
+  .option('--violations <file>', 'write every violation, in full, to this file as JSON')
+  .parse()
+  .opts<{ seed: number; frames: number; store: 'postgres' | 'sqlite'; violations?: string }>();
+const { seed, frames, store } = values;
 
 const schema = store === 'postgres' ? await createSchema() : null;
 const srv = await startMeetingServer(
