@@ -214,8 +214,13 @@ export class Session implements DeviceConnection {
 
   /** Closes the socket with `code` and ends the device now: the token resumes nothing. */
   kick(code: number, reason: string): void {
-    this.conn?.close(code, reason);
+    // Ended first, so that the socket's close (reported as the close frame leaves) finds the
+    // device gone rather than parking it for a resume; and closed with `code`, not with the
+    // 4000 an expiry gives the socket it still holds.
+    const conn = this.conn;
+    this.conn = null;
     this.expire();
+    conn?.close(code, reason);
   }
 
   /** The device is gone: nothing more is kept and the token no longer resumes it. */
