@@ -8,9 +8,11 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { createApp } from '../src/app.ts';
 import { loadConfig } from '../src/config/index.ts';
+import { createLogger } from '../src/observability/index.ts';
 import { startServer, TestClient, type TestServer } from './harness.ts';
 import { SioClient } from './meeting-kit.ts';
 import { admin, call, tokenIssuedAt } from './admin-kit.ts';
+import { LogCapture } from './log-capture.ts';
 
 /**
  * Token revocation on one node: a revoked token is refused everywhere (REST, WebSocket,
@@ -29,8 +31,10 @@ describe('token revocation (single node)', () => {
     return c;
   };
 
+  const logs = new LogCapture();
+
   before(async () => {
-    srv = await startServer({ rest: { rateBurst: 1000 } });
+    srv = await startServer({ rest: { rateBurst: 1000 } }, { log: createLogger('info', logs) });
   });
   after(async () => {
     for (const c of open) c.close();
@@ -64,6 +68,11 @@ describe('token revocation (single node)', () => {
     for (const c of [native, resumable, meeting, chat]) {
       assert.equal((await c.waitClose()).code, 4011);
     }
+    // The resumable device is ended, not parked to wait for a resume its token cannot make.
+    assert.deepEqual(
+      logs.lines.filter((l) => l.event === 'parked'),
+      [],
+    );
     assert.deepEqual(await sioClosed, { code: 4011, reason: 'token revoked' });
     await sioGone;
     const took = `${Date.now() - answered} ms after the answer, ${Date.now() - t0} ms after the request`;
