@@ -94,3 +94,32 @@ describe('heartbeat timing: ping every intervalMs, drop timeoutMs after an unans
     live.ws.close();
   });
 });
+
+describe('heartbeat: sockets opened together', () => {
+  // A sweep every 200 ms (half the interval); the timeout is out of the way.
+  const beat = { intervalMs: 400, timeoutMs: 60_000 };
+  let srv: TestServer;
+  before(async () => {
+    srv = await startServer({ heartbeat: beat });
+  });
+  after(() => srv.close());
+
+  test('are pinged spread over the interval, not all in one sweep', async () => {
+    const sockets = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const token = await srv.token(`hbs-${i}`);
+        const ws = new WebSocket(`${srv.wsBase}/ws?token=${token}`);
+        const firstPing = once(ws, 'ping').then(() => Date.now());
+        await once(ws, 'open');
+        return { ws, firstPing };
+      }),
+    );
+    const first = await Promise.all(sockets.map((s) => s.firstPing));
+    for (const s of sockets) s.ws.close();
+    // Each socket's first ping is due at a random point of its first interval, so twenty of
+    // them fall in more than one sweep (all in one: a chance of about 2 in a million). Pinged
+    // from the first sweep on, as before, all twenty went out together.
+    const spread = Math.max(...first) - Math.min(...first);
+    assert.ok(spread >= 150, `first pings ${spread} ms apart`);
+  });
+});

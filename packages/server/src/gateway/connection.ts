@@ -105,6 +105,14 @@ export class Connection implements WsListener {
   lastSeen = Date.now();
   /** When the last ping was sent (epoch ms; 0: none yet). */
   private pingedAt = 0;
+  /**
+   * What the ping interval counts from (epoch ms): the last ping, or before the first a random
+   * point up to one interval before the first heartbeat tick (-1: not drawn yet). Sockets
+   * opened together (a node's restart, a benchmark's clients) are then pinged spread over the
+   * interval, not all in one sweep every interval: a burst of writes and pongs that holds up
+   * relaying (it was Parley's worst p99 in `parley bench`).
+   */
+  private pingFrom = -1;
   /** When the connection's token expires (epoch ms); `auth:refresh` moves it. */
   expiresAt: number;
   /** The tokens the connection stands on: the opening one, then `auth:refresh`'s (bounded). */
@@ -257,6 +265,7 @@ export class Connection implements WsListener {
    * for `writeTimeoutMs` (a client that sends but never reads stays "alive" by its messages).
    */
   heartbeat(now: number, beat: HeartbeatTimes): void {
+    if (this.pingFrom < 0) this.pingFrom = now - Math.random() * beat.intervalMs;
     // A ping is outstanding until a pong or any message comes after it.
     const waiting = this.pingedAt > this.lastSeen;
     if (waiting && now - this.pingedAt >= beat.timeoutMs) {
@@ -266,8 +275,8 @@ export class Connection implements WsListener {
       this.tokenExpired();
     } else if (this.o.ws.state === WsState.Open) {
       if (this.stalled(now)) this.slowConsumer('stalled');
-      else if (!waiting && pingDue(now, this.pingedAt, beat)) {
-        this.pingedAt = now;
+      else if (!waiting && pingDue(now, this.pingFrom, beat)) {
+        this.pingedAt = this.pingFrom = now;
         this.o.ws.ping();
       }
     }

@@ -17,11 +17,11 @@ export function heartbeatTickMs(beat: HeartbeatTimes): number {
 }
 
 /**
- * Whether a connection last pinged at `pingedAt` (0: never) is due another ping. Half a tick
- * early counts as due, so that timer jitter does not push a ping to the tick after.
+ * Whether a connection whose ping interval counts from `from` (its last ping) is due a ping.
+ * Half a tick early counts as due, so that timer jitter does not push a ping to the tick after.
  */
-export function pingDue(now: number, pingedAt: number, beat: HeartbeatTimes): boolean {
-  return now - pingedAt >= beat.intervalMs - heartbeatTickMs(beat) / 2;
+export function pingDue(now: number, from: number, beat: HeartbeatTimes): boolean {
+  return now - from >= beat.intervalMs - heartbeatTickMs(beat) / 2;
 }
 
 /**
