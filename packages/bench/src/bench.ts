@@ -27,10 +27,14 @@ import {
 import { fmtDec, fmtInt, fmtMs, pooled, table } from './stats.ts';
 import { openTargets, reportOpen, runOpenPhase, type OpenLoadFigures } from './open-phase.ts';
 import type { OpenLoopOptions } from './open-loop.ts';
+import { reportPath, runPathPhase, type PathFigures } from './path.ts';
 import type { ClientKind } from './ws-client.ts';
 
-/** The parts of `parley bench`: complete calls, the relay at saturation, the open-loop regime. */
-export type Phase = 'calls' | 'relay' | 'open';
+/**
+ * The parts of `parley bench`: complete calls, the relay at saturation, the open-loop regime,
+ * and the servers' own work per relayed message without the kernel (`path`).
+ */
+export type Phase = 'calls' | 'relay' | 'open' | 'path';
 
 /**
  * `parley bench`: how fast Parley runs complete calls, and how its relay compares with the
@@ -189,6 +193,8 @@ export interface BenchResult {
     loop: OpenLoopOptions;
     cells: OpenLoadFigures[];
   };
+  /** The servers' own work per relayed message, without the kernel (path.ts). */
+  path?: { trials: number; figures: PathFigures };
   targets: {
     callsPerSec?: boolean;
     relayRatio?: boolean;
@@ -322,7 +328,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
   const perSlot = positive('rounds', opts.rounds ?? 5);
   const pairs = positive('pairs', opts.pairs ?? 1000);
   const trials = positive('trials', opts.trials ?? 3);
-  const phases = new Set<Phase>(opts.phases ?? ['calls', 'relay', 'open']);
+  const phases = new Set<Phase>(opts.phases ?? ['calls', 'relay', 'open', 'path']);
   const loads = opts.loads ?? [0.25, 0.5, 0.75];
   const openClients = opts.openClients ?? ['lean', 'ws'];
   const openTrials = positive('open-trials', opts.openTrials ?? 3);
@@ -466,6 +472,23 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
       open = { ...(capacity ? { capacity } : {}), trials: openTrials, loop, cells };
     }
 
+    // ---- phase 4: each server's own work per message, without the kernel
+    let path: { trials: number; figures: PathFigures } | undefined;
+    if (phases.has('path')) {
+      print(
+        `\nthe servers' own work per relayed message, in-process, ${trials} trials per server …`,
+      );
+      // On the load generator's CPU: this process only waits now, and the idle servers' timers
+      // stay on theirs.
+      const figures = await runPathPhase({
+        trials,
+        peerjs: withPeer,
+        ...(pin ? { cpu: pin.clientCpu } : {}),
+        print,
+      });
+      path = { trials, figures };
+    }
+
     // ---- report
     const counts = await serverCounts(wsBase.replace(/^ws/, 'http'));
     const openChecks = open?.cells.map(openTargets).filter((t) => t !== undefined);
@@ -479,6 +502,7 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
       ...(calls ? { calls: callFigures(calls, concurrent, perSlot) } : {}),
       ...(relay ? { relay } : {}),
       ...(open ? { open } : {}),
+      ...(path ? { path } : {}),
       targets: {
         ...(calls ? { callsPerSec: (calls.calls / calls.elapsedMs) * 1000 >= 1000 } : {}),
         ...(relay?.peerjs
@@ -593,6 +617,7 @@ function report(r: BenchResult, print: (line: string) => void): void {
   if (r.calls) reportCalls(r.calls, r.targets, print);
   if (r.relay) reportRelay(r.relay, r, print);
   if (r.open) reportOpen(r.open.cells, r.open, print);
+  if (r.path) reportPath(r.path.figures, r.path.trials, print);
   print(
     `\n  CPU is % of one core (the machine has ${r.cores}); softirq: kernel network threads; ` +
       'other: other processes on the machine',

@@ -52,7 +52,11 @@ export function pinClient(serverCpu = 0, clientCpu = 1): Pinning | undefined {
 }
 
 /** `command args` as spawn arguments, run under `taskset -c cpu` when `cpu` is given. */
-function pinned(cpu: number | undefined, command: string, args: string[]): [string, string[]] {
+export function pinned(
+  cpu: number | undefined,
+  command: string,
+  args: string[],
+): [string, string[]] {
   return cpu === undefined ? [command, args] : ['taskset', ['-c', String(cpu), command, ...args]];
 }
 

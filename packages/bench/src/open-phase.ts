@@ -1,6 +1,6 @@
 import { prime, runOpenLoop, type OpenLoopOptions, type OpenLoopResult } from './open-loop.ts';
 import type { RelayPair, RelayTarget } from './relay.ts';
-import { fmtDec, fmtInt, fmtMs, table } from './stats.ts';
+import { fmtDec, fmtInt, fmtMs, fmtRatio, fmtSpread, spread, table, type Spread } from './stats.ts';
 import type { ClientKind } from './ws-client.ts';
 
 /**
@@ -24,13 +24,6 @@ export interface OpenPhaseOptions {
   loop: OpenLoopOptions;
   tag: string;
   print: (line: string) => void;
-}
-
-/** A figure over the trials: median and range. */
-export interface Spread {
-  median: number;
-  min: number;
-  max: number;
 }
 
 export interface OpenServerFigures {
@@ -59,11 +52,6 @@ export interface OpenLoadFigures {
   cpuRatio?: Spread;
   /** Parley's p99 ÷ PeerJS's, trial by trial. */
   p99Ratio?: Spread;
-}
-
-function spread(values: readonly number[]): Spread {
-  const v = [...values].sort((a, b) => a - b);
-  return { median: v[Math.floor((v.length - 1) / 2)]!, min: v[0]!, max: v[v.length - 1]! };
 }
 
 function figures(rs: readonly OpenLoopResult[]): OpenServerFigures {
@@ -148,10 +136,6 @@ export async function runOpenPhase(o: OpenPhaseOptions): Promise<OpenLoadFigures
   return out;
 }
 
-/** `median (min–max)` */
-const fmtSpread = (s: Spread | undefined, f: (x: number) => string) =>
-  s === undefined ? 'n/a' : `${f(s.median)} (${f(s.min)}–${f(s.max)})`;
-const ratio = (x: number) => `${x.toFixed(2)}×`;
 const okMark = (ok: boolean) => (ok ? '  ✓' : '  ✗');
 
 /** Whether a cell meets the targets: CPU ≤ 0.9× PeerJS's and p99 no worse (trial-by-trial ratios, medians). */
@@ -190,13 +174,13 @@ export function reportOpen(
           row(
             'server CPU per relayed msg, µs',
             (v) => fmtSpread(v.cpuUsPerMessage, fmtDec),
-            c.cpuRatio ? fmtSpread(c.cpuRatio, ratio) + (t ? okMark(t.cpu) : '') : '',
+            c.cpuRatio ? fmtSpread(c.cpuRatio, fmtRatio) + (t ? okMark(t.cpu) : '') : '',
           ),
           row('latency p50', (v) => fmtSpread(v.p50Ms, fmtMs)),
           row(
             'latency p99',
             (v) => fmtSpread(v.p99Ms, fmtMs),
-            c.p99Ratio ? fmtSpread(c.p99Ratio, ratio) + (t ? okMark(t.p99) : '') : '',
+            c.p99Ratio ? fmtSpread(c.p99Ratio, fmtRatio) + (t ? okMark(t.p99) : '') : '',
           ),
           row('msgs/s achieved', (v) => fmtSpread(v.msgsPerSec, fmtInt)),
           row(

@@ -40,6 +40,26 @@ export const fmtMs = (x: number | undefined): string =>
       ? `${x.toFixed(2)} ms`
       : `${dec.format(x)} ms`;
 
+/** 0.87× */
+export const fmtRatio = (x: number): string => `${x.toFixed(2)}×`;
+
+/** A figure over several trials: median and range. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+/** The median (the lower of the middle two) and range of `values`. */
+export function spread(values: readonly number[]): Spread {
+  const v = [...values].sort((a, b) => a - b);
+  return { median: v[Math.floor((v.length - 1) / 2)]!, min: v[0]!, max: v[v.length - 1]! };
+}
+
+/** `median (min–max)` */
+export const fmtSpread = (s: Spread | undefined, f: (x: number) => string): string =>
+  s === undefined ? 'n/a' : `${f(s.median)} (${f(s.min)}–${f(s.max)})`;
+
 /** Renders rows as left-aligned first column and right-aligned others. */
 export function table(rows: ReadonlyArray<readonly string[]>, indent = '  '): string {
   const widths: number[] = [];

@@ -150,9 +150,12 @@ program
   .option('--json', 'also print one JSON line with every figure')
   .option('--cpu-prof <dir>', 'write V8 CPU profiles of the server children into <dir>')
   .addOption(
-    new Option('--phases <list>', 'phases to run: calls, relay (saturation), open (open loop)')
-      .argParser(list(oneOf('calls', 'relay', 'open')))
-      .default(['calls', 'relay', 'open'], 'calls,relay,open'),
+    new Option(
+      '--phases <list>',
+      'phases to run: calls, relay (saturation), open (open loop), path (own work, no kernel)',
+    )
+      .argParser(list(oneOf('calls', 'relay', 'open', 'path')))
+      .default(['calls', 'relay', 'open', 'path'], 'calls,relay,open,path'),
   )
   .addOption(
     new Option('--loads <list>', 'open loop: offered loads, % of the saturation capacity')
@@ -190,7 +193,7 @@ program
       rounds: number;
       pairs: number;
       trials: number;
-      phases: Array<'calls' | 'relay' | 'open'>;
+      phases: Array<'calls' | 'relay' | 'open' | 'path'>;
       loads: number[];
       openPairs?: number[];
       openClients: Array<'lean' | 'ws'>;
