@@ -25,8 +25,10 @@ export interface PathOptions {
   messages?: number;
   /** Timed rounds per child, after two rounds of warm-up. */
   rounds?: number;
-  /** The CPU the children run on (the servers' CPU of the other phases). */
+  /** The CPU the children are pinned to, if any. */
   cpu?: number;
+  /** Whether PeerJS runs too (each of its children after one of Parley's). */
+  peerjs: boolean;
   print: (line: string) => void;
 }
 
@@ -65,7 +67,8 @@ async function runChild(
 
 const median = (xs: readonly number[]) => spread(xs).median;
 
-export async function runPathPhase(o: PathOptions & { peerjs: boolean }): Promise<PathFigures> {
+/** Runs the children, alternating between the servers, and sums up what they measured. */
+export async function runPathPhase(o: PathOptions): Promise<PathFigures> {
   const child = { messages: o.messages ?? 50_000, rounds: o.rounds ?? 5, cpu: o.cpu };
   const parley: PathRun[] = [];
   const peerjs: PathRun[] = [];
@@ -95,6 +98,7 @@ export async function runPathPhase(o: PathOptions & { peerjs: boolean }): Promis
   };
 }
 
+/** Prints what the phase measured: each server per message, and their ratio. */
 export function reportPath(f: PathFigures, trials: number, print: (line: string) => void): void {
   print(
     `\nThe servers' own work per relayed ICE message (no kernel: in-process sockets, ` +
