@@ -4,10 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { pino } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { DEFAULT_CHROMIUM, launchChromium } from '@parley/bench/browser';
+import { whole } from '@parley/bench/dev-cli';
 import { createApp, loadConfig } from '@parley/server';
 import { buildDemo } from '../build.ts';
 import type { Timing } from './page.ts';
@@ -21,16 +22,7 @@ import type { Timing } from './page.ts';
 
 const values = new Command('npm run bench:sdk --')
   .description('call setup through the SDK against bare RTCPeerConnections, in Chromium')
-  .option(
-    '--calls <count>',
-    'calls of each kind',
-    (v) => {
-      const n = Number(v);
-      if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected 1 or more');
-      return n;
-    },
-    30,
-  )
+  .option('--calls <count>', 'calls of each kind', whole(1), 30)
   .option('--json', 'also print one JSON line with every figure', false)
   .allowExcessArguments(false)
   .parse()

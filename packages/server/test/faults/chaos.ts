@@ -1,4 +1,4 @@
-import { devCommand, whole } from '../dev-cli.ts';
+import { devCommand, whole } from '@parley/bench/dev-cli';
 import { SCENARIOS, type FaultOptions, type Figures } from './scenarios.ts';
 
 /**

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { devCommand, whole } from '../dev-cli.ts';
+import { devCommand, whole } from '@parley/bench/dev-cli';
 import { CallLoad } from './call-load.ts';
 import { ParleyNode, token } from './node.ts';
 import { Peer } from './peer.ts';

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { Option } from 'commander';
 import { createSchema } from '../cluster-harness.ts';
-import { devCommand, whole } from '../dev-cli.ts';
+import { devCommand, whole } from '@parley/bench/dev-cli';
 import { startMeetingServer } from '../meeting-kit.ts';
 import { FUZZ_SERVER } from './server.ts';
 import { fuzz, mb, type FuzzReport } from './run.ts';
