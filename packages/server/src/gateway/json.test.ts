@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { candidateLiteral, peekMembers, sdpLiteral, withLiteral } from './json.ts';
+import { Type } from '@sinclair/typebox';
+import { ID_MAX_LENGTH, SAFE_TEXT_PATTERN } from '@parley/protocol';
+import { candidateLiteral, peekMembers, sdpLiteral, validator, withLiteral } from './json.ts';
 
 const SDP = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\n';
 
@@ -189,4 +191,24 @@ test('the literal scans reuse the UTF-8 text only where it is the frame byte for
   ]);
   assert.equal(bad.toString().length, bad.length);
   assert.equal(candidateLiteral(bad, bad.toString())?.toString(), cand);
+});
+
+test('validator names what is wrong with an id: its length, or a control character in it', () => {
+  const check = validator(
+    Type.Object({
+      callId: Type.String({ minLength: 1, maxLength: ID_MAX_LENGTH, pattern: SAFE_TEXT_PATTERN }),
+    }),
+  );
+  const messageOf = (callId: string) => {
+    try {
+      check({ callId });
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return 'accepted';
+  };
+  assert.equal(messageOf('c'.repeat(ID_MAX_LENGTH)), 'accepted');
+  assert.match(messageOf('c'.repeat(ID_MAX_LENGTH + 1)), /^invalid field \/callId: .*length.*128/);
+  assert.match(messageOf(''), /^invalid field \/callId: .*length/);
+  assert.equal(messageOf('a\u0000b'), 'invalid field /callId: control characters are not allowed');
 });

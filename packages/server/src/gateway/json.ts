@@ -7,7 +7,7 @@ import {
 } from '@parley/protocol';
 import type { TSchema, Static } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-import type { ValueError } from '@sinclair/typebox/errors';
+import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 
 /**
  * Parses a JSON text frame once. The caller bounds the value (`assertBoundedValue`) as soon as
@@ -34,10 +34,13 @@ export function parseText(text: string): unknown {
   }
 }
 
-/** A schema error said plainly (TypeBox would quote the id pattern itself). */
+/**
+ * A schema error said plainly: TypeBox would quote the id pattern itself. Only the pattern's own
+ * failure is said so; an id that is too long is told its length.
+ */
 export function failureMessage(error: ValueError | undefined): string {
   if (!error) return 'invalid';
-  return error.schema.pattern === SAFE_TEXT_PATTERN
+  return error.type === ValueErrorType.StringPattern && error.schema.pattern === SAFE_TEXT_PATTERN
     ? 'control characters are not allowed'
     : error.message;
 }

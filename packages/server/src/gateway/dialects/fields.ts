@@ -10,16 +10,31 @@ export const Id = Type.String({
   pattern: SAFE_TEXT_PATTERN,
 });
 
+/** The bounds of an ICE candidate's members: the longest strings, the largest m-line index. */
+export const CandidateLimits = {
+  candidate: 4096,
+  sdpMid: 64,
+  sdpMLineIndex: 1024,
+  usernameFragment: 256,
+} as const;
+
 /** RTCIceCandidateInit, or null for end-of-candidates. */
 export const Candidate = Type.Union([
   Type.Null(),
   Type.Object({
-    candidate: Type.String({ maxLength: 4096 }),
-    sdpMid: Type.Optional(Type.Union([Type.String({ maxLength: 64 }), Type.Null()])),
-    sdpMLineIndex: Type.Optional(
-      Type.Union([Type.Integer({ minimum: 0, maximum: 1024 }), Type.Null()]),
+    candidate: Type.String({ maxLength: CandidateLimits.candidate }),
+    sdpMid: Type.Optional(
+      Type.Union([Type.String({ maxLength: CandidateLimits.sdpMid }), Type.Null()]),
     ),
-    usernameFragment: Type.Optional(Type.Union([Type.String({ maxLength: 256 }), Type.Null()])),
+    sdpMLineIndex: Type.Optional(
+      Type.Union([
+        Type.Integer({ minimum: 0, maximum: CandidateLimits.sdpMLineIndex }),
+        Type.Null(),
+      ]),
+    ),
+    usernameFragment: Type.Optional(
+      Type.Union([Type.String({ maxLength: CandidateLimits.usernameFragment }), Type.Null()]),
+    ),
   }),
 ]);
 

@@ -21,6 +21,7 @@ import {
 import { Candidate, Id, SdpText } from './fields.ts';
 import { IceFrames } from './ice-frame.ts';
 import { rtcDecoders } from './meeting.ts';
+import { canonicalIce } from './native-ice.ts';
 
 /**
  * Native v1 on `/ws`: `{type, data, requestId?}`. Events are `{type, data}`; a command that
@@ -188,6 +189,9 @@ export const nativeDialect: Dialect = {
   name: 'native',
 
   decode(data, isBinary): Decoded {
+    // A trickled candidate as the SDK writes it, the relay's hot path, is read in one pass.
+    const ice = isBinary ? undefined : canonicalIce(data);
+    if (ice !== undefined) return { ok: true, command: ice };
     let requestId: string | undefined;
     try {
       const text = jsonText(data, isBinary);

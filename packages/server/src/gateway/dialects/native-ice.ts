@@ -1,0 +1,195 @@
+import { isAscii } from 'node:buffer';
+import { ID_MAX_LENGTH, candidateJson, type Command, type IceCandidate } from '@parley/protocol';
+import { CandidateLimits } from './fields.ts';
+
+type IceCommand = Extract<Command, { type: 'call:ice' }>;
+
+/*
+ * A trickled ICE candidate is most of what a signaling server reads, and its frame nearly
+ * always comes as the SDK (and any client that stringifies `{type, data}`) writes it:
+ *
+ *   {"type":"call:ice","data":{"callId":"…","candidate":{"candidate":"…","sdpMid":"0",…}}}
+ *
+ * Such a frame is read here without JSON.parse: three native scans of its bytes (ASCII, no
+ * control character, no backslash) and one walk over its members, instead of a UTF-8 decode,
+ * JSON.parse, the bounds walk, two schemas and the literal scan (json.ts). It accepts only
+ * what it can read without doubt and what the general path accepts as the same command: no
+ * whitespace, the frame's members in the order above (the candidate's own in any order),
+ * strings of printable ASCII with no escape (so their bytes are their characters), only
+ * RTCIceCandidateInit's members, each once, within the schema's bounds. Anything else (a
+ * requestId, another order, an escape, a duplicate, an unknown member, a number written
+ * another way) is left to the general path, which accepts or refuses it as before.
+ * native-ice.test.ts checks that the two agree on every frame.
+ */
+
+const PREFIX = '{"type":"call:ice","data":{"callId":"';
+/** Where `ice"` is in PREFIX: a look at these bytes passes over other frames at no cost. */
+const ICE_AT = PREFIX.indexOf('ice"');
+const CANDIDATE_MEMBER = '","candidate":';
+const NULL = 'null';
+const END = '}}';
+
+/**
+ * A control character, DEL included: JSON refuses one in a string unless it is escaped, and an
+ * id may not hold one. With none, no escape and ASCII only, a string's characters are its bytes
+ * and it ends at the next quote. (Each check is one native scan: a loop over the characters in
+ * JavaScript costs about as much as JSON.parse.)
+ */
+// eslint-disable-next-line no-control-regex -- control characters are what it looks for
+const CONTROL = /[\x00-\x1f\x7f]/;
+const BACKSLASH = '\\';
+
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const I = 0x69;
+const C = 0x63;
+const ZERO = 0x30;
+const NINE = 0x39;
+
+/** sdpMLineIndex's largest value and its longest spelling. */
+const MAX_LINE_INDEX = CandidateLimits.sdpMLineIndex;
+const LINE_INDEX_DIGITS = String(MAX_LINE_INDEX).length;
+
+/** RTCIceCandidateInit's members: their spelling with the colon, and what their value may be. */
+interface Member {
+  key: keyof IceCandidate;
+  /** `"name":` */
+  name: string;
+  /** A string's longest length; 0 for sdpMLineIndex, a number. */
+  maxLength: number;
+  /** This member's bit in the set of members seen. */
+  bit: number;
+}
+
+const member = (key: keyof IceCandidate, maxLength: number, bit: number): Member => ({
+  key,
+  name: `"${key}":`,
+  maxLength,
+  bit,
+});
+const CANDIDATE = member('candidate', CandidateLimits.candidate, 1);
+const SDP_MID = member('sdpMid', CandidateLimits.sdpMid, 2);
+const SDP_MLINE_INDEX = member('sdpMLineIndex', 0, 4);
+const USERNAME_FRAGMENT = member('usernameFragment', CandidateLimits.usernameFragment, 8);
+
+/**
+ * The `call:ice` command of a native frame written as above, its candidate's literal kept
+ * (`candidateJson`), or undefined when the frame is anything else.
+ */
+export function canonicalIce(frame: Buffer): IceCommand | undefined {
+  if (frame.length <= PREFIX.length || frame[ICE_AT] !== I || frame[ICE_AT + 1] !== C) {
+    return undefined;
+  }
+  if (!isAscii(frame)) return undefined;
+  // One character per byte: the indexes below are byte offsets.
+  const text = frame.toString('latin1');
+  if (!text.startsWith(PREFIX) || text.includes(BACKSLASH) || CONTROL.test(text)) return undefined;
+  const idEnd = stringEnd(text, PREFIX.length, ID_MAX_LENGTH);
+  if (idEnd <= PREFIX.length || !text.startsWith(CANDIDATE_MEMBER, idEnd)) return undefined;
+  const call = { callId: text.slice(PREFIX.length, idEnd) };
+  const at = idEnd + CANDIDATE_MEMBER.length;
+  if (text.startsWith(NULL, at)) {
+    return ends(text, at + NULL.length) ? { type: 'call:ice', call, candidate: null } : undefined;
+  }
+  const candidate: Partial<Record<keyof IceCandidate, string | number | null>> = {};
+  const end = readCandidate(text, at, candidate);
+  if (end < 0 || !ends(text, end)) return undefined;
+  return {
+    type: 'call:ice',
+    call,
+    candidate: candidate as unknown as IceCandidate,
+    [candidateJson]: frame.subarray(at, end),
+  };
+}
+
+/** Whether the frame ends at `i` with the `}}` that close `data` and the frame. */
+function ends(text: string, i: number): boolean {
+  return text.length === i + END.length && text.startsWith(END, i);
+}
+
+/**
+ * Reads the candidate object starting at `at` into `out`, members in the order written;
+ * returns the index one past its `}`, or -1 when it is not one this pass accepts.
+ */
+function readCandidate(
+  text: string,
+  at: number,
+  out: Record<string, string | number | null>,
+): number {
+  if (text.charCodeAt(at) !== OPEN_BRACE) return -1;
+  let seen = 0;
+  let i = at + 1;
+  for (;;) {
+    const m = memberAt(text, i);
+    if (m === undefined || (seen & m.bit) !== 0) return -1;
+    seen |= m.bit;
+    i += m.name.length;
+    if (text.startsWith(NULL, i)) {
+      if (m === CANDIDATE) return -1;
+      out[m.key] = null;
+      i += NULL.length;
+    } else if (m === SDP_MLINE_INDEX) {
+      const digitsEnd = indexEnd(text, i);
+      if (digitsEnd < 0) return -1;
+      out[m.key] = Number(text.slice(i, digitsEnd));
+      i = digitsEnd;
+    } else {
+      if (text.charCodeAt(i) !== QUOTE) return -1;
+      const close = stringEnd(text, i + 1, m.maxLength);
+      if (close < 0) return -1;
+      out[m.key] = text.slice(i + 1, close);
+      i = close + 1;
+    }
+    const next = text.charCodeAt(i);
+    if (next === CLOSE_BRACE) return (seen & CANDIDATE.bit) === 0 ? -1 : i + 1;
+    if (next !== COMMA) return -1;
+    i++;
+  }
+}
+
+/** The member whose `"name":` starts at `i`, if it is one of RTCIceCandidateInit's. */
+function memberAt(text: string, i: number): Member | undefined {
+  let m: Member;
+  switch (text.charCodeAt(i + 1)) {
+    case 0x63: // c
+      m = CANDIDATE;
+      break;
+    case 0x75: // u
+      m = USERNAME_FRAGMENT;
+      break;
+    case 0x73: // s: sdpMid or sdpMLineIndex
+      m = text.charCodeAt(i + 5) === 0x69 ? SDP_MID : SDP_MLINE_INDEX;
+      break;
+    default:
+      return undefined;
+  }
+  return text.startsWith(m.name, i) ? m : undefined;
+}
+
+/**
+ * The index of the quote that closes the string whose characters start at `from`, if it has at
+ * most `max` of them; else -1. (The frame has no escape: its first quote closes it.)
+ */
+function stringEnd(text: string, from: number, max: number): number {
+  const close = text.indexOf('"', from);
+  return close - from > max ? -1 : close;
+}
+
+/**
+ * One past the digits of an sdpMLineIndex starting at `from`, written as JSON.stringify writes
+ * an integer from 0 to MAX_LINE_INDEX (no sign, no leading zero); else -1.
+ */
+function indexEnd(text: string, from: number): number {
+  let i = from;
+  let value = 0;
+  for (; i < text.length && i - from <= LINE_INDEX_DIGITS; i++) {
+    const c = text.charCodeAt(i);
+    if (c < ZERO || c > NINE) break;
+    value = value * 10 + (c - ZERO);
+  }
+  const digits = i - from;
+  if (digits === 0 || digits > LINE_INDEX_DIGITS || value > MAX_LINE_INDEX) return -1;
+  return digits > 1 && text.charCodeAt(from) === ZERO ? -1 : i;
+}
