@@ -14,7 +14,7 @@ import {
 } from './auth/index.ts';
 import { CallEngine } from './calls/index.ts';
 import { ClusterNode, localPlacement, MemoryBus, MemoryUserPeers } from './cluster/index.ts';
-import type { Sender } from './core/index.ts';
+import { frameClock, type Sender } from './core/index.ts';
 import type { Config } from './config/index.ts';
 import {
   Dispatcher,
@@ -230,7 +230,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     ringTtlMs: config.calls.inviteTtlMs,
     metrics,
     log,
-    clock: Date.now,
+    clock: frameClock,
   });
   const engine = new CallEngine({
     nodeId,

@@ -1,15 +1,16 @@
 import type { Redis } from 'ioredis';
-import type {
-  BusRoutes,
-  Bus,
-  CallIndex,
-  Delivery,
-  MeetingSpanPort,
-  Nodes,
-  PresenceDirectory,
-  Requests,
-  RoomMirror,
-  UserPeers,
+import {
+  frameClock,
+  type BusRoutes,
+  type Bus,
+  type CallIndex,
+  type Delivery,
+  type MeetingSpanPort,
+  type Nodes,
+  type PresenceDirectory,
+  type Requests,
+  type RoomMirror,
+  type UserPeers,
 } from '../core/index.ts';
 import { linkHostOf, type Config } from '../config/index.ts';
 import { rateBudgets } from '../gateway/index.ts';
@@ -124,6 +125,7 @@ export class ClusterNode {
       rateBudgets(config.limits),
       config.cluster.rateSyncMs,
       log,
+      frameClock,
     );
     const router = (this.router = new BusRouter(this.bus, nodeId));
     this.requests = this.rpc = new Rpc(nodeId, this.bus, config.cluster.requestTimeoutMs, log);

@@ -2,7 +2,15 @@
 // server's other folders (the dependency check in `npm test` holds it to that).
 export type { Sender, ClientInfo } from './sender.ts';
 export type { Delivery } from './delivery.ts';
-export { nodeTimers, type Clock, type Timer, type Timers } from './time.ts';
+export {
+  nodeTimers,
+  frameClock,
+  handlingFrame,
+  frameHandled,
+  type Clock,
+  type Timer,
+  type Timers,
+} from './time.ts';
 export type {
   CallStart,
   CallEnd,

@@ -1,6 +1,6 @@
 import { AppError, type ServerEvent } from '@parley/protocol';
 import type { Authenticator, TokenRef } from '../auth/index.ts';
-import type { Sender } from '../core/index.ts';
+import { frameHandled, handlingFrame, type Sender } from '../core/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import type { Decoded, Dialect, WireFrame } from './dialect.ts';
@@ -320,6 +320,16 @@ export class Connection implements WsListener {
     if (this.flooded) return;
     reading = true;
     const now = Date.now();
+    // What handles the frame reads this time (`frameClock`), not the clock again.
+    handlingFrame(now);
+    try {
+      this.handle(data, isBinary, now);
+    } finally {
+      frameHandled();
+    }
+  }
+
+  private handle(data: Buffer, isBinary: boolean, now: number): void {
     this.lastSeen = now;
     if (now >= this.expiresAt) {
       this.tokenExpired();

@@ -4,7 +4,7 @@ import type { BlockList, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { AppError } from '@parley/protocol';
 import { bearerToken, type Authenticator } from '../auth/index.ts';
-import type { Sender } from '../core/index.ts';
+import { frameClock, type Sender } from '../core/index.ts';
 import type { Config } from '../config/index.ts';
 import { clientInfo, trustedProxies, type Logger, type Metrics } from '../observability/index.ts';
 import type { PresenceDirectory } from '../presence/index.ts';
@@ -112,7 +112,7 @@ export class Gateway {
     // Frames between maxFrameBytes and this cap get a typed error and the socket stays open;
     // only frames above it close the socket with 1009.
     this.maxPayload = Math.max(16 * limits.maxFrameBytes, 2 * limits.maxChatFrameBytes, 1 << 20);
-    this.rate = o.rate ?? new RateLimiter(rateBudgets(limits));
+    this.rate = o.rate ?? new RateLimiter(rateBudgets(limits), frameClock);
     this.sessions = new SessionRegistry({
       nodeId: o.nodeId,
       graceMs: o.config.calls.disconnectGraceMs,
