@@ -145,7 +145,15 @@ const data = fc.oneof(
 const edit = fc.tuple(
   fc.constantFrom('set', 'insert', 'delete'),
   fc.nat(),
-  fc.constantFrom(...[...'"\\,{}: 0-.e9n'].map((c) => c.charCodeAt(0)), 0x00, 0x7f, 0x80, 0xff),
+  fc.constantFrom(
+    ...[...'"\\,{}: 0-.e9n'].map((c) => c.charCodeAt(0)),
+    0x00,
+    0x09,
+    0x1f,
+    0x7f,
+    0x80,
+    0xff,
+  ),
 );
 
 function edited(frame: Buffer, [kind, at, byte]: [string, number, number]): Buffer {

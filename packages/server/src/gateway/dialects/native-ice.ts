@@ -1,4 +1,3 @@
-import { isAscii } from 'node:buffer';
 import { ID_MAX_LENGTH, candidateJson, type Command, type IceCandidate } from '@parley/protocol';
 import { CandidateLimits } from './fields.ts';
 
@@ -30,14 +29,12 @@ const NULL = 'null';
 const END = '}}';
 
 /**
- * A control character, DEL included: JSON refuses one in a string unless it is escaped, and an
- * id may not hold one. With none, no escape and ASCII only, a string's characters are its bytes
- * and it ends at the next quote. (Each check is one native scan: a loop over the characters in
- * JavaScript costs about as much as JSON.parse.)
+ * A character other than printable ASCII, or a backslash. With none, a string's characters are
+ * its bytes, it ends at the next quote, nothing is escaped, and it holds no control character
+ * (which JSON refuses unescaped, and an id may not hold). One native scan: a loop over the
+ * characters in JavaScript costs about as much as JSON.parse.
  */
-// eslint-disable-next-line no-control-regex -- control characters are what it looks for
-const CONTROL = /[\x00-\x1f\x7f]/;
-const BACKSLASH = '\\';
+const NOT_PLAIN = /[^\x20-\x5b\x5d-\x7e]/;
 
 const QUOTE = 0x22;
 const COMMA = 0x2c;
@@ -54,7 +51,6 @@ const LINE_INDEX_DIGITS = String(MAX_LINE_INDEX).length;
 
 /** RTCIceCandidateInit's members: their spelling with the colon, and what their value may be. */
 interface Member {
-  key: keyof IceCandidate;
   /** `"name":` */
   name: string;
   /** A string's longest length; 0 for sdpMLineIndex, a number. */
@@ -64,7 +60,6 @@ interface Member {
 }
 
 const member = (key: keyof IceCandidate, maxLength: number, bit: number): Member => ({
-  key,
   name: `"${key}":`,
   maxLength,
   bit,
@@ -82,10 +77,9 @@ export function canonicalIce(frame: Buffer): IceCommand | undefined {
   if (frame.length <= PREFIX.length || frame[ICE_AT] !== I || frame[ICE_AT + 1] !== C) {
     return undefined;
   }
-  if (!isAscii(frame)) return undefined;
   // One character per byte: the indexes below are byte offsets.
   const text = frame.toString('latin1');
-  if (!text.startsWith(PREFIX) || text.includes(BACKSLASH) || CONTROL.test(text)) return undefined;
+  if (!text.startsWith(PREFIX) || NOT_PLAIN.test(text)) return undefined;
   const idEnd = stringEnd(text, PREFIX.length, ID_MAX_LENGTH);
   if (idEnd <= PREFIX.length || !text.startsWith(CANDIDATE_MEMBER, idEnd)) return undefined;
   const call = { callId: text.slice(PREFIX.length, idEnd) };
@@ -93,13 +87,13 @@ export function canonicalIce(frame: Buffer): IceCommand | undefined {
   if (text.startsWith(NULL, at)) {
     return ends(text, at + NULL.length) ? { type: 'call:ice', call, candidate: null } : undefined;
   }
-  const candidate: Partial<Record<keyof IceCandidate, string | number | null>> = {};
-  const end = readCandidate(text, at, candidate);
+  const members = new CandidateMembers();
+  const end = readCandidate(text, at, members);
   if (end < 0 || !ends(text, end)) return undefined;
   return {
     type: 'call:ice',
     call,
-    candidate: candidate as unknown as IceCandidate,
+    candidate: members.init(),
     [candidateJson]: frame.subarray(at, end),
   };
 }
@@ -109,15 +103,42 @@ function ends(text: string, i: number): boolean {
   return text.length === i + END.length && text.startsWith(END, i);
 }
 
+/** A candidate's members as read (undefined: not written), in one shape whatever their order. */
+class CandidateMembers {
+  candidate: string | undefined = undefined;
+  sdpMid: string | null | undefined = undefined;
+  sdpMLineIndex: number | null | undefined = undefined;
+  usernameFragment: string | null | undefined = undefined;
+
+  set(m: Member, value: string | number | null): void {
+    if (m === CANDIDATE) this.candidate = value as string;
+    else if (m === SDP_MID) this.sdpMid = value as string | null;
+    else if (m === SDP_MLINE_INDEX) this.sdpMLineIndex = value as number | null;
+    else this.usernameFragment = value as string | null;
+  }
+
+  /**
+   * The candidate: the members that were written and no other, as JSON.parse gives them (in
+   * RTCIceCandidateInit's order, which is how browsers write them).
+   */
+  init(): IceCandidate {
+    const { candidate = '', sdpMid, sdpMLineIndex, usernameFragment } = this;
+    if (sdpMid !== undefined && sdpMLineIndex !== undefined && usernameFragment !== undefined) {
+      return { candidate, sdpMid, sdpMLineIndex, usernameFragment };
+    }
+    const init: IceCandidate = { candidate };
+    if (sdpMid !== undefined) init.sdpMid = sdpMid;
+    if (sdpMLineIndex !== undefined) init.sdpMLineIndex = sdpMLineIndex;
+    if (usernameFragment !== undefined) init.usernameFragment = usernameFragment;
+    return init;
+  }
+}
+
 /**
- * Reads the candidate object starting at `at` into `out`, members in the order written;
- * returns the index one past its `}`, or -1 when it is not one this pass accepts.
+ * Reads the candidate object starting at `at` into `out`; returns the index one past its `}`,
+ * or -1 when it is not one this pass accepts.
  */
-function readCandidate(
-  text: string,
-  at: number,
-  out: Record<string, string | number | null>,
-): number {
+function readCandidate(text: string, at: number, out: CandidateMembers): number {
   if (text.charCodeAt(at) !== OPEN_BRACE) return -1;
   let seen = 0;
   let i = at + 1;
@@ -128,18 +149,18 @@ function readCandidate(
     i += m.name.length;
     if (text.startsWith(NULL, i)) {
       if (m === CANDIDATE) return -1;
-      out[m.key] = null;
+      out.set(m, null);
       i += NULL.length;
     } else if (m === SDP_MLINE_INDEX) {
       const digitsEnd = indexEnd(text, i);
       if (digitsEnd < 0) return -1;
-      out[m.key] = Number(text.slice(i, digitsEnd));
+      out.set(m, Number(text.slice(i, digitsEnd)));
       i = digitsEnd;
     } else {
       if (text.charCodeAt(i) !== QUOTE) return -1;
       const close = stringEnd(text, i + 1, m.maxLength);
       if (close < 0) return -1;
-      out[m.key] = text.slice(i + 1, close);
+      out.set(m, text.slice(i + 1, close));
       i = close + 1;
     }
     const next = text.charCodeAt(i);
