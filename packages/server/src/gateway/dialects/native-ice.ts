@@ -26,7 +26,6 @@ const PREFIX = '{"type":"call:ice","data":{"callId":"';
 const ICE_AT = PREFIX.indexOf('ice"');
 const CANDIDATE_MEMBER = '","candidate":';
 const NULL = 'null';
-const END = '}}';
 
 /**
  * A character other than printable ASCII, or a backslash. With none, a string's characters are
@@ -41,6 +40,7 @@ const COMMA = 0x2c;
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const I = 0x69;
+const N = 0x6e;
 const C = 0x63;
 const ZERO = 0x30;
 const NINE = 0x39;
@@ -84,7 +84,7 @@ export function canonicalIce(frame: Buffer): IceCommand | undefined {
   if (idEnd <= PREFIX.length || !text.startsWith(CANDIDATE_MEMBER, idEnd)) return undefined;
   const call = { callId: text.slice(PREFIX.length, idEnd) };
   const at = idEnd + CANDIDATE_MEMBER.length;
-  if (text.startsWith(NULL, at)) {
+  if (isNull(text, at)) {
     return ends(text, at + NULL.length) ? { type: 'call:ice', call, candidate: null } : undefined;
   }
   const members = new CandidateMembers();
@@ -100,7 +100,16 @@ export function canonicalIce(frame: Buffer): IceCommand | undefined {
 
 /** Whether the frame ends at `i` with the `}}` that close `data` and the frame. */
 function ends(text: string, i: number): boolean {
-  return text.length === i + END.length && text.startsWith(END, i);
+  return (
+    text.length === i + 2 &&
+    text.charCodeAt(i) === CLOSE_BRACE &&
+    text.charCodeAt(i + 1) === CLOSE_BRACE
+  );
+}
+
+/** Whether `null` starts at `i` (its first letter looked at before the call to compare). */
+function isNull(text: string, i: number): boolean {
+  return text.charCodeAt(i) === N && text.startsWith(NULL, i);
 }
 
 /** A candidate's members as read (undefined: not written), in one shape whatever their order. */
@@ -110,11 +119,18 @@ class CandidateMembers {
   sdpMLineIndex: number | null | undefined = undefined;
   usernameFragment: string | null | undefined = undefined;
 
-  set(m: Member, value: string | number | null): void {
-    if (m === CANDIDATE) this.candidate = value as string;
-    else if (m === SDP_MID) this.sdpMid = value as string | null;
-    else if (m === SDP_MLINE_INDEX) this.sdpMLineIndex = value as number | null;
-    else this.usernameFragment = value as string | null;
+  /** A string member's value (sdpMLineIndex, a number, is read by `readIndex`). */
+  setString(m: Member, value: string): void {
+    if (m === CANDIDATE) this.candidate = value;
+    else if (m === SDP_MID) this.sdpMid = value;
+    else this.usernameFragment = value;
+  }
+
+  /** A member written as null (the candidate string never is). */
+  setNull(m: Member): void {
+    if (m === SDP_MID) this.sdpMid = null;
+    else if (m === SDP_MLINE_INDEX) this.sdpMLineIndex = null;
+    else this.usernameFragment = null;
   }
 
   /**
@@ -147,20 +163,18 @@ function readCandidate(text: string, at: number, out: CandidateMembers): number 
     if (m === undefined || (seen & m.bit) !== 0) return -1;
     seen |= m.bit;
     i += m.name.length;
-    if (text.startsWith(NULL, i)) {
+    if (isNull(text, i)) {
       if (m === CANDIDATE) return -1;
-      out.set(m, null);
+      out.setNull(m);
       i += NULL.length;
     } else if (m === SDP_MLINE_INDEX) {
-      const digitsEnd = indexEnd(text, i);
-      if (digitsEnd < 0) return -1;
-      out.set(m, Number(text.slice(i, digitsEnd)));
-      i = digitsEnd;
+      i = readIndex(text, i, out);
+      if (i < 0) return -1;
     } else {
       if (text.charCodeAt(i) !== QUOTE) return -1;
       const close = stringEnd(text, i + 1, m.maxLength);
       if (close < 0) return -1;
-      out.set(m, text.slice(i + 1, close));
+      out.setString(m, text.slice(i + 1, close));
       i = close + 1;
     }
     const next = text.charCodeAt(i);
@@ -199,10 +213,11 @@ function stringEnd(text: string, from: number, max: number): number {
 }
 
 /**
- * One past the digits of an sdpMLineIndex starting at `from`, written as JSON.stringify writes
- * an integer from 0 to MAX_LINE_INDEX (no sign, no leading zero); else -1.
+ * Reads the sdpMLineIndex starting at `from` into `out` when it is written as JSON.stringify
+ * writes an integer from 0 to MAX_LINE_INDEX (no sign, no leading zero): returns one past its
+ * digits, else -1.
  */
-function indexEnd(text: string, from: number): number {
+function readIndex(text: string, from: number, out: CandidateMembers): number {
   let i = from;
   let value = 0;
   for (; i < text.length && i - from <= LINE_INDEX_DIGITS; i++) {
@@ -212,5 +227,7 @@ function indexEnd(text: string, from: number): number {
   }
   const digits = i - from;
   if (digits === 0 || digits > LINE_INDEX_DIGITS || value > MAX_LINE_INDEX) return -1;
-  return digits > 1 && text.charCodeAt(from) === ZERO ? -1 : i;
+  if (digits > 1 && text.charCodeAt(from) === ZERO) return -1;
+  out.sdpMLineIndex = value;
+  return i;
 }
