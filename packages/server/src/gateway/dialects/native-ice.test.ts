@@ -71,6 +71,18 @@ test('native ICE: a frame the one pass cannot be sure of goes the general way', 
     frameOf({ callId: 'c1', candidate: { ...chrome, sdpMLineIndex: 1025 } }),
     Buffer.from(frameOf(base).toString().replace('"sdpMLineIndex":0', '"sdpMLineIndex":0.0')),
     Buffer.from(frameOf(base).toString().replace('"sdpMid":"0"', '"sdpMid":"0","sdpMid":"1"')),
+    // Each member repeated: JSON.parse keeps the last, the literal would hold both.
+    Buffer.from(
+      frameOf(base).toString().replace('"sdpMLineIndex":0', '"sdpMLineIndex":0,"sdpMLineIndex":1'),
+    ),
+    Buffer.from(
+      frameOf(base)
+        .toString()
+        .replace('"usernameFragment":"sYUd"', '"usernameFragment":"a","usernameFragment":"b"'),
+    ),
+    Buffer.from(
+      frameOf(base).toString().replace('{"candidate":"', '{"candidate":"x","candidate":"'),
+    ),
     Buffer.from(`${frameOf(base).toString()} `),
   ]) {
     assert.equal(canonicalIce(frame), undefined, frame.toString());

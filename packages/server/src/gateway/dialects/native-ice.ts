@@ -9,8 +9,8 @@ type IceCommand = Extract<Command, { type: 'call:ice' }>;
  *
  *   {"type":"call:ice","data":{"callId":"…","candidate":{"candidate":"…","sdpMid":"0",…}}}
  *
- * Such a frame is read here without JSON.parse: three native scans of its bytes (ASCII, no
- * control character, no backslash) and one walk over its members, instead of a UTF-8 decode,
+ * Such a frame is read here without JSON.parse: one native scan of its characters (printable
+ * ASCII, no backslash) and one walk over its members, instead of a UTF-8 decode,
  * JSON.parse, the bounds walk, two schemas and the literal scan (json.ts). It accepts only
  * what it can read without doubt and what the general path accepts as the same command: no
  * whitespace, the frame's members in the order above (the candidate's own in any order),
@@ -42,6 +42,8 @@ const CLOSE_BRACE = 0x7d;
 const I = 0x69;
 const N = 0x6e;
 const C = 0x63;
+const S = 0x73;
+const U = 0x75;
 const ZERO = 0x30;
 const NINE = 0x39;
 
@@ -55,19 +57,16 @@ interface Member {
   name: string;
   /** A string's longest length; 0 for sdpMLineIndex, a number. */
   maxLength: number;
-  /** This member's bit in the set of members seen. */
-  bit: number;
 }
 
-const member = (key: keyof IceCandidate, maxLength: number, bit: number): Member => ({
+const member = (key: keyof IceCandidate, maxLength: number): Member => ({
   name: `"${key}":`,
   maxLength,
-  bit,
 });
-const CANDIDATE = member('candidate', CandidateLimits.candidate, 1);
-const SDP_MID = member('sdpMid', CandidateLimits.sdpMid, 2);
-const SDP_MLINE_INDEX = member('sdpMLineIndex', 0, 4);
-const USERNAME_FRAGMENT = member('usernameFragment', CandidateLimits.usernameFragment, 8);
+const CANDIDATE = member('candidate', CandidateLimits.candidate);
+const SDP_MID = member('sdpMid', CandidateLimits.sdpMid);
+const SDP_MLINE_INDEX = member('sdpMLineIndex', 0);
+const USERNAME_FRAGMENT = member('usernameFragment', CandidateLimits.usernameFragment);
 
 /**
  * The `call:ice` command of a native frame written as above, its candidate's literal kept
@@ -119,6 +118,14 @@ class CandidateMembers {
   sdpMLineIndex: number | null | undefined = undefined;
   usernameFragment: string | null | undefined = undefined;
 
+  /** Whether `m` was read already (a repeated member is left to the general path). */
+  has(m: Member): boolean {
+    if (m === CANDIDATE) return this.candidate !== undefined;
+    if (m === SDP_MID) return this.sdpMid !== undefined;
+    if (m === SDP_MLINE_INDEX) return this.sdpMLineIndex !== undefined;
+    return this.usernameFragment !== undefined;
+  }
+
   /** A string member's value (sdpMLineIndex, a number, is read by `readIndex`). */
   setString(m: Member, value: string): void {
     if (m === CANDIDATE) this.candidate = value;
@@ -156,12 +163,10 @@ class CandidateMembers {
  */
 function readCandidate(text: string, at: number, out: CandidateMembers): number {
   if (text.charCodeAt(at) !== OPEN_BRACE) return -1;
-  let seen = 0;
   let i = at + 1;
   for (;;) {
     const m = memberAt(text, i);
-    if (m === undefined || (seen & m.bit) !== 0) return -1;
-    seen |= m.bit;
+    if (m === undefined || out.has(m)) return -1;
     i += m.name.length;
     if (isNull(text, i)) {
       if (m === CANDIDATE) return -1;
@@ -178,7 +183,7 @@ function readCandidate(text: string, at: number, out: CandidateMembers): number 
       i = close + 1;
     }
     const next = text.charCodeAt(i);
-    if (next === CLOSE_BRACE) return (seen & CANDIDATE.bit) === 0 ? -1 : i + 1;
+    if (next === CLOSE_BRACE) return out.candidate === undefined ? -1 : i + 1;
     if (next !== COMMA) return -1;
     i++;
   }
@@ -188,14 +193,14 @@ function readCandidate(text: string, at: number, out: CandidateMembers): number 
 function memberAt(text: string, i: number): Member | undefined {
   let m: Member;
   switch (text.charCodeAt(i + 1)) {
-    case 0x63: // c
+    case C:
       m = CANDIDATE;
       break;
-    case 0x75: // u
+    case U:
       m = USERNAME_FRAGMENT;
       break;
-    case 0x73: // s: sdpMid or sdpMLineIndex
-      m = text.charCodeAt(i + 5) === 0x69 ? SDP_MID : SDP_MLINE_INDEX;
+    case S: // sdpMid or sdpMLineIndex, told apart by their fifth letter
+      m = text.charCodeAt(i + 5) === I ? SDP_MID : SDP_MLINE_INDEX;
       break;
     default:
       return undefined;
