@@ -1,4 +1,4 @@
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { cpuMicros, machineMicros, softirqMicros } from './children.ts';
 import { stampAt, stampMs } from './payloads.ts';
 import type { RelayPair, RelayTarget } from './relay.ts';
@@ -48,6 +48,12 @@ export interface OpenLoopResult {
   clientCpuUs: number;
   machineCpuUs?: number;
   softirqCpuUs?: number;
+  /**
+   * The load generator's longest event-loop stall in the window, ms (its own GC, or its CPU
+   * taken by the host): every message sent or received across it is late by as much, whichever
+   * server is measured, so a p99 near this figure is the harness's, not the server's.
+   */
+  loadGenStallMs: number;
 }
 
 interface CpuMark {
@@ -63,6 +69,8 @@ const mark = (pid: number | undefined): CpuMark => ({
   machine: machineMicros(),
   softirq: softirqMicros(),
 });
+
+const STALL_RESOLUTION_MS = 5;
 
 const diff = (a: number | undefined, b: number | undefined) =>
   a !== undefined && b !== undefined ? b - a : undefined;
@@ -116,6 +124,9 @@ export function runOpenLoop(
   let arrived = 0; // arrivals while the window is open, of any send time
   let unexpected = 0;
   let inWindow = false;
+  // A 5 ms sampling timer: fine enough for the stalls that set a p99 (tens of ms), coarse
+  // enough not to load the generator it watches.
+  const stalls = monitorEventLoopDelay({ resolution: STALL_RESOLUTION_MS });
 
   return new Promise((resolve) => {
     const t0 = performance.now() + 5;
@@ -147,6 +158,7 @@ export function runOpenLoop(
         achievedPerSec: (arrived / windowMs) * 1000,
         latency: latency(lat, received),
         ...(cpuUs !== undefined ? { cpuUs, cpuUsPerMessage: cpuUs / arrived } : {}),
+        loadGenStallMs: stalls.max / 1e6,
         clientCpuUs: end!.own.user + end!.own.system - start!.own.user - start!.own.system,
         ...(diff(start!.machine, end!.machine) !== undefined
           ? { machineCpuUs: diff(start!.machine, end!.machine)! }
@@ -178,6 +190,7 @@ export function runOpenLoop(
         if (m === warmSends && start === undefined) {
           start = mark(target.pid);
           inWindow = true;
+          stalls.enable();
         }
         const p = pairs[(m >> 1) % pairs.length]!;
         const at = stampAt(t0 + m * step);
@@ -198,6 +211,7 @@ export function runOpenLoop(
       // The window closes when its last message is due; what arrives later counts for latency.
       end = mark(target.pid);
       inWindow = false;
+      stalls.disable();
       if (received === lat.length) finish();
       else drainTimer = setTimeout(finish, o.drainMs);
     };

@@ -35,6 +35,8 @@ export interface OpenServerFigures {
   serverPct?: Spread;
   /** The load generator's CPU, % of one core. */
   clientPct: Spread;
+  /** The load generator's longest event-loop stall in a trial, ms (see OpenLoopResult). */
+  loadGenStallMs: Spread;
   /** Sum over the trials: messages that never arrived, frames that were not relayed ICE. */
   lost: number;
   unexpected: number;
@@ -68,6 +70,7 @@ function figures(rs: readonly OpenLoopResult[]): OpenServerFigures {
     p50Ms: spread(rs.map((r) => r.latency.p50)),
     p99Ms: spread(rs.map((r) => r.latency.p99)),
     clientPct: spread(rs.map((r) => pct(r.clientCpuUs, r))),
+    loadGenStallMs: spread(rs.map((r) => r.loadGenStallMs)),
     lost: rs.reduce((n, r) => n + r.lost, 0),
     unexpected: rs.reduce((n, r) => n + r.unexpected, 0),
   };
@@ -105,7 +108,8 @@ export async function runOpenPhase(o: OpenPhaseOptions): Promise<OpenLoadFigures
             o.print(
               `  ${name}, ${t.name.padEnd(6)} trial ${k + 1}: ${fmtInt(r.achievedPerSec)} of ` +
                 `${fmtInt(r.offeredPerSec)} msgs/s, ${fmtDec(r.cpuUsPerMessage)} µs/msg, ` +
-                `p50 ${fmtMs(r.latency.p50)}, p99 ${fmtMs(r.latency.p99)}` +
+                `p50 ${fmtMs(r.latency.p50)}, p99 ${fmtMs(r.latency.p99)}, ` +
+                `load gen stall ${fmtMs(r.loadGenStallMs)}` +
                 (r.lost || r.unexpected ? `, ${r.lost} lost, ${r.unexpected} unexpected` : ''),
             );
           }
@@ -182,6 +186,7 @@ export function reportOpen(
             (v) => fmtSpread(v.p99Ms, fmtMs),
             c.p99Ratio ? fmtSpread(c.p99Ratio, fmtRatio) + (t ? okMark(t.p99) : '') : '',
           ),
+          row('load gen longest stall', (v) => fmtSpread(v.loadGenStallMs, fmtMs)),
           row('msgs/s achieved', (v) => fmtSpread(v.msgsPerSec, fmtInt)),
           row(
             'CPU %: server / load gen',
