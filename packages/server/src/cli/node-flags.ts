@@ -16,10 +16,10 @@
  *   (a mark-compact every 2–8 s at load); with these, marking starts when half the room since
  *   the last mark-compact is used (at once past 90%), whatever the young generation's size.
  *
- * The cost is ~128 MB of young generation reserved, about 64 MB of it resident once used. The
- * bin's shebang (149 bytes: Linux reads 255 since 5.1) and `npm start` pass the same flags (a
- * test checks). Node accepts none but the first in NODE_OPTIONS, so other launchers pass them
- * on node's command line.
+ * The cost: the young generation takes up to 128 MB (two 64 MB halves, against Node's 32 MB)
+ * and keeps it when idle. The bin's shebang (149 bytes: Linux reads 255 since 5.1) and
+ * `npm start` pass the same flags (a test checks). Node accepts none but the first in
+ * NODE_OPTIONS, so other launchers pass them on node's command line.
  */
 export const NODE_FLAGS = [
   '--max-semi-space-size=64',
