@@ -13,7 +13,7 @@ test('the bin and both `npm start` scripts (the package and the root) run node w
   const flags = NODE_FLAGS.join(' ');
   assert.equal(shebang, `#!/usr/bin/env -S node ${flags}`);
   // exec: the server itself gets npm's SIGTERM (docker stop, systemd), not a shell.
-  assert.ok(start('../../package.json') === `exec node ${flags} bin/parley.mjs start`);
+  assert.equal(start('../../package.json'), `exec node ${flags} bin/parley.mjs start`);
   assert.ok(
     start('../../../../package.json').endsWith(
       `&& exec node ${flags} packages/server/bin/parley.mjs start`,
