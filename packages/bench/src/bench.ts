@@ -25,6 +25,7 @@ import {
   type RelayTarget,
 } from './relay.ts';
 import { fmtDec, fmtInt, fmtMs, pooled, table } from './stats.ts';
+import { probeOpenCapacity, type OpenCapacity } from './open-capacity.ts';
 import { openTargets, reportOpen, runOpenPhase, type OpenLoadFigures } from './open-phase.ts';
 import type { OpenLoopOptions } from './open-loop.ts';
 import { reportPath, runPathPhase, type PathFigures } from './path.ts';
@@ -95,7 +96,7 @@ export interface BenchOptions {
   cpuProf?: string;
   /** Which phases to run (default all; `open` with loads needs `relay` for the capacity). */
   phases?: readonly Phase[];
-  /** Open loop: offered loads as fractions of the saturation capacity (default 0.25, 0.5, 0.75). */
+  /** Open loop: offered loads as fractions of the unbatched capacity (default 0.25, 0.5, 0.75). */
   loads?: readonly number[];
   /** Open loop: pair counts to run instead of loads. */
   openPairs?: readonly number[];
@@ -187,8 +188,10 @@ export interface BenchResult {
   };
   /** The open-loop regime: one entry per load generator and offered load. */
   open?: {
-    /** msgs/s at saturation that the loads are fractions of (the lower server's). */
+    /** msgs/s that the loads are fractions of: the lower server's, unbatched (open-capacity.ts). */
     capacity?: number;
+    /** How that capacity was measured, absent with `--open-pairs` or a running server (`--url`). */
+    probe?: OpenCapacity;
     trials: number;
     loop: OpenLoopOptions;
     cells: OpenLoadFigures[];
@@ -441,10 +444,10 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
     // ---- phase 3: the open-loop regime, at fractions of the lower server's capacity
     let open: BenchResult['open'];
     if (phases.has('open')) {
-      const capacity = relay
+      const batched = relay
         ? Math.min(relay.parley.msgsPerSec, relay.peerjs?.msgsPerSec ?? Infinity)
         : undefined;
-      if (!capacity && !opts.openPairs)
+      if (!batched && !opts.openPairs)
         throw new ConfigError(
           'the open-loop phase needs the relay phase (capacity) or --open-pairs',
         );
@@ -458,6 +461,12 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
         `open loop: ${iceRate} ICE/s per side, ${openClients.join(' and ')} clients, ` +
           `${openTrials} trials per server …`,
       );
+      const probe =
+        batched && !opts.openPairs
+          ? await probeOpenCapacity({ targets, batched, loop, tag: `${tag}c`, print })
+          : undefined;
+      // A running server's CPU is not ours to measure: its loads stay fractions of phase 2's.
+      const capacity = opts.openPairs ? undefined : (probe?.capacity ?? batched);
       const cells = await runOpenPhase({
         targets,
         loads,
@@ -469,7 +478,13 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
         tag: `${tag}o`,
         print,
       });
-      open = { ...(capacity ? { capacity } : {}), trials: openTrials, loop, cells };
+      open = {
+        ...(capacity ? { capacity } : {}),
+        ...(probe ? { probe } : {}),
+        trials: openTrials,
+        loop,
+        cells,
+      };
     }
 
     // ---- phase 4: each server's own work per message, without the kernel

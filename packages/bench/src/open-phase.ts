@@ -1,3 +1,4 @@
+import type { OpenCapacity } from './open-capacity.ts';
 import { prime, runOpenLoop, type OpenLoopOptions, type OpenLoopResult } from './open-loop.ts';
 import type { RelayPair, RelayTarget } from './relay.ts';
 import { fmtDec, fmtInt, fmtMs, fmtRatio, fmtSpread, spread, table, type Spread } from './stats.ts';
@@ -14,7 +15,7 @@ import type { ClientKind } from './ws-client.ts';
 export interface OpenPhaseOptions {
   /** Parley first; PeerJS second when compared. */
   targets: readonly RelayTarget[];
-  /** Offered loads as fractions of `capacity` (msgs/s at saturation). */
+  /** Offered loads as fractions of `capacity` (msgs/s, see open-capacity.ts). */
   loads: readonly number[];
   capacity?: number;
   /** Pair counts to run instead of loads. */
@@ -150,18 +151,20 @@ export function openTargets(c: OpenLoadFigures): { cpu: boolean; p99: boolean } 
 
 export function reportOpen(
   cells: readonly OpenLoadFigures[],
-  o: { trials: number; loop: OpenLoopOptions; capacity?: number },
+  o: { trials: number; loop: OpenLoopOptions; capacity?: number; probe?: OpenCapacity },
   print: (line: string) => void,
 ): void {
+  const base = o.probe
+    ? `the lower server's capacity unbatched, probed at ${fmtInt(o.probe.probe.pairs)} pairs; ` +
+      `phase 2's, batched: ${fmtInt(o.probe.batched)}`
+    : `phase 2's saturation, batched: a running server's CPU is not measured`;
   print(
     `\nOpen loop: each side of a pair sends one ~300-byte ICE message ${o.loop.ratePerSide}×/s, ` +
       `spread (one message per write), latency from the scheduled send; ${o.loop.seconds} s ` +
       `windows after ${o.loop.warmupSeconds} s of warm-up, ${o.trials} alternating trials; ` +
       `median (min–max); each server's clients keep their connections alive as its own ` +
       `client does (PeerJS: a HEARTBEAT every 5 s; Parley: pongs to the server's pings)` +
-      (o.capacity
-        ? `; load = offered ÷ ${fmtInt(o.capacity)} msgs/s (saturation, lower server)`
-        : ''),
+      (o.capacity ? `; load = offered ÷ ${fmtInt(o.capacity)} msgs/s (${base})` : ''),
   );
   for (const c of cells) {
     const t = openTargets(c);

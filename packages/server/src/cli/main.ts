@@ -158,7 +158,7 @@ program
       .default(['calls', 'relay', 'open', 'path'], 'calls,relay,open,path'),
   )
   .addOption(
-    new Option('--loads <list>', 'open loop: offered loads, % of the saturation capacity')
+    new Option('--loads <list>', 'open loop: offered loads, % of the unbatched capacity (probed)')
       .argParser(list(percent))
       .default([0.25, 0.5, 0.75], '25,50,75'),
   )
