@@ -1,24 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
-import { createApp, loadConfig } from '@parley/server';
 import { MAX_PROBE_BUSY, probeAgainAt, probeOpenCapacity, PROBE_LOAD } from './open-capacity.ts';
+import { withParley } from './parley.kit.ts';
 import { parleyTarget } from './relay.ts';
 
 test('the open loop capacity probe sizes its load from the batched capacity and takes the costlier server', async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'parley-open-capacity-'));
-  const config = loadConfig(
-    { PARLEY_JWT_SECRET: 'open-capacity-test-secret-012345' },
-    { server: { port: 0 }, dataDir },
-  );
-  const app = await createApp(config, { log: pino({ level: 'silent' }) });
-  try {
-    const { port } = await app.listen();
-    const mint = (user: string) => app.auth.mint(user);
-    const base = `ws://127.0.0.1:${port}`;
+  await withParley(async (base, mint) => {
     // In process, so the "server's" CPU is this process's: real, and measurable.
     const target = (name: string, pid?: number) => parleyTarget(base, mint, pid, base, name);
     const loop = { ratePerSide: 20, seconds: 1, warmupSeconds: 0.5, drainMs: 2000 };
@@ -51,10 +38,7 @@ test('the open loop capacity probe sizes its load from the batched capacity and 
       print: () => {},
     });
     assert.equal(none, undefined);
-  } finally {
-    await app.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+  });
 });
 
 test('a probe that found a server near a full core is run again lower', () => {

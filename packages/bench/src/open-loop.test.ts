@@ -1,23 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
-import { createApp, loadConfig } from '@parley/server';
 import { prime, runOpenLoop } from './open-loop.ts';
+import { withParley } from './parley.kit.ts';
 import { parleyTarget } from './relay.ts';
 
 test('an open-loop trial through a real Parley charges a load-generator stall to latency and reports it', async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'parley-open-loop-'));
-  const config = loadConfig(
-    { PARLEY_JWT_SECRET: 'open-loop-test-secret-0123456789' },
-    { server: { port: 0 }, dataDir },
-  );
-  const app = await createApp(config, { log: pino({ level: 'silent' }) });
-  try {
-    const { port } = await app.listen();
-    const target = parleyTarget(`ws://127.0.0.1:${port}`, (user) => app.auth.mint(user));
+  await withParley(async (wsBase, mint) => {
+    const target = parleyTarget(wsBase, mint);
     const pairs = await target.open(4, 'ol', 'lean');
     try {
       await prime(target, pairs);
@@ -43,8 +32,5 @@ test('an open-loop trial through a real Parley charges a load-generator stall to
     } finally {
       await target.close(pairs);
     }
-  } finally {
-    await app.close();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+  });
 });
