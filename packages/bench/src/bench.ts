@@ -9,6 +9,8 @@ import { CALLER_MESSAGES, ICE_PER_SIDE, runCalls, type CallsResult } from './cal
 import {
   freePort,
   parleyEnv,
+  buildParley,
+  builtEnv,
   peerAvailable,
   pinClient,
   startParley,
@@ -387,7 +389,8 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
       const port = await freePort();
       const env = parleyEnv({ port, dataDir, secret: randomBytes(24).toString('base64url') });
       config = loadConfig(env);
-      parley = await startParley(env, opts.cpuProf, serverCpu);
+      await buildParley();
+      parley = await startParley(builtEnv(env), opts.cpuProf, serverCpu);
       children.push(parley);
       wsBase = `ws://127.0.0.1:${port}`;
     }
@@ -406,7 +409,9 @@ export async function runBench(opts: BenchOptions = {}): Promise<BenchResult> {
 
     print(
       `Parley bench: ${cpus().length} CPUs, Node ${process.version}; Parley ${
-        parley ? `child pid ${parley.pid} (SQLite in a temp dir)` : `at ${opts.url}`
+        parley
+          ? `child pid ${parley.pid} (the built server, SQLite in a temp dir)`
+          : `at ${opts.url}`
       }; rate limit ${ratePerSec}/s burst ${rateBurst} per user (on)`,
     );
     print(
