@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildParley, builtEnv, freePort, parleyEnv, startParley } from './children.ts';
+import {
+  buildParley,
+  builtEnv,
+  freePort,
+  parleyEnv,
+  startParley,
+  startPeerJs,
+} from './children.ts';
 
 /** The command lines of `pid`'s child processes. */
 function childCommands(pid: number): string[] {
@@ -41,5 +48,20 @@ test("the bench's Parley runs the build, as npm start does, and the tests' the s
     }
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+test("the bench's PeerJS runs by plain node, as its users run it (no tsx loader)", async () => {
+  const child = await startPeerJs(await freePort(), 10);
+  try {
+    const cmd = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+    assert.match(cmd, /\/peerjs-child\.mjs/);
+    assert.doesNotMatch(cmd, /tsx/);
+    assert.doesNotMatch(
+      readFileSync(`/proc/${child.pid}/environ`, 'utf8'),
+      /NODE_OPTIONS=[^\0]*tsx/,
+    );
+  } finally {
+    await child.stop();
   }
 });

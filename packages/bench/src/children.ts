@@ -328,16 +328,19 @@ export function peerAvailable(): boolean {
   }
 }
 
-/** Starts the PeerJS server (`PeerServer` from 'peer', default options) in a child process. */
+/**
+ * Starts the PeerJS server (`PeerServer` from 'peer', default options) in a child process, by
+ * plain `node` as its users run it (no tsx, see peerjs-child.mjs).
+ */
 export function startPeerJs(
   port: number,
   clients: number,
   cpuProfDir?: string,
   cpu?: number,
 ): Promise<ServerChild> {
-  const entry = fileURLToPath(new URL('./peerjs-child.ts', import.meta.url));
+  const entry = fileURLToPath(new URL('./peerjs-child.mjs', import.meta.url));
   const prof = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
-  const args = [...prof, '--import', import.meta.resolve('tsx'), entry];
+  const args = [...prof, entry];
   const proc = spawn(...pinned(cpu, process.execPath, args), {
     env: {
       ...process.env,
