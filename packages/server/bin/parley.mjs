@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=64 --min-semi-space-size=64 --incremental-marking-soft-trigger=50 --incremental-marking-hard-trigger=90
+#!/usr/bin/env -S node --max-semi-space-size=64 --min-semi-space-size=64 --incremental-marking-soft-trigger=50 --incremental-marking-hard-trigger=90 --no-memory-reducer
 // Runs the built JavaScript (dist/, from `npm run build`, which `npm start` runs first). The
 // tests (NODE_ENV=test), NODE_ENV=development and a checkout never built run the TypeScript
 // sources through tsx instead (a dev dependency), so that they never run a stale build.
