@@ -90,6 +90,23 @@ export function cpuMicros(pid: number | undefined): number | undefined {
   }
 }
 
+/**
+ * Page faults (minor and major) of process `pid` so far; undefined without /proc. Many in a
+ * trial are the kernel mapping memory the server touches anew (a heap that grows, or pages it
+ * gave back and takes again), each costing microseconds while the server waits: in the open
+ * loop they were behind Parley's p99 outliers (README, "PeerJS run as its users run it").
+ */
+export function pageFaults(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(f[7]) + Number(f[9]); // minflt, majflt (fields 10, 12)
+  } catch {
+    return undefined;
+  }
+}
+
 /** The CPU time of the live children that `pid`'s main thread started (0 without /proc). */
 function childrenMicros(pid: number): number {
   let children: string;

@@ -34,3 +34,28 @@ test('an open-loop trial through a real Parley charges a load-generator stall to
     }
   });
 });
+
+test("an open-loop trial counts the page faults the server's process takes in its window", async () => {
+  await withParley(async (wsBase, mint) => {
+    // The server runs in this process here, so this process's faults are the server's.
+    const target = parleyTarget(wsBase, mint, process.pid);
+    const pairs = await target.open(2, 'pf', 'lean');
+    try {
+      await prime(target, pairs);
+      // Inside the window the process touches 32 MB it never had: 8,192 pages to fault in.
+      let touched: Buffer | undefined;
+      const touch = setTimeout(() => (touched = Buffer.alloc(32 << 20).fill(1)), 1500);
+      const r = await runOpenLoop(target, pairs, {
+        ratePerSide: 10,
+        seconds: 2,
+        warmupSeconds: 1,
+        drainMs: 2000,
+      });
+      clearTimeout(touch);
+      assert.ok(touched, 'the buffer was touched inside the window');
+      assert.ok((r.serverFaults ?? 0) >= 4096, `${r.serverFaults} page faults`);
+    } finally {
+      await target.close(pairs);
+    }
+  });
+});

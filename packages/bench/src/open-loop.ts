@@ -1,5 +1,5 @@
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { cpuMicros, machineMicros, softirqMicros } from './children.ts';
+import { cpuMicros, machineMicros, pageFaults, softirqMicros } from './children.ts';
 import { stampAt, stampMs } from './payloads.ts';
 import type { RelayPair, RelayTarget } from './relay.ts';
 import { latency, type Latency } from './stats.ts';
@@ -44,6 +44,8 @@ export interface OpenLoopResult {
   /** Server CPU time in the window, µs (undefined when it is not our child). */
   cpuUs?: number;
   cpuUsPerMessage?: number;
+  /** The server's page faults in the window (undefined when it is not our child; see pageFaults). */
+  serverFaults?: number;
   /** This process's (the load generator's) CPU time in the window, µs. */
   clientCpuUs: number;
   machineCpuUs?: number;
@@ -58,6 +60,7 @@ export interface OpenLoopResult {
 
 interface CpuMark {
   server: number | undefined;
+  faults: number | undefined;
   own: NodeJS.CpuUsage;
   machine: number | undefined;
   softirq: number | undefined;
@@ -65,6 +68,7 @@ interface CpuMark {
 
 const mark = (pid: number | undefined): CpuMark => ({
   server: cpuMicros(pid),
+  faults: pageFaults(pid),
   own: process.cpuUsage(),
   machine: machineMicros(),
   softirq: softirqMicros(),
@@ -146,6 +150,7 @@ export function runOpenLoop(
       for (const p of pairs) p.a.onFrame = p.b.onFrame = () => {};
       const windowMs = w1 - w0;
       const cpuUs = diff(start!.server, end!.server);
+      const serverFaults = diff(start!.faults, end!.faults);
       const sent = total - warmSends;
       resolve({
         pairs: pairs.length,
@@ -158,6 +163,7 @@ export function runOpenLoop(
         achievedPerSec: (arrived / windowMs) * 1000,
         latency: latency(lat, received),
         ...(cpuUs !== undefined ? { cpuUs, cpuUsPerMessage: cpuUs / arrived } : {}),
+        ...(serverFaults !== undefined ? { serverFaults } : {}),
         loadGenStallMs: stalls.max / 1e6,
         clientCpuUs: end!.own.user + end!.own.system - start!.own.user - start!.own.system,
         ...(diff(start!.machine, end!.machine) !== undefined

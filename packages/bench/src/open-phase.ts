@@ -38,6 +38,8 @@ export interface OpenServerFigures {
   clientPct: Spread;
   /** The load generator's longest event-loop stall in a trial, ms (see OpenLoopResult). */
   loadGenStallMs: Spread;
+  /** The server's page faults in a trial (see OpenLoopResult). */
+  serverFaults?: Spread;
   /** Sum over the trials: messages that never arrived, frames that were not relayed ICE. */
   lost: number;
   unexpected: number;
@@ -72,6 +74,9 @@ function figures(rs: readonly OpenLoopResult[]): OpenServerFigures {
     p99Ms: spread(rs.map((r) => r.latency.p99)),
     clientPct: spread(rs.map((r) => pct(r.clientCpuUs, r))),
     loadGenStallMs: spread(rs.map((r) => r.loadGenStallMs)),
+    ...(rs.every((r) => r.serverFaults !== undefined)
+      ? { serverFaults: spread(rs.map((r) => r.serverFaults!)) }
+      : {}),
     lost: rs.reduce((n, r) => n + r.lost, 0),
     unexpected: rs.reduce((n, r) => n + r.unexpected, 0),
   };
@@ -111,6 +116,7 @@ export async function runOpenPhase(o: OpenPhaseOptions): Promise<OpenLoadFigures
                 `${fmtInt(r.offeredPerSec)} msgs/s, ${fmtDec(r.cpuUsPerMessage)} µs/msg, ` +
                 `p50 ${fmtMs(r.latency.p50)}, p99 ${fmtMs(r.latency.p99)}, ` +
                 `load gen stall ${fmtMs(r.loadGenStallMs)}` +
+                (r.serverFaults !== undefined ? `, ${fmtInt(r.serverFaults)} page faults` : '') +
                 (r.lost || r.unexpected ? `, ${r.lost} lost, ${r.unexpected} unexpected` : ''),
             );
           }
@@ -190,6 +196,7 @@ export function reportOpen(
             c.p99Ratio ? fmtSpread(c.p99Ratio, fmtRatio) + (t ? okMark(t.p99) : '') : '',
           ),
           row('load gen longest stall', (v) => fmtSpread(v.loadGenStallMs, fmtMs)),
+          row('server page faults', (v) => fmtSpread(v.serverFaults, fmtInt)),
           row('msgs/s achieved', (v) => fmtSpread(v.msgsPerSec, fmtInt)),
           row(
             'CPU %: server / load gen',
