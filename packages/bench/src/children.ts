@@ -79,15 +79,10 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
  */
 export function cpuMicros(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may contain spaces; fields after it are space-separated.
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const own = ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK; // utime, stime (fields 14, 15)
-    return own + childrenMicros(pid);
-  } catch {
-    return undefined;
-  }
+  const f = statFields(pid);
+  if (f === undefined) return undefined;
+  const own = ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK; // utime, stime (fields 14, 15)
+  return own + childrenMicros(pid);
 }
 
 /**
@@ -97,11 +92,16 @@ export function cpuMicros(pid: number | undefined): number | undefined {
  * loop they were behind Parley's p99 outliers (README, "PeerJS run as its users run it").
  */
 export function pageFaults(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
+  const f = pid === undefined ? undefined : statFields(pid);
+  return f && Number(f[7]) + Number(f[9]); // minflt, majflt (fields 10, 12)
+}
+
+/** /proc/<pid>/stat's fields from the third (the state) on; undefined without it. */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(f[7]) + Number(f[9]); // minflt, majflt (fields 10, 12)
+    // The command name (field 2) may contain spaces; fields after it are space-separated.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }
