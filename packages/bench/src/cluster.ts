@@ -6,7 +6,15 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createAuthenticator, ConfigError, loadConfig } from '@parley/server';
 import { ICE_PER_SIDE } from './calls.ts';
-import { cpuMicros, freePort, parleyEnv, startParley, type ServerChild } from './children.ts';
+import {
+  buildParley,
+  builtEnv,
+  cpuMicros,
+  freePort,
+  parleyEnv,
+  startParley,
+  type ServerChild,
+} from './children.ts';
 import { LOCAL_SERVICES, openScratch, servicesProblem } from './scratch.ts';
 import { parleyTarget, runRelay, type RelayPair, type RelayResult } from './relay.ts';
 import { fmtDec, fmtInt, fmtMs, pooled, table, type Latency } from './stats.ts';
@@ -94,6 +102,9 @@ export async function runClusterBench(opts: ClusterBenchOptions = {}): Promise<C
   const secret = randomBytes(24).toString('base64url');
   const nodes: Array<{ child: ServerChild; ws: string }> = [];
   try {
+    // The nodes run the build, as `npm start` runs a node, not the sources under tsx, whose
+    // loader thread would be charged to each node's CPU (see buildParley).
+    await buildParley();
     for (const id of ['b1', 'b2']) {
       const port = await freePort();
       const env = {
@@ -104,7 +115,7 @@ export async function runClusterBench(opts: ClusterBenchOptions = {}): Promise<C
         PARLEY_CLUSTER_PREFIX: scratch.prefix,
         PARLEY_CLUSTER_LINKS: opts.links === false ? '0' : '1',
       };
-      nodes.push({ child: await startParley(env), ws: `ws://127.0.0.1:${port}` });
+      nodes.push({ child: await startParley(builtEnv(env)), ws: `ws://127.0.0.1:${port}` });
     }
     const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
     const config = loadConfig({ PARLEY_JWT_SECRET: secret });
@@ -115,7 +126,7 @@ export async function runClusterBench(opts: ClusterBenchOptions = {}): Promise<C
     const perUser = (n: number) => n * (1 + ICE_PER_SIDE);
     print(
       `Parley cluster bench: ${cpus().length} CPUs, Node ${process.version}; two nodes ` +
-        `(pids ${a.child.pid}, ${b.child.pid}), Redis ${redisUrl}, PostgreSQL, ` +
+        `(pids ${a.child.pid}, ${b.child.pid}; the built server), Redis ${redisUrl}, PostgreSQL, ` +
         `${opts.links === false ? 'no direct links' : 'direct links'}; ` +
         `${pairs} pairs × ${exchanges} exchanges, ${trials} trials per placement`,
     );
